@@ -1,0 +1,3 @@
+from gandrange_desk.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,109 @@
+"""The `gandrange-desk` command: the window with no arguments, scripted work otherwise.
+
+Each area registers its subcommands from a module of `gandrange_desk.commands`; every command
+calls the same services as the window. Errors are one French sentence on stderr and a non-zero
+exit status, never a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import json
+import os
+import sys
+from typing import Callable, Sequence
+
+from gandrange_desk.errors import DeskError
+
+# One module per area; each has `register(subparsers)`.
+COMMAND_MODULES = (
+    "gandrange_desk.commands.database",
+)
+
+EXIT_FAILED = 1
+EXIT_USAGE = 2
+
+
+class FrenchArgumentParser(argparse.ArgumentParser):
+    def error(self, message: str):  # noqa: D401 - argparse API
+        replacements = {
+            "the following arguments are required": "arguments obligatoires manquants",
+            "unrecognized arguments": "arguments inconnus",
+            "invalid choice": "choix invalide",
+            "expected one argument": "une valeur est attendue",
+            "one of the arguments": "un des arguments",
+            "is required": "est obligatoire",
+            "not allowed with argument": "incompatible avec l'argument",
+            "argument ": "argument ",
+            "choose from": "choisir parmi",
+        }
+        for en, fr in replacements.items():
+            message = message.replace(en, fr)
+        self.exit(EXIT_USAGE, f"Commande invalide ({self.prog}) : {message}.\n"
+                              f"Aide : {self.prog} --help\n")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = FrenchArgumentParser(
+        prog="gandrange-desk",
+        description="Bureau périscolaire de Gandrange : familles, réservations, validation, facturation.",
+    )
+    parser.add_argument("--db", metavar="URL",
+                        help="base de données (sinon GANDRANGE_DESK_DB, sinon un fichier SQLite local)")
+    parser.add_argument("--user", metavar="IDENTIFIANT",
+                        help="utilisateur du bureau au nom duquel agir (sinon GANDRANGE_DESK_USER, sinon « systeme »)")
+    parser.add_argument("--json", action="store_true", help="sortie JSON pour les programmes")
+    sub = parser.add_subparsers(dest="command", metavar="COMMANDE", parser_class=FrenchArgumentParser)
+    for name in COMMAND_MODULES:
+        importlib.import_module(name).register(sub)
+    return parser
+
+
+def open_desk(args, *, upgrade_ok: bool = False):
+    """The service context for a command: database, actor, and a schema that is up to date."""
+    from gandrange_desk.db import make_engine, resolve_url
+    from gandrange_desk.services import schema
+    from gandrange_desk.services.context import Desk
+    from gandrange_desk.services.users import resolve_actor
+
+    engine = make_engine(resolve_url(args.db))
+    if not upgrade_ok and schema.needs_upgrade(engine):
+        raise DeskError("La base de données n'est pas à jour : lancez « gandrange-desk db upgrade ».")
+    desk = Desk(engine)
+    login = args.user or os.environ.get("GANDRANGE_DESK_USER")
+    return desk.as_actor(resolve_actor(desk, login))
+
+
+def emit(args, payload, text: str | Callable[[], str]) -> None:
+    """Print JSON with --json, human text otherwise."""
+    if args.json:
+        json.dump(payload, sys.stdout, ensure_ascii=False, indent=2, default=str)
+        sys.stdout.write("\n")
+    else:
+        out = text() if callable(text) else text
+        if out:
+            print(out)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not args.command:
+        from gandrange_desk.ui.app import run_window
+
+        return run_window(args)
+    try:
+        result = args.handler(args)
+        return int(result or 0)
+    except DeskError as exc:
+        print(str(exc), file=sys.stderr)
+        return EXIT_FAILED
+    except KeyboardInterrupt:
+        print("Interrompu.", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

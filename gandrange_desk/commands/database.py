@@ -1,0 +1,32 @@
+"""`db upgrade` and `backup`."""
+
+from __future__ import annotations
+
+from gandrange_desk.cli import emit, open_desk
+
+
+def register(sub) -> None:
+    db = sub.add_parser("db", help="schéma de la base de données")
+    db_sub = db.add_subparsers(dest="db_command", metavar="ACTION", required=True)
+    up = db_sub.add_parser("upgrade", help="crée ou met à jour le schéma (Alembic)")
+    up.set_defaults(handler=upgrade)
+
+
+def upgrade(args) -> int:
+    from gandrange_desk.services import schema
+
+    desk = open_desk(args, upgrade_ok=True)
+    before = schema.current_revision(desk.engine)
+    copy = schema.backup_sqlite_before_upgrade(desk.engine) if schema.needs_upgrade(desk.engine) else None
+    schema.upgrade(desk.engine)
+    after = schema.current_revision(desk.engine)
+    if before == after:
+        text = f"Le schéma est déjà à jour (version {after})."
+    elif before is None:
+        text = f"Schéma créé (version {after})."
+    else:
+        text = f"Schéma mis à jour de la version {before} à la version {after}."
+    if copy:
+        text += f"\nCopie de sécurité de l'ancienne base : {copy}"
+    emit(args, {"before": before, "after": after, "backup": str(copy) if copy else None}, text)
+    return 0

@@ -1,0 +1,47 @@
+"""The data model (SQLAlchemy 2, typed, no Qt). Importing this package registers every table."""
+
+from .base import AwareDateTime, Base, Versioned, money_str
+from .structure import AppSetting, Closure, NumberSequence, School, SmtpSettings, Structure
+from .activity import WEEKDAY_CODES, Activity, Opens, Tariff, TariffBracket, Unit
+from .family import (
+    DOCUMENT_STATE_LABELS,
+    PAYMENT_MODE_LABELS,
+    PORTAL_STATE_LABELS,
+    Child,
+    Document,
+    DocumentState,
+    Family,
+    Guardian,
+    PaymentMode,
+    PickupPerson,
+    PortalState,
+    QuotientRecord,
+)
+from .booking import (
+    SOURCE_LABELS,
+    Billing,
+    Booking,
+    CellState,
+    FeedEntry,
+    Request,
+    RequestKind,
+    RequestSource,
+    RequestStatus,
+)
+from .billing import (
+    CreditNote,
+    CreditNoteLine,
+    Invoice,
+    InvoiceLine,
+    InvoiceStatus,
+    LineKind,
+    Mandate,
+    MandateState,
+    Payment,
+    PaymentAllocation,
+    SepaExport,
+)
+from .outbox import OUTBOX_STATUS_LABELS, OutboxAttachment, OutboxMessage, OutboxStatus
+from .people import ROLE_LABELS, Appointment, AppointmentStatus, AuditEntry, DeskUser, Role
+
+metadata = Base.metadata

@@ -1,0 +1,172 @@
+"""Invoices, credit notes, payments and SEPA mandates. Money is integer cents."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from enum import StrEnum
+
+from sqlalchemy import Boolean, Date, ForeignKey, Integer, LargeBinary, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from .base import AwareDateTime, Base, Versioned
+
+
+class InvoiceStatus(StrEnum):
+    DRAFT = "draft"
+    ISSUED = "issued"
+
+
+class Invoice(Versioned, Base):
+    """A family's bill for one month. Once issued, its lines, number and PDF never change."""
+
+    __tablename__ = "invoice"
+    __table_args__ = (UniqueConstraint("family_id", "month"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    family_id: Mapped[int] = mapped_column(ForeignKey("family.id"), index=True)
+    month: Mapped[date] = mapped_column(Date, index=True)  # first day of the billed month
+    number: Mapped[str | None] = mapped_column(String(20), unique=True, nullable=True)
+    status: Mapped[str] = mapped_column(String(10), default=InvoiceStatus.DRAFT)
+    prepared_at: Mapped[datetime | None] = mapped_column(AwareDateTime(), nullable=True)
+    issued_at: Mapped[datetime | None] = mapped_column(AwareDateTime(), nullable=True)
+    issued_by: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    issue_date: Mapped[date | None] = mapped_column(Date, nullable=True)
+    due_date: Mapped[date | None] = mapped_column(Date, nullable=True)
+    total_cents: Mapped[int] = mapped_column(Integer, default=0)
+    payment_mode: Mapped[str] = mapped_column(String(20), default="")
+    # Review anomalies found when preparing (no quotient, no mandate, no address), one per line.
+    anomalies: Mapped[str] = mapped_column(Text, default="")
+    # Family name and address as issued: the PDF and the record keep what was true that day.
+    billed_name: Mapped[str] = mapped_column(String(300), default="")
+    billed_address: Mapped[str] = mapped_column(Text, default="")
+    pdf: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True, deferred=True)
+    sent_at: Mapped[datetime | None] = mapped_column(AwareDateTime(), nullable=True)
+
+    lines: Mapped[list["InvoiceLine"]] = relationship(
+        back_populates="invoice", cascade="all, delete-orphan", order_by="InvoiceLine.position"
+    )
+
+
+class LineKind(StrEnum):
+    NORMAL = "normal"
+    SURCHARGE = "surcharge"
+    REGULARISATION = "regularisation"
+
+
+class InvoiceLine(Base):
+    __tablename__ = "invoice_line"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    invoice_id: Mapped[int] = mapped_column(ForeignKey("invoice.id", ondelete="CASCADE"), index=True)
+    child_id: Mapped[int | None] = mapped_column(ForeignKey("child.id"), nullable=True)
+    unit_id: Mapped[int | None] = mapped_column(ForeignKey("unit.id"), nullable=True)
+    kind: Mapped[str] = mapped_column(String(20), default=LineKind.NORMAL)
+    label: Mapped[str] = mapped_column(String(300))
+    child_name: Mapped[str] = mapped_column(String(200), default="")
+    # ISO dates, comma-separated, ascending.
+    dates: Mapped[str] = mapped_column(Text, default="")
+    quantity: Mapped[int] = mapped_column(Integer)
+    unit_price_cents: Mapped[int] = mapped_column(Integer)
+    amount_cents: Mapped[int] = mapped_column(Integer)
+    position: Mapped[int] = mapped_column(Integer, default=0)
+
+    invoice: Mapped[Invoice] = relationship(back_populates="lines")
+
+
+class CreditNote(Base):
+    """Corrects an issued invoice; numbered AV-YYYY-NNNNNN in its own gap-free sequence."""
+
+    __tablename__ = "credit_note"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    invoice_id: Mapped[int] = mapped_column(ForeignKey("invoice.id"), index=True)
+    number: Mapped[str] = mapped_column(String(24), unique=True)
+    issued_at: Mapped[datetime] = mapped_column(AwareDateTime())
+    issued_by: Mapped[str] = mapped_column(String(64))
+    reason: Mapped[str] = mapped_column(Text, default="")
+    total_cents: Mapped[int] = mapped_column(Integer, default=0)
+    pdf: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True, deferred=True)
+
+    lines: Mapped[list["CreditNoteLine"]] = relationship(
+        back_populates="credit_note", cascade="all, delete-orphan", order_by="CreditNoteLine.id"
+    )
+
+
+class CreditNoteLine(Base):
+    __tablename__ = "credit_note_line"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    credit_note_id: Mapped[int] = mapped_column(ForeignKey("credit_note.id", ondelete="CASCADE"))
+    invoice_line_id: Mapped[int | None] = mapped_column(ForeignKey("invoice_line.id"), nullable=True)
+    label: Mapped[str] = mapped_column(String(300))
+    quantity: Mapped[int] = mapped_column(Integer)
+    unit_price_cents: Mapped[int] = mapped_column(Integer)
+    amount_cents: Mapped[int] = mapped_column(Integer)
+
+    credit_note: Mapped[CreditNote] = relationship(back_populates="lines")
+
+
+class Payment(Base):
+    __tablename__ = "payment"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    family_id: Mapped[int] = mapped_column(ForeignKey("family.id"), index=True)
+    mode: Mapped[str] = mapped_column(String(20))
+    received_on: Mapped[date] = mapped_column(Date)
+    amount_cents: Mapped[int] = mapped_column(Integer)
+    reference: Mapped[str] = mapped_column(String(200), default="")
+    recorded_at: Mapped[datetime | None] = mapped_column(AwareDateTime(), nullable=True)
+    recorded_by: Mapped[str | None] = mapped_column(String(64), nullable=True)
+
+    allocations: Mapped[list["PaymentAllocation"]] = relationship(
+        back_populates="payment", cascade="all, delete-orphan"
+    )
+
+
+class PaymentAllocation(Base):
+    __tablename__ = "payment_allocation"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    payment_id: Mapped[int] = mapped_column(ForeignKey("payment.id", ondelete="CASCADE"), index=True)
+    invoice_id: Mapped[int] = mapped_column(ForeignKey("invoice.id"), index=True)
+    amount_cents: Mapped[int] = mapped_column(Integer)
+
+    payment: Mapped[Payment] = relationship(back_populates="allocations")
+
+
+class MandateState(StrEnum):
+    ACTIVE = "active"
+    REVOKED = "revoked"
+
+
+class Mandate(Versioned, Base):
+    """SEPA direct-debit mandate. FRST until a first collection, RCUR after."""
+
+    __tablename__ = "mandate"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    family_id: Mapped[int] = mapped_column(ForeignKey("family.id", ondelete="CASCADE"), index=True)
+    rum: Mapped[str] = mapped_column(String(35), unique=True)
+    iban: Mapped[str] = mapped_column(String(40))
+    bic: Mapped[str] = mapped_column(String(16), default="")
+    holder: Mapped[str] = mapped_column(String(200), default="")
+    signed_on: Mapped[date] = mapped_column(Date)
+    sequence_type: Mapped[str] = mapped_column(String(4), default="FRST")
+    state: Mapped[str] = mapped_column(String(10), default=MandateState.ACTIVE)
+    first_collected_on: Mapped[date | None] = mapped_column(Date, nullable=True)
+
+
+class SepaExport(Base):
+    """A pain.008 file produced for a month: what was debited, kept as sent to the bank."""
+
+    __tablename__ = "sepa_export"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    month: Mapped[date] = mapped_column(Date)
+    collection_date: Mapped[date] = mapped_column(Date)
+    created_at: Mapped[datetime] = mapped_column(AwareDateTime())
+    created_by: Mapped[str] = mapped_column(String(64))
+    total_cents: Mapped[int] = mapped_column(Integer)
+    count: Mapped[int] = mapped_column(Integer)
+    xml: Mapped[bytes] = mapped_column(LargeBinary, deferred=True)
+    final: Mapped[bool] = mapped_column(Boolean, default=True)

@@ -1,0 +1,128 @@
+"""Grid cells (bookings) and the requests that move them, plus the portal feed's seen refs."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from enum import StrEnum
+
+from sqlalchemy import Boolean, Date, ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from .base import AwareDateTime, Base
+
+
+class CellState(StrEnum):
+    """A cell's code; a blank cell has no Booking row."""
+
+    DR = "DR"  # demande de réservation
+    R = "R"  # réservé
+    DA = "DA"  # demande d'annulation
+    AF = "AF"  # annulation facturée
+
+
+class Booking(Base):
+    __tablename__ = "booking"
+    __table_args__ = (
+        UniqueConstraint("child_id", "unit_id", "day"),
+        Index("ix_booking_unit_day", "unit_id", "day"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    child_id: Mapped[int] = mapped_column(ForeignKey("child.id", ondelete="CASCADE"))
+    unit_id: Mapped[int] = mapped_column(ForeignKey("unit.id", ondelete="CASCADE"))
+    day: Mapped[date] = mapped_column(Date)
+    state: Mapped[str] = mapped_column(String(4))
+    # Accepted after the booking deadline: the tariff's hors-délai surcharge may apply.
+    late: Mapped[bool] = mapped_column(Boolean, default=False)
+    updated_at: Mapped[datetime | None] = mapped_column(AwareDateTime(), nullable=True)
+    updated_by: Mapped[str | None] = mapped_column(String(64), nullable=True)
+
+
+class RequestKind(StrEnum):
+    BOOKING = "booking"
+    CANCELLATION = "cancellation"
+    REGISTRATION = "registration"
+    FAMILY_CHANGE = "family_change"
+    DOCUMENT = "document"
+
+
+class RequestSource(StrEnum):
+    PORTAL = "portal"  # the portal feed
+    DESK_FAMILY = "desk_family"  # entered at the desk on the family's behalf (help sessions)
+    DESK_OFFICE = "desk_office"  # the office's own decision, nothing to validate
+
+
+SOURCE_LABELS = {
+    RequestSource.PORTAL: "Portail",
+    RequestSource.DESK_FAMILY: "Bureau (pour la famille)",
+    RequestSource.DESK_OFFICE: "Bureau",
+}
+
+
+class RequestStatus(StrEnum):
+    PENDING = "pending"
+    ACCEPTED = "accepted"
+    REFUSED = "refused"
+    WITHDRAWN = "withdrawn"
+
+
+class Billing(StrEnum):
+    EXCUSED = "excused"
+    BILLED = "billed"
+
+
+class Request(Base):
+    """One asked or decided change of one cell, or a registration / family change / document.
+
+    Every cell transition writes one row, so a cell's history is its requests in order.
+    """
+
+    __tablename__ = "request"
+    __table_args__ = (
+        Index("ix_request_status_family", "status", "family_id"),
+        Index("ix_request_cell", "child_id", "unit_id", "day"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(String(20))
+    source: Mapped[str] = mapped_column(String(20), default=RequestSource.PORTAL)
+    ref: Mapped[str | None] = mapped_column(String(40), nullable=True, index=True)
+    family_id: Mapped[int | None] = mapped_column(
+        ForeignKey("family.id", ondelete="CASCADE"), nullable=True
+    )
+    child_id: Mapped[int | None] = mapped_column(
+        ForeignKey("child.id", ondelete="CASCADE"), nullable=True
+    )
+    unit_id: Mapped[int | None] = mapped_column(ForeignKey("unit.id", ondelete="CASCADE"), nullable=True)
+    day: Mapped[date | None] = mapped_column(Date, nullable=True)
+    from_state: Mapped[str | None] = mapped_column(String(4), nullable=True)
+    to_state: Mapped[str | None] = mapped_column(String(4), nullable=True)
+    submitted_at: Mapped[datetime] = mapped_column(AwareDateTime())
+    submitted_by: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    status: Mapped[str] = mapped_column(String(12), default=RequestStatus.PENDING)
+    decided_by: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    decided_at: Mapped[datetime | None] = mapped_column(AwareDateTime(), nullable=True)
+    reason: Mapped[str] = mapped_column(Text, default="")
+    late: Mapped[bool] = mapped_column(Boolean, default=False)
+    proposed_billing: Mapped[str | None] = mapped_column(String(10), nullable=True)
+    billing: Mapped[str | None] = mapped_column(String(10), nullable=True)
+    billing_override_reason: Mapped[str] = mapped_column(Text, default="")
+    capacity_override: Mapped[bool] = mapped_column(Boolean, default=False)
+    # Registration and family-change contents, as JSON text.
+    payload: Mapped[str] = mapped_column(Text, default="")
+
+    unit = relationship("Unit", lazy="joined", viewonly=True)
+
+
+class FeedEntry(Base):
+    """Every portal feed `ref` ever taken, so importing a feed twice changes nothing."""
+
+    __tablename__ = "feed_entry"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    ref: Mapped[str] = mapped_column(String(40), unique=True)
+    kind: Mapped[str] = mapped_column(String(20))
+    submitted_at: Mapped[datetime] = mapped_column(AwareDateTime())
+    imported_at: Mapped[datetime] = mapped_column(AwareDateTime())
+    imported_by: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    payload: Mapped[str] = mapped_column(Text, default="")

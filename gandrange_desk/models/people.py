@@ -1,0 +1,73 @@
+"""Desk users, the audit trail, and September appointments."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+
+from sqlalchemy import Boolean, ForeignKey, Index, Integer, String, Text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from .base import AwareDateTime, Base, Versioned
+
+
+class Role(StrEnum):
+    AGENT = "agent"  # clerk
+    RESPONSABLE = "responsable"  # supervisor
+    ADMIN = "admin"
+
+
+ROLE_LABELS = {Role.AGENT: "Agent", Role.RESPONSABLE: "Responsable", Role.ADMIN: "Administrateur"}
+
+
+class DeskUser(Versioned, Base):
+    __tablename__ = "desk_user"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    login: Mapped[str] = mapped_column(String(64), unique=True)
+    full_name: Mapped[str] = mapped_column(String(200))
+    role: Mapped[str] = mapped_column(String(20), default=Role.AGENT)
+    password_hash: Mapped[str] = mapped_column(String(200), default="")
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+
+
+class AuditEntry(Base):
+    """Who did what, when, with the values before and after (JSON text)."""
+
+    __tablename__ = "audit_entry"
+    __table_args__ = (Index("ix_audit_entity", "entity", "entity_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[datetime] = mapped_column(AwareDateTime(), index=True)
+    user_login: Mapped[str] = mapped_column(String(64))
+    action: Mapped[str] = mapped_column(String(60))
+    entity: Mapped[str] = mapped_column(String(40))
+    entity_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    family_id: Mapped[int | None] = mapped_column(Integer, nullable=True, index=True)
+    before: Mapped[str] = mapped_column(Text, default="")
+    after: Mapped[str] = mapped_column(Text, default="")
+
+
+class AppointmentStatus(StrEnum):
+    FREE = "free"
+    BOOKED = "booked"
+    DONE = "done"
+    MISSED = "missed"
+    CANCELLED = "cancelled"
+
+
+class Appointment(Versioned, Base):
+    """A slot of the September help sessions; free until a family is placed in it."""
+
+    __tablename__ = "appointment"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    starts_at: Mapped[datetime] = mapped_column(AwareDateTime(), index=True)
+    minutes: Mapped[int] = mapped_column(Integer, default=30)
+    clerk_id: Mapped[int | None] = mapped_column(ForeignKey("desk_user.id"), nullable=True)
+    family_id: Mapped[int | None] = mapped_column(ForeignKey("family.id", ondelete="SET NULL"), nullable=True)
+    # A family not yet registered comes with only a name and a phone number.
+    visitor_name: Mapped[str] = mapped_column(String(200), default="")
+    visitor_phone: Mapped[str] = mapped_column(String(40), default="")
+    status: Mapped[str] = mapped_column(String(12), default=AppointmentStatus.FREE)
+    notes: Mapped[str] = mapped_column(Text, default="")

@@ -1,0 +1,130 @@
+"""The service context: which database, who acts, and what time it is.
+
+Every user action is one call taking a `Desk`; it opens one unit of work, checks the actor's
+role, and commits or writes nothing.
+"""
+
+from __future__ import annotations
+
+import json
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Callable, Iterator
+
+from sqlalchemy import select
+from sqlalchemy.engine import Engine
+from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm.exc import StaleDataError
+
+from gandrange_desk import clock
+from gandrange_desk.errors import PermissionDenied, StaleEdit
+from gandrange_desk.models import AuditEntry, Role
+
+ROLE_RANK = {Role.AGENT: 1, Role.RESPONSABLE: 2, Role.ADMIN: 3}
+
+
+@dataclass(frozen=True)
+class Actor:
+    login: str
+    full_name: str
+    role: str
+
+    def at_least(self, role: str) -> bool:
+        return ROLE_RANK.get(self.role, 0) >= ROLE_RANK[role]
+
+
+SYSTEM = Actor("systeme", "Système", Role.ADMIN)
+
+
+@dataclass
+class Desk:
+    engine: Engine
+    actor: Actor = SYSTEM
+    now: Callable[[], datetime] = clock.now
+    sessions: sessionmaker[Session] = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.sessions = sessionmaker(self.engine, expire_on_commit=False)
+
+    def today(self) -> date:
+        return self.now().date()
+
+    def as_actor(self, actor: Actor) -> "Desk":
+        other = Desk(self.engine, actor, self.now)
+        return other
+
+    @property
+    def backend(self) -> str:
+        return self.engine.url.get_backend_name()
+
+    @contextmanager
+    def unit_of_work(self) -> Iterator[Session]:
+        """One transaction: commit on success, roll back on any error (nothing half-written)."""
+        session = self.sessions()
+        try:
+            with session.begin():
+                yield session
+        except StaleDataError as exc:
+            raise StaleEdit(
+                "Enregistrement refusé : la fiche a été modifiée sur un autre poste entre-temps. "
+                "Rechargez-la puis recommencez."
+            ) from exc
+        finally:
+            session.close()
+
+    @contextmanager
+    def read(self) -> Iterator[Session]:
+        session = self.sessions()
+        try:
+            yield session
+        finally:
+            session.rollback()
+            session.close()
+
+    def require(self, role: str, what: str) -> None:
+        if not self.actor.at_least(role):
+            raise PermissionDenied(f"{what} : réservé au rôle « {_ROLE_FR[role]} » ou supérieur.")
+
+    def audit(self, session: Session, action: str, entity: str, entity_id: int | None = None, *,
+              family_id: int | None = None, before=None, after=None) -> None:
+        session.add(AuditEntry(
+            at=self.now(), user_login=self.actor.login, action=action, entity=entity,
+            entity_id=entity_id, family_id=family_id,
+            before=_dump(before), after=_dump(after),
+        ))
+
+
+_ROLE_FR = {Role.AGENT: "agent", Role.RESPONSABLE: "responsable", Role.ADMIN: "administrateur"}
+
+
+def _dump(value) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, str):
+        return value
+    return json.dumps(value, ensure_ascii=False, default=str, sort_keys=True)
+
+
+def check_version(obj, expected_version: int | None, what: str) -> None:
+    """Refuse an edit made from a stale copy, naming who saved last and when."""
+    if expected_version is None or obj.version == expected_version:
+        return
+    who = obj.updated_by or "un autre poste"
+    when = obj.updated_at.strftime("%d/%m/%Y à %H:%M") if obj.updated_at else "entre-temps"
+    raise StaleEdit(
+        f"Enregistrement refusé : {what} a été modifiée par {who} le {when}. "
+        "Rechargez la fiche pour voir ses changements, puis recommencez."
+    )
+
+
+def stamp(obj, desk: Desk) -> None:
+    obj.updated_by = desk.actor.login
+    obj.updated_at = desk.now()
+
+
+def get_one(session: Session, stmt):
+    return session.execute(stmt).scalar_one_or_none()
+
+
+__all__ = ["Actor", "Desk", "SYSTEM", "check_version", "stamp", "get_one", "select"]
