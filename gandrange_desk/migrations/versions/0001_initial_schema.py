@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-26 02:49:56.037875
+Create Date: 2026-11-26 02:51:32.215449
 """
 from alembic import op
 import sqlalchemy as sa
