@@ -1,0 +1,43 @@
+"""The window shell: title, tabs, menus, status bar, and a clear refusal without a display."""
+
+import os
+import subprocess
+import sys
+
+from gandrange_desk.ui.main_window import MainWindow
+
+
+def test_main_window_shows_tabs_and_status(qtbot, desk):
+    window = MainWindow(desk)
+    qtbot.addWidget(window)
+    window.show()
+    assert window.windowTitle() == "Gandrange Desk — Bureau périscolaire"
+    titles = [window.tabs.tabText(i).replace("&", "") for i in range(window.tabs.count())]
+    assert titles == ["Familles", "Réservations", "Validation", "Facturation", "Courriels"]
+    assert "Système" in window.user_label.text()
+    assert window.pending_label.text() == "0 demande en attente"
+    menus = [a.text().replace("&", "") for a in window.menuBar().actions()]
+    assert menus == ["Fichier", "Affichage", "Outils", "Aide"]
+    # Every tab can be opened from the keyboard without error.
+    for index in range(window.tabs.count()):
+        window.tabs.setCurrentIndex(index)
+        assert window.tab_widget(index) is not None
+
+
+def test_without_display_the_command_says_so(tmp_path):
+    env = {k: v for k, v in os.environ.items() if k not in ("DISPLAY", "WAYLAND_DISPLAY", "QT_QPA_PLATFORM")}
+    result = subprocess.run([sys.executable, "-m", "gandrange_desk", "--db", str(tmp_path / "x.sqlite3")],
+                            env=env, capture_output=True, text=True, timeout=60)
+    assert result.returncode == 1
+    assert "Aucun écran disponible" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_unreachable_database_is_one_french_sentence():
+    result = subprocess.run([sys.executable, "-m", "gandrange_desk", "--db",
+                             "postgresql://nobody@127.0.0.1:1/none", "db", "upgrade"],
+                            capture_output=True, text=True, timeout=60)
+    assert result.returncode == 1
+    assert result.stderr.startswith("Impossible d'ouvrir la base de données PostgreSQL")
+    assert "le serveur ne répond pas" in result.stderr
+    assert "Traceback" not in result.stderr
