@@ -79,7 +79,8 @@ class Desk:
         try:
             yield session
         finally:
-            session.rollback()
+            # close(), not rollback(): loaded objects stay readable after the block (rollback
+            # would expire them), and the connection's transaction is still rolled back.
             session.close()
 
     def require(self, role: str, what: str) -> None:

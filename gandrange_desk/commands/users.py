@@ -1,0 +1,56 @@
+"""`users add` and `users list`: the desk users and their roles."""
+
+from __future__ import annotations
+
+import getpass
+import os
+
+from gandrange_desk.cli import emit, open_desk
+from gandrange_desk.errors import DeskError
+
+
+def register(sub) -> None:
+    users = sub.add_parser("users", help="utilisateurs du bureau")
+    users_sub = users.add_subparsers(dest="users_command", metavar="ACTION", required=True)
+    add = users_sub.add_parser("add", help="crée un utilisateur (mot de passe demandé, "
+                                           "ou GANDRANGE_DESK_NEW_PASSWORD)")
+    add.add_argument("login")
+    add.add_argument("--name", required=True, help="nom complet")
+    add.add_argument("--role", choices=["agent", "responsable", "admin"], default="agent")
+    add.set_defaults(handler=add_user)
+    listing = users_sub.add_parser("list", help="liste les utilisateurs")
+    listing.set_defaults(handler=list_users)
+
+
+def add_user(args) -> int:
+    from gandrange_desk.services.users import create_user
+
+    desk = open_desk(args)
+    password = os.environ.get("GANDRANGE_DESK_NEW_PASSWORD")
+    if password is None:
+        try:
+            password = getpass.getpass("Mot de passe : ")
+            again = getpass.getpass("Mot de passe (confirmation) : ")
+        except EOFError:
+            raise DeskError("Aucun mot de passe saisi : utilisez GANDRANGE_DESK_NEW_PASSWORD en mode non interactif.")
+        if password != again:
+            raise DeskError("Les deux mots de passe ne sont pas identiques.")
+    user_id = create_user(desk, args.login, args.name, args.role, password)
+    emit(args, {"id": user_id, "login": args.login, "role": args.role},
+         f"Utilisateur « {args.login} » créé ({args.role}).")
+    return 0
+
+
+def list_users(args) -> int:
+    from sqlalchemy import select
+
+    from gandrange_desk.models import ROLE_LABELS, DeskUser
+
+    desk = open_desk(args)
+    with desk.read() as s:
+        rows = s.execute(select(DeskUser).order_by(DeskUser.login)).scalars().all()
+        data = [{"login": u.login, "name": u.full_name, "role": u.role, "active": u.active} for u in rows]
+    emit(args, data, lambda: "\n".join(
+        f"{d['login']:<16} {d['name']:<30} {ROLE_LABELS.get(d['role'], d['role'])}"
+        + ("" if d["active"] else " (désactivé)") for d in data) or "Aucun utilisateur.")
+    return 0
