@@ -1,0 +1,518 @@
+"""Payments: record, allocate to issued invoices, balances, the unpaid list and reminders.
+
+An invoice's remaining amount is its total, less its credit notes, less what payments were
+allocated to it. A payment is allocated oldest invoice first unless the clerk chooses; what is
+left over stays unallocated on the payment: the family's credit, used by the next invoices.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from gandrange_desk import formats
+from gandrange_desk.errors import NotFound, ValidationFailed
+from gandrange_desk.models import (
+    PAYMENT_MODE_LABELS,
+    CreditNote,
+    Family,
+    Invoice,
+    InvoiceStatus,
+    Payment,
+    PaymentAllocation,
+    PaymentMode,
+    Role,
+    Structure,
+)
+from gandrange_desk.services import outbox
+from gandrange_desk.services.context import Desk
+
+MODES = tuple(m.value for m in PaymentMode)
+MODE_ALIASES = {
+    "prélèvement": PaymentMode.PRELEVEMENT, "prelevement": PaymentMode.PRELEVEMENT,
+    "chèque": PaymentMode.CHEQUE, "cheque": PaymentMode.CHEQUE,
+    "espèces": PaymentMode.ESPECES, "especes": PaymentMode.ESPECES,
+    "cesu": PaymentMode.CESU, "virement": PaymentMode.VIREMENT,
+    "carte": PaymentMode.CARTE, "carte bancaire": PaymentMode.CARTE, "cb": PaymentMode.CARTE,
+}
+MAX_PAYMENT_CENTS = 100_000_00  # a periscolaire payment above 100 000 € is a typing error
+
+
+def mode_label(mode: str) -> str:
+    return PAYMENT_MODE_LABELS.get(mode, mode)
+
+
+def parse_mode(text: str) -> str:
+    mode = MODE_ALIASES.get((text or "").strip().lower())
+    if mode is None:
+        choices = ", ".join(PAYMENT_MODE_LABELS[m].lower() for m in PaymentMode)
+        raise ValidationFailed([f"Mode de paiement inconnu « {text} » (choisir parmi : {choices})."])
+    return mode.value
+
+
+_AMOUNT = re.compile(r"^\s*(\d{1,9})(?:[.,](\d{1,2}))?\s*(?:€)?\s*$")
+
+
+def parse_amount(text: str) -> int:
+    """'12,50' or '12.50' or '12' -> 1250 cents, without ever going through a float."""
+    match = _AMOUNT.match((text or "").replace("\u202f", "").replace("\xa0", "").replace(" ", ""))
+    if not match:
+        raise ValidationFailed([f"Montant illisible « {text} » : écrivez par exemple 12,50."])
+    euros_part, cents_part = match.groups()
+    cents_part = (cents_part or "0").ljust(2, "0")
+    return int(euros_part) * 100 + int(cents_part)
+
+
+# ---------------------------------------------------------------------------------------------
+# Amounts per invoice and per family (all inside the caller's session)
+
+
+def paid_cents(s: Session, invoice_id: int) -> int:
+    """What payments were allocated to the invoice (the invoice PDF's « déjà payé »)."""
+    return int(s.scalar(select(func.coalesce(func.sum(PaymentAllocation.amount_cents), 0))
+                        .where(PaymentAllocation.invoice_id == invoice_id)) or 0)
+
+
+def credited_cents(s: Session, invoice_id: int) -> int:
+    return int(s.scalar(select(func.coalesce(func.sum(CreditNote.total_cents), 0))
+                        .where(CreditNote.invoice_id == invoice_id)) or 0)
+
+
+def remaining_cents(s: Session, invoice_id: int) -> int:
+    """Left to pay on an issued invoice (never below zero; an excess is the family's credit)."""
+    invoice = s.get(Invoice, invoice_id)
+    if invoice is None or invoice.status != InvoiceStatus.ISSUED:
+        return 0
+    return max(0, invoice.total_cents - credited_cents(s, invoice_id) - paid_cents(s, invoice_id))
+
+
+def _sums_by_invoice(s: Session, model, invoice_ids: list[int]) -> dict[int, int]:
+    if not invoice_ids:
+        return {}
+    rows = s.execute(select(model.invoice_id, func.sum(model.amount_cents if model is PaymentAllocation
+                                                      else model.total_cents))
+                     .where(model.invoice_id.in_(invoice_ids)).group_by(model.invoice_id))
+    return {i: int(v or 0) for i, v in rows}
+
+
+@dataclass
+class OpenInvoice:
+    invoice_id: int
+    number: str
+    month: date
+    issue_date: date | None
+    due_date: date | None
+    total_cents: int
+    credited_cents: int
+    paid_cents: int
+
+    @property
+    def remaining_cents(self) -> int:
+        return max(0, self.total_cents - self.credited_cents - self.paid_cents)
+
+
+def family_invoices(s: Session, family_id: int, *, open_only: bool = False) -> list[OpenInvoice]:
+    """The family's issued invoices, oldest first, with what was credited and paid on each."""
+    invoices = s.scalars(select(Invoice).where(Invoice.family_id == family_id,
+                                               Invoice.status == InvoiceStatus.ISSUED)
+                         .order_by(Invoice.issue_date, Invoice.month, Invoice.number)).all()
+    ids = [i.id for i in invoices]
+    credited = _sums_by_invoice(s, CreditNote, ids)
+    paid = _sums_by_invoice(s, PaymentAllocation, ids)
+    rows = [OpenInvoice(i.id, i.number or "", i.month, i.issue_date, i.due_date, i.total_cents,
+                        credited.get(i.id, 0), paid.get(i.id, 0)) for i in invoices]
+    return [r for r in rows if r.remaining_cents > 0] if open_only else rows
+
+
+@dataclass
+class Balance:
+    family_id: int
+    invoiced_cents: int
+    credited_cents: int
+    paid_cents: int
+    unallocated_cents: int  # payments not yet allocated: the family's credit
+
+    @property
+    def balance_cents(self) -> int:
+        """Positive: the family owes this much; negative: the family is in credit."""
+        return self.invoiced_cents - self.credited_cents - self.paid_cents
+
+
+def family_balance(s: Session, family_id: int) -> Balance:
+    invoiced = s.scalar(select(func.coalesce(func.sum(Invoice.total_cents), 0)).where(
+        Invoice.family_id == family_id, Invoice.status == InvoiceStatus.ISSUED)) or 0
+    credited = s.scalar(select(func.coalesce(func.sum(CreditNote.total_cents), 0))
+                        .join(Invoice, Invoice.id == CreditNote.invoice_id)
+                        .where(Invoice.family_id == family_id)) or 0
+    paid = s.scalar(select(func.coalesce(func.sum(Payment.amount_cents), 0))
+                    .where(Payment.family_id == family_id)) or 0
+    allocated = s.scalar(select(func.coalesce(func.sum(PaymentAllocation.amount_cents), 0))
+                         .join(Payment, Payment.id == PaymentAllocation.payment_id)
+                         .where(Payment.family_id == family_id)) or 0
+    return Balance(family_id, int(invoiced), int(credited), int(paid), int(paid) - int(allocated))
+
+
+def balances(desk: Desk, family_ids: list[int] | None = None) -> dict[int, Balance]:
+    """Balances of many families in four grouped queries (the family list shows them)."""
+    with desk.read() as s:
+        inv_q = (select(Invoice.family_id, func.sum(Invoice.total_cents))
+                 .where(Invoice.status == InvoiceStatus.ISSUED).group_by(Invoice.family_id))
+        cn_q = (select(Invoice.family_id, func.sum(CreditNote.total_cents))
+                .join(Invoice, Invoice.id == CreditNote.invoice_id).group_by(Invoice.family_id))
+        pay_q = select(Payment.family_id, func.sum(Payment.amount_cents)).group_by(Payment.family_id)
+        alloc_q = (select(Payment.family_id, func.sum(PaymentAllocation.amount_cents))
+                   .join(Payment, Payment.id == PaymentAllocation.payment_id).group_by(Payment.family_id))
+        if family_ids is not None:
+            inv_q = inv_q.where(Invoice.family_id.in_(family_ids))
+            cn_q = cn_q.where(Invoice.family_id.in_(family_ids))
+            pay_q = pay_q.where(Payment.family_id.in_(family_ids))
+            alloc_q = alloc_q.where(Payment.family_id.in_(family_ids))
+        inv = {f: int(v or 0) for f, v in s.execute(inv_q)}
+        cn = {f: int(v or 0) for f, v in s.execute(cn_q)}
+        pay = {f: int(v or 0) for f, v in s.execute(pay_q)}
+        alloc = {f: int(v or 0) for f, v in s.execute(alloc_q)}
+    ids = set(inv) | set(cn) | set(pay)
+    return {f: Balance(f, inv.get(f, 0), cn.get(f, 0), pay.get(f, 0), pay.get(f, 0) - alloc.get(f, 0))
+            for f in ids}
+
+
+# ---------------------------------------------------------------------------------------------
+# Recording and allocating
+
+
+@dataclass
+class PaymentResult:
+    payment_id: int
+    family_id: int
+    amount_cents: int
+    allocations: list[tuple[str, int]] = field(default_factory=list)  # (invoice number, cents)
+    unallocated_cents: int = 0
+
+    def summary(self) -> str:
+        text = f"Paiement de {formats.euros(self.amount_cents)} enregistré."
+        if self.allocations:
+            parts = ", ".join(f"{formats.euros(c)} sur la facture {n}" for n, c in self.allocations)
+            text += f" Affecté : {parts}."
+        if self.unallocated_cents:
+            text += f" {formats.euros(self.unallocated_cents)} restent en avoir (crédit) pour la famille."
+        return text
+
+
+def _family(s: Session, family_id: int) -> Family:
+    family = s.get(Family, family_id)
+    if family is None:
+        raise NotFound("Famille introuvable : elle a peut-être été supprimée sur un autre poste.")
+    return family
+
+
+def family_by_ref(s: Session, ref: str) -> Family:
+    family = s.scalar(select(Family).where(Family.ref == ref.strip()))
+    if family is None:
+        raise NotFound(f"Aucune famille n'a la référence « {ref} ».")
+    return family
+
+
+def _validate_payment(desk: Desk, mode: str, received_on, amount_cents, reference: str) -> list[str]:
+    problems = []
+    if mode not in MODES:
+        problems.append(f"Mode de paiement inconnu « {mode} ».")
+    if not isinstance(received_on, date):
+        problems.append("La date de réception du paiement est obligatoire.")
+    elif received_on > desk.today():
+        problems.append(f"La date de réception ({formats.ddmmyyyy(received_on)}) est dans le futur.")
+    elif received_on < desk.today() - timedelta(days=3 * 366):
+        problems.append(f"La date de réception ({formats.ddmmyyyy(received_on)}) a plus de trois ans.")
+    if not isinstance(amount_cents, int) or isinstance(amount_cents, bool):
+        problems.append("Le montant doit être un nombre entier de centimes.")
+    elif amount_cents <= 0:
+        problems.append("Le montant du paiement doit être supérieur à zéro.")
+    elif amount_cents > MAX_PAYMENT_CENTS:
+        problems.append(f"Montant de {formats.euros(amount_cents)} invraisemblable : vérifiez la saisie.")
+    if len(reference or "") > 200:
+        problems.append("La référence ne peut dépasser 200 caractères.")
+    if mode == PaymentMode.CHEQUE and not (reference or "").strip():
+        problems.append("Pour un chèque, indiquez la référence (numéro du chèque et banque).")
+    return problems
+
+
+def _allocate(s: Session, desk: Desk, payment: Payment, wanted: list[tuple[int, int]] | None,
+              available: int) -> list[tuple[str, int]]:
+    """Allocate up to `available` cents of `payment`; `wanted` None means oldest invoice first."""
+    open_rows = {r.invoice_id: r for r in family_invoices(s, payment.family_id, open_only=True)}
+    done: list[tuple[str, int]] = []
+    if wanted is None:
+        plan = []
+        left = available
+        for row in open_rows.values():  # already oldest first
+            if left <= 0:
+                break
+            take = min(left, row.remaining_cents)
+            plan.append((row.invoice_id, take))
+            left -= take
+    else:
+        problems = []
+        total = 0
+        seen = set()
+        for invoice_id, cents in wanted:
+            row = open_rows.get(invoice_id)
+            invoice = s.get(Invoice, invoice_id)
+            label = invoice.number if invoice and invoice.number else f"n° {invoice_id}"
+            if invoice_id in seen:
+                problems.append(f"La facture {label} apparaît deux fois dans l'affectation.")
+            seen.add(invoice_id)
+            if invoice is None or invoice.family_id != payment.family_id or invoice.status != InvoiceStatus.ISSUED:
+                problems.append(f"La facture {label} n'est pas une facture émise de cette famille.")
+                continue
+            if not isinstance(cents, int) or cents <= 0:
+                problems.append(f"Montant affecté à la facture {label} : il doit être supérieur à zéro.")
+                continue
+            remaining = row.remaining_cents if row else 0
+            if cents > remaining:
+                problems.append(f"La facture {label} n'a plus que {formats.euros(remaining)} à payer : "
+                                f"impossible d'y affecter {formats.euros(cents)}.")
+            total += cents
+        if total > available:
+            problems.append(f"L'affectation totale ({formats.euros(total)}) dépasse le montant "
+                            f"disponible du paiement ({formats.euros(available)}).")
+        if problems:
+            raise ValidationFailed(problems, "Affectation refusée :")
+        plan = wanted
+    for invoice_id, cents in plan:
+        if cents <= 0:
+            continue
+        allocation = PaymentAllocation(invoice_id=invoice_id, amount_cents=cents)
+        payment.allocations.append(allocation)
+        s.flush()
+        number = s.get(Invoice, invoice_id).number or ""
+        desk.audit(s, "payment.allocate", "payment_allocation", allocation.id, family_id=payment.family_id,
+                   after={"payment_id": payment.id, "invoice": number, "amount_cents": cents})
+        done.append((number, cents))
+    return done
+
+
+def record_payment(desk: Desk, family_id: int, *, mode: str, received_on: date, amount_cents: int,
+                   reference: str = "", allocations: list[tuple[int, int]] | None = None) -> PaymentResult:
+    """Record a payment and allocate it (oldest first unless `allocations` says how)."""
+    desk.require(Role.AGENT, "Enregistrer un paiement")
+    problems = _validate_payment(desk, mode, received_on, amount_cents, reference)
+    if problems:
+        raise ValidationFailed(problems, "Paiement non enregistré :")
+    with desk.unit_of_work() as s:
+        family = _family(s, family_id)
+        payment = Payment(family_id=family.id, mode=mode, received_on=received_on, amount_cents=amount_cents,
+                          reference=(reference or "").strip(), recorded_at=desk.now(),
+                          recorded_by=desk.actor.login)
+        s.add(payment)
+        s.flush()
+        desk.audit(s, "payment.record", "payment", payment.id, family_id=family.id,
+                   after={"mode": mode, "received_on": received_on, "amount_cents": amount_cents,
+                          "reference": payment.reference})
+        done = _allocate(s, desk, payment, allocations, amount_cents)
+        allocated = sum(c for _, c in done)
+        return PaymentResult(payment.id, family.id, amount_cents, done, amount_cents - allocated)
+
+
+def payment_unallocated(s: Session, payment: Payment) -> int:
+    return payment.amount_cents - sum(a.amount_cents for a in payment.allocations)
+
+
+def allocate_payment(desk: Desk, payment_id: int, allocations: list[tuple[int, int]] | None = None) -> PaymentResult:
+    """Allocate what is still free on a payment, by hand or (None) oldest invoice first."""
+    desk.require(Role.AGENT, "Affecter un paiement")
+    with desk.unit_of_work() as s:
+        payment = s.get(Payment, payment_id)
+        if payment is None:
+            raise NotFound("Paiement introuvable.")
+        free = payment_unallocated(s, payment)
+        if free <= 0:
+            raise ValidationFailed(["Ce paiement est déjà entièrement affecté."], "Affectation refusée :")
+        done = _allocate(s, desk, payment, allocations, free)
+        return PaymentResult(payment.id, payment.family_id, payment.amount_cents, done,
+                             free - sum(c for _, c in done))
+
+
+def apply_family_credit(desk: Desk, family_id: int) -> int:
+    """Use the family's unallocated payments on its open invoices, oldest first; returns cents used."""
+    desk.require(Role.AGENT, "Affecter un paiement")
+    used = 0
+    with desk.unit_of_work() as s:
+        payments = s.scalars(select(Payment).where(Payment.family_id == family_id)
+                             .order_by(Payment.received_on, Payment.id)).all()
+        for payment in payments:
+            free = payment_unallocated(s, payment)
+            if free > 0:
+                used += sum(c for _, c in _allocate(s, desk, payment, None, free))
+    return used
+
+
+@dataclass
+class PaymentRow:
+    payment_id: int
+    family_id: int
+    family_ref: str
+    family_name: str
+    mode: str
+    received_on: date
+    amount_cents: int
+    reference: str
+    allocated_cents: int
+    invoices: str  # numbers it was allocated to
+
+    @property
+    def unallocated_cents(self) -> int:
+        return self.amount_cents - self.allocated_cents
+
+
+def list_payments(desk: Desk, *, family_id: int | None = None, limit: int = 2000) -> list[PaymentRow]:
+    with desk.read() as s:
+        q = (select(Payment, Family.ref, Family.name).join(Family, Family.id == Payment.family_id)
+             .order_by(Payment.received_on.desc(), Payment.id.desc()).limit(limit))
+        if family_id is not None:
+            q = q.where(Payment.family_id == family_id)
+        rows = s.execute(q).all()
+        ids = [p.id for p, _, _ in rows]
+        alloc: dict[int, list[tuple[str, int]]] = {}
+        if ids:
+            for pid, number, cents in s.execute(
+                    select(PaymentAllocation.payment_id, Invoice.number, PaymentAllocation.amount_cents)
+                    .join(Invoice, Invoice.id == PaymentAllocation.invoice_id)
+                    .where(PaymentAllocation.payment_id.in_(ids)).order_by(PaymentAllocation.id)):
+                alloc.setdefault(pid, []).append((number or "", int(cents)))
+        return [PaymentRow(p.id, p.family_id, ref, name, p.mode, p.received_on, p.amount_cents, p.reference,
+                           sum(c for _, c in alloc.get(p.id, [])),
+                           ", ".join(n for n, _ in alloc.get(p.id, [])))
+                for p, ref, name in rows]
+
+
+# ---------------------------------------------------------------------------------------------
+# Unpaid invoices and reminders
+
+
+@dataclass
+class UnpaidRow:
+    invoice_id: int
+    number: str
+    family_id: int
+    family_ref: str
+    family_name: str
+    month: date
+    due_date: date
+    total_cents: int
+    credited_cents: int
+    paid_cents: int
+    emails: list[str]
+
+    @property
+    def remaining_cents(self) -> int:
+        return max(0, self.total_cents - self.credited_cents - self.paid_cents)
+
+    def days_late(self, today: date) -> int:
+        return (today - self.due_date).days
+
+    def as_json(self, today: date) -> dict:
+        return {"invoice": self.number, "family_ref": self.family_ref, "family": self.family_name,
+                "month": self.month.strftime("%Y-%m"), "due_date": self.due_date.isoformat(),
+                "total_cents": self.total_cents, "paid_cents": self.paid_cents,
+                "credited_cents": self.credited_cents, "remaining_cents": self.remaining_cents,
+                "days_late": self.days_late(today), "email": bool(self.emails)}
+
+
+def _unpaid(s: Session, today: date, invoice_ids: list[int] | None = None) -> list[UnpaidRow]:
+    q = (select(Invoice, Family).join(Family, Family.id == Invoice.family_id)
+         .where(Invoice.status == InvoiceStatus.ISSUED, Invoice.due_date.is_not(None), Invoice.due_date < today)
+         .order_by(Invoice.due_date, Invoice.number))
+    if invoice_ids is not None:
+        q = q.where(Invoice.id.in_(invoice_ids))
+    rows = s.execute(q).all()
+    ids = [i.id for i, _ in rows]
+    credited = _sums_by_invoice(s, CreditNote, ids)
+    paid = _sums_by_invoice(s, PaymentAllocation, ids)
+    out = []
+    for invoice, family in rows:
+        row = UnpaidRow(invoice.id, invoice.number or "", family.id, family.ref, family.name, invoice.month,
+                        invoice.due_date, invoice.total_cents, credited.get(invoice.id, 0),
+                        paid.get(invoice.id, 0), outbox.family_recipients(family))
+        if row.remaining_cents > 0:
+            out.append(row)
+    return out
+
+
+def unpaid_invoices(desk: Desk, today: date | None = None) -> list[UnpaidRow]:
+    """Issued invoices whose due date has passed with something left to pay, most overdue first."""
+    with desk.read() as s:
+        return _unpaid(s, today or desk.today())
+
+
+def reminder_text(row: UnpaidRow, structure: Structure | None) -> tuple[str, str]:
+    """Subject and body of the reminder (relance), the same words in the e-mail and the letter."""
+    name = structure.name if structure else "Le service périscolaire"
+    subject = f"Relance : facture {row.number} impayée"
+    paid = ""
+    if row.paid_cents or row.credited_cents:
+        paid = (f" Compte tenu de ce qui a déjà été réglé ou annulé par avoir, "
+                f"il reste {formats.euros(row.remaining_cents)} à payer.")
+    body = (
+        f"Madame, Monsieur,\n\n"
+        f"Sauf erreur de notre part, la facture {row.number} de {formats.month_year(row.month)}, "
+        f"d'un montant de {formats.euros(row.total_cents)}, arrivée à échéance le "
+        f"{formats.ddmmyyyy(row.due_date)}, n'est pas entièrement réglée.{paid}\n\n"
+        f"Montant restant dû : {formats.euros(row.remaining_cents)}.\n\n"
+        f"Nous vous remercions de bien vouloir effectuer ce règlement dans les meilleurs délais "
+        f"(chèque à l'ordre du Trésor public, espèces, CESU, carte bancaire ou virement), en rappelant "
+        f"la référence {row.number}. Si vous avez réglé entre-temps, merci de ne pas tenir compte de ce message.\n\n"
+        f"Pour toute question, contactez-nous"
+        + (f" au {structure.phone}" if structure and structure.phone else "")
+        + (f" ou à {structure.email}" if structure and structure.email else "")
+        + f".\n\nCordialement,\n{name}\n"
+    )
+    return subject, body
+
+
+@dataclass
+class RemindResult:
+    emailed: int
+    letters: int
+    letters_pdf: bytes | None
+    invoice_numbers: list[str]
+
+    def summary(self) -> str:
+        if not self.emailed and not self.letters:
+            return "Aucune facture impayée à relancer."
+        parts = []
+        if self.emailed:
+            parts.append(f"{formats.count(self.emailed, 'relance envoyée', 'relances envoyées')} par e-mail")
+        if self.letters:
+            parts.append(f"{formats.count(self.letters, 'lettre de relance', 'lettres de relance')} à imprimer "
+                         f"(familles sans e-mail)")
+        return " ; ".join(parts) + "."
+
+
+def remind(desk: Desk, invoice_ids: list[int] | None = None) -> RemindResult:
+    """Reminders for unpaid invoices (all, or the chosen ones): e-mail, or a letter PDF without e-mail."""
+    desk.require(Role.AGENT, "Relancer les impayés")
+    from gandrange_desk.services.pdf_letters import reminder_letters_pdf
+
+    with desk.unit_of_work() as s:
+        structure = s.scalar(select(Structure).limit(1))
+        rows = _unpaid(s, desk.today(), invoice_ids)
+        emailed = 0
+        letters: list[tuple[UnpaidRow, str, str, Family]] = []
+        for row in rows:
+            subject, body = reminder_text(row, structure)
+            family = s.get(Family, row.family_id)
+            if row.emails:
+                outbox.enqueue(s, desk, recipients=row.emails, subject=subject, body_text=body,
+                               family_id=row.family_id, kind="relance", invoice_id=row.invoice_id)
+                emailed += 1
+                channel = "email"
+            else:
+                letters.append((row, subject, body, family))
+                channel = "courrier"
+            desk.audit(s, "invoice.remind", "invoice", row.invoice_id, family_id=row.family_id,
+                       after={"number": row.number, "remaining_cents": row.remaining_cents, "channel": channel})
+        pdf = reminder_letters_pdf(structure, letters, desk.today()) if letters else None
+        return RemindResult(emailed, len(letters), pdf, [r.number for r in rows])
