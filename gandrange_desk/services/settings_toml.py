@@ -1,0 +1,583 @@
+"""The settings file of DESIGN §7: parse and validate it into a `SettingsSpec`, and write one back.
+
+Validation collects every problem (one French line each, with its place in the file such as
+`activity[2].unit[1].prices[0].price`) instead of stopping at the first, so a supervisor fixes
+a file in one pass. Nothing here touches the database.
+"""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from dataclasses import dataclass, field
+from datetime import date
+from decimal import Decimal, InvalidOperation
+
+from gandrange_desk.models import WEEKDAY_CODES, Opens
+from gandrange_desk.models.base import money_str
+
+ZONES = ("A", "B", "C")
+SECURITIES = ("starttls", "ssl", "none")
+DEFAULT_WEEKDAYS = {
+    Opens.SCHOOL_DAYS.value: ["mon", "tue", "thu", "fri"],
+    Opens.WEDNESDAYS.value: ["wed"],
+    Opens.HOLIDAY_WEEKDAYS.value: ["mon", "tue", "wed", "thu", "fri"],
+}
+DEFAULT_CLOSURE_LABEL = "Fermeture"
+_TIME = re.compile(r"^(\d{2}):(\d{2})$")
+_CODE = re.compile(r"^[A-Z0-9_-]+$")
+
+# Optional structure keys beyond the design's example (invoice header, SEPA creditor, appeal text).
+STRUCTURE_TEXT_KEYS = ("name", "address", "siret", "email", "phone", "portal_url", "issuer_name",
+                       "issuer_role", "sepa_ics", "sepa_iban", "sepa_bic", "appeal_text")
+STRUCTURE_INT_KEYS = {"collection_day": (1, 28), "payment_terms_days": (0, 365)}
+STRUCTURE_KEYS = set(STRUCTURE_TEXT_KEYS) | set(STRUCTURE_INT_KEYS) | {
+    "school_zone", "holiday_subdivision", "schools", "closures"}
+SMTP_KEYS = {"host", "port", "security", "user", "sender", "reply_to"}
+ACTIVITY_KEYS = {"code", "name", "opens", "weekdays", "booking_deadline", "cancellation_deadline", "unit"}
+UNIT_KEYS = {"name", "capacity", "meal", "prices", "valid_from", "sibling_prices", "pai_price",
+             "late_surcharge"}
+DEADLINE_KEYS = {"working_days", "time"}
+
+
+@dataclass(frozen=True)
+class PriceRow:
+    qf_max: int | None
+    cents: int
+
+
+@dataclass
+class UnitSpec:
+    name: str
+    capacity: int | None = None
+    meal: bool = False
+    prices: list[PriceRow] = field(default_factory=list)
+    # Sibling rank (2 = second child…) -> its brackets.
+    sibling_prices: dict[int, list[PriceRow]] = field(default_factory=dict)
+    pai_cents: int | None = None
+    late_surcharge_cents: int | None = None
+    valid_from: date | None = None
+
+
+@dataclass
+class ActivitySpec:
+    code: str
+    name: str
+    opens: str = Opens.SCHOOL_DAYS.value
+    weekdays: list[str] = field(default_factory=list)
+    booking_days: int = 0
+    booking_time: str = "00:00"
+    cancellation_days: int = 0
+    cancellation_time: str = "00:00"
+    units: list[UnitSpec] = field(default_factory=list)
+
+
+@dataclass
+class SettingsSpec:
+    structure: dict  # column -> value, for STRUCTURE_TEXT_KEYS, STRUCTURE_INT_KEYS, zone, subdivision
+    schools: list[str]
+    closures: list[tuple[date, date, str]]
+    smtp: dict | None
+    activities: list[ActivitySpec]
+
+
+class _Problems(list):
+    def add(self, place: str, message: str) -> None:
+        self.append(f"{place} : {message}" if place else message)
+
+
+def _show(value) -> str:
+    return f"« {value} »" if isinstance(value, str) else f"« {value!r} »"
+
+
+# ---------------------------------------------------------------------------------------------
+# Parsing
+
+
+def parse_toml(text: str) -> dict:
+    """The TOML document, or a French line naming line and column of the syntax error."""
+    from gandrange_desk.errors import ValidationFailed
+
+    try:
+        return tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        message = str(exc)
+        where = re.search(r"\(at line (\d+), column (\d+)\)", message)
+        reason = re.sub(r"\s*\(at .*\)$", "", message)
+        if where:
+            place = f"ligne {where.group(1)}, colonne {where.group(2)}"
+        elif "end of document" in message:
+            place = "en fin de fichier"
+        else:
+            place = "position inconnue"
+        raise ValidationFailed(
+            [f"Fichier TOML illisible, {place} : {_translate_toml(reason)}."],
+            headline="Paramètres refusés, rien n'a été enregistré :",
+        ) from None
+
+
+_TOML_MESSAGES = (
+    ("Expected '=' after a key in a key/value pair", "« = » attendu après une clé"),
+    ("Cannot declare", "déclaration en double"),
+    ("Cannot overwrite a value", "valeur déjà définie"),
+    ("Invalid value", "valeur invalide"),
+    ("Invalid initial character for a key part", "caractère invalide au début d'une clé"),
+    ("Unclosed array", "tableau non fermé"),
+    ("Unterminated string", "chaîne non terminée"),
+    ("Illegal character", "caractère interdit"),
+    ("Expected newline or end of document after a statement", "fin de ligne attendue après une instruction"),
+    ("Invalid date or datetime", "date invalide"),
+    ("Found invalid character in escape sequence", "séquence d'échappement invalide"),
+)
+
+
+def _translate_toml(reason: str) -> str:
+    for en, fr in _TOML_MESSAGES:
+        if reason.startswith(en):
+            return fr + (reason[len(en):] if reason[len(en):].strip() else "")
+    return f"erreur de syntaxe ({reason})"
+
+
+def parse_settings(text: str, *, known_subdivisions: tuple[str, ...] | None = None) -> SettingsSpec:
+    """Validate a whole settings file; raise ValidationFailed with every problem found."""
+    from gandrange_desk.errors import ValidationFailed
+
+    doc = parse_toml(text)
+    problems = _Problems()
+    spec = _read(doc, problems, known_subdivisions or _subdivisions())
+    if problems:
+        raise ValidationFailed(problems, headline="Paramètres refusés, rien n'a été enregistré :")
+    return spec
+
+
+def _subdivisions() -> tuple[str, ...]:
+    import holidays
+
+    return tuple(holidays.France.subdivisions)
+
+
+def _unknown_keys(table: dict, allowed: set[str], place: str, problems: _Problems) -> None:
+    for key in table:
+        if key not in allowed:
+            problems.add(f"{place}.{key}" if place else key, "clé inconnue")
+
+
+def _text(table: dict, key: str, place: str, problems: _Problems, *, required=False, default=""):
+    if key not in table:
+        if required:
+            problems.add(f"{place}.{key}", "clé obligatoire manquante")
+        return default
+    value = table[key]
+    if not isinstance(value, str):
+        problems.add(f"{place}.{key}", f"texte attendu, trouvé {_show(value)}")
+        return default
+    if required and not value.strip():
+        problems.add(f"{place}.{key}", "ne doit pas être vide")
+    return value.strip() if key != "appeal_text" else value
+
+
+def _integer(table: dict, key: str, place: str, problems: _Problems, low: int, high: int | None,
+             default=None):
+    if key not in table:
+        return default
+    value = table[key]
+    if isinstance(value, bool) or not isinstance(value, int):
+        problems.add(f"{place}.{key}", f"nombre entier attendu, trouvé {_show(value)}")
+        return default
+    if value < low or (high is not None and value > high):
+        bounds = f"entre {low} et {high}" if high is not None else f"au moins {low}"
+        problems.add(f"{place}.{key}", f"valeur {value} hors limites ({bounds})")
+        return default
+    return value
+
+
+def _day(value, place: str, problems: _Problems) -> date | None:
+    if isinstance(value, date) and not hasattr(value, "hour"):
+        return value
+    if isinstance(value, str):
+        try:
+            if re.fullmatch(r"\d{4}-\d{2}-\d{2}", value.strip()):
+                return date.fromisoformat(value.strip())
+        except ValueError:
+            pass
+    problems.add(place, f"date invalide {_show(value)} (attendu AAAA-MM-JJ, par exemple \"2026-05-15\")")
+    return None
+
+
+def parse_price(value, place: str, problems: _Problems) -> int | None:
+    """"3.10" -> 310 cents, exactly (Decimal, never float arithmetic)."""
+    if isinstance(value, bool):
+        amount = None
+    elif isinstance(value, int):
+        amount = Decimal(value)
+    elif isinstance(value, float):
+        amount = Decimal(repr(value))
+    elif isinstance(value, str) and re.fullmatch(r"\s*-?\d+(\.\d+)?\s*", value):
+        try:
+            amount = Decimal(value.strip())
+        except InvalidOperation:
+            amount = None
+    else:
+        amount = None
+    if amount is None or not amount.is_finite():
+        if isinstance(value, (int, float)) and not isinstance(value, bool) and value < 0:
+            problems.add(place, f"prix négatif {_show(value)}")
+        else:
+            problems.add(place, f"prix invalide {_show(value)} (attendu par exemple \"3.10\")")
+        return None
+    if amount < 0:
+        problems.add(place, f"prix négatif {_show(value)}")
+        return None
+    cents = amount * 100
+    if cents != cents.to_integral_value():
+        problems.add(place, f"prix invalide {_show(value)} : au plus deux décimales")
+        return None
+    return int(cents)
+
+
+def _time(value, place: str, problems: _Problems) -> str | None:
+    match = _TIME.match(value) if isinstance(value, str) else None
+    if not match or int(match.group(1)) > 23 or int(match.group(2)) > 59:
+        problems.add(place, f"heure invalide {_show(value)} (attendu HH:MM, par exemple \"10:00\")")
+        return None
+    return value
+
+
+def _read(doc: dict, problems: _Problems, subdivisions: tuple[str, ...]) -> SettingsSpec:
+    _unknown_keys(doc, {"structure", "smtp", "activity"}, "", problems)
+    structure_table = doc.get("structure")
+    if not isinstance(structure_table, dict):
+        problems.add("structure", "section [structure] obligatoire manquante")
+        structure_table = {}
+    structure, schools, closures = _read_structure(structure_table, problems, subdivisions)
+    smtp = None
+    if "smtp" in doc:
+        if isinstance(doc["smtp"], dict):
+            smtp = _read_smtp(doc["smtp"], problems)
+        else:
+            problems.add("smtp", "section [smtp] attendue")
+    activities = []
+    raw_activities = doc.get("activity")
+    if not raw_activities:
+        problems.add("activity", "au moins une activité [[activity]] est obligatoire")
+    elif not isinstance(raw_activities, list) or not all(isinstance(a, dict) for a in raw_activities):
+        problems.add("activity", "tableau de sections [[activity]] attendu")
+    else:
+        codes: dict[str, int] = {}
+        for index, table in enumerate(raw_activities):
+            place = f"activity[{index}]"
+            activity = _read_activity(table, place, problems)
+            if activity.code in codes:
+                problems.add(f"{place}.code", f"code d'activité en double {_show(activity.code)} "
+                                              f"(déjà utilisé par activity[{codes[activity.code]}])")
+            elif activity.code:
+                codes[activity.code] = index
+            activities.append(activity)
+    return SettingsSpec(structure, schools, closures, smtp, activities)
+
+
+def _read_structure(table: dict, problems: _Problems, subdivisions):
+    place = "structure"
+    _unknown_keys(table, STRUCTURE_KEYS, place, problems)
+    values: dict = {}
+    for key in STRUCTURE_TEXT_KEYS:
+        values[key] = _text(table, key, place, problems, required=(key == "name"))
+    defaults = {"collection_day": 10, "payment_terms_days": 30}
+    for key, (low, high) in STRUCTURE_INT_KEYS.items():
+        values[key] = _integer(table, key, place, problems, low, high, defaults[key])
+    zone = table.get("school_zone")
+    if "school_zone" not in table:
+        problems.add(f"{place}.school_zone", "clé obligatoire manquante")
+    elif zone not in ZONES:
+        problems.add(f"{place}.school_zone", f"zone inconnue {_show(zone)} (A, B ou C)")
+    values["school_zone"] = zone if zone in ZONES else "B"
+    sub = table.get("holiday_subdivision")
+    if "holiday_subdivision" not in table:
+        problems.add(f"{place}.holiday_subdivision", "clé obligatoire manquante")
+    elif not isinstance(sub, str) or sub not in subdivisions:
+        problems.add(f"{place}.holiday_subdivision",
+                     f"subdivision inconnue {_show(sub)} (par exemple \"57\" pour la Moselle)")
+    values["holiday_subdivision"] = sub if isinstance(sub, str) else "57"
+
+    schools: list[str] = []
+    raw = table.get("schools")
+    if "schools" not in table:
+        problems.add(f"{place}.schools", "clé obligatoire manquante")
+    elif not isinstance(raw, list) or not raw:
+        problems.add(f"{place}.schools", "liste d'au moins une école attendue")
+    else:
+        for i, name in enumerate(raw):
+            if not isinstance(name, str) or not name.strip():
+                problems.add(f"{place}.schools[{i}]", f"nom d'école invalide {_show(name)}")
+            elif name.strip() in schools:
+                problems.add(f"{place}.schools[{i}]", f"école en double {_show(name.strip())}")
+            else:
+                schools.append(name.strip())
+
+    closures: list[tuple[date, date, str]] = []
+    raw = table.get("closures", [])
+    if not isinstance(raw, list):
+        problems.add(f"{place}.closures", "liste de périodes [premier jour, dernier jour] attendue")
+        raw = []
+    for i, pair in enumerate(raw):
+        where = f"{place}.closures[{i}]"
+        if not isinstance(pair, list) or len(pair) not in (2, 3):
+            problems.add(where, "période attendue sous la forme [\"AAAA-MM-JJ\", \"AAAA-MM-JJ\"]")
+            continue
+        first = _day(pair[0], f"{where}[0]", problems)
+        last = _day(pair[1], f"{where}[1]", problems)
+        label = DEFAULT_CLOSURE_LABEL
+        if len(pair) == 3:
+            if isinstance(pair[2], str) and pair[2].strip():
+                label = pair[2].strip()
+            else:
+                problems.add(f"{where}[2]", f"libellé invalide {_show(pair[2])}")
+        if first and last:
+            if last < first:
+                problems.add(where, f"le dernier jour ({last.isoformat()}) précède le premier "
+                                    f"({first.isoformat()})")
+            else:
+                closures.append((first, last, label))
+    return values, schools, closures
+
+
+def _read_smtp(table: dict, problems: _Problems) -> dict:
+    place = "smtp"
+    _unknown_keys(table, SMTP_KEYS, place, problems)
+    smtp = {
+        "host": _text(table, "host", place, problems, required=True),
+        "port": _integer(table, "port", place, problems, 1, 65535, 587),
+        "user": _text(table, "user", place, problems),
+        "sender": _text(table, "sender", place, problems),
+        "reply_to": _text(table, "reply_to", place, problems),
+        "security": "starttls",
+    }
+    if "security" in table:
+        if table["security"] in SECURITIES:
+            smtp["security"] = table["security"]
+        else:
+            problems.add(f"{place}.security",
+                         f"sécurité inconnue {_show(table['security'])} (starttls, ssl ou none)")
+    return smtp
+
+
+def _read_deadline(table: dict, key: str, place: str, problems: _Problems) -> tuple[int, str]:
+    raw = table.get(key)
+    if raw is None:
+        return 0, "00:00"
+    where = f"{place}.{key}"
+    if not isinstance(raw, dict):
+        problems.add(where, "attendu { working_days = 2, time = \"10:00\" }")
+        return 0, "00:00"
+    _unknown_keys(raw, DEADLINE_KEYS, where, problems)
+    days = _integer(raw, "working_days", where, problems, 0, 60, 0)
+    time = "00:00"
+    if "time" in raw:
+        time = _time(raw["time"], f"{where}.time", problems) or "00:00"
+    return days, time
+
+
+def _read_activity(table: dict, place: str, problems: _Problems) -> ActivitySpec:
+    _unknown_keys(table, ACTIVITY_KEYS, place, problems)
+    code = _text(table, "code", place, problems, required=True)
+    if code and not _CODE.match(code):
+        problems.add(f"{place}.code", f"code invalide {_show(code)} (majuscules, chiffres, _ ou -)")
+    activity = ActivitySpec(code=code, name=_text(table, "name", place, problems, required=True))
+    if "opens" in table:
+        if table["opens"] in DEFAULT_WEEKDAYS:
+            activity.opens = table["opens"]
+        else:
+            problems.add(f"{place}.opens", f"valeur inconnue {_show(table['opens'])} "
+                                           "(school_days, wednesdays ou holiday_weekdays)")
+    weekdays = table.get("weekdays", DEFAULT_WEEKDAYS[activity.opens])
+    if not isinstance(weekdays, list) or not weekdays:
+        problems.add(f"{place}.weekdays", "liste de jours attendue, par exemple [\"mon\", \"tue\"]")
+        weekdays = []
+    seen = set()
+    for i, day in enumerate(weekdays):
+        if day not in WEEKDAY_CODES:
+            problems.add(f"{place}.weekdays[{i}]",
+                         f"jour inconnu {_show(day)} (mon, tue, wed, thu, fri, sat ou sun)")
+        elif day in seen:
+            problems.add(f"{place}.weekdays[{i}]", f"jour en double {_show(day)}")
+        seen.add(day)
+    activity.weekdays = [d for d in WEEKDAY_CODES if d in seen]
+    activity.booking_days, activity.booking_time = _read_deadline(table, "booking_deadline", place, problems)
+    activity.cancellation_days, activity.cancellation_time = _read_deadline(
+        table, "cancellation_deadline", place, problems)
+
+    units = table.get("unit")
+    if not units:
+        problems.add(f"{place}.unit", "au moins une unité [[activity.unit]] est obligatoire")
+        return activity
+    if not isinstance(units, list) or not all(isinstance(u, dict) for u in units):
+        problems.add(f"{place}.unit", "tableau de sections [[activity.unit]] attendu")
+        return activity
+    names: dict[str, int] = {}
+    for index, raw in enumerate(units):
+        where = f"{place}.unit[{index}]"
+        unit = _read_unit(raw, where, problems)
+        if unit.name in names:
+            problems.add(f"{where}.name", f"unité en double {_show(unit.name)} "
+                                          f"(déjà définie en unit[{names[unit.name]}])")
+        elif unit.name:
+            names[unit.name] = index
+        activity.units.append(unit)
+    return activity
+
+
+def _read_brackets(raw, place: str, problems: _Problems) -> list[PriceRow]:
+    if not isinstance(raw, list) or not raw:
+        problems.add(place, "liste de prix attendue, par exemple [{ qf_max = 700, price = \"3.30\" }, "
+                            "{ price = \"4.15\" }]")
+        return []
+    rows: list[PriceRow] = []
+    previous = None
+    for i, item in enumerate(raw):
+        where = f"{place}[{i}]"
+        if not isinstance(item, dict):
+            problems.add(where, "attendu { qf_max = …, price = \"…\" }")
+            continue
+        _unknown_keys(item, {"qf_max", "price"}, where, problems)
+        if "price" not in item:
+            problems.add(f"{where}.price", "clé obligatoire manquante")
+            cents = None
+        else:
+            cents = parse_price(item["price"], f"{where}.price", problems)
+        qf_max = _integer(item, "qf_max", where, problems, 0, None, None)
+        last = i == len(raw) - 1
+        if "qf_max" in item and last:
+            problems.add(f"{where}.qf_max", "le dernier prix ne doit pas avoir de qf_max "
+                                            "(il s'applique au-delà, et sans quotient connu)")
+        if "qf_max" not in item and not last:
+            problems.add(f"{where}.qf_max", "clé obligatoire manquante (seul le dernier prix en est dispensé)")
+        if qf_max is not None and previous is not None and qf_max <= previous:
+            problems.add(f"{where}.qf_max", f"les tranches doivent être croissantes ({qf_max} après {previous})")
+        if qf_max is not None:
+            previous = qf_max
+        if cents is not None:
+            rows.append(PriceRow(None if last else qf_max, cents))
+    return rows
+
+
+def _read_unit(table: dict, place: str, problems: _Problems) -> UnitSpec:
+    _unknown_keys(table, UNIT_KEYS, place, problems)
+    unit = UnitSpec(name=_text(table, "name", place, problems, required=True))
+    unit.capacity = _integer(table, "capacity", place, problems, 1, None, None)
+    if "meal" in table:
+        if isinstance(table["meal"], bool):
+            unit.meal = table["meal"]
+        else:
+            problems.add(f"{place}.meal", f"true ou false attendu, trouvé {_show(table['meal'])}")
+    if "prices" not in table:
+        problems.add(f"{place}.prices", "clé obligatoire manquante")
+    else:
+        unit.prices = _read_brackets(table["prices"], f"{place}.prices", problems)
+    if "valid_from" in table:
+        unit.valid_from = _day(table["valid_from"], f"{place}.valid_from", problems)
+    for key, attr in (("pai_price", "pai_cents"), ("late_surcharge", "late_surcharge_cents")):
+        if key in table:
+            setattr(unit, attr, parse_price(table[key], f"{place}.{key}", problems))
+    siblings = table.get("sibling_prices", [])
+    if not isinstance(siblings, list):
+        problems.add(f"{place}.sibling_prices", "attendu [{ rank = 2, prices = [ … ] }]")
+        siblings = []
+    for i, item in enumerate(siblings):
+        where = f"{place}.sibling_prices[{i}]"
+        if not isinstance(item, dict):
+            problems.add(where, "attendu { rank = 2, prices = [ … ] }")
+            continue
+        _unknown_keys(item, {"rank", "prices"}, where, problems)
+        rank = _integer(item, "rank", where, problems, 2, 20, None)
+        if "rank" not in item:
+            problems.add(f"{where}.rank", "clé obligatoire manquante")
+        elif rank in unit.sibling_prices:
+            problems.add(f"{where}.rank", f"rang en double {rank}")
+        rows = _read_brackets(item.get("prices"), f"{where}.prices", problems)
+        if rank is not None:
+            unit.sibling_prices[rank] = rows
+    return unit
+
+
+# ---------------------------------------------------------------------------------------------
+# Writing
+
+
+def _q(value: str) -> str:
+    out = value.replace("\\", "\\\\").replace('"', '\\"')
+    out = out.replace("\n", "\\n").replace("\r", "\\r").replace("\t", "\\t")
+    out = "".join(c if ord(c) >= 0x20 and c != "\x7f" else f"\\u{ord(c):04x}" for c in out)
+    return f'"{out}"'
+
+
+def _prices(rows: list[PriceRow]) -> str:
+    items = []
+    for row in rows:
+        price = f'price = {_q(money_str(row.cents))}'
+        items.append(f"{{ qf_max = {row.qf_max}, {price} }}" if row.qf_max is not None else f"{{ {price} }}")
+    return "[" + ", ".join(items) + "]"
+
+
+HEADER = """\
+# Gandrange Desk settings (DESIGN §7), exported {today}.
+# Import with: gandrange-desk settings import FILE.toml
+# Besides the design's keys, [structure] may hold issuer_name, issuer_role (invoice header),
+# sepa_ics, sepa_iban, sepa_bic, collection_day (SEPA creditor and debit day), payment_terms_days,
+# appeal_text (voies et délais de recours); closures may carry a third item, their label.
+# Each [[activity.unit]] may hold valid_from (the day its prices apply from; the import date
+# otherwise), sibling_prices = [{{ rank = 2, prices = [...] }}], pai_price, late_surcharge.
+# The SMTP password is never here: keyring or GANDRANGE_DESK_SMTP_PASSWORD.
+"""
+
+
+def render_settings(spec: SettingsSpec, today: date) -> str:
+    lines = [HEADER.format(today=today.isoformat()), "[structure]"]
+    s = spec.structure
+    for key in ("name", "address", "siret", "email", "phone", "portal_url"):
+        lines.append(f"{key} = {_q(s.get(key) or '')}")
+    lines.append(f"school_zone = {_q(s['school_zone'])}")
+    lines.append(f"holiday_subdivision = {_q(s['holiday_subdivision'])}")
+    lines.append("schools = [" + ", ".join(_q(n) for n in spec.schools) + "]")
+    closures = []
+    for first, last, label in spec.closures:
+        item = f"{_q(first.isoformat())}, {_q(last.isoformat())}"
+        if label != DEFAULT_CLOSURE_LABEL:
+            item += f", {_q(label)}"
+        closures.append(f"[{item}]")
+    lines.append("closures = [" + ", ".join(closures) + "]")
+    for key in ("issuer_name", "issuer_role", "sepa_ics", "sepa_iban", "sepa_bic"):
+        lines.append(f"{key} = {_q(s.get(key) or '')}")
+    lines.append(f"collection_day = {s['collection_day']}")
+    lines.append(f"payment_terms_days = {s['payment_terms_days']}")
+    lines.append(f"appeal_text = {_q(s.get('appeal_text') or '')}")
+    if spec.smtp is not None:
+        m = spec.smtp
+        lines += ["", "[smtp]", f"host = {_q(m['host'])}", f"port = {m['port']}",
+                  f"security = {_q(m['security'])}", f"user = {_q(m['user'])}",
+                  f"sender = {_q(m['sender'])}"]
+        if m.get("reply_to"):
+            lines.append(f"reply_to = {_q(m['reply_to'])}")
+    for a in spec.activities:
+        lines += ["", "[[activity]]", f"code = {_q(a.code)}", f"name = {_q(a.name)}",
+                  f"opens = {_q(a.opens)}",
+                  "weekdays = [" + ", ".join(_q(d) for d in a.weekdays) + "]",
+                  f"booking_deadline = {{ working_days = {a.booking_days}, time = {_q(a.booking_time)} }}",
+                  f"cancellation_deadline = {{ working_days = {a.cancellation_days}, "
+                  f"time = {_q(a.cancellation_time)} }}"]
+        for u in a.units:
+            lines += ["", "  [[activity.unit]]", f"  name = {_q(u.name)}"]
+            if u.capacity is not None:
+                lines.append(f"  capacity = {u.capacity}")
+            lines.append(f"  meal = {'true' if u.meal else 'false'}")
+            if u.valid_from is not None:
+                lines.append(f"  valid_from = {_q(u.valid_from.isoformat())}")
+            lines.append(f"  prices = {_prices(u.prices)}")
+            if u.sibling_prices:
+                sib = ", ".join(f"{{ rank = {rank}, prices = {_prices(rows)} }}"
+                                for rank, rows in sorted(u.sibling_prices.items()))
+                lines.append(f"  sibling_prices = [{sib}]")
+            if u.pai_cents is not None:
+                lines.append(f"  pai_price = {_q(money_str(u.pai_cents))}")
+            if u.late_surcharge_cents is not None:
+                lines.append(f"  late_surcharge = {_q(money_str(u.late_surcharge_cents))}")
+    return "\n".join(lines) + "\n"
