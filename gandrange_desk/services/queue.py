@@ -1,0 +1,688 @@
+"""The validation queue (DESIGN §3): pending requests grouped, decided once, announced once.
+
+A decision round is one transaction: the chosen requests are locked (PostgreSQL `FOR UPDATE`,
+SQLite's `BEGIN IMMEDIATE`), those another workstation decided meanwhile are reported, not
+decided again; cell decisions go through `bookings.apply_decision`; the e-mails — one per family
+and activity — are written to the outbox in the same transaction.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Iterable
+
+from sqlalchemy import select, update
+from sqlalchemy.exc import OperationalError
+from sqlalchemy.orm import Session, selectinload
+
+from gandrange_desk.errors import AlreadyDecided, DeskError, NotFound, ValidationFailed
+from gandrange_desk.formats import count, ddmmyyyy
+from gandrange_desk.models import (
+    Activity, Billing, Child, Family, Guardian, PortalState, Request, RequestKind, RequestStatus,
+    Role, School, Structure, Unit,
+)
+from gandrange_desk.services import intake, mail_texts
+from gandrange_desk.services.context import Desk, stamp
+from gandrange_desk.services.outbox import enqueue, family_recipients
+from gandrange_desk.services.search import family_search_text
+
+CELL_KINDS = (RequestKind.BOOKING, RequestKind.CANCELLATION)
+KIND_LABELS = {
+    RequestKind.BOOKING: "Réservation",
+    RequestKind.CANCELLATION: "Annulation",
+    RequestKind.REGISTRATION: "Inscription",
+    RequestKind.FAMILY_CHANGE: "Modification",
+    RequestKind.DOCUMENT: "Document",
+}
+USUAL_REASONS = (
+    "Plus de place disponible.",
+    "Demande hors délai (voir le règlement intérieur).",
+    "Dossier d'inscription incomplet.",
+    "Enfant non inscrit à cette activité.",
+    "Demande en double.",
+)
+BILLING_LABELS = {Billing.EXCUSED: "excusée", Billing.BILLED: "facturée"}
+_CHUNK = 900
+
+
+# --- reading the queue --------------------------------------------------------------------
+
+
+@dataclass
+class QueueFilter:
+    kinds: set[str] | None = None
+    activity_id: int | None = None
+    family_id: int | None = None
+    text: str = ""  # family name / ref / child name, accent-insensitive
+    late_only: bool = False
+
+
+@dataclass
+class QueueItem:
+    id: int
+    kind: str
+    ref: str | None
+    source: str
+    submitted_at: datetime
+    late: bool
+    family_id: int | None = None
+    family_ref: str = ""
+    family_name: str = ""
+    child_id: int | None = None
+    child_ref: str = ""
+    child_name: str = ""
+    activity_id: int | None = None
+    activity_code: str = ""
+    activity_name: str = ""
+    unit_id: int | None = None
+    unit_name: str = ""
+    unit_position: int = 0
+    day: date | None = None
+    past: bool = False  # the day is already past (the office catching up): shown as such
+    proposed_billing: str | None = None
+    places_left: int | None = None  # what accepting this one (and those before it) would leave
+    payload: dict = field(default_factory=dict)
+
+    @property
+    def group_activity(self) -> str:
+        if self.kind in CELL_KINDS:
+            return self.activity_name
+        return KIND_LABELS.get(self.kind, self.kind)
+
+    def as_json(self) -> dict:
+        return {
+            "id": self.id, "kind": self.kind, "ref": self.ref, "family_ref": self.family_ref or None,
+            "family": self.family_name, "child_ref": self.child_ref or None, "child": self.child_name or None,
+            "activity": self.activity_code or None, "unit": self.unit_name or None,
+            "dates": [self.day.isoformat()] if self.day else [],
+            "submitted_at": self.submitted_at.isoformat(), "late": self.late, "past": self.past,
+            "proposed_billing": self.proposed_billing, "places_left": self.places_left,
+            "source": self.source,
+        }
+
+
+@dataclass
+class UnitGroup:
+    name: str
+    items: list[QueueItem]
+
+
+@dataclass
+class ActivityGroup:
+    name: str
+    units: list[UnitGroup]
+
+    @property
+    def count(self) -> int:
+        return sum(len(u.items) for u in self.units)
+
+
+@dataclass
+class FamilyGroup:
+    key: str
+    ref: str
+    name: str
+    activities: list[ActivityGroup]
+
+    @property
+    def count(self) -> int:
+        return sum(a.count for a in self.activities)
+
+    @property
+    def items(self) -> list[QueueItem]:
+        return [i for a in self.activities for u in a.units for i in u.items]
+
+
+def pending_items(desk: Desk, flt: QueueFilter | None = None) -> list[QueueItem]:
+    """Every pending request the filter lets through, family → activity → unit → day order."""
+    flt = flt or QueueFilter()
+    from gandrange_desk.services.bookings import capacity_left
+    from gandrange_desk.services.search import normalize
+
+    with desk.read() as s:
+        stmt = (select(Request, Family.ref, Family.name, Family.search_text, Child.ref, Child.first_name,
+                       Child.last_name, Unit.name, Unit.position, Activity.id, Activity.code, Activity.name)
+                .outerjoin(Family, Family.id == Request.family_id)
+                .outerjoin(Child, Child.id == Request.child_id)
+                .outerjoin(Unit, Unit.id == Request.unit_id)
+                .outerjoin(Activity, Activity.id == Unit.activity_id)
+                .where(Request.status == RequestStatus.PENDING))
+        if flt.kinds:
+            stmt = stmt.where(Request.kind.in_(sorted(flt.kinds)))
+        if flt.activity_id:
+            stmt = stmt.where(Activity.id == flt.activity_id)
+        if flt.family_id:
+            stmt = stmt.where(Request.family_id == flt.family_id)
+        if flt.late_only:
+            stmt = stmt.where(Request.late.is_(True))
+        rows = s.execute(stmt.order_by(Request.submitted_at, Request.id)).all()
+        today = desk.today()
+        needle = normalize(flt.text)
+        items: list[QueueItem] = []
+        for (r, fref, fname, ftext, cref, cfirst, clast, uname, upos, aid, acode, aname) in rows:
+            payload = _payload(r)
+            if r.kind == RequestKind.REGISTRATION:
+                fam = payload.get("family", {})
+                fref, fname = fam.get("ref", ""), fam.get("name", "")
+                ftext = normalize(" ".join([fref, fname] + [
+                    f"{c.get('first_name', '')} {c.get('last_name', '')}" for c in fam.get("children", [])]))
+            if needle and needle not in (ftext or "") and needle not in normalize(fname or ""):
+                continue
+            items.append(QueueItem(
+                id=r.id, kind=r.kind, ref=r.ref, source=r.source, submitted_at=r.submitted_at,
+                late=bool(r.late), family_id=r.family_id, family_ref=fref or "", family_name=fname or "",
+                child_id=r.child_id, child_ref=cref or "",
+                child_name=f"{cfirst} {clast}".strip() if cfirst else "",
+                activity_id=aid, activity_code=acode or "", activity_name=aname or "",
+                unit_id=r.unit_id, unit_name=uname or "", unit_position=upos or 0, day=r.day,
+                past=bool(r.day and r.day < today), proposed_billing=r.proposed_billing, payload=payload))
+        # Places left if accepted: bookings on one unit and day, in arrival order, each take one.
+        left_cache: dict[tuple[int, date], int | None] = {}
+        taken: dict[tuple[int, date], int] = defaultdict(int)
+        for item in items:
+            if item.kind != RequestKind.BOOKING:
+                continue
+            key = (item.unit_id, item.day)
+            if key not in left_cache:
+                left_cache[key] = capacity_left(s, item.unit_id, item.day)
+            if left_cache[key] is not None:
+                taken[key] += 1
+                item.places_left = left_cache[key] - taken[key]
+    items.sort(key=lambda i: (i.family_name.casefold(), i.family_ref, i.kind not in CELL_KINDS,
+                              i.group_activity, i.unit_position, i.unit_name, i.child_name,
+                              i.day or date.min, i.id))
+    return items
+
+
+def group_items(items: Iterable[QueueItem]) -> list[FamilyGroup]:
+    families: dict[str, FamilyGroup] = {}
+    for item in items:
+        key = item.family_ref or f"#{item.id}"
+        fam = families.get(key)
+        if fam is None:
+            fam = families[key] = FamilyGroup(key, item.family_ref, item.family_name, [])
+        act = next((a for a in fam.activities if a.name == item.group_activity), None)
+        if act is None:
+            act = ActivityGroup(item.group_activity, [])
+            fam.activities.append(act)
+        unit_name = item.unit_name or KIND_LABELS.get(item.kind, item.kind)
+        unit = next((u for u in act.units if u.name == unit_name), None)
+        if unit is None:
+            unit = UnitGroup(unit_name, [])
+            act.units.append(unit)
+        unit.items.append(item)
+    return list(families.values())
+
+
+def pending(desk: Desk, flt: QueueFilter | None = None) -> list[FamilyGroup]:
+    """The queue grouped family → activity → unit, with counts at each level."""
+    return group_items(pending_items(desk, flt))
+
+
+def _payload(r: Request) -> dict:
+    if not r.payload:
+        return {}
+    try:
+        value = json.loads(r.payload)
+        return value if isinstance(value, dict) else {}
+    except ValueError:
+        return {}
+
+
+# --- deciding ----------------------------------------------------------------------------------
+
+
+@dataclass
+class DecisionResult:
+    decided: list[int] = field(default_factory=list)
+    already: list[str] = field(default_factory=list)  # "Demande n° 12 déjà traitée par X à HH:MM."
+    messages: int = 0  # outbox rows written
+    without_email: list[str] = field(default_factory=list)  # families to tell another way
+    notes: list[str] = field(default_factory=list)
+    credentials: list[tuple[str, str, str, bool]] = field(default_factory=list)  # ref, login, password, mailed
+
+    def summary(self, verb: str = "acceptée") -> str:
+        plural_verb = verb + "s"
+        lines = [f"{count(len(self.decided), 'demande ' + verb, 'demandes ' + plural_verb)}, "
+                 f"{count(self.messages, 'e-mail mis', 'e-mails mis')} en file d'envoi."]
+        lines += self.already
+        if self.without_email:
+            lines.append("Sans adresse électronique, à prévenir autrement : " + ", ".join(self.without_email) + ".")
+        lines += self.notes
+        return "\n".join(lines)
+
+
+class _Round:
+    """Collects what one round decided, then writes one e-mail per family and activity."""
+
+    def __init__(self, s: Session, desk: Desk):
+        self.s, self.desk = s, desk
+        structure = s.execute(select(Structure).order_by(Structure.id).limit(1)).scalar()
+        self.sender = mail_texts.Sender(
+            structure.name if structure else "la structure", structure.phone if structure else "",
+            structure.email if structure else "", structure.portal_url if structure else "")
+        self.cells: dict[tuple[int, int], list[tuple[Request, mail_texts.CellLine]]] = defaultdict(list)
+        self.result = DecisionResult()
+
+    def add_cell(self, r: Request, child: Child, unit: Unit) -> None:
+        line = mail_texts.CellLine(
+            kind=r.kind, accepted=r.status == RequestStatus.ACCEPTED, unit=unit.name, day=r.day,
+            unit_position=unit.position, child=child.full_name, billing=r.billing, reason=r.reason)
+        self.cells[(r.family_id, unit.activity_id)].append((r, line))
+        self.result.decided.append(r.id)
+
+    def mail(self, family: Family | None, recipients: list[str], mail: mail_texts.Mail, kind: str,
+             related: list[int], family_label: str) -> None:
+        if not recipients:
+            self.result.without_email.append(family_label)
+            return
+        enqueue(self.s, self.desk, recipients=recipients, subject=mail.subject, body_text=mail.text,
+                body_html=mail.html, family_id=family.id if family else None, kind=kind,
+                related_requests=related)
+        self.result.messages += 1
+
+    def flush_cells(self) -> None:
+        if not self.cells:
+            return
+        s = self.s
+        family_ids = {fid for fid, _ in self.cells}
+        families = {f.id: f for f in _load_in(s, select(Family).options(selectinload(Family.guardians)),
+                                              Family.id, family_ids)}
+        activities = {a.id: a for a in s.execute(select(Activity)).scalars()}
+        for (family_id, activity_id), entries in sorted(self.cells.items(), key=lambda kv: kv[0]):
+            family = families[family_id]
+            activity = activities[activity_id]
+            mail = mail_texts.cell_decisions_mail(self.sender, activity.name, [line for _, line in entries])
+            self.mail(family, family_recipients(family), mail, "decision",
+                      [r.id for r, _ in entries], f"{family.name} ({family.ref})")
+
+
+def _load_in(s: Session, stmt, column, values, chunk: int = _CHUNK):
+    values = sorted(values)
+    out = []
+    for start in range(0, len(values), chunk):
+        out.extend(s.execute(stmt.where(column.in_(values[start:start + chunk]))).scalars().unique())
+    return out
+
+
+def _lock_requests(s: Session, desk: Desk, ids: list[int] | None) -> tuple[list[Request], list[str]]:
+    """The still-pending requests among `ids` (None: all pending), locked, and who took the others."""
+    from gandrange_desk.services.bookings import already_decided_message
+
+    locking = desk.backend == "postgresql"
+    base = select(Request).order_by(Request.id)
+    if locking:
+        base = base.with_for_update(of=Request)
+    if ids is None:
+        return list(s.execute(base.where(Request.status == RequestStatus.PENDING)).scalars()), []
+    found = _load_in(s, base, Request.id, set(ids))
+    by_id = {r.id: r for r in found}
+    missing = [i for i in ids if i not in by_id]
+    if missing:
+        raise NotFound(f"Demande introuvable : n° {', '.join(str(i) for i in missing[:20])}.")
+    pending, already = [], []
+    for r in sorted(found, key=lambda r: r.id):
+        if r.status == RequestStatus.PENDING:
+            pending.append(r)
+        else:
+            message = already_decided_message(desk, r.decided_by, r.decided_at, r.status)
+            already.append(message.replace("Demande ", f"Demande n° {r.id} ", 1))
+    return pending, already
+
+
+def _run(desk: Desk, fn):
+    """Retry once or twice when PostgreSQL picks this transaction as a deadlock victim."""
+    for attempt in range(3):
+        try:
+            return fn()
+        except OperationalError as exc:
+            code = getattr(getattr(exc, "orig", None), "sqlstate", None)
+            if code in ("40P01", "40001") and attempt < 2:
+                continue
+            raise DeskError("La base de données a refusé l'opération (conflit avec un autre poste) : "
+                            "rien n'a été enregistré, recommencez.") from exc
+
+
+def accept(desk: Desk, ids: Iterable[int] | None, *, billing: str | None = None,
+           overrides: dict[int, tuple[str, str]] | None = None,
+           capacity_override: bool = False) -> DecisionResult:
+    """Accept requests (None: every pending one) in one transaction, with their e-mails.
+
+    `billing` applies to every cancellation (else each keeps its proposed billing); `overrides`
+    gives one cancellation its own billing and the reason (certificat médical…).
+    """
+    desk.require(Role.AGENT, "Valider des demandes")
+    if billing is not None and billing not in (Billing.EXCUSED, Billing.BILLED):
+        raise ValidationFailed([f"Facturation inconnue : « {billing} » (excused ou billed)."])
+    overrides = dict(overrides or {})
+    for rid, (b, _reason) in overrides.items():
+        if b not in (Billing.EXCUSED, Billing.BILLED):
+            raise ValidationFailed([f"Demande n° {rid} : facturation inconnue « {b} »."])
+    id_list = None if ids is None else list(dict.fromkeys(int(i) for i in ids))
+    return _run(desk, lambda: _decide(desk, id_list, True, billing=billing, overrides=overrides,
+                                      capacity_override=capacity_override))
+
+
+def refuse(desk: Desk, ids: Iterable[int] | None, reason: str) -> DecisionResult:
+    desk.require(Role.AGENT, "Refuser des demandes")
+    reason = " ".join((reason or "").split())
+    if not reason:
+        raise ValidationFailed(["Un refus doit être motivé : indiquez la raison, elle est envoyée à la famille."])
+    id_list = None if ids is None else list(dict.fromkeys(int(i) for i in ids))
+    return _run(desk, lambda: _decide(desk, id_list, False, reason=reason))
+
+
+def _decide(desk: Desk, ids: list[int] | None, accepting: bool, *, reason: str = "",
+            billing: str | None = None, overrides: dict | None = None,
+            capacity_override: bool = False) -> DecisionResult:
+    from gandrange_desk.services import bookings
+    from gandrange_desk.services.calendar import Calendar
+
+    if ids is not None and not ids:
+        raise ValidationFailed(["Aucune demande choisie."])
+    with desk.unit_of_work() as s:
+        requests, already = _lock_requests(s, desk, ids)
+        rnd = _Round(s, desk)
+        rnd.result.already = already
+        if not requests:
+            if ids is None:
+                return rnd.result
+            raise AlreadyDecided("\n".join(already))
+        # Bulk-load what each decision touches, so apply_decision finds it in the session.
+        cells = [r for r in requests if r.kind in CELL_KINDS]
+        children = {c.id: c for c in _load_in(s, select(Child), Child.id, {r.child_id for r in cells})}
+        units = {u.id: u for u in s.execute(select(Unit)).scalars()}
+        s.execute(select(Activity)).scalars().all()
+        cal = Calendar.load(s)
+        problems: list[str] = []
+        for r in requests:
+            if r.kind in CELL_KINDS:
+                chosen, why = (overrides or {}).get(r.id, (billing, ""))
+                if billing and r.id not in (overrides or {}):
+                    why = "Choix du bureau (décision groupée)"
+                try:
+                    bookings.apply_decision(s, desk, r, accepting, reason=reason,
+                                            billing=chosen if r.kind == RequestKind.CANCELLATION else None,
+                                            billing_reason=why, capacity_override=capacity_override, cal=cal)
+                except AlreadyDecided as exc:
+                    rnd.result.already.append(exc.message.replace("Demande ", f"Demande n° {r.id} ", 1))
+                    continue
+                except DeskError as exc:
+                    problems.append(f"Demande n° {r.id} : {exc.message}")
+                    continue
+                rnd.add_cell(r, children[r.child_id], units[r.unit_id])
+            elif r.kind == RequestKind.REGISTRATION:
+                try:
+                    if accepting:
+                        _accept_registration(s, desk, r, rnd, cal)
+                    else:
+                        _refuse_registration(s, desk, r, rnd, reason)
+                except DeskError as exc:
+                    problems.append(f"Demande n° {r.id} ({r.ref}) : {exc.message}")
+            elif r.kind == RequestKind.FAMILY_CHANGE:
+                try:
+                    changes = _payload(r).get("changes", {})
+                    _decide_family_change(s, desk, r, rnd, list(changes) if accepting else [], reason)
+                except DeskError as exc:
+                    problems.append(f"Demande n° {r.id} ({r.ref}) : {exc.message}")
+            else:
+                problems.append(f"Demande n° {r.id} : ce type de demande se traite depuis la fiche famille.")
+        if problems:
+            raise ValidationFailed(problems, headline="Rien n'a été enregistré :")
+        rnd.flush_cells()
+        return rnd.result
+
+
+# --- registrations -----------------------------------------------------------------------------
+
+
+def _claim_other(s: Session, desk: Desk, r: Request, status: str, reason: str = "", **extra) -> None:
+    from gandrange_desk.services.bookings import already_decided_message
+
+    values = {"status": status, "decided_by": desk.actor.login, "decided_at": desk.now(),
+              "reason": reason, **extra}
+    done = s.execute(update(Request).where(Request.id == r.id, Request.status == RequestStatus.PENDING)
+                     .values(**values).execution_options(synchronize_session=False))
+    if done.rowcount != 1:
+        row = s.execute(select(Request.decided_by, Request.decided_at, Request.status)
+                        .where(Request.id == r.id)).one()
+        raise AlreadyDecided(already_decided_message(desk, *row))
+    for key, value in values.items():
+        setattr(r, key, value)
+
+
+def _portal_login(s: Session, data: dict) -> str:
+    emails = [g.get("email", "").strip().lower() for g in data.get("guardians", []) if g.get("email")]
+    for login in emails[:1] + [data["ref"].lower()]:
+        if not s.execute(select(Family.id).where(Family.portal_login == login)).first():
+            return login
+    import secrets
+
+    return f"{data['ref'].lower()}-{secrets.randbelow(10000):04d}"
+
+
+def _accept_registration(s: Session, desk: Desk, r: Request, rnd: _Round, cal) -> Family:
+    from gandrange_desk.services.family_portal import temporary_password
+    from gandrange_desk.services.users import hash_password
+
+    data = _payload(r).get("family") or {}
+    if not data.get("ref"):
+        raise DeskError("inscription illisible.")
+    if s.execute(select(Family.id).where(Family.ref == data["ref"])).first():
+        raise DeskError(f"la famille {data['ref']} existe déjà.")
+    child_refs = [c["ref"] for c in data.get("children", [])]
+    taken = _load_in(s, select(Child.ref), Child.ref, set(child_refs)) if child_refs else []
+    if taken:
+        raise DeskError(f"enfant déjà connu : {', '.join(taken)}.")
+    schools = {sc.name: sc.id for sc in s.execute(select(School)).scalars()}
+    login = _portal_login(s, data)
+    password = temporary_password()
+    address = data.get("address") or {}
+    guardians = data.get("guardians", [])
+    family = Family(ref=data["ref"], name=data.get("name", ""), street=address.get("street", ""),
+                    postcode=address.get("postcode", ""), city=address.get("city", ""),
+                    phone=next((g.get("phone", "") for g in guardians if g.get("phone")), ""),
+                    portal_login=login, portal_password_hash=hash_password(password),
+                    portal_state=PortalState.SENT, created_at=desk.now())
+    for i, g in enumerate(guardians):
+        family.guardians.append(Guardian(
+            position=i, first_name=g.get("first_name", ""), last_name=g.get("last_name", ""),
+            email=g.get("email", ""), phone=g.get("phone", ""), holds_portal_account=i == 0))
+    for c in data.get("children", []):
+        if c.get("school") and c["school"] not in schools:
+            raise DeskError(f"école inconnue pour {c['ref']} : « {c['school']} ».")
+        family.children.append(Child(
+            ref=c["ref"], first_name=c.get("first_name", ""), last_name=c.get("last_name", ""),
+            birth_date=date.fromisoformat(c["birth_date"]), school_id=schools.get(c.get("school")),
+            class_name=c.get("class", "")))
+    family.search_text = family_search_text(family)
+    stamp(family, desk)
+    s.add(family)
+    s.flush()
+    _claim_other(s, desk, r, RequestStatus.ACCEPTED, family_id=family.id)
+    desk.audit(s, "registration.accept", "family", family.id, family_id=family.id,
+               after={"request": r.id, "ref": family.ref, "portal_login": login,
+                      "children": child_refs})
+    recipients = family_recipients(family)
+    mail = mail_texts.registration_accepted_mail(rnd.sender, family.name, login, password)
+    rnd.mail(family, recipients, mail, "registration", [r.id], f"{family.name} ({family.ref})")
+    if not recipients:
+        family.portal_state = PortalState.TO_CREATE
+    rnd.result.credentials.append((family.ref, login, password, bool(recipients)))
+    rnd.result.decided.append(r.id)
+    created, notes = intake.replay_waiting(s, desk, family.ref, cal)
+    if created:
+        rnd.result.notes.append(f"{family.ref} : {count(created, 'demande du portail reprise', 'demandes du portail reprises')} "
+                                "dans la file (en attente de validation).")
+    rnd.result.notes += notes
+    return family
+
+
+def _refuse_registration(s: Session, desk: Desk, r: Request, rnd: _Round, reason: str) -> None:
+    data = _payload(r).get("family") or {}
+    _claim_other(s, desk, r, RequestStatus.REFUSED, reason)
+    dropped = intake.drop_waiting(s, data.get("ref", ""))
+    desk.audit(s, "registration.refuse", "request", r.id, after={"ref": data.get("ref"), "reason": reason,
+                                                                 "dropped_requests": dropped})
+    recipients = []
+    for g in data.get("guardians", []):
+        email = (g.get("email") or "").strip()
+        if email and email.lower() not in {a.lower() for a in recipients}:
+            recipients.append(email)
+    mail = mail_texts.registration_refused_mail(rnd.sender, data.get("name", ""), reason)
+    rnd.mail(None, recipients, mail, "registration", [r.id], f"{data.get('name', '')} ({data.get('ref', '')})")
+    rnd.result.decided.append(r.id)
+
+
+def accept_registration(desk: Desk, request_id: int) -> DecisionResult:
+    return _one_of_kind(desk, request_id, RequestKind.REGISTRATION, lambda: accept(desk, [request_id]))
+
+
+def refuse_registration(desk: Desk, request_id: int, reason: str) -> DecisionResult:
+    return _one_of_kind(desk, request_id, RequestKind.REGISTRATION, lambda: refuse(desk, [request_id], reason))
+
+
+def _one_of_kind(desk: Desk, request_id: int, kind: str, fn):
+    with desk.read() as s:
+        found = s.execute(select(Request.kind).where(Request.id == request_id)).scalar()
+    if found is None:
+        raise NotFound(f"Demande introuvable : n° {request_id}.")
+    if found != kind:
+        raise DeskError(f"La demande n° {request_id} n'est pas une {KIND_LABELS[kind].lower()}.")
+    return fn()
+
+
+# --- family changes ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class FieldChange:
+    path: str
+    label: str
+    old: str
+    new: str
+
+
+def _family_change_fields(family: Family, changes: dict, schools_by_id: dict[int, str]) -> list[FieldChange]:
+    out = []
+    for path, new in changes.items():
+        parsed = intake.parse_change_path(path)
+        if parsed is None:
+            continue
+        group, index, attr = parsed
+        if group == "family":
+            column, label = intake.FAMILY_FIELDS[path]
+            old = getattr(family, column) or ""
+        else:
+            members = family.guardians if group == "guardians" else family.children
+            if index >= len(members):
+                continue
+            member = members[index]
+            names = intake.GUARDIAN_FIELDS if group == "guardians" else intake.CHILD_FIELDS
+            label = f"{names[attr].capitalize()} de {member.full_name}"
+            if attr == "class":
+                old = member.class_name
+            elif attr == "school":
+                old = schools_by_id.get(member.school_id, "")
+            else:
+                old = getattr(member, attr) or ""
+        out.append(FieldChange(path, label, old, new))
+    return out
+
+
+def family_change_view(desk: Desk, request_id: int) -> list[FieldChange]:
+    """Old and new values side by side, for the clerk to accept field by field."""
+    with desk.read() as s:
+        r = s.get(Request, request_id)
+        if r is None or r.kind != RequestKind.FAMILY_CHANGE:
+            raise NotFound(f"Demande de modification introuvable : n° {request_id}.")
+        family = _family(s, r.family_id)
+        schools = {sc.id: sc.name for sc in s.execute(select(School)).scalars()}
+        return _family_change_fields(family, _payload(r).get("changes", {}), schools)
+
+
+def _family(s: Session, family_id: int) -> Family:
+    family = s.execute(select(Family).where(Family.id == family_id).options(
+        selectinload(Family.guardians), selectinload(Family.children))).scalar_one_or_none()
+    if family is None:
+        raise NotFound("Famille introuvable.")
+    return family
+
+
+def _decide_family_change(s: Session, desk: Desk, r: Request, rnd: _Round, fields: list[str], reason: str) -> None:
+    family = _family(s, r.family_id)
+    schools = {sc.id: sc.name for sc in s.execute(select(School)).scalars()}
+    changes = _payload(r).get("changes", {})
+    unknown = [f for f in fields if f not in changes]
+    if unknown:
+        raise DeskError(f"champ absent de la demande : {', '.join(unknown)}.")
+    view = _family_change_fields(family, changes, schools)
+    accepted = [c for c in view if c.path in fields]
+    refused = [c for c in view if c.path not in fields]
+    if refused and not accepted and not reason:
+        raise ValidationFailed(["Un refus doit être motivé : indiquez la raison, elle est envoyée à la famille."])
+    school_ids = {name: sid for sid, name in schools.items()}
+    for c in accepted:
+        group, index, attr = intake.parse_change_path(c.path)
+        if group == "family":
+            setattr(family, intake.FAMILY_FIELDS[c.path][0], c.new)
+        elif group == "guardians":
+            setattr(family.guardians[index], attr, c.new)
+        else:
+            child = family.children[index]
+            if attr == "school":
+                if c.new not in school_ids:
+                    raise DeskError(f"école inconnue : « {c.new} ».")
+                child.school_id = school_ids[c.new]
+            elif attr == "class":
+                child.class_name = c.new
+            else:
+                setattr(child, attr, c.new)
+            stamp(child, desk)
+    if accepted:
+        family.search_text = family_search_text(family)
+        stamp(family, desk)
+    payload = _payload(r)
+    payload["accepted"] = [c.path for c in accepted]
+    payload["refused"] = [c.path for c in refused]
+    _claim_other(s, desk, r, RequestStatus.ACCEPTED if accepted else RequestStatus.REFUSED,
+                 reason if refused else "", payload=json.dumps(payload, ensure_ascii=False))
+    desk.audit(s, "family_change.decide", "family", family.id, family_id=family.id,
+               before={c.path: c.old for c in view}, after={
+                   "request": r.id, "accepted": {c.path: c.new for c in accepted},
+                   "refused": [c.path for c in refused], "reason": reason})
+    mail = mail_texts.family_change_mail(rnd.sender, [(c.label, c.new) for c in accepted],
+                                         [c.label for c in refused], reason if refused else "")
+    rnd.mail(family, family_recipients(family), mail, "family_change", [r.id], f"{family.name} ({family.ref})")
+    rnd.result.decided.append(r.id)
+
+
+def accept_family_change(desk: Desk, request_id: int, fields: Iterable[str], *, reason: str = "") -> DecisionResult:
+    """Apply the chosen fields; the others are refused (with `reason`, e-mailed)."""
+    desk.require(Role.AGENT, "Traiter une modification de famille")
+    fields = list(fields)
+    reason = " ".join((reason or "").split())
+
+    def run():
+        with desk.unit_of_work() as s:
+            requests, already = _lock_requests(s, desk, [request_id])
+            if not requests:
+                raise AlreadyDecided("\n".join(already))
+            r = requests[0]
+            if r.kind != RequestKind.FAMILY_CHANGE:
+                raise DeskError(f"La demande n° {request_id} n'est pas une modification de famille.")
+            rnd = _Round(s, desk)
+            _decide_family_change(s, desk, r, rnd, fields, reason)
+            return rnd.result
+
+    return _run(desk, run)
+
+
+__all__ = [
+    "QueueFilter", "QueueItem", "FamilyGroup", "ActivityGroup", "UnitGroup", "DecisionResult", "FieldChange",
+    "USUAL_REASONS", "KIND_LABELS", "pending", "pending_items", "group_items", "accept", "refuse",
+    "accept_registration", "refuse_registration", "accept_family_change", "family_change_view",
+]
