@@ -494,6 +494,7 @@ class RemindResult:
 def remind(desk: Desk, invoice_ids: list[int] | None = None) -> RemindResult:
     """Reminders for unpaid invoices (all, or the chosen ones): e-mail, or a letter PDF without e-mail."""
     desk.require(Role.AGENT, "Relancer les impayés")
+    from gandrange_desk.services.pdf_base import StructureInfo
     from gandrange_desk.services.pdf_letters import reminder_letters_pdf
 
     with desk.unit_of_work() as s:
@@ -514,5 +515,5 @@ def remind(desk: Desk, invoice_ids: list[int] | None = None) -> RemindResult:
                 channel = "courrier"
             desk.audit(s, "invoice.remind", "invoice", row.invoice_id, family_id=row.family_id,
                        after={"number": row.number, "remaining_cents": row.remaining_cents, "channel": channel})
-        pdf = reminder_letters_pdf(structure, letters, desk.today()) if letters else None
+        pdf = reminder_letters_pdf(StructureInfo.from_structure(structure), letters, desk.today()) if letters else None
         return RemindResult(emailed, len(letters), pdf, [r.number for r in rows])
