@@ -23,6 +23,7 @@ COMMAND_MODULES = (
     "gandrange_desk.commands.payments",
     "gandrange_desk.commands.users",
     "gandrange_desk.commands.queue",
+    "gandrange_desk.commands.outbox",
 )
 
 EXIT_FAILED = 1
