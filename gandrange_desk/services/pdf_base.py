@@ -223,7 +223,7 @@ class DeskPDF(FPDF):
         s = self.structure
         top = self.get_y()
         self.set_font(FAMILY, "B", 11)
-        self.multi_cell(95, 5, pdf_text(s.name or "Structure (nom à compléter)"),
+        self.multi_cell(95, 5, pdf_text(s.name or "Structure (nom à compléter)"), align="L",
                         new_x=XPos.LMARGIN, new_y=YPos.NEXT)
         self.set_font(FAMILY, "", 8)
         lines = [line.strip() for line in (s.address or "").splitlines() if line.strip()]
@@ -235,7 +235,7 @@ class DeskPDF(FPDF):
         if s.portal_url:
             lines.append(s.portal_url)
         for line in lines:
-            self.multi_cell(95, 4, pdf_text(line), new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+            self.multi_cell(95, 4, pdf_text(line), align="L", new_x=XPos.LMARGIN, new_y=YPos.NEXT)
         left_bottom = self.get_y()
 
         self.set_xy(115, top)
@@ -266,11 +266,11 @@ class DeskPDF(FPDF):
             self.set_text_color(*INK)
         self.set_font(FAMILY, "B", 10)
         self.set_x(x)
-        self.multi_cell(83, 5, pdf_text(name), new_x=XPos.LEFT, new_y=YPos.NEXT)
+        self.multi_cell(83, 5, pdf_text(name), align="L", new_x=XPos.LEFT, new_y=YPos.NEXT)
         self.set_font(FAMILY, "", 9.5)
         for line in address_lines:
             self.set_x(x)
-            self.multi_cell(83, 4.8, pdf_text(line), new_x=XPos.LEFT, new_y=YPos.NEXT)
+            self.multi_cell(83, 4.8, pdf_text(line), align="L", new_x=XPos.LEFT, new_y=YPos.NEXT)
         self.set_xy(self.l_margin, max(self.get_y(), top) + 5)
 
     def section(self, text: str, *, size: float = 10.5) -> None:
@@ -284,7 +284,7 @@ class DeskPDF(FPDF):
         self.set_font(FAMILY, "B" if bold else "", size)
         if color:
             self.set_text_color(*color)
-        self.multi_cell(0, height, pdf_text(text), new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+        self.multi_cell(0, height, pdf_text(text), align="L", new_x=XPos.LMARGIN, new_y=YPos.NEXT)
         self.set_text_color(*INK)
         self.set_font(FAMILY, "", 9)
 

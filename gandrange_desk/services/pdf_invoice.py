@@ -148,7 +148,8 @@ def draw_invoice(pdf: DeskPDF, doc: InvoiceDoc) -> None:
     top = pdf.get_y()
     if s.issuer_name or s.issuer_role:
         pdf.set_font("DejaVu", "", 8)
-        pdf.multi_cell(90, 4, pdf_text("Émise par " + ", ".join(x for x in (s.issuer_name, s.issuer_role) if x)))
+        pdf.multi_cell(90, 4, pdf_text("Émise par " + ", ".join(x for x in (s.issuer_name, s.issuer_role) if x)),
+                       align="L")
         pdf.set_xy(pdf.l_margin, top)
     pdf.address_block(doc.billed_name, doc.billed_address, label=f"Famille {doc.family_name}")
     pdf.section(f"Prestations de {formats.month_year(doc.month)}")
