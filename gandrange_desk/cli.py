@@ -24,6 +24,7 @@ COMMAND_MODULES = (
     "gandrange_desk.commands.users",
     "gandrange_desk.commands.queue",
     "gandrange_desk.commands.outbox",
+    "gandrange_desk.commands.invoices",
 )
 
 EXIT_FAILED = 1
