@@ -276,8 +276,10 @@ def _check_portal(ck: Checker, p: PortalInput) -> dict:
 
 def _next_ref(s: Session, column, prefix: str) -> str:
     refs = s.execute(select(column).where(column.like(f"{prefix}%"))).scalars().all()
-    numbers = [int(r[len(prefix):]) for r in refs if r[len(prefix):].isdigit()]
-    return f"{prefix}{(max(numbers) if numbers else 0) + 1:04d}"
+    digits = [r[len(prefix):] for r in refs if r[len(prefix):].isdigit()]
+    # Same width as the refs already given (the demo and the portal use F-00042, tests F-0042).
+    width = max([4, *(len(d) for d in digits)])
+    return f"{prefix}{max((int(d) for d in digits), default=0) + 1:0{width}d}"
 
 
 def create_family(desk: Desk, foyer: FoyerInput, guardian: GuardianInput) -> int:
