@@ -19,6 +19,7 @@ from gandrange_desk.errors import DeskError
 # One module per area; each has `register(subparsers)`.
 COMMAND_MODULES = (
     "gandrange_desk.commands.database",
+    "gandrange_desk.commands.attestations",
     "gandrange_desk.commands.sepa",
     "gandrange_desk.commands.settings",
     "gandrange_desk.commands.payments",
