@@ -480,11 +480,12 @@ def parse_change_path(path: str) -> tuple[str, int | None, str] | None:
     return None
 
 
-def _check_family_change(e: _Entry) -> tuple[Family, dict] | None:
+def _check_family_change(e: _Entry) -> tuple[Family | None, dict, str | None] | None:
     ctx = e.ctx
     family_ref = e.text("family_ref", max_len=40)
     family = ctx.families.get(family_ref) if family_ref else None
-    if family_ref is not None and family is None:
+    waiting = ctx.waiting_families.get(family_ref) if family_ref and family is None else None
+    if family_ref is not None and family is None and waiting is None:
         e.problem(f"famille inconnue : « {family_ref} ».")
     changes = e.raw.get("changes")
     if not isinstance(changes, dict) or not changes:
@@ -503,8 +504,11 @@ def _check_family_change(e: _Entry) -> tuple[Family, dict] | None:
             e.problem(f"la nouvelle valeur de « {path} » est trop longue.")
             continue
         group, index, attr = parsed
-        if family is not None and group != "family":
-            members = family.guardians if group == "guardians" else family.children
+        if group != "family" and (family is not None or waiting is not None):
+            if family is not None:
+                members = family.guardians if group == "guardians" else family.children
+            else:
+                members = waiting.get(group, [])
             if index >= len(members):
                 e.problem(f"« {path} » : la famille {family_ref} n'a pas de {'responsable' if group == 'guardians' else 'enfant'} n° {index + 1}.")
                 continue
@@ -512,9 +516,9 @@ def _check_family_change(e: _Entry) -> tuple[Family, dict] | None:
             e.problem(f"école inconnue dans « {path} » : « {_short(value)} ».")
             continue
         clean[path] = value.strip()
-    if not e.ok or family is None:
+    if not e.ok or (family is None and waiting is None):
         return None
-    return family, clean
+    return family, clean, family_ref if waiting is not None else None
 
 
 def check_feed(desk: Desk, s: Session, entries: list[Any], cal=None) -> tuple[list, list[str], list[str]]:
@@ -522,16 +526,13 @@ def check_feed(desk: Desk, s: Session, entries: list[Any], cal=None) -> tuple[li
     from gandrange_desk.services.calendar import Calendar
 
     cal = cal or Calendar.load(s)
-    refs = [e.get("ref") for e in entries if isinstance(e, dict) and isinstance(e.get("ref"), str)]
-    family_refs = {e.get("family_ref") for e in entries if isinstance(e, dict)} | {
-        e["family"].get("ref") for e in entries
-        if isinstance(e, dict) and isinstance(e.get("family"), dict)}
-    family_refs = {r for r in family_refs if isinstance(r, str)}
-    child_refs = {e.get("child_ref") for e in entries if isinstance(e, dict)}
-    for e in entries:
-        if isinstance(e, dict) and isinstance(e.get("family"), dict) and isinstance(e["family"].get("children"), list):
-            child_refs |= {c.get("ref") for c in e["family"]["children"] if isinstance(c, dict)}
-    child_refs = {r for r in child_refs if isinstance(r, str)}
+    dicts = [e for e in entries if isinstance(e, dict)]
+    families_in_feed = [e["family"] for e in dicts if isinstance(e.get("family"), dict)]
+    refs = _strings(e.get("ref") for e in dicts)
+    family_refs = _strings(e.get("family_ref") for e in dicts) | _strings(f.get("ref") for f in families_in_feed)
+    child_refs = _strings(e.get("child_ref") for e in dicts) | _strings(
+        c.get("ref") for f in families_in_feed if isinstance(f.get("children"), list)
+        for c in f["children"] if isinstance(c, dict))
     from sqlalchemy.orm import selectinload
 
     ctx = _Context(
@@ -541,7 +542,7 @@ def check_feed(desk: Desk, s: Session, entries: list[Any], cal=None) -> tuple[li
         children={c.ref: c for c in _in(s, select(Child), Child.ref, child_refs)},
         activities={a.code: a for a in s.execute(select(Activity).options(selectinload(Activity.units))).scalars()},
         schools=set(s.execute(select(School.name)).scalars()),
-        taken_refs=set(_in(s, select(FeedEntry.ref), FeedEntry.ref, set(refs))),
+        taken_refs=set(_in(s, select(FeedEntry.ref), FeedEntry.ref, refs)),
         waiting_families=_pending_registrations(s),
         cal=cal,
     )
@@ -595,6 +596,10 @@ def check_feed(desk: Desk, s: Session, entries: list[Any], cal=None) -> tuple[li
     return plans, skipped, ctx.problems
 
 
+def _strings(values) -> set[str]:
+    return {v for v in values if isinstance(v, str) and len(v) <= 40}
+
+
 def _in(s: Session, stmt, column, values: set, chunk: int = 900):
     values = list(values)
     out = []
@@ -645,11 +650,10 @@ def import_feed(desk: Desk, data: bytes | str) -> IntakeResult:
                     result.entries += 1
                     continue
                 child = children[plan.child_ref]
-                ask = bookings.ask_booking if plan.kind == "booking" else bookings.ask_cancellation
                 for day in plan.days:
                     try:
-                        request = ask(s, desk, cal, child, plan.unit, day, source=RequestSource.PORTAL,
-                                      submitted_at=plan.submitted_at, ref=plan.ref)
+                        request = ask_cell(s, desk, cal, plan.kind, child, plan.unit, day,
+                                           plan.submitted_at, plan.ref)
                     except DeskError as exc:
                         problems.append(f"Entrée {plan.ref} : {ddmmyyyy(day)} : {exc.message}")
                         continue
@@ -667,7 +671,12 @@ def import_feed(desk: Desk, data: bytes | str) -> IntakeResult:
                               payload=json.dumps({"family": content}, ensure_ascii=False)))
                 result.registrations += 1
             else:
-                family, changes = content
+                family, changes, waiting_for = content
+                if waiting_for:
+                    s.flush()
+                    _mark_waiting(s, ref, waiting_for)
+                    result.waiting += 1
+                    continue
                 s.add(Request(kind=RequestKind.FAMILY_CHANGE, source=RequestSource.PORTAL, ref=ref,
                               family_id=family.id, submitted_at=submitted_at,
                               status=RequestStatus.PENDING,
@@ -722,6 +731,13 @@ def replay_waiting(s: Session, desk: Desk, family_ref: str, cal=None) -> tuple[i
         raw = payload["entry"]
         payload[WAITING_KEY + "_done"] = payload.pop(WAITING_KEY)
         row.payload = json.dumps(payload, ensure_ascii=False)
+        if raw.get("kind") == "family_change":
+            family = s.execute(select(Family).where(Family.ref == family_ref)).scalar_one()
+            s.add(Request(kind=RequestKind.FAMILY_CHANGE, source=RequestSource.PORTAL, ref=row.ref,
+                          family_id=family.id, submitted_at=row.submitted_at, status=RequestStatus.PENDING,
+                          payload=json.dumps({"changes": raw["changes"]}, ensure_ascii=False)))
+            created += 1
+            continue
         child = s.execute(select(Child).where(Child.ref == raw["child_ref"])).scalar_one_or_none()
         activity = s.execute(select(Activity).where(Activity.code == raw["activity"])).scalar_one_or_none()
         unit = next((u for u in activity.units if u.name == raw["unit"]), None) if activity else None
@@ -734,15 +750,35 @@ def replay_waiting(s: Session, desk: Desk, family_ref: str, cal=None) -> tuple[i
                                  date.fromisoformat(raw["to"]), raw.get("week_type", "all"), codes)
         else:
             days = sorted({date.fromisoformat(d) for d in raw["dates"]})
-        ask = bookings.ask_cancellation if raw["kind"] == "cancellation" else bookings.ask_booking
+        kind = "cancellation" if raw["kind"] == "cancellation" else "booking"
         for day in days:
             try:
-                ask(s, desk, cal, child, unit, day, source=RequestSource.PORTAL,
-                    submitted_at=row.submitted_at, ref=row.ref)
+                ask_cell(s, desk, cal, kind, child, unit, day, row.submitted_at, row.ref)
                 created += 1
             except DeskError as exc:
                 notes.append(f"Demande {row.ref} du {ddmmyyyy(day)} non reprise : {exc.message}")
     return created, notes
+
+
+def ask_cell(s: Session, desk: Desk, cal, kind: str, child: Child, unit: Unit, day: date,
+             submitted_at: datetime, ref: str) -> Request:
+    """One portal cell request. Cancelling a cell still waiting as DR withdraws that request:
+    the family clicked its own pending request away before the office decided it."""
+    from gandrange_desk.models import CellState
+    from gandrange_desk.services import bookings
+
+    if kind == "cancellation" and bookings.cell_state(s, child.id, unit.id, day) == CellState.DR:
+        pending = bookings.pending_request(s, child.id, unit.id, day)
+        if pending is not None and pending.kind == RequestKind.BOOKING:
+            return bookings.withdraw(s, desk, pending, reason=f"Retirée par la famille ({ref})")
+    ask = bookings.ask_booking if kind == "booking" else bookings.ask_cancellation
+    return ask(s, desk, cal, child, unit, day, source=RequestSource.PORTAL,
+               submitted_at=submitted_at, ref=ref)
+
+
+def _mark_waiting(s: Session, ref: str, family_ref: str) -> None:
+    row = s.execute(select(FeedEntry).where(FeedEntry.ref == ref)).scalar_one()
+    row.payload = json.dumps({WAITING_KEY: family_ref, "entry": json.loads(row.payload)}, ensure_ascii=False)
 
 
 def drop_waiting(s: Session, family_ref: str) -> int:
