@@ -117,3 +117,36 @@ def test_draft_invoice_refused(desk, inv):
     with pytest.raises(ValidationFailed) as exc:
         credit_notes.issue_credit_note(desk, draft, reason="x")
     assert "facture émise" in str(exc.value)
+
+
+def test_two_workstations_at_once_get_consecutive_numbers(desk, inv, backend):
+    """Two desks issuing at the same moment: no duplicate, no gap (locked counter)."""
+    import threading
+
+    from gandrange_desk.db import make_engine
+    from gandrange_desk.services.context import Desk
+
+    u = b.units(desk)
+    invoices = [b.invoice(desk, inv["fam"], date(2026, m, 1), [(u["Matin"], None, "Matin", 2, 250)])
+                for m in (3, 4, 5, 6)]
+    engines = [make_engine(desk.engine.url) for _ in invoices]
+    barrier = threading.Barrier(len(invoices))
+    numbers, errors = [], []
+
+    def work(engine, invoice_id):
+        other = Desk(engine, desk.actor, desk.now)
+        barrier.wait()
+        try:
+            numbers.append(credit_notes.issue_credit_note(other, invoice_id, reason="simultané").number)
+        except Exception as exc:  # noqa: BLE001 - reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=work, args=(e, i)) for e, i in zip(engines, invoices)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    for e in engines:
+        e.dispose()
+    assert errors == []
+    assert sorted(numbers) == [f"AV-2026-{n:06d}" for n in range(1, 5)]

@@ -25,31 +25,11 @@ from gandrange_desk.models import (
     Role,
 )
 from gandrange_desk.services.context import Desk
+from gandrange_desk.services.invoicing import next_number
 from gandrange_desk.services.pdf_base import load_structure
 from gandrange_desk.services.pdf_credit_note import CreditNoteDoc, credit_note_pdf
 
 SEQUENCE = "credit_note"
-
-
-def _next_number(s: Session, name: str, year: int) -> int:
-    try:
-        from gandrange_desk.services.invoicing import next_number
-    except ImportError:  # the invoicing module publishes the shared counter; same rules meanwhile
-        return _locked_counter(s, name, year)
-    return next_number(s, name, year)
-
-
-def _locked_counter(s: Session, name: str, year: int) -> int:
-    from gandrange_desk.models import NumberSequence
-
-    row = s.scalar(select(NumberSequence).where(NumberSequence.name == name, NumberSequence.year == year)
-                   .with_for_update())
-    if row is None:
-        row = NumberSequence(name=name, year=year, last_value=0)
-        s.add(row)
-    row.last_value += 1
-    s.flush()
-    return row.last_value
 
 
 @dataclass
@@ -184,7 +164,7 @@ def issue_credit_note(desk: Desk, invoice_id: int, *, reason: str,
             raise ValidationFailed(problems, "Avoir non émis :")
 
         today = desk.today()
-        number = f"AV-{today.year}-{_next_number(s, SEQUENCE, today.year):06d}"
+        number = f"AV-{today.year}-{next_number(s, SEQUENCE, today.year):06d}"
         note = CreditNote(invoice_id=invoice.id, number=number, issued_at=desk.now(), issued_by=desk.actor.login,
                           reason=reason, total_cents=total)
         for line, qty, amount in note_lines:
