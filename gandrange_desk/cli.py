@@ -22,6 +22,7 @@ COMMAND_MODULES = (
     "gandrange_desk.commands.attestations",
     "gandrange_desk.commands.sepa",
     "gandrange_desk.commands.settings",
+    "gandrange_desk.commands.demo",
     "gandrange_desk.commands.payments",
     "gandrange_desk.commands.users",
     "gandrange_desk.commands.queue",

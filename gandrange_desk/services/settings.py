@@ -74,20 +74,26 @@ def import_settings(desk: Desk, text: str, *, default_valid_from: date | None = 
     the day new prices apply from when a unit gives no `valid_from`."""
     desk.require(Role.RESPONSABLE, "Importer les paramètres")
     spec = parse_settings(text)
-    effective = default_valid_from or desk.today()
     with desk.unit_of_work() as s:
-        summary = ImportSummary()
-        problems = _check_removals(s, spec)
-        if problems:
-            raise ValidationFailed(problems, headline=HEADLINE)
-        _apply_structure(s, desk, spec, summary)
-        _apply_schools(s, desk, spec, summary)
-        _apply_closures(s, desk, spec, summary)
-        _apply_smtp(s, desk, spec, summary)
-        _apply_activities(s, desk, spec, effective, summary)
-        if summary.changed:
-            desk.audit(s, "settings.import", "settings", None, after=summary.as_dict())
-        return summary
+        return apply_settings(s, desk, spec, default_valid_from=default_valid_from)
+
+
+def apply_settings(s: Session, desk: Desk, spec: SettingsSpec, *,
+                   default_valid_from: date | None = None) -> ImportSummary:
+    """Apply a validated spec inside the caller's transaction (the demo builds on it)."""
+    effective = default_valid_from or desk.today()
+    summary = ImportSummary()
+    problems = _check_removals(s, spec)
+    if problems:
+        raise ValidationFailed(problems, headline=HEADLINE)
+    _apply_structure(s, desk, spec, summary)
+    _apply_schools(s, desk, spec, summary)
+    _apply_closures(s, desk, spec, summary)
+    _apply_smtp(s, desk, spec, summary)
+    _apply_activities(s, desk, spec, effective, summary)
+    if summary.changed:
+        desk.audit(s, "settings.import", "settings", None, after=summary.as_dict())
+    return summary
 
 
 def import_settings_file(desk: Desk, path: str | Path, **kw) -> ImportSummary:

@@ -1,0 +1,24 @@
+"""`gandrange-desk demo [--families N] [--seed S] [--year YYYY]`."""
+
+from __future__ import annotations
+
+from gandrange_desk.cli import emit, open_desk
+
+
+def register(sub) -> None:
+    demo = sub.add_parser("demo", help="remplit une base vide avec une année scolaire de démonstration")
+    demo.add_argument("--families", type=int, default=250, metavar="N", help="nombre de familles (250)")
+    demo.add_argument("--seed", type=int, default=1, metavar="S",
+                      help="graine du hasard : même graine, mêmes données (1)")
+    demo.add_argument("--year", type=int, default=None, metavar="AAAA",
+                      help="année de la rentrée (par défaut l'année scolaire en cours)")
+    demo.set_defaults(handler=demo_command)
+
+
+def demo_command(args) -> int:
+    from gandrange_desk.services.demo import run_demo
+
+    desk = open_desk(args)
+    summary = run_demo(desk, families=args.families, seed=args.seed, year=args.year)
+    emit(args, summary.as_dict(), summary.text)
+    return 0
