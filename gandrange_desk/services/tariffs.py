@@ -17,6 +17,7 @@ from typing import Iterable, Sequence
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm.attributes import flag_modified
 
 from gandrange_desk import formats
 from gandrange_desk.errors import NotFound, ValidationFailed
@@ -305,7 +306,8 @@ def add_tariff(desk: Desk, data: TariffInput) -> int:
             raise ValidationFailed([f"Un tarif de « {unit.name} » commence déjà le "
                                     f"{formats.ddmmyyyy(data.valid_from)} : modifiez-le plutôt."])
         _check_not_issued(s, data.valid_from, "Date d'effet refusée")
-        tariff = Tariff(unit_id=unit.id, valid_from=data.valid_from)
+        tariff = Tariff(unit_id=unit.id, valid_from=data.valid_from, pai_price_cents=data.pai_price_cents,
+                        late_surcharge_cents=data.late_surcharge_cents)
         stamp(tariff, desk)
         s.add(tariff)
         s.flush()
@@ -322,7 +324,7 @@ def update_tariff(desk: Desk, tariff_id: int, expected_version: int | None, data
         tariff = s.get(Tariff, tariff_id)
         if tariff is None:
             raise NotFound("Tarif introuvable : il a peut-être été supprimé sur un autre poste.")
-        check_version(tariff, expected_version, "le tarif")
+        check_version(tariff, expected_version, "la fiche tarif")
         unit = s.get(Unit, tariff.unit_id)
         problems = validate(data, meal=unit.meal)
         if problems:
@@ -338,6 +340,8 @@ def update_tariff(desk: Desk, tariff_id: int, expected_version: int | None, data
         tariff.valid_from = data.valid_from
         _fill(s, tariff, data)
         stamp(tariff, desk)
+        # Brackets live in their own rows: force the tariff row's UPDATE so its version moves.
+        flag_modified(tariff, "updated_at")
         s.flush()
         desk.audit(s, "tariff.update", "tariff", tariff.id, before=before,
                    after={"unit": unit.name, **_snapshot(data)})
@@ -349,7 +353,7 @@ def delete_tariff(desk: Desk, tariff_id: int, expected_version: int | None) -> N
         tariff = s.get(Tariff, tariff_id)
         if tariff is None:
             raise NotFound("Tarif introuvable : il a peut-être été supprimé sur un autre poste.")
-        check_version(tariff, expected_version, "le tarif")
+        check_version(tariff, expected_version, "la fiche tarif")
         _check_not_issued(s, tariff.valid_from, "Suppression refusée")
         before = _snapshot(tariff)
         desk.audit(s, "tariff.delete", "tariff", tariff.id, before=before)
