@@ -10,6 +10,10 @@ def register(sub) -> None:
     db_sub = db.add_subparsers(dest="db_command", metavar="ACTION", required=True)
     up = db_sub.add_parser("upgrade", help="crée ou met à jour le schéma (Alembic)")
     up.set_defaults(handler=upgrade)
+    bk = sub.add_parser("backup", help="copie cohérente de la base (SQLite : fichier ; PostgreSQL : pg_dump)")
+    bk.add_argument("--out", required=True, metavar="FICHIER", help="fichier de sauvegarde à écrire")
+    bk.add_argument("--replace", action="store_true", help="remplacer le fichier s'il existe déjà")
+    bk.set_defaults(handler=backup)
 
 
 def upgrade(args) -> int:
@@ -29,4 +33,13 @@ def upgrade(args) -> int:
     if copy:
         text += f"\nCopie de sécurité de l'ancienne base : {copy}"
     emit(args, {"before": before, "after": after, "backup": str(copy) if copy else None}, text)
+    return 0
+
+
+def backup(args) -> int:
+    from gandrange_desk.services.backup import backup as make_backup
+
+    desk = open_desk(args, upgrade_ok=True)
+    result = make_backup(desk.engine, args.out, replace=args.replace)
+    emit(args, {"out": str(result.path), "bytes": result.size, "backend": result.backend}, result.text())
     return 0
