@@ -255,3 +255,32 @@ def test_phone_and_iban_helpers():
     assert format_french_phone("06.12.34.56.78") == "06 12 34 56 78"
     assert format_french_phone("0012345678") is None and format_french_phone("061234567") is None
     assert mask_iban("FR7630006000011234567890185") == "FR76 **** **** **** **** **** 0185"
+
+
+def test_two_workstations_saving_at_once_one_wins_the_other_is_told(desk, muller):
+    import threading
+
+    clerks = [desk.as_actor(Actor("sfoncin", "Sandrine Foncin", "agent")),
+              desk.as_actor(Actor("jdupont", "Julie Dupont", "agent"))]
+    seen = fam.get_family(desk, muller.id)
+    barrier = threading.Barrier(2)
+    outcomes: dict[str, str] = {}
+
+    def save(clerk, city):
+        barrier.wait()
+        try:
+            fam.save_foyer(clerk, muller.id, seen.version, foyer_of(seen, city=city))
+            outcomes[clerk.actor.login] = "saved"
+        except StaleEdit as exc:
+            outcomes[clerk.actor.login] = str(exc)
+
+    threads = [threading.Thread(target=save, args=(c, city)) for c, city in zip(clerks, ("Rombas", "Amnéville"))]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(30)
+    winner = [login for login, out in outcomes.items() if out == "saved"]
+    assert len(winner) == 1, outcomes
+    loser = next(out for out in outcomes.values() if out != "saved")
+    assert f"a été modifiée par {winner[0]} le" in loser
+    assert fam.get_family(desk, muller.id).city == {"sfoncin": "Rombas", "jdupont": "Amnéville"}[winner[0]]

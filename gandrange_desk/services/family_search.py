@@ -1,16 +1,17 @@
 """The Familles list: accent/case-insensitive search and the figures shown per row.
 
 One LIKE per typed word on the normalised `Family.search_text` (kept up to date by every save),
-then one grouped query per figure for the page of results only. On the 2,000-family demo base a
-keystroke costs a few milliseconds (bench/bench_families.py), so no in-memory index is needed and
-every workstation sees the others' changes at the next keystroke.
+the page's figures (balance, pending requests, children) as correlated subqueries of the same
+statement. On the 2,000-family demo base a keystroke costs ~15 ms median
+(bench/bench_families.py), so no in-memory index is needed and every workstation sees the
+others' changes at the next keystroke.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import and_, func, select
+from sqlalchemy import String, and_, cast, func, literal, select
 
 from gandrange_desk.models import (
     PAYMENT_MODE_LABELS,
@@ -67,15 +68,50 @@ def _conditions(text: str, include_archived: bool) -> list:
     return conds
 
 
+def _children_agg(backend: str, column):
+    if backend == "postgresql":
+        return func.string_agg(column, literal("\x1f"))
+    return func.group_concat(column, literal("\x1f"))
+
+
+def _row_statement(backend: str):
+    """One statement: the families and, per row, correlated sums the indexes answer quickly.
+
+    Measured on the 2,000-family base: ~15 ms for 300 rows, against ~60 ms for one grouped
+    query per figure over an IN list (bench/bench_families.py).
+    """
+    issued = (select(func.coalesce(func.sum(Invoice.total_cents), 0))
+              .where(Invoice.family_id == Family.id, Invoice.status == InvoiceStatus.ISSUED).scalar_subquery())
+    credited = (select(func.coalesce(func.sum(CreditNote.total_cents), 0))
+                .join(Invoice, CreditNote.invoice_id == Invoice.id)
+                .where(Invoice.family_id == Family.id).scalar_subquery())
+    paid = (select(func.coalesce(func.sum(PaymentAllocation.amount_cents), 0))
+            .join(Invoice, PaymentAllocation.invoice_id == Invoice.id)
+            .where(Invoice.family_id == Family.id).scalar_subquery())
+    pending = (select(func.count(Request.id))
+               .where(Request.status == RequestStatus.PENDING, Request.family_id == Family.id).scalar_subquery())
+    # Birth date first so the names can be put in age order whatever order the aggregate took.
+    kids = (select(_children_agg(backend, cast(Child.birth_date, String) + "|" + Child.first_name))
+            .where(Child.family_id == Family.id, Child.archived.is_(False)).scalar_subquery())
+    return select(Family.id, Family.ref, Family.name, Family.payment_mode, Family.portal_state,
+                  Family.acknowledgement_returned, Family.archived, kids.label("kids"),
+                  (issued - credited - paid).label("balance"), pending.label("pending"))
+
+
+def _names(kids: str | None) -> str:
+    if not kids:
+        return ""
+    return ", ".join(item.split("|", 1)[-1] for item in sorted(kids.split("\x1f")))
+
+
 def search(desk: Desk, text: str = "", limit: int = 200, *, include_archived: bool = False) -> SearchResult:
     """Families whose name, children, guardians, ref, e-mail or phone contain every typed word."""
     conds = _conditions(text, include_archived)
     with desk.read() as s:
-        base = select(Family.id, Family.ref, Family.name, Family.payment_mode, Family.portal_state,
-                      Family.acknowledgement_returned, Family.archived)
+        stmt = _row_statement(desk.backend)
         if conds:
-            base = base.where(and_(*conds))
-        found = s.execute(base.order_by(Family.name, Family.ref).limit(limit)).all()
+            stmt = stmt.where(and_(*conds))
+        found = s.execute(stmt.order_by(Family.name, Family.ref).limit(limit)).all()
         if len(found) < limit:
             total = len(found)
         else:
@@ -83,20 +119,15 @@ def search(desk: Desk, text: str = "", limit: int = 200, *, include_archived: bo
             if conds:
                 count = count.where(and_(*conds))
             total = s.execute(count).scalar_one()
-        ids = [r.id for r in found]
-        figures = _figures(s, ids)
-    rows = []
-    for r in found:
-        children, balance, pending = figures.get(r.id, ("", 0, 0))
-        rows.append(FamilyRow(
-            id=r.id, ref=r.ref, name=r.name, children=children, balance_cents=balance,
-            payment_mode=r.payment_mode,
-            payment_mode_label=PAYMENT_MODE_LABELS.get(r.payment_mode, r.payment_mode),
-            portal_state=r.portal_state,
-            portal_state_label=PORTAL_STATE_LABELS.get(r.portal_state, r.portal_state),
-            pending_requests=pending, acknowledgement_missing=not r.acknowledgement_returned,
-            archived=r.archived,
-        ))
+    rows = [FamilyRow(
+        id=r.id, ref=r.ref, name=r.name, children=_names(r.kids), balance_cents=int(r.balance or 0),
+        payment_mode=r.payment_mode,
+        payment_mode_label=PAYMENT_MODE_LABELS.get(r.payment_mode, r.payment_mode),
+        portal_state=r.portal_state,
+        portal_state_label=PORTAL_STATE_LABELS.get(r.portal_state, r.portal_state),
+        pending_requests=int(r.pending or 0), acknowledgement_missing=not r.acknowledgement_returned,
+        archived=r.archived,
+    ) for r in found]
     return SearchResult(rows, total)
 
 
@@ -134,17 +165,3 @@ def pending_counts(session, ids: list[int]) -> dict[int, int]:
         .where(Request.status == RequestStatus.PENDING, Request.family_id.in_(ids))
         .group_by(Request.family_id)).all()
     return {fid: int(n) for fid, n in rows}
-
-
-def _figures(session, ids: list[int]) -> dict[int, tuple[str, int, int]]:
-    if not ids:
-        return {}
-    names: dict[int, list[str]] = {}
-    for fid, first in session.execute(
-            select(Child.family_id, Child.first_name)
-            .where(Child.family_id.in_(ids), Child.archived.is_(False))
-            .order_by(Child.family_id, Child.birth_date)).all():
-        names.setdefault(fid, []).append(first)
-    money = balances(session, ids)
-    pending = pending_counts(session, ids)
-    return {i: (", ".join(names.get(i, [])), money.get(i, 0), pending.get(i, 0)) for i in ids}
