@@ -517,3 +517,21 @@ def remind(desk: Desk, invoice_ids: list[int] | None = None) -> RemindResult:
                        after={"number": row.number, "remaining_cents": row.remaining_cents, "channel": channel})
         pdf = reminder_letters_pdf(StructureInfo.from_structure(structure), letters, desk.today()) if letters else None
         return RemindResult(emailed, len(letters), pdf, [r.number for r in rows])
+
+
+def family_choices(desk: Desk) -> list[tuple[int, str, str]]:
+    """(id, ref, name) of the families a payment can be recorded for, by name."""
+    with desk.read() as s:
+        return [tuple(r) for r in s.execute(select(Family.id, Family.ref, Family.name)
+                                            .where(Family.anonymised_at.is_(None))
+                                            .order_by(Family.name, Family.ref))]
+
+
+def open_invoices(desk: Desk, family_id: int) -> list[OpenInvoice]:
+    with desk.read() as s:
+        return family_invoices(s, family_id, open_only=True)
+
+
+def balance_of(desk: Desk, family_id: int) -> Balance:
+    with desk.read() as s:
+        return family_balance(s, family_id)
