@@ -158,3 +158,26 @@ def test_attestations_dialog(qtbot, desk, data, tmp_path, clock, no_popups):
     dialog.make(str(tmp_path / "p.pdf"))
     text = b.plain(PdfReader(io.BytesIO((tmp_path / "p.pdf").read_bytes())).pages[0].extract_text())
     assert "Attestation de présence et de paiement" in text and "30,00 €" in text
+
+
+def test_credit_note_from_a_typed_number(qtbot, responsable_desk, data, monkeypatch, no_popups):
+    from PySide6.QtWidgets import QInputDialog
+
+    from gandrange_desk.ui import credit_note_dialog
+    from gandrange_desk.ui.payments_view import PaymentsView
+
+    view = PaymentsView(responsable_desk)
+    qtbot.addWidget(view)
+    view.unpaid_view.clearSelection()
+    assert view.credit_button.isEnabled()
+    monkeypatch.setattr(QInputDialog, "getText", lambda *a, **k: ("1999-000001", True))
+    view.credit_note_for_selected()
+    assert "Aucune facture émise ne porte le numéro « 1999-000001 »" in no_popups[-1]
+    opened = []
+    monkeypatch.setattr(credit_note_dialog.CreditNoteDialog, "exec", lambda self: opened.append(self.info.number) or 0)
+    with responsable_desk.read() as s:
+        from gandrange_desk.models import Invoice
+        number = s.get(Invoice, data["sept"]).number
+    monkeypatch.setattr(QInputDialog, "getText", lambda *a, **k: (number, True))
+    view.credit_note_for_selected()
+    assert opened == [number]

@@ -243,3 +243,12 @@ def credit_note_pdf_bytes(desk: Desk, credit_note_id: int) -> tuple[str, bytes]:
         if note is None or note.pdf is None:
             raise NotFound("Avoir introuvable.")
         return f"avoir-{note.number}.pdf", note.pdf
+
+
+def invoice_id_by_number(desk: Desk, number: str) -> int:
+    """The issued invoice with this number (the clerk types it from the family's paper)."""
+    with desk.read() as s:
+        invoice_id = s.scalar(select(Invoice.id).where(Invoice.number == (number or "").strip()))
+    if invoice_id is None:
+        raise NotFound(f"Aucune facture émise ne porte le numéro « {number.strip()} ».")
+    return invoice_id

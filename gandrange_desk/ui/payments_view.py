@@ -34,7 +34,7 @@ from PySide6.QtWidgets import (
 
 from gandrange_desk import formats
 from gandrange_desk.errors import DeskError
-from gandrange_desk.models import PAYMENT_MODE_LABELS, PaymentMode
+from gandrange_desk.models import PAYMENT_MODE_LABELS, PaymentMode, Role
 from gandrange_desk.services import payments
 from gandrange_desk.services.context import Desk
 
@@ -443,7 +443,7 @@ class PaymentsView(QWidget):
     def _update_buttons(self, *_):
         p = self.selected_payment()
         self.allocate_button.setEnabled(self.tabs.currentIndex() == 1 and p is not None and p.unallocated_cents > 0)
-        self.credit_button.setEnabled(self.tabs.currentIndex() == 0 and self.selected_unpaid() is not None)
+        self.credit_button.setEnabled(self.desk.actor.at_least(Role.RESPONSABLE))
         self.remind_button.setEnabled(bool(self.unpaid_model.rows))
 
     # -- actions ---------------------------------------------------------------------------
@@ -487,11 +487,20 @@ class PaymentsView(QWidget):
     def credit_note_for_selected(self) -> None:
         from gandrange_desk.ui.credit_note_dialog import CreditNoteDialog
 
+        from PySide6.QtWidgets import QInputDialog
+
+        from gandrange_desk.services import credit_notes
+
         row = self.selected_unpaid()
-        if row is None:
-            return
         try:
-            dialog = CreditNoteDialog(self.desk, row.invoice_id, self)
+            if row is not None:
+                invoice_id = row.invoice_id
+            else:  # a paid invoice is not in the list: the clerk types its number
+                number, ok = QInputDialog.getText(self, "Avoir", "Numéro de la facture (ex. 2026-000123) :")
+                if not ok or not number.strip():
+                    return
+                invoice_id = credit_notes.invoice_id_by_number(self.desk, number)
+            dialog = CreditNoteDialog(self.desk, invoice_id, self)
         except DeskError as exc:
             show_error(self, exc)
             return
