@@ -284,3 +284,22 @@ def test_two_workstations_saving_at_once_one_wins_the_other_is_told(desk, muller
     loser = next(out for out in outcomes.values() if out != "saved")
     assert f"a été modifiée par {winner[0]} le" in loser
     assert fam.get_family(desk, muller.id).city == {"sfoncin": "Rombas", "jdupont": "Amnéville"}[winner[0]]
+
+
+def test_history_in_words_hides_health_values_from_a_reader(desk, muller):
+    from gandrange_desk.services.family_history import family_history
+
+    snap = fam.get_family(desk, muller.id)
+    guardians = guardians_of(snap)
+    guardians[1].email = "jerome@example.org"
+    c = snap.children[0]
+    fam.save_family(desk, muller.id, snap.version, guardians=guardians, children=[ChildInput(
+        id=c.id, first_name=c.first_name, last_name=c.last_name, birth_date=c.birth_date, school_id=c.school_id,
+        class_name=c.class_name, allergies="Kiwi")])
+    entries = {e.label: e.details for e in family_history(desk, muller.id)}
+    # The phone typed without spaces is stored formatted: that is a change too.
+    assert entries["Responsables modifiés"] == ["Jérôme Müller — e-mail : — → jerome@example.org",
+                                                "Jérôme Müller — téléphone : 0387671779 → 03 87 67 17 79"]
+    assert entries["Enfant modifié"] == ["Zoé Müller — allergies : Arachide → Kiwi"]
+    reader = {e.label: e.details for e in family_history(desk.as_actor(Actor("l", "L", "lecture")), muller.id)}
+    assert reader["Enfant modifié"] == ["Zoé Müller — allergies : modifié (donnée de santé)"]

@@ -12,12 +12,19 @@ from gandrange_desk import formats
 from gandrange_desk.models import (
     DOCUMENT_STATE_LABELS, OUTBOX_STATUS_LABELS, PAYMENT_MODE_LABELS, PORTAL_STATE_LABELS, Activity,
     Appointment, AuditEntry, Booking, CreditNote, Invoice, Mandate, OutboxMessage, Payment, Request,
-    Role, School, Structure, Unit,
+    SOURCE_LABELS, Role, School, Structure, Unit,
 )
 from gandrange_desk.services.context import Desk
 from gandrange_desk.services.families import _load
+from gandrange_desk.services.family_data import MANDATE_STATE_LABELS
+from gandrange_desk.services.family_history import ACTION_LABELS
 from gandrange_desk.services.family_search import balances
 
+REQUEST_KIND_LABELS = {"booking": "Réservation", "cancellation": "Annulation", "registration": "Inscription",
+                       "family_change": "Modification de la famille", "document": "Document"}
+REQUEST_STATUS_LABELS = {"pending": "En attente", "accepted": "Acceptée", "refused": "Refusée",
+                         "withdrawn": "Retirée"}
+BILLING_LABELS = {"excused": "excusée", "billed": "facturée"}
 CELL_LABELS = {"DR": "Demande de réservation", "R": "Réservé", "DA": "Demande d'annulation",
                "AF": "Annulation facturée"}
 
@@ -98,7 +105,7 @@ def export_data(desk: Desk, family_id: int) -> dict:
             "quotients": [{"valeur": q.value, "depuis": _iso(q.valid_from), "source": q.source,
                            "enregistre_le": _iso(q.recorded_at)} for q in f.quotients],
             "mandats_sepa": [{"rum": m.rum, "iban": m.iban, "bic": m.bic, "titulaire": m.holder,
-                              "signe_le": _iso(m.signed_on), "etat": m.state,
+                              "signe_le": _iso(m.signed_on), "etat": MANDATE_STATE_LABELS.get(m.state, m.state),
                               "sequence": m.sequence_type} for m in mandates],
             "documents": [{"type": d.kind, "titre": d.title, "fichier": d.filename,
                            "recu_le": _iso(d.received_at),
@@ -107,11 +114,13 @@ def export_data(desk: Desk, family_id: int) -> dict:
             "reservations": [{"enfant": child_names.get(b.child_id, ""), "prestation": unit_label(b.unit_id),
                               "jour": _iso(b.day), "etat": CELL_LABELS.get(b.state, b.state),
                               "hors_delai": b.late} for b in bookings],
-            "demandes": [{"reference": r.ref, "type": r.kind, "origine": r.source,
+            "demandes": [{"reference": r.ref, "type": REQUEST_KIND_LABELS.get(r.kind, r.kind),
+                          "origine": SOURCE_LABELS.get(r.source, r.source),
                           "enfant": child_names.get(r.child_id, ""),
                           "prestation": unit_label(r.unit_id) if r.unit_id else "", "jour": _iso(r.day),
-                          "envoyee_le": _iso(r.submitted_at), "etat": r.status,
-                          "decidee_le": _iso(r.decided_at), "motif": r.reason, "facturation": r.billing}
+                          "envoyee_le": _iso(r.submitted_at), "etat": REQUEST_STATUS_LABELS.get(r.status, r.status),
+                          "decidee_le": _iso(r.decided_at), "motif": r.reason,
+                          "facturation": BILLING_LABELS.get(r.billing or "", r.billing or "")}
                          for r in requests],
             "factures": [{"numero": i.number, "mois": _iso(i.month), "etat": i.status,
                           "emise_le": _iso(i.issue_date), "echeance": _iso(i.due_date),
@@ -125,7 +134,7 @@ def export_data(desk: Desk, family_id: int) -> dict:
                            "texte": m.body_text} for m in mails],
             "rendez_vous": [{"debut": _iso(a.starts_at), "duree_minutes": a.minutes, "etat": a.status,
                              "notes": a.notes} for a in appointments],
-            "historique": [{"date": _iso(a.at), "par": a.user_login, "action": a.action,
+            "historique": [{"date": _iso(a.at), "par": a.user_login, "action": ACTION_LABELS.get(a.action, a.action),
                             "avant": a.before, "apres": a.after} for a in audit],
         }
         desk_ref = f.ref
@@ -177,8 +186,8 @@ def export_pdf(data: dict, structure=None) -> bytes:
         ["Solde", money(fam["solde_centimes"])], ["Notes", fam["notes"]],
     ], repeat_header=False)
     pdf.section("Responsables légaux")
-    pdf.table([Column("Nom", 50), Column("Lien", 25), Column("E-mail", 60), Column("Téléphone", 30),
-               Column("Courriels", 15)],
+    pdf.table([Column("Nom", 45), Column("Lien", 25), Column("E-mail", 60), Column("Téléphone", 30),
+               Column("Courriels", 20)],
               [[f"{g['prenom']} {g['nom']}", g["lien"], g["email"], g["telephone"], _yes(g["recoit_les_courriels"])]
                for g in data["responsables"]])
     pdf.section("Enfants")
@@ -214,7 +223,7 @@ def export_pdf(data: dict, structure=None) -> bytes:
         per_month: dict[tuple, int] = defaultdict(int)
         for b in data["reservations"]:
             per_month[(b["jour"][:7], b["enfant"], b["prestation"], b["etat"])] += 1
-        pdf.table([Column("Mois", 25), Column("Enfant", 45), Column("Prestation", 65), Column("État", 35), Column("Jours", 12, "R")],
+        pdf.table([Column("Mois", 32), Column("Enfant", 40), Column("Prestation", 60), Column("État", 36), Column("Jours", 12, "R")],
                   [[formats.month_year(date.fromisoformat(k[0] + "-01")), k[1], k[2], k[3], str(n)]
                    for k, n in sorted(per_month.items())])
     if data["factures"] or data["reglements"]:
@@ -230,7 +239,7 @@ def export_pdf(data: dict, structure=None) -> bytes:
                   [[_d(m["date"]), m["objet"], m["etat"]] for m in data["courriels"]])
     if data["demandes"]:
         pdf.section(f"Demandes ({len(data['demandes'])})")
-        pdf.table([Column("Envoyée le", 35), Column("Type", 30), Column("Enfant", 40), Column("Jour", 25), Column("État", 25)],
+        pdf.table([Column("Envoyée le", 35), Column("Type", 45), Column("Enfant", 45), Column("Jour", 25), Column("État", 30)],
                   [[_d(r["envoyee_le"]), r["type"], r["enfant"], _d(r["jour"]), r["etat"]] for r in data["demandes"]])
     if data["historique"]:
         pdf.section("Historique des modifications")

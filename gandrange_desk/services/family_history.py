@@ -6,7 +6,7 @@ import json
 
 from sqlalchemy import select
 
-from gandrange_desk.models import AuditEntry
+from gandrange_desk.models import AuditEntry, School
 from gandrange_desk.services.context import Desk
 from gandrange_desk.services.family_data import HistoryEntry, can_see_health
 
@@ -49,6 +49,8 @@ HEALTH_KEYS = {"health_notes", "allergies", "pai", "doctor"}
 
 
 def _short(value) -> str:
+    if isinstance(value, str) and len(value) == 10 and value[4] == "-" and value[7] == "-":
+        return f"{value[8:]}/{value[5:7]}/{value[:4]}"
     if value is True:
         return "oui"
     if value is False:
@@ -78,22 +80,53 @@ def _details(before: dict | list | None, after: dict | list | None, health: bool
             else:
                 out.append(f"{label} : {_short(a.get(key))}")
         return out
-    if isinstance(after, list):
-        names = ", ".join(f"{g.get('first_name', '')} {g.get('last_name', '')}".strip() for g in after
-                          if isinstance(g, dict))
-        return [f"désormais : {names}"] if names else []
+    if isinstance(before, list) or isinstance(after, list):
+        return _list_details(before or [], after or [], health)
     return []
+
+
+def _person(item: dict) -> str:
+    return f"{item.get('first_name', '')} {item.get('last_name', '')}".strip() or "?"
+
+
+def _list_details(before: list, after: list, health: bool) -> list[str]:
+    """Guardians saved as a list: say who was added, removed, or what changed for whom."""
+    old = {item.get("id"): item for item in before if isinstance(item, dict)}
+    out = []
+    seen = set()
+    for item in after:
+        if not isinstance(item, dict):
+            continue
+        previous = old.get(item.get("id"))
+        if previous is None:
+            out.append(f"ajouté : {_person(item)}")
+            continue
+        seen.add(item.get("id"))
+        for line in _details(previous, item, health):
+            out.append(f"{_person(item)} — {line}")
+    for key, item in old.items():
+        if key not in seen and not any(isinstance(a, dict) and a.get("id") == key for a in after):
+            out.append(f"retiré : {_person(item)}")
+    return out
 
 
 def family_history(desk: Desk, family_id: int) -> list[HistoryEntry]:
     health = can_see_health(desk.actor)
     with desk.read() as s:
+        schools = {i: n for i, n in s.execute(select(School.id, School.name)).all()}
         rows = s.execute(select(AuditEntry).where(AuditEntry.family_id == family_id)
                          .order_by(AuditEntry.at.desc(), AuditEntry.id.desc())).scalars().all()
     out = []
     for r in rows:
         before = json.loads(r.before) if r.before.startswith(("{", "[")) else None
         after = json.loads(r.after) if r.after.startswith(("{", "[")) else None
-        out.append(HistoryEntry(r.at, r.user_login, r.action, ACTION_LABELS.get(r.action, r.action),
-                                _details(before, after, health)))
+        for side in (before, after):
+            if isinstance(side, dict) and side.get("school_id") is not None:
+                side["school_id"] = schools.get(side["school_id"], side["school_id"])
+        details = _details(before, after, health)
+        if r.entity == "child":
+            who = after if isinstance(after, dict) else before if isinstance(before, dict) else {}
+            details = [f"{_person(who)} — {d}" for d in details] if r.action != "child.create" else \
+                [f"{_person(who)}, né(e) le {_short(who.get('birth_date'))}"]
+        out.append(HistoryEntry(r.at, r.user_login, r.action, ACTION_LABELS.get(r.action, r.action), details))
     return out

@@ -53,6 +53,7 @@ class Banner(QFrame):
 
     def __init__(self, parent=None):
         super().__init__(parent)
+        self.setObjectName("banner")
         lay = QHBoxLayout(self)
         lay.setContentsMargins(10, 6, 10, 6)
         self.label = QLabel()
@@ -65,7 +66,8 @@ class Banner(QFrame):
         self.hide()
 
     def say(self, text: str, kind: str = "error", reload: bool = False) -> None:
-        self.setStyleSheet(f"QFrame {{{BANNER_STYLES[kind]}}}")
+        # QLabel is a QFrame too: the selector must name the banner only.
+        self.setStyleSheet(f"QFrame#banner {{{BANNER_STYLES[kind]}}}")
         self.label.setText(text)
         self.reload.setVisible(reload)
         self.show()
