@@ -335,18 +335,24 @@ def allocate_payment(desk: Desk, payment_id: int, allocations: list[tuple[int, i
                              free - sum(c for _, c in done))
 
 
+def apply_credit(s: Session, desk: Desk, family_id: int) -> int:
+    """Inside the caller's transaction (e.g. right after issuing): use the family's unallocated
+    payments on its open invoices, oldest first. Returns the cents allocated."""
+    used = 0
+    payments = s.scalars(select(Payment).where(Payment.family_id == family_id)
+                         .order_by(Payment.received_on, Payment.id)).all()
+    for payment in payments:
+        free = payment_unallocated(s, payment)
+        if free > 0:
+            used += sum(c for _, c in _allocate(s, desk, payment, None, free))
+    return used
+
+
 def apply_family_credit(desk: Desk, family_id: int) -> int:
     """Use the family's unallocated payments on its open invoices, oldest first; returns cents used."""
     desk.require(Role.AGENT, "Affecter un paiement")
-    used = 0
     with desk.unit_of_work() as s:
-        payments = s.scalars(select(Payment).where(Payment.family_id == family_id)
-                             .order_by(Payment.received_on, Payment.id)).all()
-        for payment in payments:
-            free = payment_unallocated(s, payment)
-            if free > 0:
-                used += sum(c for _, c in _allocate(s, desk, payment, None, free))
-    return used
+        return apply_credit(s, desk, family_id)
 
 
 @dataclass
