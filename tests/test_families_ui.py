@@ -165,3 +165,45 @@ def test_send_credentials_letter_and_export(qtbot, desk, families, no_modal, tmp
     json_path, pdf_path = dialog.export_to(tmp_path)
     assert "Sanmail" in json_path.read_text(encoding="utf-8")
     assert "Sanmail" in PdfReader(io.BytesIO(pdf_path.read_bytes())).pages[0].extract_text()
+
+
+def test_new_family_dialog_refuses_then_creates(qtbot, desk, families):
+    from gandrange_desk.ui.family_file import NewFamilyDialog
+
+    dialog = NewFamilyDialog(desk)
+    qtbot.addWidget(dialog)
+    qtbot.keyClicks(dialog.name, "Nguyen")
+    qtbot.keyClicks(dialog.postcode, "571")
+    dialog.create()
+    assert dialog.form.error_text("foyer.postcode").startswith("Code postal : le code postal doit comporter 5 chiffres")
+    assert dialog.form.error_text("guardians[0].first_name") and dialog.family_id is None
+    assert fam.search(desk, "nguyen").rows == []
+    dialog.postcode.clear()
+    qtbot.keyClicks(dialog.postcode, "57175")
+    qtbot.keyClicks(dialog.first, "Minh")
+    qtbot.keyClicks(dialog.email, "minh.nguyen@example.org")
+    dialog.create()
+    assert dialog.result() == dialog.DialogCode.Accepted
+    snap = fam.get_family(desk, dialog.family_id)
+    assert snap.guardians[0].full_name == "Minh Nguyen" and snap.guardians[0].holds_portal_account
+
+
+def test_document_to_redo_from_the_documents_tab(qtbot, desk, families):
+    from gandrange_desk.models import Document, OutboxMessage
+    from sqlalchemy import select
+
+    with desk.unit_of_work() as s:
+        s.add(Document(family_id=families.id, kind="Attestation CAF", filename="caf.pdf", content=b"%PDF",
+                       received_at=desk.now()))
+    dialog = open_file(qtbot, desk, families.id)
+    page = dialog.documents
+    dialog.tabs.setCurrentWidget(page)
+    qtbot.mouseClick(page.redo_btn, Qt.LeftButton)
+    assert "Motif" in page.message.text()
+    qtbot.keyClicks(page.reason, "Illisible")
+    qtbot.mouseClick(page.redo_btn, Qt.LeftButton)
+    assert page.model.data(page.model.index(0, 3)) == "À refaire"
+    assert page.model.data(page.model.index(0, 4)) == "Illisible"
+    with desk.read() as s:
+        mail = s.execute(select(OutboxMessage)).scalar_one()
+    assert "Motif : Illisible" in mail.body_text

@@ -73,7 +73,7 @@ class Checker:
     def postcode(self, key: str, label: str, value) -> str:
         clean = str(value or "").strip()
         if clean and not re.fullmatch(r"\d{5}", clean):
-            self.fail(key, f"{label} : le code postal doit comporter 5 chiffres (exemple : 57185).")
+            self.fail(key, f"{label} : le code postal doit comporter 5 chiffres (exemple : 57175).")
         return clean
 
     def date(self, key: str, label: str, value, *, required: bool = False,
