@@ -140,9 +140,30 @@ def test_unpaid_list_and_reminders(desk, setup, clock):
         assert s.scalar(select(func.count(AuditEntry.id)).where(AuditEntry.action == "invoice.remind")) == 2
     letter = b.plain("\n".join(p.extract_text() for p in PdfReader(io.BytesIO(result.letters_pdf)).pages))
     assert "Weber" in letter and "Montant restant dû : 20,00 €" in letter and "57175 Gandrange" in letter
+    # Pressing again the same week sends nothing twice; a week later it reminds again.
+    again = payments.remind(desk)
+    assert (again.emailed, again.letters) == (0, 0)
+    assert "2 factures déjà relancées depuis moins de 7 jours" in again.summary()
+    clock.set(2026, 12, 4, 9, 0)
+    later = payments.remind(desk)  # October, due 30/11, is now overdue too
+    assert (later.emailed, later.letters) == (2, 1)
     # Paid in full: no longer in the list.
     payments.record_payment(desk, other, mode="especes", received_on=date(2026, 11, 26), amount_cents=2000)
-    assert [r.invoice_id for r in payments.unpaid_invoices(desk)] == [setup["sept"]]
+    assert [r.invoice_id for r in payments.unpaid_invoices(desk)] == [setup["sept"], setup["oct"]]
+
+
+def test_balances_of_many_families_match_one_by_one(desk, setup):
+    other = b.family(desk, "Weber")
+    child = b.child_ids(desk, other)[0]
+    b.invoice(desk, other, date(2026, 9, 1), [(setup["units"]["Matin"], child, "Matin", 8, 250)])
+    payments.record_payment(desk, setup["fam"], mode="especes", received_on=date(2026, 11, 2), amount_cents=12000)
+    payments.record_payment(desk, other, mode="especes", received_on=date(2026, 11, 2), amount_cents=500)
+    many = payments.balances(desk)
+    with desk.read() as s:
+        for fid in (setup["fam"], other):
+            assert many[fid] == payments.family_balance(s, fid)
+    assert many[setup["fam"]].balance_cents == -1945 and many[other].balance_cents == 1500
+    assert set(payments.balances(desk, [other])) == {other}
 
 
 def test_roles_enforced(desk, setup):

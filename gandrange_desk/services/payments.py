@@ -18,6 +18,7 @@ from gandrange_desk import formats
 from gandrange_desk.errors import NotFound, ValidationFailed
 from gandrange_desk.models import (
     PAYMENT_MODE_LABELS,
+    AuditEntry,
     CreditNote,
     Family,
     Invoice,
@@ -484,17 +485,25 @@ class RemindResult:
     letters: int
     letters_pdf: bytes | None
     invoice_numbers: list[str]
+    recently_reminded: list[str] = field(default_factory=list)
 
     def summary(self) -> str:
+        recent = ""
+        if self.recently_reminded:
+            recent = (f" {formats.count(len(self.recently_reminded), 'facture déjà relancée', 'factures déjà relancées')}"
+                      f" depuis moins de {REMIND_INTERVAL_DAYS} jours : pas de nouvelle relance.")
         if not self.emailed and not self.letters:
-            return "Aucune facture impayée à relancer."
+            return "Aucune facture impayée à relancer." + recent
         parts = []
         if self.emailed:
             parts.append(f"{formats.count(self.emailed, 'relance envoyée', 'relances envoyées')} par e-mail")
         if self.letters:
             parts.append(f"{formats.count(self.letters, 'lettre de relance', 'lettres de relance')} à imprimer "
                          f"(familles sans e-mail)")
-        return " ; ".join(parts) + "."
+        return " ; ".join(parts) + "." + recent
+
+
+REMIND_INTERVAL_DAYS = 7  # pressing "Relancer" twice must not send the same family two reminders
 
 
 def remind(desk: Desk, invoice_ids: list[int] | None = None) -> RemindResult:
@@ -506,6 +515,11 @@ def remind(desk: Desk, invoice_ids: list[int] | None = None) -> RemindResult:
     with desk.unit_of_work() as s:
         structure = s.scalar(select(Structure).limit(1))
         rows = _unpaid(s, desk.today(), invoice_ids)
+        since = desk.now() - timedelta(days=REMIND_INTERVAL_DAYS)
+        recent_ids = set(s.scalars(select(AuditEntry.entity_id).where(
+            AuditEntry.action == "invoice.remind", AuditEntry.at >= since)))
+        recent = [r.number for r in rows if r.invoice_id in recent_ids]
+        rows = [r for r in rows if r.invoice_id not in recent_ids]
         emailed = 0
         letters: list[tuple[UnpaidRow, str, str, Family]] = []
         for row in rows:
@@ -522,7 +536,7 @@ def remind(desk: Desk, invoice_ids: list[int] | None = None) -> RemindResult:
             desk.audit(s, "invoice.remind", "invoice", row.invoice_id, family_id=row.family_id,
                        after={"number": row.number, "remaining_cents": row.remaining_cents, "channel": channel})
         pdf = reminder_letters_pdf(StructureInfo.from_structure(structure), letters, desk.today()) if letters else None
-        return RemindResult(emailed, len(letters), pdf, [r.number for r in rows])
+        return RemindResult(emailed, len(letters), pdf, [r.number for r in rows], recent)
 
 
 def family_choices(desk: Desk) -> list[tuple[int, str, str]]:
