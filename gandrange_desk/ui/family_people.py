@@ -359,7 +359,7 @@ class ChildrenPage(_MasterDetail):
         self.archived = self.form.add("archived", "Départ", check("A quitté la structure (archivé)", e))
         detail.addWidget(top)
         self.health_box = QGroupBox("Santé")
-        health_w = QWidget()
+        health_w = self.health_w = QWidget()
         self.health_form = Form(health_w)
         self.allergies = self.health_form.add("allergies", "Allergies", line(on_change=e))
         self.pai = self.health_form.add("pai", "PAI", check("Projet d'accueil individualisé", e))
@@ -407,12 +407,7 @@ class ChildrenPage(_MasterDetail):
         ) for c in snap.children]
         self.refs = {c.id: c.ref for c in snap.children}
         self._family_name = snap.name
-        for w in (self.allergies, self.pai, self.doctor, self.health_notes):
-            w.setVisible(self.health_visible)
-        for lab in (self.health_form.labelForField(w.parentWidget()) for w in
-                    (self.allergies, self.pai, self.doctor, self.health_notes)):
-            if lab is not None:
-                lab.setVisible(self.health_visible)
+        self.health_w.setVisible(self.health_visible)
         self.health_hidden.setVisible(not self.health_visible)
         self.errors = {}
         self.current = 0
