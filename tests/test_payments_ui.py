@@ -181,3 +181,22 @@ def test_credit_note_from_a_typed_number(qtbot, responsable_desk, data, monkeypa
     monkeypatch.setattr(QInputDialog, "getText", lambda *a, **k: (number, True))
     view.credit_note_for_selected()
     assert opened == [number]
+
+
+def test_billing_tab_hooks(qtbot, responsable_desk, data, monkeypatch):
+    from gandrange_desk.ui import credit_note_dialog
+    from gandrange_desk.ui.billing_tab import BillingTab
+    from gandrange_desk.ui.payments_view import PaymentsView
+
+    tab = BillingTab(responsable_desk)
+    qtbot.addWidget(tab)
+    assert isinstance(tab.payments_view, PaymentsView)
+    assert tab.month() == date(2026, 10, 1)
+    tab.table.selectRow(0)
+    tab.show_detail()
+    assert tab.credit_button.isEnabled()
+    opened = []
+    monkeypatch.setattr(credit_note_dialog.CreditNoteDialog, "exec",
+                        lambda self: opened.append(self.invoice_id) or 0)
+    tab.credit_note()
+    assert opened == [data["oct"]]

@@ -163,6 +163,8 @@ class BillingTab(QWidget):
         self.save_button = QPushButton("Enre&gistrer le PDF du mois…")
         self.send_button = QPushButton("En&voyer")
         self.tariffs_button = QPushButton("&Tarifs…")
+        self.credit_button = QPushButton("Avoir…")  # part B: credit note on the selected issued invoice
+        self.credit_button.setToolTip("Avoir sur la facture émise sélectionnée (responsable)")
         self.prepare_button.setToolTip("Prépare (ou refait) les brouillons du mois à partir des cases R et AF")
         self.issue_button.setToolTip("Numérote les brouillons et crée leurs PDF (responsable)")
         self.send_button.setToolTip("Met en file l'e-mail « Votre facture est disponible » avec le PDF")
@@ -173,7 +175,8 @@ class BillingTab(QWidget):
 
         bar = QHBoxLayout()
         for w in (month_label, self.prev_button, self.month_edit, self.next_button, self.prepare_button,
-                  self.issue_button, self.open_button, self.print_button, self.save_button, self.send_button):
+                  self.issue_button, self.open_button, self.print_button, self.save_button, self.send_button,
+                  self.credit_button):
             bar.addWidget(w)
         bar.addStretch(1)
         bar.addWidget(self.tariffs_button)
@@ -235,6 +238,7 @@ class BillingTab(QWidget):
         self.save_button.clicked.connect(self.save_month_pdf)
         self.send_button.clicked.connect(self.send)
         self.tariffs_button.clicked.connect(self.edit_tariffs)
+        self.credit_button.clicked.connect(self.credit_note)
         self.table.selectionModel().currentRowChanged.connect(lambda *_: self.show_detail())
         self.table.doubleClicked.connect(lambda *_: self.open_selected())
         QShortcut(QKeySequence("Ctrl+PgUp"), self, activated=lambda: self.shift_month(-1))
@@ -308,6 +312,7 @@ class BillingTab(QWidget):
             self.detail_title.setText("")
             self.detail_info.setText("")
             self.lines_model.set_lines([])
+            self.credit_button.setEnabled(False)
             return
         try:
             d = invoice_views.detail(self.desk, self.model.rows[index.row()].id)
@@ -324,6 +329,14 @@ class BillingTab(QWidget):
             info.append("Anomalies : " + " ; ".join(a for a in r.anomalies.splitlines() if a))
         self.detail_info.setText("\n".join(info))
         self.lines_model.set_lines(d.lines)
+        self.credit_button.setEnabled(bool(r.number) and self.desk.actor.at_least(Role.RESPONSABLE))
+
+    def credit_note(self) -> None:
+        from gandrange_desk.ui.credit_note_dialog import CreditNoteDialog
+
+        rows = [r for r in self.selected_rows() if r.number]
+        if rows and CreditNoteDialog(self.desk, rows[0].id, self).exec():
+            self.refresh()
 
     # -- messages (replaceable in tests) ---------------------------------------------------
     def inform(self, title: str, text: str) -> None:

@@ -361,11 +361,11 @@ class PaymentsView(QWidget):
         super().__init__(parent)
         self.desk = desk
         self.record_button = QPushButton("&Enregistrer un paiement…")
-        self.allocate_button = QPushButton("&Affecter…")
+        self.allocate_button = QPushButton("Affe&cter…")
         self.remind_button = QPushButton("&Relancer les impayés")
-        self.credit_button = QPushButton("A&voir…")
+        self.credit_button = QPushButton("Avoir s&ur une facture…")
         self.sepa_button = QPushButton("Prélèvements &SEPA…")
-        self.attest_button = QPushButton("A&ttestations…")
+        self.attest_button = QPushButton("Attestatio&ns…")
         self.summary = QLabel()
         bar = QHBoxLayout()
         for b in (self.record_button, self.allocate_button, self.remind_button, self.credit_button,
