@@ -85,9 +85,13 @@ def make_engine(url: URL | str, *, check: bool = True, **kw) -> Engine:
 
         @event.listens_for(engine, "begin")
         def _sqlite_begin(conn):
-            # Take the write lock up front: two workstations on one file then queue instead of
-            # failing with "database is locked" halfway through a unit of work.
-            conn.exec_driver_sql("BEGIN IMMEDIATE")
+            # Units of work take the write lock up front: two workstations on one file then queue
+            # instead of failing with "database is locked" halfway through. Reads do not, so a
+            # search never waits behind a long invoice run (WAL lets them read meanwhile).
+            if conn.get_execution_options().get("read_only"):
+                conn.exec_driver_sql("BEGIN")
+            else:
+                conn.exec_driver_sql("BEGIN IMMEDIATE")
 
     elif backend == "postgresql":
         password = _postgres_password(url)

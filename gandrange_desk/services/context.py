@@ -76,6 +76,7 @@ class Desk:
     @contextmanager
     def read(self) -> Iterator[Session]:
         session = self.sessions()
+        session.connection(execution_options={"read_only": True})
         try:
             yield session
         finally:
