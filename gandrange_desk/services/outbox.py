@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from typing import Iterable, Sequence
 
-from sqlalchemy import func, select
+from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session, selectinload
 
 from gandrange_desk.clock import PARIS
@@ -125,9 +125,10 @@ class OutboxDetail:
 
 
 def list_messages(desk: Desk, *, status: str | Sequence[str] | None = None, family_id: int | None = None,
-                  family_ref: str | None = None, date_from: date | None = None, date_to: date | None = None,
-                  limit: int | None = None) -> list[OutboxRow]:
-    """Newest first. `date_from`/`date_to` are days (Paris time) of creation, inclusive."""
+                  family_ref: str | None = None, family_query: str = "", date_from: date | None = None,
+                  date_to: date | None = None, limit: int | None = None) -> list[OutboxRow]:
+    """Newest first. `family_query` matches a family's name, ref, e-mails (accents ignored);
+    `date_from`/`date_to` are days (Paris time) of creation, inclusive."""
     attachments = (select(OutboxAttachment.message_id, func.count().label("n"))
                    .group_by(OutboxAttachment.message_id).subquery())
     query = (select(OutboxMessage, Family.ref, Family.name, func.coalesce(attachments.c.n, 0))
@@ -149,6 +150,12 @@ def list_messages(desk: Desk, *, status: str | Sequence[str] | None = None, fami
         if found is None:
             raise NotFound(f"Famille introuvable : {family_ref}.")
         query = query.where(OutboxMessage.family_id == found)
+    if family_query.strip():
+        from gandrange_desk.services.search import normalize
+
+        for word in normalize(family_query).split():
+            query = query.where(or_(Family.search_text.contains(word, autoescape=True),
+                                    func.lower(OutboxMessage.recipients).contains(word, autoescape=True)))
     if date_from:
         query = query.where(OutboxMessage.created_at >= datetime.combine(date_from, time(), PARIS))
     if date_to:
