@@ -66,6 +66,10 @@ class BookingRefused(DeskError):
     """A cell change that the rules forbid; nothing was written."""
 
 
+class CapacityExceeded(BookingRefused):
+    """Over capacity without the explicit override: the UI asks, then retries with it."""
+
+
 def cell_label(child_name: str, unit_name: str, day: date) -> str:
     return f"{child_name} — {unit_name} du {formats.WEEKDAYS_FR[day.weekday()]} {formats.ddmmyyyy(day)}"
 
@@ -139,7 +143,7 @@ def _check_unlocked(s: Session, family_id: int, day: date, label: str) -> None:
 def _check_capacity(s: Session, unit: Unit, day: date, override: bool, label: str) -> None:
     left = capacity_left(s, unit.id, day)
     if left is not None and left <= 0 and not override:
-        raise BookingRefused(
+        raise CapacityExceeded(
             f"{label} : complet ({formats.count(unit.capacity, 'place', 'places')}). "
             "Dépasser la capacité demande une confirmation explicite.")
 
@@ -403,7 +407,7 @@ def history_text(requests: list[Request]) -> str:
 
 
 __all__ = [
-    "BookingRefused", "OCCUPYING", "STATE_LABELS", "TRANSITIONS", "already_decided_message",
+    "BookingRefused", "CapacityExceeded", "OCCUPYING", "STATE_LABELS", "TRANSITIONS", "already_decided_message",
     "apply_decision", "ask_booking", "ask_cancellation", "capacity_left", "cell_history",
     "cell_label", "cell_state", "history_text", "month_invoiced", "pending_request", "withdraw",
 ]

@@ -27,7 +27,9 @@ from gandrange_desk.models import (
 )
 
 from . import bookings
-from .bookings import OCCUPYING, STATE_LABELS, BookingRefused, cell_label, month_start
+from .bookings import (
+    OCCUPYING, STATE_LABELS, BookingRefused, CapacityExceeded, cell_label, month_start,
+)
 from .calendar import Calendar
 
 Cell = tuple[int, int, date]
@@ -200,7 +202,7 @@ def _check_capacity(ctx: _Context, cells: list[Cell], override: bool) -> None:
                         f"({ctx.used[(unit_id, day)] + n}/{capacity})")
     if full and not override:
         shown = ", ".join(full[:5]) + (" …" if len(full) > 5 else "")
-        raise BookingRefused(f"Capacité dépassée : {shown}. Confirmez le dépassement pour "
+        raise CapacityExceeded(f"Capacité dépassée : {shown}. Confirmez le dépassement pour "
                              "réserver quand même.")
 
 
@@ -397,5 +399,5 @@ def notify_decisions(s, desk, requests: list[Request]) -> int:
     return sent
 
 
-__all__ = ["Cell", "CellsResult", "ask_cancel_cells", "book_cells", "cancel_cells",
+__all__ = ["CapacityExceeded", "Cell", "CellsResult", "ask_cancel_cells", "book_cells", "cancel_cells",
            "decide_cells", "notify_decisions", "withdraw_cells"]

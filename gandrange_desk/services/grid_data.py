@@ -1,0 +1,182 @@
+"""The reservation grid's data for one month and filter, read in ONE query, as compact arrays.
+
+Rows are children, columns are (day, unit) pairs of the month. Each row's states are a
+`bytearray` of codes (0 blank, 1 DR, 2 R, 3 DA, 4 AF), so a 700 × 93 month is ~65 KB and the
+view never goes back to the database while scrolling. Per-column places used (R + DA of every
+child, not only the rows shown: capacity is per unit) come from the same query (UNION ALL).
+"""
+
+from __future__ import annotations
+
+import calendar as pycalendar
+from dataclasses import dataclass, field
+from datetime import date
+
+from sqlalchemy import (
+    Boolean, Integer, String, and_, cast, extract, func, literal_column, null, select, union_all,
+)
+
+from gandrange_desk.models import Activity, Booking, CellState, Child, School, Unit
+
+from .calendar import Calendar
+from .search import normalize
+
+BLANK, DR, R, DA, AF = range(5)
+CODES = (None, CellState.DR, CellState.R, CellState.DA, CellState.AF)
+CODE_OF = {None: BLANK, "DR": DR, "R": R, "DA": DA, "AF": AF}
+BILLABLE = (R, DA, AF)  # what the child's total counts
+OCCUPYING = (R, DA)
+
+
+@dataclass(frozen=True)
+class UnitInfo:
+    id: int
+    name: str
+    short: str
+    capacity: int | None
+
+
+@dataclass
+class GridData:
+    month: date
+    activity_id: int
+    activity_name: str
+    units: list[UnitInfo]
+    days: list[date]
+    columns: list[tuple[int, int]]  # (day index, unit index)
+    closed: list[str | None]  # per column: why it is closed, or None
+    child_ids: list[int] = field(default_factory=list)
+    names: list[str] = field(default_factory=list)
+    classes: list[str] = field(default_factory=list)
+    marks: list[str] = field(default_factory=list)  # "PAI", "Allergie", "" (health roles only)
+    keys: list[str] = field(default_factory=list)  # normalised names for the search box
+    states: list[bytearray] = field(default_factory=list)
+    used: list[int] = field(default_factory=list)  # per column, places held site-wide
+
+    def column_of(self, unit_id: int, day: date) -> int | None:
+        try:
+            unit_index = next(i for i, u in enumerate(self.units) if u.id == unit_id)
+        except StopIteration:
+            return None
+        if day.year != self.month.year or day.month != self.month.month:
+            return None
+        return (day.day - 1) * len(self.units) + unit_index
+
+    def cell(self, row: int, column: int) -> tuple[int, int, date]:
+        day_index, unit_index = self.columns[column]
+        return self.child_ids[row], self.units[unit_index].id, self.days[day_index]
+
+    def total(self, row: int) -> int:
+        states = self.states[row]
+        return sum(states.count(code) for code in BILLABLE)
+
+
+def short_name(name: str) -> str:
+    words = [w for w in name.replace("'", " ").split() if len(w) > 2 and w.lower() != "accueil"]
+    word = (words[0] if words else name).capitalize()
+    return word if len(word) <= 6 else word[:4] + "."
+
+
+def month_days(month: date) -> list[date]:
+    n = pycalendar.monthrange(month.year, month.month)[1]
+    return [date(month.year, month.month, d) for d in range(1, n + 1)]
+
+
+def grid_query(unit_ids: list[int], first: date, last: date, school_id: int | None = None,
+               class_name: str | None = None):
+    """The one statement: every child row (with its bookings of the month) plus places used."""
+    day_number = cast(extract("day", Booking.day), Integer)
+    joined = and_(Booking.child_id == Child.id, Booking.unit_id.in_(unit_ids),
+                  Booking.day >= first, Booking.day <= last)
+    children = (
+        select(literal_column("0", Integer).label("k"), Child.id.label("n"), Child.first_name,
+               Child.last_name, Child.class_name, Child.pai, (Child.allergies != "").label("al"),
+               Booking.unit_id, day_number.label("d"), Booking.state)
+        .select_from(Child).outerjoin(Booking, joined)
+        .where(Child.archived.is_(False))
+    )
+    if school_id is not None:
+        children = children.where(Child.school_id == school_id)
+    if class_name:
+        children = children.where(Child.class_name == class_name)
+    used = (
+        select(literal_column("1", Integer), func.count(), cast(null(), String), cast(null(), String),
+               cast(null(), String), cast(null(), Boolean), cast(null(), Boolean), Booking.unit_id,
+               day_number, cast(null(), String))
+        .where(Booking.unit_id.in_(unit_ids), Booking.day >= first, Booking.day <= last,
+               Booking.state.in_((CellState.R, CellState.DA)))
+        .group_by(Booking.unit_id, day_number)
+    )
+    return union_all(children, used)
+
+
+def load_grid(s, cal: Calendar, month: date, activity_id: int, unit_ids: list[int] | None = None,
+              *, school_id: int | None = None, class_name: str | None = None,
+              show_health: bool = True) -> GridData:
+    month = month.replace(day=1)
+    activity = s.get(Activity, activity_id)
+    units = [u for u in s.execute(select(Unit).where(Unit.activity_id == activity_id)
+                                  .order_by(Unit.position, Unit.id)).scalars()
+             if not unit_ids or u.id in unit_ids]
+    days = month_days(month)
+    data = GridData(
+        month=month, activity_id=activity_id, activity_name=activity.name,
+        units=[UnitInfo(u.id, u.name, short_name(u.name), u.capacity) for u in units],
+        days=days,
+        columns=[(d, u) for d in range(len(days)) for u in range(len(units))],
+        closed=[], used=[0] * (len(days) * len(units)),
+    )
+    closed = cal.closed_days(activity, days[0], days[-1])
+    data.closed = [closed.get(days[d]) for d, _ in data.columns]
+    if not units:
+        return data
+    result = s.execute(grid_query([u.id for u in units], days[0], days[-1], school_id, class_name))
+    _fill(data, result, show_health)
+    return data
+
+
+def _fill(data: GridData, rows, show_health: bool) -> None:
+    n_units = len(data.units)
+    width = len(data.days) * n_units
+    unit_pos = {u.id: i for i, u in enumerate(data.units)}
+    code_of = CODE_OF
+    by_child: dict[int, bytearray] = {}
+    info: dict[int, tuple] = {}
+    used = data.used
+    for k, n, first, last, klass, pai, allergic, unit_id, day, state in rows:
+        if k:
+            used[(day - 1) * n_units + unit_pos[unit_id]] = n
+            continue
+        states = by_child.get(n)
+        if states is None:
+            states = by_child[n] = bytearray(width)
+            info[n] = (first, last, klass, pai, allergic)
+        if unit_id is not None:
+            states[(day - 1) * n_units + unit_pos[unit_id]] = code_of[state]
+    order = sorted(info, key=lambda cid: (normalize(info[cid][1]), normalize(info[cid][0]), cid))
+    for cid in order:
+        first, last, klass, pai, allergic = info[cid]
+        name = f"{last.upper()} {first}"
+        data.child_ids.append(cid)
+        data.names.append(name)
+        data.classes.append(klass or "")
+        data.marks.append(("PAI" if pai else "Allergie" if allergic else "") if show_health else "")
+        data.keys.append(normalize(f"{first} {last} {last} {first}"))
+        data.states.append(by_child[cid])
+
+
+def grid_filters(s) -> dict:
+    """What the filter bar offers: activities (id, name, [(unit id, name)], weekday numbers),
+    schools (id, name), class names."""
+    activities = []
+    for a in s.execute(select(Activity).order_by(Activity.position, Activity.id)).scalars():
+        activities.append((a.id, a.name, [(u.id, u.name) for u in a.units],
+                           sorted(a.weekday_numbers)))
+    schools = [tuple(r) for r in s.execute(
+        select(School.id, School.name).order_by(School.position, School.name))]
+    classes = sorted({c for c in s.execute(select(Child.class_name).distinct()).scalars() if c})
+    return {"activities": activities, "schools": schools, "classes": classes}
+
+
+__all__ = ["AF", "BLANK", "CODES", "CODE_OF", "DA", "DR", "GridData", "R", "UnitInfo",
+           "grid_filters", "grid_query", "load_grid", "month_days"]
