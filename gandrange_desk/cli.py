@@ -28,6 +28,7 @@ COMMAND_MODULES = (
     "gandrange_desk.commands.queue",
     "gandrange_desk.commands.outbox",
     "gandrange_desk.commands.invoices",
+    "gandrange_desk.commands.appointments",
 )
 
 EXIT_FAILED = 1
