@@ -290,3 +290,21 @@ def test_limit_caps_one_run(desk):
         assert send(desk, limit=2, batch_size=10).sent == 2
         assert send(desk).sent == 3
     assert len({r.message_id for r in server.received}) == 5 == len(server.received)
+
+
+def test_recipient_deferred_with_4xx_gets_it_later_others_not_twice(desk, clock):
+    mid = queue(desk, recipients=["claire.lefevre@example.org", "paul.lefevre@example.org"], subject="Deux")
+    with SmtpServer() as server:
+        server.handler.rcpt_answers = {"paul.lefevre@example.org": "450 4.2.1 Mailbox busy"}
+        configure(desk, server.port)
+        report = send(desk)
+        assert report.temp_failed == 1
+        row = rows(desk)[mid]
+        assert row.status == "temp_failed" and row.recipients == "paul.lefevre@example.org"
+        assert "Envoyé à claire.lefevre@example.org" in row.last_error and "450 4.2.1" in row.last_error
+        server.handler.rcpt_answers = {}
+        clock.value += timedelta(minutes=1)
+        assert send(desk).sent == 1
+    assert [r.rcpt_tos for r in server.received] == [["claire.lefevre@example.org"], ["paul.lefevre@example.org"]]
+    assert len({r.message_id for r in server.received}) == 1  # one message, each recipient once
+    assert rows(desk)[mid].status == "sent"

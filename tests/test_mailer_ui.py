@@ -90,10 +90,20 @@ def test_mail_view_says_when_no_smtp_is_configured(qtbot, desk):
     shot(view, "mail_view_no_smtp")
 
 
-def test_background_sender_delivers_off_the_ui_thread(qtbot, desk):
+def test_background_sender_delivers_off_the_ui_thread(qtbot, desk, monkeypatch):
     queue(desk, subject="Par le fil d'envoi")
     queue(desk, subject="Second")
+    import threading
+
     sender = MailSender(desk, interval_ms=3_600_000, timeout=3)
+    threads = []
+    real_send = mailer.send_pending
+
+    def spy(*args, **kw):
+        threads.append(threading.current_thread())
+        return real_send(*args, **kw)
+
+    monkeypatch.setattr(mailer, "send_pending", spy)
     counts = []
     sender.countsChanged.connect(lambda w, f: counts.append((w, f)))
     try:
@@ -105,6 +115,7 @@ def test_background_sender_delivers_off_the_ui_thread(qtbot, desk):
             assert report.sent == 2 and len(server.received) == 2
             qtbot.waitUntil(lambda: counts and counts[-1] == (0, 0), timeout=5_000)
             assert sender.status_text() == "0 courriel en attente / 0 en échec"
+            assert threads and threads[0] is not threading.main_thread()
     finally:
         sender.stop()
 
@@ -177,3 +188,30 @@ def test_family_mail_list(qtbot, desk, mailbox):
     assert [r.subject for r in widget.model.rows] == ["Annulation acceptée — MERCREDI"]
     widget.set_family(None)
     assert widget.summary.text() == "Aucun courriel pour cette famille."
+
+
+@pytest.mark.filterwarnings("ignore:Requiring AUTH while not requiring TLS")
+def test_window_asks_for_the_password_and_keeps_it_for_the_session(qtbot, desk, monkeypatch):
+    from gandrange_desk.ui import mail_sender
+
+    asked = []
+
+    def fake_get_text(parent, title, label, echo):
+        asked.append(label)
+        return "secret-fenetre", True
+
+    monkeypatch.setattr(mail_sender.QInputDialog, "getText", staticmethod(fake_get_text))
+    queue(desk, subject="Après saisie du mot de passe")
+    sender = MailSender(desk, interval_ms=3_600_000, timeout=3)
+    try:
+        with SmtpServer(auth=("periscolaire", "secret-fenetre")) as server:
+            configure(desk, server.port, user="periscolaire")
+            sender.send_now()
+            qtbot.waitUntil(lambda: len(server.received) == 1, timeout=20_000)
+            qtbot.waitUntil(lambda: not sender.busy, timeout=10_000)
+        assert len(asked) == 1 and "gardé pour cette session seulement" in asked[0]
+        assert secrets.smtp_password_source("periscolaire", "127.0.0.1") == "session"
+        assert {r.status for r in rows(desk).values()} == {"sent"}
+    finally:
+        sender.stop()
+        secrets.forget_session()

@@ -401,14 +401,22 @@ def _send_one(desk: Desk, smtp: smtplib.SMTP, config: SmtpConfig, message_id: in
     # AT-LEAST-ONCE WINDOW: the server has accepted DATA (250) but 'sent' is not committed yet.
     # A crash here leaves the row 'sending'; after STALE_AFTER it is sent again with the same
     # Message-ID. SMTP has no two-phase commit, so the window is kept to this one local commit.
-    partial = {a: _answer(code, text) for a, (code, text) in (refused or {}).items()}
-    note = ("Envoyé, sauf à : " + " ; ".join(f"{a} ({c})" for a, c in partial.items())) if partial else ""
+    refused = refused or {}
+    partial = {a: _answer(code, text) for a, (code, text) in refused.items()}
     doubtful = {a: c for a, c in partial.items() if refused[a][0] >= 500}
+    deferred = [a for a in to_addrs if a in refused and refused[a][0] < 500]
+    if deferred:
+        # Some recipients were only deferred (4xx): the message stays queued for them alone.
+        delivered = [a for a in to_addrs if a not in refused]
+        note = (f"Envoyé à {', '.join(delivered)} ; différé pour : "
+                + " ; ".join(f"{a} ({partial[a]})" for a in deferred))
+        return _record(desk, message_id, me, "temp", note, doubtful, remaining=deferred), True
+    note = ("Envoyé, sauf à : " + " ; ".join(f"{a} ({c})" for a, c in partial.items())) if partial else ""
     return _record(desk, message_id, me, "sent", note, doubtful), True
 
 
 def _record(desk: Desk, message_id: int, me: str, outcome: str, error: str,
-            doubtful: dict[str, str]) -> Delivery:
+            doubtful: dict[str, str], remaining: list[str] | None = None) -> Delivery:
     now = desk.now()
     with desk.unit_of_work() as s:
         row = s.get(OutboxMessage, message_id, with_for_update=s.get_bind().dialect.name == "postgresql")
@@ -420,6 +428,8 @@ def _record(desk: Desk, message_id: int, me: str, outcome: str, error: str,
         row.attempts += 1
         row.claimed_at = None
         row.last_error = error
+        if remaining:
+            row.recipients = ", ".join(remaining)
         if outcome == "sent":
             row.status = OutboxStatus.SENT
             row.sent_at = now

@@ -9,10 +9,9 @@ UI thread, and reports "n courriels en attente / n en échec" for the status bar
 
 from __future__ import annotations
 
-import threading
 import traceback
 
-from PySide6.QtCore import QObject, Qt, QThread, QTimer, Signal, Slot
+from PySide6.QtCore import QCoreApplication, QObject, Qt, QThread, QTimer, Signal, Slot
 from PySide6.QtWidgets import QInputDialog, QLineEdit, QWidget
 
 from gandrange_desk.errors import DeskError
@@ -93,9 +92,10 @@ class MailSender(QObject):
         self._timer = QTimer(self)
         self._timer.setInterval(interval_ms)
         self._timer.timeout.connect(self._tick)
-        self._idle = threading.Event()
-        self._idle.set()
         self._thread.start()
+        app = QCoreApplication.instance()
+        if app is not None:
+            app.aboutToQuit.connect(self.stop)
 
     # --- public API -----------------------------------------------------------------------
 
@@ -123,10 +123,6 @@ class MailSender(QObject):
     def status_text(self) -> str:
         return counts_text(self.waiting, self.failed)
 
-    def wait_idle(self, timeout: float = 30.0) -> bool:
-        """For tests and shutdown: block until no run is in progress."""
-        return self._idle.wait(timeout)
-
     # --- internals ------------------------------------------------------------------------
 
     def _tick(self) -> None:
@@ -137,7 +133,6 @@ class MailSender(QObject):
             self._again = self._again or deliver
             return
         self.busy = True
-        self._idle.clear()
         self._run.emit(deliver)
 
     @Slot(object, int, int, str, str)
@@ -158,8 +153,6 @@ class MailSender(QObject):
         if self._again:
             self._again = False
             self._request(True)
-        else:
-            self._idle.set()
 
     def _prompt_password(self) -> bool:
         parent = self.parent() if isinstance(self.parent(), QWidget) else None
