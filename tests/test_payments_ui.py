@@ -54,6 +54,15 @@ def test_view_lists_unpaid_and_payments(qtbot, desk, data):
     september = view.payments_model.data(view.payments_model.index(0, 6))
     assert september and september != view.unpaid_model.rows[0].number
     assert b.plain(view.payments_model.data(view.payments_model.index(0, 4))) == "30,00 €"
+    other = b.family(desk, "Weber-Éric", mode="cheque")
+    b.invoice(desk, other, date(2026, 9, 1), [(None, None, "Soir", 1, 300)], due=date(2026, 10, 31))
+    view.refresh()
+    assert view.unpaid_model.rowCount() == 2
+    view.search.setText("weber eric")
+    assert [r.family_name for r in view.unpaid_model.rows] == ["Weber-Éric"]
+    assert view.tabs.tabText(0) == "Impayés (1/2)" and view.payments_model.rowCount() == 0
+    view.search.clear()
+    assert view.unpaid_model.rowCount() == 2 and view.payments_model.rowCount() == 1
 
 
 def test_record_dialog_by_hand(qtbot, desk, data):

@@ -37,6 +37,7 @@ from gandrange_desk.errors import DeskError
 from gandrange_desk.models import PAYMENT_MODE_LABELS, PaymentMode, Role
 from gandrange_desk.services import payments
 from gandrange_desk.services.context import Desk
+from gandrange_desk.services.search import normalize
 
 RIGHT = int(Qt.AlignRight | Qt.AlignVCenter)
 
@@ -367,6 +368,10 @@ class PaymentsView(QWidget):
         self.sepa_button = QPushButton("Prélèvements &SEPA…")
         self.attest_button = QPushButton("Attestatio&ns…")
         self.summary = QLabel()
+        self.search = QLineEdit()
+        self.search.setPlaceholderText("Filtrer : famille, référence, n° de facture… (Ctrl+F)")
+        self.search.setClearButtonEnabled(True)
+        self.search.setMaximumWidth(360)
         bar = QHBoxLayout()
         for b in (self.record_button, self.allocate_button, self.remind_button, self.credit_button,
                   self.sepa_button, self.attest_button):
@@ -405,9 +410,15 @@ class PaymentsView(QWidget):
         self.tabs = QTabWidget()
         self.tabs.addTab(self.unpaid_view, "Impayés")
         self.tabs.addTab(self.payments_view, "Paiements reçus")
+        filter_row = QHBoxLayout()
+        filter_row.addWidget(self.search)
+        filter_row.addStretch(1)
         layout = QVBoxLayout(self)
         layout.addLayout(bar)
+        layout.addLayout(filter_row)
         layout.addWidget(self.tabs)
+        self.search.textChanged.connect(lambda *_: self.apply_filter())
+        QShortcut(QKeySequence("Ctrl+F"), self, activated=self.search.setFocus)
 
         self.record_button.clicked.connect(self.record_payment)
         self.allocate_button.clicked.connect(self.allocate_selected)
@@ -423,13 +434,27 @@ class PaymentsView(QWidget):
 
     # -- data ------------------------------------------------------------------------------
     def refresh(self) -> None:
-        unpaid = payments.unpaid_invoices(self.desk)
-        self.unpaid_model.set_rows(unpaid)
-        self.payments_model.set_rows(payments.list_payments(self.desk))
-        owed = sum(r.remaining_cents for r in unpaid)
-        self.summary.setText(f"{formats.count(len(unpaid), 'facture impayée', 'factures impayées')}, "
+        self._unpaid = payments.unpaid_invoices(self.desk)
+        self._payments = payments.list_payments(self.desk)
+        owed = sum(r.remaining_cents for r in self._unpaid)
+        self.summary.setText(f"{formats.count(len(self._unpaid), 'facture impayée', 'factures impayées')}, "
                              f"{formats.euros(owed)} restant dus")
-        self.tabs.setTabText(0, f"Impayés ({len(unpaid)})")
+        self.apply_filter()
+
+    def apply_filter(self) -> None:
+        words = normalize(self.search.text()).split()
+
+        def keep(*texts: str) -> bool:
+            hay = normalize(" ".join(texts))
+            return all(w in hay for w in words)
+
+        unpaid = [r for r in self._unpaid if keep(r.family_name, r.family_ref, r.number)]
+        paid = [r for r in self._payments if keep(r.family_name, r.family_ref, r.invoices, r.reference)]
+        self.unpaid_model.set_rows(unpaid)
+        self.payments_model.set_rows(paid)
+        shown = f"{len(unpaid)}" if len(unpaid) == len(self._unpaid) else f"{len(unpaid)}/{len(self._unpaid)}"
+        self.tabs.setTabText(0, f"Impayés ({shown})")
+        self.tabs.setTabText(1, "Paiements reçus" + (f" ({len(paid)})" if words else ""))
         self._update_buttons()
 
     def selected_payment(self) -> payments.PaymentRow | None:
