@@ -90,10 +90,10 @@ class ReservationsTab(QWidget):
         self.school_combo = QComboBox()
         self.class_combo = QComboBox()
         self.search = QLineEdit(placeholderText="Rechercher un enfant (Ctrl+F)")
-        self.search.setMinimumWidth(170)
+        self.search.setMinimumWidth(180)
         for combo in (self.activity_combo, self.school_combo, self.class_combo):
             combo.setSizeAdjustPolicy(QComboBox.AdjustToMinimumContentsLengthWithIcon)
-            combo.setMinimumContentsLength(12)
+            combo.setMinimumContentsLength(10)
         self.search.setClearButtonEnabled(True)
         self.family_mode = QCheckBox("Pour la &famille")
         self.family_mode.setToolTip("Les clics créent des demandes (DR / DA) au nom de la famille, "
@@ -112,10 +112,13 @@ class ReservationsTab(QWidget):
         class_label.setBuddy(self.class_combo)
         for w in (month_label, self.prev_button, self.month_edit, self.next_button, activity_label,
                   self.activity_combo, self.units_button, school_label, self.school_combo,
-                  class_label, self.class_combo, self.search, self.family_mode, self.weekends,
-                  self.period_button):
+                  class_label, self.class_combo, self.search):
             bar.addWidget(w)
         bar.addStretch(1)
+        tools = QHBoxLayout()
+        for w in (self.family_mode, self.weekends, self.period_button):
+            tools.addWidget(w)
+        tools.addStretch(1)
 
         self.names = QTableView()
         self.grid = GridView()
@@ -158,6 +161,7 @@ class ReservationsTab(QWidget):
 
         layout = QVBoxLayout(self)
         layout.addLayout(bar)
+        layout.addLayout(tools)
         layout.addWidget(splitter, 1)
         layout.addLayout(bottom)
 

@@ -1,0 +1,182 @@
+"""Reservation grid figures (issue 3, DESIGN §10) on the 2,000-family base:
+
+- grid_open: one site's month (the élémentaire, the three périscolaire units) — the one query,
+  the model, and the first paint of the view — beside the bare driver-level read of the same
+  rows (the same compiled SQL through a sqlite3 cursor) and their ratio;
+- grid_click: one click on a white cell, booked (R) and committed, model updated;
+- grid_rectangle: a 1,000-cell rectangle booked in one operation and committed.
+"""
+
+from __future__ import annotations
+
+import os
+import statistics
+import time
+from datetime import date, timedelta
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+from sqlalchemy import select  # noqa: E402
+
+from gandrange_desk.models import Activity, School  # noqa: E402
+
+RUNS = 9
+RECTANGLE = 1000
+
+
+def _app():
+    from PySide6.QtWidgets import QApplication
+
+    return QApplication.instance() or QApplication([])
+
+
+def _site(desk):
+    with desk.read() as s:
+        school_id = s.execute(select(School.id).where(School.name == "École élémentaire")).scalar_one()
+        activity_id = s.execute(select(Activity.id).where(Activity.code == "PERISCOLAIRE")).scalar_one()
+    return school_id, activity_id
+
+
+def _busiest_past_month(base) -> date:
+    try:
+        from bench_foundation import site_month
+
+        return site_month(base)["first"]
+    except Exception:  # the foundation bench missing: the month before the base's today
+        today = base.now().date()
+        return (today.replace(day=1) - timedelta(days=1)).replace(day=1)
+
+
+def _tab(desk, school_id: int, activity_id: int, month: date):
+    from gandrange_desk.ui.reservations_tab import ReservationsTab
+
+    _app()
+    tab = ReservationsTab(desk)
+    tab.resize(1400, 850)
+    tab.show()
+    tab.activity_combo.setCurrentIndex(tab.activity_combo.findData(activity_id))
+    tab.school_combo.setCurrentIndex(tab.school_combo.findData(school_id))
+    tab.set_month(month)
+    return tab
+
+
+def _median(samples):
+    return statistics.median(samples)
+
+
+def grid_open(base) -> dict:
+    from sqlalchemy.dialects import sqlite
+
+    from gandrange_desk.services.grid_data import grid_query, month_days
+
+    desk = base.desk()
+    school_id, activity_id = _site(desk)
+    month = _busiest_past_month(base)
+    tab = _tab(desk, school_id, activity_id, month)
+    app = _app()
+    opened = []
+    for _ in range(RUNS):
+        app.processEvents()
+        started = time.perf_counter()
+        tab.reload()
+        tab.grid.viewport().repaint()
+        tab.names.viewport().repaint()
+        opened.append((time.perf_counter() - started) * 1000)
+    g = tab.model.grid
+    days = month_days(month)
+    statement = grid_query([u.id for u in g.units], days[0], days[-1], school_id)
+    compiled = statement.compile(dialect=sqlite.dialect(), compile_kwargs={"literal_binds": True})
+    sql = str(compiled)
+    bare, rows = [], 0
+    with desk.engine.connect() as conn:
+        cursor = conn.connection.driver_connection.cursor()
+        cursor.execute(sql).fetchall()
+        for _ in range(RUNS):
+            started = time.perf_counter()
+            rows = len(cursor.execute(sql).fetchall())
+            bare.append((time.perf_counter() - started) * 1000)
+        cursor.close()
+    cells = len(g.child_ids) * len(g.columns)
+    open_days = sum(1 for c in g.closed if c is None) // max(1, len(g.units))
+    value, reference = _median(opened), _median(bare)
+    tab.close()
+    desk.engine.dispose()
+    return {"value": round(value, 2), "unit": "ms", "target": "≤ 150 ms and ≤ 2× bare SQL",
+            "bare_sql_ms": round(reference, 2), "ratio": round(value / reference, 2),
+            "rows": rows, "children": len(g.child_ids), "units": len(g.units),
+            "open_days": open_days, "cells": cells, "month": month.strftime("%Y-%m"), "runs": RUNS}
+
+
+def _future_month(base) -> date:
+    """A month past the base's booked horizon, so its cells are white."""
+    today = base.now().date()
+    m = today.month + 2
+    return date(today.year + (m - 1) // 12, (m - 1) % 12 + 1, 1)
+
+
+def _blank_open_cells(tab):
+    from gandrange_desk.services.grid_data import BLANK
+
+    g = tab.model.grid
+    for row, states in enumerate(g.states):
+        for c, closed in enumerate(g.closed):
+            if closed is None and states[c] == BLANK:
+                yield row, c
+
+
+def grid_click(base) -> dict:
+    from gandrange_desk.ui.grid_model import FIXED
+
+    desk = base.fresh_desk()
+    school_id, activity_id = _site(desk)
+    tab = _tab(desk, school_id, activity_id, _future_month(base))
+    free = _blank_open_cells(tab)
+    timings = []
+    for _ in range(RUNS + 1):
+        row, c = next(free)
+        index = tab.model.index(tab.model.visible.index(row), FIXED + c)
+        tab.grid.setCurrentIndex(index)
+        started = time.perf_counter()
+        tab.run_action("default")
+        timings.append((time.perf_counter() - started) * 1000)
+        assert index.data() == "R", tab.message.text()
+    tab.close()
+    desk.engine.dispose()
+    return {"value": round(_median(timings[1:]), 2), "unit": "ms", "target": "≤ 10 ms",
+            "note": "click on a white cell: service call, commit, model update", "runs": RUNS}
+
+
+def grid_rectangle(base) -> dict:
+    from gandrange_desk.ui.grid_model import FIXED
+
+    desk = base.fresh_desk()
+    school_id, activity_id = _site(desk)
+    tab = _tab(desk, school_id, activity_id, _future_month(base))
+    g = tab.model.grid
+    open_cols = [c for c, closed in enumerate(g.closed) if closed is None]
+    per_row = len(open_cols)
+    rows_needed = -(-RECTANGLE // per_row)
+    timings, sizes = [], []
+    runs = min(5, len(g.child_ids) // rows_needed)
+    for run in range(runs):
+        top = run * rows_needed
+        first = tab.model.index(top, FIXED + open_cols[0])
+        last = tab.model.index(top + rows_needed - 1, FIXED + open_cols[-1])
+        tab.select_cells(first, last)
+        cells = tab.selected_cells()
+        started = time.perf_counter()
+        tab.run_action("book")
+        timings.append((time.perf_counter() - started) * 1000)
+        sizes.append(len(cells))
+    tab.close()
+    desk.engine.dispose()
+    return {"value": round(_median(timings), 2), "unit": "ms", "target": "≤ 200 ms",
+            "cells": int(_median(sizes)), "runs": runs,
+            "note": "rectangle selection booked (R) in one transaction, model updated"}
+
+
+FIGURES = {
+    "grid_open": grid_open,
+    "grid_click": grid_click,
+    "grid_rectangle": grid_rectangle,
+}
