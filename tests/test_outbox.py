@@ -10,7 +10,7 @@ import pytest
 from gandrange_desk.cli import main
 from gandrange_desk.errors import DeskError, NotFound
 from gandrange_desk.models import AuditEntry, OutboxStatus
-from gandrange_desk.services import mailer
+from gandrange_desk.services import mailer, smtp_settings
 from gandrange_desk.services.outbox import (counts_text, list_messages, message_detail, outbox_counts,
                                             resend)
 from tests.smtp_server import SmtpServer, closed_port
@@ -141,15 +141,15 @@ def test_command_list_errors(desk, db_url, capsys):
 
 
 def test_smtp_settings_form_roundtrip(desk, tmp_path):
-    form = mailer.SmtpForm(host="smtp.example.org", port=587, security="starttls", user="periscolaire",
+    form = smtp_settings.SmtpForm(host="smtp.example.org", port=587, security="starttls", user="periscolaire",
                            sender="Périscolaire <periscolaire@example.org>", reply_to="")
-    saved = mailer.save_form(desk, form)
+    saved = smtp_settings.save_form(desk, form)
     assert (saved.host, saved.version) == ("smtp.example.org", 1)
     assert mailer.smtp_config(desk).envelope_from == "periscolaire@example.org"
     with pytest.raises(DeskError, match="Port : 70000"):
-        mailer.save_form(desk, mailer.SmtpForm(host="x", port=70000, security="starttls", sender="a@b.fr",
+        smtp_settings.save_form(desk, smtp_settings.SmtpForm(host="x", port=70000, security="starttls", sender="a@b.fr",
                                                version=saved.version))
-    stale = mailer.SmtpForm(host="autre", port=25, security="none", sender="a@b.fr", version=0)
+    stale = smtp_settings.SmtpForm(host="autre", port=25, security="none", sender="a@b.fr", version=0)
     with pytest.raises(DeskError, match="modifiée par systeme"):
-        mailer.save_form(desk, stale)
-    assert mailer.load_form(desk).host == "smtp.example.org"
+        smtp_settings.save_form(desk, stale)
+    assert smtp_settings.load_form(desk).host == "smtp.example.org"

@@ -7,7 +7,7 @@ from PySide6.QtWidgets import (QComboBox, QDialog, QDialogButtonBox, QFileDialog
 
 from gandrange_desk.errors import DeskError
 from gandrange_desk.models import Role
-from gandrange_desk.services import mailer, secrets
+from gandrange_desk.services import mailer, secrets, smtp_settings
 from gandrange_desk.services.context import Desk
 
 SECURITY_ITEMS = (("starttls", "STARTTLS (port 587)", 587), ("ssl", "TLS implicite (port 465)", 465),
@@ -21,7 +21,7 @@ class SmtpDialog(QDialog):
         self.desk = desk
         self.setWindowTitle("Paramètres SMTP")
         self.setMinimumWidth(560)
-        self.form = mailer.load_form(desk)
+        self.form = smtp_settings.load_form(desk)
         self._thread = None
 
         layout = QVBoxLayout(self)
@@ -98,8 +98,8 @@ class SmtpDialog(QDialog):
 
     # --- reading the form ---------------------------------------------------------------------
 
-    def current_form(self) -> mailer.SmtpForm:
-        return mailer.SmtpForm(host=self.host.text().strip(), port=self.port.value(),
+    def current_form(self) -> smtp_settings.SmtpForm:
+        return smtp_settings.SmtpForm(host=self.host.text().strip(), port=self.port.value(),
                                security=self.security.currentData(), user=self.user.text().strip(),
                                sender=self.sender.text().strip(), reply_to=self.reply_to.text().strip(),
                                ca_file=self.ca_file.text().strip(), version=self.form.version)
@@ -131,7 +131,7 @@ class SmtpDialog(QDialog):
         self.password_note.setText(text)
         self.password.setEnabled(bool(user))
 
-    def _password(self, form: mailer.SmtpForm) -> str | None:
+    def _password(self, form: smtp_settings.SmtpForm) -> str | None:
         typed = self.password.text()
         if typed:
             return typed
@@ -144,7 +144,7 @@ class SmtpDialog(QDialog):
     def save(self) -> None:
         form = self.current_form()
         try:
-            self.form = mailer.save_form(self.desk, form)
+            self.form = smtp_settings.save_form(self.desk, form)
         except DeskError as exc:
             QMessageBox.warning(self, "Paramètres SMTP", str(exc))
             return
@@ -157,13 +157,13 @@ class SmtpDialog(QDialog):
         from gandrange_desk.ui.ops import run_operation
 
         form = self.current_form()
-        problems = mailer.validate_form(form)
+        problems = smtp_settings.validate_form(form)
         if not form.host:
             problems.insert(0, "Serveur : indiquez l'adresse du serveur SMTP.")
         if problems:
             self._show_test_result(False, "\n".join(problems))
             return
-        config = mailer.config_from_form(form, timeout=20)
+        config = smtp_settings.config_from_form(form, timeout=20)
         password = self._password(form)
         if form.user and not password:
             self._show_test_result(False, "Saisissez le mot de passe pour essayer ce serveur.")
