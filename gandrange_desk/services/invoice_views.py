@@ -16,7 +16,7 @@ from gandrange_desk.models import (
 )
 from gandrange_desk.services import outbox
 from gandrange_desk.services.context import Desk
-from gandrange_desk.services.invoicing import collection_date_for, month_start
+from gandrange_desk.services.invoicing import collection_date_for, debit_date, month_start
 from gandrange_desk.services.pdf_base import StructureInfo, load_structure, merge_pdfs
 
 STATUS_LABELS = {InvoiceStatus.DRAFT: "Brouillon", InvoiceStatus.ISSUED: "Émise"}
@@ -137,7 +137,7 @@ def invoice_pdf(desk: Desk, invoice_id: int) -> tuple[str, bytes]:
                                                   Mandate.state == MandateState.ACTIVE)).scalars().first()
         from gandrange_desk.models import Structure
         st = s.execute(select(Structure).limit(1)).scalar_one_or_none()
-        debit = collection_date_for(desk.today(), st.collection_day if st else 10)
+        debit = debit_date(st, inv.month, desk.today()) if st else collection_date_for(desk.today(), 10)
         return name, render_invoice(document_for(inv, fam, structure, mandate, debit_date=debit))
 
 

@@ -466,10 +466,23 @@ def collection_date_for(issue_date: date, collection_day: int, min_days: int = 8
     return candidate
 
 
+def debit_date(structure: Structure, month: date, issue_date: date) -> date:
+    """The date printed on prélèvement invoices: the SEPA export's collection date for the month
+    (part B's `sepa.collection_date`), unless the invoice is issued too late for it."""
+    try:
+        from gandrange_desk.services.sepa import collection_date
+    except ImportError:
+        return collection_date_for(issue_date, structure.collection_day)
+    planned = collection_date(structure, month)
+    if planned < issue_date + timedelta(days=2):
+        return collection_date_for(issue_date, structure.collection_day)
+    return planned
+
+
 def issue(desk: Desk, month: date | str, progress: Progress | None = None) -> IssueResult:
     """Number, date and render every draft of the month in one transaction."""
     from gandrange_desk.services.pdf_base import StructureInfo
-    from gandrange_desk.services.pdf_invoice import document_for, render_invoice
+    from gandrange_desk.services.pdf_invoice import document_for, render_invoices
 
     desk.require(Role.RESPONSABLE, "Émettre les factures")
     month = month_start(month)
@@ -501,12 +514,13 @@ def issue(desk: Desk, month: date | str, progress: Progress | None = None) -> Is
         now = desk.now()
         numbers = reserve_numbers(s, INVOICE_SEQUENCE, today.year, len(drafts))
         due = today + timedelta(days=structure.payment_terms_days or 30)
-        debit = collection_date_for(today, structure_row.collection_day)
+        debit = debit_date(structure_row, month, today)
         total = len(drafts)
+        docs = []
         for i, (invoice, value) in enumerate(zip(drafts, numbers)):
-            if progress:
+            if progress and i % 50 == 0:
                 progress.check()
-                progress.step(i, total, f"Émission : {i} / {total} factures")
+                progress.step(i, total, f"Numérotation : {i} / {total} factures")
             family = families[invoice.family_id]
             invoice.number = format_number(today.year, value)
             invoice.status = InvoiceStatus.ISSUED
@@ -515,13 +529,14 @@ def issue(desk: Desk, month: date | str, progress: Progress | None = None) -> Is
             invoice.issue_date = today
             invoice.due_date = debit if family.payment_mode == PaymentMode.PRELEVEMENT else due
             invoice.payment_mode = family.payment_mode
-            doc = document_for(invoice, family, structure, mandates.get(family.id), paid_cents=0,
-                               debit_date=debit)
-            invoice.pdf = render_invoice(doc)
+            docs.append(document_for(invoice, family, structure, mandates.get(family.id), paid_cents=0,
+                                     debit_date=debit))
             result.total_cents += invoice.total_cents
             desk.audit(s, "invoice.issue", "invoice", invoice.id, family_id=family.id,
                        after={"number": invoice.number, "month": month.isoformat(),
                               "total_cents": invoice.total_cents})
+        for invoice, pdf in zip(drafts, render_invoices(docs, progress)):
+            invoice.pdf = pdf
         if progress:
             progress.check()
             progress.step(total, total, "Enregistrement…")

@@ -39,6 +39,9 @@ _FAST_SET = frozenset(cp for lo, hi in _FAST_RANGES for cp in range(lo, hi + 1))
 _fast_lock = threading.Lock()
 _fast_paths: dict[str, Path] | None = None
 
+_WIDTHS: dict[tuple, float] = {}
+_WRAPS: dict[tuple, list[str]] = {}
+
 GREY = (110, 110, 110)
 LIGHT = (235, 238, 242)
 INK = (20, 20, 20)
@@ -191,6 +194,8 @@ class DeskPDF(FPDF):
         super().__init__(orientation="P", unit="mm", format="A4")
         self.structure = structure
         self.footer_note = footer_note
+        # First page of the current document when drawing a batch (see split_pages).
+        self.batch_start: int | None = None
         hint = "".join(structure.texts()) + title + footer_note + "".join(t or "" for t in text_hint)
         self.uses_fast_fonts = covered(hint)
         paths = fast_font_paths() if self.uses_fast_fonts else full_font_paths()
@@ -214,7 +219,11 @@ class DeskPDF(FPDF):
             parts.append(f"SIRET {self.structure.siret}")
         if self.footer_note:
             parts.append(self.footer_note)
-        parts.append(f"Page {self.page_no()}/{{nb}}")
+        if self.batch_start is None:
+            parts.append(f"Page {self.page_no()}/{{nb}}")
+        else:
+            # Several documents in one run (split afterwards): number pages per document.
+            parts.append(f"Page {self.page_no() - self.batch_start + 1}")
         self.cell(0, 4, pdf_text(" — ".join(p for p in parts if p)), align="C")
         self.set_text_color(*INK)
 
@@ -284,9 +293,61 @@ class DeskPDF(FPDF):
         self.set_font(FAMILY, "B" if bold else "", size)
         if color:
             self.set_text_color(*color)
-        self.multi_cell(0, height, pdf_text(text), align="L", new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+        for line in self.wrap(pdf_text(text), self.epw):
+            if self.will_page_break(height):
+                self.add_page()
+            self.cell(self.epw, height, line, new_x=XPos.LMARGIN, new_y=YPos.NEXT)
         self.set_text_color(*INK)
         self.set_font(FAMILY, "", 9)
+
+    # -- fast wrapping ------------------------------------------------------------------------
+    # fpdf2's multi_cell measures every character through its line breaker; invoices print the
+    # same words (dates, labels, the appeal text) over and over, so words are measured once.
+    def _word_width(self, word: str) -> float:
+        key = (self.font_family, self.font_style, self.font_size_pt, word)
+        width = _WIDTHS.get(key)
+        if width is None:
+            width = self.get_string_width(word)
+            if len(_WIDTHS) > 50_000:
+                _WIDTHS.clear()
+            _WIDTHS[key] = width
+        return width
+
+    def wrap(self, text: str, width: float) -> list[str]:
+        """Lines of `text` fitting `width` mm at the current font (greedy, on spaces)."""
+        usable = width - 2 * self.c_margin
+        key = (self.font_family, self.font_style, self.font_size_pt, round(usable, 3), text)
+        cached = _WRAPS.get(key)
+        if cached is not None:
+            return cached
+        lines: list[str] = []
+        for paragraph in text.split("\n"):
+            words = paragraph.split(" ")
+            space = self._word_width(" ")
+            current, current_w = "", 0.0
+            for word in words:
+                w = self._word_width(word)
+                if current and current_w + space + w > usable:
+                    lines.append(current)
+                    current, current_w = word, w
+                elif current:
+                    current += " " + word
+                    current_w += space + w
+                else:
+                    current, current_w = word, w
+                while current_w > usable and len(current) > 1:
+                    # One word longer than the line (a long e-mail address): cut it.
+                    cut = len(current)
+                    while cut > 1 and self.get_string_width(current[:cut]) > usable:
+                        cut -= 1
+                    lines.append(current[:cut])
+                    current = current[cut:]
+                    current_w = self.get_string_width(current)
+            lines.append(current)
+        if len(_WRAPS) > 20_000:
+            _WRAPS.clear()
+        _WRAPS[key] = lines
+        return lines
 
     # -- tables -----------------------------------------------------------------------------
     def table_header(self, columns: Sequence[Column]) -> None:
@@ -301,21 +362,18 @@ class DeskPDF(FPDF):
                    line_height: float = 4.6, repeat_header: bool = True) -> None:
         """Rows of text; a cell may wrap (the row takes the height of its tallest cell)."""
         for row in rows:
-            heights = []
-            for col, value in zip(columns, row):
-                lines = self.multi_cell(col.width, line_height, pdf_text(value), dry_run=True,
-                                        output="LINES")
-                heights.append(max(1, len(lines)) * line_height)
-            height = max(heights) if heights else line_height
+            wrapped = [self.wrap(pdf_text(value), col.width) for col, value in zip(columns, row)]
+            height = max((len(lines) for lines in wrapped), default=1) * line_height
             if self.will_page_break(height + 1):
                 self.add_page()
                 if repeat_header:
                     self.table_header(columns)
             y = self.get_y()
             x = self.l_margin
-            for col, value in zip(columns, row):
-                self.set_xy(x, y)
-                self.multi_cell(col.width, line_height, pdf_text(value), align=col.align)
+            for col, lines in zip(columns, wrapped):
+                for n, line in enumerate(lines):
+                    self.set_xy(x, y + n * line_height)
+                    self.cell(col.width, line_height, line, align=col.align)
                 x += col.width
             self.set_xy(self.l_margin, y + height)
             self.set_draw_color(225, 225, 225)
@@ -357,6 +415,33 @@ class DeskPDF(FPDF):
 
     def to_bytes(self) -> bytes:
         return bytes(self.output())
+
+
+def split_pages(data: bytes, ranges: Sequence[tuple[int, int]], titles: Sequence[str] = (),
+                author: str = "") -> list[bytes]:
+    """Cut one PDF into several: `ranges` are (first, last) page indexes, 0-based, inclusive.
+
+    Drawing a month's invoices as one fpdf2 document and cutting it afterwards embeds and
+    subsets the fonts once per batch instead of once per invoice (most of the time of a page).
+    """
+    from pypdf import PdfReader, PdfWriter
+
+    reader = PdfReader(io.BytesIO(data))
+    out = []
+    for n, (first, last) in enumerate(ranges):
+        writer = PdfWriter()
+        for index in range(first, last + 1):
+            writer.add_page(reader.pages[index])
+        meta = {"/Creator": "Gandrange Desk", "/Producer": "fpdf2 + pypdf"}
+        if n < len(titles):
+            meta["/Title"] = titles[n]
+        if author:
+            meta["/Author"] = author
+        writer.add_metadata(meta)
+        buffer = io.BytesIO()
+        writer.write(buffer)
+        out.append(buffer.getvalue())
+    return out
 
 
 def merge_pdfs(documents: Iterable[bytes]) -> bytes:

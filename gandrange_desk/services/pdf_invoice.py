@@ -11,7 +11,7 @@ from datetime import date
 
 from gandrange_desk import formats
 from gandrange_desk.models import PAYMENT_MODE_LABELS, PaymentMode
-from gandrange_desk.services.pdf_base import Column, DeskPDF, StructureInfo, money, pdf_text
+from gandrange_desk.services.pdf_base import Column, DeskPDF, StructureInfo, money, pdf_text, split_pages
 
 DEFAULT_APPEAL_TEXT = (
     "Voies et délais de recours. Conformément à l'article L. 1617-5 du code général des "
@@ -133,6 +133,28 @@ def render_invoice(doc: InvoiceDoc) -> bytes:
     pdf.add_page()
     draw_invoice(pdf, doc)
     return pdf.to_bytes()
+
+
+def render_invoices(docs: list[InvoiceDoc], progress=None, batch: int = 150) -> list[bytes]:
+    """One PDF per invoice, drawn in batches (one font subset per batch, then cut per invoice)."""
+    out: list[bytes] = []
+    for start in range(0, len(docs), batch):
+        chunk = docs[start:start + batch]
+        hint = [t for d in chunk for t in d.texts()]
+        pdf = DeskPDF(chunk[0].structure, title="Factures", text_hint=hint)
+        ranges = []
+        for i, doc in enumerate(chunk):
+            if progress:
+                progress.check()
+                progress.step(start + i, len(docs), f"PDF des factures : {start + i} / {len(docs)}")
+            # The previous invoice's last footer is drawn inside add_page: move the mark after it.
+            pdf.add_page()
+            pdf.batch_start = pdf.page_no()
+            draw_invoice(pdf, doc)
+            ranges.append((pdf.batch_start - 1, pdf.page_no() - 1))
+        out.extend(split_pages(pdf.to_bytes(), ranges,
+                               [f"Facture {d.number or 'brouillon'}" for d in chunk], chunk[0].structure.name))
+    return out
 
 
 def draw_invoice(pdf: DeskPDF, doc: InvoiceDoc) -> None:
