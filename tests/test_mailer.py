@@ -308,3 +308,27 @@ def test_recipient_deferred_with_4xx_gets_it_later_others_not_twice(desk, clock)
     assert [r.rcpt_tos for r in server.received] == [["claire.lefevre@example.org"], ["paul.lefevre@example.org"]]
     assert len({r.message_id for r in server.received}) == 1  # one message, each recipient once
     assert rows(desk)[mid].status == "sent"
+
+
+def test_cancelled_run_hands_untried_claims_back(desk):
+    import threading
+
+    from gandrange_desk.services.progress import Cancelled, Progress
+
+    for i in range(4):
+        queue(desk, subject=f"M{i}")
+    cancel = threading.Event()
+    seen = []
+
+    def step(done, total, label):
+        seen.append(done)
+        if done == 2:
+            cancel.set()
+
+    with SmtpServer() as server:
+        configure(desk, server.port)
+        with pytest.raises(Cancelled):
+            send(desk, progress=Progress(cancel, step))
+    assert len(server.received) == 2
+    assert sorted(r.status for r in rows(desk).values()) == ["pending", "pending", "sent", "sent"]
+    assert all(r.claimed_by is None for r in rows(desk).values() if r.status == "pending")

@@ -340,35 +340,42 @@ def send_pending(desk: Desk, *, limit: int | None = None, password: str | None =
     report = SendReport(requeued_stale=release_stale_claims(desk, stale_after))
     me = claimant()
     smtp: smtplib.SMTP | None = None
+    untried: list[int] = []
     try:
         while limit is None or len(report.deliveries) < limit:
             size = batch_size if limit is None else min(batch_size, limit - len(report.deliveries))
-            ids = claim_batch(desk, size, me)
-            if not ids:
+            untried = claim_batch(desk, size, me)
+            if not untried:
                 break
-            for position, message_id in enumerate(ids):
+            while untried:
                 if progress is not None:
-                    progress.step(len(report.deliveries), len(report.deliveries) + len(ids) - position,
+                    progress.step(len(report.deliveries), len(report.deliveries) + len(untried),
                                   "Envoi des courriels…")
+                    progress.check()
                 if smtp is None:
                     try:
                         smtp = connect(config, secret, timeout)
                     except _ConnectFailed as exc:
                         report.problem = exc.text
-                        rest = ids[position:]
                         if exc.auth:
                             # The password, not the messages, is at fault: they wait untouched.
-                            report.released += release_claims(desk, rest, me, exc.text)
+                            report.released += release_claims(desk, untried, me, exc.text)
                         else:
-                            for other in rest:
+                            for other in untried:
                                 report.deliveries.append(_record(desk, other, me, "temp", exc.text, {}))
+                        untried = []
                         return report
+                message_id = untried[0]
                 delivery, alive = _send_one(desk, smtp, config, message_id, me)
+                untried.pop(0)
                 report.deliveries.append(delivery)
                 if not alive:
                     _close(smtp)
                     smtp = None
     finally:
+        # Cancelled or broken run: what we claimed but never tried goes straight back to the queue.
+        if untried:
+            release_claims(desk, untried, me, "")
         _close(smtp)
     return report
 
