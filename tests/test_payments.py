@@ -137,6 +137,10 @@ def test_unpaid_list_and_reminders(desk, setup, clock):
         body = b.plain(msg.body_text)
         assert "Montant restant dû : 20,00 €" in body
         assert "31/10/2026" in body and "30,00 €" in body
+        assert f"la facture {sept_number} de septembre 2026" in body
+    assert payments.of_month(date(2026, 10, 1)) == "d'octobre 2026"
+    assert payments.of_month(date(2026, 8, 1)) == "d'août 2026"
+    with desk.read() as s:
         assert s.scalar(select(func.count(AuditEntry.id)).where(AuditEntry.action == "invoice.remind")) == 2
     letter = b.plain("\n".join(p.extract_text() for p in PdfReader(io.BytesIO(result.letters_pdf)).pages))
     assert "Weber" in letter and "Montant restant dû : 20,00 €" in letter and "57175 Gandrange" in letter

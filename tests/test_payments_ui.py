@@ -140,6 +140,12 @@ def test_sepa_dialog_preview_and_export(qtbot, responsable_desk, data, tmp_path)
     with responsable_desk.read() as s:
         assert s.scalar(select(func.count(SepaExport.id))) == 1
     assert "Déjà exporté" in dialog.preview.text() and not dialog.export_button.isEnabled()
+    # 10/11 has passed (clock 26/11): the debits are recorded as payments.
+    assert dialog.collected_button.isEnabled()
+    dialog.record_collected()
+    with responsable_desk.read() as s:
+        assert payments.remaining_cents(s, data["oct"]) == 0
+    assert "0 prélèvement" in b.plain(dialog.preview.text())
 
 
 def test_attestations_dialog(qtbot, desk, data, tmp_path, clock, no_popups):

@@ -157,3 +157,7 @@ def test_command(desk, month, db_url, tmp_path, capsys):
         assert s.scalar(select(func.count(OutboxMessage.id))) == 0
     assert main(["--db", db_url, "sepa", "export", "--month", "2026-13", "--out", str(out)]) == 1
     assert "Mois illisible" in capsys.readouterr().err
+    assert main(["--db", db_url, "sepa", "collected", "--month", "2026-10"]) == 0
+    assert "2 paiements enregistrés (prélèvements d'octobre 2026)" in capsys.readouterr().out
+    assert main(["--db", db_url, "sepa", "collected", "--month", "2026-09"]) == 1
+    assert "Aucun export définitif" in capsys.readouterr().err

@@ -25,6 +25,10 @@ def register(sub) -> None:
     pre.add_argument("--month", required=True, metavar="AAAA-MM", help="mois facturé")
     pre.add_argument("--json", action="store_true", default=None, help="sortie JSON")
     pre.set_defaults(handler=preview)
+    col = p_sub.add_parser("collected", help="enregistre les prélèvements du mois comme encaissés (paiements)")
+    col.add_argument("--month", required=True, metavar="AAAA-MM", help="mois facturé")
+    col.add_argument("--json", action="store_true", default=None, help="sortie JSON")
+    col.set_defaults(handler=collected)
 
 
 def parse_month(text: str) -> date:
@@ -85,4 +89,20 @@ def preview(args) -> int:
                 "collection_date": plan.collection_date.isoformat() if plan.collection_date else None,
                 "skipped": plan.skipped, "creditor_missing": plan.creditor_missing,
                 "already_exported": plan.previous_final}, text)
+    return 0
+
+
+def collected(args) -> int:
+    from gandrange_desk.services import sepa
+    from gandrange_desk.services.payments import of_month
+
+    _json(args)
+    month = parse_month(args.month)
+    desk = open_desk(args)
+    export_id = sepa.final_export_id(desk, month)
+    if export_id is None:
+        raise DeskError(f"Aucun export définitif des prélèvements {of_month(month)}.")
+    n = sepa.record_collection(desk, export_id)
+    emit(args, {"recorded": n}, f"{formats.count(n, 'paiement enregistré', 'paiements enregistrés')} "
+                                f"(prélèvements {of_month(month)}).")
     return 0

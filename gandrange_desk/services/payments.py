@@ -43,6 +43,12 @@ MODE_ALIASES = {
 MAX_PAYMENT_CENTS = 100_000_00  # a periscolaire payment above 100 000 € is a typing error
 
 
+def of_month(day: date) -> str:
+    """'de novembre 2026', "d'octobre 2026": French elides « de » before a vowel."""
+    text = formats.month_year(day)
+    return f"d'{text}" if text[:1] in "aeiouéâ" else f"de {text}"
+
+
 def mode_label(mode: str) -> str:
     return PAYMENT_MODE_LABELS.get(mode, mode)
 
@@ -464,7 +470,7 @@ def reminder_text(row: UnpaidRow, structure: Structure | None) -> tuple[str, str
                 f"il reste {formats.euros(row.remaining_cents)} à payer.")
     body = (
         f"Madame, Monsieur,\n\n"
-        f"Sauf erreur de notre part, la facture {row.number} de {formats.month_year(row.month)}, "
+        f"Sauf erreur de notre part, la facture {row.number} {of_month(row.month)}, "
         f"d'un montant de {formats.euros(row.total_cents)}, arrivée à échéance le "
         f"{formats.ddmmyyyy(row.due_date)}, n'est pas entièrement réglée.{paid}\n\n"
         f"Montant restant dû : {formats.euros(row.remaining_cents)}.\n\n"

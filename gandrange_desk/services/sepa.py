@@ -36,7 +36,7 @@ from gandrange_desk.models import (
 )
 from gandrange_desk.services import outbox
 from gandrange_desk.services.context import Desk
-from gandrange_desk.services.payments import family_invoices
+from gandrange_desk.services.payments import family_invoices, of_month
 
 SCHEMA = "pain.008.001.02"
 
@@ -296,7 +296,7 @@ def export_month(desk: Desk, month: date, *, final: bool = True, notify: bool = 
             raise ValidationFailed([f"– {x}" for x in plan.creditor_missing],
                                    "Paramètres SEPA de la structure incomplets, à compléter dans les réglages :")
         if final and plan.previous_final:
-            raise AlreadyDecided(f"Les prélèvements de {formats.month_year(plan.month)} ont déjà été exportés "
+            raise AlreadyDecided(f"Les prélèvements {of_month(plan.month)} ont déjà été exportés "
                                  f"{plan.previous_final} : un second fichier débiterait les familles deux fois.")
         if not plan.debits:
             raise DeskError(f"Aucun prélèvement à faire pour {formats.month_year(plan.month)} : aucune facture émise "
@@ -381,3 +381,10 @@ def record_collection(desk: Desk, export_id: int) -> int:
                            after={"invoice": row.number, "amount_cents": take})
             recorded += 1
         return recorded
+
+
+def final_export_id(desk: Desk, month: date) -> int | None:
+    with desk.read() as s:
+        return s.scalar(select(SepaExport.id).where(SepaExport.month == _month_start(month),
+                                                    SepaExport.final.is_(True))
+                        .order_by(SepaExport.id.desc()).limit(1))

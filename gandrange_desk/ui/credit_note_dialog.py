@@ -21,6 +21,7 @@ from gandrange_desk.errors import DeskError
 from gandrange_desk.models import Role
 from gandrange_desk.services import credit_notes
 from gandrange_desk.services.context import Desk
+from gandrange_desk.services.payments import of_month
 from gandrange_desk.ui.payments_view import RIGHT, make_table
 
 
@@ -105,8 +106,8 @@ class CreditNoteDialog(QDialog):
         self.info = credit_notes.creditable(desk, invoice_id)
         self.setWindowTitle(f"Avoir sur la facture {self.info.number}")
         self.resize(820, 520)
-        head = (f"<b>{self.info.billed_name}</b> — facture {self.info.number} de "
-                f"{formats.month_year(self.info.month)} : {formats.euros(self.info.total_cents)}")
+        head = (f"<b>{self.info.billed_name}</b> — facture {self.info.number} "
+                f"{of_month(self.info.month)} : {formats.euros(self.info.total_cents)}")
         if self.info.notes:
             head += "<br>Avoirs déjà émis : " + ", ".join(f"{n} ({formats.euros(c)})" for n, c, _ in self.info.notes)
         layout = QVBoxLayout(self)

@@ -61,6 +61,10 @@ class SepaDialog(QDialog):
         layout.addWidget(self.notify)
         layout.addWidget(self.draft)
         buttons = QDialogButtonBox(QDialogButtonBox.Ok | QDialogButtonBox.Close)
+        self.collected_button = buttons.addButton("&Encaissés : enregistrer les paiements",
+                                                  QDialogButtonBox.ActionRole)
+        self.collected_button.setToolTip("Après la date de prélèvement : un paiement « Prélèvement » par famille")
+        self.collected_button.clicked.connect(self.record_collected)
         self.export_button = buttons.button(QDialogButtonBox.Ok)
         self.export_button.setText("E&xporter le fichier…")
         buttons.button(QDialogButtonBox.Close).setText("Fermer")
@@ -98,6 +102,19 @@ class SepaDialog(QDialog):
         self.export_button.setEnabled(allowed and bool(plan.debits) and not plan.creditor_missing
                                       and (self.draft.isChecked() or not plan.previous_final))
         self.notify.setEnabled(not self.draft.isChecked())
+        self.export_id = sepa.final_export_id(self.desk, self.month.currentData()) if plan.previous_final else None
+        self.collected_button.setEnabled(allowed and self.export_id is not None)
+
+    def record_collected(self) -> None:
+        try:
+            n = sepa.record_collection(self.desk, self.export_id)
+        except DeskError as exc:
+            QMessageBox.warning(self, "Prélèvements", str(exc))
+            return
+        QMessageBox.information(self, "Prélèvements encaissés",
+                                f"{formats.count(n, 'paiement enregistré', 'paiements enregistrés')}." if n else
+                                "Ces prélèvements étaient déjà enregistrés comme encaissés.")
+        self.refresh()
 
     def export(self, path: str | None = None) -> None:
         month = self.month.currentData()
