@@ -150,3 +150,23 @@ def test_two_workstations_at_once_get_consecutive_numbers(desk, inv, backend):
         e.dispose()
     assert errors == []
     assert sorted(numbers) == [f"AV-2026-{n:06d}" for n in range(1, 5)]
+
+
+def test_send_credit_note_by_email(desk, inv):
+    from gandrange_desk.models import OutboxMessage
+
+    note = credit_notes.issue_credit_note(desk, inv["id"], reason="Grève du 12/10", quantities={inv["lines"][0]: 1})
+    assert credit_notes.send_credit_note(desk, note.credit_note_id) == 1
+    with desk.read() as s:
+        msg = s.scalar(select(OutboxMessage))
+        assert msg.kind == "avoir" and "AV-2026-000001" in msg.subject and "2026-000042" in msg.subject
+        assert "Motif : Grève du 12/10" in msg.body_text and "4,15 €" in b.plain(msg.body_text)
+        assert [a.filename for a in msg.attachments] == ["avoir-AV-2026-000001.pdf"]
+        assert msg.attachments[0].content.startswith(b"%PDF")
+    no_mail = b.family(desk, "Sansmail", email=None)
+    u = b.units(desk)
+    other = b.invoice(desk, no_mail, date(2026, 10, 1), [(u["Matin"], None, "Matin", 2, 250)])
+    note2 = credit_notes.issue_credit_note(desk, other, reason="r")
+    with pytest.raises(ValidationFailed) as exc:
+        credit_notes.send_credit_note(desk, note2.credit_note_id)
+    assert "pas d'adresse e-mail" in str(exc.value)

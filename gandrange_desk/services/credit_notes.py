@@ -252,3 +252,33 @@ def invoice_id_by_number(desk: Desk, number: str) -> int:
     if invoice_id is None:
         raise NotFound(f"Aucune facture émise ne porte le numéro « {number.strip()} ».")
     return invoice_id
+
+
+def send_credit_note(desk: Desk, credit_note_id: int) -> int:
+    """Put the credit note's e-mail, its PDF attached, in the outbox; returns how many recipients."""
+    from gandrange_desk.models import Family, Structure
+    from gandrange_desk.services import outbox
+
+    desk.require(Role.AGENT, "Envoyer un avoir")
+    with desk.unit_of_work() as s:
+        note = s.get(CreditNote, credit_note_id)
+        if note is None:
+            raise NotFound("Avoir introuvable.")
+        invoice = s.get(Invoice, note.invoice_id)
+        family = s.get(Family, invoice.family_id)
+        recipients = outbox.family_recipients(family)
+        if not recipients:
+            raise ValidationFailed([f"La famille {family.name} n'a pas d'adresse e-mail : imprimez l'avoir "
+                                    f"et remettez-le-lui."])
+        structure = s.scalar(select(Structure).order_by(Structure.id).limit(1))
+        name = structure.name if structure else "Le service périscolaire"
+        body = (f"Madame, Monsieur,\n\nVeuillez trouver ci-joint l'avoir {note.number} de "
+                f"{formats.euros(note.total_cents)} sur la facture {invoice.number}.\n\nMotif : {note.reason}\n\n"
+                f"Ce montant vient en déduction de la facture ; si elle est déjà réglée, il reste au crédit de "
+                f"votre compte famille et sera déduit de vos prochaines factures.\n\nCordialement,\n{name}\n")
+        outbox.enqueue(s, desk, recipients=recipients, subject=f"Avoir {note.number} sur la facture {invoice.number}",
+                       body_text=body, family_id=family.id, kind="avoir", invoice_id=invoice.id,
+                       attachments=[(f"avoir-{note.number}.pdf", "application/pdf", note.pdf)])
+        desk.audit(s, "credit_note.send", "credit_note", note.id, family_id=family.id,
+                   after={"number": note.number, "recipients": recipients})
+        return len(recipients)

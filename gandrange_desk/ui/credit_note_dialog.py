@@ -5,6 +5,7 @@ from __future__ import annotations
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, Qt
 from PySide6.QtWidgets import (
     QAbstractItemView,
+    QCheckBox,
     QDialog,
     QDialogButtonBox,
     QFileDialog,
@@ -129,6 +130,9 @@ class CreditNoteDialog(QDialog):
         self.reason.setFixedHeight(70)
         layout.itemAt(layout.count() - 1).widget().setBuddy(self.reason)
         layout.addWidget(self.reason)
+        self.send = QCheckBox("Envoyer l'avoir par e-mail à la famille (PDF joint)")
+        self.send.setChecked(True)
+        layout.addWidget(self.send)
         self.error = QLabel()
         self.error.setStyleSheet("color: #b00020")
         self.error.setWordWrap(True)
@@ -157,8 +161,13 @@ class CreditNoteDialog(QDialog):
         except DeskError as exc:
             self.error.setText(str(exc))
             return
+        if self.send.isChecked():
+            try:
+                credit_notes.send_credit_note(self.desk, self.result_obj.credit_note_id)
+            except DeskError as exc:  # no e-mail address: the PDF is printed instead
+                QMessageBox.warning(self, "Avoir non envoyé", str(exc))
         answer = QMessageBox.question(self, "Avoir émis", self.result_obj.summary() +
-                                      "\n\nEnregistrer le PDF de l'avoir pour l'imprimer ou l'envoyer ?")
+                                      "\n\nEnregistrer le PDF de l'avoir pour l'imprimer ?")
         if answer == QMessageBox.Yes:
             name, pdf = credit_notes.credit_note_pdf_bytes(self.desk, self.result_obj.credit_note_id)
             path, _ = QFileDialog.getSaveFileName(self, "PDF de l'avoir", name, "PDF (*.pdf)")
