@@ -25,7 +25,8 @@ ROOT = Path(__file__).resolve().parent.parent
 
 @pytest.fixture
 def busy_queue(desk, clock):
-    """Twelve families, each with bookings on two activities and a cancellation-free history."""
+    """Twelve families, ten bookings each on two activities: 120 requests, enough for a round to
+    take the set-based path (queue_bulk) while one request alone goes through apply_decision."""
     clock.set(2026, 3, 11, 12, 0)
     load_example_settings(desk)
     entries = []
@@ -34,7 +35,8 @@ def busy_queue(desk, clock):
             {"ref": f"E-{n:04d}", "first_name": "Enfant", "birth_date": date(2019, 1, 1)}])
         entries.append({"ref": f"P-{n}-a", "kind": "booking", "submitted_at": "2026-03-10T09:00:00+01:00",
                         "family_ref": f"F-{n:04d}", "child_ref": f"E-{n:04d}", "activity": "PERISCOLAIRE",
-                        "unit": "Repas", "dates": ["2026-03-13", "2026-03-16", "2026-03-17"]})
+                        "unit": "Repas", "dates": ["2026-03-13", "2026-03-16", "2026-03-17", "2026-03-19",
+                                                          "2026-03-20", "2026-03-23", "2026-03-24", "2026-03-26"]})
         entries.append({"ref": f"P-{n}-b", "kind": "booking", "submitted_at": "2026-03-10T09:00:00+01:00",
                         "family_ref": f"F-{n:04d}", "child_ref": f"E-{n:04d}", "activity": "MERCREDI",
                         "unit": "Matin", "dates": ["2026-03-18", "2026-03-25"]})
@@ -110,7 +112,7 @@ def test_threads_racing_on_the_same_selection(busy_queue):
 def test_several_processes_accept_all_at_once(busy_queue, db_url):
     desk = busy_queue
     all_ids = sorted(i.id for i in queue.pending_items(desk))
-    assert len(all_ids) == 60
+    assert len(all_ids) == 120 >= queue.BULK_THRESHOLD
     env = dict(os.environ, PYTHONPATH=str(ROOT))
     cmd = [sys.executable, "-m", "gandrange_desk", "--db", db_url, "--json", "queue", "accept", "--all"]
     procs = [subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
@@ -124,7 +126,7 @@ def test_several_processes_accept_all_at_once(busy_queue, db_url):
     assert _announced(desk) == all_ids  # every e-mail line announced once
     with desk.read() as s:
         assert s.execute(select(func.count()).select_from(AuditEntry).where(
-            AuditEntry.action == "decide")).scalar() == 60
+            AuditEntry.action == "decide")).scalar() == 120
         assert s.execute(select(func.count()).select_from(Request).where(
             Request.status == RequestStatus.PENDING)).scalar() == 0
         # one message per family and activity: 12 families × 2 activities
@@ -135,7 +137,7 @@ def test_several_processes_on_explicit_overlapping_ids(busy_queue, db_url):
     desk = busy_queue
     all_ids = sorted(i.id for i in queue.pending_items(desk))
     env = dict(os.environ, PYTHONPATH=str(ROOT))
-    halves = [all_ids[:40], all_ids[20:], all_ids]
+    halves = [all_ids[:40], all_ids[20:], all_ids]  # 40: one by one; 100 and 120: bulk
     procs = [subprocess.Popen([sys.executable, "-m", "gandrange_desk", "--db", db_url, "--json", "queue",
                                "accept", *map(str, ids)], cwd=ROOT, env=env, stdout=subprocess.PIPE,
                               stderr=subprocess.PIPE, text=True) for ids in halves]

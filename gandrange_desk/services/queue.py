@@ -24,7 +24,7 @@ from gandrange_desk.models import (
     Activity, Billing, Child, Family, Guardian, PortalState, Request, RequestKind, RequestStatus,
     Role, School, Structure, Unit,
 )
-from gandrange_desk.services import intake, mail_texts
+from gandrange_desk.services import intake, mail_texts, queue_bulk
 from gandrange_desk.services.context import Desk, stamp
 from gandrange_desk.services.outbox import enqueue, family_recipients
 from gandrange_desk.services.search import family_search_text
@@ -46,6 +46,8 @@ USUAL_REASONS = (
 )
 BILLING_LABELS = {Billing.EXCUSED: "excusée", Billing.BILLED: "facturée"}
 _CHUNK = 900
+# From this many cell requests in one round, decide them set-based (queue_bulk), same rules.
+BULK_THRESHOLD = 100
 
 
 # --- reading the queue --------------------------------------------------------------------
@@ -264,15 +266,16 @@ class _Round:
         self.sender = mail_texts.Sender(
             structure.name if structure else "la structure", structure.phone if structure else "",
             structure.email if structure else "", structure.portal_url if structure else "")
-        self.cells: dict[tuple[int, int], list[tuple[Request, mail_texts.CellLine]]] = defaultdict(list)
+        self.cells: dict[tuple[int, int], list[tuple[int, mail_texts.CellLine]]] = defaultdict(list)
         self.result = DecisionResult()
 
-    def add_cell(self, r: Request, child: Child, unit: Unit) -> None:
+    def add_cell(self, rid: int, family_id: int, unit: Unit, *, kind: str, status: str, day: date,
+                 child_name: str, billing: str | None, reason: str) -> None:
         line = mail_texts.CellLine(
-            kind=r.kind, accepted=r.status == RequestStatus.ACCEPTED, unit=unit.name, day=r.day,
-            unit_position=unit.position, child=child.full_name, billing=r.billing, reason=r.reason)
-        self.cells[(r.family_id, unit.activity_id)].append((r, line))
-        self.result.decided.append(r.id)
+            kind=kind, accepted=status == RequestStatus.ACCEPTED, unit=unit.name, day=day,
+            unit_position=unit.position, child=child_name, billing=billing, reason=reason)
+        self.cells[(family_id, unit.activity_id)].append((rid, line))
+        self.result.decided.append(rid)
 
     def mail(self, family: Family | None, recipients: list[str], mail: mail_texts.Mail, kind: str,
              related: list[int], family_label: str) -> None:
@@ -288,16 +291,31 @@ class _Round:
         if not self.cells:
             return
         s = self.s
-        family_ids = {fid for fid, _ in self.cells}
-        families = {f.id: f for f in _load_in(s, select(Family).options(selectinload(Family.guardians)),
-                                              Family.id, family_ids)}
+        families = _mail_families(s, {fid for fid, _ in self.cells})
         activities = {a.id: a for a in s.execute(select(Activity)).scalars()}
         for (family_id, activity_id), entries in sorted(self.cells.items(), key=lambda kv: kv[0]):
             family = families[family_id]
             activity = activities[activity_id]
             mail = mail_texts.cell_decisions_mail(self.sender, activity.name, [line for _, line in entries])
             self.mail(family, family_recipients(family), mail, "decision",
-                      [r.id for r, _ in entries], f"{family.name} ({family.ref})")
+                      [rid for rid, _ in entries], f"{family.name} ({family.ref})")
+
+
+def _mail_families(s: Session, family_ids: set[int]) -> dict:
+    """Name, ref and guardians' addresses of many families, without loading whole aggregates."""
+    from types import SimpleNamespace
+
+    ids = sorted(family_ids)
+    out = {}
+    for start in range(0, len(ids), _CHUNK):
+        chunk = ids[start:start + _CHUNK]
+        for fid, ref, name in s.execute(select(Family.id, Family.ref, Family.name).where(Family.id.in_(chunk))):
+            out[fid] = SimpleNamespace(id=fid, ref=ref, name=name, guardians=[])
+        for fid, email, receives in s.execute(
+                select(Guardian.family_id, Guardian.email, Guardian.receives_email)
+                .where(Guardian.family_id.in_(chunk)).order_by(Guardian.family_id, Guardian.position, Guardian.id)):
+            out[fid].guardians.append(SimpleNamespace(email=email, receives_email=receives))
+    return out
 
 
 def _load_in(s: Session, stmt, column, values, chunk: int = _CHUNK):
@@ -308,23 +326,32 @@ def _load_in(s: Session, stmt, column, values, chunk: int = _CHUNK):
     return out
 
 
-def _lock_requests(s: Session, desk: Desk, ids: list[int] | None) -> tuple[list[Request], list[str]]:
-    """The still-pending requests among `ids` (None: all pending), locked, and who took the others."""
+_LOCK_COLUMNS = [Request.__table__.c[name] for name in (
+    "id", "kind", "ref", "family_id", "child_id", "unit_id", "day", "status", "decided_by", "decided_at",
+    "late", "proposed_billing", "billing", "billing_override_reason", "capacity_override")]
+
+
+def _lock_rows(s: Session, desk: Desk, ids: list[int] | None) -> tuple[list, list[str]]:
+    """The still-pending requests among `ids` (None: all pending) as plain rows, locked on
+    PostgreSQL in id order (no deadlock between workstations), and who took the others."""
     from gandrange_desk.services.bookings import already_decided_message
 
-    locking = desk.backend == "postgresql"
-    base = select(Request).order_by(Request.id)
-    if locking:
-        base = base.with_for_update(of=Request)
+    table = Request.__table__
+    base = select(*_LOCK_COLUMNS).order_by(table.c.id)
+    if desk.backend == "postgresql":
+        base = base.with_for_update()
     if ids is None:
-        return list(s.execute(base.where(Request.status == RequestStatus.PENDING)).scalars()), []
-    found = _load_in(s, base, Request.id, set(ids))
-    by_id = {r.id: r for r in found}
-    missing = [i for i in ids if i not in by_id]
+        return list(s.execute(base.where(table.c.status == RequestStatus.PENDING)).all()), []
+    wanted = sorted(set(ids))
+    found = []
+    for start in range(0, len(wanted), _CHUNK):
+        found.extend(s.execute(base.where(table.c.id.in_(wanted[start:start + _CHUNK]))).all())
+    seen = {r.id for r in found}
+    missing = [i for i in ids if i not in seen]
     if missing:
         raise NotFound(f"Demande introuvable : n° {', '.join(str(i) for i in missing[:20])}.")
     pending, already = [], []
-    for r in sorted(found, key=lambda r: r.id):
+    for r in found:
         if r.status == RequestStatus.PENDING:
             pending.append(r)
         else:
@@ -384,25 +411,31 @@ def _decide(desk: Desk, ids: list[int] | None, accepting: bool, *, reason: str =
     if ids is not None and not ids:
         raise ValidationFailed(["Aucune demande choisie."])
     with desk.unit_of_work() as s:
-        requests, already = _lock_requests(s, desk, ids)
+        rows, already = _lock_rows(s, desk, ids)
         rnd = _Round(s, desk)
         rnd.result.already = already
-        if not requests:
+        if not rows:
             if ids is None:
                 return rnd.result
             raise AlreadyDecided("\n".join(already))
-        # Bulk-load what each decision touches, so apply_decision finds it in the session.
-        cells = [r for r in requests if r.kind in CELL_KINDS]
-        children = {c.id: c for c in _load_in(s, select(Child), Child.id, {r.child_id for r in cells})}
+        cell_rows = [r for r in rows if r.kind in CELL_KINDS]
         units = {u.id: u for u in s.execute(select(Unit)).scalars()}
-        s.execute(select(Activity)).scalars().all()
+        s.execute(select(Activity)).scalars().all()  # unit.activity from the identity map
         cal = Calendar.load(s)
         problems: list[str] = []
-        for r in requests:
-            if r.kind in CELL_KINDS:
-                chosen, why = (overrides or {}).get(r.id, (billing, ""))
-                if billing and r.id not in (overrides or {}):
-                    why = "Choix du bureau (décision groupée)"
+        if len(cell_rows) >= BULK_THRESHOLD:
+            names = _child_names(s, {r.child_id for r in cell_rows})
+            decided, problems = queue_bulk.decide_cells(
+                s, desk, cell_rows, accepting, reason=reason, billing=billing, overrides=overrides or {},
+                capacity_override=capacity_override, names=names, units=units, cal=cal)
+            for r, v in decided:
+                rnd.add_cell(r.id, r.family_id, units[r.unit_id], kind=r.kind, status=v["status"], day=r.day,
+                             child_name=names[r.child_id], billing=v["billing"], reason=v["reason"])
+        elif cell_rows:
+            requests = _load_in(s, select(Request), Request.id, {r.id for r in cell_rows})
+            children = {c.id: c for c in _load_in(s, select(Child), Child.id, {r.child_id for r in cell_rows})}
+            for r in sorted(requests, key=lambda r: r.id):
+                chosen, why = queue_bulk._billing_choice(r.id, billing, overrides or {})
                 try:
                     bookings.apply_decision(s, desk, r, accepting, reason=reason,
                                             billing=chosen if r.kind == RequestKind.CANCELLATION else None,
@@ -413,27 +446,36 @@ def _decide(desk: Desk, ids: list[int] | None, accepting: bool, *, reason: str =
                 except DeskError as exc:
                     problems.append(f"Demande n° {r.id} : {exc.message}")
                     continue
-                rnd.add_cell(r, children[r.child_id], units[r.unit_id])
-            elif r.kind == RequestKind.REGISTRATION:
-                try:
-                    if accepting:
-                        _accept_registration(s, desk, r, rnd, cal)
-                    else:
-                        _refuse_registration(s, desk, r, rnd, reason)
-                except DeskError as exc:
-                    problems.append(f"Demande n° {r.id} ({r.ref}) : {exc.message}")
-            elif r.kind == RequestKind.FAMILY_CHANGE:
-                try:
+                rnd.add_cell(r.id, r.family_id, units[r.unit_id], kind=r.kind, status=r.status, day=r.day,
+                             child_name=children[r.child_id].full_name, billing=r.billing, reason=r.reason)
+        others = [r.id for r in rows if r.kind not in CELL_KINDS]
+        for r in sorted(_load_in(s, select(Request), Request.id, others), key=lambda r: r.id):
+            try:
+                if r.kind == RequestKind.REGISTRATION and accepting:
+                    _accept_registration(s, desk, r, rnd, cal)
+                elif r.kind == RequestKind.REGISTRATION:
+                    _refuse_registration(s, desk, r, rnd, reason)
+                elif r.kind == RequestKind.FAMILY_CHANGE:
                     changes = _payload(r).get("changes", {})
                     _decide_family_change(s, desk, r, rnd, list(changes) if accepting else [], reason)
-                except DeskError as exc:
-                    problems.append(f"Demande n° {r.id} ({r.ref}) : {exc.message}")
-            else:
-                problems.append(f"Demande n° {r.id} : ce type de demande se traite depuis la fiche famille.")
+                else:
+                    problems.append(f"Demande n° {r.id} : ce type de demande se traite depuis la fiche famille.")
+            except DeskError as exc:
+                problems.append(f"Demande n° {r.id} ({r.ref}) : {exc.message}")
         if problems:
             raise ValidationFailed(problems, headline="Rien n'a été enregistré :")
         rnd.flush_cells()
         return rnd.result
+
+
+def _child_names(s: Session, child_ids: set[int]) -> dict[int, str]:
+    ids = sorted(child_ids)
+    out = {}
+    for start in range(0, len(ids), _CHUNK):
+        for cid, first, last in s.execute(select(Child.id, Child.first_name, Child.last_name)
+                                          .where(Child.id.in_(ids[start:start + _CHUNK]))):
+            out[cid] = f"{first} {last}".strip()
+    return out
 
 
 # --- registrations -----------------------------------------------------------------------------
@@ -668,10 +710,10 @@ def accept_family_change(desk: Desk, request_id: int, fields: Iterable[str], *, 
 
     def run():
         with desk.unit_of_work() as s:
-            requests, already = _lock_requests(s, desk, [request_id])
-            if not requests:
+            rows, already = _lock_rows(s, desk, [request_id])
+            if not rows:
                 raise AlreadyDecided("\n".join(already))
-            r = requests[0]
+            r = s.get(Request, request_id)
             if r.kind != RequestKind.FAMILY_CHANGE:
                 raise DeskError(f"La demande n° {request_id} n'est pas une modification de famille.")
             rnd = _Round(s, desk)
