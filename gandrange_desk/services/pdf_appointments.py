@@ -13,7 +13,6 @@ from gandrange_desk import formats
 from gandrange_desk.errors import NotFound
 from gandrange_desk.models import Family
 from gandrange_desk.services import appointments
-from gandrange_desk.services.appointment_texts import place_text
 from gandrange_desk.services.context import Desk
 from gandrange_desk.services.pdf_base import FAMILY, GREY, INK, Column, DeskPDF, load_structure, pdf_text
 
@@ -115,8 +114,8 @@ def day_list_pdf(desk: Desk, day: date) -> bytes:
     with desk.read() as s:
         info = load_structure(s)
     taken = sum(1 for r in rows if r.taken)
-    columns = [Column("Heure", 16), Column("Famille / visiteur", 52), Column("Téléphone", 28),
-               Column("Agent", 30), Column("État", 17), Column("Notes", 37)]
+    columns = [Column("Heure", 14), Column("Famille / visiteur", 50), Column("Téléphone", 26),
+               Column("Agent", 30), Column("État", 16), Column("Notes", 44)]
     body = []
     for r in rows:
         who = r.who or "— libre —"
@@ -124,8 +123,7 @@ def day_list_pdf(desk: Desk, day: date) -> bytes:
             who += "\nAccusé non rendu"
         body.append([r.time_text, who, r.phone, r.clerk_name, r.status_label, r.notes])
     title = f"Rendez-vous du {formats.long_date(day)}"
-    pdf = DeskPDF(info, title=title, text_hint=[title, *("".join(b) for b in body)],
-                  footer_note=place_text(info.address))
+    pdf = DeskPDF(info, title=title, text_hint=[title, *("".join(b) for b in body)])
     pdf.alias_nb_pages()
     pdf.add_page()
     pdf.structure_header("Rendez-vous du jour", [("Jour", formats.ddmmyyyy(day)),
