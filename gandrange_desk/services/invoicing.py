@@ -17,7 +17,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 
-from sqlalchemy import delete, event, func, insert, select, update
+from sqlalchemy import and_, delete, event, func, insert, or_, select, update
 from sqlalchemy.orm import Session, selectinload
 
 from gandrange_desk import formats
@@ -336,13 +336,15 @@ def prepare(desk: Desk, month: date | str, progress: Progress | None = None) -> 
             progress.check()
             progress.step(total, total, "Enregistrement des brouillons…")
         if invoice_rows:
-            ids = s.execute(insert(Invoice).returning(Invoice.id, sort_by_parameter_order=True),
+            # Core (not ORM) inserts: batched "insertmanyvalues" with RETURNING on both backends.
+            table = Invoice.__table__
+            ids = s.execute(insert(table).returning(table.c.id, sort_by_parameter_order=True),
                             invoice_rows).scalars().all()
             all_lines = []
             for invoice_id, lines in zip(ids, lines_per_family):
                 for position, line in enumerate(lines):
                     all_lines.append({**line, "invoice_id": invoice_id, "position": position})
-            s.execute(insert(InvoiceLine), all_lines)
+            s.execute(insert(InvoiceLine.__table__), all_lines)
         result.invoices = len(invoice_rows)
         desk.audit(s, "invoice.prepare", "invoice_month", None,
                    after={"month": month.isoformat(), "invoices": result.invoices, "total_cents": result.total_cents})
@@ -368,16 +370,19 @@ def _regularisations(s: Session, month: date, units) -> dict[int, dict[int, dict
                        .where(Invoice.status == InvoiceStatus.ISSUED, Invoice.month < month)
                        .group_by(Invoice.month)).all()
     candidates: set[tuple[int, int, date]] = set()
-    for m, cutoff in issued:
-        last = month_end(m)
-        for row in s.execute(select(Booking.child_id, Booking.unit_id, Booking.day).where(
-                Booking.day >= m, Booking.day <= last, Booking.updated_at > cutoff)).all():
-            candidates.add(tuple(row))
-        for row in s.execute(select(Request.child_id, Request.unit_id, Request.day).where(
-                Request.day >= m, Request.day <= last, Request.child_id.is_not(None),
-                Request.unit_id.is_not(None), Request.decided_at > cutoff,
-                Request.status == RequestStatus.ACCEPTED)).all():
-            candidates.add(tuple(row))
+    if not issued:
+        return {}
+    # One scan per table for every issued month (an OR of month ranges with their cutoffs).
+    booking_when = or_(*(and_(Booking.day >= m, Booking.day <= month_end(m), Booking.updated_at > cutoff)
+                         for m, cutoff in issued))
+    for row in s.execute(select(Booking.child_id, Booking.unit_id, Booking.day).where(booking_when)).all():
+        candidates.add(tuple(row))
+    request_when = or_(*(and_(Request.day >= m, Request.day <= month_end(m), Request.decided_at > cutoff)
+                         for m, cutoff in issued))
+    for row in s.execute(select(Request.child_id, Request.unit_id, Request.day).where(
+            request_when, Request.child_id.is_not(None), Request.unit_id.is_not(None),
+            Request.status == RequestStatus.ACCEPTED)).all():
+        candidates.add(tuple(row))
     if not candidates:
         return {}
     child_ids = {c[0] for c in candidates}

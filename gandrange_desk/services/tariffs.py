@@ -109,6 +109,7 @@ class PriceBook:
             self._by_unit.setdefault(t.unit_id, []).append(t)
         self._starts = {u: [t.valid_from for t in ts] for u, ts in self._by_unit.items()}
         self.meal_units = {u.id for u in units if u.meal}
+        self._cache: dict[tuple, Price] = {}
 
     @classmethod
     def load(cls, session: Session) -> "PriceBook":
@@ -128,8 +129,14 @@ class PriceBook:
         tariff = self.tariff_for(unit_id, day)
         if tariff is None:
             return None
-        return pick_price(tariff, quotient=quotient, sibling_rank=sibling_rank, pai=pai,
-                          meal=unit_id in self.meal_units)
+        # A month prices the same (tariff, quotient, rank) dozens of times per family.
+        key = (tariff.id, unit_id, quotient, sibling_rank, pai)
+        found = self._cache.get(key)
+        if found is None:
+            found = pick_price(tariff, quotient=quotient, sibling_rank=sibling_rank, pai=pai,
+                               meal=unit_id in self.meal_units)
+            self._cache[key] = found
+        return found
 
     def surcharge(self, unit_id: int, day: date) -> int | None:
         tariff = self.tariff_for(unit_id, day)

@@ -1,0 +1,196 @@
+"""Invoicing figures (DESIGN §10).
+
+- invoices_prepare_month: `invoicing.prepare` of November for the 2,000-family base (drafts of
+  every family from R/AF cells, with the regularisation scan of the issued months), median of
+  several runs on one throw-away copy (prepare is re-runnable). Target ≤ 3 s.
+- invoices_issue_vs_bare_fpdf2: `invoicing.issue` (numbers, PDFs made and stored, one
+  transaction) of ISSUE_N drafts, against bare fpdf2 drawing the same pages (the same texts,
+  plain FPDF calls and the DejaVu files of resources/fonts, one document, no database) measured
+  in the same run. The figure is the ratio; target ≤ 1.5×.
+"""
+
+from __future__ import annotations
+
+import statistics
+import time
+from datetime import date
+
+from sqlalchemy import delete, select
+from sqlalchemy.orm import selectinload
+
+RUNS = 3
+ISSUE_N = 300
+MONTH = date(2026, 11, 1)
+
+
+def prepare_month(base) -> dict:
+    from gandrange_desk.services import invoicing
+
+    from gandrange_desk.db import make_engine
+    from gandrange_desk.services.context import Desk
+
+    desk = Desk(make_engine(base.fresh_copy()), _supervisor(), base.now)
+    times, result = [], None
+    for _ in range(RUNS):
+        started = time.perf_counter()
+        result = invoicing.prepare(desk, MONTH)
+        times.append(time.perf_counter() - started)
+    value = statistics.median(times) * 1000
+    return {"value": round(value, 1), "unit": "ms", "target": "≤ 3000 ms", "ok": value <= 3000,
+            "invoices": result.invoices, "regularisations": result.regularisations,
+            "runs_ms": [round(t * 1000, 1) for t in times]}
+
+
+def _supervisor():
+    from gandrange_desk.services.context import Actor
+
+    return Actor("nbecker", "Nathalie Becker", "responsable")
+
+
+def _bare_draw(pdf, doc) -> None:
+    """The invoice's page with plain fpdf2 calls: what any script drawing it would do."""
+    from gandrange_desk import formats
+    from gandrange_desk.services.pdf_base import money
+    from gandrange_desk.services.pdf_invoice import DEFAULT_APPEAL_TEXT
+
+    s = doc.structure
+    pdf.add_page()
+    pdf.set_font("DejaVu", "B", 11)
+    pdf.multi_cell(95, 5, s.name, new_x="LMARGIN", new_y="NEXT")
+    pdf.set_font("DejaVu", "", 8)
+    for line in [*s.address.splitlines(), f"SIRET : {s.siret}", f"Tél. {s.phone} — {s.email}", s.portal_url]:
+        pdf.cell(95, 4, line, new_x="LMARGIN", new_y="NEXT")
+    pdf.set_xy(115, 14)
+    pdf.set_font("DejaVu", "B", 15)
+    pdf.cell(80, 8, "Facture", align="R", new_x="LEFT", new_y="NEXT")
+    for label, value in (("Facture n°", doc.number), ("Date", formats.ddmmyyyy(doc.issue_date)),
+                         ("Période", formats.month_year(doc.month)), ("Échéance", formats.ddmmyyyy(doc.due_date)),
+                         ("Réf. famille", doc.family_ref)):
+        pdf.set_x(115)
+        pdf.set_font("DejaVu", "", 8.5)
+        pdf.cell(40, 4.6, label, align="R")
+        pdf.set_font("DejaVu", "B", 8.5)
+        pdf.cell(40, 4.6, value or "", align="R", new_x="LMARGIN", new_y="NEXT")
+    pdf.set_y(60)
+    pdf.set_font("DejaVu", "", 8)
+    pdf.multi_cell(90, 4, f"Émise par {s.issuer_name}, {s.issuer_role}")
+    pdf.set_xy(112, 60)
+    pdf.set_font("DejaVu", "B", 10)
+    pdf.multi_cell(83, 5, doc.billed_name, new_x="LEFT", new_y="NEXT")
+    pdf.set_font("DejaVu", "", 9.5)
+    for line in doc.billed_address:
+        pdf.multi_cell(83, 4.8, line, new_x="LEFT", new_y="NEXT")
+    pdf.set_xy(15, 85)
+    pdf.set_font("DejaVu", "B", 10.5)
+    pdf.cell(0, 6, f"Prestations de {formats.month_year(doc.month)}", new_x="LMARGIN", new_y="NEXT")
+    widths = (62, 70, 12, 18, 18)
+    for child in doc.children:
+        pdf.set_font("DejaVu", "B", 9.5)
+        pdf.cell(0, 6, child.name, new_x="LMARGIN", new_y="NEXT")
+        pdf.set_font("DejaVu", "B", 8)
+        for w, h in zip(widths, ("Prestation", "Dates", "Qté", "Prix unit.", "Montant")):
+            pdf.cell(w, 6, h, fill=True)
+        pdf.ln(6)
+        pdf.set_font("DejaVu", "", 8.5)
+        for line in child.lines:
+            y = pdf.get_y()
+            x = 15
+            for w, value in zip(widths, (line.label, ", ".join(formats.ddmm(d) for d in line.days),
+                                         str(line.quantity), money(line.unit_price_cents),
+                                         money(line.amount_cents))):
+                pdf.set_xy(x, y)
+                pdf.multi_cell(w, 4.6, value)
+                x += w
+            pdf.ln(1)
+        pdf.cell(0, 5, f"Sous-total {child.name} : {money(child.total_cents)}", align="R",
+                 new_x="LMARGIN", new_y="NEXT")
+    for label, value in (("Total de la facture", money(doc.total_cents)), ("Déjà réglé", money(doc.paid_cents)),
+                         ("Reste à payer", money(doc.due_cents))):
+        pdf.set_x(110)
+        pdf.cell(55, 6, label)
+        pdf.cell(30, 6, value, align="R", new_x="LMARGIN", new_y="NEXT")
+    pdf.set_font("DejaVu", "B", 9)
+    pdf.multi_cell(0, 4.2, f"Mode de paiement : {doc.payment_mode} — Référence à rappeler : {doc.reference}",
+                   new_x="LMARGIN", new_y="NEXT")
+    pdf.set_font("DejaVu", "", 8.5)
+    pdf.multi_cell(0, 4.2, f"Montant prélevé le … sur le compte {doc.masked_iban} — RUM {doc.rum} — ICS {doc.ics}"
+                   if doc.rum else "À régler avant l'échéance par chèque, espèces, CESU, virement ou carte.",
+                   new_x="LMARGIN", new_y="NEXT")
+    pdf.set_font("DejaVu", "", 7)
+    pdf.multi_cell(0, 3.4, s.appeal_text or DEFAULT_APPEAL_TEXT, new_x="LMARGIN", new_y="NEXT")
+    if not doc.rum:
+        pdf.set_y(-60)
+        pdf.set_font("DejaVu", "B", 9)
+        pdf.cell(0, 5, f"{s.name} — talon de paiement", new_x="LMARGIN", new_y="NEXT")
+        pdf.set_font("DejaVu", "", 8.5)
+        for label, value in (("Facture n°", doc.number), ("Famille", doc.family_name),
+                             ("Montant à payer", money(doc.due_cents))):
+            pdf.cell(30, 5, label)
+            pdf.cell(58, 5, value or "", new_x="LMARGIN", new_y="NEXT")
+
+
+def bare_fpdf2(docs) -> bytes:
+    from fpdf import FPDF
+
+    from gandrange_desk.services.pdf_base import FONT_DIR
+
+    pdf = FPDF(format="A4")
+    pdf.add_font("DejaVu", "", str(FONT_DIR / "DejaVuSans.ttf"))
+    pdf.add_font("DejaVu", "B", str(FONT_DIR / "DejaVuSans-Bold.ttf"))
+    pdf.set_margins(15, 14, 15)
+    for doc in docs:
+        _bare_draw(pdf, doc)
+    return bytes(pdf.output())
+
+
+def _docs_of(desk, ids):
+    from gandrange_desk.models import Family, Invoice, Mandate, MandateState
+    from gandrange_desk.services.pdf_base import load_structure
+    from gandrange_desk.services.pdf_invoice import document_for
+
+    with desk.read() as s:
+        structure = load_structure(s)
+        invoices = s.execute(select(Invoice).where(Invoice.id.in_(ids)).order_by(Invoice.number)
+                             .options(selectinload(Invoice.lines))).scalars().all()
+        families = {f.id: f for f in s.execute(select(Family).where(Family.id.in_([i.family_id for i in invoices]))).scalars()}
+        mandates = {m.family_id: m for m in s.execute(select(Mandate).where(Mandate.state == MandateState.ACTIVE)).scalars()}
+        return [document_for(i, families[i.family_id], structure, mandates.get(i.family_id), debit_date=i.due_date)
+                for i in invoices]
+
+
+def issue_vs_bare(base) -> dict:
+    from gandrange_desk.db import make_engine
+    from gandrange_desk.models import Invoice, InvoiceLine
+    from gandrange_desk.services import invoicing
+    from gandrange_desk.services.context import Desk
+
+    issue_times, bare_times, pages = [], [], 0
+    for _ in range(RUNS):
+        desk = Desk(make_engine(base.fresh_copy()), _supervisor(), base.now)
+        invoicing.prepare(desk, MONTH)
+        with desk.unit_of_work() as s:
+            keep = s.execute(select(Invoice.id).where(Invoice.month == MONTH, Invoice.status == "draft")
+                             .order_by(Invoice.id).limit(ISSUE_N)).scalars().all()
+            drop = select(Invoice.id).where(Invoice.month == MONTH, Invoice.status == "draft",
+                                            Invoice.id.not_in(keep))
+            s.execute(delete(InvoiceLine).where(InvoiceLine.invoice_id.in_(drop)))
+            s.execute(delete(Invoice).where(Invoice.id.in_(drop)))
+        started = time.perf_counter()
+        result = invoicing.issue(desk, MONTH)
+        issue_times.append(time.perf_counter() - started)
+        docs = _docs_of(desk, keep)
+        started = time.perf_counter()
+        data = bare_fpdf2(docs)
+        bare_times.append(time.perf_counter() - started)
+        pages = data.count(b"/Type /Page\n") or len(docs)
+        desk.engine.dispose()
+    issue_s, bare_s = statistics.median(issue_times), statistics.median(bare_times)
+    ratio = issue_s / bare_s
+    print(f"  émission de {result.invoices} factures avec PDF : {issue_s:.2f} s ; fpdf2 nu, mêmes pages : "
+          f"{bare_s:.2f} s ; rapport {ratio:.2f}×")
+    return {"value": round(ratio, 2), "unit": "×", "target": "≤ 1.5×", "ok": ratio <= 1.5,
+            "invoices": result.invoices, "issue_ms": round(issue_s * 1000, 1), "bare_fpdf2_ms": round(bare_s * 1000, 1),
+            "per_invoice_ms": round(issue_s * 1000 / max(result.invoices, 1), 1), "bare_pages": pages}
+
+
+FIGURES = {"invoices_prepare_month": prepare_month, "invoices_issue_vs_bare_fpdf2": issue_vs_bare}
