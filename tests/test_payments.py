@@ -195,7 +195,7 @@ def test_commands(desk, setup, db_url, capsys):
                  "--mode", "cheque", "--date", "2026-11-20", "--reference", "Chèque 42"]) == 0
     out = capsys.readouterr().out
     assert "12,50 €" in b.plain(out)
-    assert main(["--db", db_url, "payments", "unpaid", "--json"]) == 0
+    assert main(["--db", db_url, "--json", "payments", "unpaid"]) == 0
     data = json.loads(capsys.readouterr().out)
     assert data[0]["remaining_cents"] == 3000 - 1250
     assert main(["--db", db_url, "payments", "record", "--family", ref, "--amount", "abc",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 from pathlib import Path
 
 from gandrange_desk.cli import emit, open_desk
@@ -16,20 +17,16 @@ def register(sub) -> None:
     fiscal.add_argument("--year", required=True, metavar="AAAA", help="année des paiements")
     fiscal.add_argument("--out", required=True, metavar="FICHIER.pdf")
     fiscal.add_argument("--family", metavar="REF", help="une seule famille (sinon toutes celles qui y ont droit)")
-    fiscal.add_argument("--json", action="store_true", default=None, help="sortie JSON")
+    fiscal.add_argument("--json", action="store_true", default=argparse.SUPPRESS, help="sortie JSON")
     fiscal.set_defaults(handler=fiscal_cmd)
     period = p_sub.add_parser("period", help="attestation de présence et de paiement sur une période")
     period.add_argument("--family", required=True, metavar="REF")
     period.add_argument("--from", dest="start", required=True, metavar="AAAA-MM-JJ")
     period.add_argument("--to", dest="end", required=True, metavar="AAAA-MM-JJ")
     period.add_argument("--out", required=True, metavar="FICHIER.pdf")
-    period.add_argument("--json", action="store_true", default=None, help="sortie JSON")
+    period.add_argument("--json", action="store_true", default=argparse.SUPPRESS, help="sortie JSON")
     period.set_defaults(handler=period_cmd)
 
-
-def _json(args) -> None:
-    if getattr(args, "json", None) is None:
-        args.json = False
 
 
 def _write(path: Path, data: bytes) -> None:
@@ -49,7 +46,6 @@ def _family_id(desk, ref: str) -> int:
 def fiscal_cmd(args) -> int:
     from gandrange_desk.services import attestations
 
-    _json(args)
     try:
         year = int(args.year)
     except ValueError:
@@ -68,7 +64,6 @@ def fiscal_cmd(args) -> int:
 def period_cmd(args) -> int:
     from gandrange_desk.services import attestations
 
-    _json(args)
     start = parse_day(args.start, "le premier jour")
     end = parse_day(args.end, "le dernier jour")
     desk = open_desk(args)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 from datetime import date
 from pathlib import Path
 
@@ -21,24 +22,19 @@ def register(sub) -> None:
                      help="prelevement, cheque, especes, cesu, virement ou carte")
     rec.add_argument("--date", metavar="AAAA-MM-JJ", help="date de réception (par défaut aujourd'hui)")
     rec.add_argument("--reference", default="", help="numéro de chèque, référence du virement…")
-    rec.add_argument("--json", action="store_true", default=None, help="sortie JSON")
+    rec.add_argument("--json", action="store_true", default=argparse.SUPPRESS, help="sortie JSON")
     rec.set_defaults(handler=record)
 
     unpaid = p_sub.add_parser("unpaid", help="factures échues restant à payer")
-    unpaid.add_argument("--json", action="store_true", default=None, help="sortie JSON")
+    unpaid.add_argument("--json", action="store_true", default=argparse.SUPPRESS, help="sortie JSON")
     unpaid.set_defaults(handler=list_unpaid)
 
     remind = p_sub.add_parser("remind", help="relance les impayés (e-mail, ou lettre pour les familles sans e-mail)")
     remind.add_argument("--letters", metavar="FICHIER.pdf",
                         help="où écrire les lettres de relance (par défaut relances-AAAA-MM-JJ.pdf)")
-    remind.add_argument("--json", action="store_true", default=None, help="sortie JSON")
+    remind.add_argument("--json", action="store_true", default=argparse.SUPPRESS, help="sortie JSON")
     remind.set_defaults(handler=send_reminders)
 
-
-def _json(args) -> None:
-    # The subcommand's --json must not reset the global one when it is absent.
-    if getattr(args, "json", None) is None:
-        args.json = False
 
 
 def parse_day(text: str, what: str = "la date") -> date:
@@ -51,7 +47,6 @@ def parse_day(text: str, what: str = "la date") -> date:
 def record(args) -> int:
     from gandrange_desk.services import payments
 
-    _json(args)
     desk = open_desk(args)
     amount = payments.parse_amount(args.amount)
     mode = payments.parse_mode(args.mode)
@@ -69,7 +64,6 @@ def record(args) -> int:
 def list_unpaid(args) -> int:
     from gandrange_desk.services import payments
 
-    _json(args)
     desk = open_desk(args)
     today = desk.today()
     rows = payments.unpaid_invoices(desk)
@@ -92,7 +86,6 @@ def list_unpaid(args) -> int:
 def send_reminders(args) -> int:
     from gandrange_desk.services import payments
 
-    _json(args)
     desk = open_desk(args)
     result = payments.remind(desk)
     path = None

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 from datetime import date
 from pathlib import Path
 
@@ -19,15 +20,15 @@ def register(sub) -> None:
     exp.add_argument("--no-notify", action="store_true", help="sans e-mails de pré-notification")
     exp.add_argument("--draft", action="store_true",
                      help="fichier d'essai : ne met à jour ni les mandats (FRST) ni les familles")
-    exp.add_argument("--json", action="store_true", default=None, help="sortie JSON")
+    exp.add_argument("--json", action="store_true", default=argparse.SUPPRESS, help="sortie JSON")
     exp.set_defaults(handler=export)
     pre = p_sub.add_parser("preview", help="ce que contiendrait le fichier du mois")
     pre.add_argument("--month", required=True, metavar="AAAA-MM", help="mois facturé")
-    pre.add_argument("--json", action="store_true", default=None, help="sortie JSON")
+    pre.add_argument("--json", action="store_true", default=argparse.SUPPRESS, help="sortie JSON")
     pre.set_defaults(handler=preview)
     col = p_sub.add_parser("collected", help="enregistre les prélèvements du mois comme encaissés (paiements)")
     col.add_argument("--month", required=True, metavar="AAAA-MM", help="mois facturé")
-    col.add_argument("--json", action="store_true", default=None, help="sortie JSON")
+    col.add_argument("--json", action="store_true", default=argparse.SUPPRESS, help="sortie JSON")
     col.set_defaults(handler=collected)
 
 
@@ -39,15 +40,10 @@ def parse_month(text: str) -> date:
         raise ValidationFailed([f"Mois illisible « {text} » : attendu AAAA-MM, par exemple 2026-10."]) from None
 
 
-def _json(args) -> None:
-    if getattr(args, "json", None) is None:
-        args.json = False
-
 
 def export(args) -> int:
     from gandrange_desk.services import sepa
 
-    _json(args)
     month = parse_month(args.month)
     desk = open_desk(args)
     out = Path(args.out)
@@ -69,7 +65,6 @@ def export(args) -> int:
 def preview(args) -> int:
     from gandrange_desk.services import sepa
 
-    _json(args)
     month = parse_month(args.month)
     plan = sepa.plan_month(open_desk(args), month)
 
@@ -96,7 +91,6 @@ def collected(args) -> int:
     from gandrange_desk.services import sepa
     from gandrange_desk.services.payments import of_month
 
-    _json(args)
     month = parse_month(args.month)
     desk = open_desk(args)
     export_id = sepa.final_export_id(desk, month)
