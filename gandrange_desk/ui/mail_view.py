@@ -18,7 +18,7 @@ from gandrange_desk.services.context import Desk
 from gandrange_desk.services.outbox import (OutboxRow, counts_text, list_messages, message_detail,
                                             outbox_counts, resend, status_label)
 
-LIST_LIMIT = 5000
+LIST_LIMIT = 2000
 COLUMNS = ("Créé le", "Famille", "Destinataires", "Objet", "État", "Essais", "Envoyé / prochain essai", "Erreur")
 COL_FAMILY = 1
 STATUS_COLORS = {OutboxStatus.FAILED: "#b3261e", OutboxStatus.TEMP_FAILED: "#a15c00",
