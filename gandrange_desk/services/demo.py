@@ -173,6 +173,7 @@ class DemoSummary:
     pending_late: int = 0
     school_year: tuple[date, date] | None = None
     seconds: float = 0.0
+    core_seconds: float = 0.0
     extras: list[str] = field(default_factory=list)
 
     def as_dict(self) -> dict:
@@ -180,7 +181,8 @@ class DemoSummary:
                 "mandates": self.mandates, "bookings": self.bookings, "requests": self.requests,
                 "pending": self.pending, "pending_late": self.pending_late,
                 "school_year": [d.isoformat() for d in self.school_year] if self.school_year else None,
-                "seconds": round(self.seconds, 2), "extras": self.extras,
+                "seconds": round(self.seconds, 2),
+                "core_seconds": round(self.core_seconds, 2), "extras": self.extras,
                 "users": [{"login": login, "name": name, "role": role, "password": DEMO_PASSWORD}
                           for login, name, role in DEMO_USERS]}
 
@@ -188,7 +190,7 @@ class DemoSummary:
         first, last = self.school_year
         lines = [
             f"Données de démonstration créées en {self.seconds:.1f} s pour l'année scolaire "
-            f"{first.year}-{first.year + 1} :",
+            f"{first.year}-{first.year + 1} (familles et réservations : {self.core_seconds:.1f} s) :",
             f"  {self.families} familles, {self.children} enfants, {self.guardians} responsables légaux, "
             f"{self.mandates} mandats SEPA",
             f"  {self.bookings} cases réservées, {self.requests} demandes dont {self.pending} en attente "
@@ -247,7 +249,8 @@ def _check_empty(s) -> None:
 
 
 def run_demo(desk: Desk, *, families: int = 250, seed: int = 1, year: int | None = None,
-             progress: Progress | None = None) -> DemoSummary:
+             progress: Progress | None = None, extras: bool = True) -> DemoSummary:
+    """Fill an empty database; `extras=False` leaves out the later features' hooks (tests)."""
     desk.require(Role.ADMIN, "Créer les données de démonstration")
     if not 1 <= families <= 20000:
         raise ValidationFailed(["Le nombre de familles doit être compris entre 1 et 20 000."])
@@ -284,18 +287,21 @@ def run_demo(desk: Desk, *, families: int = 250, seed: int = 1, year: int | None
         summary.pending += _count_pending_family_requests(s)
         desk.audit(s, "demo.create", "settings", None, after={"families": families, "seed": seed,
                                                               "school_year": first.year})
+    summary.core_seconds = time.perf_counter() - started
     if progress:
         progress.step(families, families, "Compléments")
-    for module, function in (("demo_billing", "add_billing"), ("demo_appointments", "add_appointments")):
+    hooks = (("demo_billing", "add_billing"), ("demo_appointments", "add_appointments")) if extras else ()
+    for module, function in hooks:
         try:
             extra = importlib.import_module(f"gandrange_desk.services.{module}")
         except ModuleNotFoundError as exc:
             if exc.name != f"gandrange_desk.services.{module}":
                 raise
             continue
+        extra_started = time.perf_counter()
         result = getattr(extra, function)(desk, random.Random(f"{seed}-{module}"))
         if result:
-            summary.extras.append(str(result))
+            summary.extras.append(f"{result} ({time.perf_counter() - extra_started:.1f} s)")
     summary.seconds = time.perf_counter() - started
     return summary
 
