@@ -26,12 +26,9 @@ BLANK_NAME = "." * 60
 
 
 def _commune(address: str) -> str:
-    """The town of the structure's address ('57175 Gandrange' → 'Gandrange'); Gandrange otherwise."""
-    for line in reversed((address or "").splitlines()):
-        m = re.match(r"^\s*\d{5}\s+(.+?)\s*$", line)
-        if m:
-            return m.group(1)
-    return "Gandrange"
+    """The town after the postcode of the structure's address ('…, 57175 Gandrange' → 'Gandrange')."""
+    found = re.findall(r"\b\d{5}\s+([^,\n]+)", address or "")
+    return found[-1].strip() if found else "Gandrange"
 
 
 def acknowledgement_sentence(name: str) -> str:

@@ -204,7 +204,15 @@ class AppointmentsTab(QWidget):
     # ------------------------------------------------------------------ loading
 
     def selected_day(self) -> date | None:
-        return self.day_combo.currentData()
+        # Held as ISO text: a Python date comes back from Qt as a QDate (and findData misses it).
+        value = self.day_combo.currentData()
+        return date.fromisoformat(value) if value else None
+
+    def select_day(self, day: date) -> bool:
+        index = self.day_combo.findData(day.isoformat())
+        if index >= 0:
+            self.day_combo.setCurrentIndex(index)
+        return index >= 0
 
     def refresh(self) -> None:
         """Reload the day picker and the current day, keeping the day and the selected slot."""
@@ -213,11 +221,11 @@ class AppointmentsTab(QWidget):
         self.day_combo.blockSignals(True)
         self.day_combo.clear()
         for d in days:
-            self.day_combo.addItem(d.label(), d.day)
+            self.day_combo.addItem(d.label(), d.day.isoformat())
         if keep is None and days:
             today = self.desk.today()
             keep = next((d.day for d in days if d.day >= today), days[0].day)
-        index = self.day_combo.findData(keep) if keep is not None else -1
+        index = self.day_combo.findData(keep.isoformat()) if keep is not None else -1
         self.day_combo.setCurrentIndex(max(index, 0) if days else -1)
         self.day_combo.blockSignals(False)
         self.load_day()
@@ -261,8 +269,9 @@ class AppointmentsTab(QWidget):
         self.book_button.setEnabled(free)
         self.move_button.setEnabled(booked)
         self.cancel_button.setEnabled(booked)
-        self.done_button.setEnabled(taken and r.status != "done")
-        self.missed_button.setEnabled(taken and r.status != "missed")
+        begun = taken and r.starts_at <= self.desk.now()  # the service refuses it before
+        self.done_button.setEnabled(begun and r.status != "done")
+        self.missed_button.setEnabled(begun and r.status != "missed")
         self.family_button.setEnabled(taken)
         self.family_button.setText("&Ouvrir la fiche famille" if family or not taken else "Créer la &fiche famille…")
         self.credentials_button.setEnabled(family)
