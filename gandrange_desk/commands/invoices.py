@@ -80,7 +80,7 @@ def list_month(args) -> int:
             return "Aucune facture pour ce mois."
         out = []
         for r in rows:
-            flag = " ⚠ " + " / ".join(r.anomalies.splitlines()) if r.anomalies else ""
+            flag = "  [anomalies : " + " / ".join(r.anomalies.splitlines()) + "]" if r.anomalies else ""
             out.append(f"{r.number or 'brouillon':<12} {r.family_ref:<10} {r.family_name[:30]:<30} "
                        f"{r.line_count:>3} l. {formats.euros(r.total_cents):>12}  {r.status_label}{flag}")
         total = sum(r.total_cents for r in rows)

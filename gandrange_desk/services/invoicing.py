@@ -571,3 +571,10 @@ def _refuse_stale(s: Session, month: date, drafts: list[Invoice]) -> None:
 def paid_cents(s: Session, invoice_id: int) -> int:
     return s.execute(select(func.coalesce(func.sum(PaymentAllocation.amount_cents), 0))
                      .where(PaymentAllocation.invoice_id == invoice_id)).scalar_one()
+
+
+def print_month(desk: Desk, month: date | str, out_path) -> int:
+    """One PDF of the month's issued invoices for printing (see `invoice_views.print_month`)."""
+    from gandrange_desk.services.invoice_views import print_month as _print_month
+
+    return _print_month(desk, month, out_path)
