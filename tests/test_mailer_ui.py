@@ -215,3 +215,29 @@ def test_window_asks_for_the_password_and_keeps_it_for_the_session(qtbot, desk, 
     finally:
         sender.stop()
         secrets.forget_session()
+
+
+def test_mail_view_uses_the_window_sender_and_filters_by_date(qtbot, desk, mailbox):
+    from PySide6.QtCore import QDate
+    from PySide6.QtWidgets import QMainWindow
+
+    window = QMainWindow()
+    qtbot.addWidget(window)
+    window.mail_sender = MailSender(desk, window, interval_ms=3_600_000, timeout=3)
+    try:
+        view = MailView(desk, window)
+        window.setCentralWidget(view)
+        window.show()
+        assert view.sender is window.mail_sender
+        view.date_from.setDate(QDate(2026, 11, 26))
+        assert len(view.model.rows) == 3
+        view.date_from.setDate(QDate(2026, 11, 27))
+        assert view.model.rows == []
+        view.date_from.setDate(view.date_from.minimumDate())  # "—": no lower bound
+        view.date_to.setDate(QDate(2026, 11, 26))
+        assert len(view.model.rows) == 3
+        view.date_to.setDate(QDate(2026, 11, 25))
+        assert view.model.rows == []
+        assert view.summary.text().startswith("0 courriel affiché")
+    finally:
+        window.mail_sender.stop()

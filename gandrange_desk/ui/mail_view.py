@@ -199,7 +199,7 @@ class MailView(QWidget):
     def __init__(self, desk: Desk, parent=None, sender=None):
         super().__init__(parent)
         self.desk = desk
-        self.sender = sender
+        self.sender = None
         layout = QVBoxLayout(self)
 
         self.banner = QFrame()
@@ -275,11 +275,24 @@ class MailView(QWidget):
         self.setTabOrder(self.family_filter, self.date_from)
         self.setTabOrder(self.date_from, self.date_to)
         self.setTabOrder(self.date_to, self.table)
+        if sender is not None:
+            self.set_sender(sender)
         self.refresh()
 
     def set_sender(self, sender) -> None:
         self.sender = sender
         sender.sendFinished.connect(lambda _report: self.refresh())
+
+    def _find_sender(self) -> None:
+        # The main window owns the one background sender (`mail_sender`); use it once it exists.
+        if self.sender is None:
+            found = getattr(self.window(), "mail_sender", None)
+            if found is not None and hasattr(found, "sendFinished"):
+                self.set_sender(found)
+
+    def showEvent(self, event) -> None:
+        self._find_sender()
+        super().showEvent(event)
 
     def refresh(self) -> None:
         current = self.detail.message_id
