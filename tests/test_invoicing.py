@@ -333,3 +333,31 @@ def test_changes_after_issue_become_regularisation_lines(setup, clock):
     invoicing.prepare(desk, date(2027, 1, 1))
     _, lines = lines_of(desk, fam.id, date(2027, 1, 1))
     assert [l.kind for l in lines] == ["normal"]
+
+
+def test_send_queues_invoice_mail_with_pdf_and_names_families_without_email(setup, clock):
+    from gandrange_desk.models import OutboxMessage
+    from gandrange_desk.services import invoice_views
+
+    desk = setup
+    repas = unit_id(desk, "PERISCOLAIRE", "Repas")
+    mail = make_family(desk, "Courriel")
+    paper = make_family(desk, "Papier", guardians=[{"first_name": "Jean", "last_name": "Papier", "email": ""}])
+    for f in (mail, paper):
+        book(desk, f.children[0].id, repas, NOV_DAYS[:2])
+    clock.set(2026, 12, 2, 10, 0)
+    invoicing.prepare(desk, NOV)
+    drafts = [r.id for r in invoice_views.list_month(desk, NOV)]
+    assert invoice_views.send_invoices(desk, drafts).not_issued == 2  # drafts are never sent
+    invoicing.issue(desk, NOV)
+    result = invoice_views.send_invoices(desk, [r.id for r in invoice_views.list_month(desk, NOV)])
+    assert (result.queued, result.without_email) == (1, ["Papier"])
+    with desk.read() as s:
+        msg = s.execute(select(OutboxMessage)).scalar_one()
+        assert msg.subject == "Votre facture est disponible" and msg.kind == "invoice"
+        assert msg.recipients.startswith("claire.courriel")
+        assert "Votre facture n° 2026-000001" in msg.body_text and "novembre 2026" in msg.body_text
+        assert "à régler avant le 01/01/2027" in msg.body_text
+        assert msg.attachments[0].content[:5] == b"%PDF-"
+        sent = s.execute(select(Invoice.sent_at).where(Invoice.number == "2026-000001")).scalar_one()
+        assert sent is not None

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 
@@ -172,7 +172,7 @@ def month_pdf(desk: Desk, month: date | str) -> bytes:
 @dataclass
 class SendResult:
     queued: int = 0
-    without_email: list[str] = None  # family names
+    without_email: list[str] = field(default_factory=list)  # family names: print and post
     not_issued: int = 0
 
     def text(self) -> str:
@@ -207,7 +207,7 @@ def send_invoices(desk: Desk, invoice_ids: list[int]) -> SendResult:
     from gandrange_desk.models import PaymentMode
 
     desk.require(Role.AGENT, "Envoyer les factures")
-    result = SendResult(without_email=[])
+    result = SendResult()
     with desk.unit_of_work() as s:
         structure = load_structure(s)
         invoices = s.execute(select(Invoice).where(Invoice.id.in_(invoice_ids))

@@ -167,7 +167,9 @@ class BillingTab(QWidget):
         self.credit_button.setToolTip("Avoir sur la facture émise sélectionnée (responsable)")
         self.prepare_button.setToolTip("Prépare (ou refait) les brouillons du mois à partir des cases R et AF")
         self.issue_button.setToolTip("Numérote les brouillons et crée leurs PDF (responsable)")
-        self.send_button.setToolTip("Met en file l'e-mail « Votre facture est disponible » avec le PDF")
+        self.send_button.setToolTip("Met en file l'e-mail « Votre facture est disponible » avec le PDF : "
+                                    "factures sélectionnées, ou toutes celles du mois pas encore envoyées")
+        self.print_button.setToolTip("Imprime les factures sélectionnées, ou tout le mois (Ctrl+P)")
         if not desk.actor.at_least(Role.RESPONSABLE):
             self.issue_button.setEnabled(False)
             self.issue_button.setToolTip("Réservé au responsable")
@@ -406,7 +408,7 @@ class BillingTab(QWidget):
     def _pdf_for_printing(self) -> bytes | None:
         rows = [r for r in self.selected_rows() if r.status == InvoiceStatus.ISSUED]
         try:
-            if len(rows) > 1 or (rows and len(rows) < len(self.model.rows) and len(self.selected_rows()) > 1):
+            if len(rows) > 1:  # a chosen set; otherwise (one row is just the cursor) the whole month
                 from gandrange_desk.services.pdf_base import merge_pdfs
                 return merge_pdfs(invoice_views.invoice_pdf(self.desk, r.id)[1] for r in rows)
             return invoice_views.month_pdf(self.desk, self.month())
