@@ -349,3 +349,19 @@ def test_day_list_and_its_pdf(book_setup):
     assert "Nathalie Becker" in text and "— libre —" in text
     empty = flat(pdf_text(pdf_appointments.day_list_pdf(desk, date(2026, 9, 5))))
     assert "Aucun créneau ce jour-là." in empty
+
+
+def test_visitor_becomes_a_family_and_the_day_picker(book_setup):
+    desk = book_setup
+    ap.create_slots(desk, date(2026, 9, 3), date(2026, 9, 3), start="14:00", end="14:30", clerk_logins=["sfoncin"])
+    [slot] = ap.day_list(desk, date(2026, 9, 3))
+    booked = ap.book(desk, slot.id, slot.version, visitor_name="Nadia Haddad", visitor_phone="0612345678").slot
+    f = make_family(desk, "Haddad")
+    row = ap.attach_family(desk, booked.id, booked.version, f.id)
+    assert (row.family_id, row.visitor_name, row.who) == (f.id, "", f"Haddad ({f.ref})")
+    noted = ap.set_notes(desk, row.id, row.version, "  Fiche créée au bureau  ")
+    assert noted.notes == "Fiche créée au bureau"
+    days = ap.book_days(desk)
+    assert len(days) == 22 and days[0].label() == "mar. 01/09/2026 — aucun créneau"
+    assert [d for d in days if d.total] == [ap.DaySummary(date(2026, 9, 3), 1, 0, 1)]
+    assert ap.september(desk) == (date(2026, 9, 1), date(2026, 9, 30))  # in August: the coming one

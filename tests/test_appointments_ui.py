@@ -180,3 +180,22 @@ def test_supervisor_creates_slots(qtbot, setup, responsable_desk, desk):
     assert tab.model.rowCount() == 26 and cells(tab, 0)[:2] == ["09:00", "Sandrine Foncin"]
     assert cells(tab, 1)[:2] == ["09:00", "Nathalie Becker"]
     assert [cells(tab, r)[0] for r in range(0, 26, 2)][5:7] == ["11:30", "13:30"]
+
+
+def test_notes_and_withdrawing_a_free_slot(qtbot, setup, responsable_desk):
+    tab = AppointmentsTab(responsable_desk)
+    qtbot.addWidget(tab)
+    assert tab.select_day(DAY)
+    tab.table.setCurrentIndex(tab.model.index(1, 0))
+    assert tab.withdraw_button.isEnabled() and not tab.notes_button.isEnabled()
+    tab.confirm = lambda *_: True
+    tab.withdraw()
+    assert tab.status.text() == "Créneau de 14:30 (Sandrine Foncin) retiré du planning."
+    assert tab.model.rowCount() == 1 and tab.day_combo.currentText() == "jeu. 03/09/2026 — 0/1 réservé"
+    slot = tab.model.rows[0]
+    ap.book(responsable_desk, slot.id, slot.version, visitor_name="Nadia Haddad", visitor_phone="0612345678")
+    tab.refresh()
+    assert tab.notes_button.isEnabled() and not tab.withdraw_button.isEnabled()
+    tab.ask_notes = lambda current: current + "Rappeler la veille"
+    tab.edit_notes()
+    assert cells(tab, 0)[7] == "Rappeler la veille"

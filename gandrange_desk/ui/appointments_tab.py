@@ -118,7 +118,7 @@ class AppointmentsTab(QWidget):
         for b in (self.prev_button, self.next_button):
             b.setFixedWidth(32)
             b.setFocusPolicy(Qt.NoFocus)
-        self.create_button = QPushButton("Créer les &créneaux…")
+        self.create_button = QPushButton("Créer les créneau&x…")
         self.print_day_button = QPushButton("Imprimer la &liste du jour")
         top.addWidget(day_label)
         top.addWidget(self.prev_button)
@@ -147,10 +147,14 @@ class AppointmentsTab(QWidget):
         slot_bar = QHBoxLayout()
         self.book_button = QPushButton("&Réserver…")
         self.move_button = QPushButton("Dé&placer…")
-        self.cancel_button = QPushButton("Annu&ler le rendez-vous")
+        self.cancel_button = QPushButton("Annuler le rende&z-vous")
         self.done_button = QPushButton("&Terminé")
         self.missed_button = QPushButton("A&bsent")
-        for b in (self.book_button, self.move_button, self.cancel_button, self.done_button, self.missed_button):
+        self.notes_button = QPushButton("&Notes…")
+        self.withdraw_button = QPushButton("Retirer le &créneau")
+        self.withdraw_button.setToolTip("Le créneau libre disparaît du planning (agent absent)")
+        for b in (self.book_button, self.move_button, self.cancel_button, self.done_button, self.missed_button,
+                  self.notes_button, self.withdraw_button):
             slot_bar.addWidget(b)
         slot_bar.addStretch(1)
         family_bar = QHBoxLayout()
@@ -197,7 +201,11 @@ class AppointmentsTab(QWidget):
         self.period_button.clicked.connect(self.book_period)
         self.ack_print_button.clicked.connect(self.print_acknowledgement)
         self.ack_button.clicked.connect(self.toggle_acknowledgement)
-        self.create_button.setVisible(desk.actor.at_least(Role.RESPONSABLE))
+        self.notes_button.clicked.connect(self.edit_notes)
+        self.withdraw_button.clicked.connect(self.withdraw)
+        supervisor = desk.actor.at_least(Role.RESPONSABLE)
+        self.create_button.setVisible(supervisor)
+        self.withdraw_button.setVisible(supervisor)
         self.setTabOrder(self.day_combo, self.table)
         self.refresh()
 
@@ -242,7 +250,7 @@ class AppointmentsTab(QWidget):
             self.table.setCurrentIndex(self.model.index(row, 0))
         if not rows:
             self.detail.setText("Aucun créneau ce jour-là." + (
-                " Créez-les avec « Créer les créneaux… »." if self.create_button.isVisible() else ""))
+                " Créez-les avec « Créer les créneaux… »." if not self.create_button.isHidden() else ""))
         self.update_buttons()
 
     def step_day(self, delta: int) -> None:
@@ -267,6 +275,8 @@ class AppointmentsTab(QWidget):
         taken = r is not None and r.taken
         family = r is not None and r.family_id is not None
         self.book_button.setEnabled(free)
+        self.withdraw_button.setEnabled(free)
+        self.notes_button.setEnabled(taken)
         self.move_button.setEnabled(booked)
         self.cancel_button.setEnabled(booked)
         begun = taken and r.starts_at <= self.desk.now()  # the service refuses it before
@@ -370,6 +380,36 @@ class AppointmentsTab(QWidget):
         row = self._run(ap.mark, self.desk, r.id, r.version, status)
         if row:
             self.say(f"Rendez-vous de {row.time_text} ({row.who}) : {row.status_label.lower()}.")
+            self.refresh()
+
+    def ask_notes(self, current: str) -> str | None:
+        from PySide6.QtWidgets import QInputDialog
+
+        text, ok = QInputDialog.getMultiLineText(self, "Notes du rendez-vous", "Notes :", current)
+        return text if ok else None
+
+    def edit_notes(self) -> None:
+        r = self.current()
+        if r is None or not r.taken:
+            return
+        notes = self.ask_notes(r.notes)
+        if notes is None:
+            return
+        row = self._run(ap.set_notes, self.desk, r.id, r.version, notes)
+        if row:
+            self.say(f"Notes du rendez-vous de {row.time_text} enregistrées.")
+            self.load_day()
+
+    def withdraw(self) -> None:
+        r = self.current()
+        if r is None or r.status != "free":
+            return
+        if not self.confirm("Retirer le créneau", f"Retirer le créneau libre de {r.time_text} "
+                            f"({r.clerk_name}) du planning ?"):
+            return
+        row = self._run(ap.withdraw_slot, self.desk, r.id, r.version)
+        if row:
+            self.say(f"Créneau de {row.time_text} ({row.clerk_name}) retiré du planning.")
             self.refresh()
 
     def create_slots(self) -> None:
