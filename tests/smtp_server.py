@@ -103,10 +103,11 @@ class SmtpServer:
     """`with SmtpServer() as server:` … `server.port`, `server.handler.received`."""
 
     def __init__(self, *, auth: tuple[str, str] | None = None, starttls: ssl.SSLContext | None = None,
-                 implicit_tls: ssl.SSLContext | None = None, handler: Handler | None = None):
+                 implicit_tls: ssl.SSLContext | None = None, handler: Handler | None = None,
+                 smtputf8: bool = True):
         self.handler = handler or Handler()
         self.port = free_port()
-        kwargs: dict = {}
+        kwargs: dict = {"enable_SMTPUTF8": smtputf8}
         if auth:
             user, password = auth
 

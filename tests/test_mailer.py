@@ -332,3 +332,19 @@ def test_cancelled_run_hands_untried_claims_back(desk):
     assert len(server.received) == 2
     assert sorted(r.status for r in rows(desk).values()) == ["pending", "pending", "sent", "sent"]
     assert all(r.claimed_by is None for r in rows(desk).values() if r.status == "pending")
+
+
+def test_accented_address_needs_smtputf8(desk):
+    ok = queue(desk, recipients=["élodie.muller@exemple.fr"], subject="Adresse accentuée")
+    with SmtpServer() as server:
+        configure(desk, server.port)
+        assert send(desk).sent == 1
+    assert server.received[0].rcpt_tos == ["élodie.muller@exemple.fr"]
+    assert rows(desk)[ok].status == "sent"
+
+    refused = queue(desk, recipients=["zoé@exemple.fr"], subject="Sans SMTPUTF8")
+    with SmtpServer(smtputf8=False) as server:  # a relay without SMTPUTF8: final, not endless retries
+        configure(desk, server.port)
+        report = send(desk)
+    assert report.failed == 1 and server.received == []
+    assert "SMTPUTF8" in rows(desk)[refused].last_error and rows(desk)[refused].status == "failed"

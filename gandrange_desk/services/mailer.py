@@ -402,6 +402,12 @@ def _send_one(desk: Desk, smtp: smtplib.SMTP, config: SmtpConfig, message_id: in
         answer = _answer(exc.smtp_code, exc.smtp_error)
         kind = "perm" if exc.smtp_code >= 500 else "temp"
         return _record(desk, message_id, me, kind, f"Réponse du serveur : {answer}", {}), False
+    except smtplib.SMTPNotSupportedError as exc:
+        # An accented address needs SMTPUTF8; a server without it will never take this message.
+        return _record(desk, message_id, me, "perm",
+                       f"Le serveur n'accepte pas les adresses accentuées (SMTPUTF8) : {exc}", {}), True
+    except (ValueError, UnicodeError) as exc:
+        return _record(desk, message_id, me, "perm", f"Message impossible à transmettre : {exc}", {}), False
     except (OSError, smtplib.SMTPException) as exc:
         # Includes a disconnect before the server's answer to DATA: we cannot know whether it
         # kept the message, so it is retried (same Message-ID) — the at-least-once side.
