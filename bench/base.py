@@ -28,8 +28,8 @@ FAMILIES = 2000
 SEED = 2026
 # The demo's "today": fixed, so the base and the figures do not drift with the calendar.
 FIXED_NOW = datetime(2026, 11, 26, 9, 0, tzinfo=PARIS)
-SOURCES = ("demo.py", "demo_bookings.py", "demo_data.py", "settings.py", "settings_toml.py", "bulk.py",
-           "demo_billing.py", "demo_appointments.py")
+# The generator's own files (demo*.py covers the later features' hooks too).
+SOURCES = ("demo*.py", "settings.py", "settings_toml.py", "bulk.py")
 
 
 def _fingerprint() -> str:
@@ -37,10 +37,9 @@ def _fingerprint() -> str:
 
     digest = hashlib.sha256(schema.head_revision().encode())
     services = ROOT / "gandrange_desk" / "services"
-    for name in SOURCES:
-        path = services / name
-        if path.exists():
-            digest.update(name.encode() + path.read_bytes())
+    for pattern in SOURCES:
+        for path in sorted(services.glob(pattern)):
+            digest.update(path.name.encode() + path.read_bytes())
     digest.update(f"{FAMILIES}-{SEED}-{FIXED_NOW.isoformat()}".encode())
     return digest.hexdigest()[:12]
 

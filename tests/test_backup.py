@@ -89,3 +89,12 @@ def test_pg_dump_not_found(backend, db_url, tmp_path, monkeypatch, capsys):
     err = capsys.readouterr().err
     assert "le programme pg_dump est introuvable" in err and "Traceback" not in err
     assert not (tmp_path / "x.backup").exists()
+
+
+def test_window_passes_its_desk(desk, tmp_path):
+    from gandrange_desk.services.backup import backup
+
+    load_example_settings(desk)
+    result = backup(desk, tmp_path / "depuis-la-fenetre.backup")
+    assert result.path.exists() and result.size > 0
+    assert "Copie de sauvegarde écrite" in result.text()

@@ -179,6 +179,19 @@ def test_mandates_have_valid_ibans(desk, demo):
         IBAN(fr_iban(random.Random(seed), "30004"))
 
 
+def test_search_text_is_the_services_own(desk, demo):
+    from sqlalchemy.orm import selectinload
+
+    from gandrange_desk.services.search import family_search_text
+
+    with desk.read() as s:
+        families = s.execute(select(Family).options(selectinload(Family.guardians), selectinload(Family.children))
+                             ).scalars().all()
+        assert families
+        for family in families:
+            assert family.search_text == family_search_text(family)
+
+
 def test_refuses_a_database_that_is_not_empty(desk, demo):
     with pytest.raises(DeskError) as err:
         run_demo(desk, families=3, extras=False)

@@ -198,3 +198,11 @@ def test_builders_make_a_family(desk):
     with desk.read() as s:
         tariff = s.execute(select(Tariff)).scalars().first()
         assert tariff.valid_from == date(2025, 1, 1)
+
+
+def test_window_entry_points(desk, settings_path):
+    from gandrange_desk.services import settings as service
+
+    summary = service.import_file(desk, settings_path)
+    assert summary.changed
+    assert service.export_text(desk) == export_settings(desk)

@@ -41,7 +41,9 @@ def _size(n: int) -> str:
     return f"{n / (1024 * 1024):.1f} Mo".replace(".", ",")
 
 
-def backup(engine: Engine, out: str | Path, *, replace: bool = False) -> BackupResult:
+def backup(engine_or_desk, out: str | Path, *, replace: bool = False) -> BackupResult:
+    """`engine_or_desk`: an Engine or a Desk (the window passes its Desk)."""
+    engine: Engine = getattr(engine_or_desk, "engine", engine_or_desk)
     target = Path(out).expanduser()
     if target.exists() and not replace:
         raise DeskError(f"Le fichier {target} existe déjà : choisissez un autre nom (ou --replace).")

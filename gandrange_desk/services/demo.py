@@ -395,7 +395,8 @@ class _FamilyBuilder:
         parts = [family["name"], ref, family["phone"]]
         for g in guardians:
             parts += [g["first_name"], g["last_name"], f"{g['first_name']} {g['last_name']}", g["email"], g["phone"]]
-        for c in family["_children"]:
+        # Same order as Family.children (by birth date), so the text equals family_search_text's.
+        for c in sorted(family["_children"], key=lambda c: c["birth_date"]):
             parts += [c["first_name"], c["last_name"], f"{c['first_name']} {c['last_name']}", c["ref"]]
         family["search_text"] = search_text(parts)
         return family

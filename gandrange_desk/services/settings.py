@@ -100,6 +100,15 @@ def import_settings_file(desk: Desk, path: str | Path, **kw) -> ImportSummary:
     return import_settings(desk, read_settings_file(path), **kw)
 
 
+# The names the main window calls.
+def import_file(desk: Desk, path: str | Path, **kw) -> ImportSummary:
+    return import_settings_file(desk, path, **kw)
+
+
+def export_text(desk: Desk) -> str:
+    return export_settings(desk)
+
+
 def export_settings(desk: Desk) -> str:
     with desk.read() as s:
         spec = current_spec(s)
