@@ -240,13 +240,17 @@ def test_starttls_with_self_signed_certificate_trusted_explicitly(desk, clock, t
     assert rows(desk)[mid].status == "sent"
 
 
-def test_implicit_tls(desk, tmp_path):
+def test_implicit_tls(desk, clock, tmp_path):
     from tests.smtp_server import make_self_signed, server_tls_context
 
     cert, key = make_self_signed(tmp_path)
     queue(desk, subject="TLS implicite")
     with SmtpServer(implicit_tls=server_tls_context(cert, key)) as server:
+        configure(desk, server.port, security="ssl")
+        report = send(desk)  # certificates are verified: an unknown one is refused
+        assert report.temp_failed == 1 and "Certificat du serveur SMTP" in report.problem
         configure(desk, server.port, security="ssl", ca_file=cert)
+        clock.value += timedelta(minutes=1)
         assert send(desk).sent == 1
     assert server.received[0].message["Subject"] == "TLS implicite"
 
@@ -348,3 +352,12 @@ def test_accented_address_needs_smtputf8(desk):
         report = send(desk)
     assert report.failed == 1 and server.received == []
     assert "SMTPUTF8" in rows(desk)[refused].last_error and rows(desk)[refused].status == "failed"
+
+
+def test_starttls_required_but_not_offered(desk):
+    mid = queue(desk)
+    with SmtpServer() as server:
+        configure(desk, server.port, security="starttls")
+        report = send(desk)
+    assert report.temp_failed == 1 and "ne propose pas STARTTLS" in report.problem
+    assert server.received == [] and rows(desk)[mid].status == "temp_failed"
