@@ -34,6 +34,7 @@ BACKOFF = (timedelta(minutes=1), timedelta(minutes=5), timedelta(minutes=15), ti
 # About two days of trying; after that a temporary failure becomes final and visible.
 MAX_ATTEMPTS = 12
 # A claim older than this belongs to a sender that died; its messages go back to the queue.
+# It must exceed what a live sender may spend on one batch: CLAIM_BATCH × DEFAULT_TIMEOUT (5 min).
 STALE_AFTER = timedelta(minutes=10)
 CLAIM_BATCH = 10
 DEFAULT_TIMEOUT = 30.0
