@@ -37,7 +37,7 @@ from gandrange_desk.models import (
     Unit,
 )
 from gandrange_desk.services.context import Desk
-from gandrange_desk.services.pdf_base import load_structure, merge_pdfs
+from gandrange_desk.services.pdf_base import load_structure
 from gandrange_desk.services.progress import Progress
 
 EXCLUDED_MODES = (PaymentMode.CESU,)
@@ -158,7 +158,7 @@ class PdfResult:
 
 def fiscal_pdf(desk: Desk, year: int, family_id: int | None = None, progress: Progress | None = None) -> PdfResult:
     """The fiscal attestations of one family, or of all eligible families in one PDF to print."""
-    from gandrange_desk.services.pdf_attestation import fiscal_attestation_pdf
+    from gandrange_desk.services.pdf_attestation import fiscal_attestations_pdf
 
     desk.require(Role.AGENT, "Éditer les attestations fiscales")
     _check_year(desk, year)
@@ -173,16 +173,14 @@ def fiscal_pdf(desk: Desk, year: int, family_id: int | None = None, progress: Pr
                             if family_id is not None else
                             f"Aucune famille n'a droit à une attestation fiscale {year} : aucun paiement de garde "
                             f"reçu en {year} pour un enfant de moins de 6 ans au 1er janvier {year}.")
-        structure = load_structure(s)
-        documents = []
-        for i, att in enumerate(items):
+        def step(i: int) -> None:
             if progress:
                 progress.check()
-                progress.step(i, len(items), att.family_name)
-            documents.append(fiscal_attestation_pdf(structure, att, desk.today()))
+                progress.step(i, len(items), items[i].family_name)
+
+        pdf = fiscal_attestations_pdf(load_structure(s), items, desk.today(), step)
         desk.audit(s, "attestation.fiscal", "family", family_id, family_id=family_id,
                    after={"year": year, "families": len(items), "total_cents": sum(a.total_cents for a in items)})
-    pdf = documents[0] if len(documents) == 1 else merge_pdfs(documents)
     return PdfResult(pdf, len(items), sum(a.total_cents for a in items))
 
 

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 
 from sqlalchemy import func, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, selectinload
 
 from gandrange_desk import formats
 from gandrange_desk.errors import NotFound, ValidationFailed
@@ -435,23 +435,32 @@ class UnpaidRow:
 
 
 def _unpaid(s: Session, today: date, invoice_ids: list[int] | None = None) -> list[UnpaidRow]:
-    q = (select(Invoice, Family).join(Family, Family.id == Invoice.family_id)
-         .where(Invoice.status == InvoiceStatus.ISSUED, Invoice.due_date.is_not(None), Invoice.due_date < today)
+    # Sums joined in SQL: the list is refreshed often and most past invoices are paid.
+    cn = (select(CreditNote.invoice_id.label("iid"), func.sum(CreditNote.total_cents).label("cents"))
+          .group_by(CreditNote.invoice_id).subquery())
+    pa = (select(PaymentAllocation.invoice_id.label("iid"), func.sum(PaymentAllocation.amount_cents).label("cents"))
+          .group_by(PaymentAllocation.invoice_id).subquery())
+    credited = func.coalesce(cn.c.cents, 0)
+    paid = func.coalesce(pa.c.cents, 0)
+    q = (select(Invoice.id, Invoice.number, Invoice.family_id, Family.ref, Family.name, Invoice.month,
+                Invoice.due_date, Invoice.total_cents, credited, paid)
+         .join(Family, Family.id == Invoice.family_id)
+         .outerjoin(cn, cn.c.iid == Invoice.id).outerjoin(pa, pa.c.iid == Invoice.id)
+         .where(Invoice.status == InvoiceStatus.ISSUED, Invoice.due_date.is_not(None), Invoice.due_date < today,
+                Invoice.total_cents - credited - paid > 0)
          .order_by(Invoice.due_date, Invoice.number))
     if invoice_ids is not None:
         q = q.where(Invoice.id.in_(invoice_ids))
     rows = s.execute(q).all()
-    ids = [i.id for i, _ in rows]
-    credited = _sums_by_invoice(s, CreditNote, ids)
-    paid = _sums_by_invoice(s, PaymentAllocation, ids)
-    out = []
-    for invoice, family in rows:
-        row = UnpaidRow(invoice.id, invoice.number or "", family.id, family.ref, family.name, invoice.month,
-                        invoice.due_date, invoice.total_cents, credited.get(invoice.id, 0),
-                        paid.get(invoice.id, 0), outbox.family_recipients(family))
-        if row.remaining_cents > 0:
-            out.append(row)
-    return out
+    family_ids = sorted({r[2] for r in rows})
+    emails: dict[int, list[str]] = {}
+    for start in range(0, len(family_ids), 500):
+        for family in s.scalars(select(Family).where(Family.id.in_(family_ids[start:start + 500]))
+                                .options(selectinload(Family.guardians))):
+            emails[family.id] = outbox.family_recipients(family)
+    return [UnpaidRow(iid, number or "", fid, ref, name, month, due, total, int(c or 0), int(p or 0),
+                      emails.get(fid, []))
+            for iid, number, fid, ref, name, month, due, total, c, p in rows]
 
 
 def unpaid_invoices(desk: Desk, today: date | None = None) -> list[UnpaidRow]:

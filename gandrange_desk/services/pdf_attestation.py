@@ -4,14 +4,52 @@ from __future__ import annotations
 
 from datetime import date
 
+from typing import Callable, Sequence
+
+from fpdf.enums import XPos, YPos
+
 from gandrange_desk import formats
-from gandrange_desk.services.pdf_base import Column, StructureInfo, money
-from gandrange_desk.services.pdf_letters import key_values, new_pdf, signature_block
+from gandrange_desk.services.pdf_base import FAMILY, GREY, INK, Column, DeskPDF, StructureInfo, money, pdf_text
+from gandrange_desk.services.pdf_letters import new_pdf, signature_block
+
+
+class BatchPDF(DeskPDF):
+    """Many one-family documents in one file (fonts embedded once): the footer names the
+    family instead of numbering pages across families."""
+
+    label = ""
+
+    def footer(self) -> None:
+        self.set_y(-13)
+        self.set_font(FAMILY, "", 7)
+        self.set_text_color(*GREY)
+        parts = [self.structure.name, self.structure.siret and f"SIRET {self.structure.siret}", self.label]
+        self.cell(0, 4, pdf_text(" — ".join(p for p in parts if p)), align="C",
+                  new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+        self.set_text_color(*INK)
 
 
 def fiscal_attestation_pdf(structure: StructureInfo, att, today: date) -> bytes:
-    texts = [att.family_name, *att.address_lines, *att.guardians, *(c.name for c in att.children)]
-    pdf = new_pdf(structure, f"Attestation fiscale {att.year} — {att.family_name}", texts)
+    return fiscal_attestations_pdf(structure, [att], today)
+
+
+def fiscal_attestations_pdf(structure: StructureInfo, atts: Sequence, today: date,
+                            step: Callable[[int], None] | None = None) -> bytes:
+    """All the fiscal attestations in one PDF, each starting on its own page."""
+    texts = [t for att in atts for t in (att.family_name, *att.address_lines, *att.guardians,
+                                         *(c.name for c in att.children))]
+    title = (f"Attestation fiscale {atts[0].year} — {atts[0].family_name}" if len(atts) == 1
+             else f"Attestations fiscales {atts[0].year}")
+    pdf = BatchPDF(structure, title=title, text_hint=texts)
+    for i, att in enumerate(atts):
+        if step:
+            step(i)
+        pdf.label = f"Attestation fiscale {att.year} — famille {att.family_ref}"
+        _fiscal_page(pdf, structure, att, today)
+    return pdf.to_bytes()
+
+
+def _fiscal_page(pdf: DeskPDF, structure: StructureInfo, att, today: date) -> None:
     pdf.add_page()
     pdf.structure_header("ATTESTATION FISCALE", [
         ("Année", str(att.year)),
@@ -49,7 +87,6 @@ def fiscal_attestation_pdf(structure: StructureInfo, att, today: date) -> bytes:
     pdf.ln(2)
     pdf.paragraph("Attestation délivrée pour servir et valoir ce que de droit.", size=9)
     signature_block(pdf, structure, today)
-    return pdf.to_bytes()
 
 
 def period_attestation_pdf(structure: StructureInfo, att, today: date) -> bytes:
