@@ -93,3 +93,22 @@ def test_processes_issuing_at_once_leave_no_gap_nor_duplicate(desk, db_url):
     # Each run took one contiguous block: numbers follow the order of issue.
     blocks = [r.month for r in rows]
     assert sum(1 for a, b in zip(blocks, blocks[1:]) if a != b) == 2
+
+
+def test_two_workstations_issuing_the_same_month(desk, db_url):
+    load_example_settings(desk)
+    _families_with_bookings(desk, [date(2026, 9, 1)], 10)
+    invoicing.prepare(desk, date(2026, 9, 1))
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    procs = [subprocess.Popen([sys.executable, "-m", "gandrange_desk", "--db", db_url, "invoices", "issue",
+                               "--month", "2026-09"], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                              text=True) for _ in range(2)]
+    results = [p.communicate(timeout=300) for p in procs]
+    codes = sorted(p.returncode for p in procs)
+    assert codes == [0, 1], results
+    loser = next(err for (out, err), p in zip(results, procs) if p.returncode == 1)
+    assert loser.startswith("Aucune facture en préparation pour septembre 2026")
+    with desk.read() as s:
+        numbers = s.execute(select(Invoice.number).order_by(Invoice.number)).scalars().all()
+    year = desk.today().year
+    assert numbers == [f"{year}-{n:06d}" for n in range(1, 11)]

@@ -493,6 +493,9 @@ def issue(desk: Desk, month: date | str, progress: Progress | None = None) -> Is
     month = month_start(month)
     result = IssueResult(month)
     with desk.unit_of_work() as s:
+        # Take the counter's lock before reading the drafts: a second workstation issuing the
+        # same month waits here, then finds the drafts already issued instead of racing for them.
+        reserve_numbers(s, INVOICE_SEQUENCE, desk.today().year, 0)
         problems = structure_problems(s)
         if problems:
             raise ValidationFailed(problems, headline="Émission impossible :")
