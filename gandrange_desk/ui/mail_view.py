@@ -280,7 +280,7 @@ class MailView(QWidget):
 
     def set_sender(self, sender) -> None:
         self.sender = sender
-        sender.sendFinished.connect(lambda _report: self.refresh())
+        sender.sendFinished.connect(self._after_send)
 
     def _find_sender(self) -> None:
         # The main window owns the one background sender (`mail_sender`); use it once it exists.
@@ -293,8 +293,16 @@ class MailView(QWidget):
         self._find_sender()
         super().showEvent(event)
 
+    def _after_send(self, report) -> None:
+        # Every minute: re-read only when something changed and someone is looking.
+        if self.isVisible() and (report is None or report.deliveries or report.released or report.requeued_stale):
+            self.refresh()
+        elif self.isVisible():
+            self._update_banner(getattr(self.sender, "waiting", 0))
+
     def refresh(self) -> None:
         current = self.detail.message_id
+        scrolled = self.table.verticalScrollBar().value()
         rows = list_messages(self.desk, status=self.status_filter.currentData(),
                              family_query=self.family_filter.text(), date_from=_date(self.date_from),
                              date_to=_date(self.date_to), limit=LIST_LIMIT)
@@ -308,6 +316,7 @@ class MailView(QWidget):
         if index.isValid():
             self.table.setCurrentIndex(index)
             self.detail.show_message(current)
+            self.table.verticalScrollBar().setValue(scrolled)
         elif rows:
             self.table.setCurrentIndex(self.model.index(0, 0))
         else:
