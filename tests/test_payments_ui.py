@@ -215,3 +215,26 @@ def test_billing_tab_hooks(qtbot, responsable_desk, data, monkeypatch):
                         lambda self: opened.append(self.invoice_id) or 0)
     tab.credit_note()
     assert opened == [data["oct"]]
+
+
+def test_remind_button(qtbot, desk, data, monkeypatch, tmp_path, no_popups):
+    from PySide6.QtWidgets import QFileDialog
+
+    from gandrange_desk.models import OutboxMessage
+    from gandrange_desk.ui.payments_view import PaymentsView
+
+    b.family(desk, "Sansmail", email=None)
+    fam = b.family(desk, "Sansmail2", email=None)
+    b.invoice(desk, fam, date(2026, 9, 1), [(None, None, "Soir", 2, 300)], due=date(2026, 10, 31))
+    view = PaymentsView(desk)
+    qtbot.addWidget(view)
+    assert view.remind_button.isEnabled()
+    monkeypatch.setattr(QMessageBox, "question", lambda *a, **k: QMessageBox.Yes)
+    letters = tmp_path / "relances.pdf"
+    monkeypatch.setattr(QFileDialog, "getSaveFileName", lambda *a, **k: (str(letters), "PDF (*.pdf)"))
+    view.unpaid_view.clearSelection()
+    view.remind()
+    assert "2 relances envoyées par e-mail ; 1 lettre de relance à imprimer" in no_popups[-1]
+    assert "Sansmail2" in PdfReader(io.BytesIO(letters.read_bytes())).pages[0].extract_text()
+    with desk.read() as s:
+        assert s.scalar(select(func.count(OutboxMessage.id)).where(OutboxMessage.kind == "relance")) == 2
