@@ -199,3 +199,50 @@ def test_notes_and_withdrawing_a_free_slot(qtbot, setup, responsable_desk):
     tab.ask_notes = lambda current: current + "Rappeler la veille"
     tab.edit_notes()
     assert cells(tab, 0)[7] == "Rappeler la veille"
+
+
+def test_family_file_period_booking_and_visitor_registration(qtbot, setup, agent_desk, desk, monkeypatch):
+    family = setup
+    tab = AppointmentsTab(agent_desk)
+    qtbot.addWidget(tab)
+    assert tab.select_day(DAY)
+    first, second = tab.model.rows
+    ap.book(agent_desk, first.id, first.version, family_id=family.id)
+    ap.book(agent_desk, second.id, second.version, visitor_name="Nadia Haddad", visitor_phone="0612345678")
+    tab.refresh()
+
+    # Enter on a booked family's slot opens its file (non-modal).
+    tab.table.setCurrentIndex(tab.model.index(0, 0))
+    tab.table.setFocus()
+    qtbot.keyClick(tab.table, Qt.Key_Return)
+    [dialog] = tab.open_dialogs
+    assert dialog.family_id == family.id and dialog.isVisible()
+    dialog.close()
+
+    # The year's bookings as requests "pour la famille" (DR), from the period dialog.
+    def period(r):
+        d = real_period(r)
+        d.first.setDate(d.first.date().fromString("2026-09-07", "yyyy-MM-dd"))
+        d.last.setDate(d.last.date().fromString("2026-09-11", "yyyy-MM-dd"))
+        d.exec = lambda: (d.book(), d.result())[1]
+        return d
+    real_period = tab.make_period_dialog
+    tab.make_period_dialog = period
+    tab.book_period()
+    assert tab.status.text().startswith("Famille Keller : 4 cases demandées pour la famille"), tab.status.text()
+
+    # The visitor registers at the desk: the new file is attached to the appointment.
+    created = make_family(desk, "Haddad")
+    calls = []
+
+    def fake_new_family(desk_, parent=None, on_saved=None):
+        calls.append(parent)
+        on_saved(created.id)
+        return None
+    monkeypatch.setattr("gandrange_desk.ui.family_file.new_family", fake_new_family)
+    tab.table.setCurrentIndex(tab.model.index(1, 0))
+    assert tab.family_button.text() == "Créer la &fiche famille…"
+    tab.family_button.click()
+    assert calls == [tab]
+    assert tab.status.text() == "Fiche créée : le rendez-vous de 14:30 est rattaché à la famille Haddad."
+    assert cells(tab, 1)[2] == f"Haddad ({created.ref})" and tab.family_button.text() == "&Ouvrir la fiche famille"
