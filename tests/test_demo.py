@@ -16,7 +16,8 @@ from gandrange_desk.cli import main
 from gandrange_desk.db import make_engine
 from gandrange_desk.errors import DeskError, PermissionDenied
 from gandrange_desk.models import (
-    Activity, Booking, Child, DeskUser, Family, Guardian, Mandate, QuotientRecord, Request, School, Unit,
+    Activity, Booking, Child, DeskUser, Family, Guardian, Mandate, QuotientRecord, Request, School, Structure,
+    Unit,
 )
 from gandrange_desk.services import schema
 from gandrange_desk.services.calendar import Calendar
@@ -68,6 +69,12 @@ def test_counts_and_users(desk, demo):
         assert no_email < FAMILIES // 4
         roles = dict(s.execute(select(DeskUser.login, DeskUser.role)).all())
     assert roles == {"sfoncin": "agent", "nbecker": "responsable", "admin": "admin"}
+    with desk.read() as s:
+        structure = s.execute(select(Structure)).scalar_one()
+    IBAN(structure.sepa_iban)
+    ics = structure.sepa_ics  # FR + check digits + business code + national id
+    assert int(ics[7:] + "152700") % 97 == 98 - int(ics[2:4])
+    assert structure.issuer_name and structure.appeal_text and structure.siret
     actor = authenticate(desk, "sfoncin", "demo1234")
     assert actor.full_name == "Sandrine Foncin"
     assert demo.school_year == (date(2026, 9, 1), date(2027, 8, 31))

@@ -171,6 +171,9 @@ class BookingMaker:
             for day in w.open_days[code]:
                 if day < start or day.weekday() not in weekdays or r.random() < 0.04:
                     continue
+                # The year's booking starts with the first day still within the deadline.
+                if not portal and w.is_late(code, day, submitted):
+                    continue
                 self._accepted_booking(child, cells, requests, code, unit_id, day, source, ref, submitted,
                                        decided, clerk)
         self._holidays(child, cells, requests)
