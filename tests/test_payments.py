@@ -203,3 +203,37 @@ def test_commands(desk, setup, db_url, capsys):
     assert "Montant illisible" in capsys.readouterr().err
     assert main(["--db", db_url, "payments", "remind"]) == 0
     assert "relance" in capsys.readouterr().out
+
+
+def test_simultaneous_payments_never_over_allocate(desk, setup):
+    """Four workstations record a payment for the same family at once (PostgreSQL: row lock)."""
+    import threading
+
+    from gandrange_desk.db import make_engine
+    from gandrange_desk.services.context import Desk
+
+    engines = [make_engine(desk.engine.url) for _ in range(4)]
+    barrier = threading.Barrier(4)
+    errors = []
+
+    def work(engine):
+        other = Desk(engine, desk.actor, desk.now)
+        barrier.wait()
+        try:
+            payments.record_payment(other, setup["fam"], mode="especes", received_on=date(2026, 11, 20),
+                                    amount_cents=4000)
+        except Exception as exc:  # noqa: BLE001 - reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=work, args=(e,)) for e in engines]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    for e in engines:
+        e.dispose()
+    assert errors == []
+    with desk.read() as s:
+        assert payments.paid_cents(s, setup["sept"]) == 3000
+        assert payments.paid_cents(s, setup["oct"]) == 7055
+        assert payments.family_balance(s, setup["fam"]).unallocated_cents == 16000 - 10055

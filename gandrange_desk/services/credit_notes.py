@@ -26,6 +26,7 @@ from gandrange_desk.models import (
 )
 from gandrange_desk.services.context import Desk
 from gandrange_desk.services.invoicing import next_number
+from gandrange_desk.services.payments import lock_family_money
 from gandrange_desk.services.pdf_base import load_structure
 from gandrange_desk.services.pdf_credit_note import CreditNoteDoc, credit_note_pdf
 
@@ -116,6 +117,7 @@ def issue_credit_note(desk: Desk, invoice_id: int, *, reason: str,
     reason = (reason or "").strip()
     with desk.unit_of_work() as s:
         invoice = _issued_invoice(s, invoice_id)
+        lock_family_money(s, invoice.family_id)
         info = _creditable(s, invoice)
         by_id = {line.line_id: line for line in info.lines}
         problems = []

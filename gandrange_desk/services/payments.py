@@ -209,6 +209,14 @@ class PaymentResult:
         return text
 
 
+def lock_family_money(s: Session, family_id: int) -> None:
+    """Serialise the money decisions of one family (allocations, credit notes) across
+    workstations: two clerks must never both allocate the same remaining amount. SQLite's
+    BEGIN IMMEDIATE already serialises writers; PostgreSQL locks the family row."""
+    if s.get_bind().dialect.name == "postgresql":
+        s.execute(select(Family.id).where(Family.id == family_id).with_for_update())
+
+
 def _family(s: Session, family_id: int) -> Family:
     family = s.get(Family, family_id)
     if family is None:
@@ -310,6 +318,7 @@ def record_payment(desk: Desk, family_id: int, *, mode: str, received_on: date, 
         raise ValidationFailed(problems, "Paiement non enregistré :")
     with desk.unit_of_work() as s:
         family = _family(s, family_id)
+        lock_family_money(s, family.id)
         payment = Payment(family_id=family.id, mode=mode, received_on=received_on, amount_cents=amount_cents,
                           reference=(reference or "").strip(), recorded_at=desk.now(),
                           recorded_by=desk.actor.login)
@@ -334,6 +343,8 @@ def allocate_payment(desk: Desk, payment_id: int, allocations: list[tuple[int, i
         payment = s.get(Payment, payment_id)
         if payment is None:
             raise NotFound("Paiement introuvable.")
+        lock_family_money(s, payment.family_id)
+        s.refresh(payment)
         free = payment_unallocated(s, payment)
         if free <= 0:
             raise ValidationFailed(["Ce paiement est déjà entièrement affecté."], "Affectation refusée :")
@@ -345,6 +356,7 @@ def allocate_payment(desk: Desk, payment_id: int, allocations: list[tuple[int, i
 def apply_credit(s: Session, desk: Desk, family_id: int) -> int:
     """Inside the caller's transaction (e.g. right after issuing): use the family's unallocated
     payments on its open invoices, oldest first. Returns the cents allocated."""
+    lock_family_money(s, family_id)
     used = 0
     payments = s.scalars(select(Payment).where(Payment.family_id == family_id)
                          .order_by(Payment.received_on, Payment.id)).all()
