@@ -4,22 +4,24 @@
     make_family(desk_or_session, name="Martin", ...) -> Family (children/guardians loaded)
     unit_id(desk_or_session, "PERISCOLAIRE", "Repas") -> int
     school_id(desk_or_session, "École élémentaire") -> int
+    make_booking(desk_or_session, child_id, unit_id, day, state="R", ...) -> Booking id
 """
 
 from __future__ import annotations
 
 import itertools
 from contextlib import contextmanager
-from datetime import date
+from datetime import date, datetime, time, timedelta
 from pathlib import Path
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from gandrange_desk.models import (
-    Activity, Child, Family, Guardian, Mandate, PaymentMode, PickupPerson, PortalState,
+    Activity, Booking, Child, Request, RequestKind, RequestSource, RequestStatus, Family, Guardian, Mandate, PaymentMode, PickupPerson, PortalState,
     QuotientRecord, School, Unit,
 )
+from gandrange_desk.clock import PARIS
 from gandrange_desk.services.context import Desk
 from gandrange_desk.services.search import family_search_text
 
@@ -116,3 +118,36 @@ def make_family(target, name: str = "Martin", *, ref: str | None = None,
                           bic="AGRIFRPP", holder=holder, signed_on=date(2025, 8, 28)))
             s.flush()
         return family
+
+
+def make_booking(target, child_id: int, unit_id: int, day: date, state: str = "R", *, late: bool = False,
+                 submitted_at: datetime | None = None, source: str = RequestSource.PORTAL,
+                 by: str = "sfoncin") -> int:
+    """A cell in `state` (DR, R, DA, AF) with the request history the state machine would have
+    written: R = an accepted booking; DR = a pending booking; DA = R plus a pending cancellation;
+    AF = R plus a cancellation accepted as billed. No calendar check: tests choose open days."""
+    submitted_at = submitted_at or datetime.combine(day, time(8, 0), tzinfo=PARIS) - timedelta(days=7)
+    decided_at = submitted_at + timedelta(hours=2)
+    with _session(target) as s:
+        family_id = s.get(Child, child_id).family_id
+        base = {"source": source, "family_id": family_id, "child_id": child_id, "unit_id": unit_id,
+                "day": day, "submitted_at": submitted_at, "late": late}
+        pending = state == "DR"
+        s.add(Request(kind=RequestKind.BOOKING, from_state=None, to_state="DR" if pending else "R",
+                      status=RequestStatus.PENDING if pending else RequestStatus.ACCEPTED,
+                      decided_by=None if pending else by, decided_at=None if pending else decided_at, **base))
+        if state in ("DA", "AF"):
+            cancel = dict(base, submitted_at=decided_at + timedelta(hours=1))
+            if state == "DA":
+                s.add(Request(kind=RequestKind.CANCELLATION, from_state="R", to_state="DA",
+                              status=RequestStatus.PENDING, proposed_billing="billed" if late else "excused",
+                              **cancel))
+            else:
+                s.add(Request(kind=RequestKind.CANCELLATION, from_state="R", to_state="AF",
+                              status=RequestStatus.ACCEPTED, proposed_billing="billed", billing="billed",
+                              decided_by=by, decided_at=decided_at + timedelta(hours=2), **cancel))
+        booking = Booking(child_id=child_id, unit_id=unit_id, day=day, state=state, late=late,
+                          updated_at=decided_at, updated_by=by)
+        s.add(booking)
+        s.flush()
+        return booking.id

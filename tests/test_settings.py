@@ -206,3 +206,22 @@ def test_window_entry_points(desk, settings_path):
     summary = service.import_file(desk, settings_path)
     assert summary.changed
     assert service.export_text(desk) == export_settings(desk)
+
+
+def test_builders_make_a_booking(desk):
+    from sqlalchemy import select as sel
+
+    from gandrange_desk.models import Booking, Request
+    from tests.builders import make_booking, unit_id
+
+    load_example_settings(desk)
+    family = make_family(desk, "Keller")
+    repas = unit_id(desk, "PERISCOLAIRE", "Repas")
+    make_booking(desk, family.children[0].id, repas, date(2026, 12, 3), "AF", late=True)
+    make_booking(desk, family.children[0].id, repas, date(2026, 12, 4), "DA")
+    with desk.read() as s:
+        states = s.execute(sel(Booking.day, Booking.state).order_by(Booking.day)).all()
+        history = s.execute(sel(Request.kind, Request.status, Request.to_state).order_by(Request.id)).all()
+    assert states == [(date(2026, 12, 3), "AF"), (date(2026, 12, 4), "DA")]
+    assert history == [("booking", "accepted", "R"), ("cancellation", "accepted", "AF"),
+                       ("booking", "accepted", "R"), ("cancellation", "pending", "DA")]
