@@ -291,6 +291,9 @@ def export_month(desk: Desk, month: date, *, final: bool = True, notify: bool = 
     """Build, validate and keep the month's pain.008 file; a final export is done once per month."""
     desk.require(Role.RESPONSABLE, "Exporter les prélèvements SEPA")
     with desk.unit_of_work() as s:
+        if s.get_bind().dialect.name == "postgresql":
+            # Two workstations exporting the same month at once: the second waits, then sees the first.
+            s.execute(select(Structure.id).with_for_update())
         plan = _plan(s, month)
         if plan.creditor_missing:
             raise ValidationFailed([f"– {x}" for x in plan.creditor_missing],
