@@ -15,14 +15,13 @@ from __future__ import annotations
 from collections import defaultdict
 from datetime import date
 
-from sqlalchemy import and_, bindparam, delete, insert, select, update
+from sqlalchemy import and_, delete, insert, select, update
 from sqlalchemy.orm import Session
-from sqlalchemy.orm.attributes import set_committed_value
 
 from gandrange_desk import formats
 from gandrange_desk.errors import AlreadyDecided
 from gandrange_desk.models import (
-    AuditEntry, Billing, Booking, CellState, Child, Invoice, InvoiceStatus, Request, RequestKind,
+    AuditEntry, Billing, Booking, CellState, Invoice, InvoiceStatus, Request, RequestKind,
     RequestStatus, Unit,
 )
 from gandrange_desk.services import bookings

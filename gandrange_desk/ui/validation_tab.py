@@ -24,7 +24,7 @@ from gandrange_desk.errors import DeskError
 from gandrange_desk.services import intake, queue
 from gandrange_desk.services.context import Desk
 from gandrange_desk.ui.validation_dialogs import BillingDialog, RefusalDialog, registration_html
-from gandrange_desk.ui.validation_model import FAMILY, LINE, QueueTreeModel
+from gandrange_desk.ui.validation_model import FAMILY, QueueTreeModel
 
 KIND_FILTERS = (
     ("Toutes les demandes", None),
