@@ -28,6 +28,7 @@ from gandrange_desk.services.context import Desk
 from gandrange_desk.services.outbox import enqueue, family_recipients
 
 CELL_KINDS = (RequestKind.BOOKING, RequestKind.CANCELLATION)
+DECIDABLE = (*CELL_KINDS, RequestKind.REGISTRATION, RequestKind.FAMILY_CHANGE)
 KIND_LABELS = {
     RequestKind.BOOKING: "Réservation",
     RequestKind.CANCELLATION: "Annulation",
@@ -338,7 +339,9 @@ def _lock_rows(s: Session, desk: Desk, ids: list[int] | None) -> tuple[list, lis
     if desk.backend == "postgresql":
         base = base.with_for_update()
     if ids is None:
-        return list(s.execute(base.where(table.c.status == RequestStatus.PENDING)).all()), []
+        # "Everything": what this queue decides (documents are checked from the family file).
+        return list(s.execute(base.where(table.c.status == RequestStatus.PENDING,
+                                         table.c.kind.in_(DECIDABLE))).all()), []
     wanted = sorted(set(ids))
     found = []
     for start in range(0, len(wanted), _CHUNK):
