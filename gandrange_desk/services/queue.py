@@ -278,7 +278,8 @@ class _Round:
     def mail(self, family: Family | None, recipients: list[str], mail: mail_texts.Mail, kind: str,
              related: list[int], family_label: str) -> None:
         if not recipients:
-            self.result.without_email.append(family_label)
+            if family_label not in self.result.without_email:
+                self.result.without_email.append(family_label)
             return
         enqueue(self.s, self.desk, recipients=recipients, subject=mail.subject, body_text=mail.text,
                 body_html=mail.html, family_id=family.id if family else None, kind=kind,

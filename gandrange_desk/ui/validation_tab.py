@@ -161,7 +161,7 @@ class ValidationTab(QWidget):
         self.tree.setUniformRowHeights(True)
         self.tree.setAlternatingRowColors(True)
         self.tree.header().setSectionResizeMode(QHeaderView.Interactive)
-        for col, width in enumerate((300, 140, 150, 140, 90, 130, 330, 80)):
+        for col, width in enumerate((280, 140, 140, 140, 80, 120, 210, 170)):
             self.tree.setColumnWidth(col, width)
         self.tree.installEventFilter(_Keys(self))
         self.tree.selectionModel().currentChanged.connect(lambda *_: self._show_detail())
