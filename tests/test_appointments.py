@@ -365,3 +365,18 @@ def test_visitor_becomes_a_family_and_the_day_picker(book_setup):
     assert len(days) == 22 and days[0].label() == "mar. 01/09/2026 — aucun créneau"
     assert [d for d in days if d.total] == [ap.DaySummary(date(2026, 9, 3), 1, 0, 1)]
     assert ap.september(desk) == (date(2026, 9, 1), date(2026, 9, 30))  # in August: the coming one
+
+
+def test_the_days_acknowledgements_to_sign(book_setup):
+    desk = book_setup
+    ap.create_slots(desk, date(2026, 9, 3), date(2026, 9, 3), start="14:00", end="15:30", clerk_logins=["sfoncin"])
+    a, b, c = ap.day_list(desk, date(2026, 9, 3))
+    ap.book(desk, a.id, a.version, family_id=keller(desk).id)
+    ap.book(desk, b.id, b.version, family_id=make_family(desk, "Weber", acknowledgement_returned=True).id)
+    ap.book(desk, c.id, c.version, visitor_name="Nadia Haddad", visitor_phone="0612345678")
+    data, n = pdf_appointments.day_acknowledgements_pdf(desk, date(2026, 9, 3))
+    pages = [flat(p.extract_text()) for p in PdfReader(io.BytesIO(data)).pages]
+    assert n == 2 and len(pages) == 2
+    assert "Je soussigné(e) Sophie Keller atteste" in pages[0] and "Je soussigné(e) Nadia Haddad atteste" in pages[1]
+    assert "Bureau périscolaire (Sandrine Foncin) : 03 87 67 17 79" in pages[1]
+    assert pdf_appointments.day_acknowledgements_pdf(desk, date(2026, 9, 4)) == (None, 0)

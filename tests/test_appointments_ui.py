@@ -96,6 +96,9 @@ def test_clerk_books_a_family_and_works_through_the_appointment(qtbot, setup, ag
     tab.ack_print_button.click()
     assert "Je soussigné(e) Sophie Keller atteste avoir pris connaissance de la notice" in pdf_text(shown[-1])
     assert "A Gandrange, le __/__/____" in pdf_text(shown[-1])
+    tab.print_acks_button.click()
+    assert tab.status.text().startswith("1 accusé de réception prêt à imprimer : ")
+    assert "Je soussigné(e) Sophie Keller atteste" in pdf_text(shown[-1])
     tab.ack_button.click()
     assert cells(tab, 0)[5] == "✓ rendu" and tab.ack_button.text() == "Accusé non ren&du"
     with desk.read() as s:

@@ -105,6 +105,19 @@ def _acknowledgement(info, name: str, ref: str, children: str, contact: str = ""
     return pdf.to_bytes()
 
 
+def day_acknowledgements_pdf(desk: Desk, day: date) -> tuple[bytes | None, int]:
+    """One acknowledgement per appointment of the day whose signed copy has not come back
+    (visitors included, with their name), to prepare the morning's folders."""
+    from gandrange_desk.services.pdf_base import merge_pdfs
+
+    rows = [r for r in appointments.day_list(desk, day)
+            if r.status == appointments.BOOKED and not (r.family_id and r.acknowledgement_returned)]
+    if not rows:
+        return None, 0
+    return merge_pdfs(acknowledgement_pdf(desk, r.family_id, name=r.visitor_name, contact=r.clerk_name)
+                      for r in rows), len(rows)
+
+
 def day_list_pdf(desk: Desk, day: date) -> bytes:
     """The day's list for the desk: time, family or visitor, phone, clerk, state, notes."""
     rows = appointments.day_list(desk, day)
@@ -136,4 +149,4 @@ def day_list_pdf(desk: Desk, day: date) -> bytes:
     return pdf.to_bytes()
 
 
-__all__ = ["acknowledgement_pdf", "acknowledgement_sentence", "day_list_pdf", "ACK_AFTER", "RETURN_LINE"]
+__all__ = ["acknowledgement_pdf", "acknowledgement_sentence", "day_acknowledgements_pdf", "day_list_pdf", "ACK_AFTER", "RETURN_LINE"]

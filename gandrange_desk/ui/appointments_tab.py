@@ -120,12 +120,16 @@ class AppointmentsTab(QWidget):
             b.setFocusPolicy(Qt.NoFocus)
         self.create_button = QPushButton("Créer les créneau&x…")
         self.print_day_button = QPushButton("Imprimer la &liste du jour")
+        self.print_acks_button = QPushButton("Accusés du jour à &signer")
+        self.print_acks_button.setToolTip("Un accusé de réception prérempli par rendez-vous du jour "
+                                          "dont l'accusé signé n'est pas encore rendu")
         top.addWidget(day_label)
         top.addWidget(self.prev_button)
         top.addWidget(self.day_combo)
         top.addWidget(self.next_button)
         top.addStretch(1)
         top.addWidget(self.create_button)
+        top.addWidget(self.print_acks_button)
         top.addWidget(self.print_day_button)
 
         self.model = SlotsModel(self)
@@ -191,6 +195,7 @@ class AppointmentsTab(QWidget):
         self.table.selectionModel().currentRowChanged.connect(lambda *_: self.update_buttons())
         self.create_button.clicked.connect(self.create_slots)
         self.print_day_button.clicked.connect(self.print_day)
+        self.print_acks_button.clicked.connect(self.print_day_acknowledgements)
         self.book_button.clicked.connect(self.book)
         self.move_button.clicked.connect(self.move)
         self.cancel_button.clicked.connect(self.cancel)
@@ -290,6 +295,7 @@ class AppointmentsTab(QWidget):
         self.ack_button.setEnabled(family)
         self.ack_button.setText("Accusé non ren&du" if family and r.acknowledgement_returned else "Accusé ren&du")
         self.print_day_button.setEnabled(bool(self.model.rows))
+        self.print_acks_button.setEnabled(any(x.status == "booked" for x in self.model.rows))
         if r is None:
             return
         parts = [f"<b>{r.time_text}</b> avec {r.clerk_name or 'un agent'} — {r.status_label}"]
@@ -524,6 +530,21 @@ class AppointmentsTab(QWidget):
         if data:
             path = self._show_pdf(data, f"rendez-vous-{day.isoformat()}.pdf")
             self.say(f"Liste du {formats.long_date(day)} prête à imprimer : {path}")
+
+    def print_day_acknowledgements(self) -> None:
+        day = self.selected_day()
+        if day is None:
+            return
+        result = self._run(pdf_appointments.day_acknowledgements_pdf, self.desk, day)
+        if result is None:
+            return
+        data, count = result
+        if not data:
+            self.say("Aucun accusé à préparer : tous les rendez-vous à venir de ce jour ont rendu le leur.")
+            return
+        path = self._show_pdf(data, f"accuses-{day.isoformat()}.pdf")
+        self.say(f"{formats.count(count, 'accusé de réception prêt', 'accusés de réception prêts')} "
+                 f"à imprimer : {path}")
 
 
 __all__ = ["AppointmentsTab", "SlotsModel"]
