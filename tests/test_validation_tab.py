@@ -211,3 +211,32 @@ def test_import_feed_from_file_and_drop(tab, office, tmp_path):
     assert tab.import_feed_file(str(bad)) is None
     kind, text = tab.messages[-1]
     assert kind == "warn" and "Entrée P-10 : « submitted_at » manquant." in text
+
+
+def test_refusal_dialog_needs_a_reason(qtbot):
+    from PySide6.QtWidgets import QDialogButtonBox
+
+    from gandrange_desk.ui.validation_dialogs import RefusalDialog
+
+    dialog = RefusalDialog(3)
+    qtbot.addWidget(dialog)
+    ok = dialog.buttons.button(QDialogButtonBox.Ok)
+    assert not ok.isEnabled()
+    dialog.reason.setCurrentIndex(0)
+    assert ok.isEnabled() and dialog.text() == "Plus de place disponible."
+    dialog.reason.setEditText("  Enfant   malade  ")
+    assert dialog.text() == "Enfant malade"
+
+
+def test_billing_dialog_proposes_the_other_choice_and_needs_a_reason(tab, qtbot):
+    from PySide6.QtWidgets import QDialogButtonBox
+
+    from gandrange_desk.ui.validation_dialogs import BillingDialog
+
+    item = tab.current_item()  # 06/05, proposed facturée (late)
+    dialog = BillingDialog(item)
+    qtbot.addWidget(dialog)
+    assert dialog.excused.isChecked()
+    assert not dialog.buttons.button(QDialogButtonBox.Ok).isEnabled()
+    dialog.reason.setText("Certificat médical")
+    assert dialog.choice() == ("excused", "Certificat médical")
