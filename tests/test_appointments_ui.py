@@ -249,3 +249,25 @@ def test_family_file_period_booking_and_visitor_registration(qtbot, setup, agent
     assert calls == [tab]
     assert tab.status.text() == "Fiche créée : le rendez-vous de 14:30 est rattaché à la famille Haddad."
     assert cells(tab, 1)[2] == f"Haddad ({created.ref})" and tab.family_button.text() == "&Ouvrir la fiche famille"
+
+
+def test_credentials_letter_for_a_family_without_email(qtbot, setup, agent_desk, desk):
+    lonely = make_family(desk, "Schmitt", portal_state="to_create", guardians=[
+        {"first_name": "Paul", "last_name": "Schmitt", "email": "", "phone": "03 87 11 22 33"}])
+    tab = AppointmentsTab(agent_desk)
+    qtbot.addWidget(tab)
+    shown = []
+    tab.show_file = shown.append
+    assert tab.select_day(DAY)
+    slot = tab.model.rows[0]
+    result = ap.book(agent_desk, slot.id, slot.version, family_id=lonely.id)
+    assert result.emailed_to == () and result.summary.endswith(
+        "Pas d'adresse e-mail : prévenez la famille par téléphone.")
+    tab.refresh()
+    assert "E-mail : aucun (lettre à imprimer)" in tab.detail.text()
+    tab.credentials_button.click()
+    assert tab.status.text().startswith("Pas d'adresse e-mail : la lettre avec les identifiants est à imprimer")
+    assert shown and shown[-1].name == f"identifiants-{lonely.ref}.pdf"
+    assert "Identifiant : " in pdf_text(shown[-1])
+    with desk.read() as s:
+        assert s.execute(select(OutboxMessage)).first() is None
