@@ -253,3 +253,37 @@ def test_intake_command(office, db_url, tmp_path, capsys):
     with office.read() as s:
         assert s.execute(select(func.count()).select_from(AuditEntry).where(
             AuditEntry.action == "feed.import")).scalar() == 1
+
+
+def test_period_booking_leaves_cells_already_booked(office):
+    intake.import_feed(office, feed(entry("P-1", dates=["2026-03-16"])))
+    result = intake.import_feed(office, feed(
+        entry("P-2", kind="period_booking", **{"from": "2026-03-16", "to": "2026-03-20",
+                                                "week_type": "all", "weekdays": ["mon", "tue"]})))
+    assert (result.requests, result.already) == (1, 1)
+    assert "1 case déjà réservée ou demandée laissée telle quelle" in result.summary()
+    with pytest.raises(ValidationFailed) as info:  # an explicit date on a taken cell is an error
+        intake.import_feed(office, feed(entry("P-3", dates=["2026-03-16"])))
+    assert "une demande est déjà en attente sur cette case" in info.value.problems[0]
+
+
+def test_same_feed_from_two_workstations_at_once(office):
+    import threading
+
+    data = feed(entry("P-1"), entry("P-2", dates=["2026-03-16"]))
+    results, errors = [], []
+
+    def run():
+        try:
+            results.append(intake.import_feed(office, data))
+        except Exception as exc:  # noqa: BLE001 - the test reports any failure
+            errors.append(repr(exc))
+
+    threads = [threading.Thread(target=run) for _ in range(3)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    assert errors == []
+    assert sorted(r.entries for r in results) == [0, 0, 2]
+    assert counts(office)["Request"] == 2

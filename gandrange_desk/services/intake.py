@@ -56,6 +56,7 @@ class IntakeResult:
     waiting: int = 0  # entries kept until their family's registration is accepted
     past_days: int = 0  # cells whose day is already past (a late import): flagged in the queue
     late: int = 0  # cell requests past their deadline (judged on submitted_at)
+    already: int = 0  # cells of a period already booked or asked: left as they are
 
     def summary(self) -> str:
         from gandrange_desk.formats import count
@@ -71,6 +72,9 @@ class IntakeResult:
             parts.append(f"{self.waiting} en attente d'une inscription")
         if self.late:
             parts.append(f"{self.late} hors délai")
+        if self.already:
+            parts.append(count(self.already, "case déjà réservée ou demandée laissée telle quelle",
+                               "cases déjà réservées ou demandées laissées telles quelles"))
         if self.past_days:
             parts.append(count(self.past_days, "jour déjà passé", "jours déjà passés"))
         if self.skipped:
@@ -150,9 +154,21 @@ def _json_reason(msg: str) -> str:
 
 def import_feed(desk: Desk, data: bytes | str) -> IntakeResult:
     """Take a whole feed or nothing; ValidationFailed lists every problem by entry ref."""
-    from gandrange_desk.services.calendar import Calendar
+    from sqlalchemy.exc import IntegrityError
 
     entries = parse_feed(data)
+    try:
+        return _import_once(desk, entries)
+    except IntegrityError:
+        # Another workstation imported the same refs at the same moment: its rows won; once
+        # more, they are now skipped as already taken.
+        return _import_once(desk, entries)
+
+
+def _import_once(desk: Desk, entries: list) -> IntakeResult:
+    from gandrange_desk.services import bookings
+    from gandrange_desk.services.calendar import Calendar
+
     result = IntakeResult()
     with desk.unit_of_work() as s:
         cal = Calendar.load(s)
@@ -173,7 +189,12 @@ def import_feed(desk: Desk, data: bytes | str) -> IntakeResult:
                     result.entries += 1
                     continue
                 child = children[plan.child_ref]
+                period = plan.raw.get("kind") == "period_booking"
                 for day in plan.days:
+                    if period and bookings.cell_state(s, child.id, plan.unit.id, day) is not None:
+                        # A period only asks for the white cells, as the portal's total counts them.
+                        result.already += 1
+                        continue
                     try:
                         request = ask_cell(s, desk, cal, plan.kind, child, plan.unit, day,
                                            plan.submitted_at, plan.ref)
