@@ -60,6 +60,12 @@ CASES = [
      "activity[0].booking_deadline.working_days : valeur -1 hors limites (entre 0 et 60)"),
     ('security = "starttls"', 'security = "tls"', "smtp.security : sécurité inconnue « tls » (starttls, ssl ou none)"),
     ('port = 587', 'port = "587"', "smtp.port : nombre entier attendu, trouvé « 587 »"),
+    ('user = "periscolaire"', 'user = "periscolaire"\npassword = "secret"',
+     "smtp.password : le mot de passe n'a pas sa place dans ce fichier : il se range dans le trousseau du "
+     "poste ou dans GANDRANGE_DESK_SMTP_PASSWORD"),
+    ('weekdays = ["wed"]', 'weekdays = ["thu"]',
+     "activity[1].weekdays : une activité ouverte le mercredi (opens = \"wednesdays\") doit compter « wed » "
+     "parmi ses jours"),
     ("capacity = 110", "capacity = 0", "activity[0].unit[1].capacity : valeur 0 hors limites (au moins 1)"),
     ("meal = true", 'meal = "oui"', "activity[0].unit[1].meal : true ou false attendu, trouvé « oui »"),
     ('schools = ["École maternelle", "École élémentaire"]', 'schools = ["École maternelle", "École maternelle"]',

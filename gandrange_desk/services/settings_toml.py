@@ -343,6 +343,10 @@ def _read_structure(table: dict, problems: _Problems, subdivisions):
 
 def _read_smtp(table: dict, problems: _Problems) -> dict:
     place = "smtp"
+    if "password" in table:
+        table = {k: v for k, v in table.items() if k != "password"}
+        problems.add(f"{place}.password", "le mot de passe n'a pas sa place dans ce fichier : il se range "
+                                          "dans le trousseau du poste ou dans GANDRANGE_DESK_SMTP_PASSWORD")
     _unknown_keys(table, SMTP_KEYS, place, problems)
     smtp = {
         "host": _text(table, "host", place, problems, required=True),
@@ -402,6 +406,9 @@ def _read_activity(table: dict, place: str, problems: _Problems) -> ActivitySpec
             problems.add(f"{place}.weekdays[{i}]", f"jour en double {_show(day)}")
         seen.add(day)
     activity.weekdays = [d for d in WEEKDAY_CODES if d in seen]
+    if activity.opens == Opens.WEDNESDAYS.value and seen and "wed" not in seen:
+        problems.add(f"{place}.weekdays", "une activité ouverte le mercredi (opens = \"wednesdays\") doit "
+                                          "compter « wed » parmi ses jours")
     activity.booking_days, activity.booking_time = _read_deadline(table, "booking_deadline", place, problems)
     activity.cancellation_days, activity.cancellation_time = _read_deadline(
         table, "cancellation_deadline", place, problems)
