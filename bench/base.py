@@ -52,7 +52,16 @@ class BenchBase:
         CACHE.mkdir(exist_ok=True)
         self.path = CACHE / f"demo-{families}-{seed}-{_fingerprint()}.sqlite3"
         if not self.path.exists():
-            self._build()
+            # Several people may run benchmarks at once: one builds, the others wait for it.
+            import fcntl
+
+            with open(CACHE / "build.lock", "w") as lock:
+                fcntl.flock(lock, fcntl.LOCK_EX)
+                try:
+                    if not self.path.exists():
+                        self._build()
+                finally:
+                    fcntl.flock(lock, fcntl.LOCK_UN)
         self.url = f"sqlite:///{self.path}"
         self._copies = itertools.count(1)
         self._tmp = CACHE / "copies"
