@@ -8,6 +8,7 @@ and every run) and mutate throw-away copies from `base.fresh_copy()`.
 from __future__ import annotations
 
 import atexit
+import os
 import hashlib
 import itertools
 import shutil
@@ -64,7 +65,7 @@ class BenchBase:
                     fcntl.flock(lock, fcntl.LOCK_UN)
         self.url = f"sqlite:///{self.path}"
         self._copies = itertools.count(1)
-        self._tmp = CACHE / "copies"
+        self._tmp = CACHE / f"copies-{os.getpid()}"  # per run: concurrent runs keep their own
         atexit.register(shutil.rmtree, self._tmp, True)
 
     def now(self) -> datetime:
