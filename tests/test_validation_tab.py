@@ -240,3 +240,20 @@ def test_billing_dialog_proposes_the_other_choice_and_needs_a_reason(tab, qtbot)
     assert not dialog.buttons.button(QDialogButtonBox.Ok).isEnabled()
     dialog.reason.setText("Certificat médical")
     assert dialog.choice() == ("excused", "Certificat médical")
+
+
+def test_keyboard_whole_family_and_group_row(tab, office, qtbot):
+    tab.tree.setFocus()
+    qtbot.keyClick(tab.tree, Qt.Key_A, Qt.ShiftModifier)  # Keller: 5 requests, 2 e-mails
+    assert family_labels(tab) == ["Muller (F-0050) — 2 demandes", "Weber (F-1001) — 1 demande"]
+    assert len(outbox(office)) == 2
+    tab.tree.setCurrentIndex(tab.model.index(0, 0))  # the Muller group row itself
+    from PySide6.QtCore import QItemSelectionModel
+
+    tab.tree.selectionModel().select(tab.model.index(0, 0), QItemSelectionModel.ClearAndSelect
+                                     | QItemSelectionModel.Rows)
+    tab.ask_reason = lambda count: f"{count} refus"
+    qtbot.keyClick(tab.tree, Qt.Key_R)
+    assert family_labels(tab) == ["Weber (F-1001) — 1 demande"]
+    with office.read() as s:
+        assert set(s.execute(select(Request.reason).where(Request.status == "refused")).scalars()) == {"2 refus"}

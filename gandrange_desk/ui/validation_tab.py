@@ -1,7 +1,7 @@
 """The Validation tab: the pending requests grouped by family, decided from the keyboard.
 
 Arrows move, A accepts, R refuses (with a reason), F sets a cancellation's billing, N jumps to
-the next family; a whole family or everything shown is one click. Registrations show the
+the next family, Shift+A accepts the whole family; on a group row A and R act on the group. Registrations show the
 submitted family; family changes show old and new values side by side, accepted field by field.
 A portal feed is imported from the button or by dropping the .json file on the tab.
 """
@@ -101,6 +101,10 @@ class _Keys(QObject):
         self.tab = tab
 
     def eventFilter(self, obj, event):
+        if (event.type() == QEvent.KeyPress and event.key() == Qt.Key_A
+                and (event.modifiers() & ~Qt.KeypadModifier) == Qt.ShiftModifier):
+            self.tab.accept_family()
+            return True
         if event.type() == QEvent.KeyPress and not (event.modifiers() & ~Qt.KeypadModifier):
             action = {Qt.Key_A: self.tab.accept_selected, Qt.Key_R: self.tab.refuse_selected,
                       Qt.Key_N: self.tab.next_family, Qt.Key_F: self.tab.change_billing}.get(event.key())
@@ -212,7 +216,7 @@ class ValidationTab(QWidget):
         self.accept_button = QPushButton("Accepter (A)")
         self.refuse_button = QPushButton("Refuser… (R)")
         self.billing_button = QPushButton("Facturation… (F)")
-        self.family_button = QPushButton("Accepter toute la famille")
+        self.family_button = QPushButton("Accepter toute la famille (Maj+A)")
         self.all_button = QPushButton("Tout accepter (affiché)")
         self.next_button = QPushButton("Famille suivante (N)")
         for button, slot in ((self.accept_button, self.accept_selected), (self.refuse_button, self.refuse_selected),
@@ -224,6 +228,11 @@ class ValidationTab(QWidget):
         self.status = QLabel()
         actions.addWidget(self.status)
         layout.addLayout(actions)
+
+    def showEvent(self, event) -> None:
+        super().showEvent(event)
+        if not self.search.hasFocus():
+            self.tree.setFocus()  # the keys work as soon as the tab is shown
 
     # ------------------------------------------------------------------ data
     def current_filter(self) -> queue.QueueFilter:
@@ -313,7 +322,8 @@ class ValidationTab(QWidget):
     def _show_detail(self) -> None:
         item = self.current_item()
         if item is None:
-            self.detail_info.setText("Choisissez une demande : A accepte, R refuse, N passe à la famille suivante.")
+            self.detail_info.setText("Choisissez une demande : A accepte, R refuse, N passe à la famille suivante ; "
+                                     "sur une ligne de groupe, A et R valent pour tout le groupe.")
             self.detail.setCurrentIndex(0)
             return
         if item.kind == "registration":
