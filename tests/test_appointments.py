@@ -380,3 +380,12 @@ def test_the_days_acknowledgements_to_sign(book_setup):
     assert "Je soussigné(e) Sophie Keller atteste" in pages[0] and "Je soussigné(e) Nadia Haddad atteste" in pages[1]
     assert "Bureau périscolaire (Sandrine Foncin) : 03 87 67 17 79" in pages[1]
     assert pdf_appointments.day_acknowledgements_pdf(desk, date(2026, 9, 4)) == (None, 0)
+
+
+def test_slots_of_today_start_after_now(book_setup, clock):
+    desk = book_setup
+    clock.set(2026, 9, 3, 10, 10)
+    result = ap.create_slots(desk, date(2026, 9, 3), date(2026, 9, 3), start="09:00", end="12:00",
+                             clerk_logins=["sfoncin"])
+    assert result.created == 3
+    assert [r.time_text for r in ap.day_list(desk, date(2026, 9, 3))] == ["10:30", "11:00", "11:30"]

@@ -142,6 +142,7 @@ def create_slots(desk: Desk, first: date, last: date, *, start: str = "09:00", e
                 Appointment.starts_at >= lo - timedelta(days=1), Appointment.starts_at < hi)).scalars():
             taken[a.clerk_id].append((a.starts_at, a.starts_at + timedelta(minutes=a.minutes)))
         day = first
+        now = desk.now()
         step = timedelta(minutes=minutes)
         while day <= last:
             why = _closed_reason(calendar, day)
@@ -151,6 +152,8 @@ def create_slots(desk: Desk, first: date, last: date, *, start: str = "09:00", e
                 result.days += 1
                 for t in plan:
                     begin = datetime.combine(day, t, PARIS)
+                    if begin <= now:  # today's hours already gone
+                        continue
                     for u in users:
                         if any(b < begin + step and begin < e for b, e in taken[u.id]):
                             result.overlapping += 1
