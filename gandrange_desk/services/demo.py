@@ -258,15 +258,16 @@ def run_demo(desk: Desk, *, families: int = 250, seed: int = 1, year: int | None
     today, now = desk.today(), desk.now()
     first = school_year_start(today, year)
     last = date(first.year + 1, 8, 31)
-    rng = random.Random(seed)
+    # Separate streams: households stay the same when the booking habits are retuned.
+    rng = random.Random(f"{seed}-requests")
     summary = DemoSummary(school_year=(first, last))
     with desk.unit_of_work() as s:
         _check_empty(s)
         apply_settings(s, desk, parse_settings(demo_settings_text(first, families)), default_valid_from=first)
         _add_users(s)
         world = World.load(s, Calendar.load(s), first=first, last=last, today=today, now=now)
-        maker = BookingMaker(world, rng)
-        builder = _FamilyBuilder(rng, first, today, now)
+        maker = BookingMaker(world, random.Random(f"{seed}-bookings"))
+        builder = _FamilyBuilder(random.Random(f"{seed}-families"), first, today, now)
         for start in range(0, families, CHUNK):
             if progress:
                 progress.check()
