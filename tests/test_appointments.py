@@ -187,14 +187,19 @@ def test_booking_sends_the_confirmation_in_the_same_transaction(book_setup, agen
     assert audit.user_login == "sfoncin" and audit.family_id == f.id
     assert json.loads(audit.after)["emailed_to"] == ["sophie.keller@example.org"]
 
-    # The copy loaded before booking is stale; the slot is taken for the next clerk.
+    # The next clerk, from the copy loaded before, is told who took the slot and for whom.
     other = make_family(desk, "Weber")
-    with pytest.raises(StaleEdit):
-        ap.book(agent_desk, slot.id, slot.version, family_id=other.id)
-    with pytest.raises(AlreadyDecided) as err:
-        ap.book(agent_desk, row.id, row.version, family_id=other.id)
-    assert str(err.value) == ("Créneau refusé : le créneau du jeudi 3 septembre 2026 à 14h30 vient d'être pris "
-                              "par sfoncin (la famille Keller). Choisissez un autre créneau.")
+    for version in (slot.version, row.version):
+        with pytest.raises(AlreadyDecided) as err:
+            ap.book(agent_desk, slot.id, version, family_id=other.id)
+        assert str(err.value) == ("Créneau refusé : le créneau du jeudi 3 septembre 2026 à 14h30 vient d'être "
+                                  "pris par sfoncin (la famille Keller). Choisissez un autre créneau.")
+    # Booked then cancelled elsewhere: free again, but the copy is stale.
+    seen = slot_at(desk, date(2026, 9, 3), "14:00")
+    taken = ap.book(desk, seen.id, seen.version, visitor_name="Tom", visitor_phone="0612345678", notify=False).slot
+    ap.cancel_booking(desk, taken.id, taken.version)
+    with pytest.raises(StaleEdit, match="la fiche du rendez-vous a été modifiée par systeme le 20/08/2026 à 09:00"):
+        ap.book(agent_desk, seen.id, seen.version, family_id=other.id)
     # One upcoming appointment per family: move it instead.
     free = slot_at(desk, date(2026, 9, 3), "15:00")
     with pytest.raises(DeskError, match="La famille Keller a déjà rendez-vous le jeudi 3 septembre 2026 à 14h30"):

@@ -33,7 +33,7 @@ from gandrange_desk.services.family_validation import format_french_phone
 from gandrange_desk.services.mail_texts import Sender
 from gandrange_desk.services.outbox import enqueue, family_recipients
 
-WHAT = "le rendez-vous"
+WHAT = "la fiche du rendez-vous"  # check_version writes "… a été modifiée par"
 MAX_DAYS = 62
 _HHMM = re.compile(r"^([01]?\d|2[0-3])[:hH]([0-5]\d)$")
 
@@ -283,8 +283,9 @@ def book(desk: Desk, appointment_id: int, version: int, *, family_id: int | None
         raise ValidationFailed(problems, "Rendez-vous non réservé :")
     with desk.unit_of_work() as s:
         a = _load(s, appointment_id)
-        check_version(a, version, WHAT)
+        # Taken meanwhile: say by whom and for whom, rather than "modified".
         _must_be_free(s, desk, a)
+        check_version(a, version, WHAT)
         f = None
         if family_id is not None:
             f = _family(s, family_id)
