@@ -10,10 +10,12 @@ from __future__ import annotations
 
 import calendar as pycalendar
 from dataclasses import dataclass, field
+from functools import lru_cache
 from datetime import date
 
 from sqlalchemy import (
-    Boolean, Integer, String, and_, cast, extract, func, literal_column, null, select, union_all,
+    Boolean, Integer, String, and_, bindparam, cast, extract, func, literal_column, null, select,
+    union_all,
 )
 
 from gandrange_desk.models import Activity, Booking, CellState, Child, School, Unit
@@ -71,6 +73,11 @@ class GridData:
         return sum(states.count(code) for code in BILLABLE)
 
 
+@lru_cache(maxsize=200_000)
+def _norm(text: str) -> str:
+    return normalize(text)
+
+
 def short_name(name: str) -> str:
     words = [w for w in name.replace("'", " ").split() if len(w) > 2 and w.lower() != "accueil"]
     word = (words[0] if words else name).capitalize()
@@ -82,29 +89,28 @@ def month_days(month: date) -> list[date]:
     return [date(month.year, month.month, d) for d in range(1, n + 1)]
 
 
-def grid_query(unit_ids: list[int], first: date, last: date, school_id: int | None = None,
-               class_name: str | None = None):
+def grid_query(unit_ids: list, first, last, school_id=None, class_name=None):
     """The one statement: every child row (with its bookings of the month) plus places used."""
     day_number = cast(extract("day", Booking.day), Integer)
     joined = and_(Booking.child_id == Child.id, Booking.unit_id.in_(unit_ids),
                   Booking.day >= first, Booking.day <= last)
     children = (
         select(literal_column("0", Integer).label("k"), Child.id.label("n"), Child.first_name,
-               Child.last_name, Child.class_name, Child.pai, (Child.allergies != "").label("al"),
+               Child.last_name, Child.class_name, Child.pai, (Child.allergies != literal_column("''")).label("al"),
                Booking.unit_id, day_number.label("d"), Booking.state)
         .select_from(Child).outerjoin(Booking, joined)
         .where(Child.archived.is_(False))
     )
     if school_id is not None:
         children = children.where(Child.school_id == school_id)
-    if class_name:
+    if class_name is not None:
         children = children.where(Child.class_name == class_name)
     used = (
         select(literal_column("1", Integer), func.count(), cast(null(), String), cast(null(), String),
                cast(null(), String), cast(null(), Boolean), cast(null(), Boolean), Booking.unit_id,
                day_number, cast(null(), String))
         .where(Booking.unit_id.in_(unit_ids), Booking.day >= first, Booking.day <= last,
-               Booking.state.in_((CellState.R, CellState.DA)))
+               Booking.state.in_([literal_column("'R'"), literal_column("'DA'")]))
         .group_by(Booking.unit_id, day_number)
     )
     return union_all(children, used)
@@ -130,9 +136,53 @@ def load_grid(s, cal: Calendar, month: date, activity_id: int, unit_ids: list[in
     data.closed = [closed.get(days[d]) for d, _ in data.columns]
     if not units:
         return data
-    result = s.execute(grid_query([u.id for u in units], days[0], days[-1], school_id, class_name))
-    _fill(data, result, show_health)
+    rows = fetch_grid_rows(s, [u.id for u in units], days[0], days[-1], school_id, class_name)
+    _fill(data, rows, show_health)
     return data
+
+
+_compiled: dict[tuple, tuple[str, tuple | None, dict]] = {}
+
+
+def _compiled_grid_sql(dialect, n_units: int, with_school: bool, with_class: bool):
+    """The grid statement compiled once per shape (dialect, unit count, filters), with bound
+    parameters, so opening a month costs no SQL compilation."""
+    key = (dialect.name, n_units, with_school, with_class)
+    found = _compiled.get(key)
+    if found is None:
+        stmt = grid_query([bindparam(f"u{i}") for i in range(n_units)], bindparam("first"),
+                          bindparam("last"), bindparam("school") if with_school else None,
+                          bindparam("klass") if with_class else None)
+        compiled = stmt.compile(dialect=dialect)
+        constants = {k: v for k, v in compiled.params.items() if v is not None}
+        found = (str(compiled), compiled.positiontup if compiled.positional else None, constants)
+        _compiled[key] = found
+    return found
+
+
+def fetch_grid_rows(s, unit_ids: list[int], first: date, last: date, school_id: int | None = None,
+                    class_name: str | None = None) -> list[tuple]:
+    """Rows as the driver returns them, without SQLAlchemy's per-row result processing (the
+    grid's open time must stay close to the bare SQL read of the same rows)."""
+    conn = s.connection()
+    dialect = conn.dialect
+    sql, positions, constants = _compiled_grid_sql(dialect, len(unit_ids), school_id is not None,
+                                                   bool(class_name))
+    sqlite = dialect.name == "sqlite"
+    values = dict(constants)
+    values.update({f"u{i}": uid for i, uid in enumerate(unit_ids)})
+    # SQLite stores dates as ISO text; psycopg adapts date objects itself.
+    values["first"] = first.isoformat() if sqlite else first
+    values["last"] = last.isoformat() if sqlite else last
+    values["school"] = school_id
+    values["klass"] = class_name
+    params = tuple(values[name] for name in positions) if positions is not None else values
+    cursor = conn.connection.driver_connection.cursor()
+    try:
+        cursor.execute(sql, params)
+        return cursor.fetchall()
+    finally:
+        cursor.close()
 
 
 def _fill(data: GridData, rows, show_health: bool) -> None:
@@ -144,6 +194,7 @@ def _fill(data: GridData, rows, show_health: bool) -> None:
     info: dict[int, tuple] = {}
     used = data.used
     for k, n, first, last, klass, pai, allergic, unit_id, day, state in rows:
+        # (k = 1: a places-used row; its `n` is the count.)
         if k:
             used[(day - 1) * n_units + unit_pos[unit_id]] = n
             continue
@@ -153,7 +204,7 @@ def _fill(data: GridData, rows, show_health: bool) -> None:
             info[n] = (first, last, klass, pai, allergic)
         if unit_id is not None:
             states[(day - 1) * n_units + unit_pos[unit_id]] = code_of[state]
-    order = sorted(info, key=lambda cid: (normalize(info[cid][1]), normalize(info[cid][0]), cid))
+    order = sorted(info, key=lambda cid: (_norm(info[cid][1]), _norm(info[cid][0]), cid))
     for cid in order:
         first, last, klass, pai, allergic = info[cid]
         name = f"{last.upper()} {first}"
@@ -161,7 +212,7 @@ def _fill(data: GridData, rows, show_health: bool) -> None:
         data.names.append(name)
         data.classes.append(klass or "")
         data.marks.append(("PAI" if pai else "Allergie" if allergic else "") if show_health else "")
-        data.keys.append(normalize(f"{first} {last} {last} {first}"))
+        data.keys.append(_norm(f"{first} {last} {last} {first}"))
         data.states.append(by_child[cid])
 
 

@@ -7,7 +7,7 @@ from PySide6.QtCore import QRect, Qt
 from PySide6.QtGui import QBrush, QColor, QFont, QPen
 from PySide6.QtWidgets import QStyle, QStyledItemDelegate
 
-from .grid_model import CLOSED_ROLE, DAY_START_ROLE, STATE_ROLE
+from .grid_model import CLASS_COL, CODE_TEXT, FIXED, MARK_COL, NAME_COL
 
 # (fill, text) per code; grey levels ≈ 0.90, 0.55, 0.75, 0.23 (Rec. 601).
 COLOURS = {
@@ -25,17 +25,37 @@ LEGEND = (("DR", "demande de réservation"), ("R", "réservé"), ("DA", "demande
           ("AF", "annulation facturée"))
 
 
+SELECTED = QStyle.State_Selected.value
+HAS_FOCUS = QStyle.State_HasFocus.value
+WHITE = QColor("#FFFFFF")
+MARK_INK = QColor("#B00020")
+TEXT_INK = QColor("#202020")
+CENTER = Qt.AlignCenter
+LEFT = Qt.AlignVCenter | Qt.AlignLeft
+HATCH = QBrush(QColor(120, 50, 0, 90), Qt.BDiagPattern)
+FOCUS_PEN = QPen(FOCUS, 2)
+
+
 class GridDelegate(QStyledItemDelegate):
-    def __init__(self, parent=None):
+    """Paints day cells straight from the model's arrays: one paint must not cost a dozen
+    data() round trips through Qt (the first paint of a 700-row month counts)."""
+
+    def __init__(self, model, parent=None):
         super().__init__(parent)
+        self.model = model
         self.font = QFont()
         self.font.setBold(True)
         self.font.setPointSizeF(8.5)
+        self.dr_pen = {code: QPen(ink, 1, Qt.DashLine) for code, (_, ink) in COLOURS.items()}
 
     def paint(self, painter, option, index) -> None:
+        g = self.model.grid
+        row = self.model.visible[index.row()]
+        c = index.column() - FIXED
         rect: QRect = option.rect
-        code = index.data(STATE_ROLE) or 0
-        closed = index.data(CLOSED_ROLE)
+        closed = g.closed[c]
+        code = 0 if closed else g.states[row][c]
+        state = option.state.value
         painter.save()
         if closed:
             painter.fillRect(rect, CLOSED_FILL)
@@ -43,29 +63,60 @@ class GridDelegate(QStyledItemDelegate):
             fill, ink = COLOURS[code]
             painter.fillRect(rect, fill)
             if code == 3:
-                painter.fillRect(rect, QBrush(QColor(120, 50, 0, 90), Qt.BDiagPattern))
-            if code == 1:
-                painter.setPen(QPen(ink, 1, Qt.DashLine))
+                painter.fillRect(rect, HATCH)
+            elif code == 1:
+                painter.setPen(self.dr_pen[1])
                 painter.drawRect(rect.adjusted(2, 2, -3, -3))
             painter.setFont(self.font)
             painter.setPen(ink)
-            painter.drawText(rect, Qt.AlignCenter, index.data(Qt.DisplayRole) or "")
+            painter.drawText(rect, CENTER, CODE_TEXT[code])
         else:
-            painter.fillRect(rect, QColor("#FFFFFF"))
-        if option.state & QStyle.State_Selected:
+            painter.fillRect(rect, WHITE)
+        if state & SELECTED:
             painter.fillRect(rect, SELECTION)
         painter.setPen(GRID_LINE)
         painter.drawLine(rect.bottomLeft(), rect.bottomRight())
         painter.drawLine(rect.topRight(), rect.bottomRight())
-        if index.data(DAY_START_ROLE):
+        if g.columns[c][1] == 0:
             painter.setPen(DAY_LINE)
             painter.drawLine(rect.topLeft(), rect.bottomLeft())
-        if option.state & QStyle.State_HasFocus:
-            painter.setPen(QPen(FOCUS, 2))
+        if state & HAS_FOCUS:
+            painter.setPen(FOCUS_PEN)
             painter.drawRect(rect.adjusted(1, 1, -1, -1))
         painter.restore()
 
-    def sizeHint(self, option, index):
-        from PySide6.QtCore import QSize
 
-        return QSize(40, 22)
+class NameDelegate(QStyledItemDelegate):
+    """The frozen columns (name, class, health mark, total), painted from the arrays."""
+
+    def __init__(self, model, parent=None):
+        super().__init__(parent)
+        self.model = model
+        self.bold = QFont()
+        self.bold.setBold(True)
+
+    def paint(self, painter, option, index) -> None:
+        g = self.model.grid
+        row = self.model.visible[index.row()]
+        col = index.column()
+        rect: QRect = option.rect
+        painter.save()
+        painter.fillRect(rect, WHITE)
+        if col == NAME_COL:
+            painter.setPen(TEXT_INK)
+            painter.drawText(rect.adjusted(4, 0, -2, 0), LEFT, g.names[row])
+        elif col == CLASS_COL:
+            painter.setPen(TEXT_INK)
+            painter.drawText(rect, CENTER, g.classes[row])
+        elif col == MARK_COL:
+            if g.marks[row]:
+                painter.setPen(MARK_INK)
+                painter.setFont(self.bold)
+                painter.drawText(rect, CENTER, g.marks[row])
+        else:
+            painter.setPen(TEXT_INK)
+            painter.drawText(rect, CENTER, str(g.total(row)))
+        painter.setPen(GRID_LINE)
+        painter.drawLine(rect.bottomLeft(), rect.bottomRight())
+        painter.drawLine(rect.topRight(), rect.bottomRight())
+        painter.restore()

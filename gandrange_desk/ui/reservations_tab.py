@@ -10,11 +10,11 @@ from __future__ import annotations
 
 from datetime import date
 
-from PySide6.QtCore import QDate, QItemSelectionModel, QLocale, Qt, Signal
+from PySide6.QtCore import QDate, QItemSelectionModel, QLocale, Qt
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import (
     QAbstractItemView, QCheckBox, QComboBox, QDateEdit, QHBoxLayout, QHeaderView, QLabel,
-    QLineEdit, QMenu, QMessageBox, QPushButton, QSplitter, QTableView, QToolButton, QVBoxLayout,
+    QLineEdit, QMenu, QMessageBox, QPushButton, QSplitter, QToolButton, QVBoxLayout,
     QWidget,
 )
 
@@ -27,8 +27,9 @@ from gandrange_desk.services.calendar import NO_ACTIVITY_REASON, WEEKEND_REASON,
 from gandrange_desk.services.family_data import can_see_health
 from gandrange_desk.services.grid_data import AF, BLANK, DA, DR, R, grid_filters, load_grid
 
-from .grid_delegate import LEGEND, GridDelegate
+from .grid_delegate import LEGEND, GridDelegate, NameDelegate
 from .grid_dialogs import CancelDialog, ReasonDialog
+from .grid_view import GridView, NamesView
 from .grid_model import CELL_ROLE, CLOSED_ROLE, FIXED, STATE_ROLE, GridModel
 from .period_dialog import PeriodDialog
 
@@ -36,29 +37,6 @@ NEVER_OPEN = (WEEKEND_REASON, NO_ACTIVITY_REASON)
 ROW_HEIGHT = 22
 DAY_WIDTH = 40
 HEADER_HEIGHT = 52
-
-
-class GridView(QTableView):
-    """The day area: Space acts, Suppr cancels, Entrée moves down as in a spreadsheet."""
-
-    act = Signal(str)
-
-    def keyPressEvent(self, event) -> None:
-        key = event.key()
-        if key == Qt.Key_Space and not event.modifiers():
-            self.act.emit("default")
-            return
-        if key == Qt.Key_Delete:
-            self.act.emit("cancel")
-            return
-        if key in (Qt.Key_Return, Qt.Key_Enter):
-            step = Qt.Key_Up if event.modifiers() & Qt.ShiftModifier else Qt.Key_Down
-            current = self.currentIndex()
-            row = current.row() + (1 if step == Qt.Key_Down else -1)
-            if 0 <= row < self.model().rowCount():
-                self.setCurrentIndex(self.model().index(row, current.column()))
-            return
-        super().keyPressEvent(event)
 
 
 class ReservationsTab(QWidget):
@@ -120,7 +98,7 @@ class ReservationsTab(QWidget):
             tools.addWidget(w)
         tools.addStretch(1)
 
-        self.names = QTableView()
+        self.names = NamesView()
         self.grid = GridView()
         for view in (self.names, self.grid):
             view.setModel(self.model)
@@ -134,7 +112,9 @@ class ReservationsTab(QWidget):
         self.names.setFocusPolicy(Qt.NoFocus)
         self.names.setVerticalScrollBarPolicy(Qt.ScrollBarAlwaysOff)
         self.names.horizontalHeader().setSectionResizeMode(QHeaderView.Fixed)
-        self.grid.setItemDelegate(GridDelegate(self.grid))
+        self.grid.setItemDelegate(GridDelegate(self.model, self.grid))
+        self.names.setItemDelegate(NameDelegate(self.model, self.names))
+        self.names.setShowGrid(False)
         self.grid.setSelectionMode(QAbstractItemView.ExtendedSelection)
         self.grid.setShowGrid(False)
         self.grid.horizontalHeader().setSectionResizeMode(QHeaderView.Fixed)

@@ -1,0 +1,211 @@
+"""The grid's two views, each painting its visible part in one pass over the model's arrays.
+
+QTableView paints cell by cell through the delegate (a Python call and a style option per
+cell); a month of 700 rows shows ~1,000 cells at once, so the views paint themselves: one fill
+per closed column, one fill and one text per booked cell, the lines once per row and column.
+The delegate (grid_delegate) keeps the same colours for anything painted outside these views.
+"""
+
+from __future__ import annotations
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QPainter, QPen, QPixmap
+from PySide6.QtWidgets import QTableView
+
+from .grid_delegate import (
+    CLOSED_FILL, COLOURS, DAY_LINE, FOCUS, GRID_LINE, HATCH, MARK_INK, SELECTION, TEXT_INK, WHITE,
+)
+from .grid_model import CODE_TEXT, FIXED, MARK_COL
+
+CENTER = int(Qt.AlignCenter.value)
+LEFT = int((Qt.AlignVCenter | Qt.AlignLeft).value)
+
+
+def _visible_span(view, rect, count_rows: int, count_cols: int):
+    first_row = view.rowAt(rect.top())
+    last_row = view.rowAt(rect.bottom())
+    first_row = 0 if first_row < 0 else first_row
+    last_row = count_rows - 1 if last_row < 0 else last_row
+    first_col = view.columnAt(rect.left())
+    last_col = view.columnAt(rect.right())
+    first_col = 0 if first_col < 0 else first_col
+    last_col = count_cols - 1 if last_col < 0 else last_col
+    return first_row, last_row, first_col, last_col
+
+
+class GridView(QTableView):
+    """The day area: Space acts, Suppr cancels, Entrée moves down as in a spreadsheet."""
+
+    act = Signal(str)
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self.cell_font = None
+        self.focus_pen = QPen(FOCUS, 2)
+        self.dashed = {code: QPen(ink, 1, Qt.DashLine) for code, (_, ink) in COLOURS.items()}
+        self._tiles: dict[tuple[int, int, int], QPixmap] = {}
+
+    def keyPressEvent(self, event) -> None:
+        key = event.key()
+        if key == Qt.Key_Space and not event.modifiers():
+            self.act.emit("default")
+            return
+        if key == Qt.Key_Delete:
+            self.act.emit("cancel")
+            return
+        if key in (Qt.Key_Return, Qt.Key_Enter):
+            up = bool(event.modifiers() & Qt.ShiftModifier)
+            current = self.currentIndex()
+            row = current.row() + (-1 if up else 1)
+            if 0 <= row < self.model().rowCount():
+                self.setCurrentIndex(self.model().index(row, current.column()))
+            return
+        super().keyPressEvent(event)
+
+    def paintEvent(self, event) -> None:
+        model = self.model()
+        g = getattr(model, "grid", None)
+        rows = model.rowCount()
+        if g is None or rows == 0:
+            super().paintEvent(event)
+            return
+        if self.cell_font is None:
+            self.cell_font = self.font()
+            self.cell_font.setBold(True)
+            self.cell_font.setPointSizeF(8.5)
+        painter = QPainter(self.viewport())
+        rect = event.rect()
+        painter.fillRect(rect, WHITE)
+        first_row, last_row, first_col, last_col = _visible_span(self, rect, rows, model.columnCount())
+        row_h = self.verticalHeader().defaultSectionSize()
+        y0 = self.rowViewportPosition(first_row)
+        height = (last_row - first_row + 1) * row_h
+        header = self.horizontalHeader()
+        visible, states, closed, columns = model.visible, g.states, g.closed, g.columns
+        row_states = [states[visible[r]] for r in range(first_row, last_row + 1)]
+        spans = []  # (x, w, c) of the columns drawn
+        for col in range(max(first_col, FIXED), last_col + 1):
+            if header.isSectionHidden(col):
+                continue
+            x = self.columnViewportPosition(col)
+            w = header.sectionSize(col)
+            c = col - FIXED
+            spans.append((x, w, c))
+            if closed[c]:
+                painter.fillRect(x, y0, w, height, CLOSED_FILL)
+                continue
+            y = y0
+            for row_state in row_states:
+                code = row_state[c]
+                if code:
+                    painter.drawPixmap(x, y, self._tile(code, w, row_h))
+                y += row_h
+        if not spans:
+            painter.end()
+            return
+        left = spans[0][0]
+        right = spans[-1][0] + spans[-1][1]
+        self._paint_selection(painter, spans, first_row, last_row, y0, row_h, closed)
+        painter.setPen(GRID_LINE)
+        for i in range(last_row - first_row + 1):
+            y = y0 + (i + 1) * row_h - 1
+            painter.drawLine(left, y, right, y)
+        for x, w, c in spans:
+            painter.drawLine(x + w - 1, y0, x + w - 1, y0 + height)
+        painter.setPen(DAY_LINE)
+        for x, w, c in spans:
+            if columns[c][1] == 0:
+                painter.drawLine(x, y0, x, y0 + height)
+        current = self.currentIndex()
+        if current.isValid() and self.hasFocus() and current.column() >= FIXED:
+            r = self.visualRect(current)
+            painter.setPen(self.focus_pen)
+            painter.drawRect(r.adjusted(1, 1, -1, -1))
+        painter.end()
+
+    def _tile(self, code: int, w: int, h: int) -> QPixmap:
+        """A booked cell drawn once per (code, size) and then blitted: text layout per cell
+        would cost more than everything else in the paint."""
+        key = (code, w, h)
+        tile = self._tiles.get(key)
+        if tile is None:
+            ratio = self.devicePixelRatioF()
+            tile = QPixmap(int(w * ratio), int(h * ratio))
+            tile.setDevicePixelRatio(ratio)
+            fill, ink = COLOURS[code]
+            tile.fill(fill)
+            p = QPainter(tile)
+            if code == 3:
+                p.fillRect(0, 0, w, h, HATCH)
+            elif code == 1:
+                p.setPen(self.dashed[1])
+                p.drawRect(2, 2, w - 5, h - 5)
+            p.setFont(self.cell_font)
+            p.setPen(ink)
+            p.drawText(0, 0, w, h, CENTER, CODE_TEXT[code])
+            p.end()
+            self._tiles[key] = tile
+        return tile
+
+    def _paint_selection(self, painter, spans, first_row, last_row, y0, row_h, closed) -> None:
+        selection = self.selectionModel().selection() if self.selectionModel() else []
+        for rng in selection:
+            top, bottom = max(rng.top(), first_row), min(rng.bottom(), last_row)
+            if top > bottom:
+                continue
+            y = y0 + (top - first_row) * row_h
+            h = (bottom - top + 1) * row_h
+            for x, w, c in spans:
+                if rng.left() <= c + FIXED <= rng.right() and not closed[c]:
+                    painter.fillRect(x, y, w, h, SELECTION)
+
+
+class NamesView(QTableView):
+    """The frozen columns: child, class, health mark, month total."""
+
+    def paintEvent(self, event) -> None:
+        model = self.model()
+        g = getattr(model, "grid", None)
+        rows = model.rowCount()
+        if g is None or rows == 0:
+            super().paintEvent(event)
+            return
+        painter = QPainter(self.viewport())
+        rect = event.rect()
+        painter.fillRect(rect, WHITE)
+        first_row, last_row, _, _ = _visible_span(self, rect, rows, FIXED)
+        row_h = self.verticalHeader().defaultSectionSize()
+        y0 = self.rowViewportPosition(first_row)
+        xs = [(self.columnViewportPosition(c), self.columnWidth(c)) for c in range(FIXED)]
+        bold = self.font()
+        bold.setBold(True)
+        normal = self.font()
+        visible = model.visible
+        y = y0
+        for r in range(first_row, last_row + 1):
+            i = visible[r]
+            painter.setPen(TEXT_INK)
+            x, w = xs[0]
+            painter.drawText(x + 4, y, w - 6, row_h, LEFT, g.names[i])
+            x, w = xs[1]
+            painter.drawText(x, y, w, row_h, CENTER, g.classes[i])
+            x, w = xs[3]
+            painter.drawText(x, y, w, row_h, CENTER, str(g.total(i)))
+            if g.marks[i]:
+                x, w = xs[MARK_COL]
+                painter.setPen(MARK_INK)
+                painter.setFont(bold)
+                painter.drawText(x, y, w, row_h, CENTER, g.marks[i])
+                painter.setFont(normal)
+            y += row_h
+        painter.setPen(GRID_LINE)
+        right = xs[-1][0] + xs[-1][1]
+        for i in range(last_row - first_row + 1):
+            yy = y0 + (i + 1) * row_h - 1
+            painter.drawLine(0, yy, right, yy)
+        for x, w in xs:
+            painter.drawLine(x + w - 1, y0, x + w - 1, y)
+        painter.end()
+
+
+__all__ = ["GridView", "NamesView"]
