@@ -114,17 +114,28 @@ def test_nothing_to_attest(desk, year):
 
 
 def test_period_attestation(desk, year, db_url, tmp_path, capsys):
+    from gandrange_desk.models import Booking
+
+    u = b.units(desk)
+    with desk.unit_of_work() as s:
+        # Present on 3, 4 and 7 September; the 8th was cancelled late (AF): billed, not present;
+        # a booking of December (after "today") is not a presence yet.
+        for day, state in ((3, "R"), (4, "R"), (7, "R"), (8, "AF")):
+            s.add(Booking(child_id=year["lea"], unit_id=u["Soir"], day=date(2026, 9, day), state=state))
+        s.add(Booking(child_id=year["lea"], unit_id=u["Soir"], day=date(2026, 12, 1), state="R"))
     payments.record_payment(desk, year["fam"], mode="cheque", received_on=date(2026, 10, 5), amount_cents=7800,
                             reference="Chèque 0042")
-    result = attestations.period_pdf(desk, year["fam"], date(2026, 9, 3), date(2026, 10, 5))
+    result = attestations.period_pdf(desk, year["fam"], date(2026, 9, 3), date(2026, 12, 31))
     text = _text(result.pdf)
     assert "Attestation de présence et de paiement" in text
-    assert "Léa Muller" in text and "Hugo Muller" in text
-    # Soir in September from the 3rd: 8 days at 3,00 €; in October the 1st to the 5th.
-    att = attestations.period_attestation(desk, year["fam"], date(2026, 9, 3), date(2026, 10, 5))
-    soir = [a for a in att.attendance if a.child_name == "Léa Muller" and a.unit_label == "Soir"][0]
-    assert len(soir.days) == 13 and soir.amount_cents == 3900
-    assert "03/09" in text and "Chèque 0042" in text and "78,00 €" in text
+    att = attestations.period_attestation(desk, year["fam"], date(2026, 9, 3), date(2026, 12, 31))
+    assert [(a.child_name, a.unit_label, a.days) for a in att.attendance] == [
+        ("Léa Muller", "PÉRISCOLAIRE — Soir", [date(2026, 9, 3), date(2026, 9, 4), date(2026, 9, 7)])]
+    assert "03/09, 04/09, 07/09" in text and "Jours de présence" in text
+    # Billed: Soir from 3 September (8 days) and 1-10 October at 3,00 €.
+    soir = [a for a in att.billed if a.child_name == "Léa Muller" and a.unit_label == "Soir"][0]
+    assert len(soir.days) == 18 and soir.amount_cents == 5400
+    assert "Hugo Muller" in text and "Chèque 0042" in text and "78,00 €" in text
     with pytest.raises(ValidationFailed):
         attestations.period_pdf(desk, year["fam"], date(2026, 10, 2), date(2026, 9, 3))
     out = tmp_path / "p.pdf"

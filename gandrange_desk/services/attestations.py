@@ -23,6 +23,9 @@ from sqlalchemy.orm import Session
 from gandrange_desk import formats
 from gandrange_desk.errors import DeskError, NotFound, ValidationFailed
 from gandrange_desk.models import (
+    Activity,
+    Booking,
+    CellState,
     Child,
     CreditNote,
     CreditNoteLine,
@@ -204,19 +207,21 @@ class PeriodAttestation:
     address_lines: list[str]
     start: date
     end: date
+    # Days present: R cells up to today (AF days were billed but the child was not there).
     attendance: list[AttendanceLine] = field(default_factory=list)
+    billed: list[AttendanceLine] = field(default_factory=list)  # issued invoice lines, days in the period
     payments: list[tuple[date, str, str, int]] = field(default_factory=list)  # date, mode, reference, cents
 
     @property
     def billed_cents(self) -> int:
-        return sum(a.amount_cents for a in self.attendance)
+        return sum(a.amount_cents for a in self.billed)
 
     @property
     def paid_cents(self) -> int:
         return sum(p[3] for p in self.payments)
 
 
-def _period(s: Session, family_id: int, start: date, end: date) -> PeriodAttestation:
+def _period(s: Session, family_id: int, start: date, end: date, today: date) -> PeriodAttestation:
     from gandrange_desk.models import PAYMENT_MODE_LABELS
 
     fam = s.get(Family, family_id)
@@ -244,7 +249,18 @@ def _period(s: Session, family_id: int, start: date, end: date) -> PeriodAttesta
             entry.amount_cents += len(days) * line.unit_price_cents
     for entry in merged.values():
         entry.days.sort()
-    att.attendance = sorted(merged.values(), key=lambda a: (a.child_name, a.unit_label))
+    att.billed = sorted(merged.values(), key=lambda a: (a.child_name, a.unit_label))
+    present: dict[tuple[str, str], AttendanceLine] = {}
+    for child, unit, activity_name, day in s.execute(
+            select(Child, Unit.name, Activity.name, Booking.day)
+            .join(Booking, Booking.child_id == Child.id).join(Unit, Unit.id == Booking.unit_id)
+            .join(Activity, Activity.id == Unit.activity_id)
+            .where(Child.family_id == family_id, Booking.state == CellState.R,
+                   Booking.day >= start, Booking.day <= min(end, today))
+            .order_by(Child.birth_date, Activity.position, Unit.position, Booking.day)):
+        label = f"{activity_name} — {unit}"
+        present.setdefault((child.full_name, label), AttendanceLine(child.full_name, label, [], 0)).days.append(day)
+    att.attendance = list(present.values())
     for p in s.scalars(select(Payment).where(Payment.family_id == family_id, Payment.received_on >= start,
                                              Payment.received_on <= end).order_by(Payment.received_on, Payment.id)):
         att.payments.append((p.received_on, PAYMENT_MODE_LABELS.get(p.mode, p.mode), p.reference, p.amount_cents))
@@ -253,7 +269,7 @@ def _period(s: Session, family_id: int, start: date, end: date) -> PeriodAttesta
 
 def period_attestation(desk: Desk, family_id: int, start: date, end: date) -> PeriodAttestation:
     with desk.read() as s:
-        return _period(s, family_id, start, end)
+        return _period(s, family_id, start, end, desk.today())
 
 
 def period_pdf(desk: Desk, family_id: int, start: date, end: date) -> PdfResult:
@@ -270,8 +286,8 @@ def period_pdf(desk: Desk, family_id: int, start: date, end: date) -> PdfResult:
     if problems:
         raise ValidationFailed(problems)
     with desk.unit_of_work() as s:
-        att = _period(s, family_id, start, end)
-        if not att.attendance and not att.payments:
+        att = _period(s, family_id, start, end, desk.today())
+        if not att.attendance and not att.billed and not att.payments:
             raise DeskError(f"Rien à attester pour {att.family_name} du {formats.ddmmyyyy(start)} au "
                             f"{formats.ddmmyyyy(end)} : aucune présence facturée ni aucun paiement.")
         pdf = period_attestation_pdf(load_structure(s), att, desk.today())

@@ -90,7 +90,8 @@ def _fiscal_page(pdf: DeskPDF, structure: StructureInfo, att, today: date) -> No
 
 
 def period_attestation_pdf(structure: StructureInfo, att, today: date) -> bytes:
-    texts = [att.family_name, *att.address_lines] + [t for a in att.attendance for t in (a.child_name, a.unit_label)]
+    texts = [att.family_name, *att.address_lines] + [t for a in att.attendance + att.billed
+                                                     for t in (a.child_name, a.unit_label)]
     texts += [p[2] for p in att.payments]
     pdf = new_pdf(structure, f"Attestation de présence et de paiement — {att.family_name}", texts)
     pdf.add_page()
@@ -110,12 +111,19 @@ def period_attestation_pdf(structure: StructureInfo, att, today: date) -> bytes:
     pdf.ln(2)
     pdf.section("Présences", size=9.5)
     if att.attendance:
-        columns = (Column("Enfant", 42), Column("Prestation", 38), Column("Jours", 75),
-                   Column("Nb", 10, "R"), Column("Montant", 15 + 5, "R"))
-        pdf.table(columns, [[a.child_name, a.unit_label, _days(a.days), str(len(a.days)), money(a.amount_cents)]
-                            for a in att.attendance])
+        columns = (Column("Enfant", 40), Column("Prestation", 50), Column("Jours de présence", 80),
+                   Column("Nb", 10, "R"))
+        pdf.table(columns, [[a.child_name, a.unit_label, _days(a.days), str(len(a.days))] for a in att.attendance])
     else:
-        pdf.paragraph("Aucune présence facturée sur la période.")
+        pdf.paragraph("Aucune présence sur la période.")
+    pdf.section("Montants facturés", size=9.5)
+    if att.billed:
+        columns = (Column("Enfant", 40), Column("Ligne de facture", 50), Column("Jours facturés", 60),
+                   Column("Nb", 10, "R"), Column("Montant", 20, "R"))
+        pdf.table(columns, [[a.child_name, a.unit_label, _days(a.days), str(len(a.days)), money(a.amount_cents)]
+                            for a in att.billed])
+    else:
+        pdf.paragraph("Aucune facture émise pour la période.")
     pdf.section("Paiements reçus", size=9.5)
     if att.payments:
         columns = (Column("Date", 30), Column("Mode", 40), Column("Référence", 80), Column("Montant", 30, "R"))
@@ -123,7 +131,7 @@ def period_attestation_pdf(structure: StructureInfo, att, today: date) -> bytes:
     else:
         pdf.paragraph("Aucun paiement reçu sur la période.")
     pdf.ln(2)
-    pdf.totals([("Total facturé (présences)", money(att.billed_cents), False),
+    pdf.totals([("Total facturé sur la période", money(att.billed_cents), False),
                 ("Total des paiements reçus", money(att.paid_cents), True)])
     signature_block(pdf, structure, today)
     return pdf.to_bytes()
