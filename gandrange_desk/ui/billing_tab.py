@@ -243,6 +243,8 @@ class BillingTab(QWidget):
         self.credit_button.clicked.connect(self.credit_note)
         self.table.selectionModel().currentRowChanged.connect(lambda *_: self.show_detail())
         self.table.doubleClicked.connect(lambda *_: self.open_selected())
+        QShortcut(QKeySequence(Qt.Key_Return), self.table, activated=self.open_selected,
+                  context=Qt.WidgetShortcut)
         QShortcut(QKeySequence("Ctrl+PgUp"), self, activated=lambda: self.shift_month(-1))
         QShortcut(QKeySequence("Ctrl+PgDown"), self, activated=lambda: self.shift_month(1))
         QShortcut(QKeySequence(QKeySequence.Refresh), self, activated=self.refresh)
@@ -257,6 +259,11 @@ class BillingTab(QWidget):
         try:
             return getattr(importlib.import_module(module), cls)(self.desk)
         except (ImportError, AttributeError):
+            return None
+        except Exception:  # their view failing must not take the month's invoices down with it
+            import traceback
+
+            traceback.print_exc()
             return None
 
     # -- state -------------------------------------------------------------------------
@@ -377,9 +384,13 @@ class BillingTab(QWidget):
         drafts = [r for r in self.model.rows if r.status == InvoiceStatus.DRAFT]
         if not drafts:
             return
+        flagged = sum(1 for r in drafts if r.anomalies)
         question = (f"Émettre {formats.count(len(drafts), 'facture', 'factures')} de "
                     f"{formats.month_year(month)} ? Elles seront numérotées et ne pourront plus être "
                     "modifiées (une correction se fait par avoir).")
+        if flagged:
+            question += (f"\n\nAttention : {formats.count(flagged, 'brouillon a', 'brouillons ont')} "
+                         f"encore {formats.plural(flagged, 'une anomalie', 'des anomalies')}.")
         if not self.confirm("Émettre les factures", question):
             return
 
