@@ -361,3 +361,28 @@ def test_send_queues_invoice_mail_with_pdf_and_names_families_without_email(setu
         assert msg.attachments[0].content[:5] == b"%PDF-"
         sent = s.execute(select(Invoice.sent_at).where(Invoice.number == "2026-000001")).scalar_one()
         assert sent is not None
+
+
+def test_pending_cancellation_not_billed_then_regularised_when_billed(setup, clock):
+    desk = setup
+    repas = unit_id(desk, "PERISCOLAIRE", "Repas")
+    fam = make_family(desk, "Attente")
+    child = fam.children[0].id
+    book(desk, child, repas, NOV_DAYS[:2], at=datetime(2026, 11, 20, 9, 0, tzinfo=PARIS))
+    book(desk, child, repas, NOV_DAYS[2:3], state="DA", at=datetime(2026, 11, 20, 9, 0, tzinfo=PARIS))
+    clock.set(2026, 12, 1, 9, 0)
+    invoicing.prepare(desk, NOV)
+    inv, lines = lines_of(desk, fam.id)
+    assert [l.quantity for l in lines] == [2]
+    assert inv.anomalies == "1 demande d'annulation en attente (non facturée)."
+    invoicing.issue(desk, NOV)
+    # The office decides the late cancellation after issue: billed (AF) → added on December.
+    clock.set(2026, 12, 2, 9, 0)
+    with desk.unit_of_work() as s:
+        cell = s.execute(select(Booking).where(Booking.child_id == child, Booking.day == NOV_DAYS[2])).scalar_one()
+        cell.state, cell.updated_at = "AF", desk.now()
+    clock.set(2027, 1, 4, 9, 0)
+    invoicing.prepare(desk, date(2026, 12, 1))
+    inv, lines = lines_of(desk, fam.id, date(2026, 12, 1))
+    assert [(l.kind, l.quantity, l.amount_cents, l.dates) for l in lines] == [
+        ("regularisation", 1, 420, NOV_DAYS[2].isoformat())]
