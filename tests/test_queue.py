@@ -7,7 +7,7 @@ from datetime import date
 
 import pytest
 from argon2 import PasswordHasher
-from sqlalchemy import func, select
+from sqlalchemy import func, insert, select
 
 from gandrange_desk.cli import main
 from gandrange_desk.errors import AlreadyDecided, PermissionDenied, ValidationFailed
@@ -325,3 +325,19 @@ def test_queue_commands(office, db_url, capsys):
     assert "2 demandes acceptées, 1 e-mail mis en file d'envoi." in capsys.readouterr().out
     assert main(["--db", db_url, "queue", "list"]) == 0
     assert "Aucune demande en attente." in capsys.readouterr().out
+
+
+def test_bulk_outbox_rows_are_what_enqueue_writes(office):
+    from gandrange_desk.services.outbox import enqueue
+
+    args = dict(recipients=["a@example.org", "b@example.org"], subject="Sujet", body_text="Texte",
+                body_html="<p>Texte</p>", family_id=None, kind="decision", related_requests=[3, 4])
+    with office.unit_of_work() as s:
+        enqueue(s, office, **args)
+        s.execute(insert(OutboxMessage.__table__), [queue.outbox_row(office, **args)])
+    with office.read() as s:
+        rows = s.execute(select(OutboxMessage.__table__)).mappings().all()
+    skip = {"id", "message_id"}
+    assert [{k: v for k, v in r.items() if k not in skip} for r in rows][0] == \
+        [{k: v for k, v in r.items() if k not in skip} for r in rows][1]
+    assert rows[0]["message_id"] != rows[1]["message_id"]

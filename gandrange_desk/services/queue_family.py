@@ -268,6 +268,7 @@ def accept_family_change(desk: Desk, request_id: int, fields: Iterable[str], *, 
                 raise DeskError(f"La demande n° {request_id} n'est pas une modification de famille.")
             rnd = _Round(s, desk)
             _decide_family_change(s, desk, r, rnd, fields, reason)
+            rnd.write_outbox()
             return rnd.result
 
     return _run(desk, run)
