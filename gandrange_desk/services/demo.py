@@ -498,7 +498,7 @@ def _add_family_requests(s, rng: random.Random, builder: _FamilyBuilder, familie
     for i in range(count):
         n = 90000 + i + 1
         fam = builder.family(n)
-        submitted = now - timedelta(hours=rng.randrange(2, 24 * 12), minutes=rng.randrange(60))
+        submitted = _awake(rng, now - timedelta(hours=rng.randrange(2, 24 * 12), minutes=rng.randrange(60)), now)
         ref = f"P-{900000 + i + 1}"
         street_no, _, street = fam["street"].partition(" ")
         payload = {"family": {
@@ -521,7 +521,7 @@ def _add_family_requests(s, rng: random.Random, builder: _FamilyBuilder, familie
     family_ids = s.execute(select(Family.id, Family.ref).order_by(Family.id)).all()
     for i in range(min(len(family_ids), max(4, families // 60))):
         family_id, family_ref = family_ids[rng.randrange(len(family_ids))]
-        submitted = now - timedelta(hours=rng.randrange(1, 24 * 10), minutes=rng.randrange(60))
+        submitted = _awake(rng, now - timedelta(hours=rng.randrange(1, 24 * 10), minutes=rng.randrange(60)), now)
         ref = f"P-{950000 + i + 1}"
         choice = rng.randrange(3)
         if choice == 0:
@@ -540,6 +540,14 @@ def _add_family_requests(s, rng: random.Random, builder: _FamilyBuilder, familie
     conn.execute(insert(Request.__table__), rows)
     conn.execute(insert(FeedEntry.__table__), feed)
     return len(rows)
+
+
+def _awake(rng: random.Random, moment: datetime, now: datetime) -> datetime:
+    """The same day in the daytime (families do not write at 3 a.m.), never after now."""
+    if 7 <= moment.hour <= 22:
+        return moment
+    moment = moment.replace(hour=rng.randrange(8, 22))
+    return moment if moment <= now else moment - timedelta(days=1)
 
 
 def _family_request(kind: str, ref: str, family_id: int | None, submitted: datetime, payload: dict) -> dict:

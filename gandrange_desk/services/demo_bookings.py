@@ -93,6 +93,15 @@ class BookingMaker:
         self._ref += 1
         return f"P-{self._ref}"
 
+    def _recent(self, max_minutes: int) -> datetime:
+        """A moment of the last `max_minutes` at which families are awake (7:00-22:59)."""
+        for _ in range(30):
+            moment = self.w.now - timedelta(minutes=self.rng.randrange(20, max_minutes))
+            if 7 <= moment.hour <= 22:
+                return moment
+        day = self.w.now.date() - timedelta(days=1)
+        return _at(day, 20, self.rng.randrange(60))
+
     def _working_day_after(self, moment: datetime, hours: tuple[int, int] = (8, 12)) -> datetime:
         day = moment.date() + timedelta(days=1)
         while not self.w.cal.is_working_day(day):
@@ -287,7 +296,7 @@ class BookingMaker:
                 # Near days first: many families ask at the last minute, after the deadline.
                 pool = days[:2] if r.random() < 0.35 else days
                 chosen = sorted(r.sample(pool, min(len(pool), r.randrange(1, 4))))
-                submitted = w.now - timedelta(minutes=r.randrange(30, 60 * 72))
+                submitted = self._recent(60 * 72)
                 if chosen[0] < w.today:
                     submitted = min(w.now, _at(chosen[0], 8, r.randrange(60)))
                 desk = r.random() < 0.1
@@ -308,7 +317,7 @@ class BookingMaker:
             if not booked:
                 return
             chosen = r.sample(booked, min(len(booked), r.choice((1, 1, 2))))
-            submitted = w.now - timedelta(minutes=r.randrange(20, 60 * 48))
+            submitted = self._recent(60 * 48)
             ref = self._next_ref()
             for (unit_id, day), row in chosen:
                 code = w.unit_codes[unit_id]
