@@ -16,9 +16,17 @@ def register(sub) -> None:
 
 
 def demo_command(args) -> int:
+    import sys
+
     from gandrange_desk.services.demo import run_demo
+    from gandrange_desk.services.progress import Progress
+
+    def report(done: int, total: int, label: str) -> None:
+        # On stderr, so --json output stays a single document.
+        print(f"{label} : {done}/{total}", file=sys.stderr, flush=True)
 
     desk = open_desk(args)
-    summary = run_demo(desk, families=args.families, seed=args.seed, year=args.year)
+    summary = run_demo(desk, families=args.families, seed=args.seed, year=args.year,
+                       progress=Progress(report=report))
     emit(args, summary.as_dict(), summary.text)
     return 0

@@ -290,7 +290,9 @@ def run_demo(desk: Desk, *, families: int = 250, seed: int = 1, year: int | None
                                                               "school_year": first.year})
     summary.core_seconds = time.perf_counter() - started
     if progress:
-        progress.step(families, families, "Compléments")
+        progress.step(families, families, "Familles et réservations")
+        if extras:
+            progress.step(0, 1, "Compléments (factures, règlements, rendez-vous)")
     hooks = (("demo_billing", "add_billing"), ("demo_appointments", "add_appointments")) if extras else ()
     for module, function in hooks:
         try:
