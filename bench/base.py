@@ -52,6 +52,8 @@ class BenchBase:
         self.quiet = quiet
         CACHE.mkdir(exist_ok=True)
         self.path = CACHE / f"demo-{families}-{seed}-{_fingerprint()}.sqlite3"
+        if self.path.exists() and self.path.stat().st_size < 1_000_000:
+            self.path.unlink()  # a broken build (empty file) is never a base
         if not self.path.exists():
             # Several people may run benchmarks at once: one builds, the others wait for it.
             import fcntl
@@ -90,7 +92,13 @@ class BenchBase:
         run_demo(Desk(engine, SYSTEM, self.now), families=self.families, seed=self.seed)
         engine.dispose()
         # One self-contained file (no WAL beside it), statistics ready for the planner.
+        if not partial.exists():
+            raise RuntimeError(f"{partial} disappeared while it was being built; run again")
         conn = sqlite3.connect(partial)
+        built = conn.execute("SELECT count(*) FROM family").fetchone()[0]
+        if built != self.families:
+            conn.close()
+            raise RuntimeError(f"the benchmark base holds {built} families instead of {self.families}")
         conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
         conn.execute("ANALYZE")
         conn.execute("PRAGMA journal_mode=DELETE")
