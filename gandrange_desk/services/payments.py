@@ -446,14 +446,19 @@ class UnpaidRow:
                 "days_late": self.days_late(today), "email": bool(self.emails)}
 
 
-def _unpaid(s: Session, today: date, invoice_ids: list[int] | None = None) -> list[UnpaidRow]:
-    # Sums joined in SQL: the list is refreshed often and most past invoices are paid.
+def settled_subqueries():
+    """(credit notes, allocations) summed per invoice, to outer-join on Invoice.id, and the two
+    coalesced sums: `Invoice.total_cents - credited - paid` is what is left, in one query."""
     cn = (select(CreditNote.invoice_id.label("iid"), func.sum(CreditNote.total_cents).label("cents"))
           .group_by(CreditNote.invoice_id).subquery())
     pa = (select(PaymentAllocation.invoice_id.label("iid"), func.sum(PaymentAllocation.amount_cents).label("cents"))
           .group_by(PaymentAllocation.invoice_id).subquery())
-    credited = func.coalesce(cn.c.cents, 0)
-    paid = func.coalesce(pa.c.cents, 0)
+    return cn, pa, func.coalesce(cn.c.cents, 0), func.coalesce(pa.c.cents, 0)
+
+
+def _unpaid(s: Session, today: date, invoice_ids: list[int] | None = None) -> list[UnpaidRow]:
+    # Sums joined in SQL: the list is refreshed often and most past invoices are paid.
+    cn, pa, credited, paid = settled_subqueries()
     q = (select(Invoice.id, Invoice.number, Invoice.family_id, Family.ref, Family.name, Invoice.month,
                 Invoice.due_date, Invoice.total_cents, credited, paid)
          .join(Family, Family.id == Invoice.family_id)

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, selectinload
 
 from gandrange_desk import formats
 from gandrange_desk.errors import AlreadyDecided, DeskError, ValidationFailed
@@ -36,7 +36,7 @@ from gandrange_desk.models import (
 )
 from gandrange_desk.services import outbox
 from gandrange_desk.services.context import Desk
-from gandrange_desk.services.payments import family_invoices, of_month
+from gandrange_desk.services.payments import family_invoices, of_month, settled_subqueries
 
 SCHEMA = "pain.008.001.02"
 
@@ -156,18 +156,32 @@ def _plan(s: Session, month: date) -> SepaPlan:
                     .order_by(SepaExport.id.desc()).limit(1))
     if prev:
         plan.previous_final = f"le {formats.instant(prev.created_at)} par {prev.created_by}"
-    families = s.scalars(select(Family).join(Invoice, Invoice.family_id == Family.id)
-                         .where(Invoice.month == month, Invoice.status == InvoiceStatus.ISSUED,
-                                Family.payment_mode == PaymentMode.PRELEVEMENT)
-                         .distinct().order_by(Family.name, Family.ref)).all()
-    for family in families:
-        rows = [r for r in family_invoices(s, family.id, open_only=True) if r.month == month]
-        amount = sum(r.remaining_cents for r in rows)
-        if amount <= 0:
-            continue
-        mandate = s.scalar(select(Mandate).where(Mandate.family_id == family.id,
-                                                 Mandate.state == MandateState.ACTIVE)
-                           .order_by(Mandate.signed_on.desc(), Mandate.id.desc()).limit(1))
+    # A few grouped queries whatever the number of families (the dialog previews on every change).
+    cn, pa, credited, paid = settled_subqueries()
+    left = Invoice.total_cents - credited - paid
+    due: dict[int, list[tuple[int, str, int]]] = {}
+    for iid, number, fid, cents in s.execute(
+            select(Invoice.id, Invoice.number, Invoice.family_id, left)
+            .join(Family, Family.id == Invoice.family_id)
+            .outerjoin(cn, cn.c.iid == Invoice.id).outerjoin(pa, pa.c.iid == Invoice.id)
+            .where(Invoice.month == month, Invoice.status == InvoiceStatus.ISSUED,
+                   Family.payment_mode == PaymentMode.PRELEVEMENT, left > 0)
+            .order_by(Invoice.number)):
+        due.setdefault(fid, []).append((iid, number or "", int(cents)))
+    ids = sorted(due)
+    families: list[Family] = []
+    mandates: dict[int, Mandate] = {}
+    for start in range(0, len(ids), 500):
+        chunk = ids[start:start + 500]
+        families += s.scalars(select(Family).where(Family.id.in_(chunk))
+                              .options(selectinload(Family.guardians))).all()
+        for m in s.scalars(select(Mandate).where(Mandate.family_id.in_(chunk), Mandate.state == MandateState.ACTIVE)
+                           .order_by(Mandate.signed_on, Mandate.id)):
+            mandates[m.family_id] = m  # the latest signed wins
+    for family in sorted(families, key=lambda f: (f.name, f.ref)):
+        rows = due[family.id]
+        amount = sum(c for _, _, c in rows)
+        mandate = mandates.get(family.id)
         label = f"{family.name} ({family.ref}), {formats.euros(amount)}"
         if mandate is None:
             plan.skipped.append(f"{label} : aucun mandat actif — à régler par un autre moyen.")
@@ -183,7 +197,7 @@ def _plan(s: Session, month: date) -> SepaPlan:
         plan.debits.append(Debit(
             family.id, family.ref, family.name, mandate.id, mandate.rum, re.sub(r"\s+", "", mandate.iban).upper(),
             (mandate.bic or "").strip().upper(), mandate.holder or family.name, mandate.signed_on, seq, amount,
-            [r.invoice_id for r in rows], [r.number for r in rows], outbox.family_recipients(family)))
+            [r[0] for r in rows], [r[1] for r in rows], outbox.family_recipients(family)))
     return plan
 
 
