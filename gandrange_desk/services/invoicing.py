@@ -215,9 +215,12 @@ def prepare(desk: Desk, month: date | str, progress: Progress | None = None) -> 
         result.structure_problems = structure_problems(s)
         units = _load_units(s)
         book = PriceBook.load(s)
+        # unit_id IN (…) lets the (unit_id, day) index serve the day range.
+        unit_ids = sorted(units)
         rows = s.execute(
             select(Booking.child_id, Booking.unit_id, Booking.day, Booking.state, Booking.late)
-            .where(Booking.day >= month, Booking.day <= last, Booking.state.in_(BILLED_STATES))
+            .where(Booking.unit_id.in_(unit_ids), Booking.day >= month, Booking.day <= last,
+                   Booking.state.in_(BILLED_STATES))
         ).all()
         cells_by_child: dict[int, list[_Cell]] = defaultdict(list)
         for r in rows:
@@ -245,7 +248,8 @@ def prepare(desk: Desk, month: date | str, progress: Progress | None = None) -> 
         pending_da: dict[int, int] = defaultdict(int)
         for child_id, n in s.execute(
                 select(Booking.child_id, func.count()).where(
-                    Booking.day >= month, Booking.day <= last, Booking.state == CellState.DA)
+                    Booking.unit_id.in_(unit_ids), Booking.day >= month, Booking.day <= last,
+                    Booking.state == CellState.DA)
                 .group_by(Booking.child_id)).all():
             if child_id in children:
                 pending_da[children[child_id].family_id] += n
@@ -336,10 +340,12 @@ def prepare(desk: Desk, month: date | str, progress: Progress | None = None) -> 
             progress.check()
             progress.step(total, total, "Enregistrement des brouillons…")
         if invoice_rows:
-            # Core (not ORM) inserts: batched "insertmanyvalues" with RETURNING on both backends.
-            table = Invoice.__table__
-            ids = s.execute(insert(table).returning(table.c.id, sort_by_parameter_order=True),
-                            invoice_rows).scalars().all()
+            # Core executemany without RETURNING (SQLite would fall back to one INSERT per row to
+            # keep RETURNING in order); ids come back by the (family, month) unique key.
+            s.execute(insert(Invoice.__table__), invoice_rows)
+            id_of = dict(s.execute(select(Invoice.family_id, Invoice.id).where(
+                Invoice.month == month, Invoice.status == InvoiceStatus.DRAFT)).all())
+            ids = [id_of[row["family_id"]] for row in invoice_rows]
             all_lines = []
             for invoice_id, lines in zip(ids, lines_per_family):
                 for position, line in enumerate(lines):
@@ -375,7 +381,10 @@ def _regularisations(s: Session, month: date, units) -> dict[int, dict[int, dict
     # One scan per table for every issued month (an OR of month ranges with their cutoffs).
     booking_when = or_(*(and_(Booking.day >= m, Booking.day <= month_end(m), Booking.updated_at > cutoff)
                          for m, cutoff in issued))
-    for row in s.execute(select(Booking.child_id, Booking.unit_id, Booking.day).where(booking_when)).all():
+    unit_ids = sorted(units) or [0]
+    first = min(m for m, _ in issued)
+    for row in s.execute(select(Booking.child_id, Booking.unit_id, Booking.day).where(
+            Booking.unit_id.in_(unit_ids), Booking.day >= first, Booking.day < month, booking_when)).all():
         candidates.add(tuple(row))
     request_when = or_(*(and_(Request.day >= m, Request.day <= month_end(m), Request.decided_at > cutoff)
                          for m, cutoff in issued))

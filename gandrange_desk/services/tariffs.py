@@ -110,6 +110,7 @@ class PriceBook:
         self._starts = {u: [t.valid_from for t in ts] for u, ts in self._by_unit.items()}
         self.meal_units = {u.id for u in units if u.meal}
         self._cache: dict[tuple, Price] = {}
+        self._day_cache: dict[tuple[int, date], TariffView | None] = {}
 
     @classmethod
     def load(cls, session: Session) -> "PriceBook":
@@ -118,6 +119,14 @@ class PriceBook:
         return cls([view_of(t) for t in tariffs], units)
 
     def tariff_for(self, unit_id: int, day: date) -> TariffView | None:
+        key = (unit_id, day)
+        if key in self._day_cache:
+            return self._day_cache[key]
+        found = self._tariff_for(unit_id, day)
+        self._day_cache[key] = found
+        return found
+
+    def _tariff_for(self, unit_id: int, day: date) -> TariffView | None:
         starts = self._starts.get(unit_id)
         if not starts:
             return None
@@ -165,6 +174,8 @@ class QuotientBook:
         starts = self._starts.get(family_id)
         if not starts:
             return None
+        if len(starts) == 1:  # most families: one record
+            return self._by_family[family_id][0][1] if starts[0] <= day else None
         i = bisect.bisect_right(starts, day) - 1
         return self._by_family[family_id][i][1] if i >= 0 else None
 
