@@ -30,15 +30,18 @@ def prepare_month(base) -> dict:
     from gandrange_desk.services.context import Desk
 
     desk = Desk(make_engine(base.fresh_copy()), _supervisor(), base.now)
-    times, result = [], None
+    times, cpu, result = [], [], None
     for _ in range(RUNS):
-        started = time.perf_counter()
+        started, started_cpu = time.perf_counter(), time.process_time()
         result = invoicing.prepare(desk, MONTH)
         times.append(time.perf_counter() - started)
+        cpu.append(time.process_time() - started_cpu)
     value = statistics.median(times) * 1000
+    # CPU time too: on a shared, loaded machine wall time mostly measures the neighbours.
     return {"value": round(value, 1), "unit": "ms", "target": "≤ 3000 ms", "ok": value <= 3000,
             "invoices": result.invoices, "regularisations": result.regularisations,
-            "runs_ms": [round(t * 1000, 1) for t in times]}
+            "runs_ms": [round(t * 1000, 1) for t in times],
+            "cpu_ms": round(statistics.median(cpu) * 1000, 1)}
 
 
 def _supervisor():
