@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from datetime import date
 
 from sqlalchemy import func, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, selectinload
 
 from gandrange_desk import formats
 from gandrange_desk.errors import DeskError, NotFound, ValidationFailed
@@ -94,16 +94,21 @@ def _fiscal(s: Session, year: int, family_id: int | None) -> list[FiscalAttestat
     cesu: dict[int, int] = defaultdict(int)
     for invoice_id, mode, cents in s.execute(q):
         (cesu if mode in EXCLUDED_MODES else paid)[invoice_id] += int(cents or 0)
-    invoice_ids = sorted(set(paid) | set(cesu))
-    if not invoice_ids:
+    if not paid and not cesu:
         return []
+    # The same invoices as a subquery: a year of 2,000 families is too many for an IN list.
+    paid_q = (select(PaymentAllocation.invoice_id).join(Payment, Payment.id == PaymentAllocation.payment_id)
+              .where(Payment.received_on >= start, Payment.received_on <= end))
+    if family_id is not None:
+        paid_q = paid_q.where(Payment.family_id == family_id)
+    invoice_ids = sorted(set(paid) | set(cesu))
     meal_units = set(s.scalars(select(Unit.id).where(Unit.meal.is_(True))))
     credited = {lid: int(a or 0) for lid, a in s.execute(
         select(CreditNoteLine.invoice_line_id, func.sum(CreditNoteLine.amount_cents))
         .join(CreditNote, CreditNote.id == CreditNoteLine.credit_note_id)
-        .where(CreditNote.invoice_id.in_(invoice_ids)).group_by(CreditNoteLine.invoice_line_id))}
+        .where(CreditNote.invoice_id.in_(paid_q)).group_by(CreditNoteLine.invoice_line_id))}
     lines = s.execute(select(InvoiceLine.invoice_id, InvoiceLine.id, InvoiceLine.child_id, InvoiceLine.unit_id,
-                             InvoiceLine.amount_cents).where(InvoiceLine.invoice_id.in_(invoice_ids))).all()
+                             InvoiceLine.amount_cents).where(InvoiceLine.invoice_id.in_(paid_q))).all()
     net_total: dict[int, int] = defaultdict(int)
     care: dict[int, dict[int, int]] = defaultdict(lambda: defaultdict(int))
     for invoice_id, line_id, child_id, unit_id, amount in lines:
@@ -117,7 +122,16 @@ def _fiscal(s: Session, year: int, family_id: int | None) -> list[FiscalAttestat
         for child_id, part in care[invoice_id].items():
             amounts[child_id] += _share(paid.get(invoice_id, 0), part, net_total[invoice_id])
             cesu_by_child[child_id] += _share(cesu.get(invoice_id, 0), part, net_total[invoice_id])
-    children = s.scalars(select(Child).where(Child.id.in_(list(amounts)))).all()
+    children = []
+    child_ids = sorted(amounts)
+    for start in range(0, len(child_ids), 500):
+        children += s.scalars(select(Child).where(Child.id.in_(child_ids[start:start + 500]))).all()
+    family_ids = sorted({c.family_id for c in children})
+    families: dict[int, Family] = {}
+    for start in range(0, len(family_ids), 500):
+        for fam in s.scalars(select(Family).where(Family.id.in_(family_ids[start:start + 500]))
+                             .options(selectinload(Family.guardians))):
+            families[fam.id] = fam
     by_family: dict[int, FiscalAttestation] = {}
     for child in sorted(children, key=lambda c: (c.birth_date, c.first_name)):
         if not under_six_on_first_january(child.birth_date, year):
@@ -126,7 +140,7 @@ def _fiscal(s: Session, year: int, family_id: int | None) -> list[FiscalAttestat
             continue
         att = by_family.get(child.family_id)
         if att is None:
-            fam = s.get(Family, child.family_id)
+            fam = families[child.family_id]
             att = FiscalAttestation(year, fam.id, fam.ref, fam.name, _address(fam),
                                     [g.full_name for g in fam.guardians])
             by_family[fam.id] = att
