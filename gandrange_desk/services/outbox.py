@@ -129,16 +129,16 @@ def list_messages(desk: Desk, *, status: str | Sequence[str] | None = None, fami
                   date_to: date | None = None, limit: int | None = None) -> list[OutboxRow]:
     """Newest first. `family_query` matches a family's name, ref, e-mails (accents ignored);
     `date_from`/`date_to` are days (Paris time) of creation, inclusive."""
-    attachments = (select(OutboxAttachment.message_id, func.count().label("n"))
-                   .group_by(OutboxAttachment.message_id).subquery())
     m = OutboxMessage
-    # Columns, not entities: a list of thousands of rows never loads the bodies.
+    # Counted per shown row through the index (a correlated subquery), not for the whole table.
+    attachment_count = (select(func.count()).where(OutboxAttachment.message_id == m.id)
+                        .correlate(m).scalar_subquery())
+    # Columns, not entities: a list of thousands of rows never loads the bodies. Newest first by
+    # id (the creation order): the primary key walks backwards, no sort of the whole table.
     query = (select(m.id, m.created_at, m.sent_at, m.family_id, Family.ref, Family.name, m.kind, m.recipients,
-                    m.subject, m.status, m.attempts, m.next_attempt_at, m.last_error,
-                    func.coalesce(attachments.c.n, 0))
+                    m.subject, m.status, m.attempts, m.next_attempt_at, m.last_error, attachment_count)
              .outerjoin(Family, Family.id == m.family_id)
-             .outerjoin(attachments, attachments.c.message_id == m.id)
-             .order_by(m.created_at.desc(), m.id.desc()))
+             .order_by(m.id.desc()))
     if status:
         statuses = [status] if isinstance(status, str) else list(status)
         unknown = [s for s in statuses if s not in {str(v) for v in OutboxStatus}]
