@@ -100,6 +100,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     parser = build_parser()
     args = parser.parse_args(argv)
+    # Subcommands that declare their own --json would otherwise reset a global one to False.
+    args.json = bool(getattr(args, "json", False)) or "--json" in argv
     if not args.command:
         from gandrange_desk.ui.app import run_window
 

@@ -28,6 +28,7 @@ TABS = (
     ("&Validation", "gandrange_desk.ui.validation_tab", "ValidationTab"),
     ("Fa&cturation", "gandrange_desk.ui.billing_tab", "BillingTab"),
     ("Co&urriels", "gandrange_desk.ui.mail_view", "MailView"),
+    ("Ren&dez-vous", "gandrange_desk.ui.appointments_tab", "AppointmentsTab"),
 )
 
 
