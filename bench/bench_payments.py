@@ -23,10 +23,10 @@ def _median_ms(fn, runs: int = RUNS) -> tuple[float, object]:
 
 
 def unpaid_list(base) -> dict:
-    from gandrange_desk.services import payments
+    from gandrange_desk.services import reminders
 
     desk = base.desk()
-    ms, rows = _median_ms(lambda: payments.unpaid_invoices(desk))
+    ms, rows = _median_ms(lambda: reminders.unpaid_invoices(desk))
     return {"value": round(ms, 1), "unit": "ms", "target": "≤ 300 ms", "rows": len(rows)}
 
 

@@ -13,7 +13,7 @@ from sqlalchemy import func, select
 from gandrange_desk.cli import main
 from gandrange_desk.errors import PermissionDenied, ValidationFailed
 from gandrange_desk.models import AuditEntry, CreditNote, OutboxMessage, Payment, PaymentAllocation
-from gandrange_desk.services import payments
+from gandrange_desk.services import payments, reminders
 from tests import payments_builders as b
 
 
@@ -122,11 +122,11 @@ def test_unpaid_list_and_reminders(desk, setup, clock):
     weber = b.invoice(desk, other, date(2026, 9, 1), [(setup["units"]["Matin"], child, "Matin", 8, 250)],
                       due=date(2026, 10, 31))
     payments.record_payment(desk, setup["fam"], mode="especes", received_on=date(2026, 11, 2), amount_cents=1000)
-    rows = payments.unpaid_invoices(desk)
+    rows = reminders.unpaid_invoices(desk)
     # October's invoice is not yet due on 26/11: only the two September ones.
     assert [r.invoice_id for r in rows] == [setup["sept"], weber]
     assert rows[0].remaining_cents == 2000 and rows[0].days_late(date(2026, 11, 26)) == 26
-    result = payments.remind(desk)
+    result = reminders.remind(desk)
     assert (result.emailed, result.letters) == (1, 1)
     assert "1 relance envoyée par e-mail" in result.summary()
     sept_number = _numbers(desk, setup["sept"])[0]
@@ -145,15 +145,15 @@ def test_unpaid_list_and_reminders(desk, setup, clock):
     letter = b.plain("\n".join(p.extract_text() for p in PdfReader(io.BytesIO(result.letters_pdf)).pages))
     assert "Weber" in letter and "Montant restant dû : 20,00 €" in letter and "57175 Gandrange" in letter
     # Pressing again the same week sends nothing twice; a week later it reminds again.
-    again = payments.remind(desk)
+    again = reminders.remind(desk)
     assert (again.emailed, again.letters) == (0, 0)
     assert "2 factures déjà relancées depuis moins de 7 jours" in again.summary()
     clock.set(2026, 12, 4, 9, 0)
-    later = payments.remind(desk)  # October, due 30/11, is now overdue too
+    later = reminders.remind(desk)  # October, due 30/11, is now overdue too
     assert (later.emailed, later.letters) == (2, 1)
     # Paid in full: no longer in the list.
     payments.record_payment(desk, other, mode="especes", received_on=date(2026, 11, 26), amount_cents=2000)
-    assert [r.invoice_id for r in payments.unpaid_invoices(desk)] == [setup["sept"], setup["oct"]]
+    assert [r.invoice_id for r in reminders.unpaid_invoices(desk)] == [setup["sept"], setup["oct"]]
 
 
 def test_balances_of_many_families_match_one_by_one(desk, setup):

@@ -8,7 +8,7 @@ from datetime import date
 from sqlalchemy import func, select
 
 from gandrange_desk.models import Mandate, Payment
-from gandrange_desk.services import payments
+from gandrange_desk.services import payments, reminders
 from gandrange_desk.services.demo_payments import add_payments
 from tests import payments_builders as b
 
@@ -26,7 +26,7 @@ def test_add_payments(desk):
                       issue=date(2026, m + 1, 2), due=date(2026, m + 1, 25))
     text = add_payments(desk, random.Random(3))
     assert "paiements" in text
-    unpaid = payments.unpaid_invoices(desk)
+    unpaid = reminders.unpaid_invoices(desk)
     with desk.read() as s:
         n_pay = s.scalar(select(func.count(Payment.id)))
         debit_pay = s.scalars(select(Payment).where(Payment.family_id == debit)).all()

@@ -62,11 +62,11 @@ def record(args) -> int:
 
 
 def list_unpaid(args) -> int:
-    from gandrange_desk.services import payments
+    from gandrange_desk.services import reminders
 
     desk = open_desk(args)
     today = desk.today()
-    rows = payments.unpaid_invoices(desk)
+    rows = reminders.unpaid_invoices(desk)
 
     def text() -> str:
         if not rows:
@@ -84,10 +84,10 @@ def list_unpaid(args) -> int:
 
 
 def send_reminders(args) -> int:
-    from gandrange_desk.services import payments
+    from gandrange_desk.services import reminders
 
     desk = open_desk(args)
-    result = payments.remind(desk)
+    result = reminders.remind(desk)
     path = None
     if result.letters_pdf:
         path = Path(args.letters or f"relances-{desk.today().isoformat()}.pdf")

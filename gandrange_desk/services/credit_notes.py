@@ -19,7 +19,6 @@ from gandrange_desk.models import (
     CreditNote,
     CreditNoteLine,
     Invoice,
-    InvoiceLine,
     InvoiceStatus,
     PaymentAllocation,
     Role,

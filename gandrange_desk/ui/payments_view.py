@@ -35,7 +35,7 @@ from PySide6.QtWidgets import (
 from gandrange_desk import formats
 from gandrange_desk.errors import DeskError
 from gandrange_desk.models import PAYMENT_MODE_LABELS, PaymentMode, Role
-from gandrange_desk.services import payments
+from gandrange_desk.services import payments, reminders
 from gandrange_desk.services.context import Desk
 from gandrange_desk.services.search import normalize
 
@@ -434,7 +434,7 @@ class PaymentsView(QWidget):
 
     # -- data ------------------------------------------------------------------------------
     def refresh(self) -> None:
-        self._unpaid = payments.unpaid_invoices(self.desk)
+        self._unpaid = reminders.unpaid_invoices(self.desk)
         self._payments = payments.list_payments(self.desk)
         owed = sum(r.remaining_cents for r in self._unpaid)
         self.summary.setText(f"{formats.count(len(self._unpaid), 'facture impayée', 'factures impayées')}, "
@@ -461,7 +461,7 @@ class PaymentsView(QWidget):
         rows = self.payments_view.selectionModel().selectedRows()
         return self.payments_model.rows[rows[0].row()] if rows else None
 
-    def selected_unpaid(self) -> payments.UnpaidRow | None:
+    def selected_unpaid(self) -> reminders.UnpaidRow | None:
         rows = self.unpaid_view.selectionModel().selectedRows()
         return self.unpaid_model.rows[rows[0].row()] if rows else None
 
@@ -496,7 +496,7 @@ class PaymentsView(QWidget):
         if QMessageBox.question(self, "Relancer les impayés", question) != QMessageBox.Yes:
             return
         try:
-            result = payments.remind(self.desk, [r.invoice_id for r in targets])
+            result = reminders.remind(self.desk, [r.invoice_id for r in targets])
         except DeskError as exc:
             show_error(self, exc)
             return
