@@ -60,6 +60,14 @@ def test_month_run_prepare_review_issue_open_print_send(qtbot, month_ready, resp
     assert tab.model.index(1, 0).data(Qt.BackgroundRole) is not None
     assert _plain(tab.model.index(0, 4).data()) == "12,60 €"
     assert _plain(tab.summary.text()) == "2 brouillons pour novembre 2026, total 22,40 €, 1 avec anomalie."
+    # Review filters: anomalies only, then a search by family.
+    tab.only_anomalies.setChecked(True)
+    assert [r.family_name for r in tab.model.rows] == ["Sansqf"]
+    tab.only_anomalies.setChecked(False)
+    tab.search.setText("arnau")
+    assert [r.family_name for r in tab.model.rows] == ["Arnaud"]
+    tab.search.clear()
+    assert tab.model.rowCount() == 2
     # Detail of the selected invoice: its lines.
     tab.table.selectRow(0)
     assert tab.lines_model.rowCount() == 1

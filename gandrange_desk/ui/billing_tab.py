@@ -15,14 +15,15 @@ from pathlib import Path
 from PySide6.QtCore import QAbstractTableModel, QDate, QLocale, QModelIndex, Qt, QUrl
 from PySide6.QtGui import QBrush, QColor, QDesktopServices, QKeySequence, QShortcut
 from PySide6.QtWidgets import (
-    QAbstractItemView, QDateEdit, QFileDialog, QHBoxLayout, QHeaderView, QLabel, QMessageBox,
-    QPushButton, QSplitter, QTableView, QTabWidget, QVBoxLayout, QWidget,
+    QAbstractItemView, QCheckBox, QDateEdit, QFileDialog, QHBoxLayout, QHeaderView, QLabel, QLineEdit,
+    QMessageBox, QPushButton, QSplitter, QTableView, QTabWidget, QVBoxLayout, QWidget,
 )
 
 from gandrange_desk import formats
 from gandrange_desk.errors import DeskError
 from gandrange_desk.models import InvoiceStatus, Role
 from gandrange_desk.services import invoice_views, invoicing
+from gandrange_desk.services.search import normalize
 from gandrange_desk.ui.ops import run_operation
 
 ROW_HEIGHT = 24
@@ -214,9 +215,17 @@ class BillingTab(QWidget):
         splitter.addWidget(self.table)
         splitter.addWidget(detail)
         splitter.setSizes([500, 300])
+        self.search = QLineEdit()
+        self.search.setPlaceholderText("Rechercher une famille, une référence ou un numéro (Ctrl+F)")
+        self.search.setClearButtonEnabled(True)
+        self.only_anomalies = QCheckBox("&Anomalies seulement")
+        filters = QHBoxLayout()
+        filters.addWidget(self.search, 1)
+        filters.addWidget(self.only_anomalies)
         review = QWidget()
         rl = QVBoxLayout(review)
         rl.setContentsMargins(0, 4, 0, 0)
+        rl.addLayout(filters)
         rl.addWidget(splitter, 1)
         rl.addWidget(self.summary)
 
@@ -230,6 +239,10 @@ class BillingTab(QWidget):
         layout.addLayout(bar)
         layout.addWidget(self.pages, 1)
 
+        self.all_rows: list[invoice_views.InvoiceRow] = []
+        self.search.textChanged.connect(lambda *_: self.apply_filter())
+        self.only_anomalies.toggled.connect(lambda *_: self.apply_filter())
+        QShortcut(QKeySequence(QKeySequence.Find), self, activated=self.search.setFocus)
         self.month_edit.dateChanged.connect(lambda *_: self.refresh())
         self.prev_button.clicked.connect(lambda: self.shift_month(-1))
         self.next_button.clicked.connect(lambda: self.shift_month(1))
@@ -276,8 +289,7 @@ class BillingTab(QWidget):
 
     def refresh(self) -> None:
         rows = invoice_views.list_month(self.desk, self.month())
-        current = self.selected_ids()
-        self.model.set_rows(rows)
+        self.all_rows = rows
         issued = [r for r in rows if r.status == InvoiceStatus.ISSUED]
         drafts = [r for r in rows if r.status == InvoiceStatus.DRAFT]
         flagged = sum(1 for r in rows if r.anomalies)
@@ -301,12 +313,28 @@ class BillingTab(QWidget):
         self.save_button.setEnabled(bool(issued))
         self.send_button.setEnabled(bool(issued))
         self.open_button.setEnabled(bool(rows))
+        self.apply_filter()
+        if self.payments_view is not None and hasattr(self.payments_view, "refresh"):
+            self.payments_view.refresh()
+
+    def apply_filter(self) -> None:
+        """Show the month's invoices matching the search and the "anomalies" box."""
+        current = self.selected_ids()
+        words = normalize(self.search.text()).split()
+        rows = []
+        for r in self.all_rows:
+            if self.only_anomalies.isChecked() and not r.anomalies:
+                continue
+            if words:
+                haystack = normalize(f"{r.family_name} {r.family_ref} {r.number or ''} {r.billed_name}")
+                if not all(w in haystack for w in words):
+                    continue
+            rows.append(r)
+        self.model.set_rows(rows)
         if rows:
             keep = next((i for i, r in enumerate(rows) if r.id in current), 0)
             self.table.selectRow(keep)
         self.show_detail()
-        if self.payments_view is not None and hasattr(self.payments_view, "refresh"):
-            self.payments_view.refresh()
 
     def selected_rows(self) -> list[invoice_views.InvoiceRow]:
         picked = sorted({i.row() for i in self.table.selectionModel().selectedRows()})
@@ -381,7 +409,7 @@ class BillingTab(QWidget):
 
     def issue(self) -> None:
         month = self.month()
-        drafts = [r for r in self.model.rows if r.status == InvoiceStatus.DRAFT]
+        drafts = [r for r in self.all_rows if r.status == InvoiceStatus.DRAFT]
         if not drafts:
             return
         flagged = sum(1 for r in drafts if r.anomalies)
@@ -457,7 +485,7 @@ class BillingTab(QWidget):
         rows = [r for r in self.selected_rows() if r.status == InvoiceStatus.ISSUED]
         if len(rows) <= 1:
             # One selected row is the cursor, not a choice: send every issued invoice not yet sent.
-            rows = [r for r in self.model.rows if r.status == InvoiceStatus.ISSUED and not r.sent_at] or rows
+            rows = [r for r in self.all_rows if r.status == InvoiceStatus.ISSUED and not r.sent_at] or rows
         if not rows:
             return
         try:
