@@ -16,7 +16,7 @@ from pathlib import Path
 from sqlalchemy import delete, exists, select
 from sqlalchemy.orm import Session, selectinload
 
-from gandrange_desk.errors import DeskError, ValidationFailed
+from gandrange_desk.errors import DeskError, StaleEdit, ValidationFailed
 from gandrange_desk.models import (
     Activity, Booking, Child, Closure, Request, Role, School, SmtpSettings, Structure, Tariff,
     TariffBracket, Unit,
@@ -79,7 +79,7 @@ def import_settings(desk: Desk, text: str, *, default_valid_from: date | None = 
 
 
 def apply_settings(s: Session, desk: Desk, spec: SettingsSpec, *,
-                   default_valid_from: date | None = None) -> ImportSummary:
+                   default_valid_from: date | None = None, action: str = "settings.import") -> ImportSummary:
     """Apply a validated spec inside the caller's transaction (the demo builds on it)."""
     effective = default_valid_from or desk.today()
     summary = ImportSummary()
@@ -92,7 +92,7 @@ def apply_settings(s: Session, desk: Desk, spec: SettingsSpec, *,
     _apply_smtp(s, desk, spec, summary)
     _apply_activities(s, desk, spec, effective, summary)
     if summary.changed:
-        desk.audit(s, "settings.import", "settings", None, after=summary.as_dict())
+        desk.audit(s, action, "settings", None, after=summary.as_dict())
     return summary
 
 
@@ -405,3 +405,130 @@ def _apply_tariff(s: Session, desk: Desk, unit: Unit, tariffs: list[Tariff], u: 
     desk.audit(s, action, "tariff", tariff.id, before=before, after=after)
     (summary.updated if in_force is not None or same_day is not None else summary.created).append(
         f"tarif {label} à partir du {valid_from.strftime('%d/%m/%Y')}")
+
+
+# ---------------------------------------------------------------------------------------------
+# The settings window edits the same document as the file (DESIGN §7): it loads the document a
+# TOML import would read, edits it, and saves it through the same validation and the same apply.
+# Prices of existing units and the [smtp] section have their own dialogs; a window save keeps
+# them as they are in the database at save time, so it never undoes what those dialogs saved.
+
+
+@dataclass
+class SettingsDraft:
+    document: dict  # the TOML document (as tomllib returns it), for the window to edit
+    versions: dict  # what the document was read from; a save from a stale draft is refused
+
+
+def current_document(desk: Desk) -> SettingsDraft:
+    """The settings as a TOML-shaped document plus the versions it was read from."""
+    import tomllib
+
+    with desk.read() as s:
+        spec = current_spec(s)
+        versions = _versions(s)
+    if spec is None:
+        raise DeskError("Aucun réglage en base : importez d'abord un fichier de réglages "
+                        "(Fichier › Importer les réglages…).")
+    return SettingsDraft(tomllib.loads(render_settings(spec, desk.today())), versions)
+
+
+def validate_document(doc: dict) -> SettingsSpec:
+    """The TOML import's validation of a document (one French line per problem, with its place)."""
+    from gandrange_desk.services.settings_toml import _Problems, _read, _subdivisions
+
+    problems = _Problems()
+    spec = _read(doc, problems, _subdivisions())
+    if problems:
+        raise ValidationFailed(problems, headline=HEADLINE)
+    return spec
+
+
+def apply_document(desk: Desk, doc: dict, versions: dict) -> ImportSummary:
+    """Save the window's document: validated whole, then applied in one transaction, or nothing.
+
+    `versions` come from `current_document`; if anyone changed the settings since, the save is
+    refused naming who."""
+    from gandrange_desk.services.context import check_version
+
+    desk.require(Role.RESPONSABLE, "Modifier les réglages")
+    spec = validate_document(doc)
+    with desk.unit_of_work() as s:
+        structure = s.execute(select(Structure).order_by(Structure.id)).scalars().first()
+        if structure is None:
+            raise DeskError("Aucun réglage en base : importez d'abord un fichier de réglages.")
+        check_version(structure, versions.get("structure"), "la fiche de la structure")
+        activities = {a.code: a for a in s.execute(select(Activity)).scalars()}
+        for code, version in versions.get("activity", {}).items():
+            if code in activities:
+                check_version(activities[code], version, f"l'activité {code}")
+        current = _versions(s)
+        if current["lists"] != versions.get("lists") or set(activities) != set(versions.get("activity", {})):
+            raise StaleEdit(_stale_lists_message(s))
+        fresh = current_spec(s)
+        _keep_prices_and_smtp(spec, fresh)
+        units_before = current["lists"]["units"]
+        lists_before = (current["lists"]["schools"], current["lists"]["closures"])
+        summary = apply_settings(s, desk, spec, action="settings.edit")
+        s.flush()
+        # Units, schools and closures have no version of their own: changing them stamps the
+        # activity or the structure, so the next stale draft is refused by name.
+        after = _versions(s)["lists"]
+        for code, row in activities.items():
+            if code in after["units"] and after["units"][code] != units_before.get(code) and row in s:
+                _bump(row, desk)
+        if (after["schools"], after["closures"]) != lists_before:
+            _bump(structure, desk)
+        return summary
+
+
+def _bump(row, desk: Desk) -> None:
+    from sqlalchemy.orm.attributes import flag_modified
+
+    stamp(row, desk)
+    flag_modified(row, "updated_at")  # an UPDATE (hence a new version) even if the stamp is unchanged
+
+
+def _versions(s: Session) -> dict:
+    structure = s.execute(select(Structure).order_by(Structure.id)).scalars().first()
+    # Plain rows, not relationships: after an apply the loaded collections may lag the table.
+    activity_versions = dict(s.execute(select(Activity.code, Activity.version)).all())
+    units: dict[str, list] = {code: [] for code in activity_versions}
+    query = (select(Activity.code, Unit.name, Unit.capacity, Unit.meal).join(Unit.activity)
+             .order_by(Activity.code, Unit.position, Unit.id))
+    for code, name, capacity, meal in s.execute(query):
+        units[code].append([name, capacity, bool(meal)])
+    return {
+        "structure": structure.version if structure is not None else None,
+        "activity": activity_versions,
+        "lists": {
+            "schools": list(s.execute(select(School.name).order_by(School.position, School.id)).scalars()),
+            "closures": [[c.first_day.isoformat(), c.last_day.isoformat(), c.label] for c in
+                         s.execute(select(Closure).order_by(Closure.first_day, Closure.id)).scalars()],
+            "units": units,
+        },
+    }
+
+
+def _stale_lists_message(s: Session) -> str:
+    from gandrange_desk.models import AuditEntry
+
+    last = s.execute(select(AuditEntry).where(AuditEntry.action.like("settings.%"))
+                     .order_by(AuditEntry.id.desc()).limit(1)).scalars().first()
+    who = f" par {last.user_login} le {last.at.strftime('%d/%m/%Y à %H:%M')}" if last is not None else ""
+    return (f"Enregistrement refusé : les réglages ont été modifiés{who} depuis l'ouverture de la "
+            "fenêtre. Rechargez-les pour voir ces changements, puis recommencez.")
+
+
+def _keep_prices_and_smtp(spec: SettingsSpec, fresh: SettingsSpec | None) -> None:
+    if fresh is None:
+        return
+    spec.smtp = fresh.smtp
+    known = {(a.code, u.name): u for a in fresh.activities for u in a.units}
+    for a in spec.activities:
+        for u in a.units:
+            old = known.get((a.code, u.name))
+            if old is not None:
+                u.prices, u.sibling_prices = old.prices, old.sibling_prices
+                u.pai_cents, u.late_surcharge_cents, u.valid_from = (
+                    old.pai_cents, old.late_surcharge_cents, old.valid_from)
