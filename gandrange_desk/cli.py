@@ -29,6 +29,7 @@ COMMAND_MODULES = (
     "gandrange_desk.commands.outbox",
     "gandrange_desk.commands.invoices",
     "gandrange_desk.commands.appointments",
+    "gandrange_desk.commands.privacy",
 )
 
 EXIT_FAILED = 1
