@@ -121,6 +121,9 @@ class MainWindow(QMainWindow):
         tools = bar.addMenu("&Outils")
         self._action(tools, "Paramètres d'&envoi des courriels…", self.smtp_settings)
         self._action(tools, "Envoyer les courriels &maintenant", self.send_mail_now, "Ctrl+Shift+E")
+        self._action(tools, "&Journal des opérations…", lambda: importlib.import_module("gandrange_desk.ui.audit_view").open_dialog(self))
+        if self.desk.actor.at_least("admin"):
+            self._action(tools, "A&nonymiser les familles éligibles…", lambda: importlib.import_module("gandrange_desk.ui.anonymise_dialog").open_dialog(self))
 
         help_menu = bar.addMenu("Aid&e")
         self._action(help_menu, "À &propos de Gandrange Desk", self.about)
