@@ -176,7 +176,7 @@ def draw_invoice(pdf: DeskPDF, doc: InvoiceDoc) -> None:
     pdf.address_block(doc.billed_name, doc.billed_address, label=f"Famille {doc.family_name}")
     pdf.section(f"Prestations de {formats.month_year(doc.month)}")
     for child in doc.children:
-        if pdf.will_page_break(20):
+        if pdf.will_page_break(34):  # name, column header and a first three-line row together
             pdf.add_page()
         pdf.set_font("DejaVu", "B", 9.5)
         pdf.cell(0, 6, pdf_text(child.name), new_x="LMARGIN", new_y="NEXT")
