@@ -119,6 +119,10 @@ class MainWindow(QMainWindow):
         self._action(view, "&Actualiser", self.refresh_current, "F5")
 
         tools = bar.addMenu("&Outils")
+        self._action(tools, "&Réglages…", self.settings_dialog, "Ctrl+,")
+        self._action(tools, "&Utilisateurs…", self.users_dialog)
+        self._action(tools, "Changer mon mot de &passe…", self.change_password)
+        tools.addSeparator()
         self._action(tools, "Paramètres d'&envoi des courriels…", self.smtp_settings)
         self._action(tools, "Envoyer les courriels &maintenant", self.send_mail_now, "Ctrl+Shift+E")
         self._action(tools, "&Journal des opérations…", lambda: importlib.import_module("gandrange_desk.ui.audit_view").open_dialog(self))
@@ -218,6 +222,28 @@ class MainWindow(QMainWindow):
         except ImportError:
             return
         SmtpDialog(self.desk, self).exec()
+
+    def settings_dialog(self) -> None:
+        from gandrange_desk.ui.settings_dialog import SettingsDialog
+
+        SettingsDialog(self.desk, self).exec()
+        self.refresh_current()
+
+    def users_dialog(self) -> None:
+        from gandrange_desk.models import Role
+        from gandrange_desk.ui.users_dialog import UsersDialog
+
+        if not self.desk.actor.at_least(Role.RESPONSABLE):
+            QMessageBox.information(self, "Utilisateurs du bureau",
+                                    "Réservé au responsable et à l'administrateur.")
+            return
+        UsersDialog(self.desk, self).exec()
+
+    def change_password(self) -> None:
+        from gandrange_desk.ui.password_dialog import ChangePasswordDialog
+
+        if ChangePasswordDialog(self.desk, self).exec():
+            QMessageBox.information(self, "Changer mon mot de passe", "Mot de passe changé.")
 
     def send_mail_now(self) -> None:
         if self.mail_sender is not None:
