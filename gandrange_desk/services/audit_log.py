@@ -15,9 +15,10 @@ from sqlalchemy import and_, distinct, func, select
 
 from gandrange_desk.clock import PARIS
 from gandrange_desk.models import AuditEntry, DeskUser, Family, Role
-from gandrange_desk.services.context import Desk
+from gandrange_desk.services.context import SYSTEM, Desk
 from gandrange_desk.services.family_data import can_see_health
 from gandrange_desk.services.family_history import ACTION_LABELS as FAMILY_ACTION_LABELS
+from gandrange_desk.services.family_history import FIELD_LABELS as FAMILY_FIELD_LABELS
 from gandrange_desk.services.family_history import _details
 from gandrange_desk.services.search import normalize
 
@@ -82,6 +83,29 @@ ENTITY_LABELS = {
     "desk_user": "Utilisateur", "appointment": "Rendez-vous", "feed_entry": "Flux du portail",
     "quotient_record": "Quotient familial", "outbox_message": "Courriel", "smtp_settings": "Serveur d'envoi",
 }
+
+
+# Keys of the other areas' entries (the family ones are labelled by family_history).
+EXTRA_FIELD_LABELS = {
+    "status": "statut", "billing": "facturation", "billing_override_reason": "motif de facturation",
+    "capacity_override": "dépassement de capacité", "price_cents": "prix (centimes)",
+    "total_cents": "total (centimes)", "amount_cents": "montant (centimes)", "number": "numéro",
+    "month": "mois", "mode": "mode", "role": "rôle", "login": "identifiant", "full_name": "nom complet",
+    "active": "actif", "host": "serveur", "port": "port", "sender": "expéditeur", "day": "jour",
+    "late": "hors délai", "count": "nombre", "retention_years": "durée de conservation (ans)",
+    "anonymised": "anonymisée", "created": "créé", "updated": "modifié", "deleted": "supprimé",
+}
+VALUE_LABELS = {"accepted": "acceptée", "refused": "refusée", "pending": "en attente", "withdrawn": "retirée",
+                "excused": "excusée", "billed": "facturée", "issued": "émise", "draft": "brouillon"}
+
+
+def _readable(value):
+    if isinstance(value, dict):
+        return {(EXTRA_FIELD_LABELS[k] if k not in FAMILY_FIELD_LABELS and k in EXTRA_FIELD_LABELS else k):
+                (VALUE_LABELS.get(v, v) if isinstance(v, str) else v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_readable(v) if isinstance(v, dict) else v for v in value]
+    return value
 
 
 def action_label(action: str) -> str:
@@ -152,7 +176,7 @@ def _change_text(before: str, after: str, health: bool) -> str:
                 return None
         return None
 
-    b, a = parse(before), parse(after)
+    b, a = _readable(parse(before)), _readable(parse(after))
     if b is None and a is None:
         raw = " → ".join(t for t in (before, after) if t)
         return raw if len(raw) <= 300 else raw[:297] + "…"
@@ -181,7 +205,7 @@ def query(desk: Desk, filters: AuditFilter | None = None, *, before_id: int | No
     with desk.read() as s:
         found = s.execute(stmt).all()
     return [AuditRow(
-        id=e.id, at=e.at, user_login=e.user_login, user_name=uname or "", action=e.action,
+        id=e.id, at=e.at, user_login=e.user_login, user_name=uname or (SYSTEM.full_name if e.user_login == SYSTEM.login else ""), action=e.action,
         action_label=action_label(e.action), entity=e.entity, entity_label=ENTITY_LABELS.get(e.entity, e.entity),
         entity_id=e.entity_id, family_id=e.family_id, family_ref=ref or "", family_name=fname or "",
         change=_change_text(e.before, e.after, health),
@@ -204,6 +228,7 @@ def users(desk: Desk) -> list[tuple[str, str]]:
     with desk.read() as s:
         logins = s.execute(select(distinct(AuditEntry.user_login))).scalars().all()
         names = dict(s.execute(select(DeskUser.login, DeskUser.full_name)).all())
+    names.setdefault(SYSTEM.login, SYSTEM.full_name)
     return sorted(((login, names.get(login, login)) for login in logins), key=lambda p: normalize(p[1]))
 
 

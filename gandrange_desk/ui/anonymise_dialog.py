@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from PySide6.QtCore import QAbstractTableModel, QModelIndex, Qt
+from PySide6.QtCore import QAbstractTableModel, QModelIndex, Qt, Signal
 from PySide6.QtWidgets import (
     QAbstractItemView, QDialog, QHBoxLayout, QHeaderView, QLabel, QMessageBox, QPushButton,
     QTableView, QVBoxLayout, QWidget,
@@ -47,6 +47,10 @@ class EligibleModel(QAbstractTableModel):
 
 
 class AnonymiseDialog(QDialog):
+    # run_operation may call back from its worker thread; a signal brings the result to ours.
+    operation_done = Signal(object)
+    operation_failed = Signal(str)
+
     def __init__(self, desk: Desk, parent: QWidget | None = None):
         super().__init__(parent)
         self.desk = desk
@@ -80,6 +84,8 @@ class AnonymiseDialog(QDialog):
         buttons.addWidget(close)
         layout.addLayout(buttons)
         self.last_result: retention.AnonymiseResult | None = None
+        self.operation_done.connect(self.done_with)
+        self.operation_failed.connect(self.failed)
         self.reload()
 
     def reload(self) -> None:
@@ -122,13 +128,13 @@ class AnonymiseDialog(QDialog):
 
     def run(self, ids: list[int]) -> None:
         run_operation(self, "Anonymisation des familles",
-                      lambda progress: retention.anonymise(self.desk, ids, progress), self.done_with,
-                      on_error=self.failed)
+                      lambda progress: retention.anonymise(self.desk, ids, progress), self.operation_done.emit,
+                      on_error=self.operation_failed.emit)
 
     def done_with(self, result: retention.AnonymiseResult) -> None:
-        self.last_result = result
         self.reload()
         self.status.setText(result.text().split("\n")[0])
+        self.last_result = result
 
     def failed(self, message: str) -> None:
         self.status.setText(message)

@@ -207,6 +207,7 @@ class AuditDialog(QDialog):
             return
         try:
             self.model.load(filters)
+            self.table.scrollToTop()
             total = audit_log.count(self.desk, filters)
         except DeskError as exc:
             self.status.setText(str(exc))
