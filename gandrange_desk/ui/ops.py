@@ -12,7 +12,7 @@ import threading
 import traceback
 from typing import Any, Callable
 
-from PySide6.QtCore import QObject, Qt, QThread, Signal
+from PySide6.QtCore import QObject, Qt, QThread, Signal, Slot
 from PySide6.QtWidgets import QMessageBox, QProgressDialog, QWidget
 
 from gandrange_desk.errors import DeskError
@@ -44,6 +44,46 @@ class _Worker(QObject):
             self.finished.emit(result)
 
 
+class _Bridge(QObject):
+    """Lives in the UI thread, so the worker's queued signals land here, never in the worker."""
+
+    def __init__(self, parent: QWidget, title: str, dialog: QProgressDialog, thread: QThread,
+                 on_done, on_error):
+        super().__init__(parent)
+        self.parent_widget, self.title, self.dialog, self.thread = parent, title, dialog, thread
+        self.on_done, self.on_error = on_done, on_error
+
+    @Slot(int, int, str)
+    def progressed(self, done: int, total: int, label: str) -> None:
+        self.dialog.setMaximum(max(total, 0))
+        self.dialog.setValue(done)
+        if label:
+            self.dialog.setLabelText(label)
+
+    def _finish(self) -> None:
+        self.dialog.reset()
+        self.dialog.close()
+        self.thread.quit()
+        self.thread.wait()
+        self.deleteLater()
+
+    @Slot(object)
+    def done(self, result) -> None:
+        self._finish()
+        if self.on_done:
+            self.on_done(result)
+
+    @Slot(str, bool)
+    def failed(self, message: str, cancelled: bool) -> None:
+        self._finish()
+        if self.on_error:
+            self.on_error(message)
+        elif cancelled:
+            QMessageBox.information(self.parent_widget, self.title, message)
+        else:
+            QMessageBox.warning(self.parent_widget, self.title, message)
+
+
 def run_operation(parent: QWidget, title: str, fn: Callable[[Progress], Any],
                   on_done: Callable[[Any], None] | None = None,
                   on_error: Callable[[str], None] | None = None) -> QThread:
@@ -55,38 +95,15 @@ def run_operation(parent: QWidget, title: str, fn: Callable[[Progress], Any],
     thread = QThread(parent)
     worker = _Worker(fn)
     worker.moveToThread(thread)
+    bridge = _Bridge(parent, title, dialog, thread, on_done, on_error)
     thread.started.connect(worker.run)
-
-    def progressed(done: int, total: int, label: str) -> None:
-        dialog.setMaximum(max(total, 0))
-        dialog.setValue(done)
-        if label:
-            dialog.setLabelText(label)
-
-    def finish() -> None:
-        dialog.reset()
-        dialog.close()
-        thread.quit()
-
-    def done(result) -> None:
-        finish()
-        if on_done:
-            on_done(result)
-
-    def failed(message: str, cancelled: bool) -> None:
-        finish()
-        if on_error:
-            on_error(message)
-        elif cancelled:
-            QMessageBox.information(parent, title, message)
-        else:
-            QMessageBox.warning(parent, title, message)
-
-    worker.progressed.connect(progressed, Qt.QueuedConnection)
-    worker.finished.connect(done, Qt.QueuedConnection)
-    worker.failed.connect(failed, Qt.QueuedConnection)
+    worker.progressed.connect(bridge.progressed, Qt.QueuedConnection)
+    worker.finished.connect(bridge.done, Qt.QueuedConnection)
+    worker.failed.connect(bridge.failed, Qt.QueuedConnection)
+    # The cancel flag is a threading.Event: setting it from the UI thread is safe.
     dialog.canceled.connect(worker.cancel_event.set)
     thread.finished.connect(worker.deleteLater)
-    thread._worker = worker  # keep it alive as long as the thread
+    thread._worker = worker  # keep both alive as long as the thread
+    thread._bridge = bridge
     thread.start()
     return thread
