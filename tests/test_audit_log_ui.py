@@ -109,3 +109,27 @@ def test_anonymise_dialog(qtbot, desk, monkeypatch):
     with desk.read() as s:
         assert s.get(Family, fid).name.startswith("Famille anonymisée")
     assert retention.eligible(desk) == []
+
+
+def _tools_entries(window) -> list[str]:
+    menu = next(a.menu() for a in window.menuBar().actions() if a.text().replace("&", "") == "Outils")
+    return [a.text().replace("&", "") for a in menu.actions()]
+
+
+def test_tools_menu_entries(qtbot, desk, agent_desk, monkeypatch):
+    from gandrange_desk.ui.main_window import MainWindow
+
+    window = MainWindow(desk)
+    qtbot.addWidget(window)
+    entries = _tools_entries(window)
+    assert "Journal des opérations…" in entries and "Anonymiser les familles éligibles…" in entries
+    agent_window = MainWindow(agent_desk)
+    qtbot.addWidget(agent_window)
+    assert "Anonymiser les familles éligibles…" not in _tools_entries(agent_window)
+    # An agent choosing the journal is told why it stays closed.
+    warned = []
+    monkeypatch.setattr(QMessageBox, "warning", lambda parent, title, text: warned.append((title, text)))
+    menu = next(a.menu() for a in agent_window.menuBar().actions() if a.text().replace("&", "") == "Outils")
+    next(a for a in menu.actions() if a.text().replace("&", "") == "Journal des opérations…").trigger()
+    assert warned == [("Journal des opérations", "Consulter le journal des opérations : réservé au rôle "
+                                                 "« responsable » ou supérieur.")]
