@@ -371,7 +371,7 @@ class PaymentsView(QWidget):
         self.search = QLineEdit()
         self.search.setPlaceholderText("Filtrer : famille, référence, n° de facture… (Ctrl+F)")
         self.search.setClearButtonEnabled(True)
-        self.search.setMaximumWidth(360)
+        self.search.setFixedWidth(380)
         bar = QHBoxLayout()
         for b in (self.record_button, self.allocate_button, self.remind_button, self.credit_button,
                   self.sepa_button, self.attest_button):
