@@ -85,3 +85,18 @@ def test_only_supervisors_read_the_trail(desk, clock, agent_desk, responsable_de
                                                    "« responsable » ou supérieur."):
             call(agent_desk)
     assert len(audit_log.query(responsable_desk)) == len(audit_log.query(desk)) == 5
+
+
+def test_anonymisation_reads_plainly_in_the_journal(desk):
+    from tests.test_retention import old_family
+    from gandrange_desk.services import retention
+
+    fid = old_family(desk)
+    retention.anonymise(desk, [fid])
+    rows = audit_log.query(desk, AuditFilter(family_id=fid))
+    assert rows[0].action_label == "Famille anonymisée (RGPD)"
+    assert rows[0].family_name.startswith("Famille anonymisée F-")
+    assert "enfants : 2" in rows[0].change and "responsables : 2" in rows[0].change
+    # The earlier entries no longer show the old values.
+    assert all("Muller" not in r.change for r in rows)
+    assert any("[anonymisé]" in r.change for r in rows)

@@ -93,7 +93,9 @@ EXTRA_FIELD_LABELS = {
     "month": "mois", "mode": "mode", "role": "rôle", "login": "identifiant", "full_name": "nom complet",
     "active": "actif", "host": "serveur", "port": "port", "sender": "expéditeur", "day": "jour",
     "late": "hors délai", "count": "nombre", "retention_years": "durée de conservation (ans)",
-    "anonymised": "anonymisée", "created": "créé", "updated": "modifié", "deleted": "supprimé",
+    "anonymised": "anonymisée", "children": "enfants", "guardians": "responsables",
+    "documents": "documents", "messages": "courriels", "requests": "demandes",
+    "audit_entries": "entrées du journal", "created": "créé", "updated": "modifié", "deleted": "supprimé",
 }
 VALUE_LABELS = {"accepted": "acceptée", "refused": "refusée", "pending": "en attente", "withdrawn": "retirée",
                 "excused": "excusée", "billed": "facturée", "issued": "émise", "draft": "brouillon"}
