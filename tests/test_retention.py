@@ -262,3 +262,15 @@ def test_commands(desk, db_url, capsys):
     assert "anonymisable à partir du 01/09/2029" in err
     assert main(["--db", db_url, "families", "anonymise", "F-NOPE"]) == 1
     assert "Famille introuvable : F-NOPE." in capsys.readouterr().err
+
+
+def test_retention_command(desk, db_url, capsys):
+    from gandrange_desk.cli import main
+
+    assert main(["--db", db_url, "families", "retention"]) == 0
+    assert capsys.readouterr().out.startswith("Durée de conservation : 6 ans après la fin de l'année scolaire")
+    assert main(["--db", db_url, "families", "retention", "8", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out) == {"retention_years": 8}
+    assert main(["--db", db_url, "families", "retention", "0"]) == 1
+    assert "Durée de conservation : un nombre d'années entre 1 et 30." in capsys.readouterr().err
+    assert retention.retention_years(desk) == 8

@@ -21,6 +21,10 @@ def register(sub) -> None:
     anon.add_argument("--dry-run", action="store_true", help="simulation : rien n'est modifié")
     anon.add_argument("--json", action="store_true", help="sortie JSON")
     anon.set_defaults(handler=anonymise_families)
+    keep = families_sub.add_parser("retention", help="durée de conservation (en années) : affiche ou change")
+    keep.add_argument("years", nargs="?", type=int, metavar="ANNÉES")
+    keep.add_argument("--json", action="store_true", help="sortie JSON")
+    keep.set_defaults(handler=retention_setting)
 
 
 def list_eligible(args) -> int:
@@ -58,4 +62,16 @@ def anonymise_families(args) -> int:
             return 0
     result = anonymise(desk, ids, dry_run=args.dry_run)
     emit(args, result.as_dict(), result.text)
+    return 0
+
+
+def retention_setting(args) -> int:
+    from gandrange_desk.services.retention import retention_years, set_retention_years
+
+    desk = open_desk(args)
+    if args.years is not None:
+        set_retention_years(desk, args.years)
+    years = retention_years(desk)
+    emit(args, {"retention_years": years},
+         f"Durée de conservation : {years} ans après la fin de l'année scolaire de la dernière activité.")
     return 0
