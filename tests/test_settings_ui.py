@@ -130,3 +130,48 @@ def test_agent_sees_the_settings_read_only(qtbot, desk, agent_desk):
     assert not units.flags(units.index(0, UnitModel.CAPACITY)) & Qt.ItemIsEditable
     assert not d.save()
     assert _capacity(desk, "PERISCOLAIRE", "Repas") == 110
+
+
+def test_removing_a_booked_unit_is_refused_in_window_words(dialog, desk):
+    from datetime import date
+
+    from tests.builders import make_booking, make_family
+
+    family = make_family(desk)
+    child = family.children[0].id
+    make_booking(desk, child, unit_id(desk, "PERISCOLAIRE", "Accueil soir"), date(2026, 12, 3))
+    page = dialog.activities_page
+    page.units.remove_unit(2)
+    assert not dialog.save()
+    assert dialog.problems.item(0).text() == (
+        "Activités : l'unité « Accueil soir » de l'activité « PERISCOLAIRE » ne peut pas être retirée : "
+        "des réservations ou des demandes l'utilisent")
+    assert _capacity(desk, "PERISCOLAIRE", "Accueil soir") == 45
+
+
+def test_prices_changed_in_the_tariff_editor_are_taken_not_undone(dialog, desk):
+    from tests.builders import EXAMPLE_SETTINGS
+
+    units = dialog.activities_page.units
+    units.setData(units.index(1, UnitModel.CAPACITY), "100")
+    # What "Tarifs…" would save meanwhile: new Repas prices.
+    text = EXAMPLE_SETTINGS.read_text(encoding="utf-8").replace('price = "3.30"', 'price = "3.40"')
+    svc.import_settings(desk, text)
+    dialog._take_fresh_prices()
+    assert units.data(units.index(1, UnitModel.PRICE)) == "3,40 € à 4,90 €"
+    assert units.data(units.index(1, UnitModel.CAPACITY)) == "100"
+    assert dialog.save()
+    assert _capacity(desk, "PERISCOLAIRE", "Repas") == 100
+    assert 'price = "3.40"' in svc.export_text(desk)
+
+
+def test_closing_with_unsaved_edits_asks(dialog, monkeypatch):
+    asked = []
+    monkeypatch.setattr(QMessageBox, "question", lambda *a, **k: asked.append(a[2]) or QMessageBox.No)
+    assert not dialog.is_modified()
+    dialog.reject()
+    assert asked == []
+    dialog.structure_page.fields["siret"].setText("21570242700018")
+    assert dialog.is_modified()
+    dialog.reject()
+    assert asked == ["Des modifications ne sont pas enregistrées. Fermer et les abandonner quand même ?"]

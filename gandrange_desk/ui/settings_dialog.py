@@ -15,8 +15,8 @@ import re
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QKeySequence, QShortcut
 from PySide6.QtWidgets import (
-    QDialog, QHBoxLayout, QLabel, QListWidget, QListWidgetItem, QMessageBox, QPushButton, QStackedWidget,
-    QVBoxLayout, QWidget,
+    QDialog, QHBoxLayout, QLabel, QListWidget, QListWidgetItem, QMessageBox, QPushButton, QScrollArea,
+    QStackedWidget, QVBoxLayout, QWidget,
 )
 
 from gandrange_desk.errors import DeskError, StaleEdit, ValidationFailed
@@ -40,7 +40,10 @@ UNIT_COLUMNS = {"name": UnitModel.NAME, "capacity": UnitModel.CAPACITY, "meal": 
                 "prices": UnitModel.PRICE}
 # The file's wording, said for someone at the window.
 WINDOW_WORDING = (
-    ("manque dans le fichier", "a été retirée"),
+    ("manque dans le fichier, mais des réservations ou des demandes l'utilisent ; elle ne peut pas être retirée",
+     "ne peut pas être retirée : des réservations ou des demandes l'utilisent"),
+    ("manque dans le fichier, mais des enfants y sont inscrits ; elle ne peut pas être retirée",
+     "ne peut pas être retirée : des enfants y sont inscrits"),
     ('(attendu AAAA-MM-JJ, par exemple "2026-05-15")', "(attendu JJ/MM/AAAA)"),
     ("clé obligatoire manquante", "obligatoire"),
     ("au moins une unité [[activity.unit]] est obligatoire", "au moins une unité est obligatoire"),
@@ -77,7 +80,14 @@ class SettingsDialog(QDialog):
         self.pages = (self.structure_page, self.schools_page, self.closures_page, self.activities_page)
         self.stack = QStackedWidget()
         for page in self.pages:
-            self.stack.addWidget(page)
+            if page is self.structure_page:
+                scroll = QScrollArea()
+                scroll.setWidgetResizable(True)
+                scroll.setFrameShape(QScrollArea.NoFrame)
+                scroll.setWidget(page)
+                self.stack.addWidget(scroll)
+            else:
+                self.stack.addWidget(page)
         self.nav.currentRowChanged.connect(self.stack.setCurrentIndex)
 
         self.notice = QLabel("Lecture seule : les réglages sont modifiés par le responsable ou "
@@ -104,7 +114,7 @@ class SettingsDialog(QDialog):
             self.save_button.setToolTip("Réservé au rôle responsable ou administrateur.")
         self.tariffs_button.clicked.connect(self.open_tariffs)
         self.smtp_button.clicked.connect(self.open_smtp)
-        self.reload_button.clicked.connect(self.reload)
+        self.reload_button.clicked.connect(self.ask_reload)
         self.save_button.clicked.connect(self.save)
         self.close_button.clicked.connect(self.reject)
         QShortcut(QKeySequence.Save, self, activated=self.save)
@@ -142,9 +152,31 @@ class SettingsDialog(QDialog):
             return False
         for page in self.pages:
             page.load(self.draft.document)
+        self._baseline = self.document()  # as the pages give it back, to tell real edits
         self.clear_problems()
         self.status.setText("")
         return True
+
+    def is_modified(self) -> bool:
+        if self.draft is None or not self.can_edit:
+            return False
+        return self.document() != self._baseline
+
+    def _may_drop_edits(self, what: str) -> bool:
+        if not self.is_modified():
+            return True
+        answer = QMessageBox.question(
+            self, "Réglages", f"Des modifications ne sont pas enregistrées. {what} quand même ?",
+            QMessageBox.Yes | QMessageBox.No, QMessageBox.No)
+        return answer == QMessageBox.Yes
+
+    def ask_reload(self) -> None:
+        if self._may_drop_edits("Recharger et les abandonner"):
+            self.reload()
+
+    def reject(self) -> None:
+        if self._may_drop_edits("Fermer et les abandonner"):
+            super().reject()
 
     def document(self) -> dict:
         """The document as edited in the window (what the save sends)."""
