@@ -120,3 +120,23 @@ def test_change_my_password(qtbot, admin_desk, desk):
     dialog.old.setText("secret-123")
     assert dialog.save()
     assert authenticate(desk, "sfoncin", "nouveau-789").login == "sfoncin"
+
+
+def test_main_window_tools_menu_opens_them(qtbot, desk, monkeypatch):
+    from gandrange_desk.ui import password_dialog, settings_dialog, users_dialog
+    from gandrange_desk.ui.main_window import MainWindow
+    from tests.builders import load_example_settings
+
+    load_example_settings(desk)
+    window = MainWindow(desk)
+    qtbot.addWidget(window)
+    tools = next(a.menu() for a in window.menuBar().actions() if a.text() == "&Outils")
+    actions = {a.text(): a for a in tools.actions() if a.text()}
+    assert actions["&Réglages…"].shortcut().toString() == "Ctrl+,"
+    opened = []
+    for module, cls in ((settings_dialog, "SettingsDialog"), (users_dialog, "UsersDialog"),
+                        (password_dialog, "ChangePasswordDialog")):
+        monkeypatch.setattr(getattr(module, cls), "exec", lambda self, cls=cls: opened.append(cls) or 0)
+    for text in ("&Réglages…", "&Utilisateurs…", "Changer mon mot de &passe…"):
+        actions[text].trigger()
+    assert opened == ["SettingsDialog", "UsersDialog", "ChangePasswordDialog"]
