@@ -274,3 +274,16 @@ def test_retention_command(desk, db_url, capsys):
     assert main(["--db", db_url, "families", "retention", "0"]) == 1
     assert "Durée de conservation : un nombre d'années entre 1 et 30." in capsys.readouterr().err
     assert retention.retention_years(desk) == 8
+
+
+def test_a_draft_invoice_blocks_anonymisation(desk):
+    from gandrange_desk.models import InvoiceStatus
+
+    fid = old_family(desk)
+    unit = pb.units(desk)["Midi"]
+    with desk.read() as s:
+        child = s.execute(select(Child.id).where(Child.family_id == fid)).scalars().first()
+    pb.invoice(desk, fid, date(2020, 5, 1), [(unit, child, "Repas", 1, 450)], status=InvoiceStatus.DRAFT)
+    assert retention.eligible(desk) == []
+    with pytest.raises(ValidationFailed, match=r"\(Muller\) a 1 facture en brouillon à émettre ou supprimer"):
+        retention.anonymise(desk, [fid])

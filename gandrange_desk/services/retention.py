@@ -41,7 +41,7 @@ from gandrange_desk import formats
 from gandrange_desk.errors import DeskError, NotFound, ValidationFailed
 from gandrange_desk.models import (
     AppSetting, Appointment, AuditEntry, Booking, Child, CreditNote, Document, Family, FeedEntry,
-    Invoice, Mandate, MandateState, OutboxAttachment, OutboxMessage, OutboxStatus, Payment,
+    Invoice, InvoiceStatus, Mandate, MandateState, OutboxAttachment, OutboxMessage, OutboxStatus, Payment,
     PortalState, QuotientRecord, Request, RequestStatus, Role,
 )
 from gandrange_desk.services.context import Desk, stamp
@@ -211,6 +211,10 @@ def _review(s: Session, families: list[Family] | list, today: date, years: int) 
     pending = dict(s.execute(select(Request.family_id, func.count(Request.id))
                              .where(Request.family_id.in_(ids), Request.status == RequestStatus.PENDING)
                              .group_by(Request.family_id)).all()) if ids else {}
+    # A draft could still be issued, and it would then carry the anonymised name.
+    drafts = dict(s.execute(select(Invoice.family_id, func.count(Invoice.id))
+                            .where(Invoice.family_id.in_(ids), Invoice.status == InvoiceStatus.DRAFT)
+                            .group_by(Invoice.family_id)).all()) if ids else {}
     out = []
     for f in families:
         when = last.get(f.id)
@@ -239,6 +243,9 @@ def _review(s: Session, families: list[Family] | list, today: date, years: int) 
             if waiting:
                 refusals.append(f"{who} a {formats.count(waiting, 'demande en attente', 'demandes en attente')} "
                                 "à traiter avant l'anonymisation.")
+            if drafts.get(f.id):
+                refusals.append(f"{who} a {formats.count(int(drafts[f.id]), 'facture en brouillon', 'factures en brouillon')} "
+                                "à émettre ou supprimer avant l'anonymisation.")
         out.append(Candidate(f.id, f.ref, f.name, f.archived, f.anonymised_at is not None, when, start,
                              balance, waiting, tuple(refusals)))
     return out
