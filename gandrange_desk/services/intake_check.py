@@ -253,18 +253,12 @@ def _cell_days(e: _Entry, kind: str, activity: Activity | None) -> list[date] | 
 
 
 def expand_period(cal, activity, first: date, last: date, week_type: str, weekdays: set[int]) -> list[date]:
-    """The open days of [first, last] on the ticked weekdays and ISO-week parity; closed days never."""
-    out = []
-    for day in cal.open_days(activity, first, last):
-        if day.weekday() not in weekdays:
-            continue
-        week = day.isocalendar()[1]
-        if week_type == "even" and week % 2:
-            continue
-        if week_type == "odd" and not week % 2:
-            continue
-        out.append(day)
-    return out
+    """The open days of [first, last] on the ticked weekdays and ISO-week parity; closed days never.
+
+    The same expansion as the desk's "Réservations sur période" dialog (services.periods)."""
+    from gandrange_desk.services.periods import expand_period as plan_period
+
+    return plan_period(cal, activity, first, last, week_type, weekdays).days
 
 
 def _check_registration(e: _Entry, claimed_families: set[str], claimed_children: set[str]) -> dict | None:
