@@ -98,6 +98,8 @@ def test_grouped_view_with_counts(tab):
 
 
 def test_keyboard_accept_refuse_next_family(tab, office, qtbot):
+    changed = []
+    tab.queueChanged.connect(lambda: changed.append(True))
     tab.tree.setFocus()
     item = tab.current_item()
     assert (item.family_ref, item.kind) == ("F-0042", "cancellation")
@@ -118,6 +120,7 @@ def test_keyboard_accept_refuse_next_family(tab, office, qtbot):
         refused = s.execute(select(Request.ref, Request.reason).where(Request.status == "refused")).all()
     assert len(refused) == 1 and refused[0].reason == "Plus de place disponible."
     assert len(outbox(office)) == 2
+    assert changed == [True, True]
 
 
 def test_refusal_without_reason_does_nothing(tab, office, qtbot):

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from PySide6.QtCore import QAbstractTableModel, QEvent, QModelIndex, QObject, Qt, QTimer
+from PySide6.QtCore import QAbstractTableModel, QEvent, QModelIndex, QObject, Qt, QTimer, Signal
 from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import (
     QAbstractItemView, QCheckBox, QComboBox, QFileDialog, QHBoxLayout, QHeaderView, QLabel, QLineEdit,
@@ -115,6 +115,9 @@ class _Keys(QObject):
 
 
 class ValidationTab(QWidget):
+    # Emitted after a decision or an import: the window's pending count and other tabs may refresh.
+    queueChanged = Signal()
+
     def __init__(self, desk: Desk, parent=None):
         super().__init__(parent)
         self.desk = desk
@@ -368,6 +371,7 @@ class ValidationTab(QWidget):
             return None
         QGuiApplication.restoreOverrideCursor()
         self.refresh()
+        self._changed()
         self.status.setText(result.summary("acceptée" if "ccept" in title else "refusée").splitlines()[0])
         extra = [line for line in result.summary().splitlines()[1:]]
         for ref, login, password, mailed in result.credentials:
@@ -439,6 +443,12 @@ class ValidationTab(QWidget):
         self.tree.setCurrentIndex(index)
         self.tree.scrollTo(index)
 
+    def _changed(self) -> None:
+        self.queueChanged.emit()
+        window = self.window()
+        if window is not self and hasattr(window, "update_status"):
+            window.update_status()
+
     # ------------------------------------------------------------------ feed import
     def import_feed_dialog(self) -> None:
         path, _ = QFileDialog.getOpenFileName(self, "Importer les demandes du portail", "",
@@ -456,6 +466,7 @@ class ValidationTab(QWidget):
             return None
         QGuiApplication.restoreOverrideCursor()
         self.refresh()
+        self._changed()
         self.inform("Importer les demandes du portail", result.summary())
         return result
 
