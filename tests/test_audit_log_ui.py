@@ -119,12 +119,17 @@ def _tools_entries(window) -> list[str]:
 def test_tools_menu_entries(qtbot, desk, agent_desk, monkeypatch):
     from gandrange_desk.ui.main_window import MainWindow
 
+    def stop_sender(w):
+        # The window's mail thread must end before the window goes, or Qt aborts the process.
+        if getattr(w, "mail_sender", None) is not None:
+            w.mail_sender.stop()
+
     window = MainWindow(desk)
-    qtbot.addWidget(window)
+    qtbot.addWidget(window, before_close_func=stop_sender)
     entries = _tools_entries(window)
     assert "Journal des opérations…" in entries and "Anonymiser les familles éligibles…" in entries
     agent_window = MainWindow(agent_desk)
-    qtbot.addWidget(agent_window)
+    qtbot.addWidget(agent_window, before_close_func=stop_sender)
     assert "Anonymiser les familles éligibles…" not in _tools_entries(agent_window)
     # An agent choosing the journal is told why it stays closed.
     warned = []
