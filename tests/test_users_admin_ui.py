@@ -130,6 +130,8 @@ def test_main_window_tools_menu_opens_them(qtbot, desk, monkeypatch):
     load_example_settings(desk)
     window = MainWindow(desk)
     qtbot.addWidget(window)
+    if window.mail_sender is not None:  # its thread must not outlive the window
+        window.mail_sender.stop()
     tools = next(a.menu() for a in window.menuBar().actions() if a.text() == "&Outils")
     actions = {a.text(): a for a in tools.actions() if a.text()}
     assert actions["&Réglages…"].shortcut().toString() == "Ctrl+,"
