@@ -260,3 +260,11 @@ def test_keyboard_whole_family_and_group_row(tab, office, qtbot):
     assert family_labels(tab) == ["Weber (F-1001) — 1 demande"]
     with office.read() as s:
         assert set(s.execute(select(Request.reason).where(Request.status == "refused")).scalars()) == {"2 refus"}
+
+
+def test_tree_and_field_models_pass_the_model_tester(tab, qtmodeltester):
+    qtmodeltester.check(tab.model)
+    tab.next_family()
+    tab.tree.setCurrentIndex(tab.model.index_of(
+        next(i.id for i in tab.model.all_items() if i.kind == "family_change")))
+    qtmodeltester.check(tab.change_model)

@@ -63,6 +63,8 @@ class FieldChangeModel(QAbstractTableModel):
         return None
 
     def flags(self, index):
+        if not index.isValid():
+            return Qt.NoItemFlags
         base = Qt.ItemIsEnabled | Qt.ItemIsSelectable
         return base | Qt.ItemIsUserCheckable if index.column() == 0 else base
 
