@@ -124,3 +124,18 @@ def test_many_bad_entries_give_a_bounded_message(office):
     assert lines[0] == "Flux refusé, rien n'a été importé (20000 problèmes) :"
     assert lines[-1] == "… et 19800 autres problèmes."
     assert snapshot(office) == before
+
+
+@settings(max_examples=30, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+@given(st.one_of(st.binary(max_size=200), json_values.map(lambda v: json.dumps({"requests": [v]}).encode())))
+def test_intake_command_never_a_traceback(office, db_url, tmp_path_factory, data):
+    from gandrange_desk.cli import main
+
+    path = tmp_path_factory.mktemp("feed") / "feed.json"
+    path.write_bytes(data)
+    before = snapshot(office)
+    code = main(["--db", db_url, "intake", str(path)])  # raises nothing: a French line and a status
+    assert code in (0, 1)
+    if code == 1:
+        assert snapshot(office) == before
