@@ -126,6 +126,10 @@ def update_user(desk: Desk, user_id: int, *, full_name: str, role: str, active: 
     if problems:
         raise ValidationFailed(problems)
     with desk.unit_of_work() as s:
+        # Lock the active admins first, always in the same order (PostgreSQL): two admins
+        # demoting each other then queue, and the second one sees that no admin would remain.
+        s.execute(select(DeskUser.id).where(DeskUser.role == Role.ADMIN.value, DeskUser.active.is_(True))
+                  .order_by(DeskUser.id).with_for_update()).all()
         user = _load(s, user_id)
         check_version(user, version, f"la fiche de l'utilisateur « {user.login} »")
         if user.login == desk.actor.login and not active:
@@ -149,9 +153,8 @@ def update_user(desk: Desk, user_id: int, *, full_name: str, role: str, active: 
 
 
 def _require_an_admin(s) -> None:
-    # Lock the admin rows (PostgreSQL) so two admins demoting each other cannot both succeed.
-    admins = s.execute(select(DeskUser.id).where(DeskUser.role == Role.ADMIN.value, DeskUser.active.is_(True))
-                       .with_for_update()).all()
+    admins = s.execute(select(func.count(DeskUser.id)).where(
+        DeskUser.role == Role.ADMIN.value, DeskUser.active.is_(True))).scalar_one()
     if not admins:
         raise DeskError(LAST_ADMIN)
 

@@ -223,8 +223,8 @@ class UsersDialog(QDialog):
                             active=d.active.isChecked(), version=user.version)
 
         dialog.apply = apply
-        if dialog.exec():
-            self.refresh(user.id)
+        dialog.exec()
+        self.refresh(user.id)  # also after a refusal: a stale row shows who changed it meanwhile
         return dialog
 
     def toggle_active(self) -> bool:
