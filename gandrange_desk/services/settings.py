@@ -454,7 +454,9 @@ def apply_document(desk: Desk, doc: dict, versions: dict) -> ImportSummary:
     desk.require(Role.RESPONSABLE, "Modifier les réglages")
     spec = validate_document(doc)
     with desk.unit_of_work() as s:
-        structure = s.execute(select(Structure).order_by(Structure.id)).scalars().first()
+        # The structure row locked first serialises window saves (PostgreSQL): the second one
+        # then reads what the first saved and is refused as stale, never half-merged.
+        structure = s.execute(select(Structure).order_by(Structure.id).with_for_update()).scalars().first()
         if structure is None:
             raise DeskError("Aucun réglage en base : importez d'abord un fichier de réglages.")
         check_version(structure, versions.get("structure"), "la fiche de la structure")
