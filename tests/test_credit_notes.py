@@ -170,3 +170,18 @@ def test_send_credit_note_by_email(desk, inv):
     with pytest.raises(ValidationFailed) as exc:
         credit_notes.send_credit_note(desk, note2.credit_note_id)
     assert "pas d'adresse e-mail" in str(exc.value)
+
+
+def test_issued_credit_note_never_changes(desk, inv):
+    from gandrange_desk.errors import AlreadyDecided
+
+    note = credit_notes.issue_credit_note(desk, inv["id"], reason="Motif", quantities={inv["lines"][0]: 1})
+    with pytest.raises(AlreadyDecided):
+        with desk.unit_of_work() as s:
+            s.get(CreditNote, note.credit_note_id).total_cents = 1
+    with pytest.raises(AlreadyDecided):
+        with desk.unit_of_work() as s:
+            s.get(CreditNote, note.credit_note_id).lines[0].quantity = 5
+    with desk.read() as s:
+        row = s.get(CreditNote, note.credit_note_id)
+        assert row.total_cents == 415 and row.lines[0].quantity == 1

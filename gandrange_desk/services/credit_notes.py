@@ -10,11 +10,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date
 
-from sqlalchemy import func, select
+from sqlalchemy import event, func, select
 from sqlalchemy.orm import Session
 
 from gandrange_desk import formats
-from gandrange_desk.errors import NotFound, ValidationFailed
+from gandrange_desk.errors import AlreadyDecided, NotFound, ValidationFailed
 from gandrange_desk.models import (
     CreditNote,
     CreditNoteLine,
@@ -172,16 +172,16 @@ def issue_credit_note(desk: Desk, invoice_id: int, *, reason: str,
             note.lines.append(CreditNoteLine(invoice_line_id=line.line_id,
                                              label=f"{line.label}" + (f" — {line.child_name}" if line.child_name else ""),
                                              quantity=qty, unit_price_cents=line.unit_price_cents, amount_cents=amount))
-        s.add(note)
-        s.flush()
-        structure = load_structure(s)
-        note.pdf = credit_note_pdf(structure, CreditNoteDoc(
+        # The PDF is part of the row from its first INSERT: an issued note is never updated.
+        note.pdf = credit_note_pdf(load_structure(s), CreditNoteDoc(
             number=number, issued_on=today, invoice_number=invoice.number or "", invoice_month=invoice.month,
             invoice_total_cents=invoice.total_cents, billed_name=invoice.billed_name,
             billed_address=invoice.billed_address, reason=reason,
             lines=[(line.child_name, line.label, qty, line.unit_price_cents, amount)
                    for line, qty, amount in note_lines],
             total_cents=total, issued_by=desk.actor.full_name))
+        s.add(note)
+        s.flush()
         desk.audit(s, "credit_note.issue", "credit_note", note.id, family_id=invoice.family_id,
                    after={"number": number, "invoice": invoice.number, "total_cents": total, "reason": reason,
                           "lines": {str(line.line_id): qty for line, qty, _ in note_lines}})
@@ -283,3 +283,11 @@ def send_credit_note(desk: Desk, credit_note_id: int) -> int:
         desk.audit(s, "credit_note.send", "credit_note", note.id, family_id=family.id,
                    after={"number": note.number, "recipients": recipients})
         return len(recipients)
+
+
+@event.listens_for(CreditNote, "before_update")
+@event.listens_for(CreditNoteLine, "before_update")
+def _refuse_changes(mapper, connection, target) -> None:
+    # A credit note is a numbered accounting document: it is corrected by another one, never edited.
+    raise AlreadyDecided(f"Un avoir émis ne se modifie pas ({getattr(target, 'number', 'ligne d’avoir')}) : "
+                         f"émettez un nouvel avoir ou une facture de régularisation.")
