@@ -278,7 +278,9 @@ class ActivitiesPage(QWidget):
     def store(self, doc: dict) -> None:
         self._commit_form()
         out = []
-        for a in self.activities:
+        for row, a in enumerate(self.activities):
+            if row < self.list.count():
+                self.list.item(row).setText(self._title(a))
             item = {k: v for k, v in a.items() if not k.startswith("_")}
             item["unit"] = clean_units(a.get("unit", []))
             out.append(item)

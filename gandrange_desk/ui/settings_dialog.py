@@ -46,6 +46,9 @@ WINDOW_WORDING = (
      "ne peut pas être retirée : des enfants y sont inscrits"),
     ('(attendu AAAA-MM-JJ, par exemple "2026-05-15")', "(attendu JJ/MM/AAAA)"),
     ("clé obligatoire manquante", "obligatoire"),
+    ('liste de jours attendue, par exemple ["mon", "tue"]', "cochez au moins un jour"),
+    (" (opens = \"wednesdays\")", ""),
+    ("compter « wed » parmi ses jours", "compter le mercredi parmi ses jours"),
     ("au moins une unité [[activity.unit]] est obligatoire", "au moins une unité est obligatoire"),
     ("au moins une activité [[activity]] est obligatoire", "au moins une activité est obligatoire"),
 )
@@ -101,6 +104,7 @@ class SettingsDialog(QDialog):
         self.problems.itemActivated.connect(self._go_to_problem)
         self.problems.itemClicked.connect(self._go_to_problem)
         self.status = QLabel()
+        self.status.setAlignment(Qt.AlignRight | Qt.AlignVCenter)
 
         self.tariffs_button = QPushButton("&Tarifs…")
         self.smtp_button = QPushButton("Cou&rriels…")
@@ -122,8 +126,7 @@ class SettingsDialog(QDialog):
         buttons = QHBoxLayout()
         for b in (self.tariffs_button, self.smtp_button, self.reload_button):
             buttons.addWidget(b)
-        buttons.addStretch(1)
-        buttons.addWidget(self.status)
+        buttons.addWidget(self.status, 1)
         buttons.addWidget(self.save_button)
         buttons.addWidget(self.close_button)
         body = QHBoxLayout()
