@@ -175,3 +175,25 @@ def test_closing_with_unsaved_edits_asks(dialog, monkeypatch):
     assert dialog.is_modified()
     dialog.reject()
     assert asked == ["Des modifications ne sont pas enregistrées. Fermer et les abandonner quand même ?"]
+
+
+def test_new_activity_from_the_window(dialog, desk):
+    page = dialog.activities_page
+    page.add_activity()
+    assert not page.code.isReadOnly()
+    page.code.setText("STAGE")
+    page.name.setText("Stage d'été")
+    page.opens.setCurrentIndex(page.opens.findData("holiday_weekdays"))
+    for code in ("mon", "tue", "wed", "thu", "fri"):
+        page.weekdays[code].setChecked(True)
+    page.booking_days.setValue(5)
+    page.booking_time.setText("12:00")
+    row = page.units.add_unit()
+    page.units.setData(page.units.index(row, UnitModel.NAME), "Semaine")
+    page.units.setData(page.units.index(row, UnitModel.PRICE), "45")
+    assert dialog.save(), [dialog.problems.item(i).text() for i in range(dialog.problems.count())]
+    assert page.list.item(3).text() == "STAGE — Stage d'été"
+    text = svc.export_text(desk)
+    assert 'code = "STAGE"' in text and 'opens = "holiday_weekdays"' in text
+    assert "booking_deadline = { working_days = 5, time = \"12:00\" }" in text
+    assert _capacity(desk, "STAGE", "Semaine") is None
