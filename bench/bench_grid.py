@@ -57,6 +57,11 @@ def _tab(desk, school_id: int, activity_id: int, month: date):
     tab.activity_combo.setCurrentIndex(tab.activity_combo.findData(activity_id))
     tab.school_combo.setCurrentIndex(tab.school_combo.findData(school_id))
     tab.set_month(month)
+    # A benchmark must never wait on a dialog.
+    tab.confirm = lambda text: False
+    tab.prompt_cancel = lambda *a: None
+    tab.prompt_reason = lambda *a: None
+    tab.prompt_decision = lambda *a: None
     return tab
 
 
@@ -146,32 +151,52 @@ def grid_click(base) -> dict:
             "note": "click on a white cell: service call, commit, model update", "runs": RUNS}
 
 
+def _clear(desk, child_ids, unit_ids, first, last) -> None:
+    """Setup, not timed: the demo books whole years of habits, so make the rectangle white."""
+    from sqlalchemy import delete
+
+    from gandrange_desk.models import Booking
+
+    with desk.unit_of_work() as s:
+        s.execute(delete(Booking).where(Booking.child_id.in_(child_ids), Booking.unit_id.in_(unit_ids),
+                                        Booking.day >= first, Booking.day <= last))
+
+
 def grid_rectangle(base) -> dict:
     from gandrange_desk.ui.grid_model import FIXED
 
     desk = base.fresh_desk()
     school_id, activity_id = _site(desk)
-    tab = _tab(desk, school_id, activity_id, _future_month(base))
-    g = tab.model.grid
-    open_cols = [c for c, closed in enumerate(g.closed) if closed is None]
-    per_row = len(open_cols)
-    rows_needed = -(-RECTANGLE // per_row)
+    first_month = _future_month(base)
+    tab = _tab(desk, school_id, activity_id, first_month)
     timings, sizes = [], []
-    runs = min(5, len(g.child_ids) // rows_needed)
-    for run in range(runs):
-        top = run * rows_needed
-        first = tab.model.index(top, FIXED + open_cols[0])
-        last = tab.model.index(top + rows_needed - 1, FIXED + open_cols[-1])
+    month = first_month
+    # Each run books the same children in the next month: white cells, and no day goes over
+    # capacity (an override would need the clerk's confirmation).
+    for _ in range(5):
+        tab.set_month(month)
+        g = tab.model.grid
+        open_cols = [c for c, closed in enumerate(g.closed) if closed is None]
+        month = (month + timedelta(days=32)).replace(day=1)
+        if not open_cols:
+            continue
+        rows_needed = -(-RECTANGLE // len(open_cols))
+        _clear(desk, [g.child_ids[tab.model.visible[r]] for r in range(rows_needed)],
+               [u.id for u in g.units], g.days[0], g.days[-1])
+        tab.reload()
+        first = tab.model.index(0, FIXED + open_cols[0])
+        last = tab.model.index(rows_needed - 1, FIXED + open_cols[-1])
         tab.select_cells(first, last)
-        cells = tab.selected_cells()
+        cells = len(tab.selected_cells())
         started = time.perf_counter()
         tab.run_action("book")
         timings.append((time.perf_counter() - started) * 1000)
-        sizes.append(len(cells))
+        sizes.append(cells)
+        assert tab.message.text().startswith(f"{cells} cases réservées"), tab.message.text()
     tab.close()
     desk.engine.dispose()
     return {"value": round(_median(timings), 2), "unit": "ms", "target": "≤ 200 ms",
-            "cells": int(_median(sizes)), "runs": runs,
+            "cells": int(_median(sizes)), "runs": len(timings),
             "note": "rectangle selection booked (R) in one transaction, model updated"}
 
 
