@@ -25,6 +25,8 @@ class Booking(Base):
     __table_args__ = (
         UniqueConstraint("child_id", "unit_id", "day"),
         Index("ix_booking_unit_day", "unit_id", "day"),
+        # Covers the grid's places-used count per unit and day (no table lookups on SQLite).
+        Index("ix_booking_unit_day_state", "unit_id", "day", "state"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

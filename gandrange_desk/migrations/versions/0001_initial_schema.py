@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-26 02:51:32.215449
+Create Date: 2026-11-26 04:13:26.080975
 """
 from alembic import op
 import sqlalchemy as sa
@@ -369,6 +369,7 @@ def upgrade() -> None:
     )
     with op.batch_alter_table('booking', schema=None) as batch_op:
         batch_op.create_index('ix_booking_unit_day', ['unit_id', 'day'], unique=False)
+        batch_op.create_index('ix_booking_unit_day_state', ['unit_id', 'day', 'state'], unique=False)
 
     op.create_table('credit_note',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -583,6 +584,7 @@ def downgrade() -> None:
 
     op.drop_table('credit_note')
     with op.batch_alter_table('booking', schema=None) as batch_op:
+        batch_op.drop_index('ix_booking_unit_day_state')
         batch_op.drop_index('ix_booking_unit_day')
 
     op.drop_table('booking')
