@@ -14,7 +14,7 @@ from functools import lru_cache
 from datetime import date
 
 from sqlalchemy import (
-    Boolean, Integer, String, and_, bindparam, cast, extract, func, literal_column, null, select,
+    Boolean, Date, Integer, String, bindparam, cast, func, literal_column, null, select,
     union_all,
 )
 
@@ -90,30 +90,39 @@ def month_days(month: date) -> list[date]:
 
 
 def grid_query(unit_ids: list, first, last, school_id=None, class_name=None):
-    """The one statement: every child row (with its bookings of the month) plus places used."""
-    day_number = cast(extract("day", Booking.day), Integer)
-    joined = and_(Booking.child_id == Child.id, Booking.unit_id.in_(unit_ids),
-                  Booking.day >= first, Booking.day <= last)
-    children = (
-        select(literal_column("0", Integer).label("k"), Child.id.label("n"), Child.first_name,
-               Child.last_name, Child.class_name, Child.pai, (Child.allergies != literal_column("''")).label("al"),
-               Booking.unit_id, day_number.label("d"), Booking.state)
-        .select_from(Child).outerjoin(Booking, joined)
-        .where(Child.archived.is_(False))
-    )
-    if school_id is not None:
-        children = children.where(Child.school_id == school_id)
-    if class_name is not None:
-        children = children.where(Child.class_name == class_name)
+    """The one statement, three kinds of rows (column `k`):
+    0 — one per child shown (names once, not once per booking);
+    2 — one per booking of those children in the month (day as stored: no SQL function per row);
+    1 — places used per unit and day, for every child (capacity is per unit, not per school).
+    """
+    def shown(stmt):
+        stmt = stmt.where(Child.archived.is_(False))
+        if school_id is not None:
+            stmt = stmt.where(Child.school_id == school_id)
+        if class_name is not None:
+            stmt = stmt.where(Child.class_name == class_name)
+        return stmt
+
+    none_str, none_bool, none_int = cast(null(), String), cast(null(), Boolean), cast(null(), Integer)
+    children = shown(select(
+        literal_column("0", Integer).label("k"), Child.id.label("n"), Child.first_name,
+        Child.last_name, Child.class_name, Child.pai, (Child.allergies != literal_column("''")).label("al"),
+        none_int.label("unit_id"), cast(null(), Date).label("day"), none_str.label("state")))
+    # IN (children) rather than a join: SQLite then probes the (child, unit, day) index per
+    # child shown instead of scanning every school's month.
+    cells = select(
+        literal_column("2", Integer), Booking.child_id, none_str, none_str, none_str, none_bool,
+        none_bool, Booking.unit_id, Booking.day, Booking.state
+    ).where(Booking.child_id.in_(shown(select(Child.id))), Booking.unit_id.in_(unit_ids),
+            Booking.day >= first, Booking.day <= last)
     used = (
-        select(literal_column("1", Integer), func.count(), cast(null(), String), cast(null(), String),
-               cast(null(), String), cast(null(), Boolean), cast(null(), Boolean), Booking.unit_id,
-               day_number, cast(null(), String))
+        select(literal_column("1", Integer), func.count(), none_str, none_str, none_str, none_bool,
+               none_bool, Booking.unit_id, Booking.day, none_str)
         .where(Booking.unit_id.in_(unit_ids), Booking.day >= first, Booking.day <= last,
                Booking.state.in_([literal_column("'R'"), literal_column("'DA'")]))
-        .group_by(Booking.unit_id, day_number)
+        .group_by(Booking.unit_id, Booking.day)
     )
-    return union_all(children, used)
+    return union_all(children, cells, used)
 
 
 def load_grid(s, cal: Calendar, month: date, activity_id: int, unit_ids: list[int] | None = None,
@@ -193,17 +202,20 @@ def _fill(data: GridData, rows, show_health: bool) -> None:
     by_child: dict[int, bytearray] = {}
     info: dict[int, tuple] = {}
     used = data.used
+    later = []
     for k, n, first, last, klass, pai, allergic, unit_id, day, state in rows:
-        # (k = 1: a places-used row; its `n` is the count.)
-        if k:
-            used[(day - 1) * n_units + unit_pos[unit_id]] = n
-            continue
-        states = by_child.get(n)
-        if states is None:
-            states = by_child[n] = bytearray(width)
+        if k == 0:
+            by_child[n] = bytearray(width)
             info[n] = (first, last, klass, pai, allergic)
-        if unit_id is not None:
-            states[(day - 1) * n_units + unit_pos[unit_id]] = code_of[state]
+            continue
+        # SQLite gives the day as ISO text, PostgreSQL as a date.
+        d = int(day[8:10]) if day.__class__ is str else day.day
+        if k == 1:
+            used[(d - 1) * n_units + unit_pos[unit_id]] = n
+        else:
+            later.append((n, (d - 1) * n_units + unit_pos[unit_id], code_of[state]))
+    for n, column, code in later:
+        by_child[n][column] = code
     order = sorted(info, key=lambda cid: (_norm(info[cid][1]), _norm(info[cid][0]), cid))
     for cid in order:
         first, last, klass, pai, allergic = info[cid]
