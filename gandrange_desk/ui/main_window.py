@@ -160,10 +160,18 @@ class MainWindow(QMainWindow):
             from gandrange_desk.ui.mail_sender import MailSender
         except ImportError:
             return
-        self.mail_sender = MailSender(self.desk, self)
+        # The automatic runs never pop a password prompt at the clerk; "Envoyer les courriels
+        # maintenant" asks, and the status bar says a password is missing meanwhile.
+        self.mail_sender = MailSender(self.desk, self, ask_password=False)
         self.mail_sender.countsChanged.connect(self._mail_counts)
+        self.mail_sender.problemChanged.connect(self._mail_problem)
         if hasattr(self.mail_sender, "start"):
             self.mail_sender.start()
+
+    def _mail_problem(self, problem: str) -> None:
+        self.mail_label.setToolTip(problem)
+        if problem:
+            self.statusBar().showMessage(problem, 15000)
 
     def _mail_counts(self, waiting: int, failed: int) -> None:
         text = count(waiting, "courriel en attente", "courriels en attente")
