@@ -36,21 +36,32 @@ EXIT_FAILED = 1
 EXIT_USAGE = 2
 
 
+# argparse looks its words up through its module-level `_`; giving it French ones makes every
+# help screen and usage error read in French without re-implementing the formatter.
+_ARGPARSE_FR = {
+    "usage: ": "utilisation : ",
+    "positional arguments": "arguments",
+    "options": "options",
+    "optional arguments": "options",
+    "show this help message and exit": "affiche cette aide et quitte",
+    "the following arguments are required: %s": "arguments obligatoires manquants : %s",
+    "unrecognized arguments: %s": "arguments inconnus : %s",
+    "invalid choice: %(value)r (choose from %(choices)s)": "choix invalide : %(value)r (choisir parmi %(choices)s)",
+    "expected one argument": "une valeur est attendue",
+    "expected at least one argument": "au moins une valeur est attendue",
+    "not allowed with argument %s": "incompatible avec l'argument %s",
+    "one of the arguments %s is required": "un des arguments %s est obligatoire",
+    "argument %(argument_name)s: %(message)s": "argument %(argument_name)s : %(message)s",
+    "invalid %(type)s value: %(value)r": "valeur invalide : %(value)r",
+    "%(prog)s: error: %(message)s\n": "%(prog)s : erreur : %(message)s\n",
+}
+argparse._ = lambda text: _ARGPARSE_FR.get(text, text)
+argparse.ngettext = lambda singular, plural, n: _ARGPARSE_FR.get(singular if n == 1 else plural,
+                                                                 singular if n == 1 else plural)
+
+
 class FrenchArgumentParser(argparse.ArgumentParser):
     def error(self, message: str):  # noqa: D401 - argparse API
-        replacements = {
-            "the following arguments are required": "arguments obligatoires manquants",
-            "unrecognized arguments": "arguments inconnus",
-            "invalid choice": "choix invalide",
-            "expected one argument": "une valeur est attendue",
-            "one of the arguments": "un des arguments",
-            "is required": "est obligatoire",
-            "not allowed with argument": "incompatible avec l'argument",
-            "argument ": "argument ",
-            "choose from": "choisir parmi",
-        }
-        for en, fr in replacements.items():
-            message = message.replace(en, fr)
         self.exit(EXIT_USAGE, f"Commande invalide ({self.prog}) : {message}.\n"
                               f"Aide : {self.prog} --help\n")
 

@@ -50,6 +50,12 @@ def month_year(day: date) -> str:
     return format_date(day, format="LLLL yyyy", locale=LOCALE)
 
 
+def of_month(day: date) -> str:
+    """'de novembre 2026', "d'octobre 2026": French elides before a vowel (avril, août, octobre)."""
+    name = month_year(day)
+    return f"d'{name}" if name[:1] in "aeiouyéâ" else f"de {name}"
+
+
 def instant(value: datetime) -> str:
     """'26/11/2026 à 09:12' in Paris time."""
     return format_datetime(value.astimezone(PARIS), "dd/MM/yyyy 'à' HH:mm", locale=LOCALE)

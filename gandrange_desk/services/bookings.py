@@ -136,7 +136,7 @@ def _check_open(cal: Calendar, activity: Activity, day: date, label: str) -> Non
 def _check_unlocked(s: Session, family_id: int, day: date, label: str) -> None:
     if month_invoiced(s, family_id, day):
         raise BookingRefused(
-            f"{label} : les factures de {formats.month_year(day)} sont émises, ce mois est verrouillé "
+            f"{label} : les factures {formats.of_month(day)} sont émises, ce mois est verrouillé "
             "(une correction passe en régularisation sur la facture suivante).")
 
 

@@ -112,7 +112,7 @@ def _common_skip(ctx: _Context, cell: Cell) -> str | None:
     if child[2]:
         return "la fiche de cet enfant est archivée"
     if (child[1], month_start(day)) in ctx.locked:
-        return (f"les factures de {formats.month_year(day)} sont émises, ce mois est verrouillé")
+        return (f"les factures {formats.of_month(day)} sont émises, ce mois est verrouillé")
     return None
 
 

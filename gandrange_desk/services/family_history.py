@@ -18,6 +18,7 @@ ACTION_LABELS = {
     "family.payment_mode": "Mode de paiement changé",
     "family.portal": "Compte portail modifié",
     "family.archive": "Famille archivée",
+    "family.anonymise": "Famille anonymisée (RGPD)",
     "family.restore": "Famille restaurée",
     "family.delete": "Famille supprimée",
     "family.export": "Données exportées (RGPD)",

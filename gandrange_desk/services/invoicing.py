@@ -210,7 +210,7 @@ def prepare(desk: Desk, month: date | str, progress: Progress | None = None) -> 
     result = PrepareResult(month)
     with desk.unit_of_work() as s:
         if _month_issued(s, month):
-            raise DeskError(f"Les factures de {formats.month_year(month)} sont déjà émises : les "
+            raise DeskError(f"Les factures {formats.of_month(month)} sont déjà émises : les "
                             "changements de ce mois iront en régularisation sur la facture suivante.")
         result.structure_problems = structure_problems(s)
         units = _load_units(s)
@@ -575,7 +575,7 @@ def _refuse_stale(s: Session, month: date, drafts: list[Invoice]) -> None:
         Request.day >= month, Request.day <= month_end(month), Request.decided_at > prepared,
         Request.status == RequestStatus.ACCEPTED)).scalar_one()
     if changed:
-        raise DeskError(f"Des cases de {formats.month_year(month)} ont changé depuis la préparation "
+        raise DeskError(f"Des cases {formats.of_month(month)} ont changé depuis la préparation "
                         f"({formats.count(changed, 'changement', 'changements')}) : relancez « Préparer », "
                         "vérifiez, puis émettez.")
 

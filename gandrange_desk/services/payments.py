@@ -40,10 +40,7 @@ MODE_ALIASES = {
 MAX_PAYMENT_CENTS = 100_000_00  # a periscolaire payment above 100 000 € is a typing error
 
 
-def of_month(day: date) -> str:
-    """'de novembre 2026', "d'octobre 2026": French elides « de » before a vowel."""
-    text = formats.month_year(day)
-    return f"d'{text}" if text[:1] in "aeiouéâ" else f"de {text}"
+of_month = formats.of_month
 
 
 def mode_label(mode: str) -> str:

@@ -174,7 +174,7 @@ def draw_invoice(pdf: DeskPDF, doc: InvoiceDoc) -> None:
                        align="L")
         pdf.set_xy(pdf.l_margin, top)
     pdf.address_block(doc.billed_name, doc.billed_address, label=f"Famille {doc.family_name}")
-    pdf.section(f"Prestations de {formats.month_year(doc.month)}")
+    pdf.section(f"Prestations {formats.of_month(doc.month)}")
     for child in doc.children:
         if pdf.will_page_break(34):  # name, column header and a first three-line row together
             pdf.add_page()

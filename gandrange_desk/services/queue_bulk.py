@@ -62,7 +62,7 @@ def decide_cells(s: Session, desk: Desk, requests: list, accept: bool, *, reason
                   "capacity_override": r.capacity_override}
         locked = bool(invoiced) and (families[r.child_id], r.day.replace(day=1)) in invoiced
         lock_text = "" if not locked else (
-            f"Demande n° {r.id} : {label} : les factures de {formats.month_year(r.day)} sont émises, "
+            f"Demande n° {r.id} : {label} : les factures {formats.of_month(r.day)} sont émises, "
             "ce mois est verrouillé (une correction passe en régularisation sur la facture suivante).")
         if is_booking and accept:
             closed = cal.closed_reason(unit.activity, r.day)

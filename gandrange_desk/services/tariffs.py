@@ -285,7 +285,7 @@ def _check_not_issued(s: Session, day: date, what: str) -> None:
     issued = last_issued_month(s)
     if issued is not None and day <= _month_end(issued):
         raise ValidationFailed([
-            f"{what} : les factures de {formats.month_year(issued)} sont déjà émises ; un tarif ne "
+            f"{what} : les factures {formats.of_month(issued)} sont déjà émises ; un tarif ne "
             f"peut prendre effet qu'après le {formats.ddmmyyyy(_month_end(issued))}."])
 
 

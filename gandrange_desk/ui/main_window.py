@@ -221,7 +221,7 @@ class MainWindow(QMainWindow):
             return
         from gandrange_desk.services import backup as backup_service
 
-        if self._run("Sauvegarder la base", lambda: backup_service.backup(self.desk, path)) is not None:
+        if self._run("Sauvegarder la base", lambda: backup_service.backup(self.desk, path, replace=True)) is not None:
             QMessageBox.information(self, "Sauvegarder la base", f"Sauvegarde écrite : {path}")
 
     def smtp_settings(self) -> None:
