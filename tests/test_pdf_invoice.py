@@ -142,3 +142,30 @@ def test_merge_keeps_every_page():
         docs.append(pdf.to_bytes())
     merged = PdfReader(io.BytesIO(merge_pdfs(docs)))
     assert [p.extract_text().split("\n")[0].strip() for p in merged.pages] == ["Document 0", "Document 1", "Document 2"]
+
+
+def test_money_paid_in_advance_pays_the_new_invoice_at_issue(desk, clock):
+    """A family's overpayment is used by its next invoice, and the PDF says so."""
+    from gandrange_desk.services import payments
+
+    load_example_settings(desk)
+    with desk.unit_of_work() as s:
+        st = s.execute(select(Structure)).scalar_one()
+        st.siret = "21570242700018"
+    repas = unit_id(desk, "PERISCOLAIRE", "Repas")
+    family = make_family(desk, "Avance", children=[{"first_name": "Léa", "birth_date": date(2017, 3, 3)}])
+    clock.set(2026, 11, 2, 9, 0)
+    payments.record_payment(desk, family.id, mode="especes", received_on=date(2026, 11, 2), amount_cents=1000)
+    book(desk, family.children[0].id, repas, NOV_DAYS[:3])  # 3 × 4,20 € = 12,60 €
+    clock.set(2026, 12, 2, 10, 0)
+    invoicing.prepare(desk, NOV)
+    invoicing.issue(desk, NOV)
+    with desk.read() as s:
+        from sqlalchemy.orm import undefer
+
+        inv = s.execute(select(Invoice).options(undefer(Invoice.pdf))).scalar_one()
+        assert payments.paid_cents(s, inv.id) == 1000
+    text = text_of(inv.pdf)
+    assert "Total de la facture 12,60 €" in text
+    assert "Déjà réglé 10,00 €" in text
+    assert "Reste à payer 2,60 €" in text
