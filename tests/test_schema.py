@@ -12,7 +12,7 @@ def test_migrations_match_models(engine):
     with engine.connect() as conn:
         diff = compare_metadata(MigrationContext.configure(conn, opts={"compare_type": True}), metadata)
     assert diff == []
-    assert schema.current_revision(engine) == schema.head_revision()
+    assert schema.current_revision(engine) == schema.head_revision() == schema.HEAD
     assert not schema.needs_upgrade(engine)
 
 

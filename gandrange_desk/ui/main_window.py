@@ -8,7 +8,7 @@ from __future__ import annotations
 import importlib
 from typing import Callable
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import Qt, QTimer
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import (QFileDialog, QLabel, QMainWindow, QMessageBox, QTabWidget,
                                QVBoxLayout, QWidget)
@@ -165,8 +165,15 @@ class MainWindow(QMainWindow):
         self.mail_sender = MailSender(self.desk, self, ask_password=False)
         self.mail_sender.countsChanged.connect(self._mail_counts)
         self.mail_sender.problemChanged.connect(self._mail_problem)
-        if hasattr(self.mail_sender, "start"):
-            self.mail_sender.start()
+        # A few seconds after start: the first delivery (SMTP, keyring, TLS imports) must not
+        # compete with the window becoming usable.
+        QTimer.singleShot(3000, self.mail_sender, self.mail_sender.start)
+
+    def closeEvent(self, event) -> None:  # noqa: N802 - Qt API
+        # A delivery thread still running when Qt tears the window down would abort the process.
+        if self.mail_sender is not None:
+            self.mail_sender.stop()
+        super().closeEvent(event)
 
     def _mail_problem(self, problem: str) -> None:
         self.mail_label.setToolTip(problem)
