@@ -37,6 +37,9 @@ def _fingerprint() -> str:
     from gandrange_desk.services import schema
 
     digest = hashlib.sha256(schema.head_revision().encode())
+    # While migration 0001 is regenerated in place, its text (not its id) says the schema changed.
+    for path in sorted((ROOT / "gandrange_desk" / "migrations" / "versions").glob("*.py")):
+        digest.update(path.name.encode() + path.read_bytes())
     services = ROOT / "gandrange_desk" / "services"
     for pattern in SOURCES:
         for path in sorted(services.glob(pattern)):
