@@ -114,7 +114,6 @@ class MailSender(QObject):
     def send_now(self) -> None:
         """Deliver what is due at once (asks again for a missing password)."""
         self._asked = False
-        self._explicit = True
         self._request(True)
 
     def refresh_counts(self) -> None:
@@ -147,8 +146,7 @@ class MailSender(QObject):
                 self.problem, self.problem_kind = problem, kind
                 self.problemChanged.emit(problem)
             self.sendFinished.emit(report)
-        explicit, self._explicit = getattr(self, "_explicit", False), False
-        if kind == "password" and (self._ask_password or explicit) and not self._asked:
+        if kind == "password" and self._ask_password and not self._asked:
             self._asked = True
             if self._prompt_password():
                 self._again = True

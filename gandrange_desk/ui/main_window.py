@@ -261,8 +261,17 @@ class MainWindow(QMainWindow):
             QMessageBox.information(self, "Changer mon mot de passe", "Mot de passe changé.")
 
     def send_mail_now(self) -> None:
-        if self.mail_sender is not None:
-            self.mail_sender.send_now()
+        if self.mail_sender is None:
+            return
+        if self.mail_sender.problem_kind == "password":
+            # Asked here, on the clerk's request, never by the automatic runs.
+            from gandrange_desk.services import mailer
+            from gandrange_desk.ui.mail_sender import ask_smtp_password
+
+            config = mailer.smtp_config(self.desk)
+            if config is not None and config.user and not ask_smtp_password(self, config):
+                return
+        self.mail_sender.send_now()
 
     def about(self) -> None:
         QMessageBox.about(
