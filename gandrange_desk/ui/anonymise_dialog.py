@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from PySide6.QtCore import QAbstractTableModel, QModelIndex, Qt, Signal
+from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
     QAbstractItemView, QDialog, QHBoxLayout, QHeaderView, QLabel, QMessageBox, QPushButton,
     QTableView, QVBoxLayout, QWidget,
@@ -13,30 +13,13 @@ from gandrange_desk.errors import DeskError
 from gandrange_desk.services import retention
 from gandrange_desk.services.context import Desk
 from gandrange_desk.ui.ops import run_operation
+from gandrange_desk.ui.table_model import RowsTableModel
 
 COLUMNS = ("Réf.", "Famille", "Dernière activité", "Anonymisable depuis le")
 
 
-class EligibleModel(QAbstractTableModel):
-    def __init__(self, parent=None):
-        super().__init__(parent)
-        self.rows: list[retention.Candidate] = []
-
-    def set_rows(self, rows) -> None:
-        self.beginResetModel()
-        self.rows = list(rows)
-        self.endResetModel()
-
-    def rowCount(self, parent=QModelIndex()) -> int:
-        return 0 if parent.isValid() else len(self.rows)
-
-    def columnCount(self, parent=QModelIndex()) -> int:
-        return 0 if parent.isValid() else len(COLUMNS)
-
-    def headerData(self, section, orientation, role=Qt.DisplayRole):
-        if orientation == Qt.Horizontal and role == Qt.DisplayRole:
-            return COLUMNS[section]
-        return None
+class EligibleModel(RowsTableModel):
+    HEADERS = COLUMNS
 
     def data(self, index, role=Qt.DisplayRole):
         if not index.isValid() or role != Qt.DisplayRole:

@@ -11,7 +11,7 @@ import tempfile
 from datetime import date
 from pathlib import Path
 
-from PySide6.QtCore import QAbstractTableModel, QModelIndex, Qt
+from PySide6.QtCore import Qt
 from PySide6.QtGui import QColor, QFont, QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QAbstractItemView, QComboBox, QDialog, QHBoxLayout, QHeaderView, QLabel, QMessageBox, QPushButton,
@@ -23,6 +23,7 @@ from gandrange_desk.errors import DeskError
 from gandrange_desk.models import PORTAL_STATE_LABELS, Role
 from gandrange_desk.services import appointments as ap
 from gandrange_desk.services import pdf_appointments
+from gandrange_desk.ui.table_model import RowsTableModel
 
 COLUMNS = ("Heure", "Agent", "Famille / visiteur", "Téléphone", "État", "Accusé", "Portail", "Notes")
 ASKED = ("demandée pour la famille", "demandées pour la famille")
@@ -30,26 +31,8 @@ STATUS_COLORS = {"free": QColor("#6b6b6b"), "done": QColor("#1b5e20"), "missed":
                  "cancelled": QColor("#9e9e9e")}
 
 
-class SlotsModel(QAbstractTableModel):
-    def __init__(self, parent=None):
-        super().__init__(parent)
-        self.rows: list[ap.SlotRow] = []
-
-    def set_rows(self, rows: list[ap.SlotRow]) -> None:
-        self.beginResetModel()
-        self.rows = list(rows)
-        self.endResetModel()
-
-    def rowCount(self, parent=QModelIndex()):  # noqa: N802 - Qt API
-        return 0 if parent.isValid() else len(self.rows)
-
-    def columnCount(self, parent=QModelIndex()):  # noqa: N802
-        return 0 if parent.isValid() else len(COLUMNS)
-
-    def headerData(self, section, orientation, role=Qt.DisplayRole):  # noqa: N802
-        if orientation == Qt.Horizontal and role == Qt.DisplayRole:
-            return COLUMNS[section]
-        return None
+class SlotsModel(RowsTableModel):
+    HEADERS = COLUMNS
 
     def cell(self, r: ap.SlotRow, col: int) -> str:
         if col == 0:

@@ -7,7 +7,7 @@ as fast as one of a hundred.
 
 from __future__ import annotations
 
-from PySide6.QtCore import QAbstractTableModel, QDate, QModelIndex, Qt, QTimer
+from PySide6.QtCore import QDate, QModelIndex, Qt, QTimer
 from PySide6.QtGui import QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QAbstractItemView, QComboBox, QDateEdit, QDialog, QDialogButtonBox, QHBoxLayout, QHeaderView,
@@ -19,12 +19,15 @@ from gandrange_desk.errors import DeskError
 from gandrange_desk.services import audit_log
 from gandrange_desk.services.audit_log import AuditFilter, AuditRow
 from gandrange_desk.services.context import Desk
+from gandrange_desk.ui.table_model import RowsTableModel
 
 COLUMNS = ("Date", "Utilisateur", "Opération", "Objet", "Famille", "Avant → après")
 NO_DATE = QDate(2000, 1, 1)
 
 
-class AuditModel(QAbstractTableModel):
+class AuditModel(RowsTableModel):
+    HEADERS = COLUMNS
+
     def __init__(self, desk: Desk, parent=None, page: int = audit_log.PAGE):
         super().__init__(parent)
         self.desk = desk
@@ -54,17 +57,6 @@ class AuditModel(QAbstractTableModel):
             self.beginInsertRows(QModelIndex(), len(self.rows), len(self.rows) + len(more) - 1)
             self.rows.extend(more)
             self.endInsertRows()
-
-    def rowCount(self, parent=QModelIndex()) -> int:
-        return 0 if parent.isValid() else len(self.rows)
-
-    def columnCount(self, parent=QModelIndex()) -> int:
-        return 0 if parent.isValid() else len(COLUMNS)
-
-    def headerData(self, section, orientation, role=Qt.DisplayRole):
-        if orientation == Qt.Horizontal and role == Qt.DisplayRole:
-            return COLUMNS[section]
-        return None
 
     def text(self, row: AuditRow, column: int) -> str:
         if column == 0:

@@ -12,7 +12,7 @@ import tempfile
 from datetime import date
 from pathlib import Path
 
-from PySide6.QtCore import QAbstractTableModel, QDate, QLocale, QModelIndex, Qt, QUrl
+from PySide6.QtCore import QDate, QLocale, Qt, QUrl
 from PySide6.QtGui import QBrush, QColor, QDesktopServices, QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QAbstractItemView, QCheckBox, QDateEdit, QFileDialog, QHBoxLayout, QHeaderView, QLabel, QLineEdit,
@@ -25,33 +25,14 @@ from gandrange_desk.models import InvoiceStatus, Role
 from gandrange_desk.services import invoice_views, invoicing
 from gandrange_desk.services.search import normalize
 from gandrange_desk.ui.ops import run_operation
+from gandrange_desk.ui.table_model import RowsTableModel
 
 ROW_HEIGHT = 24
 AMBER = QColor(255, 243, 205)
 
 
-class InvoiceTableModel(QAbstractTableModel):
+class InvoiceTableModel(RowsTableModel):
     HEADERS = ("Famille", "Réf.", "Numéro", "Lignes", "Total", "Anomalies", "Statut")
-
-    def __init__(self, parent=None):
-        super().__init__(parent)
-        self.rows: list[invoice_views.InvoiceRow] = []
-
-    def set_rows(self, rows) -> None:
-        self.beginResetModel()
-        self.rows = list(rows)
-        self.endResetModel()
-
-    def rowCount(self, parent=QModelIndex()) -> int:
-        return 0 if parent.isValid() else len(self.rows)
-
-    def columnCount(self, parent=QModelIndex()) -> int:
-        return len(self.HEADERS)
-
-    def headerData(self, section, orientation, role=Qt.DisplayRole):
-        if role == Qt.DisplayRole and orientation == Qt.Horizontal:
-            return self.HEADERS[section]
-        return None
 
     def data(self, index, role=Qt.DisplayRole):
         if not index.isValid():
@@ -82,28 +63,15 @@ class InvoiceTableModel(QAbstractTableModel):
         return None
 
 
-class LinesModel(QAbstractTableModel):
+class LinesModel(RowsTableModel):
     HEADERS = ("Enfant", "Prestation", "Dates", "Qté", "Prix unit.", "Montant")
 
-    def __init__(self, parent=None):
-        super().__init__(parent)
-        self.lines: list[invoice_views.LineView] = []
+    @property
+    def lines(self) -> list[invoice_views.LineView]:
+        return self.rows
 
     def set_lines(self, lines) -> None:
-        self.beginResetModel()
-        self.lines = list(lines)
-        self.endResetModel()
-
-    def rowCount(self, parent=QModelIndex()) -> int:
-        return 0 if parent.isValid() else len(self.lines)
-
-    def columnCount(self, parent=QModelIndex()) -> int:
-        return len(self.HEADERS)
-
-    def headerData(self, section, orientation, role=Qt.DisplayRole):
-        if role == Qt.DisplayRole and orientation == Qt.Horizontal:
-            return self.HEADERS[section]
-        return None
+        self.set_rows(lines)
 
     def data(self, index, role=Qt.DisplayRole):
         if not index.isValid():

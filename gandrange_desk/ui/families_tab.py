@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from PySide6.QtCore import QAbstractTableModel, QEvent, QModelIndex, Qt, QTimer
+from PySide6.QtCore import QEvent, QModelIndex, Qt, QTimer
 from PySide6.QtGui import QColor, QFont, QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -20,6 +20,7 @@ from PySide6.QtWidgets import (
 from gandrange_desk import formats
 from gandrange_desk.services import families as fam
 from gandrange_desk.services.family_search import FamilyRow
+from gandrange_desk.ui.table_model import RowsTableModel
 
 SEARCH_DELAY_MS = 150
 PAGE = 300
@@ -28,32 +29,20 @@ COLUMNS = ("Famille", "Réf.", "Enfants", "Solde", "Paiement", "Portail", "Deman
 RIGHT = {3, 6}
 
 
-class FamiliesModel(QAbstractTableModel):
+class FamiliesModel(RowsTableModel):
+    HEADERS = COLUMNS
+
     def __init__(self, parent=None):
         super().__init__(parent)
-        self.rows: list[FamilyRow] = []
         self._bold = QFont()
         self._bold.setBold(True)
         self._italic = QFont()
         self._italic.setItalic(True)
 
-    def set_rows(self, rows: list[FamilyRow]) -> None:
-        self.beginResetModel()
-        self.rows = rows
-        self.endResetModel()
-
-    def rowCount(self, parent=QModelIndex()) -> int:
-        return 0 if parent.isValid() else len(self.rows)
-
-    def columnCount(self, parent=QModelIndex()) -> int:
-        return 0 if parent.isValid() else len(COLUMNS)
-
     def headerData(self, section, orientation, role=Qt.DisplayRole):
-        if orientation == Qt.Horizontal and role == Qt.DisplayRole:
-            return COLUMNS[section]
         if orientation == Qt.Horizontal and role == Qt.TextAlignmentRole and section in RIGHT:
             return int(Qt.AlignRight | Qt.AlignVCenter)
-        return None
+        return super().headerData(section, orientation, role)
 
     def data(self, index, role=Qt.DisplayRole):
         if not index.isValid():

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from PySide6.QtCore import QAbstractTableModel, QDate, QModelIndex, Qt, Signal
+from PySide6.QtCore import QDate, QModelIndex, Qt, Signal
 from PySide6.QtGui import QBrush, QColor, QKeySequence, QShortcut
 from PySide6.QtWidgets import (QAbstractItemView, QComboBox, QDateEdit, QFrame, QHBoxLayout, QHeaderView,
                                QLabel, QLineEdit, QMessageBox, QPushButton, QSplitter, QTableView,
@@ -17,6 +17,7 @@ from gandrange_desk.services import mailer
 from gandrange_desk.services.context import Desk
 from gandrange_desk.services.outbox import (OutboxRow, counts_text, list_messages, message_detail,
                                             outbox_counts, resend, status_label)
+from gandrange_desk.ui.table_model import RowsTableModel
 
 LIST_LIMIT = 2000
 COLUMNS = ("Créé le", "Famille", "Destinataires", "Objet", "État", "Essais", "Envoyé / prochain essai", "Erreur")
@@ -27,29 +28,11 @@ RESENDABLE = (OutboxStatus.FAILED, OutboxStatus.TEMP_FAILED)
 NO_DATE = QDate(2000, 1, 1)
 
 
-class OutboxTableModel(QAbstractTableModel):
-    def __init__(self, parent=None):
-        super().__init__(parent)
-        self.rows: list[OutboxRow] = []
-
-    def set_rows(self, rows: list[OutboxRow]) -> None:
-        self.beginResetModel()
-        self.rows = rows
-        self.endResetModel()
-
-    def rowCount(self, parent=QModelIndex()) -> int:
-        return 0 if parent.isValid() else len(self.rows)
-
-    def columnCount(self, parent=QModelIndex()) -> int:
-        return 0 if parent.isValid() else len(COLUMNS)
-
-    def headerData(self, section, orientation, role=Qt.DisplayRole):
-        if orientation == Qt.Horizontal and role == Qt.DisplayRole:
-            return COLUMNS[section]
-        return None
+class OutboxTableModel(RowsTableModel):
+    HEADERS = COLUMNS
 
     def row_at(self, index: QModelIndex) -> OutboxRow | None:
-        return self.rows[index.row()] if index.isValid() and index.row() < len(self.rows) else None
+        return self.row(index)
 
     def index_of(self, message_id: int) -> QModelIndex:
         for i, r in enumerate(self.rows):

@@ -7,7 +7,7 @@ resets a forgotten password; a supervisor sees the list read-only. Every change 
 
 from __future__ import annotations
 
-from PySide6.QtCore import QAbstractTableModel, QModelIndex, Qt
+from PySide6.QtCore import Qt
 from PySide6.QtGui import QColor
 from PySide6.QtWidgets import (
     QAbstractItemView, QCheckBox, QComboBox, QDialog, QDialogButtonBox, QFormLayout, QHBoxLayout,
@@ -19,30 +19,11 @@ from gandrange_desk.errors import DeskError, StaleEdit
 from gandrange_desk.models import ROLE_LABELS, Role
 from gandrange_desk.services import users as svc
 from gandrange_desk.ui.password_dialog import ResetPasswordDialog
+from gandrange_desk.ui.table_model import RowsTableModel
 
 
-class UserModel(QAbstractTableModel):
+class UserModel(RowsTableModel):
     HEADERS = ("Identifiant", "Nom", "Rôle", "État", "Dernière modification")
-
-    def __init__(self, parent=None):
-        super().__init__(parent)
-        self.rows: list[svc.UserRow] = []
-
-    def set_rows(self, rows: list[svc.UserRow]) -> None:
-        self.beginResetModel()
-        self.rows = rows
-        self.endResetModel()
-
-    def rowCount(self, parent=QModelIndex()) -> int:
-        return 0 if parent.isValid() else len(self.rows)
-
-    def columnCount(self, parent=QModelIndex()) -> int:
-        return len(self.HEADERS)
-
-    def headerData(self, section, orientation, role=Qt.DisplayRole):
-        if role == Qt.DisplayRole and orientation == Qt.Horizontal:
-            return self.HEADERS[section]
-        return None
 
     def data(self, index, role=Qt.DisplayRole):
         if not index.isValid():
