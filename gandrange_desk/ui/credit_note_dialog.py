@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from PySide6.QtCore import QAbstractTableModel, QModelIndex, Qt
+from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QCheckBox,
@@ -24,26 +24,23 @@ from gandrange_desk.services import credit_notes
 from gandrange_desk.services.context import Desk
 from gandrange_desk.services.payments import of_month
 from gandrange_desk.ui.payments_view import RIGHT, make_table
+from gandrange_desk.ui.table_model import RowsTableModel
 
 
-class CreditLinesModel(QAbstractTableModel):
+class CreditLinesModel(RowsTableModel):
     HEADERS = ("Enfant", "Prestation", "Facturé", "Déjà crédité", "Prix unitaire", "À créditer", "Montant")
 
     def __init__(self, info: credit_notes.CreditableInvoice, parent=None):
         super().__init__(parent)
-        self.lines = info.lines
-        self.quantities = [0] * len(self.lines)
+        self.quantities: list[int] = []
+        self.set_rows(info.lines)
 
-    def rowCount(self, parent=QModelIndex()) -> int:
-        return 0 if parent.isValid() else len(self.lines)
+    def rows_reset(self) -> None:
+        self.quantities = [0] * len(self.rows)
 
-    def columnCount(self, parent=QModelIndex()) -> int:
-        return 0 if parent.isValid() else len(self.HEADERS)
-
-    def headerData(self, section, orientation, role=Qt.DisplayRole):
-        if orientation == Qt.Horizontal and role == Qt.DisplayRole:
-            return self.HEADERS[section]
-        return None
+    @property
+    def lines(self) -> list[credit_notes.CreditableLine]:
+        return self.rows
 
     def amount(self, i: int) -> int:
         line, qty = self.lines[i], self.quantities[i]

@@ -38,6 +38,7 @@ from gandrange_desk.models import PAYMENT_MODE_LABELS, PaymentMode, Role
 from gandrange_desk.services import payments, reminders
 from gandrange_desk.services.context import Desk
 from gandrange_desk.services.search import normalize
+from gandrange_desk.ui.table_model import RowsTableModel
 
 RIGHT = int(Qt.AlignRight | Qt.AlignVCenter)
 
@@ -120,21 +121,17 @@ def pydate(value: QDate) -> date:
 # Allocation by hand
 
 
-class AllocationModel(QAbstractTableModel):
+class AllocationModel(RowsTableModel):
     """The family's open invoices; the last column (amount to allocate) is editable."""
 
     HEADERS = ("Facture", "Mois", "Échéance", "Reste à payer", "À affecter")
 
     def __init__(self, parent=None):
         super().__init__(parent)
-        self.rows: list[payments.OpenInvoice] = []
         self.amounts: list[int] = []
 
-    def set_rows(self, rows: list[payments.OpenInvoice]) -> None:
-        self.beginResetModel()
-        self.rows = rows
-        self.amounts = [0] * len(rows)
-        self.endResetModel()
+    def rows_reset(self) -> None:
+        self.amounts = [0] * len(self.rows)
 
     def fill_oldest_first(self, available: int) -> None:
         left = available
@@ -146,17 +143,6 @@ class AllocationModel(QAbstractTableModel):
 
     def allocations(self) -> list[tuple[int, int]]:
         return [(r.invoice_id, a) for r, a in zip(self.rows, self.amounts) if a > 0]
-
-    def rowCount(self, parent=QModelIndex()) -> int:
-        return 0 if parent.isValid() else len(self.rows)
-
-    def columnCount(self, parent=QModelIndex()) -> int:
-        return 0 if parent.isValid() else len(self.HEADERS)
-
-    def headerData(self, section, orientation, role=Qt.DisplayRole):
-        if orientation == Qt.Horizontal and role == Qt.DisplayRole:
-            return self.HEADERS[section]
-        return None
 
     def flags(self, index):
         base = super().flags(index)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from PySide6.QtCore import QAbstractTableModel, QEvent, QModelIndex, QObject, Qt, QTimer, Signal
+from PySide6.QtCore import QEvent, QModelIndex, QObject, Qt, QTimer, Signal
 from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import (
     QAbstractItemView, QCheckBox, QComboBox, QFileDialog, QHBoxLayout, QHeaderView, QLabel, QLineEdit,
@@ -23,6 +23,7 @@ from gandrange_desk import formats
 from gandrange_desk.errors import DeskError
 from gandrange_desk.services import intake, queue
 from gandrange_desk.services.context import Desk
+from gandrange_desk.ui.table_model import RowsTableModel
 from gandrange_desk.ui.validation_dialogs import BillingDialog, RefusalDialog, registration_html
 from gandrange_desk.ui.validation_model import FAMILY, QueueTreeModel
 
@@ -35,32 +36,17 @@ KIND_FILTERS = (
 )
 
 
-class FieldChangeModel(QAbstractTableModel):
+class FieldChangeModel(RowsTableModel):
     """Old and new values side by side; the first column says which fields are accepted."""
 
     HEADERS = ("Accepter", "Champ", "Valeur actuelle", "Nouvelle valeur")
 
     def __init__(self, parent=None):
         super().__init__(parent)
-        self.rows: list[queue.FieldChange] = []
         self.checked: set[str] = set()
 
-    def set_rows(self, rows: list[queue.FieldChange]) -> None:
-        self.beginResetModel()
-        self.rows = rows
-        self.checked = {r.path for r in rows}
-        self.endResetModel()
-
-    def rowCount(self, parent=QModelIndex()):
-        return 0 if parent.isValid() else len(self.rows)
-
-    def columnCount(self, parent=QModelIndex()):
-        return 0 if parent.isValid() else len(self.HEADERS)
-
-    def headerData(self, section, orientation, role=Qt.DisplayRole):
-        if orientation == Qt.Horizontal and role == Qt.DisplayRole:
-            return self.HEADERS[section]
-        return None
+    def rows_reset(self) -> None:
+        self.checked = {r.path for r in self.rows}
 
     def flags(self, index):
         if not index.isValid():
