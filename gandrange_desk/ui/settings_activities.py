@@ -10,7 +10,7 @@ from __future__ import annotations
 import copy
 import re
 
-from PySide6.QtCore import QAbstractTableModel, QModelIndex, Qt
+from PySide6.QtCore import QModelIndex, Qt
 from PySide6.QtGui import QBrush
 from PySide6.QtWidgets import (
     QAbstractItemView, QCheckBox, QComboBox, QFormLayout, QGroupBox, QHBoxLayout, QHeaderView, QLabel,
@@ -18,6 +18,7 @@ from PySide6.QtWidgets import (
 )
 
 from gandrange_desk.ui.settings_pages import ERROR_BG, mark
+from gandrange_desk.ui.table_model import RowsTableModel
 
 OPENS = (("school_days", "Les jours d'école"), ("wednesdays", "Les mercredis"),
          ("holiday_weekdays", "Les jours de vacances scolaires"))
@@ -43,7 +44,7 @@ def _number_or_text(text: str):
     return int(text) if re.fullmatch(r"-?\d+", text) else text
 
 
-class UnitModel(QAbstractTableModel):
+class UnitModel(RowsTableModel):
     """Edits the `unit` list of one activity of the document in place."""
 
     HEADERS = ("Nom", "Capacité (vide = sans limite)", "Repas", "Prix")
@@ -51,17 +52,20 @@ class UnitModel(QAbstractTableModel):
 
     def __init__(self, parent=None):
         super().__init__(parent)
-        self.units: list[dict] = []
         self.saved_names: set[str] = set()  # units already in the database: renaming = deleting
         self.errors: dict[tuple[int, int], str] = {}
         self.editable = True
 
     def set_units(self, units: list[dict], saved_names: set[str]) -> None:
         self.beginResetModel()
-        self.units = units
+        self.rows = units  # not a copy: the model edits the document's list in place
         self.saved_names = saved_names
         self.errors = {}
         self.endResetModel()
+
+    @property
+    def units(self) -> list[dict]:
+        return self.rows
 
     def is_new(self, row: int) -> bool:
         return self.units[row].get("_new", False)
@@ -84,17 +88,6 @@ class UnitModel(QAbstractTableModel):
         self.errors = errors
         if self.units:
             self.dataChanged.emit(self.index(0, 0), self.index(len(self.units) - 1, 3))
-
-    def rowCount(self, parent=QModelIndex()) -> int:
-        return 0 if parent.isValid() else len(self.units)
-
-    def columnCount(self, parent=QModelIndex()) -> int:
-        return 4
-
-    def headerData(self, section, orientation, role=Qt.DisplayRole):
-        if role == Qt.DisplayRole and orientation == Qt.Horizontal:
-            return self.HEADERS[section]
-        return None
 
     def flags(self, index):
         base = Qt.ItemIsEnabled | Qt.ItemIsSelectable

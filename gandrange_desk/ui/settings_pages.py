@@ -10,13 +10,15 @@ from __future__ import annotations
 import re
 from datetime import date
 
-from PySide6.QtCore import QAbstractTableModel, QModelIndex, Qt
+from PySide6.QtCore import QModelIndex, Qt
 from PySide6.QtGui import QBrush, QColor
 from PySide6.QtWidgets import (
     QAbstractItemView, QComboBox, QFormLayout, QHBoxLayout, QHeaderView, QLabel, QLineEdit,
     QListWidget, QListWidgetItem, QPlainTextEdit, QPushButton, QSpinBox, QTableView, QVBoxLayout,
     QWidget,
 )
+
+from gandrange_desk.ui.table_model import RowsTableModel
 
 ERROR_BG = QColor("#ffd7d7")
 ERROR_STYLE = "background: #ffd7d7;"
@@ -207,7 +209,7 @@ class SchoolsPage(QWidget):
             self.list.item(row).setToolTip(message)
 
 
-class ClosureModel(QAbstractTableModel):
+class ClosureModel(RowsTableModel):
     HEADERS = ("Premier jour", "Dernier jour", "Libellé")
 
     def __init__(self, parent=None):
@@ -245,17 +247,6 @@ class ClosureModel(QAbstractTableModel):
         self.errors = errors
         if self.rows:
             self.dataChanged.emit(self.index(0, 0), self.index(len(self.rows) - 1, 2))
-
-    def rowCount(self, parent=QModelIndex()) -> int:
-        return 0 if parent.isValid() else len(self.rows)
-
-    def columnCount(self, parent=QModelIndex()) -> int:
-        return 3
-
-    def headerData(self, section, orientation, role=Qt.DisplayRole):
-        if role == Qt.DisplayRole and orientation == Qt.Horizontal:
-            return self.HEADERS[section]
-        return None
 
     def flags(self, index):
         base = Qt.ItemIsEnabled | Qt.ItemIsSelectable

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from PySide6.QtCore import QAbstractTableModel, QDate, QLocale, QModelIndex, Qt
+from PySide6.QtCore import QDate, QLocale, QModelIndex, Qt
 from PySide6.QtWidgets import (
     QAbstractItemView, QComboBox, QDateEdit, QDialog, QDialogButtonBox, QFormLayout, QHBoxLayout,
     QHeaderView, QLabel, QLineEdit, QListWidget, QListWidgetItem, QPushButton, QTableView,
@@ -21,18 +21,15 @@ from gandrange_desk.errors import DeskError
 from gandrange_desk.models import Role
 from gandrange_desk.services import tariffs as svc
 from gandrange_desk.services.pdf_base import cents_from_text
+from gandrange_desk.ui.table_model import RowsTableModel
 
 
 def _euros_text(cents: int | None) -> str:
     return "" if cents is None else formats.amount(cents).replace("\u202f", " ")
 
 
-class BracketModel(QAbstractTableModel):
+class BracketModel(RowsTableModel):
     HEADERS = ("Rang de l'enfant", "Plafond QF (vide = au-delà)", "Prix (€)")
-
-    def __init__(self, parent=None):
-        super().__init__(parent)
-        self.rows: list[list[str]] = []
 
     def set_brackets(self, brackets) -> None:
         self.beginResetModel()
@@ -50,17 +47,6 @@ class BracketModel(QAbstractTableModel):
             self.beginRemoveRows(QModelIndex(), row, row)
             del self.rows[row]
             self.endRemoveRows()
-
-    def rowCount(self, parent=QModelIndex()) -> int:
-        return 0 if parent.isValid() else len(self.rows)
-
-    def columnCount(self, parent=QModelIndex()) -> int:
-        return 3
-
-    def headerData(self, section, orientation, role=Qt.DisplayRole):
-        if role == Qt.DisplayRole and orientation == Qt.Horizontal:
-            return self.HEADERS[section]
-        return None
 
     def flags(self, index):
         return Qt.ItemIsEnabled | Qt.ItemIsSelectable | Qt.ItemIsEditable
