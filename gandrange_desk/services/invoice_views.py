@@ -96,12 +96,17 @@ def list_month(desk: Desk, month: date | str) -> list[InvoiceRow]:
         return [InvoiceRow(*r) for r in rows]
 
 
+def _invoice_with_lines(s, invoice_id: int) -> Invoice:
+    inv = s.execute(select(Invoice).where(Invoice.id == invoice_id)
+                    .options(selectinload(Invoice.lines))).scalar_one_or_none()
+    if inv is None:
+        raise NotFound("Facture introuvable : elle a peut-être été remplacée par une nouvelle préparation.")
+    return inv
+
+
 def detail(desk: Desk, invoice_id: int) -> InvoiceDetail:
     with desk.read() as s:
-        inv = s.execute(select(Invoice).where(Invoice.id == invoice_id)
-                        .options(selectinload(Invoice.lines))).scalar_one_or_none()
-        if inv is None:
-            raise NotFound("Facture introuvable : elle a peut-être été remplacée par une nouvelle préparation.")
+        inv = _invoice_with_lines(s, invoice_id)
         fam = s.get(Family, inv.family_id)
         paid = s.execute(select(func.coalesce(func.sum(PaymentAllocation.amount_cents), 0))
                          .where(PaymentAllocation.invoice_id == inv.id)).scalar_one()
@@ -124,10 +129,7 @@ def invoice_pdf(desk: Desk, invoice_id: int) -> tuple[str, bytes]:
     from gandrange_desk.services.pdf_invoice import document_for, render_invoice
 
     with desk.read() as s:
-        inv = s.execute(select(Invoice).where(Invoice.id == invoice_id)
-                        .options(selectinload(Invoice.lines))).scalar_one_or_none()
-        if inv is None:
-            raise NotFound("Facture introuvable : elle a peut-être été remplacée par une nouvelle préparation.")
+        inv = _invoice_with_lines(s, invoice_id)
         fam = s.get(Family, inv.family_id)
         name = pdf_filename(inv.number, fam.ref, inv.month)
         if inv.status == InvoiceStatus.ISSUED and inv.pdf:

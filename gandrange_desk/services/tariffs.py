@@ -335,14 +335,19 @@ def add_tariff(desk: Desk, data: TariffInput) -> int:
         return tariff.id
 
 
+def _tariff_to_change(s, tariff_id: int, expected_version: int | None) -> Tariff:
+    tariff = s.get(Tariff, tariff_id)
+    if tariff is None:
+        raise NotFound("Tarif introuvable : il a peut-être été supprimé sur un autre poste.")
+    check_version(tariff, expected_version, "la fiche tarif")
+    return tariff
+
+
 def update_tariff(desk: Desk, tariff_id: int, expected_version: int | None, data: TariffInput) -> None:
     """Change a tariff not yet used by an issued invoice (its start and its prices)."""
     desk.require(Role.RESPONSABLE, "Modifier les tarifs")
     with desk.unit_of_work() as s:
-        tariff = s.get(Tariff, tariff_id)
-        if tariff is None:
-            raise NotFound("Tarif introuvable : il a peut-être été supprimé sur un autre poste.")
-        check_version(tariff, expected_version, "la fiche tarif")
+        tariff = _tariff_to_change(s, tariff_id, expected_version)
         unit = s.get(Unit, tariff.unit_id)
         problems = validate(data, meal=unit.meal)
         if problems:
@@ -368,10 +373,7 @@ def update_tariff(desk: Desk, tariff_id: int, expected_version: int | None, data
 def delete_tariff(desk: Desk, tariff_id: int, expected_version: int | None) -> None:
     desk.require(Role.RESPONSABLE, "Modifier les tarifs")
     with desk.unit_of_work() as s:
-        tariff = s.get(Tariff, tariff_id)
-        if tariff is None:
-            raise NotFound("Tarif introuvable : il a peut-être été supprimé sur un autre poste.")
-        check_version(tariff, expected_version, "la fiche tarif")
+        tariff = _tariff_to_change(s, tariff_id, expected_version)
         _check_not_issued(s, tariff.valid_from, "Suppression refusée")
         before = _snapshot(tariff)
         desk.audit(s, "tariff.delete", "tariff", tariff.id, before=before)
