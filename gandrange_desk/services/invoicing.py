@@ -24,7 +24,7 @@ from gandrange_desk import formats
 from gandrange_desk.errors import DeskError, ValidationFailed
 from gandrange_desk.models import (
     Activity, Booking, CellState, Child, Family, Guardian, Invoice, InvoiceLine, InvoiceStatus,
-    LineKind, Mandate, MandateState, NumberSequence, Payment, PaymentAllocation, PaymentMode, Request,
+    LineKind, Mandate, MandateState, NumberSequence, PaymentAllocation, PaymentMode, Request,
     RequestStatus, Role, Structure, Unit,
 )
 from gandrange_desk.services.context import Desk
@@ -496,6 +496,7 @@ def debit_date(structure: Structure, month: date, issue_date: date) -> date:
 def issue(desk: Desk, month: date | str, progress: Progress | None = None) -> IssueResult:
     """Number, date and render every draft of the month in one transaction."""
     from gandrange_desk.services.pdf_base import StructureInfo
+    from gandrange_desk.services.payments import credit_new_invoices
     from gandrange_desk.services.pdf_invoice import document_for, render_invoices
 
     desk.require(Role.RESPONSABLE, "Émettre les factures")
@@ -534,7 +535,7 @@ def issue(desk: Desk, month: date | str, progress: Progress | None = None) -> Is
         debit = debit_date(structure_row, month, today)
         total = len(drafts)
         docs = []
-        paid = _apply_family_credits(s, desk, drafts)
+        paid = credit_new_invoices(s, desk, drafts)
         for i, (invoice, value) in enumerate(zip(drafts, numbers)):
             if progress and i % 50 == 0:
                 progress.check()
@@ -563,37 +564,6 @@ def issue(desk: Desk, month: date | str, progress: Progress | None = None) -> Is
         result.first_number = format_number(today.year, numbers[0])
         result.last_number = format_number(today.year, numbers[-1])
     return result
-
-
-def _apply_family_credits(s: Session, desk: Desk, drafts: list[Invoice]) -> dict[int, int]:
-    """Money a family already paid and that no invoice used (an overpayment, a credited invoice)
-    pays its new invoice at issue, so the PDF's "déjà réglé" is true on the day it is printed.
-
-    Payments are allocated oldest first when recorded, so a family with free money has no older
-    open invoice: the new one is the right place for it.
-    """
-    by_family = {d.family_id: d for d in drafts if d.total_cents > 0}
-    if not by_family:
-        return {}
-    allocated = (select(PaymentAllocation.payment_id, func.sum(PaymentAllocation.amount_cents).label("cents"))
-                 .group_by(PaymentAllocation.payment_id).subquery())
-    free_payments = s.execute(
-        select(Payment.id, Payment.family_id, Payment.amount_cents - func.coalesce(allocated.c.cents, 0))
-        .outerjoin(allocated, allocated.c.payment_id == Payment.id)
-        .where(Payment.family_id.in_(list(by_family)),
-               Payment.amount_cents > func.coalesce(allocated.c.cents, 0))
-        .order_by(Payment.received_on, Payment.id)).all()
-    paid: dict[int, int] = {}
-    for payment_id, family_id, free in free_payments:
-        invoice = by_family[family_id]
-        cents = min(free, invoice.total_cents - paid.get(invoice.id, 0))
-        if cents <= 0:
-            continue
-        s.add(PaymentAllocation(payment_id=payment_id, invoice_id=invoice.id, amount_cents=cents))
-        paid[invoice.id] = paid.get(invoice.id, 0) + cents
-        desk.audit(s, "payment.allocate", "payment", payment_id, family_id=family_id,
-                   after={"invoice_id": invoice.id, "amount_cents": cents, "at_issue": True})
-    return paid
 
 
 def _refuse_stale(s: Session, month: date, drafts: list[Invoice]) -> None:

@@ -433,3 +433,34 @@ def open_invoices(desk: Desk, family_id: int) -> list[OpenInvoice]:
 def balance_of(desk: Desk, family_id: int) -> Balance:
     with desk.read() as s:
         return family_balance(s, family_id)
+
+
+def credit_new_invoices(s: Session, desk: Desk, drafts: list[Invoice]) -> dict[int, int]:
+    """Money a family already paid and that no invoice used (an overpayment, a credited invoice)
+    pays its new invoice at issue, so the PDF's "déjà réglé" is true on the day it is printed.
+
+    Payments are allocated oldest first when recorded, so a family with free money has no older
+    open invoice: the new one is the right place for it.
+    """
+    by_family = {d.family_id: d for d in drafts if d.total_cents > 0}
+    if not by_family:
+        return {}
+    allocated = (select(PaymentAllocation.payment_id, func.sum(PaymentAllocation.amount_cents).label("cents"))
+                 .group_by(PaymentAllocation.payment_id).subquery())
+    free_payments = s.execute(
+        select(Payment.id, Payment.family_id, Payment.amount_cents - func.coalesce(allocated.c.cents, 0))
+        .outerjoin(allocated, allocated.c.payment_id == Payment.id)
+        .where(Payment.family_id.in_(list(by_family)),
+               Payment.amount_cents > func.coalesce(allocated.c.cents, 0))
+        .order_by(Payment.received_on, Payment.id)).all()
+    paid: dict[int, int] = {}
+    for payment_id, family_id, free in free_payments:
+        invoice = by_family[family_id]
+        cents = min(free, invoice.total_cents - paid.get(invoice.id, 0))
+        if cents <= 0:
+            continue
+        s.add(PaymentAllocation(payment_id=payment_id, invoice_id=invoice.id, amount_cents=cents))
+        paid[invoice.id] = paid.get(invoice.id, 0) + cents
+        desk.audit(s, "payment.allocate", "payment", payment_id, family_id=family_id,
+                   after={"invoice_id": invoice.id, "amount_cents": cents, "at_issue": True})
+    return paid
