@@ -41,3 +41,19 @@ def test_unreachable_database_is_one_french_sentence():
     assert result.stderr.startswith("Impossible d'ouvrir la base de données PostgreSQL")
     assert "le serveur ne répond pas" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_mail_sender_starts_after_the_window_and_reaches_the_courriels_view(qtbot, desk):
+    window = MainWindow(desk)
+    qtbot.addWidget(window)
+    window.show()
+    assert window.mail_sender is None  # nothing competes with the window becoming usable
+    window.tabs.setCurrentIndex(4)
+    view = window.tab_widget(4)
+    try:
+        qtbot.waitUntil(lambda: window.mail_sender is not None, timeout=10_000)
+        assert view.sender is window.mail_sender
+        qtbot.waitUntil(lambda: "courriel" in window.mail_label.text(), timeout=10_000)
+        assert window.mail_label.text() == "0 courriel en attente / 0 en échec"
+    finally:
+        window.close()

@@ -7,8 +7,6 @@ from __future__ import annotations
 import re
 from datetime import date, datetime
 
-from schwifty import BIC, IBAN
-from schwifty.exceptions import SchwiftyException
 
 from gandrange_desk.errors import ValidationFailed
 
@@ -111,6 +109,10 @@ class Checker:
         if not raw:
             self.fail(key, f"{label} : l'IBAN est obligatoire pour le prélèvement.")
             return ""
+        # schwifty loads its bank registry on import: only when an IBAN is actually checked.
+        from schwifty import IBAN
+        from schwifty.exceptions import SchwiftyException
+
         try:
             return IBAN(raw).compact
         except SchwiftyException:
@@ -121,6 +123,9 @@ class Checker:
         raw = str(value or "").strip().replace(" ", "").upper()
         if not raw:
             return ""
+        from schwifty import BIC
+        from schwifty.exceptions import SchwiftyException
+
         try:
             BIC(raw)
         except SchwiftyException:

@@ -156,18 +156,25 @@ class MainWindow(QMainWindow):
 
     def _start_mail_sender(self) -> None:
         self.mail_sender = None
-        try:
-            from gandrange_desk.ui.mail_sender import MailSender
-        except ImportError:
+        # A few seconds after start: the sender (SMTP, keyring, TLS imports, first delivery) must
+        # not compete with the window becoming usable.
+        QTimer.singleShot(3000, self, self._create_mail_sender)
+
+    def _create_mail_sender(self) -> None:
+        if self.mail_sender is not None:
             return
+        from gandrange_desk.ui.mail_sender import MailSender
+
         # The automatic runs never pop a password prompt at the clerk; "Envoyer les courriels
         # maintenant" asks, and the status bar says a password is missing meanwhile.
         self.mail_sender = MailSender(self.desk, self, ask_password=False)
         self.mail_sender.countsChanged.connect(self._mail_counts)
         self.mail_sender.problemChanged.connect(self._mail_problem)
-        # A few seconds after start: the first delivery (SMTP, keyring, TLS imports) must not
-        # compete with the window becoming usable.
-        QTimer.singleShot(3000, self.mail_sender, self.mail_sender.start)
+        for holder in self.lazy:  # a Courriels view opened before the sender existed
+            widget = holder.widget
+            if widget is not None and hasattr(widget, "set_sender") and getattr(widget, "sender", 1) is None:
+                widget.set_sender(self.mail_sender)
+        self.mail_sender.start()
 
     def closeEvent(self, event) -> None:  # noqa: N802 - Qt API
         # A delivery thread still running when Qt tears the window down would abort the process.
@@ -261,8 +268,7 @@ class MainWindow(QMainWindow):
             QMessageBox.information(self, "Changer mon mot de passe", "Mot de passe changé.")
 
     def send_mail_now(self) -> None:
-        if self.mail_sender is None:
-            return
+        self._create_mail_sender()
         if self.mail_sender.problem_kind == "password":
             # Asked here, on the clerk's request, never by the automatic runs.
             from gandrange_desk.services import mailer
