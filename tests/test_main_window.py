@@ -57,3 +57,12 @@ def test_mail_sender_starts_after_the_window_and_reaches_the_courriels_view(qtbo
         assert window.mail_label.text() == "0 courriel en attente / 0 en échec"
     finally:
         window.close()
+
+
+def test_a_closed_window_never_starts_a_mail_sender(qtbot, desk):
+    window = MainWindow(desk)
+    qtbot.addWidget(window)
+    window.show()
+    window.close()
+    qtbot.wait(3500)
+    assert window.mail_sender is None

@@ -158,10 +158,15 @@ class MainWindow(QMainWindow):
         self.mail_sender = None
         # A few seconds after start: the sender (SMTP, keyring, TLS imports, first delivery) must
         # not compete with the window becoming usable.
-        QTimer.singleShot(3000, self, self._create_mail_sender)
+        self._sender_timer = QTimer(self)
+        self._sender_timer.setSingleShot(True)
+        self._sender_timer.setInterval(3000)
+        self._sender_timer.timeout.connect(self._create_mail_sender)
+        self._sender_timer.start()
 
     def _create_mail_sender(self) -> None:
-        if self.mail_sender is not None:
+        # Never for a closed window: its thread would outlive the window and abort Qt.
+        if self.mail_sender is not None or not self.isVisible():
             return
         from gandrange_desk.ui.mail_sender import MailSender
 
@@ -178,6 +183,7 @@ class MainWindow(QMainWindow):
 
     def closeEvent(self, event) -> None:  # noqa: N802 - Qt API
         # A delivery thread still running when Qt tears the window down would abort the process.
+        self._sender_timer.stop()
         if self.mail_sender is not None:
             self.mail_sender.stop()
         super().closeEvent(event)
