@@ -34,7 +34,7 @@ SOURCES = ("demo*.py", "settings.py", "settings_toml.py", "bulk.py")
 
 
 def _fingerprint() -> str:
-    from gandrange_desk.services import schema
+    from gandrange_desk.services.system import schema
 
     digest = hashlib.sha256(schema.head_revision().encode())
     # While migration 0001 is regenerated in place, its text (not its id) says the schema changed.
@@ -78,9 +78,9 @@ class BenchBase:
 
     def _build(self) -> None:
         from gandrange_desk.db import make_engine
-        from gandrange_desk.services import schema
+        from gandrange_desk.services.system import schema
         from gandrange_desk.services.context import SYSTEM, Desk
-        from gandrange_desk.services.demo import run_demo
+        from gandrange_desk.demo import run_demo
 
         for old in CACHE.glob(f"demo-{self.families}-{self.seed}-*.sqlite3*"):
             old.unlink()

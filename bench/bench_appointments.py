@@ -13,8 +13,8 @@ from datetime import date, timedelta
 from sqlalchemy import select
 
 from gandrange_desk.models import Appointment, DeskUser, Family
-from gandrange_desk.services import appointments as ap
-from gandrange_desk.services import pdf_appointments
+from gandrange_desk.services.appointments import book as ap
+from gandrange_desk.services.pdf import appointments as pdf_appointments
 
 
 def _ms(fn) -> float:

@@ -16,8 +16,9 @@ from datetime import date, timedelta
 from sqlalchemy import func, insert, select, update
 
 from gandrange_desk.models import AuditEntry, Family
-from gandrange_desk.services import audit_log, retention
-from gandrange_desk.services.audit_log import AuditFilter
+from gandrange_desk.services.system import audit as audit_log
+from gandrange_desk.services.families import retention
+from gandrange_desk.services.system.audit import AuditFilter
 
 TRAIL = 200_000
 

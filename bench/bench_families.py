@@ -14,7 +14,7 @@ import time
 from sqlalchemy import select
 
 from gandrange_desk.models import Child, Family, Guardian
-from gandrange_desk.services import families as fam
+from gandrange_desk.services.families import file as fam
 from gandrange_desk.services.search import normalize
 
 PAGE = 300  # what the Familles tab asks for

@@ -148,9 +148,9 @@ def demo_generation(base) -> dict:
     from pathlib import Path
 
     from gandrange_desk.db import make_engine
-    from gandrange_desk.services import schema
+    from gandrange_desk.services.system import schema
     from gandrange_desk.services.context import SYSTEM, Desk
-    from gandrange_desk.services.demo import run_demo
+    from gandrange_desk.demo import run_demo
 
     with tempfile.TemporaryDirectory(dir=base.path.parent) as folder:
         engine = make_engine(f"sqlite:///{Path(folder) / 'demo.sqlite3'}")

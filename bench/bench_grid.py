@@ -48,7 +48,7 @@ def _busiest_past_month(base) -> date:
 
 
 def _tab(desk, school_id: int, activity_id: int, month: date):
-    from gandrange_desk.ui.reservations_tab import ReservationsTab
+    from gandrange_desk.ui.reservations.tab import ReservationsTab
 
     _app()
     tab = ReservationsTab(desk)
@@ -72,7 +72,7 @@ def _median(samples):
 def grid_open(base) -> dict:
     from sqlalchemy.dialects import sqlite
 
-    from gandrange_desk.services.grid_data import grid_query, month_days
+    from gandrange_desk.services.reservations.grid import grid_query, month_days
 
     desk = base.desk()
     school_id, activity_id = _site(desk)
@@ -120,7 +120,7 @@ def _future_month(base) -> date:
 
 
 def _blank_open_cells(tab):
-    from gandrange_desk.services.grid_data import BLANK
+    from gandrange_desk.services.reservations.grid import BLANK
 
     g = tab.model.grid
     for row, states in enumerate(g.states):
@@ -130,7 +130,7 @@ def _blank_open_cells(tab):
 
 
 def grid_click(base) -> dict:
-    from gandrange_desk.ui.grid_model import FIXED
+    from gandrange_desk.ui.reservations.grid_model import FIXED
 
     desk = base.fresh_desk()
     school_id, activity_id = _site(desk)
@@ -163,7 +163,7 @@ def _clear(desk, child_ids, unit_ids, first, last) -> None:
 
 
 def grid_rectangle(base) -> dict:
-    from gandrange_desk.ui.grid_model import FIXED
+    from gandrange_desk.ui.reservations.grid_model import FIXED
 
     desk = base.fresh_desk()
     school_id, activity_id = _site(desk)

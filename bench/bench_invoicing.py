@@ -24,7 +24,7 @@ MONTH = date(2026, 11, 1)
 
 
 def prepare_month(base) -> dict:
-    from gandrange_desk.services import invoicing
+    from gandrange_desk.services.billing import invoicing
 
     from gandrange_desk.db import make_engine
     from gandrange_desk.services.context import Desk
@@ -53,8 +53,8 @@ def _supervisor():
 def _bare_draw(pdf, doc) -> None:
     """The invoice's page with plain fpdf2 calls: what any script drawing it would do."""
     from gandrange_desk import formats
-    from gandrange_desk.services.pdf_base import money
-    from gandrange_desk.services.pdf_invoice import DEFAULT_APPEAL_TEXT
+    from gandrange_desk.services.pdf.base import money
+    from gandrange_desk.services.pdf.invoice import DEFAULT_APPEAL_TEXT
 
     s = doc.structure
     pdf.add_page()
@@ -135,7 +135,7 @@ def _bare_draw(pdf, doc) -> None:
 def bare_fpdf2(docs, fonts: dict | None = None) -> bytes:
     from fpdf import FPDF
 
-    from gandrange_desk.services.pdf_base import full_font_paths
+    from gandrange_desk.services.pdf.base import full_font_paths
 
     fonts = fonts or full_font_paths()
     pdf = FPDF(format="A4")
@@ -149,8 +149,8 @@ def bare_fpdf2(docs, fonts: dict | None = None) -> bytes:
 
 def _docs_of(desk, ids):
     from gandrange_desk.models import Family, Invoice, Mandate, MandateState
-    from gandrange_desk.services.pdf_base import load_structure
-    from gandrange_desk.services.pdf_invoice import document_for
+    from gandrange_desk.services.pdf.base import load_structure
+    from gandrange_desk.services.pdf.invoice import document_for
 
     with desk.read() as s:
         structure = load_structure(s)
@@ -165,7 +165,7 @@ def _docs_of(desk, ids):
 def issue_vs_bare(base) -> dict:
     from gandrange_desk.db import make_engine
     from gandrange_desk.models import Invoice, InvoiceLine
-    from gandrange_desk.services import invoicing
+    from gandrange_desk.services.billing import invoicing
     from gandrange_desk.services.context import Desk
 
     issue_times, bare_times, pages = [], [], 0
@@ -189,7 +189,7 @@ def issue_vs_bare(base) -> dict:
         pages = data.count(b"/Type /Page\n") or len(docs)
         desk.engine.dispose()
     # Also once with the Latin subset the desk embeds, to tell the font's share from the rest.
-    from gandrange_desk.services.pdf_base import fast_font_paths
+    from gandrange_desk.services.pdf.base import fast_font_paths
 
     started = time.perf_counter()
     bare_fpdf2(docs, fast_font_paths())

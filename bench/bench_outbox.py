@@ -31,7 +31,7 @@ def _median_ms(fn, runs: int = RUNS) -> float:
 def _fill(desk, n: int) -> None:
     """Top the outbox of a copy up to n messages, spread over families like a school year's."""
     from gandrange_desk.models import Family, OutboxMessage
-    from gandrange_desk.services.outbox import enqueue
+    from gandrange_desk.services.mail.outbox import enqueue
 
     with desk.unit_of_work() as s:
         have = s.execute(select(func.count()).select_from(OutboxMessage)).scalar_one()
@@ -43,7 +43,7 @@ def _fill(desk, n: int) -> None:
 
 
 def outbox_counts(base) -> dict:
-    from gandrange_desk.services.outbox import outbox_counts as counts
+    from gandrange_desk.services.mail.outbox import outbox_counts as counts
 
     desk = base.desk()
     counts(desk)
@@ -53,7 +53,7 @@ def outbox_counts(base) -> dict:
 def outbox_list_2000(base) -> dict:
     from gandrange_desk.db import make_engine
     from gandrange_desk.services.context import SYSTEM, Desk
-    from gandrange_desk.services.outbox import list_messages
+    from gandrange_desk.services.mail.outbox import list_messages
 
     desk = Desk(make_engine(base.fresh_copy()), SYSTEM, base.now)
     _fill(desk, 5000)
@@ -66,8 +66,8 @@ def outbox_send_per_message(base) -> dict:
     from gandrange_desk.db import make_engine
     from gandrange_desk.models import OutboxMessage, OutboxStatus, SmtpSettings
     from gandrange_desk.services.context import SYSTEM, Desk
-    from gandrange_desk.services.mailer import send_pending
-    from gandrange_desk.services.outbox import enqueue
+    from gandrange_desk.services.mail.sender import send_pending
+    from gandrange_desk.services.mail.outbox import enqueue
 
     import subprocess
     import sys

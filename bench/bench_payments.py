@@ -23,7 +23,7 @@ def _median_ms(fn, runs: int = RUNS) -> tuple[float, object]:
 
 
 def unpaid_list(base) -> dict:
-    from gandrange_desk.services import reminders
+    from gandrange_desk.services.billing import reminders
 
     desk = base.desk()
     ms, rows = _median_ms(lambda: reminders.unpaid_invoices(desk))
@@ -31,7 +31,7 @@ def unpaid_list(base) -> dict:
 
 
 def balances_all(base) -> dict:
-    from gandrange_desk.services import payments
+    from gandrange_desk.services.billing import payments
 
     desk = base.desk()
     ms, rows = _median_ms(lambda: payments.balances(desk))
@@ -49,7 +49,7 @@ def _last_issued_month(desk) -> date | None:
 
 def sepa_export(base) -> dict:
     """Build + validate the pain.008 of the last issued month (draft: nothing else changes)."""
-    from gandrange_desk.services import sepa
+    from gandrange_desk.services.billing import sepa
 
     from sqlalchemy import delete, select
 
@@ -71,7 +71,7 @@ def sepa_export(base) -> dict:
 
 
 def fiscal_attestations(base) -> dict:
-    from gandrange_desk.services import attestations
+    from gandrange_desk.services.billing import attestations
 
     desk = base.fresh_desk()
     year = base.now().year

@@ -28,7 +28,7 @@ def _supervisor():
 
 
 def settings_load(base) -> dict:
-    from gandrange_desk.services import settings as svc
+    from gandrange_desk.services.settings import service as svc
 
     desk = base.desk(_supervisor())
     ms, draft = _median_ms(lambda: svc.current_document(desk))
@@ -39,7 +39,7 @@ def settings_load(base) -> dict:
 def settings_save(base) -> dict:
     """One capacity changed, saved; each run from a fresh draft (a stale one would be refused)."""
     from gandrange_desk.db import make_engine
-    from gandrange_desk.services import settings as svc
+    from gandrange_desk.services.settings import service as svc
     from gandrange_desk.services.context import Desk
 
     desk = Desk(make_engine(base.fresh_copy()), _supervisor(), base.now)
@@ -60,7 +60,7 @@ def settings_dialog_open(base) -> dict:
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
     from PySide6.QtWidgets import QApplication
 
-    from gandrange_desk.ui.settings_dialog import SettingsDialog
+    from gandrange_desk.ui.settings.dialog import SettingsDialog
 
     app = QApplication.instance() or QApplication([])
     desk = base.desk(_supervisor())

@@ -85,9 +85,9 @@ def build_parser() -> argparse.ArgumentParser:
 def open_desk(args, *, upgrade_ok: bool = False):
     """The service context for a command: database, actor, and a schema that is up to date."""
     from gandrange_desk.db import make_engine, resolve_url
-    from gandrange_desk.services import schema
+    from gandrange_desk.services.system import schema
     from gandrange_desk.services.context import Desk
-    from gandrange_desk.services.users import resolve_actor
+    from gandrange_desk.services.system.users import resolve_actor
 
     engine = make_engine(resolve_url(args.db))
     if not upgrade_ok and schema.needs_upgrade(engine):

@@ -32,7 +32,7 @@ _seq = itertools.count(1)
 def load_example_settings(desk: Desk, valid_from: date | None = date(2025, 1, 1), path: Path | None = None):
     """Import tests/data/settings.toml; its prices apply from `valid_from` (default 2025-01-01,
     so every test date is priced; pass None for "the import date" as the command does)."""
-    from gandrange_desk.services.settings import import_settings
+    from gandrange_desk.services.settings.service import import_settings
 
     text = (path or EXAMPLE_SETTINGS).read_text(encoding="utf-8")
     return import_settings(desk, text, default_valid_from=valid_from)

@@ -23,7 +23,7 @@ from sqlalchemy import text
 
 from gandrange_desk.clock import PARIS
 from gandrange_desk.db import make_engine
-from gandrange_desk.services import schema
+from gandrange_desk.services.system import schema
 from gandrange_desk.services.context import SYSTEM, Actor, Desk
 
 DATA = Path(__file__).parent / "data"

@@ -10,7 +10,7 @@ from pathlib import Path
 from alembic import command
 
 from gandrange_desk.db import make_engine
-from gandrange_desk.services.schema import MIGRATIONS, alembic_config
+from gandrange_desk.services.system.schema import MIGRATIONS, alembic_config
 
 for old in (MIGRATIONS / "versions").glob("0001_*.py"):
     old.unlink()

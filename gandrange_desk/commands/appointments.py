@@ -64,7 +64,7 @@ def slot_dict(r) -> dict:
 
 
 def slots_cmd(args) -> int:
-    from gandrange_desk.services import appointments
+    from gandrange_desk.services.appointments import book as appointments
 
     _json(args)
     first = parse_day(args.start_day, "le premier jour (--from)")
@@ -85,14 +85,14 @@ def slots_cmd(args) -> int:
 
 def list_cmd(args) -> int:
     from gandrange_desk import formats
-    from gandrange_desk.services import appointments
+    from gandrange_desk.services.appointments import book as appointments
 
     _json(args)
     day = parse_day(args.day, "le jour (--day)")
     desk = open_desk(args)
     rows = appointments.day_list(desk, day)
     if args.out:
-        from gandrange_desk.services.pdf_appointments import day_list_pdf
+        from gandrange_desk.services.pdf.appointments import day_list_pdf
 
         try:
             Path(args.out).write_bytes(day_list_pdf(desk, day))
@@ -119,8 +119,8 @@ def list_cmd(args) -> int:
 
 
 def book_cmd(args) -> int:
-    from gandrange_desk.services import appointments
-    from gandrange_desk.services.payments import family_by_ref
+    from gandrange_desk.services.appointments import book as appointments
+    from gandrange_desk.services.billing.payments import family_by_ref
 
     _json(args)
     slot_id = _int(args.slot, "Créneau (--slot)")

@@ -37,14 +37,14 @@ def _write(path: Path, data: bytes) -> None:
 
 
 def _family_id(desk, ref: str) -> int:
-    from gandrange_desk.services.payments import family_by_ref
+    from gandrange_desk.services.billing.payments import family_by_ref
 
     with desk.read() as s:
         return family_by_ref(s, ref).id
 
 
 def fiscal_cmd(args) -> int:
-    from gandrange_desk.services import attestations
+    from gandrange_desk.services.billing import attestations
 
     try:
         year = int(args.year)
@@ -62,7 +62,7 @@ def fiscal_cmd(args) -> int:
 
 
 def period_cmd(args) -> int:
-    from gandrange_desk.services import attestations
+    from gandrange_desk.services.billing import attestations
 
     start = parse_day(args.start, "le premier jour")
     end = parse_day(args.end, "le dernier jour")

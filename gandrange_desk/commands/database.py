@@ -17,7 +17,7 @@ def register(sub) -> None:
 
 
 def upgrade(args) -> int:
-    from gandrange_desk.services import schema
+    from gandrange_desk.services.system import schema
 
     desk = open_desk(args, upgrade_ok=True)
     before = schema.current_revision(desk.engine)
@@ -37,7 +37,7 @@ def upgrade(args) -> int:
 
 
 def backup(args) -> int:
-    from gandrange_desk.services.backup import backup as make_backup
+    from gandrange_desk.services.system.backup import backup as make_backup
 
     desk = open_desk(args, upgrade_ok=True)
     result = make_backup(desk.engine, args.out, replace=args.replace)

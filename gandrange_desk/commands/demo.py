@@ -18,7 +18,7 @@ def register(sub) -> None:
 def demo_command(args) -> int:
     import sys
 
-    from gandrange_desk.services.demo import run_demo
+    from gandrange_desk.demo import run_demo
     from gandrange_desk.services.progress import Progress
 
     def report(done: int, total: int, label: str) -> None:

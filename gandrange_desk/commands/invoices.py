@@ -37,7 +37,7 @@ def register(sub) -> None:
 
 
 def prepare(args) -> int:
-    from gandrange_desk.services import invoicing
+    from gandrange_desk.services.billing import invoicing
 
     desk = open_desk(args)
     result = invoicing.prepare(desk, args.month)
@@ -49,7 +49,7 @@ def prepare(args) -> int:
 
 
 def issue(args) -> int:
-    from gandrange_desk.services import invoicing
+    from gandrange_desk.services.billing import invoicing
 
     desk = open_desk(args)
     result = invoicing.issue(desk, args.month)
@@ -60,7 +60,7 @@ def issue(args) -> int:
 
 
 def print_month(args) -> int:
-    from gandrange_desk.services import invoice_views
+    from gandrange_desk.services.billing import invoice_views
 
     desk = open_desk(args)
     count = invoice_views.print_month(desk, args.month, args.out)
@@ -70,7 +70,7 @@ def print_month(args) -> int:
 
 
 def list_month(args) -> int:
-    from gandrange_desk.services import invoice_views
+    from gandrange_desk.services.billing import invoice_views
 
     desk = open_desk(args)
     rows = invoice_views.list_month(desk, args.month)
@@ -92,7 +92,7 @@ def list_month(args) -> int:
 
 
 def send(args) -> int:
-    from gandrange_desk.services import invoice_views
+    from gandrange_desk.services.billing import invoice_views
 
     desk = open_desk(args)
     rows = invoice_views.list_month(desk, args.month)

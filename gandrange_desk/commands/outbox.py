@@ -32,7 +32,7 @@ def register(sub) -> None:
 
 
 def send_command(args) -> int:
-    from gandrange_desk.services.mailer import send_pending
+    from gandrange_desk.services.mail.sender import send_pending
 
     if args.limit is not None and args.limit < 1:
         raise DeskError("--limit : indiquez un nombre de courriels supérieur ou égal à 1.")
@@ -77,7 +77,7 @@ def _send_text(report) -> str:
 
 
 def list_command(args) -> int:
-    from gandrange_desk.services.outbox import list_messages, status_label
+    from gandrange_desk.services.mail.outbox import list_messages, status_label
 
     desk = open_desk(args)
     rows = list_messages(desk, status=args.status, family_ref=args.family, limit=args.limit)

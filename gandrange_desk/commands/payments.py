@@ -45,7 +45,7 @@ def parse_day(text: str, what: str = "la date") -> date:
 
 
 def record(args) -> int:
-    from gandrange_desk.services import payments
+    from gandrange_desk.services.billing import payments
 
     desk = open_desk(args)
     amount = payments.parse_amount(args.amount)
@@ -62,7 +62,7 @@ def record(args) -> int:
 
 
 def list_unpaid(args) -> int:
-    from gandrange_desk.services import reminders
+    from gandrange_desk.services.billing import reminders
 
     desk = open_desk(args)
     today = desk.today()
@@ -84,7 +84,7 @@ def list_unpaid(args) -> int:
 
 
 def send_reminders(args) -> int:
-    from gandrange_desk.services import reminders
+    from gandrange_desk.services.billing import reminders
 
     desk = open_desk(args)
     result = reminders.remind(desk)

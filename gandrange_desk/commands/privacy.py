@@ -28,7 +28,7 @@ def register(sub) -> None:
 
 
 def list_eligible(args) -> int:
-    from gandrange_desk.services.retention import eligible, retention_years
+    from gandrange_desk.services.families.retention import eligible, retention_years
 
     desk = open_desk(args)
     found = eligible(desk)
@@ -45,7 +45,7 @@ def anonymise_families(args) -> int:
     from sqlalchemy import select
 
     from gandrange_desk.models import Family
-    from gandrange_desk.services.retention import anonymise, eligible
+    from gandrange_desk.services.families.retention import anonymise, eligible
 
     desk = open_desk(args)
     if args.refs:
@@ -66,7 +66,7 @@ def anonymise_families(args) -> int:
 
 
 def retention_setting(args) -> int:
-    from gandrange_desk.services.retention import retention_years, set_retention_years
+    from gandrange_desk.services.families.retention import retention_years, set_retention_years
 
     desk = open_desk(args)
     if args.years is not None:

@@ -48,7 +48,7 @@ def _request_id(text: str) -> int:
 
 
 def run_intake(args) -> int:
-    from gandrange_desk.services.intake import import_feed_file
+    from gandrange_desk.services.intake.feed import import_feed_file
 
     desk = open_desk(args)
     result = import_feed_file(desk, args.file)
@@ -60,7 +60,7 @@ def run_intake(args) -> int:
 
 
 def run_list(args) -> int:
-    from gandrange_desk.services.queue import pending_items
+    from gandrange_desk.services.queue.decisions import pending_items
 
     desk = open_desk(args)
     items = pending_items(desk)
@@ -70,7 +70,7 @@ def run_list(args) -> int:
 
 def _table(items) -> str:
     from gandrange_desk.formats import ddmmyyyy, instant
-    from gandrange_desk.services.queue import BILLING_LABELS, KIND_LABELS
+    from gandrange_desk.services.queue.decisions import BILLING_LABELS, KIND_LABELS
 
     if not items:
         return "Aucune demande en attente."
@@ -105,7 +105,7 @@ def _result_payload(result) -> dict:
 
 
 def run_accept(args) -> int:
-    from gandrange_desk.services.queue import accept
+    from gandrange_desk.services.queue.decisions import accept
 
     if not args.all and not args.ids:
         raise DeskError("Indiquez les numéros des demandes à accepter, ou --all.")
@@ -122,7 +122,7 @@ def run_accept(args) -> int:
 
 
 def run_refuse(args) -> int:
-    from gandrange_desk.services.queue import refuse
+    from gandrange_desk.services.queue.decisions import refuse
 
     desk = open_desk(args)
     result = refuse(desk, args.ids, args.reason)

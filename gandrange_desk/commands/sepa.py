@@ -42,7 +42,7 @@ def parse_month(text: str) -> date:
 
 
 def export(args) -> int:
-    from gandrange_desk.services import sepa
+    from gandrange_desk.services.billing import sepa
 
     month = parse_month(args.month)
     desk = open_desk(args)
@@ -63,7 +63,7 @@ def export(args) -> int:
 
 
 def preview(args) -> int:
-    from gandrange_desk.services import sepa
+    from gandrange_desk.services.billing import sepa
 
     month = parse_month(args.month)
     plan = sepa.plan_month(open_desk(args), month)
@@ -88,8 +88,8 @@ def preview(args) -> int:
 
 
 def collected(args) -> int:
-    from gandrange_desk.services import sepa
-    from gandrange_desk.services.payments import of_month
+    from gandrange_desk.services.billing import sepa
+    from gandrange_desk.services.billing.payments import of_month
 
     month = parse_month(args.month)
     desk = open_desk(args)

@@ -21,7 +21,7 @@ def register(sub) -> None:
 
 
 def import_command(args) -> int:
-    from gandrange_desk.services.settings import import_settings_file
+    from gandrange_desk.services.settings.service import import_settings_file
 
     desk = open_desk(args)
     summary = import_settings_file(desk, args.file)
@@ -30,7 +30,7 @@ def import_command(args) -> int:
 
 
 def export_command(args) -> int:
-    from gandrange_desk.services.settings import export_settings
+    from gandrange_desk.services.settings.service import export_settings
 
     desk = open_desk(args)
     text = export_settings(desk)

@@ -23,7 +23,7 @@ def register(sub) -> None:
 
 
 def add_user(args) -> int:
-    from gandrange_desk.services.users import create_user
+    from gandrange_desk.services.system.users import create_user
 
     desk = open_desk(args)
     password = os.environ.get("GANDRANGE_DESK_NEW_PASSWORD")

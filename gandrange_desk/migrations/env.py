@@ -1,4 +1,4 @@
-"""Alembic environment: runs on the connection handed over by gandrange_desk.services.schema."""
+"""Alembic environment: runs on the connection handed over by gandrange_desk.services.system.schema."""
 
 from alembic import context
 

@@ -40,7 +40,7 @@ def run_window(args) -> int:
 
     from gandrange_desk.db import make_engine, resolve_url
     from gandrange_desk.errors import DeskError
-    from gandrange_desk.services import schema
+    from gandrange_desk.services.system import schema
     from gandrange_desk.services.context import SYSTEM, Desk
 
     app = QApplication.instance() or QApplication(sys.argv[:1])

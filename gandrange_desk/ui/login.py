@@ -9,7 +9,7 @@ from PySide6.QtWidgets import (QDialog, QDialogButtonBox, QFormLayout, QLabel, Q
 
 from gandrange_desk.errors import DeskError
 from gandrange_desk.services.context import SYSTEM, Actor, Desk
-from gandrange_desk.services.users import authenticate, has_users
+from gandrange_desk.services.system.users import authenticate, has_users
 
 
 class LoginDialog(QDialog):

@@ -18,17 +18,17 @@ from gandrange_desk.db import describe
 from gandrange_desk.errors import DeskError
 from gandrange_desk.models import ROLE_LABELS
 from gandrange_desk.services.context import Desk
-from gandrange_desk.services.overview import overview
+from gandrange_desk.services.system.overview import overview
 from gandrange_desk.formats import count
 
 # (title with mnemonic, module, class)
 TABS = (
-    ("Fa&milles", "gandrange_desk.ui.families_tab", "FamiliesTab"),
-    ("&Réservations", "gandrange_desk.ui.reservations_tab", "ReservationsTab"),
-    ("&Validation", "gandrange_desk.ui.validation_tab", "ValidationTab"),
-    ("Fa&cturation", "gandrange_desk.ui.billing_tab", "BillingTab"),
-    ("Co&urriels", "gandrange_desk.ui.mail_view", "MailView"),
-    ("Ren&dez-vous", "gandrange_desk.ui.appointments_tab", "AppointmentsTab"),
+    ("Fa&milles", "gandrange_desk.ui.families.tab", "FamiliesTab"),
+    ("&Réservations", "gandrange_desk.ui.reservations.tab", "ReservationsTab"),
+    ("&Validation", "gandrange_desk.ui.validation.tab", "ValidationTab"),
+    ("Fa&cturation", "gandrange_desk.ui.billing.tab", "BillingTab"),
+    ("Co&urriels", "gandrange_desk.ui.mail.view", "MailView"),
+    ("Ren&dez-vous", "gandrange_desk.ui.appointments.tab", "AppointmentsTab"),
 )
 
 
@@ -125,9 +125,9 @@ class MainWindow(QMainWindow):
         tools.addSeparator()
         self._action(tools, "Paramètres d'&envoi des courriels…", self.smtp_settings)
         self._action(tools, "Envoyer les courriels &maintenant", self.send_mail_now, "Ctrl+Shift+E")
-        self._action(tools, "&Journal des opérations…", lambda: importlib.import_module("gandrange_desk.ui.audit_view").open_dialog(self))
+        self._action(tools, "&Journal des opérations…", lambda: importlib.import_module("gandrange_desk.ui.admin.audit_view").open_dialog(self))
         if self.desk.actor.at_least("admin"):
-            self._action(tools, "A&nonymiser les familles éligibles…", lambda: importlib.import_module("gandrange_desk.ui.anonymise_dialog").open_dialog(self))
+            self._action(tools, "A&nonymiser les familles éligibles…", lambda: importlib.import_module("gandrange_desk.ui.families.anonymise_dialog").open_dialog(self))
 
         help_menu = bar.addMenu("Aid&e")
         self._action(help_menu, "À &propos de Gandrange Desk", self.about)
@@ -168,7 +168,7 @@ class MainWindow(QMainWindow):
         # Never for a closed window: its thread would outlive the window and abort Qt.
         if self.mail_sender is not None or not self.isVisible():
             return
-        from gandrange_desk.ui.mail_sender import MailSender
+        from gandrange_desk.ui.mail.sender import MailSender
 
         # The automatic runs never pop a password prompt at the clerk; "Envoyer les courriels
         # maintenant" asks, and the status bar says a password is missing meanwhile.
@@ -217,7 +217,7 @@ class MainWindow(QMainWindow):
         path, _ = QFileDialog.getOpenFileName(self, "Importer les réglages", "", "Réglages (*.toml)")
         if not path:
             return
-        from gandrange_desk.services import settings as settings_service
+        from gandrange_desk.services.settings import service as settings_service
 
         result = self._run("Importer les réglages", lambda: settings_service.import_file(self.desk, path))
         if result is not None:
@@ -228,7 +228,7 @@ class MainWindow(QMainWindow):
         path, _ = QFileDialog.getSaveFileName(self, "Exporter les réglages", "reglages.toml", "Réglages (*.toml)")
         if not path:
             return
-        from gandrange_desk.services import settings as settings_service
+        from gandrange_desk.services.settings import service as settings_service
 
         text = self._run("Exporter les réglages", lambda: settings_service.export_text(self.desk))
         if text is not None:
@@ -239,27 +239,27 @@ class MainWindow(QMainWindow):
         path, _ = QFileDialog.getSaveFileName(self, "Sauvegarder la base", "sauvegarde-gandrange-desk", "")
         if not path:
             return
-        from gandrange_desk.services import backup as backup_service
+        from gandrange_desk.services.system import backup as backup_service
 
         if self._run("Sauvegarder la base", lambda: backup_service.backup(self.desk, path, replace=True)) is not None:
             QMessageBox.information(self, "Sauvegarder la base", f"Sauvegarde écrite : {path}")
 
     def smtp_settings(self) -> None:
         try:
-            from gandrange_desk.ui.smtp_dialog import SmtpDialog
+            from gandrange_desk.ui.mail.smtp_dialog import SmtpDialog
         except ImportError:
             return
         SmtpDialog(self.desk, self).exec()
 
     def settings_dialog(self) -> None:
-        from gandrange_desk.ui.settings_dialog import SettingsDialog
+        from gandrange_desk.ui.settings.dialog import SettingsDialog
 
         SettingsDialog(self.desk, self).exec()
         self.refresh_current()
 
     def users_dialog(self) -> None:
         from gandrange_desk.models import Role
-        from gandrange_desk.ui.users_dialog import UsersDialog
+        from gandrange_desk.ui.admin.users_dialog import UsersDialog
 
         if not self.desk.actor.at_least(Role.RESPONSABLE):
             QMessageBox.information(self, "Utilisateurs du bureau",
@@ -268,7 +268,7 @@ class MainWindow(QMainWindow):
         UsersDialog(self.desk, self).exec()
 
     def change_password(self) -> None:
-        from gandrange_desk.ui.password_dialog import ChangePasswordDialog
+        from gandrange_desk.ui.admin.password_dialog import ChangePasswordDialog
 
         if ChangePasswordDialog(self.desk, self).exec():
             QMessageBox.information(self, "Changer mon mot de passe", "Mot de passe changé.")
@@ -277,8 +277,8 @@ class MainWindow(QMainWindow):
         self._create_mail_sender()
         if self.mail_sender.problem_kind == "password":
             # Asked here, on the clerk's request, never by the automatic runs.
-            from gandrange_desk.services import mailer
-            from gandrange_desk.ui.mail_sender import ask_smtp_password
+            from gandrange_desk.services.mail import sender as mailer
+            from gandrange_desk.ui.mail.sender import ask_smtp_password
 
             config = mailer.smtp_config(self.desk)
             if config is not None and config.user and not ask_smtp_password(self, config):

@@ -1,0 +1,236 @@
+"""Reading the month's invoices (review list, detail, PDF), printing them together, sending them."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import selectinload
+
+from gandrange_desk import formats
+from gandrange_desk.errors import DeskError, NotFound
+from gandrange_desk.models import (
+    Family, Invoice, InvoiceLine, InvoiceStatus, Mandate, MandateState, PaymentAllocation, Role,
+)
+from gandrange_desk.services.mail import outbox
+from gandrange_desk.services.context import Desk
+from gandrange_desk.services.billing.invoicing import collection_date_for, debit_date, month_start
+from gandrange_desk.services.pdf.base import StructureInfo, load_structure, merge_pdfs
+
+STATUS_LABELS = {InvoiceStatus.DRAFT: "Brouillon", InvoiceStatus.ISSUED: "Émise"}
+
+
+@dataclass(frozen=True)
+class InvoiceRow:
+    id: int
+    family_id: int
+    family_ref: str
+    family_name: str
+    number: str | None
+    status: str
+    line_count: int
+    total_cents: int
+    paid_cents: int
+    anomalies: str
+    payment_mode: str
+    sent_at: object | None
+    billed_name: str
+
+    @property
+    def status_label(self) -> str:
+        label = STATUS_LABELS.get(self.status, self.status)
+        if self.status == InvoiceStatus.ISSUED and self.sent_at:
+            label += ", envoyée"
+        return label
+
+    def as_json(self) -> dict:
+        return {
+            "id": self.id, "family_ref": self.family_ref, "family": self.family_name,
+            "number": self.number, "status": self.status, "lines": self.line_count,
+            "total_cents": self.total_cents, "total": formats.amount(self.total_cents).replace("\u202f", " "),
+            "paid_cents": self.paid_cents, "anomalies": [a for a in self.anomalies.splitlines() if a],
+            "payment_mode": self.payment_mode, "sent": self.sent_at is not None,
+        }
+
+
+@dataclass(frozen=True)
+class LineView:
+    child_name: str
+    kind: str
+    label: str
+    days: tuple[date, ...]
+    quantity: int
+    unit_price_cents: int
+    amount_cents: int
+
+
+@dataclass(frozen=True)
+class InvoiceDetail:
+    row: InvoiceRow
+    month: date
+    issue_date: date | None
+    due_date: date | None
+    billed_address: str
+    lines: tuple[LineView, ...]
+
+
+def list_month(desk: Desk, month: date | str) -> list[InvoiceRow]:
+    month = month_start(month)
+    with desk.read() as s:
+        counts = (select(InvoiceLine.invoice_id, func.count().label("n"))
+                  .group_by(InvoiceLine.invoice_id).subquery())
+        paid = (select(PaymentAllocation.invoice_id, func.sum(PaymentAllocation.amount_cents).label("p"))
+                .group_by(PaymentAllocation.invoice_id).subquery())
+        rows = s.execute(
+            select(Invoice.id, Invoice.family_id, Family.ref, Family.name, Invoice.number, Invoice.status,
+                   func.coalesce(counts.c.n, 0), Invoice.total_cents, func.coalesce(paid.c.p, 0),
+                   Invoice.anomalies, Invoice.payment_mode, Invoice.sent_at, Invoice.billed_name)
+            .join(Family, Family.id == Invoice.family_id)
+            .outerjoin(counts, counts.c.invoice_id == Invoice.id)
+            .outerjoin(paid, paid.c.invoice_id == Invoice.id)
+            .where(Invoice.month == month)
+            .order_by(Invoice.number.is_(None), Invoice.number, Family.name, Family.ref)
+        ).all()
+        return [InvoiceRow(*r) for r in rows]
+
+
+def _invoice_with_lines(s, invoice_id: int) -> Invoice:
+    inv = s.execute(select(Invoice).where(Invoice.id == invoice_id)
+                    .options(selectinload(Invoice.lines))).scalar_one_or_none()
+    if inv is None:
+        raise NotFound("Facture introuvable : elle a peut-être été remplacée par une nouvelle préparation.")
+    return inv
+
+
+def detail(desk: Desk, invoice_id: int) -> InvoiceDetail:
+    with desk.read() as s:
+        inv = _invoice_with_lines(s, invoice_id)
+        fam = s.get(Family, inv.family_id)
+        paid = s.execute(select(func.coalesce(func.sum(PaymentAllocation.amount_cents), 0))
+                         .where(PaymentAllocation.invoice_id == inv.id)).scalar_one()
+        row = InvoiceRow(inv.id, inv.family_id, fam.ref, fam.name, inv.number, inv.status, len(inv.lines),
+                         inv.total_cents, paid, inv.anomalies, inv.payment_mode, inv.sent_at, inv.billed_name)
+        lines = tuple(LineView(l.child_name, l.kind, l.label,
+                               tuple(date.fromisoformat(d) for d in (l.dates or "").split(",") if d),
+                               l.quantity, l.unit_price_cents, l.amount_cents) for l in inv.lines)
+        return InvoiceDetail(row, inv.month, inv.issue_date, inv.due_date, inv.billed_address, lines)
+
+
+def pdf_filename(number: str | None, family_ref: str, month: date) -> str:
+    if number:
+        return f"Facture-{number}.pdf"
+    return f"Facture-brouillon-{month:%Y-%m}-{family_ref}.pdf"
+
+
+def invoice_pdf(desk: Desk, invoice_id: int) -> tuple[str, bytes]:
+    """The stored PDF of an issued invoice; a preview (marked BROUILLON) of a draft."""
+    from gandrange_desk.services.pdf.invoice import document_for, render_invoice
+
+    with desk.read() as s:
+        inv = _invoice_with_lines(s, invoice_id)
+        fam = s.get(Family, inv.family_id)
+        name = pdf_filename(inv.number, fam.ref, inv.month)
+        if inv.status == InvoiceStatus.ISSUED and inv.pdf:
+            return name, inv.pdf
+        structure = load_structure(s)
+        mandate = s.execute(select(Mandate).where(Mandate.family_id == fam.id,
+                                                  Mandate.state == MandateState.ACTIVE)).scalars().first()
+        from gandrange_desk.models import Structure
+        st = s.execute(select(Structure).limit(1)).scalar_one_or_none()
+        debit = debit_date(st, inv.month, desk.today()) if st else collection_date_for(desk.today(), 10)
+        return name, render_invoice(document_for(inv, fam, structure, mandate, debit_date=debit))
+
+
+def print_month(desk: Desk, month: date | str, out_path: str | Path) -> int:
+    """Write one PDF with every issued invoice of the month, by number, for printing."""
+    month = month_start(month)
+    with desk.read() as s:
+        pdfs = s.execute(select(Invoice.pdf).where(Invoice.month == month, Invoice.status == InvoiceStatus.ISSUED)
+                         .order_by(Invoice.number)).scalars().all()
+    pdfs = [p for p in pdfs if p]
+    if not pdfs:
+        raise DeskError(f"Aucune facture émise pour {formats.month_year(month)} : rien à imprimer.")
+    data = merge_pdfs(pdfs)
+    path = Path(out_path)
+    try:
+        path.write_bytes(data)
+    except OSError as exc:
+        raise DeskError(f"Impossible d'écrire {path} : {exc.strerror or exc}.") from None
+    return len(pdfs)
+
+
+def month_pdf(desk: Desk, month: date | str) -> bytes:
+    month = month_start(month)
+    with desk.read() as s:
+        pdfs = [p for p in s.execute(select(Invoice.pdf).where(
+            Invoice.month == month, Invoice.status == InvoiceStatus.ISSUED).order_by(Invoice.number)).scalars() if p]
+    if not pdfs:
+        raise DeskError(f"Aucune facture émise pour {formats.month_year(month)} : rien à imprimer.")
+    return merge_pdfs(pdfs)
+
+
+@dataclass
+class SendResult:
+    queued: int = 0
+    without_email: list[str] = field(default_factory=list)  # family names: print and post
+    not_issued: int = 0
+
+    def text(self) -> str:
+        parts = [f"{formats.count(self.queued, 'e-mail', 'e-mails')} de facture mis en file d'envoi."]
+        if self.not_issued:
+            parts.append(f"{formats.count(self.not_issued, 'brouillon ignoré', 'brouillons ignorés')} "
+                         "(seules les factures émises s'envoient).")
+        if self.without_email:
+            parts.append("Sans adresse e-mail (à imprimer) : " + ", ".join(self.without_email) + ".")
+        return "\n".join(parts)
+
+
+def invoice_mail(structure: StructureInfo, number: str, month: date, total_cents: int, due: date | None,
+                 prelevement: bool):
+    from gandrange_desk.services.mail.texts import Sender, _render
+
+    sender = Sender(structure.name, structure.phone, structure.email, structure.portal_url)
+    period = formats.month_year(month)
+    lines = [f"Votre facture n° {number} concernant {structure.name} pour la période de {period} est "
+             "disponible. Vous la trouverez en pièce jointe et dans « Mes factures » sur le portail famille."]
+    amount = formats.euros(total_cents).replace("\u202f", " ")
+    if prelevement:
+        lines.append(f"Montant : {amount}. Il sera prélevé sur votre compte"
+                     + (f" le {formats.ddmmyyyy(due)}." if due else "."))
+    else:
+        lines.append(f"Montant : {amount}" + (f", à régler avant le {formats.ddmmyyyy(due)}." if due else "."))
+    return _render("Votre facture est disponible", [lines], sender)
+
+
+def send_invoices(desk: Desk, invoice_ids: list[int]) -> SendResult:
+    """Queue "Votre facture est disponible" with the PDF for each issued invoice given."""
+    from gandrange_desk.models import PaymentMode
+
+    desk.require(Role.AGENT, "Envoyer les factures")
+    result = SendResult()
+    with desk.unit_of_work() as s:
+        structure = load_structure(s)
+        invoices = s.execute(select(Invoice).where(Invoice.id.in_(invoice_ids))
+                             .order_by(Invoice.number)).scalars().all()
+        for inv in invoices:
+            if inv.status != InvoiceStatus.ISSUED or not inv.pdf:
+                result.not_issued += 1
+                continue
+            fam = s.execute(select(Family).where(Family.id == inv.family_id)
+                            .options(selectinload(Family.guardians))).scalar_one()
+            recipients = outbox.family_recipients(fam)
+            if not recipients:
+                result.without_email.append(fam.name)
+                continue
+            mail = invoice_mail(structure, inv.number, inv.month, inv.total_cents, inv.due_date,
+                                inv.payment_mode == PaymentMode.PRELEVEMENT)
+            outbox.enqueue(s, desk, recipients=recipients, subject=mail.subject, body_text=mail.text,
+                           body_html=mail.html, family_id=fam.id, kind="invoice", invoice_id=inv.id,
+                           attachments=[(f"Facture-{inv.number}.pdf", "application/pdf", inv.pdf)])
+            inv.sent_at = desk.now()
+            desk.audit(s, "invoice.send", "invoice", inv.id, family_id=fam.id,
+                       after={"number": inv.number, "recipients": recipients})
+            result.queued += 1
+    return result

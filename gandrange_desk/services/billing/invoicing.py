@@ -1,0 +1,594 @@
+"""The monthly run: prepare drafts, issue them with gap-free numbers and their PDFs.
+
+- `prepare(desk, month)`: one draft per family from the month's R and AF cells (an excused
+  cancellation has no booking row, so it is never billed), priced by the tariff in force each
+  day for the family's quotient; changes to already issued months become regularisation lines.
+  Re-runnable: drafts of the month are replaced, issued invoices are never touched.
+- `issue(desk, month)`: supervisor only; numbers YYYY-NNNNNN from a counter row locked in the
+  same transaction, the PDF made and stored; all or nothing.
+- `next_number(s, name, year)`: the gap-free counter (credit notes use it too).
+
+An issued invoice never changes: a flush that would alter or delete one is refused.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+
+from sqlalchemy import and_, delete, event, func, insert, or_, select, update
+from sqlalchemy.orm import Session, selectinload
+
+from gandrange_desk import formats
+from gandrange_desk.errors import DeskError, ValidationFailed
+from gandrange_desk.models import (
+    Activity, Booking, CellState, Child, Family, Guardian, Invoice, InvoiceLine, InvoiceStatus,
+    LineKind, Mandate, MandateState, NumberSequence, PaymentAllocation, PaymentMode, Request,
+    RequestStatus, Role, Structure, Unit,
+)
+from gandrange_desk.services.context import Desk
+from gandrange_desk.services.progress import Progress
+from gandrange_desk.services.billing.tariffs import PriceBook, QuotientBook
+
+INVOICE_SEQUENCE = "invoice"
+BILLED_STATES = (CellState.R.value, CellState.AF.value)
+
+
+# --------------------------------------------------------------------------- months
+def month_start(value: date | str) -> date:
+    if isinstance(value, str):
+        try:
+            year, month = value.strip().split("-")[:2]
+            return date(int(year), int(month), 1)
+        except (ValueError, TypeError):
+            raise ValidationFailed([f"Mois invalide : « {value} » (attendu AAAA-MM, par exemple 2026-11)."]) from None
+    return date(value.year, value.month, 1)
+
+
+def month_end(month: date) -> date:
+    nxt = date(month.year + month.month // 12, month.month % 12 + 1, 1)
+    return nxt - timedelta(days=1)
+
+
+def format_number(year: int, value: int) -> str:
+    return f"{year}-{value:06d}"
+
+
+# --------------------------------------------------------------------------- numbering
+def next_number(s: Session, name: str, year: int) -> int:
+    """The next value of a gap-free yearly counter, inside the caller's transaction.
+
+    PostgreSQL: the counter row is locked (SELECT … FOR UPDATE) until the caller commits, so two
+    workstations issuing at once take turns and a rollback gives the numbers back. SQLite: the
+    engine opens every unit of work with BEGIN IMMEDIATE, which already serialises writers.
+    """
+    return reserve_numbers(s, name, year, 1)[0]
+
+
+def reserve_numbers(s: Session, name: str, year: int, count: int) -> range:
+    dialect = s.get_bind().dialect.name
+    if dialect == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert as pg_insert
+
+        s.execute(pg_insert(NumberSequence).values(name=name, year=year, last_value=0)
+                  .on_conflict_do_nothing(index_elements=["name", "year"]))
+    else:
+        from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+        s.execute(sqlite_insert(NumberSequence).values(name=name, year=year, last_value=0)
+                  .on_conflict_do_nothing(index_elements=["name", "year"]))
+    row = s.execute(
+        select(NumberSequence.id, NumberSequence.last_value)
+        .where(NumberSequence.name == name, NumberSequence.year == year)
+        .with_for_update()
+    ).one()
+    first = row.last_value + 1
+    s.execute(update(NumberSequence).where(NumberSequence.id == row.id)
+              .values(last_value=row.last_value + count))
+    return range(first, first + count)
+
+
+# --------------------------------------------------------------------------- immutability
+ISSUED_FROZEN_ALLOWED = {"sent_at"}
+
+
+class IssuedInvoiceChange(DeskError):
+    pass
+
+
+@event.listens_for(Session, "before_flush")
+def _refuse_issued_changes(session: Session, _ctx, _instances) -> None:
+    from sqlalchemy import inspect as sa_inspect
+
+    for obj in list(session.dirty) + list(session.deleted):
+        if isinstance(obj, Invoice):
+            state = sa_inspect(obj)
+            status_hist = state.attrs.status.history
+            was = status_hist.deleted[0] if status_hist.deleted else obj.status
+            if was != InvoiceStatus.ISSUED:
+                continue
+            if obj in session.deleted:
+                raise IssuedInvoiceChange(f"La facture {obj.number} est émise : elle ne peut pas être "
+                                          "supprimée (établissez un avoir).")
+            changed = {a.key for a in state.attrs if a.history.has_changes()} - ISSUED_FROZEN_ALLOWED
+            if changed - {"lines"} or state.attrs.lines.history.has_changes():
+                raise IssuedInvoiceChange(f"La facture {obj.number} est émise : elle ne peut plus être "
+                                          "modifiée (établissez un avoir).")
+        elif isinstance(obj, InvoiceLine):
+            with session.no_autoflush:
+                parent = session.get(Invoice, obj.invoice_id) if obj.invoice_id else None
+            if parent is not None and parent.status == InvoiceStatus.ISSUED and (
+                    obj in session.deleted or session.is_modified(obj)):
+                raise IssuedInvoiceChange(f"La facture {parent.number} est émise : ses lignes ne peuvent "
+                                          "plus être modifiées (établissez un avoir).")
+    for obj in session.new:
+        if isinstance(obj, InvoiceLine) and obj.invoice_id:
+            with session.no_autoflush:
+                parent = session.get(Invoice, obj.invoice_id)
+            if parent is not None and parent.status == InvoiceStatus.ISSUED:
+                raise IssuedInvoiceChange(f"La facture {parent.number} est émise : on ne peut pas lui "
+                                          "ajouter de ligne.")
+
+
+def ensure_draft(invoice: Invoice) -> None:
+    if invoice.status == InvoiceStatus.ISSUED:
+        raise IssuedInvoiceChange(f"La facture {invoice.number} est émise : elle ne peut plus être "
+                                  "modifiée (établissez un avoir).")
+
+
+# --------------------------------------------------------------------------- prepare
+@dataclass
+class PrepareResult:
+    month: date
+    invoices: int = 0
+    total_cents: int = 0
+    with_anomalies: int = 0
+    regularisations: int = 0
+    structure_problems: list[str] = field(default_factory=list)
+
+    def text(self) -> str:
+        out = (f"{formats.month_year(self.month).capitalize()} : "
+               f"{formats.count(self.invoices, 'facture préparée', 'factures préparées')}, "
+               f"total {formats.euros(self.total_cents)}")
+        if self.with_anomalies:
+            out += f", {formats.count(self.with_anomalies, 'avec anomalie', 'avec anomalies')}"
+        if self.regularisations:
+            out += f", {formats.count(self.regularisations, 'régularisation', 'régularisations')}"
+        out += "."
+        for problem in self.structure_problems:
+            out += "\n" + problem
+        return out
+
+
+def structure_problems(s: Session) -> list[str]:
+    st = s.execute(select(Structure).order_by(Structure.id).limit(1)).scalar_one_or_none()
+    if st is None:
+        return ["Structure non renseignée : importez les réglages avant de facturer."]
+    problems = []
+    if not (st.siret or "").strip():
+        problems.append("SIRET de la structure manquant : il doit figurer sur les factures (Réglages).")
+    if not (st.address or "").strip():
+        problems.append("Adresse de la structure manquante : elle doit figurer sur les factures (Réglages).")
+    return problems
+
+
+def _month_issued(s: Session, month: date) -> bool:
+    return s.execute(select(Invoice.id).where(Invoice.month == month,
+                                              Invoice.status == InvoiceStatus.ISSUED).limit(1)).first() is not None
+
+
+@dataclass
+class _Cell:
+    child_id: int
+    unit_id: int
+    day: date
+    state: str
+    late: bool
+
+
+def _load_units(s: Session) -> dict[int, tuple[str, str, int, int, bool]]:
+    rows = s.execute(select(Unit.id, Unit.name, Activity.name, Activity.position, Unit.position, Unit.meal)
+                     .join(Activity, Activity.id == Unit.activity_id)).all()
+    return {r[0]: (r[1], r[2], r[3], r[4], r[5]) for r in rows}
+
+
+def _unit_label(units, unit_id: int) -> str:
+    name, activity, *_ = units.get(unit_id, ("Unité supprimée", "", 0, 0, False))
+    return f"{activity} — {name}" if activity else name
+
+
+def _ordinal(n: int) -> str:
+    return "1er" if n == 1 else f"{n}e"
+
+
+def prepare(desk: Desk, month: date | str, progress: Progress | None = None) -> PrepareResult:
+    """Drafts of every family with billable cells (or regularisations) in `month`."""
+    desk.require(Role.AGENT, "Préparer les factures")
+    month = month_start(month)
+    last = month_end(month)
+    result = PrepareResult(month)
+    with desk.unit_of_work() as s:
+        if _month_issued(s, month):
+            raise DeskError(f"Les factures {formats.of_month(month)} sont déjà émises : les "
+                            "changements de ce mois iront en régularisation sur la facture suivante.")
+        result.structure_problems = structure_problems(s)
+        units = _load_units(s)
+        book = PriceBook.load(s)
+        # unit_id IN (…) lets the (unit_id, day) index serve the day range.
+        unit_ids = sorted(units)
+        rows = s.execute(
+            select(Booking.child_id, Booking.unit_id, Booking.day, Booking.state, Booking.late)
+            .where(Booking.unit_id.in_(unit_ids), Booking.day >= month, Booking.day <= last,
+                   Booking.state.in_(BILLED_STATES))
+        ).all()
+        cells_by_child: dict[int, list[_Cell]] = defaultdict(list)
+        for r in rows:
+            cells_by_child[r.child_id].append(_Cell(*r))
+        regul = _regularisations(s, month, units)
+        child_ids = set(cells_by_child) | {c for per in regul.values() for c in per}
+        children = {c.id: c for c in s.execute(
+            select(Child.id, Child.family_id, Child.first_name, Child.last_name, Child.birth_date, Child.pai)
+            .where(Child.id.in_(child_ids))).all()} if child_ids else {}
+        family_children: dict[int, list] = defaultdict(list)
+        for child in children.values():
+            family_children[child.family_id].append(child)
+        family_ids = sorted(family_children)
+        quotients = QuotientBook.load(s, family_ids)
+        families = {f.id: f for f in s.execute(
+            select(Family.id, Family.ref, Family.name, Family.street, Family.postcode, Family.city,
+                   Family.payment_mode).where(Family.id.in_(family_ids))).all()} if family_ids else {}
+        first_guardian: dict[int, str] = {}
+        for g in s.execute(select(Guardian.family_id, Guardian.first_name, Guardian.last_name)
+                           .where(Guardian.family_id.in_(family_ids))
+                           .order_by(Guardian.family_id, Guardian.position, Guardian.id)).all():
+            first_guardian.setdefault(g.family_id, f"{g.first_name} {g.last_name}".strip())
+        mandated = set(s.execute(select(Mandate.family_id).where(
+            Mandate.state == MandateState.ACTIVE, Mandate.family_id.in_(family_ids))).scalars())
+        pending_da: dict[int, int] = defaultdict(int)
+        for child_id, n in s.execute(
+                select(Booking.child_id, func.count()).where(
+                    Booking.unit_id.in_(unit_ids), Booking.day >= month, Booking.day <= last,
+                    Booking.state == CellState.DA)
+                .group_by(Booking.child_id)).all():
+            if child_id in children:
+                pending_da[children[child_id].family_id] += n
+
+        s.execute(delete(InvoiceLine).where(InvoiceLine.invoice_id.in_(
+            select(Invoice.id).where(Invoice.month == month, Invoice.status == InvoiceStatus.DRAFT))))
+        s.execute(delete(Invoice).where(Invoice.month == month, Invoice.status == InvoiceStatus.DRAFT))
+
+        now = desk.now()
+        invoice_rows, lines_per_family = [], []
+        total = len(family_ids)
+        for done, family_id in enumerate(family_ids):
+            if progress:
+                progress.check()
+                if done % 50 == 0:
+                    progress.step(done, total, f"Préparation : {done} / {total} familles")
+            fam = families[family_id]
+            kids = family_children[family_id]
+            # Sibling rank: eldest child billed this month first.
+            billed_kids = sorted((k for k in kids if cells_by_child.get(k.id)),
+                                 key=lambda k: (k.birth_date, k.id))
+            rank = {k.id: i + 1 for i, k in enumerate(billed_kids)}
+            anomalies: list[str] = []
+            lines: list[dict] = []
+            no_quotient_days = 0
+            for kid in sorted(kids, key=lambda k: (rank.get(k.id, 99), k.birth_date, k.id)):
+                kid_name = f"{kid.first_name} {kid.last_name}".strip()
+                groups: dict[tuple, list[date]] = defaultdict(list)
+                surcharges: dict[tuple, list[date]] = defaultdict(list)
+                for cell in cells_by_child.get(kid.id, ()):
+                    quotient = quotients.on(family_id, cell.day)
+                    price = book.price(cell.unit_id, cell.day, quotient=quotient,
+                                       sibling_rank=rank.get(kid.id, 1), pai=kid.pai)
+                    if price is None:
+                        anomalies.append(f"Pas de tarif pour {_unit_label(units, cell.unit_id)} le "
+                                         f"{formats.ddmm(cell.day)} ({kid_name}) : case non facturée.")
+                        continue
+                    if price.no_quotient:
+                        no_quotient_days += 1
+                    groups[(cell.unit_id, price.cents, price.pai, price.no_quotient, price.sibling_rank)].append(cell.day)
+                    if cell.late:
+                        extra = book.surcharge(cell.unit_id, cell.day)
+                        if extra:
+                            surcharges[(cell.unit_id, extra)].append(cell.day)
+                for (unit_id, cents, pai, noq, srank), days in sorted(
+                        groups.items(), key=lambda kv: (units.get(kv[0][0], ("", "", 0, 0))[2:4],
+                                                        kv[0][0], min(kv[1]))):
+                    notes = []
+                    if pai:
+                        notes.append("tarif PAI")
+                    if srank > 1:
+                        notes.append(f"tarif {_ordinal(srank)} enfant")
+                    if noq:
+                        notes.append("sans quotient : tranche la plus haute")
+                    label = _unit_label(units, unit_id) + (f" ({', '.join(notes)})" if notes else "")
+                    lines.append(_line(kid.id, kid_name, unit_id, LineKind.NORMAL, label, sorted(days), cents))
+                for (unit_id, cents), days in sorted(surcharges.items()):
+                    lines.append(_line(kid.id, kid_name, unit_id, LineKind.SURCHARGE,
+                                       f"Majoration hors délai — {_unit_label(units, unit_id)}", sorted(days), cents))
+                for line in _regularisation_lines(regul.get(family_id, {}).get(kid.id, {}), kid.id, kid_name,
+                                                  family_id, units, book, quotients, rank.get(kid.id, 1), kid.pai):
+                    lines.append(line)
+                    result.regularisations += 1
+            if not lines:
+                continue
+            if no_quotient_days:
+                anomalies.insert(0, "Aucun quotient familial en vigueur : tranche la plus haute appliquée.")
+            if fam.payment_mode == PaymentMode.PRELEVEMENT and family_id not in mandated:
+                anomalies.append("Prélèvement sans mandat SEPA actif.")
+            if not (fam.street or "").strip() or not (fam.city or "").strip():
+                anomalies.append("Adresse de la famille incomplète.")
+            if pending_da.get(family_id):
+                n = pending_da[family_id]
+                anomalies.append(f"{formats.count(n, 'demande', 'demandes')} d'annulation en attente "
+                                 f"(non {formats.plural(n, 'facturée', 'facturées')}).")
+            total_cents = sum(line["amount_cents"] for line in lines)
+            invoice_rows.append(dict(
+                family_id=family_id, month=month, status=InvoiceStatus.DRAFT.value, prepared_at=now,
+                total_cents=total_cents, payment_mode=fam.payment_mode, anomalies="\n".join(anomalies),
+                billed_name=first_guardian.get(family_id) or f"Famille {fam.name}",
+                billed_address="\n".join(x for x in (fam.street, f"{fam.postcode} {fam.city}".strip()) if x),
+                version=1, updated_at=now, updated_by=desk.actor.login,
+            ))
+            lines_per_family.append(lines)
+            result.total_cents += total_cents
+            result.with_anomalies += bool(anomalies)
+        if progress:
+            progress.check()
+            progress.step(total, total, "Enregistrement des brouillons…")
+        if invoice_rows:
+            # Core executemany without RETURNING (SQLite would fall back to one INSERT per row to
+            # keep RETURNING in order); ids come back by the (family, month) unique key.
+            s.execute(insert(Invoice.__table__), invoice_rows)
+            id_of = dict(s.execute(select(Invoice.family_id, Invoice.id).where(
+                Invoice.month == month, Invoice.status == InvoiceStatus.DRAFT)).all())
+            ids = [id_of[row["family_id"]] for row in invoice_rows]
+            all_lines = []
+            for invoice_id, lines in zip(ids, lines_per_family):
+                for position, line in enumerate(lines):
+                    all_lines.append({**line, "invoice_id": invoice_id, "position": position})
+            s.execute(insert(InvoiceLine.__table__), all_lines)
+        result.invoices = len(invoice_rows)
+        desk.audit(s, "invoice.prepare", "invoice_month", None,
+                   after={"month": month.isoformat(), "invoices": result.invoices, "total_cents": result.total_cents})
+    return result
+
+
+def _line(child_id, child_name, unit_id, kind, label, days, cents, quantity=None) -> dict:
+    qty = len(days) if quantity is None else quantity
+    return dict(child_id=child_id, child_name=child_name, unit_id=unit_id, kind=kind.value, label=label,
+                dates=",".join(d.isoformat() for d in days), quantity=qty, unit_price_cents=cents,
+                amount_cents=qty * cents)
+
+
+# --------------------------------------------------------------------------- regularisation
+def _regularisations(s: Session, month: date, units) -> dict[int, dict[int, dict]]:
+    """family → child → {"added": {(unit, day)}, "removed": {(unit, day): price}} for issued months.
+
+    A cell of an issued month is a candidate when its booking or one of its requests changed
+    after the month was issued; for candidates, what issued invoices billed (normal lines plus
+    earlier regularisations) is compared with the current R/AF cells.
+    """
+    issued = s.execute(select(Invoice.month, func.min(Invoice.issued_at))
+                       .where(Invoice.status == InvoiceStatus.ISSUED, Invoice.month < month)
+                       .group_by(Invoice.month)).all()
+    candidates: set[tuple[int, int, date]] = set()
+    if not issued:
+        return {}
+    # One scan per table for every issued month (an OR of month ranges with their cutoffs).
+    booking_when = or_(*(and_(Booking.day >= m, Booking.day <= month_end(m), Booking.updated_at > cutoff)
+                         for m, cutoff in issued))
+    unit_ids = sorted(units) or [0]
+    first = min(m for m, _ in issued)
+    for row in s.execute(select(Booking.child_id, Booking.unit_id, Booking.day).where(
+            Booking.unit_id.in_(unit_ids), Booking.day >= first, Booking.day < month, booking_when)).all():
+        candidates.add(tuple(row))
+    request_when = or_(*(and_(Request.day >= m, Request.day <= month_end(m), Request.decided_at > cutoff)
+                         for m, cutoff in issued))
+    for row in s.execute(select(Request.child_id, Request.unit_id, Request.day).where(
+            request_when, Request.child_id.is_not(None), Request.unit_id.is_not(None),
+            Request.status == RequestStatus.ACCEPTED)).all():
+        candidates.add(tuple(row))
+    if not candidates:
+        return {}
+    child_ids = {c[0] for c in candidates}
+    current = {(r.child_id, r.unit_id, r.day) for r in s.execute(
+        select(Booking.child_id, Booking.unit_id, Booking.day).where(
+            Booking.child_id.in_(child_ids), Booking.day < month, Booking.state.in_(BILLED_STATES))).all()}
+    billed: dict[tuple[int, int, date], int] = defaultdict(int)
+    billed_price: dict[tuple[int, int, date], int] = {}
+    for line in s.execute(
+            select(InvoiceLine.child_id, InvoiceLine.unit_id, InvoiceLine.dates, InvoiceLine.quantity,
+                   InvoiceLine.unit_price_cents, InvoiceLine.kind)
+            .join(Invoice, Invoice.id == InvoiceLine.invoice_id)
+            .where(Invoice.status == InvoiceStatus.ISSUED, InvoiceLine.child_id.in_(child_ids),
+                   InvoiceLine.kind.in_([LineKind.NORMAL, LineKind.REGULARISATION]))).all():
+        sign = -1 if line.quantity < 0 else 1
+        for text in filter(None, (line.dates or "").split(",")):
+            key = (line.child_id, line.unit_id, date.fromisoformat(text))
+            if key in candidates:
+                billed[key] += sign
+                if sign > 0:
+                    billed_price[key] = line.unit_price_cents
+    family_of = dict(s.execute(select(Child.id, Child.family_id).where(Child.id.in_(child_ids))).all())
+    out: dict[int, dict[int, dict]] = {}
+    for key in candidates:
+        child_id, unit_id, day = key
+        is_billed = billed.get(key, 0) > 0
+        is_current = key in current
+        if is_billed == is_current:
+            continue
+        per_child = out.setdefault(family_of[child_id], {}).setdefault(child_id, {"added": set(), "removed": {}})
+        if is_current:
+            per_child["added"].add((unit_id, day))
+        else:
+            per_child["removed"][(unit_id, day)] = billed_price.get(key, 0)
+    return out
+
+
+def _regularisation_lines(changes: dict, child_id, child_name, family_id, units, book, quotients,
+                          rank, pai) -> list[dict]:
+    if not changes:
+        return []
+    lines = []
+    added: dict[tuple, list[date]] = defaultdict(list)
+    for unit_id, day in changes.get("added", ()):
+        price = book.price(unit_id, day, quotient=quotients.on(family_id, day), sibling_rank=rank, pai=pai)
+        added[(day.replace(day=1), unit_id, price.cents if price else 0)].append(day)
+    removed: dict[tuple, list[date]] = defaultdict(list)
+    for (unit_id, day), cents in changes.get("removed", {}).items():
+        removed[(day.replace(day=1), unit_id, cents)].append(day)
+    for (m, unit_id, cents), days in sorted(added.items()):
+        lines.append(_line(child_id, child_name, unit_id, LineKind.REGULARISATION,
+                           f"Régularisation {formats.month_year(m)} — {_unit_label(units, unit_id)} "
+                           f"(cases ajoutées après émission)", sorted(days), cents))
+    for (m, unit_id, cents), days in sorted(removed.items()):
+        lines.append(_line(child_id, child_name, unit_id, LineKind.REGULARISATION,
+                           f"Régularisation {formats.month_year(m)} — {_unit_label(units, unit_id)} "
+                           f"(cases retirées après émission)", sorted(days), cents, quantity=-len(days)))
+    return lines
+
+
+# --------------------------------------------------------------------------- issue
+@dataclass
+class IssueResult:
+    month: date
+    invoices: int = 0
+    first_number: str | None = None
+    last_number: str | None = None
+    total_cents: int = 0
+
+    def text(self) -> str:
+        if not self.invoices:
+            return "Aucune facture émise."
+        span = self.first_number if self.invoices == 1 else f"{self.first_number} à {self.last_number}"
+        return (f"{formats.month_year(self.month).capitalize()} : "
+                f"{formats.count(self.invoices, 'facture émise', 'factures émises')} ({span}), "
+                f"total {formats.euros(self.total_cents)}.")
+
+
+def collection_date_for(issue_date: date, collection_day: int, min_days: int = 8) -> date:
+    """The debit date printed on a prélèvement invoice: the structure's collection day, at least
+    `min_days` after the invoice (the invoice is the family's pre-notification)."""
+    day = min(max(collection_day or 10, 1), 28)
+    candidate = date(issue_date.year, issue_date.month, day)
+    while candidate < issue_date + timedelta(days=min_days):
+        candidate = date(candidate.year + candidate.month // 12, candidate.month % 12 + 1, day)
+    return candidate
+
+
+def debit_date(structure: Structure, month: date, issue_date: date) -> date:
+    """The date printed on prélèvement invoices: the SEPA export's collection date for the month
+    (part B's `sepa.collection_date`), unless the invoice is issued too late for it."""
+    try:
+        from gandrange_desk.services.billing.sepa import collection_date
+    except ImportError:
+        return collection_date_for(issue_date, structure.collection_day)
+    planned = collection_date(structure, month)
+    if planned < issue_date + timedelta(days=2):
+        return collection_date_for(issue_date, structure.collection_day)
+    return planned
+
+
+def issue(desk: Desk, month: date | str, progress: Progress | None = None) -> IssueResult:
+    """Number, date and render every draft of the month in one transaction."""
+    from gandrange_desk.services.pdf.base import StructureInfo
+    from gandrange_desk.services.billing.payments import credit_new_invoices
+    from gandrange_desk.services.pdf.invoice import document_for, render_invoices
+
+    desk.require(Role.RESPONSABLE, "Émettre les factures")
+    month = month_start(month)
+    result = IssueResult(month)
+    with desk.unit_of_work() as s:
+        # Take the counter's lock before reading the drafts: a second workstation issuing the
+        # same month waits here, then finds the drafts already issued instead of racing for them.
+        reserve_numbers(s, INVOICE_SEQUENCE, desk.today().year, 0)
+        problems = structure_problems(s)
+        if problems:
+            raise ValidationFailed(problems, headline="Émission impossible :")
+        drafts = s.execute(
+            select(Invoice).join(Family, Family.id == Invoice.family_id)
+            .where(Invoice.month == month, Invoice.status == InvoiceStatus.DRAFT)
+            .order_by(Family.name, Family.ref, Invoice.id)
+            .options(selectinload(Invoice.lines))
+        ).scalars().all()
+        if not drafts:
+            raise DeskError(f"Aucune facture en préparation pour {formats.month_year(month)} : "
+                            "lancez d'abord « Préparer ».")
+        _refuse_stale(s, month, drafts)
+        structure_row = s.execute(select(Structure).order_by(Structure.id).limit(1)).scalar_one()
+        structure = StructureInfo.from_structure(structure_row)
+        family_ids = [d.family_id for d in drafts]
+        families = {f.id: f for f in s.execute(select(Family).where(Family.id.in_(family_ids))).scalars()}
+        mandates: dict[int, Mandate] = {}
+        for m in s.execute(select(Mandate).where(Mandate.family_id.in_(family_ids),
+                                                 Mandate.state == MandateState.ACTIVE)
+                           .order_by(Mandate.signed_on)).scalars():
+            mandates[m.family_id] = m
+        today = desk.today()
+        now = desk.now()
+        numbers = reserve_numbers(s, INVOICE_SEQUENCE, today.year, len(drafts))
+        due = today + timedelta(days=structure.payment_terms_days or 30)
+        debit = debit_date(structure_row, month, today)
+        total = len(drafts)
+        docs = []
+        paid = credit_new_invoices(s, desk, drafts)
+        for i, (invoice, value) in enumerate(zip(drafts, numbers)):
+            if progress and i % 50 == 0:
+                progress.check()
+                progress.step(i, total, f"Numérotation : {i} / {total} factures")
+            family = families[invoice.family_id]
+            invoice.number = format_number(today.year, value)
+            invoice.status = InvoiceStatus.ISSUED
+            invoice.issued_at = now
+            invoice.issued_by = desk.actor.login
+            invoice.issue_date = today
+            invoice.due_date = debit if family.payment_mode == PaymentMode.PRELEVEMENT else due
+            invoice.payment_mode = family.payment_mode
+            docs.append(document_for(invoice, family, structure, mandates.get(family.id),
+                                     paid_cents=paid.get(invoice.id, 0), debit_date=debit))
+            result.total_cents += invoice.total_cents
+            desk.audit(s, "invoice.issue", "invoice", invoice.id, family_id=family.id,
+                       after={"number": invoice.number, "month": month.isoformat(),
+                              "total_cents": invoice.total_cents})
+        for invoice, pdf in zip(drafts, render_invoices(docs, progress)):
+            invoice.pdf = pdf
+        if progress:
+            progress.check()
+            progress.step(total, total, "Enregistrement…")
+        s.flush()
+        result.invoices = total
+        result.first_number = format_number(today.year, numbers[0])
+        result.last_number = format_number(today.year, numbers[-1])
+    return result
+
+
+def _refuse_stale(s: Session, month: date, drafts: list[Invoice]) -> None:
+    """Cells changed since the drafts were prepared: issuing them would bill yesterday's grid."""
+    prepared = min((d.prepared_at for d in drafts if d.prepared_at), default=None)
+    if prepared is None:
+        return
+    changed = s.execute(select(func.count()).select_from(Booking).where(
+        Booking.day >= month, Booking.day <= month_end(month), Booking.updated_at > prepared)).scalar_one()
+    changed += s.execute(select(func.count()).select_from(Request).where(
+        Request.day >= month, Request.day <= month_end(month), Request.decided_at > prepared,
+        Request.status == RequestStatus.ACCEPTED)).scalar_one()
+    if changed:
+        raise DeskError(f"Des cases {formats.of_month(month)} ont changé depuis la préparation "
+                        f"({formats.count(changed, 'changement', 'changements')}) : relancez « Préparer », "
+                        "vérifiez, puis émettez.")
+
+
+def paid_cents(s: Session, invoice_id: int) -> int:
+    return s.execute(select(func.coalesce(func.sum(PaymentAllocation.amount_cents), 0))
+                     .where(PaymentAllocation.invoice_id == invoice_id)).scalar_one()
+
+
+def print_month(desk: Desk, month: date | str, out_path) -> int:
+    """One PDF of the month's issued invoices for printing (see `invoice_views.print_month`)."""
+    from gandrange_desk.services.billing.invoice_views import print_month as _print_month
+
+    return _print_month(desk, month, out_path)

@@ -1,0 +1,498 @@
+"""Checking a portal feed against the database before anything is written (DESIGN §7).
+
+One French line per problem, naming the entry's `ref`; the result is a list of plans that
+`intake.import_feed` writes in one transaction.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from gandrange_desk.formats import ddmmyyyy
+from gandrange_desk.models import (
+    WEEKDAY_CODES, Activity, Child, Family, FeedEntry, Request, RequestKind, RequestStatus, School, Unit,
+)
+from gandrange_desk.services.context import Desk
+
+MAX_PERIOD_DAYS = 400
+KINDS = ("booking", "period_booking", "cancellation", "registration", "family_change")
+CELL_KINDS = ("booking", "period_booking", "cancellation")
+WEEK_TYPES = ("all", "even", "odd")
+
+# Family fields a family may change from the portal, and how the desk names them.
+FAMILY_FIELDS = {
+    "name": ("name", "Nom de la famille"),
+    "phone": ("phone", "Téléphone du foyer"),
+    "address.street": ("street", "Adresse — rue"),
+    "address.postcode": ("postcode", "Adresse — code postal"),
+    "address.city": ("city", "Adresse — commune"),
+}
+GUARDIAN_FIELDS = {"first_name": "prénom", "last_name": "nom", "email": "courriel", "phone": "téléphone"}
+CHILD_FIELDS = {"first_name": "prénom", "last_name": "nom", "class": "classe", "school": "école"}
+
+WAITING_KEY = "waiting_registration"
+
+
+@dataclass
+class _CellPlan:
+    ref: str
+    kind: str  # booking | cancellation
+    submitted_at: datetime
+    family_ref: str
+    child_ref: str
+    activity: Activity
+    unit: Unit
+    days: list[date]
+    raw: dict
+
+
+@dataclass
+class _Context:
+    desk: Desk
+    now: datetime
+    families: dict[str, Family]
+    children: dict[str, Child]
+    activities: dict[str, Activity]
+    schools: set[str]
+    taken_refs: set[str]
+    waiting_families: dict[str, dict]  # family ref -> registration entry (feed or queue)
+    cal: Any
+    problems: list[str] = field(default_factory=list)
+
+
+class _Entry:
+    """Reads one entry's fields, recording a French problem for each bad one."""
+
+    def __init__(self, ctx: _Context, raw: dict, label: str):
+        self.ctx, self.raw, self.label = ctx, raw, label
+        self.ok = True
+
+    def problem(self, text: str) -> None:
+        self.ok = False
+        self.ctx.problems.append(f"{self.label} : {text}")
+
+    def text(self, key: str, *, required=True, where: dict | None = None, place: str = "",
+             max_len: int = 300) -> str | None:
+        table = self.raw if where is None else where
+        name = f"{place}{key}"
+        if key not in table or table[key] is None:
+            if required:
+                self.problem(f"« {name} » manquant.")
+            return None if required else ""
+        value = table[key]
+        if not isinstance(value, str):
+            self.problem(f"« {name} » doit être un texte, pas {_type_fr(value)}.")
+            return None
+        value = value.strip()
+        if required and not value:
+            self.problem(f"« {name} » est vide.")
+            return None
+        if len(value) > max_len:
+            self.problem(f"« {name} » est trop long ({len(value)} caractères, au plus {max_len}).")
+            return None
+        return value
+
+    def day(self, value, name: str) -> date | None:
+        if not isinstance(value, str):
+            self.problem(f"« {name} » doit être une date AAAA-MM-JJ, pas {_type_fr(value)}.")
+            return None
+        try:
+            if len(value) != 10:
+                raise ValueError
+            return date.fromisoformat(value)
+        except ValueError:
+            self.problem(f"date invalide dans « {name} » : « {_short(value)} » (attendu AAAA-MM-JJ).")
+            return None
+
+
+def _type_fr(value) -> str:
+    if isinstance(value, bool):
+        return "un booléen"
+    if isinstance(value, (int, float)):
+        return "un nombre"
+    if isinstance(value, list):
+        return "une liste"
+    if isinstance(value, dict):
+        return "un objet"
+    if value is None:
+        return "null"
+    return "un texte"
+
+
+def _short(value: str, n: int = 40) -> str:
+    return value if len(value) <= n else value[:n] + "…"
+
+
+def _submitted_at(e: _Entry) -> datetime | None:
+    value = e.raw.get("submitted_at")
+    if value is None:
+        e.problem("« submitted_at » manquant.")
+        return None
+    if not isinstance(value, str):
+        e.problem(f"« submitted_at » doit être une date et heure ISO, pas {_type_fr(value)}.")
+        return None
+    try:
+        instant = datetime.fromisoformat(value)
+    except ValueError:
+        e.problem(f"« submitted_at » invalide : « {_short(value)} » (attendu 2026-03-11T09:12:00+01:00).")
+        return None
+    if instant.tzinfo is None:
+        e.problem(f"« submitted_at » sans fuseau horaire : « {_short(value)} ».")
+        return None
+    from gandrange_desk.clock import to_paris
+
+    instant = to_paris(instant)
+    if instant > e.ctx.now:
+        from gandrange_desk.formats import instant as fmt
+
+        e.problem(f"« submitted_at » est dans le futur ({fmt(instant)}).")
+        return None
+    return instant
+
+
+def _check_cell(e: _Entry, ref: str, kind: str, submitted_at: datetime | None) -> _CellPlan | None:
+    ctx = e.ctx
+    family_ref = e.text("family_ref", max_len=40)
+    child_ref = e.text("child_ref", max_len=40)
+    code = e.text("activity", max_len=40)
+    unit_name = e.text("unit", max_len=100)
+    activity = unit = None
+    if code is not None:
+        activity = ctx.activities.get(code)
+        if activity is None:
+            e.problem(f"activité inconnue : « {code} ».")
+        elif unit_name is not None:
+            unit = next((u for u in activity.units if u.name == unit_name), None)
+            if unit is None:
+                e.problem(f"unité inconnue pour l'activité {code} : « {unit_name} ».")
+    waiting = None
+    if family_ref is not None:
+        family = ctx.families.get(family_ref)
+        waiting = ctx.waiting_families.get(family_ref) if family is None else None
+        if family is None and waiting is None:
+            e.problem(f"famille inconnue : « {family_ref} ».")
+        elif child_ref is not None:
+            if family is not None:
+                child = ctx.children.get(child_ref)
+                if child is None:
+                    e.problem(f"enfant inconnu : « {child_ref} ».")
+                elif child.family_id != family.id:
+                    e.problem(f"l'enfant {child_ref} n'est pas un enfant de la famille {family_ref}.")
+            else:
+                refs = {c.get("ref") for c in waiting.get("children", []) if isinstance(c, dict)}
+                if child_ref not in refs:
+                    e.problem(f"l'enfant {child_ref} n'est pas un enfant de la famille {family_ref} "
+                              "(inscription en attente).")
+    days = _cell_days(e, kind, activity)
+    if not e.ok or activity is None or unit is None or days is None:
+        return None
+    plan = _CellPlan(ref, "cancellation" if kind == "cancellation" else "booking", submitted_at,
+                     family_ref, child_ref, activity, unit, days, e.raw)
+    plan.waiting = waiting is not None  # type: ignore[attr-defined]
+    return plan
+
+
+def _cell_days(e: _Entry, kind: str, activity: Activity | None) -> list[date] | None:
+    ctx = e.ctx
+    if kind == "period_booking":
+        first = e.day(e.raw.get("from"), "from") if "from" in e.raw else e.problem("« from » manquant.")
+        last = e.day(e.raw.get("to"), "to") if "to" in e.raw else e.problem("« to » manquant.")
+        week_type = e.raw.get("week_type", "all")
+        if week_type not in WEEK_TYPES:
+            e.problem(f"« week_type » doit être all, even ou odd, pas « {_short(str(week_type))} ».")
+            week_type = None
+        weekdays = e.raw.get("weekdays")
+        codes: set[int] | None = None
+        if not isinstance(weekdays, list) or not weekdays:
+            e.problem("« weekdays » doit être une liste non vide de jours (mon, tue, wed, thu, fri…).")
+        else:
+            bad = [w for w in weekdays if not isinstance(w, str) or w not in WEEKDAY_CODES]
+            if bad:
+                e.problem(f"jour de semaine inconnu dans « weekdays » : « {_short(str(bad[0]))} ».")
+            else:
+                codes = {WEEKDAY_CODES.index(w) for w in weekdays}
+        if first and last:
+            if first > last:
+                e.problem(f"la période commence après sa fin ({ddmmyyyy(first)} > {ddmmyyyy(last)}).")
+                return None
+            if (last - first).days > MAX_PERIOD_DAYS:
+                e.problem(f"période trop longue ({(last - first).days} jours, au plus {MAX_PERIOD_DAYS}).")
+                return None
+        if not (first and last and week_type and codes is not None and activity is not None):
+            return None
+        days = expand_period(ctx.cal, activity, first, last, week_type, codes)
+        if not days:
+            e.problem(f"aucun jour ouvert de {activity.code} entre le {ddmmyyyy(first)} et le "
+                      f"{ddmmyyyy(last)} pour ces jours et ce type de semaine.")
+            return None
+        return days
+    raw_days = e.raw.get("dates")
+    if not isinstance(raw_days, list) or not raw_days:
+        e.problem("« dates » doit être une liste non vide de dates AAAA-MM-JJ.")
+        return None
+    if len(raw_days) > MAX_PERIOD_DAYS:
+        e.problem(f"trop de dates ({len(raw_days)}, au plus {MAX_PERIOD_DAYS}).")
+        return None
+    days: list[date] = []
+    for i, value in enumerate(raw_days):
+        day = e.day(value, f"dates[{i}]")
+        if day is None or activity is None:
+            continue
+        reason = ctx.cal.closed_reason(activity, day)
+        if reason:
+            e.problem(f"le {ddmmyyyy(day)} est fermé pour {activity.code} ({reason}).")
+        elif day not in days:
+            days.append(day)
+    return sorted(days) if e.ok else None
+
+
+def expand_period(cal, activity, first: date, last: date, week_type: str, weekdays: set[int]) -> list[date]:
+    """The open days of [first, last] on the ticked weekdays and ISO-week parity; closed days never.
+
+    The same expansion as the desk's "Réservations sur période" dialog (services.periods)."""
+    from gandrange_desk.services.reservations.periods import expand_period as plan_period
+
+    return plan_period(cal, activity, first, last, week_type, weekdays).days
+
+
+def _check_registration(e: _Entry, claimed_families: set[str], claimed_children: set[str]) -> dict | None:
+    ctx = e.ctx
+    fam = e.raw.get("family")
+    if not isinstance(fam, dict):
+        e.problem("« family » doit être un objet (ref, name, address, guardians, children).")
+        return None
+    ref = e.text("ref", where=fam, place="family.", max_len=40)
+    name = e.text("name", where=fam, place="family.", max_len=200)
+    if ref is not None:
+        if ref in ctx.families:
+            e.problem(f"la famille {ref} existe déjà.")
+        elif ref in claimed_families:
+            e.problem(f"la famille {ref} est déjà en cours d'inscription.")
+        claimed_families.add(ref)
+    address = fam.get("address", {})
+    if address is None:
+        address = {}
+    if not isinstance(address, dict):
+        e.problem("« family.address » doit être un objet (street, postcode, city).")
+        address = {}
+    clean_address = {}
+    for key in ("street", "postcode", "city"):
+        clean_address[key] = e.text(key, where=address, place="family.address.", required=False,
+                                    max_len=300 if key != "postcode" else 10) or ""
+    guardians = fam.get("guardians")
+    clean_guardians = []
+    if not isinstance(guardians, list) or not guardians:
+        e.problem("« family.guardians » doit être une liste d'au moins un responsable.")
+        guardians = []
+    for i, g in enumerate(guardians):
+        place = f"family.guardians[{i}]."
+        if not isinstance(g, dict):
+            e.problem(f"« {place[:-1]} » doit être un objet.")
+            continue
+        first = e.text("first_name", where=g, place=place, max_len=100)
+        last = e.text("last_name", where=g, place=place, max_len=100)
+        email = e.text("email", where=g, place=place, required=False, max_len=200) or ""
+        phone = e.text("phone", where=g, place=place, required=False, max_len=40) or ""
+        if email and ("@" not in email or " " in email):
+            e.problem(f"adresse électronique invalide dans « {place}email » : « {_short(email)} ».")
+        clean_guardians.append({"first_name": first, "last_name": last, "email": email, "phone": phone})
+    children = fam.get("children", [])
+    clean_children = []
+    if not isinstance(children, list):
+        e.problem("« family.children » doit être une liste.")
+        children = []
+    for i, c in enumerate(children):
+        place = f"family.children[{i}]."
+        if not isinstance(c, dict):
+            e.problem(f"« {place[:-1]} » doit être un objet.")
+            continue
+        cref = e.text("ref", where=c, place=place, max_len=40)
+        if cref is not None:
+            if cref in ctx.children:
+                e.problem(f"l'enfant {cref} existe déjà.")
+            elif cref in claimed_children:
+                e.problem(f"l'enfant {cref} figure deux fois.")
+            claimed_children.add(cref)
+        first = e.text("first_name", where=c, place=place, max_len=100)
+        last = e.text("last_name", where=c, place=place, max_len=100)
+        birth = e.day(c.get("birth_date"), f"{place}birth_date") if "birth_date" in c else \
+            e.problem(f"« {place}birth_date » manquant.")
+        if birth and birth > ctx.now.date():
+            e.problem(f"date de naissance dans le futur pour {cref} ({ddmmyyyy(birth)}).")
+        school = e.text("school", where=c, place=place, max_len=200)
+        if school is not None and school not in ctx.schools:
+            known = ", ".join(sorted(ctx.schools)) or "aucune école déclarée"
+            e.problem(f"école inconnue pour {cref} : « {school} » (écoles : {known}).")
+        klass = e.text("class", where=c, place=place, required=False, max_len=40) or ""
+        clean_children.append({"ref": cref, "first_name": first, "last_name": last,
+                               "birth_date": birth.isoformat() if birth else None,
+                               "school": school, "class": klass})
+    if not e.ok:
+        return None
+    return {"ref": ref, "name": name, "address": clean_address,
+            "guardians": clean_guardians, "children": clean_children}
+
+
+def parse_change_path(path: str) -> tuple[str, int | None, str] | None:
+    """'address.city' -> ('family', None, 'address.city'); 'guardians[0].phone' -> ('guardians', 0, 'phone')."""
+    if path in FAMILY_FIELDS:
+        return ("family", None, path)
+    for group, fields in (("guardians", GUARDIAN_FIELDS), ("children", CHILD_FIELDS)):
+        prefix = group + "["
+        if path.startswith(prefix) and "]." in path:
+            index_text, _, attr = path[len(prefix):].partition("].")
+            if index_text.isdigit() and len(index_text) < 4 and attr in fields:
+                return (group, int(index_text), attr)
+    return None
+
+
+def _check_family_change(e: _Entry) -> tuple[Family | None, dict, str | None] | None:
+    ctx = e.ctx
+    family_ref = e.text("family_ref", max_len=40)
+    family = ctx.families.get(family_ref) if family_ref else None
+    waiting = ctx.waiting_families.get(family_ref) if family_ref and family is None else None
+    if family_ref is not None and family is None and waiting is None:
+        e.problem(f"famille inconnue : « {family_ref} ».")
+    changes = e.raw.get("changes")
+    if not isinstance(changes, dict) or not changes:
+        e.problem("« changes » doit être un objet non vide (champ → nouvelle valeur).")
+        return None
+    clean = {}
+    for path, value in changes.items():
+        parsed = parse_change_path(path)
+        if parsed is None:
+            e.problem(f"champ modifiable inconnu : « {_short(path)} ».")
+            continue
+        if not isinstance(value, str):
+            e.problem(f"la nouvelle valeur de « {path} » doit être un texte, pas {_type_fr(value)}.")
+            continue
+        if len(value) > 300:
+            e.problem(f"la nouvelle valeur de « {path} » est trop longue.")
+            continue
+        group, index, attr = parsed
+        if group != "family" and (family is not None or waiting is not None):
+            if family is not None:
+                members = family.guardians if group == "guardians" else family.children
+            else:
+                members = waiting.get(group, [])
+            if index >= len(members):
+                e.problem(f"« {path} » : la famille {family_ref} n'a pas de {'responsable' if group == 'guardians' else 'enfant'} n° {index + 1}.")
+                continue
+        if group == "children" and attr == "school" and value.strip() not in ctx.schools:
+            e.problem(f"école inconnue dans « {path} » : « {_short(value)} ».")
+            continue
+        clean[path] = value.strip()
+    if not e.ok or (family is None and waiting is None):
+        return None
+    return family, clean, family_ref if waiting is not None else None
+
+
+def check_feed(desk: Desk, s: Session, entries: list[Any], cal=None) -> tuple[list, list[str], list[str]]:
+    """(plans, skipped refs, problems): what the feed would write, checked against the database."""
+    from gandrange_desk.services.calendar import Calendar
+
+    cal = cal or Calendar.load(s)
+    dicts = [e for e in entries if isinstance(e, dict)]
+    families_in_feed = [e["family"] for e in dicts if isinstance(e.get("family"), dict)]
+    refs = _strings(e.get("ref") for e in dicts)
+    family_refs = _strings(e.get("family_ref") for e in dicts) | _strings(f.get("ref") for f in families_in_feed)
+    child_refs = _strings(e.get("child_ref") for e in dicts) | _strings(
+        c.get("ref") for f in families_in_feed if isinstance(f.get("children"), list)
+        for c in f["children"] if isinstance(c, dict))
+    from sqlalchemy.orm import selectinload
+
+    ctx = _Context(
+        desk=desk, now=desk.now(),
+        families={f.ref: f for f in _in(s, select(Family).options(
+            selectinload(Family.guardians), selectinload(Family.children)), Family.ref, family_refs)},
+        children={c.ref: c for c in _in(s, select(Child), Child.ref, child_refs)},
+        activities={a.code: a for a in s.execute(select(Activity).options(selectinload(Activity.units))).scalars()},
+        schools=set(s.execute(select(School.name)).scalars()),
+        taken_refs=set(_in(s, select(FeedEntry.ref), FeedEntry.ref, refs)),
+        waiting_families=_pending_registrations(s),
+        cal=cal,
+    )
+    plans: list = []
+    skipped: list[str] = []
+    seen: set[str] = set()
+    claimed_families = set(ctx.waiting_families)
+    claimed_children: set[str] = set()
+    for reg in ctx.waiting_families.values():
+        claimed_children |= {c.get("ref") for c in reg.get("children", [])}
+    # Registrations first: a feed may register a family and book for it further down.
+    order = sorted(range(len(entries)), key=lambda i: 0 if isinstance(entries[i], dict)
+                   and entries[i].get("kind") == "registration" else 1)
+    for i in order:
+        raw = entries[i]
+        if not isinstance(raw, dict):
+            ctx.problems.append(f"Entrée n° {i + 1} : doit être un objet JSON, pas {_type_fr(raw)}.")
+            continue
+        ref = raw.get("ref")
+        if not isinstance(ref, str) or not ref.strip() or len(ref) > 40:
+            ctx.problems.append(f"Entrée n° {i + 1} : « ref » manquante ou invalide.")
+            continue
+        label = f"Entrée {ref}"
+        if ref in seen:
+            ctx.problems.append(f"{label} : la référence figure deux fois dans le fichier.")
+            continue
+        seen.add(ref)
+        if ref in ctx.taken_refs:
+            skipped.append(ref)
+            continue
+        e = _Entry(ctx, raw, label)
+        kind = raw.get("kind")
+        if kind not in KINDS:
+            e.problem(f"« kind » inconnu : « {_short(str(kind))} » (booking, period_booking, "
+                      "cancellation, registration ou family_change).")
+            continue
+        submitted_at = _submitted_at(e)
+        if kind in CELL_KINDS:
+            plan = _check_cell(e, ref, kind, submitted_at)
+            if plan and e.ok:
+                plans.append(plan)
+        elif kind == "registration":
+            family = _check_registration(e, claimed_families, claimed_children)
+            if family and e.ok:
+                ctx.waiting_families[family["ref"]] = family
+                plans.append(("registration", ref, submitted_at, family, raw))
+        else:
+            found = _check_family_change(e)
+            if found and e.ok:
+                plans.append(("family_change", ref, submitted_at, found, raw))
+    return plans, skipped, ctx.problems
+
+
+def _strings(values) -> set[str]:
+    return {v for v in values if isinstance(v, str) and len(v) <= 40}
+
+
+def _in(s: Session, stmt, column, values: set, chunk: int = 900):
+    values = list(values)
+    out = []
+    for start in range(0, len(values), chunk):
+        out.extend(s.execute(stmt.where(column.in_(values[start:start + chunk]))).scalars())
+    return out
+
+
+def _pending_registrations(s: Session) -> dict[str, dict]:
+    rows = s.execute(select(Request.payload).where(
+        Request.kind == RequestKind.REGISTRATION, Request.status == RequestStatus.PENDING)).scalars()
+    out = {}
+    for payload in rows:
+        try:
+            family = json.loads(payload)["family"]
+            out[family["ref"]] = family
+        except (ValueError, KeyError, TypeError):
+            continue
+    return out
+
+
+# --- writing --------------------------------------------------------------------------------
+
+

@@ -1,0 +1,233 @@
+"""The outbox: e-mails become rows in the same transaction as the decision that causes them.
+
+Delivery (SMTP, retries, claiming) is in `gandrange_desk.services.mail.sender`.
+"""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from typing import Iterable, Sequence
+
+from sqlalchemy import func, or_, select
+from sqlalchemy.orm import Session, selectinload
+
+from gandrange_desk.clock import PARIS
+from gandrange_desk.errors import DeskError, NotFound
+from gandrange_desk.models import (OUTBOX_STATUS_LABELS, Family, OutboxAttachment, OutboxMessage,
+                                   OutboxStatus)
+from gandrange_desk.services.context import Desk
+
+MESSAGE_ID_DOMAIN = "gandrange-desk.local"
+
+
+def new_message_id(desk: Desk) -> str:
+    return new_message_id_at(desk.now())
+
+
+def new_message_id_at(moment: datetime) -> str:
+    stamp = moment.strftime("%Y%m%d%H%M%S")
+    return f"<{stamp}.{secrets.token_hex(8)}@{MESSAGE_ID_DOMAIN}>"
+
+
+def family_recipients(family: Family) -> list[str]:
+    """Guardians who receive the family's e-mails, in order, without duplicates."""
+    seen: list[str] = []
+    for guardian in family.guardians:
+        address = (guardian.email or "").strip()
+        if guardian.receives_email and address and address.lower() not in {a.lower() for a in seen}:
+            seen.append(address)
+    return seen
+
+
+def enqueue(session: Session, desk: Desk, *, recipients: Sequence[str], subject: str, body_text: str,
+            body_html: str = "", family_id: int | None = None, kind: str = "",
+            related_requests: Iterable[int] = (), invoice_id: int | None = None,
+            attachments: Iterable[tuple[str, str, bytes]] = ()) -> OutboxMessage:
+    """Add one message to the outbox inside the caller's transaction; the caller commits."""
+    message = OutboxMessage(
+        family_id=family_id,
+        kind=kind,
+        recipients=", ".join(recipients),
+        subject=subject,
+        body_text=body_text,
+        body_html=body_html,
+        message_id=new_message_id(desk),
+        status=OutboxStatus.PENDING,
+        attempts=0,
+        next_attempt_at=desk.now(),
+        created_at=desk.now(),
+        created_by=desk.actor.login,
+        related_requests=",".join(str(i) for i in related_requests),
+        invoice_id=invoice_id,
+    )
+    for filename, mime_type, content in attachments:
+        message.attachments.append(OutboxAttachment(filename=filename, mime_type=mime_type, content=content))
+    session.add(message)
+    return message
+
+
+# ---------------------------------------------------------------------------------------------
+# Reading the outbox (the Courriels view, the family file, `outbox list`)
+
+WAITING_STATUSES = (OutboxStatus.PENDING, OutboxStatus.SENDING, OutboxStatus.TEMP_FAILED)
+
+
+def status_label(status: str) -> str:
+    return OUTBOX_STATUS_LABELS.get(status, status)
+
+
+@dataclass(frozen=True)
+class OutboxRow:
+    """One line of a list of messages (no bodies: lists stay light)."""
+
+    id: int
+    created_at: datetime
+    sent_at: datetime | None
+    family_id: int | None
+    family_ref: str
+    family_name: str
+    kind: str
+    recipients: str
+    subject: str
+    status: str
+    attempts: int
+    next_attempt_at: datetime | None
+    last_error: str
+    attachment_count: int
+
+    @property
+    def status_label(self) -> str:
+        return status_label(self.status)
+
+    def as_json(self) -> dict:
+        return {
+            "id": self.id, "created_at": self.created_at.isoformat(),
+            "sent_at": self.sent_at.isoformat() if self.sent_at else None,
+            "family_ref": self.family_ref or None, "kind": self.kind, "recipients": self.recipients,
+            "subject": self.subject, "status": self.status, "attempts": self.attempts,
+            "next_attempt_at": self.next_attempt_at.isoformat() if self.next_attempt_at else None,
+            "last_error": self.last_error, "attachments": self.attachment_count,
+        }
+
+
+@dataclass(frozen=True)
+class OutboxDetail:
+    row: OutboxRow
+    message_id: str
+    body_text: str
+    body_html: str
+    attachments: list[tuple[str, str, int]]  # filename, mime type, size in bytes
+    related_requests: str
+    invoice_id: int | None
+    claimed_by: str
+
+
+def list_messages(desk: Desk, *, status: str | Sequence[str] | None = None, family_id: int | None = None,
+                  family_ref: str | None = None, family_query: str = "", date_from: date | None = None,
+                  date_to: date | None = None, limit: int | None = None) -> list[OutboxRow]:
+    """Newest first. `family_query` matches a family's name, ref, e-mails (accents ignored);
+    `date_from`/`date_to` are days (Paris time) of creation, inclusive."""
+    m = OutboxMessage
+    # Counted per shown row through the index (a correlated subquery), not for the whole table.
+    attachment_count = (select(func.count()).where(OutboxAttachment.message_id == m.id)
+                        .correlate(m).scalar_subquery())
+    # Columns, not entities: a list of thousands of rows never loads the bodies. Newest first by
+    # id (the creation order): the primary key walks backwards, no sort of the whole table.
+    query = (select(m.id, m.created_at, m.sent_at, m.family_id, Family.ref, Family.name, m.kind, m.recipients,
+                    m.subject, m.status, m.attempts, m.next_attempt_at, m.last_error, attachment_count)
+             .outerjoin(Family, Family.id == m.family_id)
+             .order_by(m.id.desc()))
+    if status:
+        statuses = [status] if isinstance(status, str) else list(status)
+        unknown = [s for s in statuses if s not in {str(v) for v in OutboxStatus}]
+        if unknown:
+            raise DeskError(f"État de courriel inconnu : {', '.join(unknown)} (attendu : "
+                            + ", ".join(str(v) for v in OutboxStatus) + ").")
+        query = query.where(OutboxMessage.status.in_(statuses))
+    if family_id is not None:
+        query = query.where(OutboxMessage.family_id == family_id)
+    if family_ref:
+        with desk.read() as s:
+            found = s.execute(select(Family.id).where(Family.ref == family_ref)).scalar_one_or_none()
+        if found is None:
+            raise NotFound(f"Famille introuvable : {family_ref}.")
+        query = query.where(OutboxMessage.family_id == found)
+    if family_query.strip():
+        from gandrange_desk.services.search import normalize
+
+        for word in normalize(family_query).split():
+            query = query.where(or_(Family.search_text.contains(word, autoescape=True),
+                                    func.lower(OutboxMessage.recipients).contains(word, autoescape=True)))
+    if date_from:
+        query = query.where(OutboxMessage.created_at >= datetime.combine(date_from, time(), PARIS))
+    if date_to:
+        query = query.where(OutboxMessage.created_at < datetime.combine(date_to + timedelta(days=1), time(), PARIS))
+    if limit:
+        query = query.limit(limit)
+    with desk.read() as s:
+        return [OutboxRow(id, created, sent, fid, ref or "", name or "", kind, recipients, subject, status,
+                          attempts, next_at, error or "", int(n or 0))
+                for (id, created, sent, fid, ref, name, kind, recipients, subject, status, attempts, next_at,
+                     error, n) in s.execute(query).all()]
+
+
+def _row(m: OutboxMessage, ref: str | None, name: str | None, n: int) -> OutboxRow:
+    return OutboxRow(id=m.id, created_at=m.created_at, sent_at=m.sent_at, family_id=m.family_id,
+                     family_ref=ref or "", family_name=name or "", kind=m.kind, recipients=m.recipients,
+                     subject=m.subject, status=m.status, attempts=m.attempts,
+                     next_attempt_at=m.next_attempt_at, last_error=m.last_error or "",
+                     attachment_count=int(n or 0))
+
+
+def message_detail(desk: Desk, message_id: int) -> OutboxDetail:
+    with desk.read() as s:
+        found = s.execute(select(OutboxMessage, Family.ref, Family.name)
+                          .outerjoin(Family, Family.id == OutboxMessage.family_id)
+                          .options(selectinload(OutboxMessage.attachments))
+                          .where(OutboxMessage.id == message_id)).first()
+        if found is None:
+            raise NotFound(f"Courriel introuvable (n° {message_id}).")
+        m, ref, name = found
+        return OutboxDetail(
+            row=_row(m, ref, name, len(m.attachments)), message_id=m.message_id, body_text=m.body_text,
+            body_html=m.body_html, related_requests=m.related_requests, invoice_id=m.invoice_id,
+            attachments=[(a.filename, a.mime_type, len(a.content)) for a in m.attachments],
+            claimed_by=m.claimed_by or "")
+
+
+def outbox_counts(desk: Desk) -> tuple[int, int]:
+    """(waiting, failed): what the status bar shows as "n courriels en attente / n en échec"."""
+    with desk.read() as s:
+        rows = dict(s.execute(select(OutboxMessage.status, func.count())
+                              .where(OutboxMessage.status != OutboxStatus.SENT)
+                              .group_by(OutboxMessage.status)).all())
+    waiting = sum(rows.get(str(st), 0) for st in WAITING_STATUSES)
+    return waiting, rows.get(str(OutboxStatus.FAILED), 0)
+
+
+def counts_text(waiting: int, failed: int) -> str:
+    return f"{waiting} {'courriel' if waiting < 2 else 'courriels'} en attente / {failed} en échec"
+
+
+def resend(desk: Desk, message_id: int) -> OutboxRow:
+    """Put a failed message back in the queue, due now (same Message-ID: the same message)."""
+    with desk.unit_of_work() as s:
+        m = s.get(OutboxMessage, message_id, with_for_update=True)
+        if m is None:
+            raise NotFound(f"Courriel introuvable (n° {message_id}).")
+        if m.status not in (OutboxStatus.FAILED, OutboxStatus.TEMP_FAILED):
+            raise DeskError(f"Ce courriel est « {status_label(m.status).lower()} » : seul un courriel en "
+                            "échec peut être renvoyé.")
+        before = {"status": m.status, "attempts": m.attempts, "last_error": m.last_error}
+        m.status = OutboxStatus.PENDING
+        m.next_attempt_at = desk.now()
+        m.claimed_by = None
+        m.claimed_at = None
+        desk.audit(s, "outbox_resend", "outbox_message", m.id, family_id=m.family_id, before=before,
+                   after={"status": m.status})
+        s.flush()
+        ref, name = (m.family_id and s.execute(select(Family.ref, Family.name)
+                                               .where(Family.id == m.family_id)).first()) or ("", "")
+        return _row(m, ref, name, len(m.attachments))

@@ -1,0 +1,529 @@
+"""Delivering the outbox by SMTP: claim, send, record — never lost, never doubled.
+
+A sender claims a small batch with one conditional UPDATE (only rows still waiting and due;
+on PostgreSQL the candidate rows are picked `FOR UPDATE SKIP LOCKED`, on SQLite the write lock
+taken by BEGIN IMMEDIATE serialises claimers) and commits the claim before talking to the server.
+Each message's outcome is committed on its own right after the server's answer, so a crash
+loses at most the outcome of the one message in flight; its claim goes stale and it returns to
+the queue after `STALE_AFTER`.
+"""
+
+from __future__ import annotations
+
+import os
+import smtplib
+import socket
+import ssl
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from email.message import EmailMessage
+from email.policy import SMTP as SMTP_POLICY
+from email.utils import format_datetime, getaddresses, parseaddr
+
+from sqlalchemy import func, or_, select, update
+from sqlalchemy.orm import selectinload
+
+from gandrange_desk.errors import DeskError
+from gandrange_desk.models import AppSetting, Guardian, OutboxMessage, OutboxStatus, SmtpSettings
+from gandrange_desk.services.system import secrets
+from gandrange_desk.services.context import Desk
+
+# Growing delays between attempts after a temporary failure; the last one repeats.
+BACKOFF = (timedelta(minutes=1), timedelta(minutes=5), timedelta(minutes=15), timedelta(hours=1),
+           timedelta(hours=6))
+# About two days of trying; after that a temporary failure becomes final and visible.
+MAX_ATTEMPTS = 12
+# A claim older than this belongs to a sender that died; its messages go back to the queue.
+# It must exceed what a live sender may spend on one batch: CLAIM_BATCH × DEFAULT_TIMEOUT (5 min).
+STALE_AFTER = timedelta(minutes=10)
+CLAIM_BATCH = 10
+DEFAULT_TIMEOUT = 30.0
+SECURITY_CHOICES = ("starttls", "ssl", "none")
+WAITING = (OutboxStatus.PENDING, OutboxStatus.TEMP_FAILED)
+# Settings without a column of their own (AppSetting keys).
+CA_FILE_KEY = "smtp.ca_file"
+TIMEOUT_KEY = "smtp.timeout"
+
+
+class SmtpNotConfigured(DeskError):
+    pass
+
+
+class SmtpPasswordMissing(DeskError):
+    pass
+
+
+@dataclass(frozen=True)
+class SmtpConfig:
+    host: str
+    port: int = 587
+    security: str = "starttls"
+    user: str = ""
+    sender: str = ""
+    reply_to: str = ""
+    ca_file: str = ""
+    timeout: float = DEFAULT_TIMEOUT
+
+    @property
+    def envelope_from(self) -> str:
+        return parseaddr(self.sender)[1] or self.sender
+
+    @property
+    def label(self) -> str:
+        return f"{self.host}:{self.port}"
+
+
+def load_config(session) -> SmtpConfig | None:
+    """The [smtp] settings, or None when no server is configured (messages then wait)."""
+    row = session.execute(select(SmtpSettings).order_by(SmtpSettings.id).limit(1)).scalar_one_or_none()
+    if row is None or not row.host.strip():
+        return None
+    extra = {s.key: s.value for s in session.execute(
+        select(AppSetting).where(AppSetting.key.in_((CA_FILE_KEY, TIMEOUT_KEY)))).scalars()}
+    try:
+        timeout = float(extra.get(TIMEOUT_KEY) or DEFAULT_TIMEOUT)
+    except ValueError:
+        timeout = DEFAULT_TIMEOUT
+    return SmtpConfig(host=row.host.strip(), port=row.port, security=row.security, user=row.user.strip(),
+                      sender=row.sender, reply_to=row.reply_to, ca_file=extra.get(CA_FILE_KEY, ""),
+                      timeout=timeout)
+
+
+def smtp_config(desk: Desk) -> SmtpConfig | None:
+    with desk.read() as s:
+        return load_config(s)
+
+
+def claimant() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+# ---------------------------------------------------------------------------------------------
+# The message
+
+
+def build_message(row: OutboxMessage, config: SmtpConfig) -> EmailMessage:
+    """The exact bytes sent for an outbox row; identical on every attempt (same Message-ID, Date)."""
+    msg = EmailMessage(policy=SMTP_POLICY)
+    msg["From"] = config.sender
+    msg["To"] = row.recipients
+    if config.reply_to:
+        msg["Reply-To"] = config.reply_to
+    msg["Subject"] = row.subject
+    msg["Date"] = format_datetime(row.created_at)
+    msg["Message-ID"] = row.message_id
+    msg["Auto-Submitted"] = "auto-generated"
+    msg.set_content(row.body_text, charset="utf-8")
+    if row.body_html:
+        msg.add_alternative(row.body_html, subtype="html", charset="utf-8")
+    for attachment in row.attachments:
+        maintype, _, subtype = (attachment.mime_type or "application/octet-stream").partition("/")
+        msg.add_attachment(attachment.content, maintype=maintype, subtype=subtype or "octet-stream",
+                           filename=attachment.filename)
+    return msg
+
+
+def recipient_addresses(recipients: str) -> list[str]:
+    return [addr for _name, addr in getaddresses([recipients]) if addr]
+
+
+# ---------------------------------------------------------------------------------------------
+# SMTP connection
+
+
+class _ConnectFailed(Exception):
+    """The server could not be reached or refused the session (not one message's fault)."""
+
+    def __init__(self, text: str, auth: bool = False):
+        super().__init__(text)
+        self.text = text
+        self.auth = auth
+
+
+def _answer(code: int, text: bytes | str) -> str:
+    if isinstance(text, bytes):
+        text = text.decode("utf-8", "replace")
+    return f"{code} {' '.join(text.split())}".strip()
+
+
+def connect(config: SmtpConfig, password: str | None, timeout: float | None = None) -> smtplib.SMTP:
+    """An open, secured and logged-in session, or _ConnectFailed with a French reason."""
+    wait = timeout or config.timeout
+    # Loading the system's CA store costs ~0.1 s: only when TLS is used.
+    context = ssl.create_default_context(cafile=config.ca_file or None) if config.security != "none" else None
+    local = socket.gethostname() or "localhost"
+    smtp: smtplib.SMTP | None = None
+    phase = "connect"
+    try:
+        if config.security == "ssl":
+            smtp = smtplib.SMTP_SSL(config.host, config.port, local_hostname=local, timeout=wait,
+                                    context=context)
+        else:
+            smtp = smtplib.SMTP(config.host, config.port, local_hostname=local, timeout=wait)
+            if config.security == "starttls":
+                phase = "starttls"
+                smtp.ehlo()
+                smtp.starttls(context=context)
+                smtp.ehlo()
+        if config.user:
+            phase = "login"
+            smtp.login(config.user, password or "")
+        return smtp
+    except smtplib.SMTPAuthenticationError as exc:
+        _close(smtp)
+        raise _ConnectFailed("Identifiant ou mot de passe SMTP refusé par le serveur "
+                             f"({_answer(exc.smtp_code, exc.smtp_error)}).", auth=True) from exc
+    except smtplib.SMTPNotSupportedError as exc:
+        _close(smtp)
+        what = "STARTTLS" if phase == "starttls" else "l'authentification"
+        raise _ConnectFailed(f"Le serveur SMTP {config.label} ne propose pas {what} : "
+                             "vérifiez la sécurité choisie.") from exc
+    except ssl.SSLCertVerificationError as exc:
+        _close(smtp)
+        raise _ConnectFailed(f"Certificat du serveur SMTP {config.label} non reconnu "
+                             f"({exc.verify_message or exc.reason}) : vérifiez l'adresse du serveur "
+                             "ou le fichier d'autorité de certification.") from exc
+    except smtplib.SMTPResponseException as exc:
+        _close(smtp)
+        raise _ConnectFailed(f"Le serveur SMTP {config.label} a refusé la connexion : "
+                             f"{_answer(exc.smtp_code, exc.smtp_error)}.") from exc
+    except (OSError, smtplib.SMTPException) as exc:
+        _close(smtp)
+        raise _ConnectFailed(_network_reason(config, exc)) from exc
+
+
+def _network_reason(config: SmtpConfig, exc: BaseException) -> str:
+    if isinstance(exc, ConnectionRefusedError):
+        return f"Serveur SMTP injoignable ({config.label}) : connexion refusée."
+    if isinstance(exc, (socket.timeout, TimeoutError)):
+        return f"Le serveur SMTP ({config.label}) n'a pas répondu à temps."
+    if isinstance(exc, socket.gaierror):
+        return f"Serveur SMTP inconnu : « {config.host} » (adresse introuvable)."
+    if isinstance(exc, smtplib.SMTPServerDisconnected):
+        return f"Le serveur SMTP ({config.label}) a coupé la connexion."
+    if isinstance(exc, ssl.SSLError):
+        return f"Échec du chiffrement TLS avec {config.label} ({exc.reason or exc})."
+    return f"Échec de connexion au serveur SMTP ({config.label}) : {exc}."
+
+
+def _close(smtp: smtplib.SMTP | None) -> None:
+    if smtp is None:
+        return
+    try:
+        smtp.quit()
+    except Exception:
+        try:
+            smtp.close()
+        except Exception:
+            pass
+
+
+def resolve_password(config: SmtpConfig, password: str | None = None) -> str | None:
+    """The login password, or SmtpPasswordMissing saying where to put it (in French)."""
+    if not config.user:
+        return None
+    found = password or secrets.get_smtp_password(config.user, config.host)
+    if found:
+        return found
+    if not secrets.keyring_available():
+        raise SmtpPasswordMissing(secrets.NO_BACKEND_SMTP)
+    raise SmtpPasswordMissing(
+        f"Aucun mot de passe SMTP pour {config.user}@{config.host} dans le trousseau : enregistrez-le "
+        f"dans les paramètres SMTP, ou définissez {secrets.ENV_SMTP_PASSWORD}.")
+
+
+# ---------------------------------------------------------------------------------------------
+# Claim, send, record
+
+
+@dataclass
+class Delivery:
+    id: int
+    subject: str
+    recipients: str
+    status: str
+    error: str = ""
+    next_attempt_at: datetime | None = None
+
+
+@dataclass
+class SendReport:
+    deliveries: list[Delivery] = field(default_factory=list)
+    released: int = 0  # claimed, then handed back untried (bad password)
+    requeued_stale: int = 0
+    problem: str = ""  # a reason the run stopped early (server down, password refused)
+
+    def count(self, status: str) -> int:
+        return sum(1 for d in self.deliveries if d.status == status)
+
+    @property
+    def sent(self) -> int:
+        return self.count(OutboxStatus.SENT)
+
+    @property
+    def temp_failed(self) -> int:
+        return self.count(OutboxStatus.TEMP_FAILED)
+
+    @property
+    def failed(self) -> int:
+        return self.count(OutboxStatus.FAILED)
+
+    @property
+    def ok(self) -> bool:
+        return not self.problem and self.temp_failed == 0 and self.failed == 0
+
+
+def release_stale_claims(desk: Desk, stale_after: timedelta = STALE_AFTER) -> int:
+    """Claims left by a sender that died go back to the queue (they may have been delivered
+    already: see the at-least-once note in `_send_one`)."""
+    now = desk.now()
+    table = OutboxMessage.__table__
+    with desk.unit_of_work() as s:
+        result = s.execute(
+            update(table)
+            .where(table.c.status == OutboxStatus.SENDING, table.c.claimed_at < now - stale_after)
+            .values(status=OutboxStatus.TEMP_FAILED, next_attempt_at=now, claimed_by=None, claimed_at=None,
+                    last_error="Envoi interrompu (expéditeur arrêté en cours d'envoi) : remis en file.")
+        )
+        return result.rowcount or 0
+
+
+def claim_batch(desk: Desk, size: int, me: str) -> list[int]:
+    """Mark up to `size` due messages as ours; committed before any byte goes to the server."""
+    now = desk.now()
+    table = OutboxMessage.__table__
+    due = (table.c.status.in_(WAITING), or_(table.c.next_attempt_at.is_(None), table.c.next_attempt_at <= now))
+    with desk.unit_of_work() as s:
+        candidates = (select(table.c.id).where(*due)
+                      .order_by(table.c.next_attempt_at, table.c.id).limit(size))
+        values = dict(status=OutboxStatus.SENDING, claimed_by=me, claimed_at=now)
+        if s.get_bind().dialect.name == "postgresql":
+            # A materialised CTE: as an IN (subquery) the LIMIT … SKIP LOCKED may be re-run per row
+            # and claim more than asked.
+            due_rows = candidates.with_for_update(skip_locked=True).cte("due").prefix_with("MATERIALIZED")
+            stmt = update(table).where(table.c.id == due_rows.c.id, *due)
+        else:
+            stmt = update(table).where(table.c.id.in_(candidates.scalar_subquery()), *due)
+        # The WHERE repeats the due condition: a row another sender claimed meanwhile is left alone.
+        stmt = stmt.values(**values).returning(table.c.id)
+        return sorted(s.execute(stmt).scalars().all())
+
+
+def release_claims(desk: Desk, ids: list[int], me: str, reason: str) -> int:
+    """Hand untried messages back unchanged (except the reason), due at once."""
+    if not ids:
+        return 0
+    table = OutboxMessage.__table__
+    with desk.unit_of_work() as s:
+        result = s.execute(
+            update(table)
+            .where(table.c.id.in_(ids), table.c.status == OutboxStatus.SENDING, table.c.claimed_by == me)
+            .values(status=OutboxStatus.PENDING, claimed_by=None, claimed_at=None, last_error=reason))
+        return result.rowcount or 0
+
+
+def next_delay(attempts: int) -> timedelta:
+    return BACKOFF[min(max(attempts, 1), len(BACKOFF)) - 1]
+
+
+def send_pending(desk: Desk, *, limit: int | None = None, password: str | None = None,
+                 timeout: float | None = None, batch_size: int = CLAIM_BATCH,
+                 stale_after: timedelta = STALE_AFTER, progress=None) -> SendReport:
+    """Deliver what is due. Raises SmtpNotConfigured / SmtpPasswordMissing before touching a row."""
+    config = smtp_config(desk)
+    if config is None:
+        from gandrange_desk.services.mail.outbox import outbox_counts
+
+        waiting, _failed = outbox_counts(desk)
+        raise SmtpNotConfigured(
+            f"Aucun serveur SMTP n'est configuré : {_n_messages(waiting)} dans la boîte d'envoi. "
+            "Renseignez la section [smtp] des paramètres.")
+    secret = resolve_password(config, password)
+    report = SendReport(requeued_stale=release_stale_claims(desk, stale_after))
+    me = claimant()
+    smtp: smtplib.SMTP | None = None
+    untried: list[int] = []
+    try:
+        while limit is None or len(report.deliveries) < limit:
+            size = batch_size if limit is None else min(batch_size, limit - len(report.deliveries))
+            untried = claim_batch(desk, size, me)
+            if not untried:
+                break
+            while untried:
+                if progress is not None:
+                    progress.step(len(report.deliveries), len(report.deliveries) + len(untried),
+                                  "Envoi des courriels…")
+                    progress.check()
+                if smtp is None:
+                    try:
+                        smtp = connect(config, secret, timeout)
+                    except _ConnectFailed as exc:
+                        report.problem = exc.text
+                        if exc.auth:
+                            # The password, not the messages, is at fault: they wait untouched.
+                            report.released += release_claims(desk, untried, me, exc.text)
+                        else:
+                            for other in untried:
+                                report.deliveries.append(_record(desk, other, me, "temp", exc.text, {}))
+                        untried = []
+                        return report
+                message_id = untried[0]
+                delivery, alive = _send_one(desk, smtp, config, message_id, me)
+                untried.pop(0)
+                report.deliveries.append(delivery)
+                if not alive:
+                    _close(smtp)
+                    smtp = None
+    finally:
+        # Cancelled or broken run: what we claimed but never tried goes straight back to the queue.
+        if untried:
+            release_claims(desk, untried, me, "")
+        _close(smtp)
+    return report
+
+
+def _send_one(desk: Desk, smtp: smtplib.SMTP, config: SmtpConfig, message_id: int,
+              me: str) -> tuple[Delivery, bool]:
+    with desk.read() as s:
+        row = s.execute(select(OutboxMessage).options(selectinload(OutboxMessage.attachments))
+                        .where(OutboxMessage.id == message_id)).scalar_one()
+        msg = build_message(row, config)
+        to_addrs = recipient_addresses(row.recipients)
+    if not to_addrs:
+        return _record(desk, message_id, me, "perm", "Aucune adresse de destinataire valable.", {}), True
+    try:
+        refused = smtp.send_message(msg, from_addr=config.envelope_from, to_addrs=to_addrs)
+    except smtplib.SMTPRecipientsRefused as exc:
+        codes = {addr: _answer(code, text) for addr, (code, text) in exc.recipients.items()}
+        permanent = all(code >= 500 for code, _t in exc.recipients.values())
+        error = "Destinataire refusé par le serveur : " + " ; ".join(f"{a} ({c})" for a, c in codes.items())
+        doubtful = {a: c for a, (code, _t) in exc.recipients.items() for c in [codes[a]] if code >= 500}
+        return _record(desk, message_id, me, "perm" if permanent else "temp", error, doubtful), False
+    except smtplib.SMTPResponseException as exc:
+        answer = _answer(exc.smtp_code, exc.smtp_error)
+        kind = "perm" if exc.smtp_code >= 500 else "temp"
+        return _record(desk, message_id, me, kind, f"Réponse du serveur : {answer}", {}), False
+    except smtplib.SMTPNotSupportedError as exc:
+        # An accented address needs SMTPUTF8; a server without it will never take this message.
+        return _record(desk, message_id, me, "perm",
+                       f"Le serveur n'accepte pas les adresses accentuées (SMTPUTF8) : {exc}", {}), True
+    except (ValueError, UnicodeError) as exc:
+        return _record(desk, message_id, me, "perm", f"Message impossible à transmettre : {exc}", {}), False
+    except (OSError, smtplib.SMTPException) as exc:
+        # Includes a disconnect before the server's answer to DATA: we cannot know whether it
+        # kept the message, so it is retried (same Message-ID) — the at-least-once side.
+        return _record(desk, message_id, me, "temp", _network_reason(config, exc), {}), False
+    # AT-LEAST-ONCE WINDOW: the server has accepted DATA (250) but 'sent' is not committed yet.
+    # A crash here leaves the row 'sending'; after STALE_AFTER it is sent again with the same
+    # Message-ID. SMTP has no two-phase commit, so the window is kept to this one local commit.
+    refused = refused or {}
+    partial = {a: _answer(code, text) for a, (code, text) in refused.items()}
+    doubtful = {a: c for a, c in partial.items() if refused[a][0] >= 500}
+    deferred = [a for a in to_addrs if a in refused and refused[a][0] < 500]
+    if deferred:
+        # Some recipients were only deferred (4xx): the message stays queued for them alone.
+        delivered = [a for a in to_addrs if a not in refused]
+        note = (f"Envoyé à {', '.join(delivered)} ; différé pour : "
+                + " ; ".join(f"{a} ({partial[a]})" for a in deferred))
+        return _record(desk, message_id, me, "temp", note, doubtful, remaining=deferred), True
+    note = ("Envoyé, sauf à : " + " ; ".join(f"{a} ({c})" for a, c in partial.items())) if partial else ""
+    return _record(desk, message_id, me, "sent", note, doubtful), True
+
+
+def _record(desk: Desk, message_id: int, me: str, outcome: str, error: str,
+            doubtful: dict[str, str], remaining: list[str] | None = None) -> Delivery:
+    now = desk.now()
+    with desk.unit_of_work() as s:
+        row = s.get(OutboxMessage, message_id, with_for_update=s.get_bind().dialect.name == "postgresql")
+        if row.status != OutboxStatus.SENDING or row.claimed_by != me:
+            # Our claim went stale and another sender took the message over: its outcome wins,
+            # except that a delivery is always recorded so it is not tried again.
+            if outcome != "sent" or row.status == OutboxStatus.SENT:
+                return _delivery(row, row.status, row.last_error)
+        row.attempts += 1
+        row.claimed_at = None
+        row.last_error = error
+        if remaining:
+            row.recipients = ", ".join(remaining)
+        if outcome == "sent":
+            row.status = OutboxStatus.SENT
+            row.sent_at = now
+            row.next_attempt_at = None
+        elif outcome == "perm":
+            row.status = OutboxStatus.FAILED
+            row.next_attempt_at = None
+        elif row.attempts >= MAX_ATTEMPTS:
+            row.status = OutboxStatus.FAILED
+            row.next_attempt_at = None
+            row.last_error = f"Abandon après {row.attempts} tentatives : {error}"
+        else:
+            row.status = OutboxStatus.TEMP_FAILED
+            row.next_attempt_at = now + next_delay(row.attempts)
+        if doubtful:
+            _mark_doubtful(s, desk, row, doubtful)
+        return _delivery(row, row.status, row.last_error)
+
+
+def _delivery(row: OutboxMessage, status: str, error: str) -> Delivery:
+    return Delivery(id=row.id, subject=row.subject, recipients=row.recipients, status=status, error=error,
+                    next_attempt_at=row.next_attempt_at)
+
+
+def _mark_doubtful(s, desk: Desk, row: OutboxMessage, answers: dict[str, str]) -> None:
+    """The server refused these addresses for good: flag them on the family file."""
+    lowered = {a.lower(): answer for a, answer in answers.items()}
+    query = select(Guardian).where(func.lower(Guardian.email).in_(list(lowered)))
+    if row.family_id is not None:
+        query = query.where(Guardian.family_id == row.family_id)
+    for guardian in s.execute(query).scalars():
+        if guardian.email_doubtful:
+            continue
+        guardian.email_doubtful = True
+        desk.audit(s, "email_doubtful", "guardian", guardian.id, family_id=guardian.family_id,
+                   before={"email": guardian.email, "email_doubtful": False},
+                   after={"email": guardian.email, "email_doubtful": True,
+                          "answer": lowered[guardian.email.lower()], "outbox_message": row.id})
+
+
+def send_test_message(config: SmtpConfig, password: str | None, to: str, *,
+                      timeout: float | None = None) -> str:
+    """Send one message straight away (not through the outbox) to check the settings."""
+    from gandrange_desk import formats
+    from gandrange_desk.clock import now as clock_now
+    from gandrange_desk.services.mail.outbox import new_message_id_at
+
+    if not parseaddr(to)[1] or "@" not in to:
+        raise DeskError(f"Adresse de test invalide : « {to} ».")
+    if not config.sender:
+        raise DeskError("Indiquez l'expéditeur (adresse « De ») avant d'envoyer un courriel de test.")
+    moment = clock_now()
+    row = OutboxMessage(
+        recipients=to, subject="Gandrange Desk — courriel de test",
+        body_text=("Bonjour,\n\nCe courriel de test confirme que Gandrange Desk peut envoyer des "
+                   f"courriels par {config.label} (envoyé le {formats.instant(moment)}).\n"),
+        body_html="", message_id=new_message_id_at(moment), created_at=moment)
+    row.attachments = []
+    msg = build_message(row, config)
+    try:
+        smtp = connect(config, password, timeout)
+    except _ConnectFailed as exc:
+        raise DeskError(exc.text) from exc
+    try:
+        smtp.send_message(msg, from_addr=config.envelope_from, to_addrs=[parseaddr(to)[1]])
+    except smtplib.SMTPRecipientsRefused as exc:
+        answers = "; ".join(_answer(c, t) for c, t in exc.recipients.values())
+        raise DeskError(f"Le serveur a refusé l'adresse {to} : {answers}.") from exc
+    except smtplib.SMTPResponseException as exc:
+        raise DeskError(f"Le serveur a refusé le courriel : {_answer(exc.smtp_code, exc.smtp_error)}.") from exc
+    except (OSError, smtplib.SMTPException) as exc:
+        raise DeskError(_network_reason(config, exc)) from exc
+    finally:
+        _close(smtp)
+    return f"Courriel de test envoyé à {to} par {config.label}."
+
+
+def _n_messages(n: int) -> str:
+    from gandrange_desk.formats import count
+
+    return count(n, "courriel attend", "courriels attendent")
+

@@ -1,0 +1,270 @@
+"""The Validation tab: grouped view, keyboard decisions, refusal reason, billing override,
+registrations, family changes field by field, and the feed import (button and drop)."""
+
+from __future__ import annotations
+
+import json
+import os
+from datetime import date
+
+import pytest
+from PySide6.QtCore import QMimeData, QPoint, Qt, QUrl
+from PySide6.QtGui import QDropEvent
+from sqlalchemy import select
+
+from gandrange_desk.models import Booking, CellState, Family, OutboxMessage, Request
+from gandrange_desk.services.intake import feed as intake
+from gandrange_desk.ui.validation.model import FAMILY, LINE
+from gandrange_desk.ui.validation.tab import ValidationTab
+from tests.builders import load_example_settings, make_family
+from tests.queue.test_queue import _reserve
+
+SHOTS = os.environ.get("GD_SHOTS")  # set to a folder to keep screenshots
+
+
+@pytest.fixture
+def office(desk, clock):
+    clock.set(2026, 5, 4, 10, 0)
+    load_example_settings(desk)
+    make_family(desk, "Keller", ref="F-0042", guardians=[
+        {"first_name": "Sophie", "last_name": "Keller", "email": "sophie.keller@example.org"}],
+        children=[{"ref": "E-0107", "first_name": "Jules", "birth_date": date(2019, 5, 2)}])
+    make_family(desk, "Muller", ref="F-0050", children=[{"ref": "E-0200", "first_name": "Léa"}])
+    _reserve(desk, "E-0107", "MERCREDI", "Journée complète", [date(2026, 5, 6), date(2026, 5, 13), date(2026, 5, 20)])
+    feed = {"requests": [
+        {"ref": "P-1", "kind": "booking", "submitted_at": "2026-05-04T08:00:00+02:00", "family_ref": "F-0042",
+         "child_ref": "E-0107", "activity": "PERISCOLAIRE", "unit": "Repas", "dates": ["2026-05-05", "2026-05-07"]},
+        {"ref": "P-2", "kind": "cancellation", "submitted_at": "2026-05-04T09:00:00+02:00", "family_ref": "F-0042",
+         "child_ref": "E-0107", "activity": "MERCREDI", "unit": "Journée complète",
+         "dates": ["2026-05-06", "2026-05-13", "2026-05-20"]},
+        {"ref": "P-3", "kind": "booking", "submitted_at": "2026-04-30T08:00:00+02:00", "family_ref": "F-0050",
+         "child_ref": "E-0200", "activity": "PERISCOLAIRE", "unit": "Accueil soir", "dates": ["2026-05-11"]},
+        {"ref": "P-4", "kind": "family_change", "submitted_at": "2026-05-01T12:00:00+02:00", "family_ref": "F-0050",
+         "changes": {"guardians[0].phone": "06 99 88 77 66", "address.city": "Rombas"}},
+        {"ref": "P-5", "kind": "registration", "submitted_at": "2026-05-02T20:14:00+02:00",
+         "family": {"ref": "F-1001", "name": "Weber",
+                    "address": {"street": "4 rue des Tilleuls", "postcode": "57175", "city": "Gandrange"},
+                    "guardians": [{"first_name": "Anne", "last_name": "Weber", "email": "anne.weber@example.org",
+                                   "phone": "06 11 22 33 44"}],
+                    "children": [{"ref": "E-2001", "first_name": "Tom", "last_name": "Weber",
+                                  "birth_date": "2020-02-11", "school": "École maternelle", "class": "MS"}]}},
+    ]}
+    intake.import_feed(desk, json.dumps(feed))
+    return desk
+
+
+@pytest.fixture
+def tab(office, qtbot):
+    widget = ValidationTab(office)
+    qtbot.addWidget(widget)
+    widget.resize(1400, 850)
+    widget.messages = []
+    widget.inform = lambda title, text: widget.messages.append(("info", text))
+    widget.warn = lambda title, text: widget.messages.append(("warn", text))
+    widget.confirm = lambda title, text: True
+    return widget
+
+
+def shot(widget, name):
+    if SHOTS:
+        os.makedirs(SHOTS, exist_ok=True)
+        widget.grab().save(os.path.join(SHOTS, f"{name}.png"))
+
+
+def family_labels(tab):
+    return [tab.model.data(tab.model.index(r, 0)) for r in range(tab.model.rowCount())]
+
+
+def cells(desk):
+    with desk.read() as s:
+        return dict(((c, u, d), st) for c, u, d, st in s.execute(
+            select(Booking.child_id, Booking.unit_id, Booking.day, Booking.state)).all())
+
+
+def outbox(desk):
+    with desk.read() as s:
+        return list(s.execute(select(OutboxMessage).order_by(OutboxMessage.id)).scalars())
+
+
+def test_grouped_view_with_counts(tab):
+    shot(tab, "validation")
+    assert family_labels(tab) == ["Keller (F-0042) — 5 demandes", "Muller (F-0050) — 2 demandes",
+                                  "Weber (F-1001) — 1 demande"]
+    keller = tab.model.index(0, 0)
+    activities = [tab.model.data(tab.model.index(r, 0, keller)) for r in range(tab.model.rowCount(keller))]
+    assert activities == ["MERCREDI — 3 demandes", "Périscolaire — 2 demandes"]
+    assert tab.status.text() == "8 demandes en attente — 3 familles — 2 hors délai"
+    assert tab.tree.currentIndex().isValid()  # first line selected: the keyboard works at once
+
+
+def test_keyboard_accept_refuse_next_family(tab, office, qtbot):
+    changed = []
+    tab.queueChanged.connect(lambda: changed.append(True))
+    tab.tree.setFocus()
+    item = tab.current_item()
+    assert (item.family_ref, item.kind) == ("F-0042", "cancellation")
+    qtbot.keyClick(tab.tree, Qt.Key_N)
+    assert tab.current_item().family_ref == "F-0050"
+    qtbot.keyClick(tab.tree, Qt.Key_N)
+    assert tab.current_item().family_ref == "F-1001"
+    qtbot.keyClick(tab.tree, Qt.Key_N)
+    assert tab.current_item().family_ref == "F-0042"
+    qtbot.keyClick(tab.tree, Qt.Key_Down)
+    qtbot.keyClick(tab.tree, Qt.Key_A)  # accepts the 13/05 cancellation only
+    with office.read() as s:
+        decided = s.execute(select(Request.day).where(Request.status == "accepted", Request.kind == "cancellation")).scalars().all()
+    assert decided == [date(2026, 5, 13)]
+    tab.ask_reason = lambda count: "Plus de place disponible."
+    qtbot.keyClick(tab.tree, Qt.Key_R)
+    with office.read() as s:
+        refused = s.execute(select(Request.ref, Request.reason).where(Request.status == "refused")).all()
+    assert len(refused) == 1 and refused[0].reason == "Plus de place disponible."
+    assert len(outbox(office)) == 2
+    assert changed == [True, True]
+
+
+def test_refusal_without_reason_does_nothing(tab, office, qtbot):
+    tab.ask_reason = lambda count: None
+    tab.tree.setFocus()
+    qtbot.keyClick(tab.tree, Qt.Key_R)
+    assert outbox(office) == [] and "8 demandes" in tab.status.text()
+
+
+def test_billing_override_per_date_then_family_accept(tab, office, qtbot):
+    tab.tree.setFocus()
+    first = tab.current_item()
+    assert (first.day, first.proposed_billing) == (date(2026, 5, 6), "billed")
+    tab.ask_billing = lambda item: ("excused", "Certificat médical")
+    qtbot.keyClick(tab.tree, Qt.Key_F)
+    index = tab.model.index_of(first.id)
+    assert tab.model.data(index.siblingAtColumn(6)) == "excusée (au lieu de facturée) — Certificat médical"
+    shot(tab, "validation_override")
+    tab.accept_family()
+    mails = outbox(office)
+    mercredi = next(m for m in mails if "MERCREDI" in m.subject)
+    assert "Journée complète\n3 annulations excusées les : 06/05, 13/05, 20/05\n" in mercredi.body_text
+    peri = next(m for m in mails if "Périscolaire" in m.subject)
+    assert "Repas\n2 réservations acceptées les : 05/05, 07/05\n" in peri.body_text
+    assert family_labels(tab) == ["Muller (F-0050) — 2 demandes", "Weber (F-1001) — 1 demande"]
+    with office.read() as s:
+        reason = s.execute(select(Request.billing_override_reason).where(Request.id == first.id)).scalar()
+    assert reason == "Certificat médical"
+
+
+def test_registration_detail_and_acceptance(tab, office):
+    tab.next_family()
+    tab.next_family()
+    item = tab.current_item()
+    assert item.kind == "registration"
+    assert tab.detail.currentIndex() == 1
+    text = tab.registration_view.toPlainText()
+    assert "Inscription — famille Weber (F-1001)" in text and "Tom Weber (E-2001), né(e) le 11/02/2020" in text
+    shot(tab, "validation_registration")
+    tab.accept_selected()
+    with office.read() as s:
+        family = s.execute(select(Family).where(Family.ref == "F-1001")).scalar_one()
+        assert family.portal_login == "anne.weber@example.org"
+    assert "Mot de passe provisoire" in outbox(office)[0].body_text
+
+
+def test_family_change_side_by_side_field_by_field(tab, office):
+    tab.next_family()
+    index = tab.model.index_of(next(i.id for i in tab.model.all_items() if i.kind == "family_change"))
+    tab.tree.setCurrentIndex(index)
+    assert tab.detail.currentIndex() == 2
+    m = tab.change_model
+    rows = [[m.data(m.index(r, c)) for c in range(1, 4)] for r in range(m.rowCount())]
+    assert rows == [["Téléphone de Claire Muller", "06 12 34 56 78", "06 99 88 77 66"],
+                    ["Adresse — commune", "Gandrange", "Rombas"]]
+    shot(tab, "validation_family_change")
+    m.toggle(1)  # untick the city
+    tab.change_reason.setText("Justificatif de domicile manquant.")
+    tab.accept_checked_fields()
+    with office.read() as s:
+        family = s.execute(select(Family).where(Family.ref == "F-0050")).scalar_one()
+        assert (family.city, family.guardians[0].phone) == ("Gandrange", "06 99 88 77 66")
+    assert "Modifications non retenues :\nAdresse — commune\nMotif : Justificatif de domicile manquant." \
+        in outbox(office)[0].body_text
+
+
+def test_filters_and_accept_all_shown(tab, office, qtbot):
+    tab.kind.setCurrentIndex(1)  # Réservations
+    assert [i.kind for i in tab.model.all_items()] == ["booking"] * 3
+    tab.search.setText("muller")
+    qtbot.waitUntil(lambda: len(tab.model.all_items()) == 1, timeout=2000)
+    tab.accept_all_shown()
+    tab.search.setText("")
+    tab.kind.setCurrentIndex(0)
+    qtbot.waitUntil(lambda: len(tab.model.all_items()) == 7 and not tab._search_timer.isActive(), timeout=2000)
+
+
+def test_import_feed_from_file_and_drop(tab, office, tmp_path):
+    path = tmp_path / "portail.json"
+    path.write_text(json.dumps({"requests": [
+        {"ref": "P-9", "kind": "booking", "submitted_at": "2026-05-04T09:30:00+02:00", "family_ref": "F-0050",
+         "child_ref": "E-0200", "activity": "PERISCOLAIRE", "unit": "Repas", "dates": ["2026-05-12"]}]}), encoding="utf-8")
+    mime = QMimeData()
+    mime.setUrls([QUrl.fromLocalFile(str(path))])
+    event = QDropEvent(QPoint(10, 10), Qt.CopyAction, mime, Qt.LeftButton, Qt.NoModifier)
+    tab.dropEvent(event)
+    assert tab.messages[-1] == ("info", "Flux importé : 1 entrée importée, 1 demande de case.")
+    assert "9 demandes en attente" in tab.status.text()
+    bad = tmp_path / "bad.json"
+    bad.write_text('{"requests": [{"ref": "P-10", "kind": "booking"}]}', encoding="utf-8")
+    assert tab.import_feed_file(str(bad)) is None
+    kind, text = tab.messages[-1]
+    assert kind == "warn" and "Entrée P-10 : « submitted_at » manquant." in text
+
+
+def test_refusal_dialog_needs_a_reason(qtbot):
+    from PySide6.QtWidgets import QDialogButtonBox
+
+    from gandrange_desk.ui.validation.dialogs import RefusalDialog
+
+    dialog = RefusalDialog(3)
+    qtbot.addWidget(dialog)
+    ok = dialog.buttons.button(QDialogButtonBox.Ok)
+    assert not ok.isEnabled()
+    dialog.reason.setCurrentIndex(0)
+    assert ok.isEnabled() and dialog.text() == "Plus de place disponible."
+    dialog.reason.setEditText("  Enfant   malade  ")
+    assert dialog.text() == "Enfant malade"
+
+
+def test_billing_dialog_proposes_the_other_choice_and_needs_a_reason(tab, qtbot):
+    from PySide6.QtWidgets import QDialogButtonBox
+
+    from gandrange_desk.ui.validation.dialogs import BillingDialog
+
+    item = tab.current_item()  # 06/05, proposed facturée (late)
+    dialog = BillingDialog(item)
+    qtbot.addWidget(dialog)
+    assert dialog.excused.isChecked()
+    assert not dialog.buttons.button(QDialogButtonBox.Ok).isEnabled()
+    dialog.reason.setText("Certificat médical")
+    assert dialog.choice() == ("excused", "Certificat médical")
+
+
+def test_keyboard_whole_family_and_group_row(tab, office, qtbot):
+    tab.tree.setFocus()
+    qtbot.keyClick(tab.tree, Qt.Key_A, Qt.ShiftModifier)  # Keller: 5 requests, 2 e-mails
+    assert family_labels(tab) == ["Muller (F-0050) — 2 demandes", "Weber (F-1001) — 1 demande"]
+    assert len(outbox(office)) == 2
+    tab.tree.setCurrentIndex(tab.model.index(0, 0))  # the Muller group row itself
+    from PySide6.QtCore import QItemSelectionModel
+
+    tab.tree.selectionModel().select(tab.model.index(0, 0), QItemSelectionModel.ClearAndSelect
+                                     | QItemSelectionModel.Rows)
+    tab.ask_reason = lambda count: f"{count} refus"
+    qtbot.keyClick(tab.tree, Qt.Key_R)
+    assert family_labels(tab) == ["Weber (F-1001) — 1 demande"]
+    with office.read() as s:
+        assert set(s.execute(select(Request.reason).where(Request.status == "refused")).scalars()) == {"2 refus"}
+
+
+def test_tree_and_field_models_pass_the_model_tester(tab, qtmodeltester):
+    qtmodeltester.check(tab.model)
+    tab.next_family()
+    tab.tree.setCurrentIndex(tab.model.index_of(
+        next(i.id for i in tab.model.all_items() if i.kind == "family_change")))
+    qtmodeltester.check(tab.change_model)
