@@ -3,18 +3,17 @@
 from __future__ import annotations
 
 from datetime import date
-from enum import StrEnum
 
 from sqlalchemy import Boolean, Date, ForeignKey, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from .base import Base, Versioned
+from .base import Base, Versioned, Labelled
 
 
-class Opens(StrEnum):
-    SCHOOL_DAYS = "school_days"
-    WEDNESDAYS = "wednesdays"
-    HOLIDAY_WEEKDAYS = "holiday_weekdays"
+class Opens(Labelled):
+    SCHOOL_DAYS = "school_days", "Jours d'école"
+    WEDNESDAYS = "wednesdays", "Mercredis"
+    HOLIDAY_WEEKDAYS = "holiday_weekdays", "Jours de vacances scolaires"
 
 
 WEEKDAY_CODES = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")

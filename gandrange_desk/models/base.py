@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime, timezone
+from enum import StrEnum
 
 from sqlalchemy import DateTime, Integer, MetaData, String
 from sqlalchemy.orm import DeclarativeBase, Mapped, declared_attr, mapped_column
@@ -18,6 +19,26 @@ NAMING_CONVENTION = {
     "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
     "pk": "pk_%(table_name)s",
 }
+
+
+class Labelled(StrEnum):
+    """A stored code that carries its French words: `CellState.R.label` ("Réservé") for lists
+    and headers, `.phrase` ("réservée") inside a sentence. Declared once, on the enum.
+
+    Members are written `CODE = "value", "Label"` or `CODE = "value", "Label", "phrase"`.
+    """
+
+    def __new__(cls, value: str, label: str = "", phrase: str = ""):
+        member = str.__new__(cls, value)
+        member._value_ = value
+        member.label = label or value
+        member.phrase = phrase or member.label[:1].lower() + member.label[1:]
+        return member
+
+    @classmethod
+    def labels(cls) -> dict[str, str]:
+        """value -> label, for combo boxes and exports."""
+        return {m.value: m.label for m in cls}
 
 
 class Base(DeclarativeBase):

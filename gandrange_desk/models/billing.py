@@ -3,17 +3,16 @@
 from __future__ import annotations
 
 from datetime import date, datetime
-from enum import StrEnum
 
 from sqlalchemy import Boolean, Date, ForeignKey, Integer, LargeBinary, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from .base import AwareDateTime, Base, Versioned
+from .base import AwareDateTime, Base, Versioned, Labelled
 
 
-class InvoiceStatus(StrEnum):
-    DRAFT = "draft"
-    ISSUED = "issued"
+class InvoiceStatus(Labelled):
+    DRAFT = "draft", "Brouillon"
+    ISSUED = "issued", "Émise"
 
 
 class Invoice(Versioned, Base):
@@ -47,10 +46,10 @@ class Invoice(Versioned, Base):
     )
 
 
-class LineKind(StrEnum):
-    NORMAL = "normal"
-    SURCHARGE = "surcharge"
-    REGULARISATION = "regularisation"
+class LineKind(Labelled):
+    NORMAL = "normal", "Prestation"
+    SURCHARGE = "surcharge", "Majoration hors délai"
+    REGULARISATION = "regularisation", "Régularisation"
 
 
 class InvoiceLine(Base):
@@ -134,9 +133,9 @@ class PaymentAllocation(Base):
     payment: Mapped[Payment] = relationship(back_populates="allocations")
 
 
-class MandateState(StrEnum):
-    ACTIVE = "active"
-    REVOKED = "revoked"
+class MandateState(Labelled):
+    ACTIVE = "active", "Actif"
+    REVOKED = "revoked", "Révoqué"
 
 
 class Mandate(Versioned, Base):

@@ -3,21 +3,20 @@
 from __future__ import annotations
 
 from datetime import date, datetime
-from enum import StrEnum
 
 from sqlalchemy import Boolean, Date, ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from .base import AwareDateTime, Base
+from .base import AwareDateTime, Base, Labelled
 
 
-class CellState(StrEnum):
+class CellState(Labelled):
     """A cell's code; a blank cell has no Booking row."""
 
-    DR = "DR"  # demande de réservation
-    R = "R"  # réservé
-    DA = "DA"  # demande d'annulation
-    AF = "AF"  # annulation facturée
+    DR = "DR", "Demande de réservation", "demande de réservation en attente"
+    R = "R", "Réservé", "réservée"
+    DA = "DA", "Demande d'annulation", "demande d'annulation en attente"
+    AF = "AF", "Annulation facturée", "annulée et facturée"
 
 
 class Booking(Base):
@@ -40,37 +39,33 @@ class Booking(Base):
     updated_by: Mapped[str | None] = mapped_column(String(64), nullable=True)
 
 
-class RequestKind(StrEnum):
-    BOOKING = "booking"
-    CANCELLATION = "cancellation"
-    REGISTRATION = "registration"
-    FAMILY_CHANGE = "family_change"
-    DOCUMENT = "document"
+class RequestKind(Labelled):
+    BOOKING = "booking", "Réservation"
+    CANCELLATION = "cancellation", "Annulation"
+    REGISTRATION = "registration", "Inscription"
+    FAMILY_CHANGE = "family_change", "Modification"
+    DOCUMENT = "document", "Document"
 
 
-class RequestSource(StrEnum):
-    PORTAL = "portal"  # the portal feed
-    DESK_FAMILY = "desk_family"  # entered at the desk on the family's behalf (help sessions)
-    DESK_OFFICE = "desk_office"  # the office's own decision, nothing to validate
+class RequestSource(Labelled):
+    PORTAL = "portal", "Portail"  # the portal feed
+    DESK_FAMILY = "desk_family", "Bureau (pour la famille)"  # entered at the desk on the family's behalf (help sessions)
+    DESK_OFFICE = "desk_office", "Bureau"  # the office's own decision, nothing to validate
 
 
-SOURCE_LABELS = {
-    RequestSource.PORTAL: "Portail",
-    RequestSource.DESK_FAMILY: "Bureau (pour la famille)",
-    RequestSource.DESK_OFFICE: "Bureau",
-}
+SOURCE_LABELS = RequestSource.labels()  # kept for callers; the words live on the enum
 
 
-class RequestStatus(StrEnum):
-    PENDING = "pending"
-    ACCEPTED = "accepted"
-    REFUSED = "refused"
-    WITHDRAWN = "withdrawn"
+class RequestStatus(Labelled):
+    PENDING = "pending", "En attente"
+    ACCEPTED = "accepted", "Acceptée"
+    REFUSED = "refused", "Refusée"
+    WITHDRAWN = "withdrawn", "Retirée"
 
 
-class Billing(StrEnum):
-    EXCUSED = "excused"
-    BILLED = "billed"
+class Billing(Labelled):
+    EXCUSED = "excused", "Excusée"
+    BILLED = "billed", "Facturée"
 
 
 class Request(Base):

@@ -3,44 +3,32 @@
 from __future__ import annotations
 
 from datetime import date, datetime
-from enum import StrEnum
 
 from sqlalchemy import Boolean, Date, ForeignKey, Integer, LargeBinary, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from .base import AwareDateTime, Base, Versioned
+from .base import AwareDateTime, Base, Versioned, Labelled
 
 
-class PaymentMode(StrEnum):
-    PRELEVEMENT = "prelevement"
-    CHEQUE = "cheque"
-    ESPECES = "especes"
-    CESU = "cesu"
-    VIREMENT = "virement"
-    CARTE = "carte"
+class PaymentMode(Labelled):
+    PRELEVEMENT = "prelevement", "Prélèvement"
+    CHEQUE = "cheque", "Chèque"
+    ESPECES = "especes", "Espèces"
+    CESU = "cesu", "CESU", "CESU"
+    VIREMENT = "virement", "Virement"
+    CARTE = "carte", "Carte bancaire"
 
 
-PAYMENT_MODE_LABELS = {
-    PaymentMode.PRELEVEMENT: "Prélèvement",
-    PaymentMode.CHEQUE: "Chèque",
-    PaymentMode.ESPECES: "Espèces",
-    PaymentMode.CESU: "CESU",
-    PaymentMode.VIREMENT: "Virement",
-    PaymentMode.CARTE: "Carte bancaire",
-}
+PAYMENT_MODE_LABELS = PaymentMode.labels()  # kept for callers; the words live on the enum
 
 
-class PortalState(StrEnum):
-    TO_CREATE = "to_create"
-    SENT = "sent"
-    ACTIVE = "active"
+class PortalState(Labelled):
+    TO_CREATE = "to_create", "À créer"
+    SENT = "sent", "Envoyé"
+    ACTIVE = "active", "Actif"
 
 
-PORTAL_STATE_LABELS = {
-    PortalState.TO_CREATE: "À créer",
-    PortalState.SENT: "Envoyé",
-    PortalState.ACTIVE: "Actif",
-}
+PORTAL_STATE_LABELS = PortalState.labels()  # kept for callers; the words live on the enum
 
 
 class Family(Versioned, Base):
@@ -158,17 +146,13 @@ class QuotientRecord(Base):
     family: Mapped[Family] = relationship(back_populates="quotients")
 
 
-class DocumentState(StrEnum):
-    RECEIVED = "received"
-    CHECKED = "checked"
-    REDO = "redo"
+class DocumentState(Labelled):
+    RECEIVED = "received", "Reçu"
+    CHECKED = "checked", "Vérifié"
+    REDO = "redo", "À refaire"
 
 
-DOCUMENT_STATE_LABELS = {
-    DocumentState.RECEIVED: "Reçu",
-    DocumentState.CHECKED: "Vérifié",
-    DocumentState.REDO: "À refaire",
-}
+DOCUMENT_STATE_LABELS = DocumentState.labels()  # kept for callers; the words live on the enum
 
 
 class Document(Versioned, Base):

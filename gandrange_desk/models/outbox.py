@@ -3,29 +3,22 @@
 from __future__ import annotations
 
 from datetime import datetime
-from enum import StrEnum
 
 from sqlalchemy import ForeignKey, Index, Integer, LargeBinary, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from .base import AwareDateTime, Base
+from .base import AwareDateTime, Base, Labelled
 
 
-class OutboxStatus(StrEnum):
-    PENDING = "pending"  # en attente
-    SENDING = "sending"  # en cours (claimed by one sender)
-    SENT = "sent"  # envoyé
-    TEMP_FAILED = "temp_failed"  # échec temporaire, retried later
-    FAILED = "failed"  # échec définitif
+class OutboxStatus(Labelled):
+    PENDING = "pending", "En attente"  # en attente
+    SENDING = "sending", "En cours"  # en cours (claimed by one sender)
+    SENT = "sent", "Envoyé"  # envoyé
+    TEMP_FAILED = "temp_failed", "Échec temporaire"  # échec temporaire, retried later
+    FAILED = "failed", "Échec définitif"  # échec définitif
 
 
-OUTBOX_STATUS_LABELS = {
-    OutboxStatus.PENDING: "En attente",
-    OutboxStatus.SENDING: "En cours",
-    OutboxStatus.SENT: "Envoyé",
-    OutboxStatus.TEMP_FAILED: "Échec temporaire",
-    OutboxStatus.FAILED: "Échec définitif",
-}
+OUTBOX_STATUS_LABELS = OutboxStatus.labels()  # kept for callers; the words live on the enum
 
 
 class OutboxMessage(Base):

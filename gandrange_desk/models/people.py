@@ -3,21 +3,20 @@
 from __future__ import annotations
 
 from datetime import datetime
-from enum import StrEnum
 
 from sqlalchemy import Boolean, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from .base import AwareDateTime, Base, Versioned
+from .base import AwareDateTime, Base, Versioned, Labelled
 
 
-class Role(StrEnum):
-    AGENT = "agent"  # clerk
-    RESPONSABLE = "responsable"  # supervisor
-    ADMIN = "admin"
+class Role(Labelled):
+    AGENT = "agent", "Agent"  # clerk
+    RESPONSABLE = "responsable", "Responsable"  # supervisor
+    ADMIN = "admin", "Administrateur"
 
 
-ROLE_LABELS = {Role.AGENT: "Agent", Role.RESPONSABLE: "Responsable", Role.ADMIN: "Administrateur"}
+ROLE_LABELS = Role.labels()  # kept for callers; the words live on the enum
 
 
 class DeskUser(Versioned, Base):
@@ -48,12 +47,12 @@ class AuditEntry(Base):
     after: Mapped[str] = mapped_column(Text, default="")
 
 
-class AppointmentStatus(StrEnum):
-    FREE = "free"
-    BOOKED = "booked"
-    DONE = "done"
-    MISSED = "missed"
-    CANCELLED = "cancelled"
+class AppointmentStatus(Labelled):
+    FREE = "free", "Libre"
+    BOOKED = "booked", "Réservé"
+    DONE = "done", "Terminé"
+    MISSED = "missed", "Absent"
+    CANCELLED = "cancelled", "Retiré"
 
 
 class Appointment(Versioned, Base):
