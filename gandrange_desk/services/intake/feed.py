@@ -34,6 +34,7 @@ from gandrange_desk.models import (
     RequestStatus,
     Unit,
 )
+from gandrange_desk.services.changes import Changes
 from gandrange_desk.services.context import Desk
 
 from gandrange_desk.services.intake.check import (  # noqa: F401 - the feed's vocabulary, used by queue
@@ -57,6 +58,7 @@ class IntakeResult:
     past_days: int = 0  # cells whose day is already past (a late import): flagged in the queue
     late: int = 0  # cell requests past their deadline (judged on submitted_at)
     already: int = 0  # cells of a period already booked or asked: left as they are
+    changes: Changes = field(default_factory=Changes)
 
     def summary(self) -> str:
         from gandrange_desk.formats import count
@@ -202,6 +204,8 @@ def _import_once(desk: Desk, entries: list) -> IntakeResult:
                         problems.append(f"Entrée {plan.ref} : {ddmmyyyy(day)} : {exc.message}")
                         continue
                     result.requests += 1
+                    result.changes.cells.add((child.id, plan.unit.id, day))
+                    result.changes.requests.add(request.id)
                     result.late += bool(request.late)
                     result.past_days += day < today
                 result.entries += 1
@@ -214,6 +218,7 @@ def _import_once(desk: Desk, entries: list) -> IntakeResult:
                               submitted_at=submitted_at, status=RequestStatus.PENDING,
                               payload=json.dumps({"family": content}, ensure_ascii=False)))
                 result.registrations += 1
+                result.changes.requests.add(0)  # a new registration: the queue changed
             else:
                 family, changes, waiting_for = content
                 if waiting_for:
@@ -226,6 +231,7 @@ def _import_once(desk: Desk, entries: list) -> IntakeResult:
                               status=RequestStatus.PENDING,
                               payload=json.dumps({"changes": changes}, ensure_ascii=False)))
                 result.family_changes += 1
+                result.changes.requests.add(0)  # a new family change: the queue changed
         if problems:
             raise _refusal(problems)
         desk.audit(s, "feed.import", "feed_entry", None, after={

@@ -26,6 +26,7 @@ from gandrange_desk.models import (
 )
 from gandrange_desk.services.mail import texts as mail_texts
 from gandrange_desk.services.reservations import bulk_decide as queue_bulk
+from gandrange_desk.services.changes import Changes
 from gandrange_desk.services.context import Desk
 from gandrange_desk.services.mail.outbox import family_recipients, new_message_id
 
@@ -245,6 +246,7 @@ class DecisionResult:
     without_email: list[str] = field(default_factory=list)  # families to tell another way
     notes: list[str] = field(default_factory=list)
     credentials: list[tuple[str, str, str, bool]] = field(default_factory=list)  # ref, login, password, mailed
+    changes: Changes = field(default_factory=Changes)
 
     def summary(self, verb: str = "acceptée") -> str:
         plural_verb = verb + "s"
@@ -270,13 +272,15 @@ class _Round:
         self.result = DecisionResult()
         self.outbox: list[dict] = []
 
-    def add_cell(self, rid: int, family_id: int, unit: Unit, *, kind: str, status: str, day: date,
+    def add_cell(self, rid: int, family_id: int, child_id: int, unit: Unit, *, kind: str, status: str, day: date,
                  child_name: str, billing: str | None, reason: str) -> None:
         line = mail_texts.CellLine(
             kind=kind, accepted=status == RequestStatus.ACCEPTED, unit=unit.name, day=day,
             unit_position=unit.position, child=child_name, billing=billing, reason=reason)
         self.cells[(family_id, unit.activity_id)].append((rid, line))
         self.result.decided.append(rid)
+        self.result.changes.cells.add((child_id, unit.id, day))
+        self.result.changes.requests.add(rid)
 
     def mail(self, family: Family | None, recipients: list[str], mail: mail_texts.Mail, kind: str,
              related: list[int], family_label: str) -> None:
@@ -289,6 +293,10 @@ class _Round:
                                       family_id=family.id if family else None, kind=kind,
                                       related_requests=related))
         self.result.messages += 1
+        self.result.changes.outbox += 1
+        self.result.changes.requests.update(related)
+        if family is not None:
+            self.result.changes.families.add(family.id)
 
     def write_outbox(self) -> None:
         """The round's e-mails in one statement, inside the round's transaction."""
@@ -455,7 +463,7 @@ def _decide(desk: Desk, ids: list[int] | None, accepting: bool, *, reason: str =
                 s, desk, cell_rows, accepting, reason=reason, billing=billing, overrides=overrides or {},
                 capacity_override=capacity_override, names=names, units=units, cal=cal)
             for r, v in decided:
-                rnd.add_cell(r.id, r.family_id, units[r.unit_id], kind=r.kind, status=v["status"], day=r.day,
+                rnd.add_cell(r.id, r.family_id, r.child_id, units[r.unit_id], kind=r.kind, status=v["status"], day=r.day,
                              child_name=names[r.child_id], billing=v["billing"], reason=v["reason"])
         elif cell_rows:
             requests = _load_in(s, select(Request), Request.id, {r.id for r in cell_rows})
@@ -472,7 +480,7 @@ def _decide(desk: Desk, ids: list[int] | None, accepting: bool, *, reason: str =
                 except DeskError as exc:
                     problems.append(f"Demande n° {r.id} : {exc.message}")
                     continue
-                rnd.add_cell(r.id, r.family_id, units[r.unit_id], kind=r.kind, status=r.status, day=r.day,
+                rnd.add_cell(r.id, r.family_id, r.child_id, units[r.unit_id], kind=r.kind, status=r.status, day=r.day,
                              child_name=children[r.child_id].full_name, billing=r.billing, reason=r.reason)
         others = [r.id for r in rows if r.kind not in CELL_KINDS]
         for r in sorted(_load_in(s, select(Request), Request.id, others), key=lambda r: r.id):

@@ -20,6 +20,7 @@ from typing import Iterable
 from sqlalchemy import delete, func, insert, select, tuple_, update
 
 from gandrange_desk import formats
+from gandrange_desk.services.changes import Changes
 from gandrange_desk.errors import AlreadyDecided, DeskError, ValidationFailed
 from gandrange_desk.models import (
     Activity, Billing, Booking, CellState, Child, Family, Invoice, InvoiceStatus, Request,
@@ -40,6 +41,10 @@ class CellsResult:
     changed: dict[Cell, str | None] = field(default_factory=dict)  # cell -> its new state
     skipped: dict[Cell, str] = field(default_factory=dict)  # cell -> why it was left alone
     request_ids: list[int] = field(default_factory=list)
+
+    @property
+    def changes(self) -> Changes:
+        return Changes(cells=set(self.changed), requests=set(self.request_ids))
 
     def summary(self, verb: tuple[str, str]) -> str:
         text = formats.count(len(self.changed), "case", "cases") + " " + formats.plural(
