@@ -29,8 +29,8 @@ FAMILIES = 2000
 SEED = 2026
 # The demo's "today": fixed, so the base and the figures do not drift with the calendar.
 FIXED_NOW = datetime(2026, 11, 26, 9, 0, tzinfo=PARIS)
-# The generator's own files (demo*.py covers the later features' hooks too).
-SOURCES = ("demo*.py", "settings.py", "settings_toml.py", "bulk.py")
+# The generator's own files: the demo package and the settings it loads.
+SOURCES = ("demo/*.py", "services/settings/*.py")
 
 
 def _fingerprint() -> str:
@@ -40,9 +40,9 @@ def _fingerprint() -> str:
     # While migration 0001 is regenerated in place, its text (not its id) says the schema changed.
     for path in sorted((ROOT / "gandrange_desk" / "migrations" / "versions").glob("*.py")):
         digest.update(path.name.encode() + path.read_bytes())
-    services = ROOT / "gandrange_desk" / "services"
+    package = ROOT / "gandrange_desk"
     for pattern in SOURCES:
-        for path in sorted(services.glob(pattern)):
+        for path in sorted(package.glob(pattern)):
             digest.update(path.name.encode() + path.read_bytes())
     digest.update(f"{FAMILIES}-{SEED}-{FIXED_NOW.isoformat()}".encode())
     return digest.hexdigest()[:12]

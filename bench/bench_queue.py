@@ -84,7 +84,7 @@ def make_pending(desk, n: int = N_REQUESTS, first: date | None = None) -> list[i
 def accept_5000(base) -> dict:
     from gandrange_desk.db import make_engine
     from gandrange_desk.models import OutboxMessage
-    from gandrange_desk.services.queue import decisions as queue
+    from gandrange_desk.services import queue
     from gandrange_desk.services.context import SYSTEM, Desk
 
     timings, cpu, messages, families = [], [], 0, 0

@@ -50,10 +50,14 @@ def month_year(day: date) -> str:
     return format_date(day, format="LLLL yyyy", locale=LOCALE)
 
 
+def de(word: str) -> str:
+    """'de facturée', "d'excusée": French elides « de » before a vowel or a mute h."""
+    return f"d'{word}" if word[:1].lower() in "aeiouyéèêàâîôûh" else f"de {word}"
+
+
 def of_month(day: date) -> str:
-    """'de novembre 2026', "d'octobre 2026": French elides before a vowel (avril, août, octobre)."""
-    name = month_year(day)
-    return f"d'{name}" if name[:1] in "aeiouyéâ" else f"de {name}"
+    """'de novembre 2026', "d'octobre 2026" (avril, août, octobre)."""
+    return de(month_year(day))
 
 
 def instant(value: datetime) -> str:

@@ -60,7 +60,7 @@ def run_intake(args) -> int:
 
 
 def run_list(args) -> int:
-    from gandrange_desk.services.queue.decisions import pending_items
+    from gandrange_desk.services.queue import pending_items
 
     desk = open_desk(args)
     items = pending_items(desk)
@@ -70,13 +70,13 @@ def run_list(args) -> int:
 
 def _table(items) -> str:
     from gandrange_desk.formats import ddmmyyyy, instant
-    from gandrange_desk.services.queue.decisions import BILLING_LABELS, KIND_LABELS
+    from gandrange_desk.models import Billing, RequestKind
 
     if not items:
         return "Aucune demande en attente."
     lines = []
     for i in items:
-        what = KIND_LABELS.get(i.kind, i.kind)
+        what = RequestKind(i.kind).label
         where = " — ".join(x for x in (i.child_name, i.activity_code, i.unit_name,
                                         ddmmyyyy(i.day) if i.day else "") if x)
         flags = []
@@ -85,7 +85,7 @@ def _table(items) -> str:
         if i.past:
             flags.append("jour passé")
         if i.proposed_billing:
-            flags.append(BILLING_LABELS.get(i.proposed_billing, i.proposed_billing))
+            flags.append(Billing(i.proposed_billing).phrase)
         if i.places_left is not None:
             flags.append(f"places restantes : {i.places_left}")
         tail = f" [{', '.join(flags)}]" if flags else ""
@@ -105,7 +105,7 @@ def _result_payload(result) -> dict:
 
 
 def run_accept(args) -> int:
-    from gandrange_desk.services.queue.decisions import accept
+    from gandrange_desk.services.queue import accept
 
     if not args.all and not args.ids:
         raise DeskError("Indiquez les numéros des demandes à accepter, ou --all.")
@@ -122,7 +122,7 @@ def run_accept(args) -> int:
 
 
 def run_refuse(args) -> int:
-    from gandrange_desk.services.queue.decisions import refuse
+    from gandrange_desk.services.queue import refuse
 
     desk = open_desk(args)
     result = refuse(desk, args.ids, args.reason)

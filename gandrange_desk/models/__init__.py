@@ -23,6 +23,7 @@ from .booking import (
     Booking,
     CellState,
     FeedEntry,
+    FeedHold,
     Request,
     RequestKind,
     RequestSource,

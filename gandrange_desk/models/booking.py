@@ -111,6 +111,13 @@ class Request(Base):
     unit = relationship("Unit", lazy="joined", viewonly=True)
 
 
+class FeedHold(Labelled):
+    NONE = "", "Importée"
+    WAITING = "waiting", "En attente de l'inscription"
+    REPLAYED = "replayed", "Reprise après l'inscription"
+    DROPPED = "dropped", "Abandonnée (inscription refusée)"
+
+
 class FeedEntry(Base):
     """Every portal feed `ref` ever taken, so importing a feed twice changes nothing."""
 
@@ -122,4 +129,9 @@ class FeedEntry(Base):
     submitted_at: Mapped[datetime] = mapped_column(AwareDateTime())
     imported_at: Mapped[datetime] = mapped_column(AwareDateTime())
     imported_by: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    # The entry as the portal sent it (JSON).
     payload: Mapped[str] = mapped_column(Text, default="")
+    # A cell request or family change from a family whose registration was still waiting: the
+    # entry is held for that family's ref until the registration is decided.
+    held_for: Mapped[str | None] = mapped_column(String(40), nullable=True, index=True)
+    hold: Mapped[str] = mapped_column(String(12), default=FeedHold.NONE)

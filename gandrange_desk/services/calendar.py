@@ -67,8 +67,18 @@ def _school_holidays(zone: str, year: int) -> dict[date, str]:
     return found
 
 
+_weekday_sets: dict[str, frozenset[int]] = {}
+
+
 def _weekday_set(activity) -> frozenset[int]:
-    return frozenset(activity.weekday_numbers)
+    # Asked once per cell of a 5,000-request round: parse each weekdays text once.
+    text = getattr(activity, "weekdays", None)
+    found = _weekday_sets.get(text) if text is not None else None
+    if found is None:
+        found = frozenset(activity.weekday_numbers)
+        if text is not None:
+            _weekday_sets[text] = found
+    return found
 
 
 class Calendar:

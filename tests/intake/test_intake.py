@@ -16,7 +16,7 @@ from gandrange_desk.models import (
 )
 from gandrange_desk.services.reservations import bookings
 from gandrange_desk.services.intake import feed as intake
-from gandrange_desk.services.queue import decisions as queue
+from gandrange_desk.services import queue
 from gandrange_desk.services.calendar import Calendar
 from tests.builders import load_example_settings, make_family, unit_id
 
@@ -39,8 +39,11 @@ def office(desk, clock):
 
 
 def entry(ref, kind="booking", **kw):
-    base = {"ref": ref, "kind": kind, "submitted_at": "2026-03-11T09:12:00+01:00",
-            "family_ref": "F-0042", "child_ref": "E-0107", "activity": "PERISCOLAIRE", "unit": "Repas"}
+    base = {"ref": ref, "kind": kind, "submitted_at": "2026-03-11T09:12:00+01:00"}
+    if kind != "registration":
+        base["family_ref"] = "F-0042"
+    if kind in ("booking", "cancellation", "period_booking"):
+        base.update({"child_ref": "E-0107", "activity": "PERISCOLAIRE", "unit": "Repas"})
     if kind in ("booking", "cancellation"):
         base["dates"] = ["2026-03-13"]
     base.update(kw)

@@ -16,7 +16,8 @@ from gandrange_desk.models import (
 )
 from gandrange_desk.services.reservations import bookings
 from gandrange_desk.services.intake import feed as intake
-from gandrange_desk.services.queue import decisions as queue
+from gandrange_desk.services import queue
+from gandrange_desk.services.intake import waiting
 from gandrange_desk.services.calendar import Calendar
 from gandrange_desk.services.context import Actor
 from tests.builders import load_example_settings, make_family, unit_id
@@ -271,7 +272,7 @@ def test_registration_refused_drops_its_waiting_requests(office):
     with office.read() as s:
         assert s.execute(select(func.count()).select_from(Family)).scalar() == 2
     with office.read() as s:
-        assert intake.waiting_entries(s) == {}
+        assert waiting.waiting_entries(s) == {}
 
 
 def test_family_change_field_by_field(office):
@@ -330,13 +331,13 @@ def test_queue_commands(office, db_url, capsys):
 
 
 def test_bulk_outbox_rows_are_what_enqueue_writes(office):
-    from gandrange_desk.services.mail.outbox import enqueue
+    from gandrange_desk.services.mail.outbox import Outgoing, enqueue, enqueue_many
 
     args = dict(recipients=["a@example.org", "b@example.org"], subject="Sujet", body_text="Texte",
                 body_html="<p>Texte</p>", family_id=None, kind="decision", related_requests=[3, 4])
     with office.unit_of_work() as s:
         enqueue(s, office, **args)
-        s.execute(insert(OutboxMessage.__table__), [queue.outbox_row(office, **args)])
+        enqueue_many(s, office, [Outgoing(**args)])
     with office.read() as s:
         rows = s.execute(select(OutboxMessage.__table__)).mappings().all()
     skip = {"id", "message_id"}

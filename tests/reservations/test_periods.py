@@ -13,8 +13,9 @@ from sqlalchemy import func, select
 from gandrange_desk.errors import ValidationFailed
 from gandrange_desk.models import Booking, Request
 from gandrange_desk.services.calendar import Calendar
+from gandrange_desk.services.reservations.cells import book_period
 from gandrange_desk.services.reservations.periods import (
-    book_period, expand_period, iso_weeks_in_year, preview_period, week_matches,
+    expand_period, iso_weeks_in_year, preview_period, week_matches,
 )
 from tests.builders import load_example_settings, make_family, unit_id
 

@@ -36,11 +36,24 @@ FAMILY_FIELDS = {
 GUARDIAN_FIELDS = {"first_name": "prénom", "last_name": "nom", "email": "courriel", "phone": "téléphone"}
 CHILD_FIELDS = {"first_name": "prénom", "last_name": "nom", "class": "classe", "school": "école"}
 
-WAITING_KEY = "waiting_registration"
+# The keys each kind of entry may carry: anything else is refused, never stored unread.
+_COMMON_KEYS = {"ref", "kind", "submitted_at"}
+CELL_KEYS = _COMMON_KEYS | {"family_ref", "child_ref", "activity", "unit", "dates"}
+ALLOWED_KEYS = {
+    "booking": CELL_KEYS,
+    "cancellation": CELL_KEYS,
+    "period_booking": (CELL_KEYS - {"dates"}) | {"from", "to", "week_type", "weekdays"},
+    "registration": _COMMON_KEYS | {"family"},
+    "family_change": _COMMON_KEYS | {"family_ref", "changes"},
+}
+REGISTRATION_KEYS = {"ref", "name", "address", "guardians", "children"}
+ADDRESS_KEYS = {"street", "postcode", "city"}
+GUARDIAN_KEYS = {"first_name", "last_name", "email", "phone"}
+CHILD_KEYS = {"ref", "first_name", "last_name", "birth_date", "school", "class"}
 
 
 @dataclass
-class _CellPlan:
+class CellPlan:
     ref: str
     kind: str  # booking | cancellation
     submitted_at: datetime
@@ -50,6 +63,7 @@ class _CellPlan:
     unit: Unit
     days: list[date]
     raw: dict
+    waiting: bool = False  # the family's registration is still waiting: the entry is held
 
 
 @dataclass
@@ -111,6 +125,17 @@ class _Entry:
             return None
 
 
+def _unknown_keys(keys, place: str) -> str:
+    names = ", ".join(f"« {place}{_short(str(k))} »" for k in keys[:5])
+    return f"{'clé inconnue' if len(keys) == 1 else 'clés inconnues'} : {names}."
+
+
+def _check_keys(e: "_Entry", table: dict, allowed: set[str], place: str) -> None:
+    unknown = sorted(k for k in table if k not in allowed)
+    if unknown:
+        e.problem(_unknown_keys(unknown, place))
+
+
 def _type_fr(value) -> str:
     if isinstance(value, bool):
         return "un booléen"
@@ -156,7 +181,7 @@ def _submitted_at(e: _Entry) -> datetime | None:
     return instant
 
 
-def _check_cell(e: _Entry, ref: str, kind: str, submitted_at: datetime | None) -> _CellPlan | None:
+def _check_cell(e: _Entry, ref: str, kind: str, submitted_at: datetime | None) -> CellPlan | None:
     ctx = e.ctx
     family_ref = e.text("family_ref", max_len=40)
     child_ref = e.text("child_ref", max_len=40)
@@ -192,10 +217,8 @@ def _check_cell(e: _Entry, ref: str, kind: str, submitted_at: datetime | None) -
     days = _cell_days(e, kind, activity)
     if not e.ok or activity is None or unit is None or days is None:
         return None
-    plan = _CellPlan(ref, "cancellation" if kind == "cancellation" else "booking", submitted_at,
-                     family_ref, child_ref, activity, unit, days, e.raw)
-    plan.waiting = waiting is not None  # type: ignore[attr-defined]
-    return plan
+    return CellPlan(ref, "cancellation" if kind == "cancellation" else "booking", submitted_at,
+                    family_ref, child_ref, activity, unit, days, e.raw, waiting=waiting is not None)
 
 
 def _cell_days(e: _Entry, kind: str, activity: Activity | None) -> list[date] | None:
@@ -267,6 +290,7 @@ def _check_registration(e: _Entry, claimed_families: set[str], claimed_children:
     if not isinstance(fam, dict):
         e.problem("« family » doit être un objet (ref, name, address, guardians, children).")
         return None
+    _check_keys(e, fam, REGISTRATION_KEYS, "family.")
     ref = e.text("ref", where=fam, place="family.", max_len=40)
     name = e.text("name", where=fam, place="family.", max_len=200)
     if ref is not None:
@@ -281,6 +305,7 @@ def _check_registration(e: _Entry, claimed_families: set[str], claimed_children:
     if not isinstance(address, dict):
         e.problem("« family.address » doit être un objet (street, postcode, city).")
         address = {}
+    _check_keys(e, address, ADDRESS_KEYS, "family.address.")
     clean_address = {}
     for key in ("street", "postcode", "city"):
         clean_address[key] = e.text(key, where=address, place="family.address.", required=False,
@@ -295,6 +320,7 @@ def _check_registration(e: _Entry, claimed_families: set[str], claimed_children:
         if not isinstance(g, dict):
             e.problem(f"« {place[:-1]} » doit être un objet.")
             continue
+        _check_keys(e, g, GUARDIAN_KEYS, place)
         first = e.text("first_name", where=g, place=place, max_len=100)
         last = e.text("last_name", where=g, place=place, max_len=100)
         email = e.text("email", where=g, place=place, required=False, max_len=200) or ""
@@ -312,6 +338,7 @@ def _check_registration(e: _Entry, claimed_families: set[str], claimed_children:
         if not isinstance(c, dict):
             e.problem(f"« {place[:-1]} » doit être un objet.")
             continue
+        _check_keys(e, c, CHILD_KEYS, place)
         cref = e.text("ref", where=c, place=place, max_len=40)
         if cref is not None:
             if cref in ctx.children:
@@ -409,12 +436,12 @@ def check_feed(desk: Desk, s: Session, entries: list[Any], cal=None) -> tuple[li
 
     ctx = _Context(
         desk=desk, now=desk.now(),
-        families={f.ref: f for f in _in(s, select(Family).options(
+        families={f.ref: f for f in load_by(s, select(Family).options(
             selectinload(Family.guardians), selectinload(Family.children)), Family.ref, family_refs)},
-        children={c.ref: c for c in _in(s, select(Child), Child.ref, child_refs)},
+        children={c.ref: c for c in load_by(s, select(Child), Child.ref, child_refs)},
         activities={a.code: a for a in s.execute(select(Activity).options(selectinload(Activity.units))).scalars()},
         schools=set(s.execute(select(School.name)).scalars()),
-        taken_refs=set(_in(s, select(FeedEntry.ref), FeedEntry.ref, refs)),
+        taken_refs=set(load_by(s, select(FeedEntry.ref), FeedEntry.ref, refs)),
         waiting_families=_pending_registrations(s),
         cal=cal,
     )
@@ -451,6 +478,10 @@ def check_feed(desk: Desk, s: Session, entries: list[Any], cal=None) -> tuple[li
             e.problem(f"« kind » inconnu : « {_short(str(kind))} » (booking, period_booking, "
                       "cancellation, registration ou family_change).")
             continue
+        unknown = sorted(k for k in raw if k not in ALLOWED_KEYS[kind])
+        if unknown:
+            e.problem(_unknown_keys(unknown, ""))
+            continue
         submitted_at = _submitted_at(e)
         if kind in CELL_KINDS:
             plan = _check_cell(e, ref, kind, submitted_at)
@@ -472,7 +503,8 @@ def _strings(values) -> set[str]:
     return {v for v in values if isinstance(v, str) and len(v) <= 40}
 
 
-def _in(s: Session, stmt, column, values: set, chunk: int = 900):
+def load_by(s: Session, stmt, column, values: set, chunk: int = 900):
+    """Rows of `stmt` whose `column` is among `values`, a chunk of IN at a time."""
     values = list(values)
     out = []
     for start in range(0, len(values), chunk):

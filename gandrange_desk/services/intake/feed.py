@@ -1,46 +1,35 @@
 """The portal feed (DESIGN §7): parse, check every entry, then write all of it or nothing.
 
 Checking happens before any write so a bad feed gets one French line per problem, naming the
-entry's `ref`. Cell requests go through the reservation rules (`services.bookings`), so a feed
-can never put a cell in a state the grid would refuse. A `ref` already taken is skipped.
+entry's `ref`. Cell requests go through the reservation engine (one `CellBatch` for the whole
+feed), so a feed can never put a cell in a state the grid would refuse. A `ref` already taken
+is skipped.
 
 Requests for a family whose registration is still waiting (in this feed or in the queue) are
-kept with the registration and replayed when it is accepted: the portal lets a newly registered
-family ask for bookings at once, but the cells need the family's children to exist.
+held (`intake.waiting`) and replayed when it is accepted.
 """
 
 from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
 
 from gandrange_desk.errors import DeskError, ValidationFailed
-from gandrange_desk.formats import ddmmyyyy
+from gandrange_desk.formats import count, ddmmyyyy
 from gandrange_desk.models import (
-    WEEKDAY_CODES,
-    Activity,
-    Child,
-    Family,
-    FeedEntry,
-    Request,
-    RequestKind,
-    RequestSource,
-    RequestStatus,
-    Unit,
+    CellState, Child, FeedEntry, FeedHold, Request, RequestKind, RequestSource, RequestStatus,
 )
+from gandrange_desk.services.calendar import Calendar
 from gandrange_desk.services.changes import Changes
 from gandrange_desk.services.context import Desk
-
-from gandrange_desk.services.intake.check import (  # noqa: F401 - the feed's vocabulary, used by queue
-    CHILD_FIELDS, FAMILY_FIELDS, GUARDIAN_FIELDS, KINDS, MAX_PERIOD_DAYS, WAITING_KEY, WEEK_TYPES, _CellPlan, _in,
-    check_feed, expand_period, parse_change_path,
-)
+from gandrange_desk.services.intake.check import CellPlan, check_feed, load_by
+from gandrange_desk.services.reservations.engine import CellBatch
+from gandrange_desk.services.reservations.rules import Refusal
 
 MAX_FEED_BYTES = 50 * 1024 * 1024
 MAX_ENTRIES = 100_000
@@ -61,8 +50,6 @@ class IntakeResult:
     changes: Changes = field(default_factory=Changes)
 
     def summary(self) -> str:
-        from gandrange_desk.formats import count
-
         parts = [f"{count(self.entries, 'entrée importée', 'entrées importées')}"]
         if self.requests:
             parts.append(count(self.requests, "demande de case", "demandes de cases"))
@@ -168,9 +155,6 @@ def import_feed(desk: Desk, data: bytes | str) -> IntakeResult:
 
 
 def _import_once(desk: Desk, entries: list) -> IntakeResult:
-    from gandrange_desk.services.reservations import bookings
-    from gandrange_desk.services.calendar import Calendar
-
     result = IntakeResult()
     with desk.unit_of_work() as s:
         cal = Calendar.load(s)
@@ -178,62 +162,70 @@ def _import_once(desk: Desk, entries: list) -> IntakeResult:
         result.skipped = skipped
         if problems:
             raise _refusal(problems)
-        children = {c.ref: c for c in _in(s, select(Child), Child.ref,
-                                            {p.child_ref for p in plans if isinstance(p, _CellPlan)})}
-        today = desk.today()
         now = desk.now()
+        # The refs first: a workstation importing the same feed at the same moment waits here on
+        # the unique ref, then finds them taken and skips them (`import_feed` retries once).
         for plan in plans:
-            if isinstance(plan, _CellPlan):
+            if isinstance(plan, CellPlan):
                 _add_feed_entry(s, desk, plan.ref, plan.raw.get("kind"), plan.submitted_at, plan.raw,
-                                waiting=plan.family_ref if plan.waiting else None, now=now)
+                                held_for=plan.family_ref if plan.waiting else None, now=now)
+            else:
+                kind, ref, submitted_at, content, raw = plan
+                waiting_for = content[2] if kind == "family_change" else None
+                _add_feed_entry(s, desk, ref, kind, submitted_at, raw, held_for=waiting_for, now=now)
+        s.flush()
+        children = {c.ref: c.id for c in load_by(s, select(Child), Child.ref,
+                                                 {p.child_ref for p in plans if isinstance(p, CellPlan)})}
+        batch = CellBatch(s, desk, cal)
+        batch.load([(children[p.child_ref], p.unit.id, day) for p in plans
+                    if isinstance(p, CellPlan) and not p.waiting for day in p.days], pending=True)
+        today = desk.today()
+        others: list[Request] = []
+        for plan in plans:
+            if isinstance(plan, CellPlan):
+                result.entries += 1
                 if plan.waiting:
                     result.waiting += 1
-                    result.entries += 1
                     continue
-                child = children[plan.child_ref]
                 period = plan.raw.get("kind") == "period_booking"
                 for day in plan.days:
-                    if period and bookings.cell_state(s, child.id, plan.unit.id, day) is not None:
+                    cell = (children[plan.child_ref], plan.unit.id, day)
+                    if period and batch.rules.state(cell) is not None:
                         # A period only asks for the white cells, as the portal's total counts them.
                         result.already += 1
                         continue
-                    try:
-                        request = ask_cell(s, desk, cal, plan.kind, child, plan.unit, day,
-                                           plan.submitted_at, plan.ref)
-                    except DeskError as exc:
-                        problems.append(f"Entrée {plan.ref} : {ddmmyyyy(day)} : {exc.message}")
+                    outcome = ask_cell(batch, plan.kind, cell, plan.submitted_at, plan.ref)
+                    if isinstance(outcome, Refusal):
+                        problems.append(f"Entrée {plan.ref} : {ddmmyyyy(day)} : "
+                                        f"{outcome.sentence(batch.label(cell))}")
                         continue
                     result.requests += 1
-                    result.changes.cells.add((child.id, plan.unit.id, day))
-                    result.changes.requests.add(request.id)
-                    result.late += bool(request.late)
+                    result.late += bool(outcome.late)
                     result.past_days += day < today
-                result.entries += 1
+                    result.changes.cells.add(cell)
                 continue
             kind, ref, submitted_at, content, raw = plan
-            _add_feed_entry(s, desk, ref, kind, submitted_at, raw, now=now)
             result.entries += 1
             if kind == "registration":
-                s.add(Request(kind=RequestKind.REGISTRATION, source=RequestSource.PORTAL, ref=ref,
-                              submitted_at=submitted_at, status=RequestStatus.PENDING,
-                              payload=json.dumps({"family": content}, ensure_ascii=False)))
+                others.append(Request(kind=RequestKind.REGISTRATION, source=RequestSource.PORTAL, ref=ref,
+                                      submitted_at=submitted_at, status=RequestStatus.PENDING,
+                                      payload=json.dumps({"family": content}, ensure_ascii=False)))
                 result.registrations += 1
-                result.changes.requests.add(0)  # a new registration: the queue changed
-            else:
-                family, changes, waiting_for = content
-                if waiting_for:
-                    s.flush()
-                    _mark_waiting(s, ref, waiting_for)
-                    result.waiting += 1
-                    continue
-                s.add(Request(kind=RequestKind.FAMILY_CHANGE, source=RequestSource.PORTAL, ref=ref,
-                              family_id=family.id, submitted_at=submitted_at,
-                              status=RequestStatus.PENDING,
-                              payload=json.dumps({"changes": changes}, ensure_ascii=False)))
-                result.family_changes += 1
-                result.changes.requests.add(0)  # a new family change: the queue changed
+                continue
+            family, changes, waiting_for = content
+            if waiting_for:
+                result.waiting += 1
+                continue
+            others.append(Request(kind=RequestKind.FAMILY_CHANGE, source=RequestSource.PORTAL, ref=ref,
+                                  family_id=family.id, submitted_at=submitted_at, status=RequestStatus.PENDING,
+                                  payload=json.dumps({"changes": changes}, ensure_ascii=False)))
+            result.family_changes += 1
         if problems:
             raise _refusal(problems)
+        steps = batch.flush()
+        s.add_all(others)
+        s.flush()
+        result.changes.requests |= {step.request_id for step in steps} | {r.id for r in others}
         desk.audit(s, "feed.import", "feed_entry", None, after={
             "entries": result.entries, "requests": result.requests, "skipped": len(skipped)})
     return result
@@ -243,111 +235,27 @@ def import_feed_file(desk: Desk, path: str | Path) -> IntakeResult:
     return import_feed(desk, read_feed_file(path))
 
 
-def _add_feed_entry(s, desk, ref, kind, submitted_at, raw, *, waiting: str | None = None, now=None) -> None:
-    payload = dict(raw)
-    if waiting:
-        payload = {WAITING_KEY: waiting, "entry": raw}
+def _add_feed_entry(s, desk, ref, kind, submitted_at, raw, *, held_for: str | None = None, now=None) -> None:
     s.add(FeedEntry(ref=ref, kind=str(kind), submitted_at=submitted_at, imported_at=now or desk.now(),
-                    imported_by=desk.actor.login, payload=json.dumps(payload, ensure_ascii=False)))
+                    imported_by=desk.actor.login, payload=json.dumps(raw, ensure_ascii=False),
+                    held_for=held_for, hold=FeedHold.WAITING if held_for else FeedHold.NONE))
 
 
 def _refusal(problems: list[str]) -> ValidationFailed:
     shown = problems[:MAX_PROBLEMS_SHOWN]
     if len(problems) > MAX_PROBLEMS_SHOWN:
         shown.append(f"… et {len(problems) - MAX_PROBLEMS_SHOWN} autres problèmes.")
-    from gandrange_desk.formats import count
-
     return ValidationFailed(shown, headline=f"Flux refusé, rien n'a été importé "
                                             f"({count(len(problems), 'problème', 'problèmes')}) :")
 
 
-def replay_waiting(s: Session, desk: Desk, family_ref: str, cal=None) -> tuple[int, list[str]]:
-    """After a registration is accepted: the cell requests the family sent meanwhile become DR/DA.
-
-    A request that no longer fits (a day now closed, a cell already taken) is reported, not fatal:
-    the family is registered either way.
-    """
-    from gandrange_desk.services.calendar import Calendar
-
-    cal = cal or Calendar.load(s)
-    rows = s.execute(select(FeedEntry).where(FeedEntry.payload.like(f'{{"{WAITING_KEY}": %'))
-                     .order_by(FeedEntry.submitted_at, FeedEntry.id)).scalars().all()
-    created, notes = 0, []
-    for row in rows:
-        payload = json.loads(row.payload)
-        if payload.get(WAITING_KEY) != family_ref:
-            continue
-        raw = payload["entry"]
-        payload[WAITING_KEY + "_done"] = payload.pop(WAITING_KEY)
-        row.payload = json.dumps(payload, ensure_ascii=False)
-        if raw.get("kind") == "family_change":
-            family = s.execute(select(Family).where(Family.ref == family_ref)).scalar_one()
-            s.add(Request(kind=RequestKind.FAMILY_CHANGE, source=RequestSource.PORTAL, ref=row.ref,
-                          family_id=family.id, submitted_at=row.submitted_at, status=RequestStatus.PENDING,
-                          payload=json.dumps({"changes": raw["changes"]}, ensure_ascii=False)))
-            created += 1
-            continue
-        child = s.execute(select(Child).where(Child.ref == raw["child_ref"])).scalar_one_or_none()
-        activity = s.execute(select(Activity).where(Activity.code == raw["activity"])).scalar_one_or_none()
-        unit = next((u for u in activity.units if u.name == raw["unit"]), None) if activity else None
-        if child is None or unit is None:
-            notes.append(f"Demande {row.ref} non reprise : enfant ou unité introuvable.")
-            continue
-        if raw["kind"] == "period_booking":
-            codes = {WEEKDAY_CODES.index(w) for w in raw["weekdays"]}
-            days = expand_period(cal, activity, date.fromisoformat(raw["from"]),
-                                 date.fromisoformat(raw["to"]), raw.get("week_type", "all"), codes)
-        else:
-            days = sorted({date.fromisoformat(d) for d in raw["dates"]})
-        kind = "cancellation" if raw["kind"] == "cancellation" else "booking"
-        for day in days:
-            try:
-                ask_cell(s, desk, cal, kind, child, unit, day, row.submitted_at, row.ref)
-                created += 1
-            except DeskError as exc:
-                notes.append(f"Demande {row.ref} du {ddmmyyyy(day)} non reprise : {exc.message}")
-    return created, notes
-
-
-def ask_cell(s: Session, desk: Desk, cal, kind: str, child: Child, unit: Unit, day: date,
-             submitted_at: datetime, ref: str) -> Request:
+def ask_cell(batch: CellBatch, kind: str, cell, submitted_at: datetime, ref: str):
     """One portal cell request. Cancelling a cell still waiting as DR withdraws that request:
     the family clicked its own pending request away before the office decided it."""
-    from gandrange_desk.models import CellState
-    from gandrange_desk.services.reservations import bookings
-
-    if kind == "cancellation" and bookings.cell_state(s, child.id, unit.id, day) == CellState.DR:
-        pending = bookings.pending_request(s, child.id, unit.id, day)
+    if kind == "cancellation" and batch.rules.state(cell) == CellState.DR:
+        pending = batch.rules.pending.get(cell)
         if pending is not None and pending.kind == RequestKind.BOOKING:
-            return bookings.withdraw(s, desk, pending, reason=f"Retirée par la famille ({ref})")
-    ask = bookings.ask_booking if kind == "booking" else bookings.ask_cancellation
-    return ask(s, desk, cal, child, unit, day, source=RequestSource.PORTAL,
-               submitted_at=submitted_at, ref=ref)
-
-
-def _mark_waiting(s: Session, ref: str, family_ref: str) -> None:
-    row = s.execute(select(FeedEntry).where(FeedEntry.ref == ref)).scalar_one()
-    row.payload = json.dumps({WAITING_KEY: family_ref, "entry": json.loads(row.payload)}, ensure_ascii=False)
-
-
-def drop_waiting(s: Session, family_ref: str) -> int:
-    """A refused registration: what the family asked for meanwhile is dropped with it."""
-    rows = s.execute(select(FeedEntry).where(FeedEntry.payload.like(f'{{"{WAITING_KEY}": %'))).scalars().all()
-    n = 0
-    for row in rows:
-        payload = json.loads(row.payload)
-        if payload.get(WAITING_KEY) == family_ref:
-            payload[WAITING_KEY + "_dropped"] = payload.pop(WAITING_KEY)
-            row.payload = json.dumps(payload, ensure_ascii=False)
-            n += 1
-    return n
-
-
-def waiting_entries(s: Session) -> dict[str, list[dict]]:
-    """family ref -> feed entries held until that family's registration is decided."""
-    rows = s.execute(select(FeedEntry.payload).where(FeedEntry.payload.like(f'{{"{WAITING_KEY}": %'))).scalars()
-    out: dict[str, list[dict]] = {}
-    for payload in rows:
-        data = json.loads(payload)
-        out.setdefault(data[WAITING_KEY], []).append(data["entry"])
-    return out
+            return batch.withdraw(cell, reason=f"Retirée par la famille ({ref})")
+    if kind == "booking":
+        return batch.ask_booking(cell, source=RequestSource.PORTAL, submitted_at=submitted_at, ref=ref)
+    return batch.ask_cancellation(cell, source=RequestSource.PORTAL, submitted_at=submitted_at, ref=ref)

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from typing import Iterable, Sequence
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import func, insert, or_, select
 from sqlalchemy.orm import Session, selectinload
 
 from gandrange_desk.clock import PARIS
@@ -41,31 +41,64 @@ def family_recipients(family: Family) -> list[str]:
     return seen
 
 
+@dataclass
+class Outgoing:
+    """One message to queue: what `enqueue_many` writes as one outbox row."""
+
+    recipients: Sequence[str]
+    subject: str
+    body_text: str
+    body_html: str = ""
+    family_id: int | None = None
+    kind: str = ""
+    related_requests: Iterable[int] = ()
+    invoice_id: int | None = None
+    attachments: Iterable[tuple[str, str, bytes]] = ()
+
+
+def enqueue_many(session: Session, desk: Desk, messages: Sequence[Outgoing], *,
+                 with_ids: bool = False) -> list[int]:
+    """Add messages to the outbox inside the caller's transaction (one INSERT for thousands).
+
+    The only writer of outbox rows: every decision, invoice, reminder and notice goes through it,
+    so a row always has its Message-ID, its status and its first attempt time. The new ids are
+    returned when asked for (or when attachments need them)."""
+    if not messages:
+        return []
+    now = desk.now()
+    rows = [{
+        "family_id": m.family_id, "kind": m.kind, "recipients": ", ".join(m.recipients),
+        "subject": m.subject, "body_text": m.body_text, "body_html": m.body_html,
+        "message_id": new_message_id_at(now), "status": OutboxStatus.PENDING, "attempts": 0,
+        "next_attempt_at": now, "last_error": "", "created_at": now, "created_by": desk.actor.login,
+        "claimed_at": None, "claimed_by": None, "sent_at": None,
+        "related_requests": ",".join(str(i) for i in m.related_requests), "invoice_id": m.invoice_id,
+    } for m in messages]
+    table = OutboxMessage.__table__
+    if not with_ids and not any(m.attachments for m in messages):
+        # A decision round's thousands of e-mails: one plain multi-row INSERT, no ids to read back.
+        session.execute(insert(table), rows)
+        return []
+    ids: list[int] = []
+    stmt = insert(table).returning(table.c.id, sort_by_parameter_order=True)
+    for start in range(0, len(rows), 900):
+        ids += session.execute(stmt, rows[start:start + 900]).scalars().all()
+    files = [{"message_id": mid, "filename": name, "mime_type": mime, "content": content}
+             for mid, m in zip(ids, messages) for name, mime, content in m.attachments]
+    if files:
+        session.execute(insert(OutboxAttachment.__table__), files)
+    return ids
+
+
 def enqueue(session: Session, desk: Desk, *, recipients: Sequence[str], subject: str, body_text: str,
             body_html: str = "", family_id: int | None = None, kind: str = "",
             related_requests: Iterable[int] = (), invoice_id: int | None = None,
             attachments: Iterable[tuple[str, str, bytes]] = ()) -> OutboxMessage:
-    """Add one message to the outbox inside the caller's transaction; the caller commits."""
-    message = OutboxMessage(
-        family_id=family_id,
-        kind=kind,
-        recipients=", ".join(recipients),
-        subject=subject,
-        body_text=body_text,
-        body_html=body_html,
-        message_id=new_message_id(desk),
-        status=OutboxStatus.PENDING,
-        attempts=0,
-        next_attempt_at=desk.now(),
-        created_at=desk.now(),
-        created_by=desk.actor.login,
-        related_requests=",".join(str(i) for i in related_requests),
-        invoice_id=invoice_id,
-    )
-    for filename, mime_type, content in attachments:
-        message.attachments.append(OutboxAttachment(filename=filename, mime_type=mime_type, content=content))
-    session.add(message)
-    return message
+    """One message: `enqueue_many` with one row; returns it as stored."""
+    [message_id] = enqueue_many(session, desk, [Outgoing(
+        recipients, subject, body_text, body_html, family_id, kind, tuple(related_requests), invoice_id,
+        tuple(attachments))], with_ids=True)
+    return session.get(OutboxMessage, message_id)
 
 
 # ---------------------------------------------------------------------------------------------

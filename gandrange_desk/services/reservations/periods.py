@@ -18,7 +18,6 @@ from gandrange_desk.errors import ValidationFailed
 from gandrange_desk.models import Activity, Booking, Child, Unit
 
 from gandrange_desk.services.calendar import Calendar
-from gandrange_desk.services.reservations.cells import CellsResult, book_cells
 
 WEEK_TYPES = {"all": "Toutes les semaines", "even": "Semaines paires", "odd": "Semaines impaires"}
 MAX_DAYS = 400
@@ -115,7 +114,7 @@ def week53_note(year: int, week_type: str) -> str:
             "semaine 52).")
 
 
-def _plan_for(s, cal, unit_id, first, last, week_type, weekdays):
+def plan_for(s, cal, unit_id, first, last, week_type, weekdays):
     unit = s.get(Unit, unit_id)
     if unit is None:
         raise ValidationFailed(["Unité introuvable."])
@@ -129,7 +128,7 @@ def preview_period(desk, child_ids: Iterable[int], unit_id: int, first: date, la
     child_ids = sorted(set(child_ids))
     with desk.read() as s:
         cal = Calendar.load(s)
-        plan = _plan_for(s, cal, unit_id, first, last, week_type, weekdays)
+        plan = plan_for(s, cal, unit_id, first, last, week_type, weekdays)
         taken = 0
         if plan.days and child_ids:
             taken = len(s.execute(select(Booking.id).where(
@@ -142,20 +141,5 @@ def preview_period(desk, child_ids: Iterable[int], unit_id: int, first: date, la
                          children=live)
 
 
-def book_period(desk, child_ids: Iterable[int], unit_id: int, first: date, last: date,
-                week_type: str, weekdays: Iterable[int], *, for_family: bool = False,
-                capacity_override: bool = False) -> CellsResult:
-    """One R (office) or DR (pour la famille) per open day of the period; one transaction."""
-    child_ids = sorted(set(child_ids))
-    with desk.read() as s:
-        cal = Calendar.load(s)
-        plan = _plan_for(s, cal, unit_id, first, last, week_type, weekdays)
-    if not plan.days:
-        raise ValidationFailed(["Aucun jour d'ouverture dans cette période pour ces choix."])
-    cells = [(child_id, unit_id, day) for child_id in child_ids for day in plan.days]
-    return book_cells(desk, cells, for_family=for_family, capacity_override=capacity_override,
-                      cal=cal)
-
-
-__all__ = ["PeriodPlan", "PeriodPreview", "WEEK_TYPES", "book_period", "expand_period",
+__all__ = ["PeriodPlan", "PeriodPreview", "WEEK_TYPES", "plan_for", "expand_period",
            "iso_weeks_in_year", "preview_period", "validate_period", "week53_note", "week_matches"]

@@ -14,7 +14,8 @@ from PySide6.QtWidgets import (
 from gandrange_desk import formats
 from gandrange_desk.errors import DeskError
 from gandrange_desk.services.reservations.bookings import CapacityExceeded
-from gandrange_desk.services.reservations.periods import WEEK_TYPES, book_period, preview_period
+from gandrange_desk.services.reservations.cells import book_period
+from gandrange_desk.services.reservations.periods import WEEK_TYPES, preview_period
 
 DAY_LABELS = ("Lundi", "Mardi", "Mercredi", "Jeudi", "Vendredi", "Samedi", "Dimanche")
 

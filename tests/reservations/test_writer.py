@@ -1,8 +1,10 @@
-"""Big rounds are decided set-based (queue_bulk); they must write exactly what apply_decision writes.
+"""The one cell writer: a round written at once must equal the same round written row by row.
 
-The same queue is built twice (two copies of one database); one copy is decided request by
-request through bookings.apply_decision, the other in bulk; every request, cell, audit row and
-e-mail must come out identical, and so must the refusals.
+The same queue is built twice (two copies of one database). On one copy the writer writes each
+decision as soon as the rules judged it (its one-row case: one conditional UPDATE, one cell, one
+audit row at a time); on the other it writes the whole round at the end, grouped into a few
+statements. Every request, cell, audit row and e-mail must come out identical, and so must the
+refusals.
 """
 
 from __future__ import annotations
@@ -18,8 +20,9 @@ from gandrange_desk.db import make_engine
 from gandrange_desk.errors import ValidationFailed
 from gandrange_desk.models import AuditEntry, Booking, Invoice, InvoiceStatus, OutboxMessage, Request, Unit
 from gandrange_desk.services.intake import feed as intake
-from gandrange_desk.services.queue import decisions as queue
+from gandrange_desk.services import queue
 from gandrange_desk.services.context import Actor, Desk
+from gandrange_desk.services.reservations.engine import CellBatch
 from tests.builders import load_example_settings, make_family, unit_id
 from tests.queue.test_queue import _reserve
 
@@ -79,9 +82,16 @@ def rows(desk) -> dict:
 
 
 def both(monkeypatch, one, many, fn):
-    monkeypatch.setattr(queue, "BULK_THRESHOLD", 10**9)
-    first = fn(one)
-    monkeypatch.setattr(queue, "BULK_THRESHOLD", 1)
+    original = CellBatch.decide
+
+    def one_at_a_time(self, *args, **kwargs):
+        outcome = original(self, *args, **kwargs)
+        self.writer.flush()
+        return outcome
+
+    with monkeypatch.context() as m:
+        m.setattr(CellBatch, "decide", one_at_a_time)
+        first = fn(one)
     second = fn(many)
     return first, second
 

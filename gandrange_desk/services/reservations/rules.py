@@ -1,0 +1,458 @@
+"""The reservation cell rules of DESIGN §2, in one place.
+
+A cell is (child, unit, day); a blank cell has no Booking row. `TRANSITIONS` lists every move a
+cell may make, by action; `Rules` is what the rules need to know about a set of cells, loaded
+once per transaction (children, units, calendar, current states, issued months, places used,
+pending requests), and answers "may this cell do that, and if not, why" in one French wording.
+
+`Rules` keeps its picture up to date as changes are planned (states, places, pending requests),
+so a batch of 5,000 decisions is judged exactly as if they were applied one after the other.
+The writes themselves are `writer.CellWriter`'s; this module never writes.
+
+This is the only module that refuses a cell transition: the grid, the queue, the feed, period
+booking and the families' portal all ask it.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass
+from datetime import date, datetime
+from enum import StrEnum
+from typing import Iterable, Iterator
+
+from sqlalchemy import Date, Integer, and_, column, func, select, text
+from sqlalchemy.orm import Session
+
+from gandrange_desk import formats
+from gandrange_desk.errors import DeskError, ValidationFailed
+from gandrange_desk.models import (
+    Activity, Billing, Booking, CellState, Child, Invoice, InvoiceStatus, Request, RequestKind,
+    RequestStatus, Unit,
+)
+from gandrange_desk.services.calendar import Calendar
+
+Cell = tuple[int, int, date]  # (child_id, unit_id, day)
+
+# States that hold a place: a DR is not yet accepted, an AF child does not come.
+OCCUPYING = frozenset({CellState.R, CellState.DA})
+PENDING_STATES = frozenset({CellState.DR, CellState.DA})
+CHUNK = 1000  # cells per statement: three parameters each, well below every backend's limit
+
+
+class Action(StrEnum):
+    ASK_BOOKING = "ask_booking"  # a family asks (portal, or the desk for it)
+    BOOK = "book"  # the office books directly
+    ACCEPT_BOOKING = "accept_booking"
+    REFUSE_BOOKING = "refuse_booking"
+    WITHDRAW = "withdraw"  # the family takes its pending booking request back
+    ASK_CANCELLATION = "ask_cancellation"
+    CANCEL = "cancel"  # the office cancels directly, excusée or facturée
+    ACCEPT_CANCELLATION = "accept_cancellation"
+    REFUSE_CANCELLATION = "refuse_cancellation"
+
+
+# (action, state before) -> the states the cell may take; the billing picks between two.
+TRANSITIONS: dict[tuple[Action, CellState | None], tuple[CellState | None, ...]] = {
+    (Action.ASK_BOOKING, None): (CellState.DR,),
+    (Action.BOOK, None): (CellState.R,),
+    (Action.ACCEPT_BOOKING, CellState.DR): (CellState.R,),
+    (Action.REFUSE_BOOKING, CellState.DR): (None,),
+    (Action.WITHDRAW, CellState.DR): (None,),
+    (Action.ASK_CANCELLATION, CellState.R): (CellState.DA,),
+    (Action.CANCEL, CellState.R): (None, CellState.AF),
+    (Action.ACCEPT_CANCELLATION, CellState.DA): (None, CellState.AF),
+    (Action.REFUSE_CANCELLATION, CellState.DA): (CellState.R,),
+}
+
+# Actions that put a child in the cell on that day: the day must be open.
+_NEEDS_OPEN_DAY = {Action.ASK_BOOKING, Action.BOOK, Action.ACCEPT_BOOKING}
+# Actions that change what a month bills: refused once the month's invoices are issued.
+_CHANGES_BILLING = {Action.ASK_BOOKING, Action.BOOK, Action.ACCEPT_BOOKING, Action.ASK_CANCELLATION,
+                    Action.CANCEL, Action.ACCEPT_CANCELLATION}
+# Actions that take a place.
+_TAKES_PLACE = {Action.BOOK, Action.ACCEPT_BOOKING}
+
+
+def target(action: Action, state: CellState | None, billing: str | None = None) -> CellState | None:
+    """The state `action` leaves the cell in; KeyError when the table has no such move."""
+    targets = TRANSITIONS[(action, state)]
+    if len(targets) == 1:
+        return targets[0]
+    return CellState.AF if billing == Billing.BILLED else None
+
+
+# --- the words ------------------------------------------------------------------------------
+
+REASON_REQUIRED = ("Un refus doit être motivé : indiquez la raison, elle est envoyée à la famille.")
+NO_CELL = "Aucune case sélectionnée."
+
+
+class BookingRefused(DeskError):
+    """A cell change that the rules forbid; nothing was written."""
+
+
+class CapacityExceeded(BookingRefused):
+    """Over capacity without the explicit override: the UI asks, then retries with it."""
+
+
+@dataclass(frozen=True)
+class Refusal:
+    """Why one cell may not change: `code` for callers that sort refusals, `reason` to read."""
+
+    code: str  # state | pending | closed | locked | capacity | archived | family | missing | undecidable
+    reason: str  # a French clause, completed by the cell's label: "Léa — Repas du … : <reason>."
+
+    def sentence(self, label: str) -> str:
+        return f"{label} : {self.reason}."
+
+    def error(self, label: str) -> BookingRefused:
+        cls = CapacityExceeded if self.code == "capacity" else BookingRefused
+        return cls(self.sentence(label))
+
+
+def cell_label(child_name: str, unit_name: str, day: date) -> str:
+    return f"{child_name} — {unit_name} du {formats.WEEKDAYS_FR[day.weekday()]} {formats.ddmmyyyy(day)}"
+
+
+def month_start(day: date) -> date:
+    return day.replace(day=1)
+
+
+def closed(reason: str) -> Refusal:
+    return Refusal("closed", f"jour fermé ({reason})")
+
+
+def locked(day: date) -> Refusal:
+    return Refusal("locked", f"les factures {formats.of_month(day)} sont émises, ce mois est verrouillé "
+                             "(une correction passe en régularisation sur la facture suivante)")
+
+
+def full(capacity: int) -> Refusal:
+    return Refusal("capacity", f"complet ({formats.count(capacity, 'place', 'places')}). "
+                               "Dépasser la capacité demande une confirmation explicite")
+
+
+def state_refusal(action: Action, state: CellState | None) -> Refusal:
+    if state in PENDING_STATES and action in (Action.ASK_BOOKING, Action.BOOK, Action.ASK_CANCELLATION,
+                                              Action.CANCEL):
+        return Refusal("pending", "une demande est déjà en attente sur cette case "
+                                  f"({CellState(state).phrase})")
+    phrase = CellState(state).phrase if state else "vide"
+    if action in (Action.ASK_BOOKING, Action.BOOK):
+        return Refusal("state", f"impossible de réserver, la case est déjà {phrase}")
+    if action in (Action.ASK_CANCELLATION, Action.CANCEL):
+        return Refusal("state", f"impossible d'annuler, la case est {phrase}")
+    if action == Action.WITHDRAW:
+        return Refusal("state", "aucune demande de réservation en attente")
+    return Refusal("undecidable", f"la case est {phrase}, la demande ne peut plus être décidée")
+
+
+NO_PENDING = Refusal("missing", "aucune demande en attente sur cette case")
+
+
+def nothing_changed(label: str, reason: str, others: int) -> BookingRefused:
+    """No cell of a selection could change: the first one's reason, and how many more."""
+    tail = f" (et {formats.count(others, 'autre case', 'autres cases')})" if others else ""
+    return BookingRefused(f"{label} : {reason}{tail}.")
+
+
+def over_capacity(units: dict[int, Unit], wanted: Counter, used: Counter) -> CapacityExceeded:
+    """Several cells over capacity at once (a rectangle, a period): one sentence for them all."""
+    full_days = []
+    for (unit_id, day), n in sorted(wanted.items(), key=lambda kv: (kv[0][1], kv[0][0])):
+        capacity = units[unit_id].capacity
+        if capacity is not None and used[(unit_id, day)] + n > capacity:
+            full_days.append(f"{units[unit_id].name} le {formats.ddmm(day)} ({used[(unit_id, day)] + n}/{capacity})")
+    shown = ", ".join(full_days[:5]) + (" …" if len(full_days) > 5 else "")
+    return CapacityExceeded(f"Capacité dépassée : {shown}. Confirmez le dépassement pour réserver quand même.")
+
+
+def check_billing(billing: str | None, *, required: bool = False) -> None:
+    if (billing is not None or required) and billing not in (Billing.EXCUSED, Billing.BILLED):
+        raise ValidationFailed([f"Facturation inconnue : « {billing} » (excusée ou facturée)."])
+
+
+def override_reason_required(count: int, billing: str) -> ValidationFailed:
+    """The office cancels against what the deadline proposes: the clerk must say why."""
+    chosen = Billing(billing).phrase
+    return ValidationFailed([
+        f"Motif obligatoire : {formats.count(count, 'annulation', 'annulations')} "
+        f"{chosen}{'s' if count > 1 else ''} contre la règle du délai (par exemple « certificat médical »)."])
+
+
+# --- what the rules know ------------------------------------------------------------------
+
+
+@dataclass
+class ChildInfo:
+    name: str
+    family_id: int
+    archived: bool
+
+
+@dataclass
+class CellInfo:
+    """A cell as the batch sees it: as stored at load, then as planned."""
+
+    booking_id: int | None  # the row at load time (None: blank then)
+    stored_state: CellState | None
+    stored_late: bool
+    state: CellState | None
+    late: bool
+
+
+@dataclass
+class PendingInfo:
+    """The pending request of a cell: a stored row (`id`) or one planned in this batch."""
+
+    id: int | None
+    kind: str
+    late: bool
+    proposed_billing: str | None
+    handle: object = None  # the writer's handle for a request planned in this batch
+
+
+class Rules:
+    """The rules' picture of some cells, loaded once per transaction."""
+
+    def __init__(self, s: Session, desk, cal: Calendar | None = None):
+        self.s, self.desk = s, desk
+        self.cal = cal or Calendar.load(s)
+        self.children: dict[int, ChildInfo] = {}
+        self.units: dict[int, Unit] = {}
+        self.activities: dict[int, Activity] = {}
+        self.cells: dict[Cell, CellInfo] = {}
+        self.pending: dict[Cell, PendingInfo] = {}
+        self.locked: set[tuple[int, date]] = set()
+        self.used: Counter = Counter()  # (unit_id, day) -> places held now (as planned)
+        self.used_at_load: Counter = Counter()
+        self._places_loaded: set[tuple[int, date]] = set()
+        self._late_cache: dict[tuple[str, int, date, datetime], bool] = {}
+
+    # loading -----------------------------------------------------------------------------
+
+    def load(self, cells: Iterable[Cell], *, places: bool = False, pending: bool = False) -> "Rules":
+        """Read what the rules need about `cells` (a few statements, whatever their number)."""
+        cells = [c for c in dict.fromkeys(cells) if c not in self.cells]
+        if not cells:
+            return self
+        self._load_children({c[0] for c in cells})
+        self._load_units({c[1] for c in cells})
+        for chunk in _chunks(cells):
+            wanted = cells_table(self.s, chunk)
+            for bid, cid, uid, day, state, late in self.s.execute(
+                    select(Booking.id, Booking.child_id, Booking.unit_id, Booking.day, Booking.state,
+                           Booking.late)
+                    .join(wanted, and_(Booking.child_id == wanted.c.column1, Booking.unit_id == wanted.c.column2,
+                                       Booking.day == wanted.c.column3))):
+                state = CellState(state)
+                self.cells[(cid, uid, day)] = CellInfo(bid, state, bool(late), state, bool(late))
+        for cell in cells:
+            self.cells.setdefault(cell, CellInfo(None, None, False, None, False))
+        self._load_locks({self.children[c[0]].family_id for c in cells if c[0] in self.children},
+                         {month_start(c[2]) for c in cells})
+        if pending:
+            self._load_pending([c for c in cells if self.cells[c].state in PENDING_STATES])
+        if places:
+            self.load_places({(c[1], c[2]) for c in cells})
+        return self
+
+    def load_requests(self, rows, *, places: bool = False) -> "Rules":
+        """The cells of pending requests (rows with id, kind, child_id, unit_id, day, late,
+        proposed_billing), read through the requests' ids: a round of 5,000 decisions probes
+        the request index, not the cell index."""
+        cells = {r.id: (r.child_id, r.unit_id, r.day) for r in rows}
+        self._load_children({c[0] for c in cells.values()})
+        self._load_units({c[1] for c in cells.values()})
+        on_cell = and_(Booking.child_id == Request.child_id, Booking.unit_id == Request.unit_id,
+                       Booking.day == Request.day)
+        for chunk in _chunks(sorted(cells), 900):
+            for rid, bid, state, late in self.s.execute(
+                    select(Request.id, Booking.id, Booking.state, Booking.late).join(Booking, on_cell)
+                    .where(Request.id.in_(chunk))):
+                state = CellState(state)
+                self.cells[cells[rid]] = CellInfo(bid, state, bool(late), state, bool(late))
+        for r in rows:
+            cell = cells[r.id]
+            self.cells.setdefault(cell, CellInfo(None, None, False, None, False))
+            self.pending[cell] = PendingInfo(r.id, r.kind, bool(r.late), r.proposed_billing)
+        self._load_locks({self.children[c[0]].family_id for c in cells.values() if c[0] in self.children},
+                         {month_start(c[2]) for c in cells.values()})
+        if places:
+            self.load_places({(c[1], c[2]) for c in cells.values()})
+        return self
+
+    def _load_children(self, ids: set[int]) -> None:
+        ids = sorted(i for i in ids if i not in self.children)
+        for chunk in _chunks(ids, 900):
+            for cid, first, last, fam, archived in self.s.execute(
+                    select(Child.id, Child.first_name, Child.last_name, Child.family_id, Child.archived)
+                    .where(Child.id.in_(chunk))):
+                self.children[cid] = ChildInfo(f"{first} {last}".strip(), fam, bool(archived))
+
+    def _load_units(self, ids: set[int]) -> None:
+        ids = sorted(i for i in ids if i not in self.units)
+        if not ids:
+            return
+        for unit in self.s.execute(select(Unit).where(Unit.id.in_(ids))).scalars():
+            self.units[unit.id] = unit
+        wanted = {u.activity_id for u in self.units.values()} - set(self.activities)
+        if wanted:
+            for activity in self.s.execute(select(Activity).where(Activity.id.in_(wanted))).scalars():
+                self.activities[activity.id] = activity
+
+    def _load_locks(self, families: set[int], months: set[date]) -> None:
+        if not families or not months:
+            return
+        for chunk in _chunks(sorted(families), 900):
+            self.locked |= set(self.s.execute(select(Invoice.family_id, Invoice.month).where(
+                Invoice.family_id.in_(chunk), Invoice.status == InvoiceStatus.ISSUED,
+                Invoice.month >= min(months), Invoice.month <= max(months))).all())
+
+    def _load_pending(self, cells: list[Cell]) -> None:
+        for chunk in _chunks(cells):
+            wanted = cells_table(self.s, chunk)
+            for rid, cid, uid, day, kind, late, proposed in self.s.execute(
+                    select(Request.id, Request.child_id, Request.unit_id, Request.day, Request.kind,
+                           Request.late, Request.proposed_billing)
+                    .join(wanted, and_(Request.child_id == wanted.c.column1, Request.unit_id == wanted.c.column2,
+                                       Request.day == wanted.c.column3))
+                    .where(Request.status == RequestStatus.PENDING)
+                    .order_by(Request.id)):
+                self.pending[(cid, uid, day)] = PendingInfo(rid, kind, bool(late), proposed)
+
+    def load_places(self, keys: set[tuple[int, date]]) -> None:
+        """Places held per (unit, day), for the units that have a capacity."""
+        keys = {k for k in keys if k not in self._places_loaded}
+        self._load_units({u for u, _ in keys})
+        self._places_loaded |= keys
+        for key, n in places_used(self.s, keys, self.units).items():
+            self.used[key] = n
+            self.used_at_load[key] = n
+
+    def add_pending(self, cell: Cell, info: PendingInfo) -> None:
+        self.pending[cell] = info
+
+    # asking --------------------------------------------------------------------------------
+
+    def label(self, cell: Cell) -> str:
+        child_id, unit_id, day = cell
+        child = self.children.get(child_id)
+        unit = self.units.get(unit_id)
+        return cell_label(child.name if child else f"Enfant {child_id}",
+                          unit.name if unit else f"Unité {unit_id}", day)
+
+    def activity(self, unit_id: int) -> Activity:
+        return self.activities[self.units[unit_id].activity_id]
+
+    def state(self, cell: Cell) -> CellState | None:
+        return self.cells[cell].state
+
+    def places_left(self, unit_id: int, day: date) -> int | None:
+        capacity = self.units[unit_id].capacity
+        return None if capacity is None else capacity - self.used[(unit_id, day)]
+
+    def late_booking(self, cell: Cell, at: datetime) -> bool:
+        activity = self.activity(cell[1])
+        return self._late("b", activity, cell[2], at, activity.booking_deadline_days,
+                          activity.booking_deadline_time)
+
+    def late_cancellation(self, cell: Cell, at: datetime) -> bool:
+        activity = self.activity(cell[1])
+        return self._late("c", activity, cell[2], at, activity.cancellation_deadline_days,
+                          activity.cancellation_deadline_time)
+
+    def proposed_billing(self, cell: Cell, at: datetime) -> str:
+        """A cancellation asked in time is excusée, a late one facturée (the office may override)."""
+        return Billing.BILLED if self.late_cancellation(cell, at) else Billing.EXCUSED
+
+    def _late(self, which, activity, day, at, days, hhmm) -> bool:
+        key = (which, activity.id, day, at)
+        found = self._late_cache.get(key)
+        if found is None:
+            found = self._late_cache[key] = self.cal.is_late(at, day, days, hhmm)
+        return found
+
+    def check(self, cell: Cell, action: Action, *, family_id: int | None = None,
+              capacity_override: bool = False) -> Refusal | None:
+        """Why `cell` may not take `action` now, or None when the rules allow it."""
+        child = self.children.get(cell[0])
+        if child is None or cell[1] not in self.units:
+            return Refusal("missing", "enfant ou unité introuvable")
+        state = self.cells[cell].state
+        if (action, state) not in TRANSITIONS:
+            return state_refusal(action, state)
+        if action in (Action.ASK_BOOKING, Action.BOOK, Action.ASK_CANCELLATION, Action.CANCEL):
+            if family_id is not None and child.family_id != family_id:
+                return Refusal("family", "cet enfant n'est pas de cette famille")
+            if child.archived:
+                return Refusal("archived", "la fiche de cet enfant est archivée")
+        if action in _NEEDS_OPEN_DAY:
+            reason = self.cal.closed_reason(self.activity(cell[1]), cell[2])
+            if reason:
+                return closed(reason)
+        if action in _CHANGES_BILLING and (child.family_id, month_start(cell[2])) in self.locked:
+            return locked(cell[2])
+        if action in _TAKES_PLACE and not capacity_override:
+            left = self.places_left(cell[1], cell[2])
+            if left is not None and left <= 0:
+                return full(self.units[cell[1]].capacity)
+        return None
+
+    def move(self, cell: Cell, new_state: CellState | None, late: bool | None = None) -> None:
+        """Record a planned change: the cell's state and the places it holds."""
+        info = self.cells[cell]
+        key = (cell[1], cell[2])
+        self.used[key] += (new_state in OCCUPYING) - (info.state in OCCUPYING)
+        info.state = new_state
+        if late is not None:
+            info.late = late
+
+
+def cells_table(s: Session, cells: list[Cell]):
+    """The cells as a VALUES table to join on: both databases then probe the cell index once per
+    cell, where `(child, unit, day) IN (…)` makes SQLite scan the whole index.
+
+    The values are written into the statement: thousands of bound parameters would cost more to
+    compile than the query costs to run, and ints and ISO dates cannot carry SQL."""
+    date_sql = "DATE '{}'" if s.get_bind().dialect.name == "postgresql" else "'{}'"
+    rows = ", ".join(f"({int(c)}, {int(u)}, {date_sql.format(d.isoformat())})" for c, u, d in cells)
+    return text(f"VALUES {rows}").columns(column("column1", Integer), column("column2", Integer),
+                                          column("column3", Date)).cte("wanted")
+
+
+def places_used(s: Session, keys: set[tuple[int, date]], units: dict[int, Unit]) -> Counter:
+    """(unit, day) -> places held (R and DA cells), for the keys whose unit has a capacity."""
+    used: Counter = Counter()
+    limited = [(u, d) for u, d in keys if units[u].capacity is not None]
+    if not limited:
+        return used
+    days = sorted({d for _, d in limited})
+    wanted = set(limited)
+    for chunk in _chunks(sorted({u for u, _ in limited}), 900):
+        for uid, day, n in s.execute(
+                select(Booking.unit_id, Booking.day, func.count()).where(
+                    Booking.unit_id.in_(chunk), Booking.day.between(days[0], days[-1]),
+                    Booking.state.in_(OCCUPYING)).group_by(Booking.unit_id, Booking.day)):
+            if (uid, day) in wanted:
+                used[(uid, day)] = n
+    return used
+
+
+def _chunks(items, size: int = CHUNK) -> Iterator[list]:
+    items = list(items)
+    for start in range(0, len(items), size):
+        yield items[start:start + size]
+
+
+def is_cell_request(kind: str) -> bool:
+    return kind in (RequestKind.BOOKING, RequestKind.CANCELLATION)
+
+
+__all__ = [
+    "Action", "BookingRefused", "CapacityExceeded", "Cell", "CellInfo", "ChildInfo", "NO_CELL",
+    "NO_PENDING", "OCCUPYING", "nothing_changed", "PendingInfo", "REASON_REQUIRED", "Refusal", "Rules", "TRANSITIONS",
+    "cell_label", "cells_table", "check_billing", "closed", "full", "is_cell_request", "locked", "month_start",
+    "over_capacity", "override_reason_required", "places_used", "state_refusal", "target",
+]

@@ -1,0 +1,181 @@
+"""The one writer of cell changes: 1 or 5,000 of them, a few statements either way.
+
+`CellWriter` collects what a batch decided — requests to create, pending requests to decide,
+the final state of every cell touched, audit entries — and writes it all in `flush()`, grouped
+into one statement per kind of change. A request created and decided in the same batch (a
+portal booking withdrawn further down the same feed) is written once, as it ends.
+
+It checks nothing but one thing: a stored request is decided only if it is still pending (the
+conditional UPDATE is the guard between workstations). The rules are `rules.Rules`'.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from sqlalchemy import delete, insert, select, update
+from sqlalchemy.orm import Session
+
+from gandrange_desk.clock import to_paris
+from gandrange_desk.errors import AlreadyDecided
+from gandrange_desk.models import AuditEntry, Booking, Request, RequestStatus
+
+from .rules import Cell, CellInfo
+
+CHUNK = 900
+
+# Every column a new request row carries, so one multi-row INSERT takes them all.
+_REQUEST_DEFAULTS = {
+    "ref": None, "submitted_by": None, "decided_by": None, "decided_at": None, "reason": "",
+    "late": False, "proposed_billing": None, "billing": None, "billing_override_reason": "",
+    "capacity_override": False, "payload": "",
+}
+
+
+@dataclass
+class NewRequest:
+    """A request row planned in this batch; `id` is known after `flush()`."""
+
+    values: dict
+    id: int | None = None
+
+
+def audit_text(value) -> str:
+    """The audit trail's JSON, as `Desk.audit` writes it."""
+    if value is None:
+        return ""
+    return json.dumps(value, ensure_ascii=False, default=str, sort_keys=True)
+
+
+@dataclass
+class CellWriter:
+    s: Session
+    desk: object
+    new: list[NewRequest] = field(default_factory=list)
+    decided: dict[int, dict] = field(default_factory=dict)  # stored request id -> new values
+    touched: dict[Cell, CellInfo] = field(default_factory=dict)
+    # (action, request, family_id, before JSON, after JSON): most rows of a round share their
+    # texts, so each distinct before/after is dumped once (`audit(key=…)`).
+    audits: list[tuple] = field(default_factory=list)
+    _texts: dict = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self.now: datetime = self.desk.now()
+        self.login: str = self.desk.actor.login
+
+    def create(self, **values) -> NewRequest:
+        row = {**_REQUEST_DEFAULTS, **values}
+        row["submitted_at"] = to_paris(row["submitted_at"])
+        request = NewRequest(row)
+        self.new.append(request)
+        return request
+
+    def decide(self, request: NewRequest | int, values: dict) -> None:
+        """Record a decision of a pending request, stored or planned in this batch."""
+        if isinstance(request, NewRequest):
+            request.values.update(values)
+        elif request in self.decided:
+            self.decided[request].update(values)
+        else:
+            self.decided[request] = values
+
+    def cell(self, cell: Cell, info: CellInfo) -> None:
+        """The cell's planned state (`info.state`, `info.late`) is written at flush."""
+        self.touched[cell] = info
+
+    def audit(self, action: str, request: NewRequest | int, family_id: int | None, after: dict,
+              before: dict | None = None, *, key=None) -> None:
+        """An audit row for `request`; rows given the same `key` share the same before/after."""
+        texts = self._texts.get(key) if key is not None else None
+        if texts is None:
+            texts = (audit_text(before), audit_text(after))
+            if key is not None:
+                self._texts[key] = texts
+        self.audits.append((action, request, family_id) + texts)
+
+    # ---------------------------------------------------------------------------------------
+
+    def flush(self) -> None:
+        if self.decided:
+            self._decide_stored()
+        if self.new:
+            self._insert_requests()
+        if self.touched:
+            self._write_cells()
+        if self.audits:
+            self._write_audit()
+        self.new, self.decided, self.touched, self.audits = [], {}, {}, []
+        self._texts.clear()
+
+    def _decide_stored(self) -> None:
+        table = Request.__table__
+        groups: dict[frozenset, list[int]] = defaultdict(list)
+        for rid, values in self.decided.items():
+            groups[frozenset(values.items())].append(rid)
+        done = 0
+        for items, ids in groups.items():
+            for start in range(0, len(ids), CHUNK):
+                chunk = ids[start:start + CHUNK]
+                done += self.s.execute(
+                    update(table).where(table.c.id.in_(chunk), table.c.status == RequestStatus.PENDING)
+                    .values(**dict(items)).execution_options(synchronize_session=False)).rowcount
+        if done != len(self.decided):
+            raise self._already_decided()
+
+    def _already_decided(self) -> AlreadyDecided:
+        from .bookings import already_decided_message
+
+        if len(self.decided) == 1:
+            rid = next(iter(self.decided))
+            row = self.s.execute(select(Request.decided_by, Request.decided_at, Request.status)
+                                 .where(Request.id == rid)).one()
+            return AlreadyDecided(already_decided_message(self.desk, *row))
+        return AlreadyDecided("Certaines demandes ont été traitées sur un autre poste entre-temps : "
+                              "rien n'a été enregistré, actualisez la file.")
+
+    def _insert_requests(self) -> None:
+        stmt = insert(Request).returning(Request.id, sort_by_parameter_order=True)
+        for start in range(0, len(self.new), CHUNK):
+            chunk = self.new[start:start + CHUNK]
+            ids = self.s.execute(stmt, [r.values for r in chunk]).scalars().all()
+            for request, rid in zip(chunk, ids):
+                request.id = rid
+
+    def _write_cells(self) -> None:
+        table = Booking.__table__
+        inserts, deletes = [], []
+        updates: dict[tuple, list[int]] = defaultdict(list)
+        for (child_id, unit_id, day), info in self.touched.items():
+            if info.booking_id is None:
+                if info.state is not None:
+                    inserts.append({"child_id": child_id, "unit_id": unit_id, "day": day,
+                                    "state": info.state, "late": info.late,
+                                    "updated_at": self.now, "updated_by": self.login})
+            elif info.state is None:
+                deletes.append(info.booking_id)
+            else:
+                late = info.late if info.late != info.stored_late else None
+                updates[(info.state, late)].append(info.booking_id)
+        for start in range(0, len(deletes), CHUNK):
+            self.s.execute(delete(table).where(table.c.id.in_(deletes[start:start + CHUNK])))
+        for (state, late), ids in updates.items():
+            values = {"state": state, "updated_at": self.now, "updated_by": self.login}
+            if late is not None:
+                values["late"] = late
+            for start in range(0, len(ids), CHUNK):
+                self.s.execute(update(table).where(table.c.id.in_(ids[start:start + CHUNK])).values(**values))
+        if inserts:
+            self.s.execute(insert(table), inserts)
+
+    def _write_audit(self) -> None:
+        rows = [{"at": self.now, "user_login": self.login, "action": action, "entity": "request",
+                 "entity_id": request.id if isinstance(request, NewRequest) else request,
+                 "family_id": family_id, "before": before, "after": after}
+                for action, request, family_id, before, after in self.audits]
+        self.s.execute(insert(AuditEntry.__table__), rows)
+
+
+__all__ = ["CellWriter", "NewRequest", "audit_text"]
