@@ -70,13 +70,13 @@ def run_list(args) -> int:
 
 def _table(items) -> str:
     from gandrange_desk.formats import ddmmyyyy, instant
-    from gandrange_desk.services.queue.decisions import BILLING_LABELS, KIND_LABELS
+    from gandrange_desk.models import Billing, RequestKind
 
     if not items:
         return "Aucune demande en attente."
     lines = []
     for i in items:
-        what = KIND_LABELS.get(i.kind, i.kind)
+        what = RequestKind.label_of(i.kind)
         where = " — ".join(x for x in (i.child_name, i.activity_code, i.unit_name,
                                         ddmmyyyy(i.day) if i.day else "") if x)
         flags = []
@@ -85,7 +85,7 @@ def _table(items) -> str:
         if i.past:
             flags.append("jour passé")
         if i.proposed_billing:
-            flags.append(BILLING_LABELS.get(i.proposed_billing, i.proposed_billing))
+            flags.append(Billing.phrase_of(i.proposed_billing))
         if i.places_left is not None:
             flags.append(f"places restantes : {i.places_left}")
         tail = f" [{', '.join(flags)}]" if flags else ""

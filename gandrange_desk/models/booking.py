@@ -53,7 +53,8 @@ class RequestSource(Labelled):
     DESK_OFFICE = "desk_office", "Bureau"  # the office's own decision, nothing to validate
 
 
-SOURCE_LABELS = RequestSource.labels()  # kept for callers; the words live on the enum
+# Only for services/reservations/bookings.py until the integrator's rewrite reads RequestSource.
+SOURCE_LABELS = RequestSource.labels()
 
 
 class RequestStatus(Labelled):

@@ -19,8 +19,6 @@ from gandrange_desk.services.context import Desk
 from gandrange_desk.services.billing.invoicing import collection_date_for, debit_date, month_start
 from gandrange_desk.services.pdf.base import StructureInfo, load_structure, merge_pdfs
 
-STATUS_LABELS = {InvoiceStatus.DRAFT: "Brouillon", InvoiceStatus.ISSUED: "Émise"}
-
 
 @dataclass(frozen=True)
 class InvoiceRow:
@@ -40,7 +38,7 @@ class InvoiceRow:
 
     @property
     def status_label(self) -> str:
-        label = STATUS_LABELS.get(self.status, self.status)
+        label = InvoiceStatus.label_of(self.status)
         if self.status == InvoiceStatus.ISSUED and self.sent_at:
             label += ", envoyée"
         return label

@@ -25,7 +25,7 @@ from gandrange_desk.models import (
     RequestStatus, Unit,
 )
 from gandrange_desk.services.reservations import bookings
-from gandrange_desk.services.context import Desk, _dump
+from gandrange_desk.services.context import Desk, audit_text as _dump
 
 _CHUNK = 900
 _READ_BACK = ("status", "reason", "billing", "decided_by", "decided_at")

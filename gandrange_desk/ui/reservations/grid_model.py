@@ -39,8 +39,7 @@ FLAGS_OPEN = Qt.ItemIsEnabled | Qt.ItemIsSelectable
 FLAGS_NONE = Qt.NoItemFlags
 
 CODE_TEXT = tuple(str(code) if code else "" for code in CODES)
-STATE_NAMES = {1: "Demande de réservation (DR)", 2: "Réservé (R)", 3: "Demande d'annulation (DA)",
-               4: "Annulation facturée (AF)"}
+STATE_NAMES = {code: f"{state.label} ({state.value})" for code, state in enumerate(CODES) if state}
 
 
 class GridModel(QAbstractTableModel):

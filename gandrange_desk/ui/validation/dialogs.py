@@ -8,6 +8,7 @@ from PySide6.QtWidgets import (
     QComboBox, QDialog, QDialogButtonBox, QFormLayout, QLabel, QLineEdit, QRadioButton, QVBoxLayout,
 )
 
+from gandrange_desk.models import Billing
 from gandrange_desk.services.queue.decisions import USUAL_REASONS, QueueItem
 
 
@@ -48,11 +49,10 @@ class BillingDialog(QDialog):
     def __init__(self, item: QueueItem, parent=None):
         super().__init__(parent)
         from gandrange_desk.formats import ddmmyyyy
-        from gandrange_desk.services.queue.decisions import BILLING_LABELS
 
         self.setWindowTitle("Facturation de l'annulation")
         layout = QVBoxLayout(self)
-        proposed = BILLING_LABELS.get(item.proposed_billing, item.proposed_billing)
+        proposed = Billing.phrase_of(item.proposed_billing)
         layout.addWidget(QLabel(
             f"{item.child_name} — {item.unit_name} du {ddmmyyyy(item.day)}\n"
             f"Proposé : annulation {proposed}" + (" (demandée hors délai)." if item.late else " (dans les délais).")))

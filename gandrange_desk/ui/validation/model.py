@@ -8,8 +8,8 @@ from PySide6.QtCore import QAbstractItemModel, QModelIndex, Qt
 from PySide6.QtGui import QBrush, QColor, QFont
 
 from gandrange_desk import formats
-from gandrange_desk.models import SOURCE_LABELS
-from gandrange_desk.services.queue.decisions import BILLING_LABELS, KIND_LABELS, FamilyGroup, QueueItem
+from gandrange_desk.models import Billing, RequestKind, RequestSource
+from gandrange_desk.services.queue.decisions import FamilyGroup, QueueItem
 
 COLUMNS = ("Famille / demande", "Enfant", "Date", "Demandé le", "Délai", "Places si acceptée",
            "Facturation", "Source")
@@ -60,7 +60,7 @@ class QueueTreeModel(QAbstractItemModel):
                         unode = Node(UNIT, unit.name, anode, row=len(anode.children))
                         anode.children.append(unode)
                     for item in unit.items:
-                        unode.children.append(Node(LINE, KIND_LABELS.get(item.kind, item.kind), unode,
+                        unode.children.append(Node(LINE, RequestKind.label_of(item.kind), unode,
                                                    item=item, row=len(unode.children)))
         self.root = root
         shown = {i.id for i in root.leaves()}
@@ -173,7 +173,7 @@ class QueueTreeModel(QAbstractItemModel):
 
     def _line_text(self, item: QueueItem, col: int) -> str:
         if col == 0:
-            return KIND_LABELS.get(item.kind, item.kind)
+            return RequestKind.label_of(item.kind)
         if col == 1:
             if item.kind == "registration":
                 children = item.payload.get("family", {}).get("children", [])
@@ -198,13 +198,13 @@ class QueueTreeModel(QAbstractItemModel):
         if col == 6:
             if not item.proposed_billing:
                 return ""
-            proposed = BILLING_LABELS.get(item.proposed_billing, item.proposed_billing)
+            proposed = Billing.phrase_of(item.proposed_billing)
             override = self.overrides.get(item.id)
             if override and override[0] != item.proposed_billing:
-                return f"{BILLING_LABELS[override[0]]} (au lieu de {proposed}) — {override[1]}"
+                return f"{Billing(override[0]).phrase} (au lieu de {proposed}) — {override[1]}"
             return proposed
         if col == 7:
-            return SOURCE_LABELS.get(item.source, item.source)
+            return RequestSource.label_of(item.source)
         return ""
 
     def _tooltip(self, item: QueueItem) -> str:

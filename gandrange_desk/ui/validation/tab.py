@@ -21,6 +21,7 @@ from sqlalchemy import select
 
 from gandrange_desk import formats
 from gandrange_desk.errors import DeskError
+from gandrange_desk.models import Billing, RequestKind
 from gandrange_desk.services.intake import feed as intake
 from gandrange_desk.services.queue import decisions as queue
 from gandrange_desk.services.context import Desk
@@ -333,7 +334,7 @@ class ValidationTab(QWidget):
             self.detail.setCurrentIndex(2)
             return
         lines = [f"<b>{item.family_name}</b> ({item.family_ref})",
-                 f"{queue.KIND_LABELS.get(item.kind, item.kind)} — {item.child_name}",
+                 f"{RequestKind.label_of(item.kind)} — {item.child_name}",
                  f"{item.activity_name} — {item.unit_name}"]
         if item.day:
             lines.append(formats.long_date(item.day) + (" <i>(jour passé)</i>" if item.past else ""))
@@ -343,7 +344,7 @@ class ValidationTab(QWidget):
             lines.append("Places restantes si acceptée : " + (str(item.places_left) if item.places_left >= 0
                                                                else "aucune (au-delà de la capacité)"))
         if item.proposed_billing:
-            lines.append("Facturation proposée : " + queue.BILLING_LABELS[item.proposed_billing]
+            lines.append("Facturation proposée : " + Billing(item.proposed_billing).phrase
                          + " (F pour la changer)")
         self.detail_info.setText("<br>".join(lines))
         self.detail.setCurrentIndex(0)
