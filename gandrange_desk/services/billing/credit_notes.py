@@ -212,31 +212,6 @@ def _release_overpaid(s: Session, desk: Desk, invoice: Invoice, credited: int) -
     return released
 
 
-@dataclass
-class CreditNoteRow:
-    credit_note_id: int
-    number: str
-    invoice_number: str
-    family_id: int
-    family_name: str
-    issued_at: object
-    issued_by: str
-    reason: str
-    total_cents: int
-
-
-def list_credit_notes(desk: Desk, *, invoice_id: int | None = None, family_id: int | None = None) -> list[CreditNoteRow]:
-    with desk.read() as s:
-        q = (select(CreditNote.id, CreditNote.number, Invoice.number, Invoice.family_id, Invoice.billed_name,
-                    CreditNote.issued_at, CreditNote.issued_by, CreditNote.reason, CreditNote.total_cents)
-             .join(Invoice, Invoice.id == CreditNote.invoice_id).order_by(CreditNote.id.desc()))
-        if invoice_id is not None:
-            q = q.where(CreditNote.invoice_id == invoice_id)
-        if family_id is not None:
-            q = q.where(Invoice.family_id == family_id)
-        return [CreditNoteRow(*row) for row in s.execute(q)]
-
-
 def credit_note_pdf_bytes(desk: Desk, credit_note_id: int) -> tuple[str, bytes]:
     """The PDF as issued (never regenerated): (file name, bytes)."""
     with desk.read() as s:

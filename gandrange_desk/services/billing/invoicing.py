@@ -30,6 +30,7 @@ from gandrange_desk.models import (
 )
 from gandrange_desk.services.context import Desk
 from gandrange_desk.services.progress import Progress
+from gandrange_desk.services.billing.sepa import collection_date
 from gandrange_desk.services.billing.tariffs import PriceBook, QuotientBook
 
 INVOICE_SEQUENCE = "invoice"
@@ -434,12 +435,8 @@ def collection_date_for(issue_date: date, collection_day: int, min_days: int = 8
 
 
 def debit_date(structure: Structure, month: date, issue_date: date) -> date:
-    """The date printed on prélèvement invoices: the SEPA export's collection date for the month
-    (part B's `sepa.collection_date`), unless the invoice is issued too late for it."""
-    try:
-        from gandrange_desk.services.billing.sepa import collection_date
-    except ImportError:
-        return collection_date_for(issue_date, structure.collection_day)
+    """The date printed on prélèvement invoices: the SEPA export's collection date for the month,
+    unless the invoice is issued too late for it."""
     planned = collection_date(structure, month)
     if planned < issue_date + timedelta(days=2):
         return collection_date_for(issue_date, structure.collection_day)

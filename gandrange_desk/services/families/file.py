@@ -57,7 +57,7 @@ HEALTH_FIELDS = ("health_notes", "allergies", "pai", "doctor")
 
 __all__ = [
     "search", "get_family", "create_family", "save_family", "save_foyer", "save_guardians",
-    "save_children", "add_quotient", "save_payment", "save_portal", "archive_family",
+    "save_children", "save_payment", "save_portal", "archive_family",
     "restore_family", "delete_family", "list_schools", "NO_QUOTIENT_TEXT", "FieldProblems",
 ]
 
@@ -362,10 +362,6 @@ def save_guardians(desk: Desk, family_id: int, version: int, guardians: list[Gua
 
 def save_children(desk: Desk, family_id: int, version: int, children: list[ChildInput]) -> FamilySnapshot:
     return save_family(desk, family_id, version, children=children)
-
-
-def add_quotient(desk: Desk, family_id: int, version: int, quotient: QuotientInput) -> FamilySnapshot:
-    return save_family(desk, family_id, version, quotient=quotient)
 
 
 def save_payment(desk: Desk, family_id: int, version: int, payment: PaymentInput) -> FamilySnapshot:

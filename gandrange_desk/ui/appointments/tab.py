@@ -252,10 +252,6 @@ class AppointmentsTab(QWidget):
             return None
         return self.model.rows[index.row()]
 
-    def select_slot(self, slot_id: int) -> None:
-        row = next(i for i, r in enumerate(self.model.rows) if r.id == slot_id)
-        self.table.setCurrentIndex(self.model.index(row, 0))
-
     def update_buttons(self) -> None:
         r = self.current()
         free = r is not None and r.status == "free"

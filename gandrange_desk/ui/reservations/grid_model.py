@@ -255,9 +255,6 @@ class GridModel(QAbstractTableModel):
         self.headerDataChanged.emit(Qt.Horizontal, FIXED + min(cols), FIXED + max(cols))
         return len(rows)
 
-    def invalidate_history(self) -> None:
-        self._history.clear()
-
     def index_of(self, child_id: int, unit_id: int, day: date) -> QModelIndex:
         g = self.grid
         row = self.row_of.get(child_id)
