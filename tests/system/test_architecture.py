@@ -223,8 +223,8 @@ def ui_sqlalchemy(modules: dict[str, Module], package: str = PACKAGE) -> set[str
 
 def command_ui_imports(modules: dict[str, Module], allowed: set[tuple[str, str]],
                        package: str = PACKAGE) -> set[tuple[str, str]]:
-    """(cli or command module, ui module or "PySide6") it reaches, through any chain of imports
-    of the package; the allowed edges are not followed, so what lies behind them is not counted."""
+    """(cli or command module, the ui module or "PySide6 (in module)" it reaches), through any
+    chain of imports of the package; allowed edges are not followed: what lies behind is not counted."""
     graph = edges(modules, package)
     starts = [n for n in modules if n == f"{package}.cli" or _under(n, f"{package}.commands")]
     found = set()
@@ -233,7 +233,7 @@ def command_ui_imports(modules: dict[str, Module], allowed: set[tuple[str, str]]
         while todo:
             name = todo.pop()
             if _external(modules[name], "PySide6"):
-                found.add((start, "PySide6"))
+                found.add((start, f"PySide6 (in {name})"))
             for target in graph[name]:
                 if (start, target) in allowed or (name, target) in allowed:
                     continue
@@ -335,10 +335,10 @@ def test_each_check_finds_its_offender(tmp_path):
     assert ui_sqlalchemy(found, "pkg") == {"pkg.ui.view"}
     # run.py reaches the ui directly, and models.base's Qt through services.ok; the cli through run.
     assert command_ui_imports(found, set(), "pkg") == {
-        ("pkg.commands.run", "pkg.ui.view"), ("pkg.commands.run", "PySide6"),
-        ("pkg.cli", "pkg.ui.view"), ("pkg.cli", "PySide6")}
+        ("pkg.commands.run", "pkg.ui.view"), ("pkg.commands.run", "PySide6 (in pkg.models.base)"),
+        ("pkg.cli", "pkg.ui.view"), ("pkg.cli", "PySide6 (in pkg.models.base)")}
     # An allowed edge is not followed, from anywhere: only the Qt behind services.ok is left.
     assert command_ui_imports(found, {("pkg.commands.run", "pkg.ui.view")}, "pkg") == {
-        ("pkg.commands.run", "PySide6"), ("pkg.cli", "PySide6")}
+        ("pkg.commands.run", "PySide6 (in pkg.models.base)"), ("pkg.cli", "PySide6 (in pkg.models.base)")}
     # The TYPE_CHECKING import of the ui by services.ok does not count.
     assert core_qt_imports(found, "pkg") == {("pkg.models.base", "PySide6")}
