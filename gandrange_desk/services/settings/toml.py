@@ -334,17 +334,13 @@ def _structure_value(f, table: dict, problems: Problems, subdivisions):
         if f.required:
             problems.add(where, "clé obligatoire manquante")
     elif f.kind == "zone" and value not in f.choices:
-        problems.add(where, f"zone inconnue {_show(value)} ({_either(f.choices)})")
+        either = ", ".join(f.choices[:-1]) + " ou " + f.choices[-1]
+        problems.add(where, f"zone inconnue {_show(value)} ({either})")
     elif f.kind == "subdivision" and (not isinstance(value, str) or value not in subdivisions):
         problems.add(where, f"subdivision inconnue {_show(value)} (par exemple \"57\" pour la Moselle)")
     if f.kind == "zone":
         return value if value in f.choices else f.default
     return value if isinstance(value, str) else f.default
-
-
-def _either(choices) -> str:
-    """"A, B ou C"."""
-    return ", ".join(choices[:-1]) + " ou " + choices[-1] if len(choices) > 1 else "".join(choices)
 
 
 def _read_smtp(table: dict, problems: Problems) -> dict:
