@@ -18,8 +18,6 @@ class OutboxStatus(Labelled):
     FAILED = "failed", "Échec définitif"  # échec définitif
 
 
-OUTBOX_STATUS_LABELS = OutboxStatus.labels()  # kept for callers; the words live on the enum
-
 
 class OutboxMessage(Base):
     __tablename__ = "outbox_message"

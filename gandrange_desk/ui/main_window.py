@@ -16,7 +16,7 @@ from PySide6.QtWidgets import (QFileDialog, QLabel, QMainWindow, QMessageBox, QT
 from gandrange_desk import __version__
 from gandrange_desk.db import describe
 from gandrange_desk.errors import DeskError
-from gandrange_desk.models import ROLE_LABELS
+from gandrange_desk.models import Role
 from gandrange_desk.services.context import Desk
 from gandrange_desk.services.system.overview import overview
 from gandrange_desk.formats import count
@@ -136,7 +136,7 @@ class MainWindow(QMainWindow):
         status = self.statusBar()
         self.db_label = QLabel(describe(self.desk.engine.url))
         actor = self.desk.actor
-        self.user_label = QLabel(f"{actor.full_name} ({ROLE_LABELS.get(actor.role, actor.role)})")
+        self.user_label = QLabel(f"{actor.full_name} ({Role.label_of(actor.role)})")
         self.pending_label = QLabel("")
         self.mail_label = QLabel("")
         for widget in (self.pending_label, self.mail_label, self.user_label, self.db_label):

@@ -2,7 +2,7 @@
 
 Whole or by line, never more than what was billed less earlier credit notes; numbered
 AV-YYYY-NNNNNN in their own gap-free sequence, locked in the issuing transaction; the PDF is made
-at issue and kept; a credit note is never changed afterwards.
+at issue and kept; a credit note is never changed afterwards (models/billing.py refuses it).
 """
 
 from __future__ import annotations
@@ -10,11 +10,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date
 
-from sqlalchemy import event, func, select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from gandrange_desk import formats
-from gandrange_desk.errors import AlreadyDecided, NotFound, ValidationFailed
+from gandrange_desk.errors import NotFound, ValidationFailed
 from gandrange_desk.models import (
     CreditNote,
     CreditNoteLine,
@@ -212,31 +212,6 @@ def _release_overpaid(s: Session, desk: Desk, invoice: Invoice, credited: int) -
     return released
 
 
-@dataclass
-class CreditNoteRow:
-    credit_note_id: int
-    number: str
-    invoice_number: str
-    family_id: int
-    family_name: str
-    issued_at: object
-    issued_by: str
-    reason: str
-    total_cents: int
-
-
-def list_credit_notes(desk: Desk, *, invoice_id: int | None = None, family_id: int | None = None) -> list[CreditNoteRow]:
-    with desk.read() as s:
-        q = (select(CreditNote.id, CreditNote.number, Invoice.number, Invoice.family_id, Invoice.billed_name,
-                    CreditNote.issued_at, CreditNote.issued_by, CreditNote.reason, CreditNote.total_cents)
-             .join(Invoice, Invoice.id == CreditNote.invoice_id).order_by(CreditNote.id.desc()))
-        if invoice_id is not None:
-            q = q.where(CreditNote.invoice_id == invoice_id)
-        if family_id is not None:
-            q = q.where(Invoice.family_id == family_id)
-        return [CreditNoteRow(*row) for row in s.execute(q)]
-
-
 def credit_note_pdf_bytes(desk: Desk, credit_note_id: int) -> tuple[str, bytes]:
     """The PDF as issued (never regenerated): (file name, bytes)."""
     with desk.read() as s:
@@ -283,11 +258,3 @@ def send_credit_note(desk: Desk, credit_note_id: int) -> int:
         desk.audit(s, "credit_note.send", "credit_note", note.id, family_id=family.id,
                    after={"number": note.number, "recipients": recipients})
         return len(recipients)
-
-
-@event.listens_for(CreditNote, "before_update")
-@event.listens_for(CreditNoteLine, "before_update")
-def _refuse_changes(mapper, connection, target) -> None:
-    # A credit note is a numbered accounting document: it is corrected by another one, never edited.
-    raise AlreadyDecided(f"Un avoir émis ne se modifie pas ({getattr(target, 'number', 'ligne d’avoir')}) : "
-                         f"émettez un nouvel avoir ou une facture de régularisation.")

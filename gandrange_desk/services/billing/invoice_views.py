@@ -19,8 +19,6 @@ from gandrange_desk.services.context import Desk
 from gandrange_desk.services.billing.invoicing import collection_date_for, debit_date, month_start
 from gandrange_desk.services.pdf.base import StructureInfo, load_structure, merge_pdfs
 
-STATUS_LABELS = {InvoiceStatus.DRAFT: "Brouillon", InvoiceStatus.ISSUED: "Émise"}
-
 
 @dataclass(frozen=True)
 class InvoiceRow:
@@ -40,7 +38,7 @@ class InvoiceRow:
 
     @property
     def status_label(self) -> str:
-        label = STATUS_LABELS.get(self.status, self.status)
+        label = InvoiceStatus.label_of(self.status)
         if self.status == InvoiceStatus.ISSUED and self.sent_at:
             label += ", envoyée"
         return label
@@ -189,7 +187,7 @@ class SendResult:
 
 def invoice_mail(structure: StructureInfo, number: str, month: date, total_cents: int, due: date | None,
                  prelevement: bool):
-    from gandrange_desk.services.mail.texts import Sender, _render
+    from gandrange_desk.services.mail.texts import Sender, render
 
     sender = Sender(structure.name, structure.phone, structure.email, structure.portal_url)
     period = formats.month_year(month)
@@ -201,7 +199,7 @@ def invoice_mail(structure: StructureInfo, number: str, month: date, total_cents
                      + (f" le {formats.ddmmyyyy(due)}." if due else "."))
     else:
         lines.append(f"Montant : {amount}" + (f", à régler avant le {formats.ddmmyyyy(due)}." if due else "."))
-    return _render("Votre facture est disponible", [lines], sender)
+    return render("Votre facture est disponible", [lines], sender)
 
 
 def send_invoices(desk: Desk, invoice_ids: list[int]) -> SendResult:

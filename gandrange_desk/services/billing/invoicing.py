@@ -8,7 +8,8 @@
   same transaction, the PDF made and stored; all or nothing.
 - `next_number(s, name, year)`: the gap-free counter (credit notes use it too).
 
-An issued invoice never changes: a flush that would alter or delete one is refused.
+An issued invoice never changes: the models refuse a flush that would alter or delete one
+(models/billing.py).
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 
-from sqlalchemy import and_, delete, event, func, insert, or_, select, update
+from sqlalchemy import and_, delete, func, insert, or_, select, update
 from sqlalchemy.orm import Session, selectinload
 
 from gandrange_desk import formats
@@ -29,6 +30,7 @@ from gandrange_desk.models import (
 )
 from gandrange_desk.services.context import Desk
 from gandrange_desk.services.progress import Progress
+from gandrange_desk.services.billing.sepa import collection_date
 from gandrange_desk.services.billing.tariffs import PriceBook, QuotientBook
 
 INVOICE_SEQUENCE = "invoice"
@@ -87,54 +89,6 @@ def reserve_numbers(s: Session, name: str, year: int, count: int) -> range:
     s.execute(update(NumberSequence).where(NumberSequence.id == row.id)
               .values(last_value=row.last_value + count))
     return range(first, first + count)
-
-
-# --------------------------------------------------------------------------- immutability
-ISSUED_FROZEN_ALLOWED = {"sent_at"}
-
-
-class IssuedInvoiceChange(DeskError):
-    pass
-
-
-@event.listens_for(Session, "before_flush")
-def _refuse_issued_changes(session: Session, _ctx, _instances) -> None:
-    from sqlalchemy import inspect as sa_inspect
-
-    for obj in list(session.dirty) + list(session.deleted):
-        if isinstance(obj, Invoice):
-            state = sa_inspect(obj)
-            status_hist = state.attrs.status.history
-            was = status_hist.deleted[0] if status_hist.deleted else obj.status
-            if was != InvoiceStatus.ISSUED:
-                continue
-            if obj in session.deleted:
-                raise IssuedInvoiceChange(f"La facture {obj.number} est émise : elle ne peut pas être "
-                                          "supprimée (établissez un avoir).")
-            changed = {a.key for a in state.attrs if a.history.has_changes()} - ISSUED_FROZEN_ALLOWED
-            if changed - {"lines"} or state.attrs.lines.history.has_changes():
-                raise IssuedInvoiceChange(f"La facture {obj.number} est émise : elle ne peut plus être "
-                                          "modifiée (établissez un avoir).")
-        elif isinstance(obj, InvoiceLine):
-            with session.no_autoflush:
-                parent = session.get(Invoice, obj.invoice_id) if obj.invoice_id else None
-            if parent is not None and parent.status == InvoiceStatus.ISSUED and (
-                    obj in session.deleted or session.is_modified(obj)):
-                raise IssuedInvoiceChange(f"La facture {parent.number} est émise : ses lignes ne peuvent "
-                                          "plus être modifiées (établissez un avoir).")
-    for obj in session.new:
-        if isinstance(obj, InvoiceLine) and obj.invoice_id:
-            with session.no_autoflush:
-                parent = session.get(Invoice, obj.invoice_id)
-            if parent is not None and parent.status == InvoiceStatus.ISSUED:
-                raise IssuedInvoiceChange(f"La facture {parent.number} est émise : on ne peut pas lui "
-                                          "ajouter de ligne.")
-
-
-def ensure_draft(invoice: Invoice) -> None:
-    if invoice.status == InvoiceStatus.ISSUED:
-        raise IssuedInvoiceChange(f"La facture {invoice.number} est émise : elle ne peut plus être "
-                                  "modifiée (établissez un avoir).")
 
 
 # --------------------------------------------------------------------------- prepare
@@ -481,12 +435,8 @@ def collection_date_for(issue_date: date, collection_day: int, min_days: int = 8
 
 
 def debit_date(structure: Structure, month: date, issue_date: date) -> date:
-    """The date printed on prélèvement invoices: the SEPA export's collection date for the month
-    (part B's `sepa.collection_date`), unless the invoice is issued too late for it."""
-    try:
-        from gandrange_desk.services.billing.sepa import collection_date
-    except ImportError:
-        return collection_date_for(issue_date, structure.collection_day)
+    """The date printed on prélèvement invoices: the SEPA export's collection date for the month,
+    unless the invoice is issued too late for it."""
     planned = collection_date(structure, month)
     if planned < issue_date + timedelta(days=2):
         return collection_date_for(issue_date, structure.collection_day)
@@ -587,8 +537,3 @@ def paid_cents(s: Session, invoice_id: int) -> int:
                      .where(PaymentAllocation.invoice_id == invoice_id)).scalar_one()
 
 
-def print_month(desk: Desk, month: date | str, out_path) -> int:
-    """One PDF of the month's issued invoices for printing (see `invoice_views.print_month`)."""
-    from gandrange_desk.services.billing.invoice_views import print_month as _print_month
-
-    return _print_month(desk, month, out_path)

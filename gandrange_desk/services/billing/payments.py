@@ -17,7 +17,6 @@ from sqlalchemy.orm import Session
 from gandrange_desk import formats
 from gandrange_desk.errors import NotFound, ValidationFailed
 from gandrange_desk.models import (
-    PAYMENT_MODE_LABELS,
     CreditNote,
     Family,
     Invoice,
@@ -43,14 +42,10 @@ MAX_PAYMENT_CENTS = 100_000_00  # a periscolaire payment above 100 000 € is a 
 of_month = formats.of_month
 
 
-def mode_label(mode: str) -> str:
-    return PAYMENT_MODE_LABELS.get(mode, mode)
-
-
 def parse_mode(text: str) -> str:
     mode = MODE_ALIASES.get((text or "").strip().lower())
     if mode is None:
-        choices = ", ".join(PAYMENT_MODE_LABELS[m].lower() for m in PaymentMode)
+        choices = ", ".join(m.label.lower() for m in PaymentMode)
         raise ValidationFailed([f"Mode de paiement inconnu « {text} » (choisir parmi : {choices})."])
     return mode.value
 

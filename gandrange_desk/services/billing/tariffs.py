@@ -378,12 +378,3 @@ def delete_tariff(desk: Desk, tariff_id: int, expected_version: int | None) -> N
         before = _snapshot(tariff)
         desk.audit(s, "tariff.delete", "tariff", tariff.id, before=before)
         s.delete(tariff)
-
-
-def describe_bracket(b: Bracket | BracketInput, previous_ceiling: int | None) -> str:
-    """'QF ≤ 700', '701 à 1 200', 'au-delà de 1 200' — as the editor and the draft show it."""
-    if b.qf_max is None:
-        return "toutes tranches" if previous_ceiling is None else f"QF > {previous_ceiling}"
-    if previous_ceiling is None:
-        return f"QF ≤ {b.qf_max}"
-    return f"QF {previous_ceiling + 1} à {b.qf_max}"

@@ -12,8 +12,6 @@ from sqlalchemy.orm import Session, selectinload
 
 from gandrange_desk.errors import DeskError, NotFound, PermissionDenied
 from gandrange_desk.models import (
-    PAYMENT_MODE_LABELS,
-    PORTAL_STATE_LABELS,
     AuditEntry,
     Child,
     Document,
@@ -24,6 +22,7 @@ from gandrange_desk.models import (
     Mandate,
     MandateState,
     Payment,
+    PaymentMode,
     PickupPerson,
     PortalState,
     QuotientRecord,
@@ -58,7 +57,7 @@ HEALTH_FIELDS = ("health_notes", "allergies", "pai", "doctor")
 
 __all__ = [
     "search", "get_family", "create_family", "save_family", "save_foyer", "save_guardians",
-    "save_children", "add_quotient", "save_payment", "save_portal", "archive_family",
+    "save_children", "save_payment", "save_portal", "archive_family",
     "restore_family", "delete_family", "list_schools", "NO_QUOTIENT_TEXT", "FieldProblems",
 ]
 
@@ -70,7 +69,7 @@ def search(desk: Desk, text: str = "", limit: int = 200, *, include_archived: bo
 # ---------------------------------------------------------------- reading
 
 
-def _load(s: Session, family_id: int, *, lock: bool = False) -> Family:
+def load_family(s: Session, family_id: int, *, lock: bool = False) -> Family:
     stmt = (select(Family).where(Family.id == family_id)
             .options(selectinload(Family.guardians),
                      selectinload(Family.children).selectinload(Child.pickup_persons),
@@ -87,7 +86,7 @@ def _load(s: Session, family_id: int, *, lock: bool = False) -> Family:
 
 def get_family(desk: Desk, family_id: int) -> FamilySnapshot:
     with desk.read() as s:
-        return snapshot(s, _load(s, family_id), desk)
+        return snapshot(s, load_family(s, family_id), desk)
 
 
 def snapshot(s: Session, f: Family, desk: Desk) -> FamilySnapshot:
@@ -246,7 +245,7 @@ def _check_quotient(ck: Checker, q: QuotientInput, today) -> dict:
 
 
 def _check_payment(ck: Checker, p: PaymentInput, has_active_mandate: bool, today) -> dict:
-    mode = ck.choice("payment.mode", "Mode de paiement", p.mode, PAYMENT_MODE_LABELS)
+    mode = ck.choice("payment.mode", "Mode de paiement", p.mode, PaymentMode.labels())
     out = {"mode": mode, "new_iban": "", "bic": "", "holder": "", "signed_on": None,
            "mandate_state": p.mandate_state}
     needs_mandate = mode == "prelevement"
@@ -267,7 +266,7 @@ def _check_portal(ck: Checker, p: PortalInput) -> dict:
     login = str(p.login or "").strip()
     if login and (len(login) < 3 or len(login) > 100 or any(ch.isspace() for ch in login)):
         ck.fail("portal.login", "Identifiant du portail : de 3 à 100 caractères, sans espace.")
-    state = ck.choice("portal.state", "État du compte portail", p.state, PORTAL_STATE_LABELS)
+    state = ck.choice("portal.state", "État du compte portail", p.state, PortalState.labels())
     return {"login": login, "state": state}
 
 
@@ -330,7 +329,7 @@ def save_family(desk: Desk, family_id: int, version: int, *, foyer: FoyerInput |
                     raise PermissionDenied("Données de santé : votre rôle ne permet pas de les modifier.")
 
     with desk.unit_of_work() as s:
-        f = _load(s, family_id, lock=True)
+        f = load_family(s, family_id, lock=True)
         check_version(f, version, WHAT)
         if f.archived:
             raise DeskError("Cette famille est archivée : restaurez-la avant de modifier sa fiche.")
@@ -363,10 +362,6 @@ def save_guardians(desk: Desk, family_id: int, version: int, guardians: list[Gua
 
 def save_children(desk: Desk, family_id: int, version: int, children: list[ChildInput]) -> FamilySnapshot:
     return save_family(desk, family_id, version, children=children)
-
-
-def add_quotient(desk: Desk, family_id: int, version: int, quotient: QuotientInput) -> FamilySnapshot:
-    return save_family(desk, family_id, version, quotient=quotient)
 
 
 def save_payment(desk: Desk, family_id: int, version: int, payment: PaymentInput) -> FamilySnapshot:
@@ -515,7 +510,7 @@ def _apply_portal(s, desk, f: Family, v: dict) -> None:
 def archive_family(desk: Desk, family_id: int, version: int) -> FamilySnapshot:
     desk.require(Role.AGENT, "Archiver une famille")
     with desk.unit_of_work() as s:
-        f = _load(s, family_id, lock=True)
+        f = load_family(s, family_id, lock=True)
         check_version(f, version, WHAT)
         f.archived = True
         stamp(f, desk)
@@ -528,7 +523,7 @@ def archive_family(desk: Desk, family_id: int, version: int) -> FamilySnapshot:
 def restore_family(desk: Desk, family_id: int, version: int) -> FamilySnapshot:
     desk.require(Role.AGENT, "Restaurer une famille")
     with desk.unit_of_work() as s:
-        f = _load(s, family_id, lock=True)
+        f = load_family(s, family_id, lock=True)
         check_version(f, version, WHAT)
         f.archived = False
         stamp(f, desk)
@@ -542,7 +537,7 @@ def delete_family(desk: Desk, family_id: int, version: int) -> None:
     """Only for a family never invoiced nor paid (an entry made by mistake); otherwise archive."""
     desk.require(Role.RESPONSABLE, "Supprimer une famille")
     with desk.unit_of_work() as s:
-        f = _load(s, family_id, lock=True)
+        f = load_family(s, family_id, lock=True)
         check_version(f, version, WHAT)
         invoices = s.execute(select(func.count(Invoice.id)).where(Invoice.family_id == f.id)).scalar_one()
         payments = s.execute(select(func.count(Payment.id)).where(Payment.family_id == f.id)).scalar_one()

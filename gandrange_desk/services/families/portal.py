@@ -9,9 +9,9 @@ from sqlalchemy import func, select
 
 from gandrange_desk import formats
 from gandrange_desk.errors import DeskError, NotFound
-from gandrange_desk.models import Document, DocumentState, DOCUMENT_STATE_LABELS, PortalState, Role, Structure
+from gandrange_desk.models import Document, DocumentState, PortalState, Role, Structure
 from gandrange_desk.services.context import Desk, check_version, stamp
-from gandrange_desk.services.families.file import WHAT, _load, snapshot
+from gandrange_desk.services.families.file import WHAT, load_family, snapshot
 from gandrange_desk.services.families.data import DocumentData, FamilySnapshot
 from gandrange_desk.services.families.validation import FieldProblems
 from gandrange_desk.services.mail.outbox import enqueue, family_recipients
@@ -78,7 +78,7 @@ def send_credentials(desk: Desk, family_id: int, version: int) -> CredentialsRes
     password = temporary_password()
     password_hash = hash_password(password)
     with desk.unit_of_work() as s:
-        f = _load(s, family_id, lock=True)
+        f = load_family(s, family_id, lock=True)
         check_version(f, version, WHAT)
         if f.archived:
             raise DeskError("Cette famille est archivée : restaurez-la avant d'ouvrir son compte portail.")
@@ -145,7 +145,7 @@ def add_family_document(desk: Desk, family_id: int, kind: str, filename: str, co
     if problems:
         raise FieldProblems(problems)
     with desk.unit_of_work() as s:
-        _load(s, family_id)
+        load_family(s, family_id)
         d = Document(family_id=family_id, kind=kind.strip(), title=kind.strip(), filename=filename.strip(),
                      mime_type=mime_type, content=content, received_at=desk.now(), state=DocumentState.RECEIVED)
         stamp(d, desk)
@@ -160,7 +160,7 @@ def set_document_state(desk: Desk, document_id: int, version: int, state: str, r
     """Mark a family's document received, checked, or to redo (the reason is e-mailed to them)."""
     desk.require(Role.AGENT, "Traiter un document")
     reason = " ".join(reason.split())
-    if state not in DOCUMENT_STATE_LABELS:
+    if state not in DocumentState.labels():
         raise FieldProblems({"document.state": f"État du document : choix inconnu « {state} »."})
     if state == DocumentState.REDO and not reason:
         raise FieldProblems({"document.reason": "Motif : indiquez pourquoi le document est à refaire "
@@ -175,7 +175,7 @@ def set_document_state(desk: Desk, document_id: int, version: int, state: str, r
         d.reason = reason if state == DocumentState.REDO else ""
         stamp(d, desk)
         if state == DocumentState.REDO:
-            f = _load(s, d.family_id)
+            f = load_family(s, d.family_id)
             recipients = family_recipients(f)
             structure = s.execute(select(Structure)).scalars().first()
             if recipients:

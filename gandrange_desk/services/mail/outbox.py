@@ -15,8 +15,7 @@ from sqlalchemy.orm import Session, selectinload
 
 from gandrange_desk.clock import PARIS
 from gandrange_desk.errors import DeskError, NotFound
-from gandrange_desk.models import (OUTBOX_STATUS_LABELS, Family, OutboxAttachment, OutboxMessage,
-                                   OutboxStatus)
+from gandrange_desk.models import Family, OutboxAttachment, OutboxMessage, OutboxStatus
 from gandrange_desk.services.context import Desk
 
 MESSAGE_ID_DOMAIN = "gandrange-desk.local"
@@ -107,10 +106,6 @@ def enqueue(session: Session, desk: Desk, *, recipients: Sequence[str], subject:
 WAITING_STATUSES = (OutboxStatus.PENDING, OutboxStatus.SENDING, OutboxStatus.TEMP_FAILED)
 
 
-def status_label(status: str) -> str:
-    return OUTBOX_STATUS_LABELS.get(status, status)
-
-
 @dataclass(frozen=True)
 class OutboxRow:
     """One line of a list of messages (no bodies: lists stay light)."""
@@ -132,7 +127,7 @@ class OutboxRow:
 
     @property
     def status_label(self) -> str:
-        return status_label(self.status)
+        return OutboxStatus.label_of(self.status)
 
     def as_json(self) -> dict:
         return {
@@ -251,7 +246,7 @@ def resend(desk: Desk, message_id: int) -> OutboxRow:
         if m is None:
             raise NotFound(f"Courriel introuvable (n° {message_id}).")
         if m.status not in (OutboxStatus.FAILED, OutboxStatus.TEMP_FAILED):
-            raise DeskError(f"Ce courriel est « {status_label(m.status).lower()} » : seul un courriel en "
+            raise DeskError(f"Ce courriel est « {OutboxStatus.label_of(m.status).lower()} » : seul un courriel en "
                             "échec peut être renvoyé.")
         before = {"status": m.status, "attempts": m.attempts, "last_error": m.last_error}
         m.status = OutboxStatus.PENDING

@@ -23,13 +23,10 @@ from gandrange_desk.models import (
 )
 from gandrange_desk.models.base import money_str
 from gandrange_desk.services.context import Desk, stamp
+from gandrange_desk.services.settings.fields import STRUCTURE_COLUMNS
 from gandrange_desk.services.settings.toml import (
-    STRUCTURE_INT_KEYS, STRUCTURE_TEXT_KEYS, ActivitySpec, PriceRow, SettingsSpec, UnitSpec,
-    parse_settings, render_settings,
+    HEADLINE, ActivitySpec, PriceRow, SettingsSpec, UnitSpec, check_document, parse_settings, render_settings,
 )
-
-HEADLINE = "Paramètres refusés, rien n'a été enregistré :"
-STRUCTURE_COLUMNS = (*STRUCTURE_TEXT_KEYS, *STRUCTURE_INT_KEYS, "school_zone", "holiday_subdivision")
 
 
 @dataclass
@@ -435,13 +432,7 @@ def current_document(desk: Desk) -> SettingsDraft:
 
 def validate_document(doc: dict) -> SettingsSpec:
     """The TOML import's validation of a document (one French line per problem, with its place)."""
-    from gandrange_desk.services.settings.toml import _Problems, _read, _subdivisions
-
-    problems = _Problems()
-    spec = _read(doc, problems, _subdivisions())
-    if problems:
-        raise ValidationFailed(problems, headline=HEADLINE)
-    return spec
+    return check_document(doc)
 
 
 def apply_document(desk: Desk, doc: dict, versions: dict) -> ImportSummary:

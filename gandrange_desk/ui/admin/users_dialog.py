@@ -16,7 +16,7 @@ from PySide6.QtWidgets import (
 
 from gandrange_desk import formats
 from gandrange_desk.errors import DeskError, StaleEdit
-from gandrange_desk.models import ROLE_LABELS, Role
+from gandrange_desk.models import Role
 from gandrange_desk.services.system import users as svc
 from gandrange_desk.ui.admin.password_dialog import ResetPasswordDialog
 from gandrange_desk.ui.common.table_model import RowsTableModel
@@ -35,7 +35,7 @@ class UserModel(RowsTableModel):
             if col == 1:
                 return user.full_name
             if col == 2:
-                return ROLE_LABELS.get(user.role, user.role)
+                return Role.label_of(user.role)
             if col == 3:
                 return "Actif" if user.active else "Désactivé"
             if col == 4:
@@ -59,7 +59,7 @@ class UserEditDialog(QDialog):
         self.full_name = QLineEdit(user.full_name if user else "")
         self.role = QComboBox()
         for role in Role:
-            self.role.addItem(ROLE_LABELS[role], role.value)
+            self.role.addItem(role.label, role.value)
         self.role.setCurrentIndex(max(0, self.role.findData(user.role if user else Role.AGENT.value)))
         self.active = QCheckBox("Compte actif (peut se connecter)")
         self.active.setChecked(user.active if user else True)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from PySide6.QtCore import QDate, QEvent, QLocale, Qt, QTime, QTimer
+from PySide6.QtCore import QEvent, QLocale, Qt, QTime, QTimer
 from PySide6.QtGui import QStandardItem, QStandardItemModel
 from PySide6.QtWidgets import (
     QAbstractItemView, QButtonGroup, QCheckBox, QComboBox, QDateEdit, QDialog, QDialogButtonBox,
@@ -14,20 +14,13 @@ from PySide6.QtWidgets import (
 
 from gandrange_desk import formats
 from gandrange_desk.errors import DeskError
+from gandrange_desk.ui.common.widgets import pydate, qdate
 from gandrange_desk.services.appointments import book as ap
 from gandrange_desk.services.families import file as fam
 from gandrange_desk.services.appointments.texts import when_text
 
 ERROR_STYLE = "color: #b00020;"
 FRENCH = QLocale(QLocale.French, QLocale.France)
-
-
-def _qdate(day: date) -> QDate:
-    return QDate(day.year, day.month, day.day)
-
-
-def _pydate(value: QDate) -> date:
-    return date(value.year(), value.month(), value.day())
 
 
 def _error_label() -> QLabel:
@@ -252,8 +245,8 @@ class CreateSlotsDialog(QDialog):
         sept_first, sept_last = ap.september(desk)
         start_day = first or max(sept_first, desk.today())
         form = QFormLayout()
-        self.first = QDateEdit(_qdate(start_day), calendarPopup=True)
-        self.last = QDateEdit(_qdate(max(sept_last, start_day)), calendarPopup=True)
+        self.first = QDateEdit(qdate(start_day), calendarPopup=True)
+        self.last = QDateEdit(qdate(max(sept_last, start_day)), calendarPopup=True)
         for edit in (self.first, self.last):
             edit.setLocale(FRENCH)
             edit.setDisplayFormat("dd/MM/yyyy")
@@ -315,7 +308,7 @@ class CreateSlotsDialog(QDialog):
             if self.pause.isChecked() else None
         try:
             self.result_slots = ap.create_slots(
-                self.desk, _pydate(self.first.date()), _pydate(self.last.date()),
+                self.desk, pydate(self.first.date()), pydate(self.last.date()),
                 start=self.start.time().toString("HH:mm"), end=self.end.time().toString("HH:mm"),
                 minutes=self.minutes.value(), clerk_logins=self.chosen_clerks(), pause=pause)
         except DeskError as exc:

@@ -20,7 +20,7 @@ from PySide6.QtWidgets import (
 
 from gandrange_desk import formats
 from gandrange_desk.errors import DeskError
-from gandrange_desk.models import PORTAL_STATE_LABELS, Role
+from gandrange_desk.models import PortalState, Role
 from gandrange_desk.services.appointments import book as ap
 from gandrange_desk.services.pdf import appointments as pdf_appointments
 from gandrange_desk.ui.common.table_model import RowsTableModel
@@ -50,7 +50,7 @@ class SlotsModel(RowsTableModel):
                 return ""
             return "✓ rendu" if r.acknowledgement_returned else "⚠ non rendu"
         if col == 6:
-            return PORTAL_STATE_LABELS.get(r.portal_state, "") if r.family_id else ""
+            return PortalState.label_of(r.portal_state, "") if r.family_id else ""
         return r.notes
 
     def data(self, index, role=Qt.DisplayRole):
@@ -251,10 +251,6 @@ class AppointmentsTab(QWidget):
         if not index.isValid() or index.row() >= len(self.model.rows):
             return None
         return self.model.rows[index.row()]
-
-    def select_slot(self, slot_id: int) -> None:
-        row = next(i for i, r in enumerate(self.model.rows) if r.id == slot_id)
-        self.table.setCurrentIndex(self.model.index(row, 0))
 
     def update_buttons(self) -> None:
         r = self.current()

@@ -24,7 +24,7 @@ from gandrange_desk.errors import DeskError
 from gandrange_desk.services.billing import attestations
 from gandrange_desk.services.billing import payments
 from gandrange_desk.services.context import Desk
-from gandrange_desk.ui.billing.payments_view import pydate, qdate
+from gandrange_desk.ui.common.widgets import pydate, qdate
 
 
 class AttestationsDialog(QDialog):

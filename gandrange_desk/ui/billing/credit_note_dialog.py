@@ -23,7 +23,7 @@ from gandrange_desk.models import Role
 from gandrange_desk.services.billing import credit_notes
 from gandrange_desk.services.context import Desk
 from gandrange_desk.services.billing.payments import of_month
-from gandrange_desk.ui.billing.payments_view import RIGHT, make_table
+from gandrange_desk.ui.common.widgets import RIGHT, make_table
 from gandrange_desk.ui.common.table_model import RowsTableModel
 
 

@@ -6,10 +6,9 @@ note, SEPA, attestations) each call one service operation.
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Callable, Sequence
 
-from PySide6.QtCore import QAbstractTableModel, QDate, QModelIndex, Qt
+from PySide6.QtCore import QAbstractTableModel, QModelIndex, Qt
 from PySide6.QtGui import QColor, QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -20,13 +19,11 @@ from PySide6.QtWidgets import (
     QFileDialog,
     QFormLayout,
     QHBoxLayout,
-    QHeaderView,
     QLabel,
     QLineEdit,
     QMessageBox,
     QPushButton,
     QRadioButton,
-    QTableView,
     QTabWidget,
     QVBoxLayout,
     QWidget,
@@ -34,14 +31,13 @@ from PySide6.QtWidgets import (
 
 from gandrange_desk import formats
 from gandrange_desk.errors import DeskError
-from gandrange_desk.models import PAYMENT_MODE_LABELS, PaymentMode, Role
+from gandrange_desk.models import PaymentMode, Role
 from gandrange_desk.services.billing import payments
 from gandrange_desk.services.billing import reminders
 from gandrange_desk.services.context import Desk
 from gandrange_desk.services.search import normalize
 from gandrange_desk.ui.common.table_model import RowsTableModel
-
-RIGHT = int(Qt.AlignRight | Qt.AlignVCenter)
+from gandrange_desk.ui.common.widgets import RIGHT, make_table, pydate, qdate
 
 
 class RowsModel(QAbstractTableModel):
@@ -86,40 +82,8 @@ class RowsModel(QAbstractTableModel):
         return None
 
 
-def make_table(model: QAbstractTableModel, stretch: int | None = None, widths: Sequence[int] = ()) -> QTableView:
-    view = QTableView()
-    view.setModel(model)
-    view.setSelectionBehavior(QAbstractItemView.SelectRows)
-    view.setSelectionMode(QAbstractItemView.SingleSelection)
-    view.setAlternatingRowColors(True)
-    view.setWordWrap(False)
-    vh = view.verticalHeader()
-    vh.setVisible(False)
-    vh.setSectionResizeMode(QHeaderView.Fixed)
-    vh.setDefaultSectionSize(24)
-    hh = view.horizontalHeader()
-    hh.setSectionResizeMode(QHeaderView.Interactive)
-    for i, w in enumerate(widths):
-        view.setColumnWidth(i, w)
-    if stretch is not None:
-        hh.setSectionResizeMode(stretch, QHeaderView.Stretch)
-    return view
-
-
 def show_error(parent: QWidget, exc: DeskError, title: str = "Opération refusée") -> None:
     QMessageBox.warning(parent, title, str(exc))
-
-
-def qdate(day: date) -> QDate:
-    return QDate(day.year, day.month, day.day)
-
-
-def pydate(value: QDate) -> date:
-    return date(value.year(), value.month(), value.day())
-
-
-# ---------------------------------------------------------------------------------------------
-# Allocation by hand
 
 
 class AllocationModel(RowsTableModel):
@@ -229,7 +193,7 @@ class RecordPaymentDialog(QDialog):
         self.family.completer().setCaseSensitivity(Qt.CaseInsensitive)
         self.mode = QComboBox()
         for m in PaymentMode:
-            self.mode.addItem(PAYMENT_MODE_LABELS[m], m.value)
+            self.mode.addItem(m.label, m.value)
         self.mode.setCurrentIndex(self.mode.findData(PaymentMode.CHEQUE.value))
         self.day = QDateEdit(qdate(desk.today()))
         self.day.setCalendarPopup(True)
@@ -387,7 +351,7 @@ class PaymentsView(QWidget):
             ("Reçu le", lambda r: formats.ddmmyyyy(r.received_on), False),
             ("Famille", lambda r: r.family_name, False),
             ("Réf.", lambda r: r.family_ref, False),
-            ("Mode", lambda r: payments.mode_label(r.mode), False),
+            ("Mode", lambda r: PaymentMode.label_of(r.mode), False),
             ("Montant", lambda r: formats.euros(r.amount_cents), True),
             ("Référence", lambda r: r.reference, False),
             ("Affecté à", lambda r: r.invoices, False),

@@ -7,7 +7,6 @@ Long runs go through `ui.ops.run_operation` (worker thread, progress, cancel).
 
 from __future__ import annotations
 
-import importlib
 import tempfile
 from datetime import date
 from pathlib import Path
@@ -25,6 +24,7 @@ from gandrange_desk.models import InvoiceStatus, Role
 from gandrange_desk.services.billing import invoice_views
 from gandrange_desk.services.billing import invoicing
 from gandrange_desk.services.search import normalize
+from gandrange_desk.ui.billing.payments_view import PaymentsView
 from gandrange_desk.ui.common.ops import run_operation
 from gandrange_desk.ui.common.table_model import RowsTableModel
 
@@ -200,9 +200,8 @@ class BillingTab(QWidget):
 
         self.pages = QTabWidget()
         self.pages.addTab(review, "&Factures du mois")
-        self.payments_view = self._optional_view("gandrange_desk.ui.billing.payments_view", "PaymentsView")
-        if self.payments_view is not None:
-            self.pages.addTab(self.payments_view, "P&aiements et avoirs")
+        self.payments_view = PaymentsView(self.desk)
+        self.pages.addTab(self.payments_view, "P&aiements et avoirs")
 
         layout = QVBoxLayout(self)
         layout.addLayout(bar)
@@ -235,18 +234,6 @@ class BillingTab(QWidget):
         self.setTabOrder(self.prepare_button, self.issue_button)
         self.setTabOrder(self.issue_button, self.table)
         self.refresh()
-
-    def _optional_view(self, module: str, cls: str):
-        """Part B's payments view, embedded when it is there."""
-        try:
-            return getattr(importlib.import_module(module), cls)(self.desk)
-        except (ImportError, AttributeError):
-            return None
-        except Exception:  # their view failing must not take the month's invoices down with it
-            import traceback
-
-            traceback.print_exc()
-            return None
 
     # -- state -------------------------------------------------------------------------
     def month(self) -> date:
@@ -283,8 +270,7 @@ class BillingTab(QWidget):
         self.send_button.setEnabled(bool(issued))
         self.open_button.setEnabled(bool(rows))
         self.apply_filter()
-        if self.payments_view is not None and hasattr(self.payments_view, "refresh"):
-            self.payments_view.refresh()
+        self.payments_view.refresh()
 
     def apply_filter(self) -> None:
         """Show the month's invoices matching the search and the "anomalies" box."""

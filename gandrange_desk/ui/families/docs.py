@@ -17,7 +17,6 @@ from PySide6.QtWidgets import (
     QLineEdit,
     QPushButton,
     QVBoxLayout,
-    QWidget,
 )
 
 from gandrange_desk import formats
@@ -25,6 +24,7 @@ from gandrange_desk.errors import DeskError
 from gandrange_desk.models import DocumentState
 from gandrange_desk.services.families import portal as family_portal
 from gandrange_desk.services.families.history import family_history
+from gandrange_desk.ui.families.mail_list import FamilyMailList
 from gandrange_desk.ui.families.widgets import ERROR_STYLE, Page, RowsModel, line, table_view
 
 DOCUMENT_KINDS = ("Attestation CAF", "Attestation d'assurance", "Justificatif de domicile", "Certificat médical",
@@ -232,29 +232,23 @@ class PublishedDocumentsDialog(QDialog):
 
 
 class MailPage(Page):
-    """The family's e-mails: the notifier's list when it is available."""
+    """The family's e-mails, as the Courriels view lists them."""
 
     def __init__(self, desk, parent=None):
         super().__init__(parent)
         self.desk = desk
         self.lay = QVBoxLayout(self)
-        self.inner: QWidget | None = None
+        self.inner: FamilyMailList | None = None
         self.family_id = None
 
     def load(self, snap) -> None:
         if self.family_id == snap.id and self.inner is not None:
-            if hasattr(self.inner, "refresh"):
-                self.inner.refresh()
+            self.inner.refresh()
             return
         self.family_id = snap.id
         if self.inner is not None:
             self.inner.setParent(None)
-        try:
-            from gandrange_desk.ui.families.mail_list import FamilyMailList
-        except ImportError:
-            self.inner = QLabel("La liste des courriels de la famille s'affichera ici.")
-        else:
-            self.inner = FamilyMailList(self.desk, snap.id)
+        self.inner = FamilyMailList(self.desk, snap.id)
         self.lay.addWidget(self.inner)
 
 

@@ -6,12 +6,12 @@ from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QGroupBox, QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
 
 from gandrange_desk import formats
-from gandrange_desk.models import PAYMENT_MODE_LABELS, PORTAL_STATE_LABELS, MandateState
+from gandrange_desk.models import MandateState, PaymentMode, PortalState
 from gandrange_desk.services.families.data import (
-    MANDATE_STATE_LABELS, NO_QUOTIENT_TEXT, QUOTIENT_SOURCES, PaymentInput, PortalInput, QuotientInput,
+    NO_QUOTIENT_TEXT, QUOTIENT_SOURCES, PaymentInput, PortalInput, QuotientInput,
 )
 from gandrange_desk.ui.families.widgets import (
-    Form, Page, RowsModel, check, combo, date_text, line, set_combo, table_view,
+    Form, Page, RowsModel, combo, date_text, line, set_combo, table_view,
 )
 
 
@@ -76,7 +76,7 @@ class PaymentPage(Page):
         w = QWidget()
         self.form = Form(w)
         m = self.mark
-        self.mode = self.form.add("payment.mode", "&Mode de paiement", combo(list(PAYMENT_MODE_LABELS.items()), self._mode_changed))
+        self.mode = self.form.add("payment.mode", "&Mode de paiement", combo(list(PaymentMode.labels().items()), self._mode_changed))
         self.mode.setMaximumWidth(220)
         lay.addWidget(w)
         self.mandate_box = QGroupBox("Mandat de prélèvement SEPA")
@@ -92,7 +92,7 @@ class PaymentPage(Page):
         self.holder = self.mform.add("mandate.holder", "&Titulaire du compte", line(on_change=m))
         self.signed = self.mform.add("mandate.signed_on", "Signé le", line(placeholder="jj/mm/aaaa", on_change=m))
         self.signed.setMaximumWidth(130)
-        self.state = self.mform.add("mandate.state", "&État", combo(list(MANDATE_STATE_LABELS.items()), m))
+        self.state = self.mform.add("mandate.state", "&État", combo(list(MandateState.labels().items()), m))
         self.state.setMaximumWidth(160)
         ml = QVBoxLayout(self.mandate_box)
         ml.addWidget(mw)
@@ -159,7 +159,7 @@ class PortalPage(Page):
         m = self.mark
         self.login = self.form.add("portal.login", "&Identifiant", line(placeholder="créé à l'envoi des identifiants", on_change=m))
         self.login.setMaximumWidth(320)
-        self.state = self.form.add("portal.state", "É&tat du compte", combo(list(PORTAL_STATE_LABELS.items()), m))
+        self.state = self.form.add("portal.state", "É&tat du compte", combo(list(PortalState.labels().items()), m))
         self.state.setMaximumWidth(160)
         self.holder = QLabel()
         self.form.addRow("Titulaire", self.holder)

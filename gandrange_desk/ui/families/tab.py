@@ -19,7 +19,6 @@ from PySide6.QtWidgets import (
 
 from gandrange_desk import formats
 from gandrange_desk.services.families import file as fam
-from gandrange_desk.services.families.search import FamilyRow
 from gandrange_desk.ui.common.table_model import RowsTableModel
 
 SEARCH_DELAY_MS = 150

@@ -16,7 +16,7 @@ from gandrange_desk.models import OutboxStatus
 from gandrange_desk.services.mail import sender as mailer
 from gandrange_desk.services.context import Desk
 from gandrange_desk.services.mail.outbox import (OutboxRow, counts_text, list_messages, message_detail,
-                                            outbox_counts, resend, status_label)
+                                            outbox_counts, resend)
 from gandrange_desk.ui.common.table_model import RowsTableModel
 
 LIST_LIMIT = 2000
@@ -57,7 +57,7 @@ class OutboxTableModel(RowsTableModel):
                     return r.subject
                 return f"{r.subject} ({formats.count(r.attachment_count, 'pièce jointe', 'pièces jointes')})"
             if col == 4:
-                return status_label(r.status)
+                return OutboxStatus.label_of(r.status)
             if col == 5:
                 return str(r.attempts)
             if col == 6:
@@ -143,7 +143,7 @@ class MessageDetail(QWidget):
         lines = [("De", config.sender if config else "(expéditeur des paramètres SMTP)"),
                  ("À", r.recipients), ("Objet", r.subject),
                  ("Créé le", formats.instant(r.created_at)),
-                 ("État", status_label(r.status) + (f" le {formats.instant(r.sent_at)}" if r.sent_at else "")),
+                 ("État", OutboxStatus.label_of(r.status) + (f" le {formats.instant(r.sent_at)}" if r.sent_at else "")),
                  ("Essais", str(r.attempts))]
         if r.next_attempt_at and r.attempts and r.status in (OutboxStatus.TEMP_FAILED, OutboxStatus.PENDING):
             lines.append(("Prochain essai", formats.instant(r.next_attempt_at)))
@@ -202,7 +202,7 @@ class MailView(QWidget):
         self.status_filter.addItem("À envoyer (en attente, en cours, échec temporaire)",
                                    [OutboxStatus.PENDING, OutboxStatus.SENDING, OutboxStatus.TEMP_FAILED])
         for st in OutboxStatus:
-            self.status_filter.addItem(status_label(st), [st])
+            self.status_filter.addItem(st.label, [st])
         self.family_filter = QLineEdit()
         self.family_filter.setPlaceholderText("Famille : nom, référence ou adresse")
         self.family_filter.setClearButtonEnabled(True)

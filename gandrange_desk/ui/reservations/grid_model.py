@@ -39,8 +39,7 @@ FLAGS_OPEN = Qt.ItemIsEnabled | Qt.ItemIsSelectable
 FLAGS_NONE = Qt.NoItemFlags
 
 CODE_TEXT = tuple(str(code) if code else "" for code in CODES)
-STATE_NAMES = {1: "Demande de réservation (DR)", 2: "Réservé (R)", 3: "Demande d'annulation (DA)",
-               4: "Annulation facturée (AF)"}
+STATE_NAMES = {code: f"{state.label} ({state.value})" for code, state in enumerate(CODES) if state}
 
 
 class GridModel(QAbstractTableModel):
@@ -255,9 +254,6 @@ class GridModel(QAbstractTableModel):
                                   [Qt.DisplayRole, STATE_ROLE, Qt.ToolTipRole])
         self.headerDataChanged.emit(Qt.Horizontal, FIXED + min(cols), FIXED + max(cols))
         return len(rows)
-
-    def invalidate_history(self) -> None:
-        self._history.clear()
 
     def index_of(self, child_id: int, unit_id: int, day: date) -> QModelIndex:
         g = self.grid

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from PySide6.QtCore import QDate, QLocale, Qt
+from PySide6.QtCore import QLocale
 from PySide6.QtWidgets import (
     QCheckBox, QComboBox, QDateEdit, QDialog, QDialogButtonBox, QFormLayout, QHBoxLayout, QLabel,
     QMessageBox, QVBoxLayout, QWidget,
@@ -13,19 +13,12 @@ from PySide6.QtWidgets import (
 
 from gandrange_desk import formats
 from gandrange_desk.errors import DeskError
+from gandrange_desk.ui.common.widgets import pydate, qdate
 from gandrange_desk.services.reservations.bookings import CapacityExceeded
 from gandrange_desk.services.reservations.cells import book_period
 from gandrange_desk.services.reservations.periods import WEEK_TYPES, preview_period
 
-DAY_LABELS = ("Lundi", "Mardi", "Mercredi", "Jeudi", "Vendredi", "Samedi", "Dimanche")
-
-
-def _qdate(day: date) -> QDate:
-    return QDate(day.year, day.month, day.day)
-
-
-def _pydate(value: QDate) -> date:
-    return date(value.year(), value.month(), value.day())
+DAY_LABELS = tuple(day.capitalize() for day in formats.WEEKDAYS_FR)
 
 
 class PeriodDialog(QDialog):
@@ -63,8 +56,8 @@ class PeriodDialog(QDialog):
             edit.setLocale(QLocale(QLocale.French, QLocale.France))
             edit.setDisplayFormat("dd/MM/yyyy")
         today = desk.today()
-        self.first.setDate(_qdate(first or today))
-        self.last.setDate(_qdate(last or today))
+        self.first.setDate(qdate(first or today))
+        self.last.setDate(qdate(last or today))
         self.week_type = QComboBox()
         for key, label in WEEK_TYPES.items():
             self.week_type.addItem(label, key)
@@ -138,8 +131,8 @@ class PeriodDialog(QDialog):
     def choices(self) -> dict:
         return {
             "unit_id": self.unit.currentData(),
-            "first": _pydate(self.first.date()),
-            "last": _pydate(self.last.date()),
+            "first": pydate(self.first.date()),
+            "last": pydate(self.last.date()),
             "week_type": self.week_type.currentData(),
             "weekdays": {i for i, box in enumerate(self.day_checks) if box.isChecked()},
         }

@@ -23,19 +23,12 @@ from gandrange_desk.errors import DeskError, StaleEdit, ValidationFailed
 from gandrange_desk.models import Role
 from gandrange_desk.services.settings import service as svc
 from gandrange_desk.ui.settings.activities import ActivitiesPage, UnitModel
-from gandrange_desk.ui.settings.pages import (
-    STRUCTURE_LABELS, ClosuresPage, SchoolsPage, StructurePage, mark,
-)
+from gandrange_desk.services.settings.fields import ACTIVITY_FIELDS, STRUCTURE_FIELD, UNIT_FIELDS
+from gandrange_desk.ui.settings.pages import ClosuresPage, SchoolsPage, StructurePage, mark
 
 PAGES = ("Structure", "Écoles", "Fermetures", "Activités et unités")
 STRUCTURE, SCHOOLS, CLOSURES, ACTIVITIES = range(4)
 
-ACTIVITY_LABELS = {"code": "code", "name": "nom", "opens": "ouverture", "weekdays": "jours",
-                   "booking_deadline": "délai de réservation", "cancellation_deadline": "délai d'annulation",
-                   "unit": "unités"}
-UNIT_LABELS = {"name": "nom", "capacity": "capacité", "meal": "repas", "prices": "prix",
-               "sibling_prices": "prix fratrie", "pai_price": "prix PAI", "late_surcharge": "majoration",
-               "valid_from": "date des prix"}
 UNIT_COLUMNS = {"name": UnitModel.NAME, "capacity": UnitModel.CAPACITY, "meal": UnitModel.MEAL,
                 "prices": UnitModel.PRICE}
 # The file's wording, said for someone at the window.
@@ -273,7 +266,8 @@ class SettingsDialog(QDialog):
             if key == "closures":
                 where = "Fermetures" + (f", ligne {int(index) + 1}" if index is not None else "")
                 return f"{where} : {message}", CLOSURES, -1
-            return f"Structure, {STRUCTURE_LABELS.get(key, key).lower()} : {message}", STRUCTURE, -1
+            title = STRUCTURE_FIELD[key].title if key in STRUCTURE_FIELD else key
+            return f"Structure, {title.lower()} : {message}", STRUCTURE, -1
         if m := _ACTIVITY.match(place):
             row, key, sub, leaf = int(m.group(1)), m.group(2), m.group(3), m.group(4)
             activities = doc.get("activity", [])
@@ -283,9 +277,9 @@ class SettingsDialog(QDialog):
                 units = activities[row].get("unit", []) if row < len(activities) else []
                 name = units[int(sub)].get("name") if int(sub) < len(units) else ""
                 where += f", unité « {name} »" if name else f", unité ligne {int(sub) + 1}"
-                where += f", {UNIT_LABELS.get(leaf or 'name', leaf)}"
+                where += f", {UNIT_FIELDS.get(leaf or 'name', leaf)}"
             elif key:
-                where += f", {ACTIVITY_LABELS.get(key, key)}"
+                where += f", {ACTIVITY_FIELDS.get(key, key)}"
             return f"{where} : {message}", ACTIVITIES, row
         if place == "activity":
             return f"Activités : {message}", ACTIVITIES, -1

@@ -20,8 +20,8 @@ from PySide6.QtWidgets import (
 from sqlalchemy import select
 
 from gandrange_desk import formats
-from gandrange_desk.models import Billing, RequestKind
 from gandrange_desk.errors import DeskError
+from gandrange_desk.models import Billing, RequestKind
 from gandrange_desk.services.intake import feed as intake
 from gandrange_desk.services import queue
 from gandrange_desk.services.context import Desk
@@ -334,7 +334,7 @@ class ValidationTab(QWidget):
             self.detail.setCurrentIndex(2)
             return
         lines = [f"<b>{item.family_name}</b> ({item.family_ref})",
-                 f"{RequestKind(item.kind).label} — {item.child_name}",
+                 f"{RequestKind.label_of(item.kind)} — {item.child_name}",
                  f"{item.activity_name} — {item.unit_name}"]
         if item.day:
             lines.append(formats.long_date(item.day) + (" <i>(jour passé)</i>" if item.past else ""))
