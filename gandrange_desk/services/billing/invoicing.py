@@ -27,6 +27,7 @@ from gandrange_desk.models import (
     LineKind, Mandate, MandateState, NumberSequence, PaymentAllocation, PaymentMode, Request,
     RequestStatus, Role, Structure, Unit,
 )
+from gandrange_desk.services.changes import Changes
 from gandrange_desk.services.context import Desk
 from gandrange_desk.services.progress import Progress
 from gandrange_desk.services.billing.tariffs import PriceBook, QuotientBook
@@ -146,6 +147,7 @@ class PrepareResult:
     with_anomalies: int = 0
     regularisations: int = 0
     structure_problems: list[str] = field(default_factory=list)
+    changes: Changes = field(default_factory=Changes, compare=False, repr=False)
 
     def text(self) -> str:
         out = (f"{formats.month_year(self.month).capitalize()} : "
@@ -351,6 +353,7 @@ def prepare(desk: Desk, month: date | str, progress: Progress | None = None) -> 
                 for position, line in enumerate(lines):
                     all_lines.append({**line, "invoice_id": invoice_id, "position": position})
             s.execute(insert(InvoiceLine.__table__), all_lines)
+            result.changes = Changes(invoices=set(ids))
         result.invoices = len(invoice_rows)
         desk.audit(s, "invoice.prepare", "invoice_month", None,
                    after={"month": month.isoformat(), "invoices": result.invoices, "total_cents": result.total_cents})
@@ -460,6 +463,7 @@ class IssueResult:
     first_number: str | None = None
     last_number: str | None = None
     total_cents: int = 0
+    changes: Changes = field(default_factory=Changes, compare=False, repr=False)
 
     def text(self) -> str:
         if not self.invoices:
@@ -563,6 +567,7 @@ def issue(desk: Desk, month: date | str, progress: Progress | None = None) -> Is
         result.invoices = total
         result.first_number = format_number(today.year, numbers[0])
         result.last_number = format_number(today.year, numbers[-1])
+        result.changes = Changes(invoices={d.id for d in drafts}, payments=set(family_ids))  # balances moved
     return result
 
 
