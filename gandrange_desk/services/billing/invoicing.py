@@ -256,8 +256,9 @@ def prepare(desk: Desk, month: date | str, progress: Progress | None = None) -> 
             if child_id in children:
                 pending_da[children[child_id].family_id] += n
 
-        s.execute(delete(InvoiceLine).where(InvoiceLine.invoice_id.in_(
-            select(Invoice.id).where(Invoice.month == month, Invoice.status == InvoiceStatus.DRAFT))))
+        drafts = select(Invoice.id).where(Invoice.month == month, Invoice.status == InvoiceStatus.DRAFT)
+        result.changes.invoices.update(s.scalars(drafts))  # replaced below, or gone
+        s.execute(delete(InvoiceLine).where(InvoiceLine.invoice_id.in_(drafts)))
         s.execute(delete(Invoice).where(Invoice.month == month, Invoice.status == InvoiceStatus.DRAFT))
 
         now = desk.now()
@@ -353,7 +354,7 @@ def prepare(desk: Desk, month: date | str, progress: Progress | None = None) -> 
                 for position, line in enumerate(lines):
                     all_lines.append({**line, "invoice_id": invoice_id, "position": position})
             s.execute(insert(InvoiceLine.__table__), all_lines)
-            result.changes = Changes(invoices=set(ids))
+            result.changes.invoices.update(ids)
         result.invoices = len(invoice_rows)
         desk.audit(s, "invoice.prepare", "invoice_month", None,
                    after={"month": month.isoformat(), "invoices": result.invoices, "total_cents": result.total_cents})

@@ -55,6 +55,20 @@ def run(parent: QWidget, title: str, fn: Callable, *, long: bool = False,
     return operation.start(fn) if long else operation.call(fn)
 
 
+def attempt(parent: QWidget, title: str, fn: Callable[[], Any], **kwargs) -> bool:
+    """A quick `run` for a service that returns nothing: whether it went through."""
+    done: list[bool] = []
+    then = kwargs.pop("on_done", None)
+
+    def succeeded(result: Any) -> None:
+        done.append(True)
+        if then is not None:
+            then(result)
+
+    run(parent, title, fn, on_done=succeeded, **kwargs)
+    return bool(done)
+
+
 def run_operation(parent: QWidget, title: str, fn: Callable[[Progress], Any],
                   on_done: Callable[[Any], None] | None = None,
                   on_error: Callable[[str], None] | None = None, **kwargs) -> QThread:
@@ -208,4 +222,4 @@ class _Bridge(QObject):
             self.operation.fail(UNEXPECTED)
 
 
-__all__ = ["CANCELLED", "UNEXPECTED", "changes_of", "run", "run_operation"]
+__all__ = ["CANCELLED", "UNEXPECTED", "attempt", "changes_of", "run", "run_operation"]
