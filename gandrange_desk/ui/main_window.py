@@ -51,6 +51,8 @@ class _LazyTab(QWidget):
         if self.widget is None:
             self.widget = self.factory()
             self.layout().addWidget(self.widget)
+            if self.isVisible():  # else Qt shows it from the event loop: "on screen" at once
+                self.widget.show()
         return self.widget
 
 
@@ -116,7 +118,7 @@ class MainWindow(QMainWindow):
         self.changesApplied.emit(changes, origin)
 
     def _changes_applied(self, changes: Changes, origin) -> None:
-        if changes.touches("requests"):
+        if changes.touches("requests", "cells"):  # a DR or DA cell is a pending request
             self.update_status()
         if changes.touches("outbox"):
             self.update_mail_counts()

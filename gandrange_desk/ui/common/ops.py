@@ -6,8 +6,8 @@ to the window.
     ops.run(self, "Émission des factures", lambda progress: invoicing.issue(desk, month, progress),
             long=True, on_done=self.show_result)
 
-A quick call runs at once under a busy cursor; `run` returns the service's result (None when it
-failed). A long one (`long=True`) receives a `Progress` and runs in a worker thread behind a
+A quick call runs at once under a busy cursor (`busy=False` for the reads made as the clerk
+types, which would make it flicker); `run` returns the service's result (None when it failed). A long one (`long=True`) receives a `Progress` and runs in a worker thread behind a
 progress dialog; its "Annuler" makes the service raise `Cancelled` inside its unit of work, which
 rolls back (nothing half-written). `run` then returns the worker's QThread, and `on_done(result)`
 is called on the UI thread.
@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import logging
 import threading
+from contextlib import contextmanager
 from typing import Any, Callable
 
 from PySide6.QtCore import QObject, Qt, QThread, Signal, Slot
@@ -49,9 +50,9 @@ def run(parent: QWidget, title: str, fn: Callable, *, long: bool = False,
         on_done: Callable[[Any], Any] | None = None,
         on_error: Callable[[str], Any] | None = None,
         on_refused: Callable[[DeskError], Callable | None] | None = None,
-        changes: ChangesGiven = None):
+        changes: ChangesGiven = None, busy: bool = True):
     """Run one user action; see the module's docstring."""
-    operation = _Operation(parent, title, on_done, on_error, on_refused, changes)
+    operation = _Operation(parent, title, on_done, on_error, on_refused, changes, busy)
     return operation.start(fn) if long else operation.call(fn)
 
 
@@ -89,25 +90,22 @@ def changes_of(result: Any, given: ChangesGiven = None) -> Changes:
 
 
 class _Operation:
-    def __init__(self, parent, title, on_done, on_error, on_refused, changes):
-        self.parent, self.title = parent, title
+    def __init__(self, parent, title, on_done, on_error, on_refused, changes, busy=True):
+        self.parent, self.title, self.busy = parent, title, busy
         self.on_done, self.on_error, self.on_refused, self.changes = on_done, on_error, on_refused, changes
 
     # --- a quick call, on the UI thread ------------------------------------------------------
     def call(self, fn: Callable[[], Any]):
-        QGuiApplication.setOverrideCursor(Qt.WaitCursor)
         try:
-            result = fn()
+            with _busy(self.busy):
+                result = fn()
         except DeskError as exc:
-            QGuiApplication.restoreOverrideCursor()
             retry = self.refused(exc)
             return self.call(retry) if retry is not None else None
         except Exception:
-            QGuiApplication.restoreOverrideCursor()
             log.exception("%s : erreur inattendue", self.title)
             self.fail(UNEXPECTED)
             return None
-        QGuiApplication.restoreOverrideCursor()
         self.succeeded(result)
         return result
 
@@ -156,6 +154,18 @@ class _Operation:
             QMessageBox.information(self.parent, self.title, text)
         else:
             QMessageBox.warning(self.parent, self.title, text)
+
+
+@contextmanager
+def _busy(on: bool):
+    """The wait cursor while a quick call runs (back to normal before any message is shown)."""
+    if on:
+        QGuiApplication.setOverrideCursor(Qt.WaitCursor)
+    try:
+        yield
+    finally:
+        if on:
+            QGuiApplication.restoreOverrideCursor()
 
 
 class _Worker(QObject):

@@ -179,7 +179,7 @@ class FamiliesTab(QWidget):
         selected = self.selected_id()
         result = ops.run(self, "Rechercher une famille", lambda: fam.search(
             self.desk, self.search.text(), PAGE, include_archived=self.archived.isChecked()),
-            on_error=self.status.setText)
+            on_error=self.status.setText, busy=False)  # as the clerk types
         if result is None:
             return
         self.model.set_rows(result.rows)

@@ -225,7 +225,8 @@ class ValidationTab(QWidget):
                                  late_only=self.late_only.isChecked())
 
     def _load_activities(self) -> None:
-        rows = ops.run(self, "Activités", lambda: activity_choices(self.desk), on_error=self.status.setText) or []
+        rows = ops.run(self, "Activités", lambda: activity_choices(self.desk), on_error=self.status.setText,
+                       busy=False) or []
         current = self.activity.currentData()
         self.activity.blockSignals(True)
         self.activity.clear()
@@ -240,7 +241,7 @@ class ValidationTab(QWidget):
         self._load_activities()
         family_row, line_id = self._position()
         groups = ops.run(self, "Demandes en attente", lambda: queue.pending(self.desk, self.current_filter()),
-                         on_error=self.status.setText)
+                         on_error=self.status.setText, busy=False)  # also as the clerk types a search
         if groups is None:
             return
         self.model.set_groups(groups)
