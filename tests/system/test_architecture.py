@@ -39,9 +39,7 @@ KNOWN_CYCLES: list[set[str]] = []
 KNOWN_PRIVATE_IMPORTS: set[tuple[str, str, str]] = set()
 
 # (c) ui modules that still import sqlalchemy (the ui/services split is being finished).
-KNOWN_UI_SQLALCHEMY = {
-    "gandrange_desk.ui.validation.tab",
-}
+KNOWN_UI_SQLALCHEMY: set[str] = set()
 
 # (d) (cli or command module, what it imports from the ui or PySide6) — start-up is being moved.
 KNOWN_COMMAND_UI_IMPORTS = {

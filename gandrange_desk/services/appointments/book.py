@@ -11,7 +11,7 @@ Reading (rows, the day's list, the day picker) is in `appointment_views`, re-exp
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime, time, timedelta
 
 from sqlalchemy import select
@@ -28,6 +28,7 @@ from gandrange_desk.services.appointments.views import (  # noqa: F401 - re-expo
     slots_between,
 )
 from gandrange_desk.services.calendar import Calendar
+from gandrange_desk.services.changes import Changes
 from gandrange_desk.services.context import Desk, check_version, stamp
 from gandrange_desk.services.families.validation import format_french_phone
 from gandrange_desk.services.mail.texts import Sender
@@ -59,6 +60,10 @@ class SlotsResult:
             more = " …" if len(self.skipped_days) > 8 else ""
             parts.append(f"{formats.count(len(self.skipped_days), 'jour sauté', 'jours sautés')} : {shown}{more}.")
         return "\n".join(parts)
+
+    @property
+    def changes(self) -> Changes:
+        return Changes(appointments=bool(self.created))
 
     def as_dict(self) -> dict:
         return {"created": self.created, "days": self.days, "overlapping": self.overlapping,
@@ -181,6 +186,15 @@ class BookResult:
     slot: SlotRow
     emailed_to: tuple[str, ...]
     summary: str
+
+    @property
+    def changes(self) -> Changes:
+        return Changes(appointments=True, outbox=1 if self.emailed_to else 0)
+
+
+def _changed(row: SlotRow) -> SlotRow:
+    """The row a write returns, saying that the appointment book changed."""
+    return replace(row, changes=Changes(appointments=True))
 
 
 def _load(s: Session, appointment_id: int) -> Appointment:
@@ -397,7 +411,7 @@ def withdraw_slot(desk: Desk, appointment_id: int, version: int) -> SlotRow:
         stamp(a, desk)
         desk.audit(s, "appointment.withdraw", "appointment", a.id, before=before, after=_snapshot(a))
         s.flush()
-        return slot_rows(s, [a])[0]
+        return _changed(slot_rows(s, [a])[0])
 
 
 def mark(desk: Desk, appointment_id: int, version: int, status: str) -> SlotRow:
@@ -419,7 +433,7 @@ def mark(desk: Desk, appointment_id: int, version: int, status: str) -> SlotRow:
         desk.audit(s, "appointment.mark", "appointment", a.id, family_id=a.family_id, before=before,
                    after=_snapshot(a))
         s.flush()
-        return slot_rows(s, [a])[0]
+        return _changed(slot_rows(s, [a])[0])
 
 
 def attach_family(desk: Desk, appointment_id: int, version: int, family_id: int) -> SlotRow:
@@ -438,7 +452,7 @@ def attach_family(desk: Desk, appointment_id: int, version: int, family_id: int)
         desk.audit(s, "appointment.attach", "appointment", a.id, family_id=f.id, before=before,
                    after=_snapshot(a))
         s.flush()
-        return slot_rows(s, [a])[0]
+        return _changed(slot_rows(s, [a])[0])
 
 
 def set_notes(desk: Desk, appointment_id: int, version: int, notes: str) -> SlotRow:
@@ -455,7 +469,7 @@ def set_notes(desk: Desk, appointment_id: int, version: int, notes: str) -> Slot
         desk.audit(s, "appointment.notes", "appointment", a.id, family_id=a.family_id, before=before,
                    after={"notes": notes})
         s.flush()
-        return slot_rows(s, [a])[0]
+        return _changed(slot_rows(s, [a])[0])
 
 
 def set_acknowledgement(desk: Desk, family_id: int, version: int | None, returned: bool = True) -> int:

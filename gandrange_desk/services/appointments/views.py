@@ -5,7 +5,7 @@ Split from `services.appointments` (which re-exports everything here) to keep fi
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 
 from sqlalchemy import select
@@ -16,6 +16,7 @@ from gandrange_desk.clock import PARIS
 from gandrange_desk.errors import NotFound
 from gandrange_desk.models import Appointment, AppointmentStatus, DeskUser, Family
 from gandrange_desk.services.calendar import Calendar
+from gandrange_desk.services.changes import Changes
 from gandrange_desk.services.context import Desk
 from gandrange_desk.services.mail.outbox import family_recipients
 
@@ -47,6 +48,8 @@ class SlotRow:
     acknowledgement_returned: bool
     portal_state: str
     notes: str
+    # Set on the row a write operation returns (empty when read): what it changed.
+    changes: Changes = field(default_factory=Changes, compare=False, repr=False)
 
     @property
     def ends_at(self) -> datetime:

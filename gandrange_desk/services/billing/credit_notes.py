@@ -23,6 +23,7 @@ from gandrange_desk.models import (
     PaymentAllocation,
     Role,
 )
+from gandrange_desk.services.changes import Changes
 from gandrange_desk.services.context import Desk
 from gandrange_desk.services.billing.invoicing import next_number
 from gandrange_desk.services.billing.payments import lock_family_money
@@ -100,6 +101,7 @@ class CreditNoteResult:
     number: str
     total_cents: int
     released_cents: int  # payment money freed from the invoice: now the family's credit
+    changes: Changes = field(default_factory=Changes, compare=False, repr=False)
 
     def summary(self) -> str:
         text = f"Avoir {self.number} émis : {formats.euros(self.total_cents)}."
@@ -186,7 +188,8 @@ def issue_credit_note(desk: Desk, invoice_id: int, *, reason: str,
                    after={"number": number, "invoice": invoice.number, "total_cents": total, "reason": reason,
                           "lines": {str(line.line_id): qty for line, qty, _ in note_lines}})
         released = _release_overpaid(s, desk, invoice, info.credited_cents + total)
-        return CreditNoteResult(note.id, number, total, released)
+        return CreditNoteResult(note.id, number, total, released,
+                                Changes(invoices={invoice.id}, payments={invoice.family_id}))
 
 
 def _release_overpaid(s: Session, desk: Desk, invoice: Invoice, credited: int) -> int:

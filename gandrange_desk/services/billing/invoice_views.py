@@ -15,6 +15,7 @@ from gandrange_desk.models import (
     Family, Invoice, InvoiceLine, InvoiceStatus, Mandate, MandateState, PaymentAllocation, Role,
 )
 from gandrange_desk.services.mail import outbox
+from gandrange_desk.services.changes import Changes
 from gandrange_desk.services.context import Desk
 from gandrange_desk.services.billing.invoicing import collection_date_for, debit_date, month_start
 from gandrange_desk.services.pdf.base import StructureInfo, load_structure, merge_pdfs
@@ -174,6 +175,7 @@ class SendResult:
     queued: int = 0
     without_email: list[str] = field(default_factory=list)  # family names: print and post
     not_issued: int = 0
+    changes: Changes = field(default_factory=Changes, compare=False, repr=False)
 
     def text(self) -> str:
         parts = [f"{formats.count(self.queued, 'e-mail', 'e-mails')} de facture mis en file d'envoi."]
@@ -231,4 +233,6 @@ def send_invoices(desk: Desk, invoice_ids: list[int]) -> SendResult:
             desk.audit(s, "invoice.send", "invoice", inv.id, family_id=fam.id,
                        after={"number": inv.number, "recipients": recipients})
             result.queued += 1
+            result.changes.invoices.add(inv.id)  # now "envoyée"
+            result.changes.outbox += 1
     return result

@@ -28,6 +28,7 @@ from gandrange_desk.models import (
     LineKind, Mandate, MandateState, NumberSequence, PaymentAllocation, PaymentMode, Request,
     RequestStatus, Role, Structure, Unit,
 )
+from gandrange_desk.services.changes import Changes
 from gandrange_desk.services.context import Desk
 from gandrange_desk.services.progress import Progress
 from gandrange_desk.services.billing.sepa import collection_date
@@ -100,6 +101,7 @@ class PrepareResult:
     with_anomalies: int = 0
     regularisations: int = 0
     structure_problems: list[str] = field(default_factory=list)
+    changes: Changes = field(default_factory=Changes, compare=False, repr=False)
 
     def text(self) -> str:
         out = (f"{formats.month_year(self.month).capitalize()} : "
@@ -208,8 +210,9 @@ def prepare(desk: Desk, month: date | str, progress: Progress | None = None) -> 
             if child_id in children:
                 pending_da[children[child_id].family_id] += n
 
-        s.execute(delete(InvoiceLine).where(InvoiceLine.invoice_id.in_(
-            select(Invoice.id).where(Invoice.month == month, Invoice.status == InvoiceStatus.DRAFT))))
+        drafts = select(Invoice.id).where(Invoice.month == month, Invoice.status == InvoiceStatus.DRAFT)
+        result.changes.invoices.update(s.scalars(drafts))  # replaced below, or gone
+        s.execute(delete(InvoiceLine).where(InvoiceLine.invoice_id.in_(drafts)))
         s.execute(delete(Invoice).where(Invoice.month == month, Invoice.status == InvoiceStatus.DRAFT))
 
         now = desk.now()
@@ -305,6 +308,7 @@ def prepare(desk: Desk, month: date | str, progress: Progress | None = None) -> 
                 for position, line in enumerate(lines):
                     all_lines.append({**line, "invoice_id": invoice_id, "position": position})
             s.execute(insert(InvoiceLine.__table__), all_lines)
+            result.changes.invoices.update(ids)
         result.invoices = len(invoice_rows)
         desk.audit(s, "invoice.prepare", "invoice_month", None,
                    after={"month": month.isoformat(), "invoices": result.invoices, "total_cents": result.total_cents})
@@ -414,6 +418,7 @@ class IssueResult:
     first_number: str | None = None
     last_number: str | None = None
     total_cents: int = 0
+    changes: Changes = field(default_factory=Changes, compare=False, repr=False)
 
     def text(self) -> str:
         if not self.invoices:
@@ -513,6 +518,7 @@ def issue(desk: Desk, month: date | str, progress: Progress | None = None) -> Is
         result.invoices = total
         result.first_number = format_number(today.year, numbers[0])
         result.last_number = format_number(today.year, numbers[-1])
+        result.changes = Changes(invoices={d.id for d in drafts}, payments=set(family_ids))  # balances moved
     return result
 
 

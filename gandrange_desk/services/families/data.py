@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 
 from gandrange_desk.models import DocumentState, MandateState, PaymentMode, PortalState, Role
+from gandrange_desk.services.changes import Changes
 from gandrange_desk.services.context import Actor
 
 # Roles that see allergies, PAI, health notes and the doctor. An explicit list, not a rank:
@@ -112,6 +113,8 @@ class DocumentData:
     reason: str
     size: int
     version: int
+    # Set on the document a write operation returns: what it changed (the family, an e-mail).
+    changes: Changes = field(default_factory=Changes, compare=False, repr=False)
 
     @property
     def state_label(self) -> str:
@@ -146,6 +149,8 @@ class FamilySnapshot:
     issued_invoices: int
     pending_requests: int
     health_visible: bool
+    # Set on the snapshot a write operation returns (empty on a plain read): what it changed.
+    changes: Changes = field(default_factory=Changes, compare=False, repr=False)
 
     def quotient_on(self, day: date) -> QuotientData | None:
         current = None

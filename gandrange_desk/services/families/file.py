@@ -7,6 +7,8 @@ by field). Every change is audited with the values before and after.
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, selectinload
 
@@ -29,6 +31,7 @@ from gandrange_desk.models import (
     Role,
     School,
 )
+from gandrange_desk.services.changes import Changes
 from gandrange_desk.services.context import Desk, check_version, stamp
 from gandrange_desk.services.families.data import (
     NO_QUOTIENT_TEXT,
@@ -134,6 +137,11 @@ def snapshot(s: Session, f: Family, desk: Desk) -> FamilySnapshot:
         balance_cents=balances(s, [f.id]).get(f.id, 0), issued_invoices=int(issued),
         pending_requests=pending_counts(s, [f.id]).get(f.id, 0), health_visible=health,
     )
+
+
+def saved_snapshot(s: Session, f: Family, desk: Desk) -> FamilySnapshot:
+    """The snapshot a write returns: the family as saved, and the change every view follows."""
+    return replace(snapshot(s, f, desk), changes=Changes(families={f.id}))
 
 
 def list_schools(desk: Desk) -> list[tuple[int, str]]:
@@ -349,7 +357,7 @@ def save_family(desk: Desk, family_id: int, version: int, *, foyer: FoyerInput |
         # Stamping dirties the row: its version moves even when only a child changed.
         stamp(f, desk)
         s.flush()
-        return snapshot(s, f, desk)
+        return saved_snapshot(s, f, desk)
 
 
 def save_foyer(desk: Desk, family_id: int, version: int, foyer: FoyerInput) -> FamilySnapshot:
@@ -517,7 +525,7 @@ def archive_family(desk: Desk, family_id: int, version: int) -> FamilySnapshot:
         desk.audit(s, "family.archive", "family", f.id, family_id=f.id,
                    before={"archived": False}, after={"archived": True})
         s.flush()
-        return snapshot(s, f, desk)
+        return saved_snapshot(s, f, desk)
 
 
 def restore_family(desk: Desk, family_id: int, version: int) -> FamilySnapshot:
@@ -530,10 +538,10 @@ def restore_family(desk: Desk, family_id: int, version: int) -> FamilySnapshot:
         desk.audit(s, "family.restore", "family", f.id, family_id=f.id,
                    before={"archived": True}, after={"archived": False})
         s.flush()
-        return snapshot(s, f, desk)
+        return saved_snapshot(s, f, desk)
 
 
-def delete_family(desk: Desk, family_id: int, version: int) -> None:
+def delete_family(desk: Desk, family_id: int, version: int) -> Changes:
     """Only for a family never invoiced nor paid (an entry made by mistake); otherwise archive."""
     desk.require(Role.RESPONSABLE, "Supprimer une famille")
     with desk.unit_of_work() as s:
@@ -549,6 +557,7 @@ def delete_family(desk: Desk, family_id: int, version: int) -> None:
                            "guardians": [_guardian_dict(g) for g in f.guardians],
                            "children": [c.full_name for c in f.children]})
         s.delete(f)
+    return Changes(families={family_id}, everything=True)  # its cells, requests and e-mails went too
 
 
 def audit_entries(desk: Desk, family_id: int) -> list[AuditEntry]:

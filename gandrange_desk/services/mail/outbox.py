@@ -6,7 +6,7 @@ Delivery (SMTP, retries, claiming) is in `gandrange_desk.services.mail.sender`.
 from __future__ import annotations
 
 import secrets
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime, time, timedelta
 from typing import Iterable, Sequence
 
@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session, selectinload
 from gandrange_desk.clock import PARIS
 from gandrange_desk.errors import DeskError, NotFound
 from gandrange_desk.models import Family, OutboxAttachment, OutboxMessage, OutboxStatus
+from gandrange_desk.services.changes import Changes
 from gandrange_desk.services.context import Desk
 
 MESSAGE_ID_DOMAIN = "gandrange-desk.local"
@@ -124,6 +125,7 @@ class OutboxRow:
     next_attempt_at: datetime | None
     last_error: str
     attachment_count: int
+    changes: Changes = field(default_factory=Changes, compare=False, repr=False)  # set by resend
 
     @property
     def status_label(self) -> str:
@@ -258,4 +260,4 @@ def resend(desk: Desk, message_id: int) -> OutboxRow:
         s.flush()
         ref, name = (m.family_id and s.execute(select(Family.ref, Family.name)
                                                .where(Family.id == m.family_id)).first()) or ("", "")
-        return _row(m, ref, name, len(m.attachments))
+        return replace(_row(m, ref, name, len(m.attachments)), changes=Changes(outbox=1))

@@ -22,6 +22,7 @@ from gandrange_desk.models import (
     TariffBracket, Unit,
 )
 from gandrange_desk.models.base import money_str
+from gandrange_desk.services.changes import Changes
 from gandrange_desk.services.context import Desk, stamp
 from gandrange_desk.services.settings.fields import STRUCTURE_COLUMNS
 from gandrange_desk.services.settings.toml import (
@@ -38,6 +39,11 @@ class ImportSummary:
     @property
     def changed(self) -> bool:
         return bool(self.created or self.updated or self.deleted)
+
+    @property
+    def changes(self) -> Changes:
+        # Structure, calendar, activities, units, capacities, prices: every view may show some.
+        return Changes(settings=True, everything=True) if self.changed else Changes()
 
     def as_dict(self) -> dict:
         return {"created": self.created, "updated": self.updated, "deleted": self.deleted}

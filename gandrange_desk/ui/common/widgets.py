@@ -9,10 +9,10 @@ from __future__ import annotations
 from datetime import date
 from typing import Sequence
 
-from PySide6.QtCore import QAbstractTableModel, QDate, Qt
+from PySide6.QtCore import QAbstractTableModel, QDate
 from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QTableView
 
-RIGHT = int(Qt.AlignRight | Qt.AlignVCenter)
+from gandrange_desk.ui.common.table_model import RIGHT  # noqa: F401 - shared with the models
 
 
 def qdate(day: date) -> QDate:

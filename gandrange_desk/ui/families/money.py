@@ -10,8 +10,9 @@ from gandrange_desk.models import MandateState, PaymentMode, PortalState
 from gandrange_desk.services.families.data import (
     NO_QUOTIENT_TEXT, QUOTIENT_SOURCES, PaymentInput, PortalInput, QuotientInput,
 )
+from gandrange_desk.ui.common.table_model import ColumnsTableModel
 from gandrange_desk.ui.families.widgets import (
-    Form, Page, RowsModel, combo, date_text, line, set_combo, table_view,
+    Form, Page, combo, date_text, line, set_combo, table_view,
 )
 
 
@@ -37,8 +38,13 @@ class QuotientPage(Page):
         bl.addWidget(w)
         lay.addWidget(new_box)
         lay.addWidget(QLabel("Historique"))
-        self.model = RowsModel(["À partir du", "Valeur", "Source", "Enregistré le", "Par"])
-        self.model.alignments[1] = Qt.AlignRight
+        self.model = ColumnsTableModel([
+            ("À partir du", lambda q: date_text(q.valid_from)),
+            ("Valeur", lambda q: str(q.value), True),
+            ("Source", lambda q: q.source),
+            ("Enregistré le", lambda q: formats.instant(q.recorded_at) if q.recorded_at else ""),
+            ("Par", lambda q: q.recorded_by or ""),
+        ], self)
         self.view = table_view(self.model)
         lay.addWidget(self.view, 1)
 
@@ -53,9 +59,7 @@ class QuotientPage(Page):
         self.value.clear()
         self.valid_from.setText(date_text(today))
         set_combo(self.source, "CAF")
-        self.model.set_rows([[date_text(q.valid_from), str(q.value), q.source,
-                              formats.instant(q.recorded_at) if q.recorded_at else "", q.recorded_by or ""]
-                             for q in reversed(snap.quotients)])
+        self.model.set_rows(reversed(snap.quotients))
         self.form.clear_errors()
         self.dirty = False
         self._loading = False
@@ -103,7 +107,11 @@ class PaymentPage(Page):
         ml.addWidget(note)
         lay.addWidget(self.mandate_box)
         lay.addWidget(QLabel("Mandats"))
-        self.model = RowsModel(["RUM", "IBAN", "BIC", "Signé le", "État", "Séquence"])
+        self.model = ColumnsTableModel([
+            ("RUM", lambda m: m.rum), ("IBAN", lambda m: m.iban_masked), ("BIC", lambda m: m.bic),
+            ("Signé le", lambda m: date_text(m.signed_on)), ("État", lambda m: m.state_label),
+            ("Séquence", lambda m: m.sequence_type),
+        ], self)
         self.view = table_view(self.model)
         for col, width in enumerate((210, 270, 110, 90, 80)):
             self.view.setColumnWidth(col, width)
@@ -132,8 +140,7 @@ class PaymentPage(Page):
             self.signed.clear()
             set_combo(self.state, MandateState.ACTIVE)
         self.iban.clear()
-        self.model.set_rows([[x.rum, x.iban_masked, x.bic, date_text(x.signed_on), x.state_label, x.sequence_type]
-                             for x in snap.mandates])
+        self.model.set_rows(snap.mandates)
         self.form.clear_errors()
         self.mform.clear_errors()
         self.dirty = False

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from PySide6.QtCore import QLocale
+from PySide6.QtCore import QDate, QLocale
 from PySide6.QtWidgets import (
     QCheckBox, QComboBox, QDateEdit, QDialog, QDialogButtonBox, QFormLayout, QHBoxLayout, QLabel,
     QMessageBox, QVBoxLayout, QWidget,
@@ -17,6 +17,7 @@ from gandrange_desk.ui.common.widgets import pydate, qdate
 from gandrange_desk.services.reservations.bookings import CapacityExceeded
 from gandrange_desk.services.reservations.cells import book_period
 from gandrange_desk.services.reservations.periods import WEEK_TYPES, preview_period
+from gandrange_desk.ui.common import ops
 
 DAY_LABELS = tuple(day.capitalize() for day in formats.WEEKDAYS_FR)
 
@@ -144,14 +145,16 @@ class PeriodDialog(QDialog):
             self.total.setText("Total : 0")
             self.book_button.setEnabled(False)
             return
-        try:
-            preview = preview_period(self.desk, [cid for cid, _ in self.children], c["unit_id"],
-                                     c["first"], c["last"], c["week_type"], c["weekdays"])
-        except DeskError as exc:
+        def refused(text: str) -> None:
             self.total.setText("Total : 0")
             self.notes.setText("")
-            self.error.setText(str(exc))
+            self.error.setText(text)
             self.book_button.setEnabled(False)
+
+        preview = ops.run(self, "Réservations sur période", lambda: preview_period(
+            self.desk, [cid for cid, _ in self.children], c["unit_id"], c["first"], c["last"],
+            c["week_type"], c["weekdays"]), on_error=refused)
+        if preview is None:
             return
         self.total.setText(preview.text())
         notes = list(preview.plan.notes)
@@ -166,19 +169,21 @@ class PeriodDialog(QDialog):
     def book(self) -> None:
         c = self.choices()
         children = [cid for cid, _ in self.children]
-        try:
-            try:
-                self.result_cells = book_period(self.desk, children, for_family=self.for_family, **c)
-            except CapacityExceeded as exc:
-                if not self.confirm(str(exc)):
-                    self.error.setText(str(exc))
-                    return
-                self.result_cells = book_period(self.desk, children, for_family=self.for_family,
-                                                capacity_override=True, **c)
-        except DeskError as exc:
+
+        def booking(override: bool):
+            return book_period(self.desk, children, for_family=self.for_family, capacity_override=override, **c)
+
+        def refused(exc: DeskError):
+            if isinstance(exc, CapacityExceeded) and self.confirm(str(exc)):
+                return lambda: booking(True)
             self.error.setText(str(exc))
-            return
-        self.accept()
+            return None
+
+        def done(result) -> None:
+            self.result_cells = result
+            self.accept()
+
+        ops.run(self, "Réservations sur période", lambda: booking(False), on_done=done, on_refused=refused)
 
     def _confirm(self, text: str) -> bool:
         answer = QMessageBox.question(self, "Capacité dépassée", text + "\n\nRéserver quand même ?",
