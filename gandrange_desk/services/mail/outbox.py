@@ -10,7 +10,7 @@ from dataclasses import dataclass, field, replace
 from datetime import date, datetime, time, timedelta
 from typing import Iterable, Sequence
 
-from sqlalchemy import func, insert, or_, select
+from sqlalchemy import func, insert, or_, select, update
 from sqlalchemy.orm import Session, selectinload
 
 from gandrange_desk.clock import PARIS
@@ -54,6 +54,8 @@ class Outgoing:
     related_requests: Iterable[int] = ()
     invoice_id: int | None = None
     attachments: Iterable[tuple[str, str, bytes]] = ()
+    not_before: datetime | None = None  # held until then (decisions merged into one message)
+    announce_key: str | None = None
 
 
 def enqueue_many(session: Session, desk: Desk, messages: Sequence[Outgoing], *,
@@ -70,7 +72,8 @@ def enqueue_many(session: Session, desk: Desk, messages: Sequence[Outgoing], *,
         "family_id": m.family_id, "kind": m.kind, "recipients": ", ".join(m.recipients),
         "subject": m.subject, "body_text": m.body_text, "body_html": m.body_html,
         "message_id": new_message_id_at(now), "status": OutboxStatus.PENDING, "attempts": 0,
-        "next_attempt_at": now, "last_error": "", "created_at": now, "created_by": desk.actor.login,
+        "next_attempt_at": m.not_before or now, "last_error": "", "created_at": now,
+        "created_by": desk.actor.login, "announce_key": m.announce_key,
         "claimed_at": None, "claimed_by": None, "sent_at": None,
         "related_requests": ",".join(str(i) for i in m.related_requests), "invoice_id": m.invoice_id,
     } for m in messages]
@@ -239,6 +242,20 @@ def outbox_counts(desk: Desk) -> tuple[int, int]:
 
 def counts_text(waiting: int, failed: int) -> str:
     return f"{waiting} {'courriel' if waiting < 2 else 'courriels'} en attente / {failed} en échec"
+
+
+def release_held(desk: Desk, family_id: int | None = None) -> Changes:
+    """Send now the decision e-mails held for the clerk's next decisions (all, or one family's):
+    the clerk left the family, or closes the window."""
+    table = OutboxMessage.__table__
+    now = desk.now()
+    with desk.unit_of_work() as s:
+        where = [table.c.announce_key.is_not(None), table.c.status == OutboxStatus.PENDING,
+                 table.c.next_attempt_at > now]
+        if family_id is not None:
+            where.append(table.c.family_id == family_id)
+        n = s.execute(update(table).where(*where).values(next_attempt_at=now, announce_key=None)).rowcount
+    return Changes(outbox=n)
 
 
 def resend(desk: Desk, message_id: int) -> OutboxRow:
