@@ -24,6 +24,7 @@ from gandrange_desk.models import Billing, RequestKind
 from gandrange_desk.services import queue
 from gandrange_desk.services.changes import Changes
 from gandrange_desk.services.intake import feed as intake
+from gandrange_desk.services.mail import outbox
 from gandrange_desk.services.queue.reads import activity_choices
 from gandrange_desk.services.context import Desk
 from gandrange_desk.ui.common import ops
@@ -101,6 +102,10 @@ class ValidationTab(QWidget):
         self.desk = desk
         self.setAcceptDrops(True)
         self.model = QueueTreeModel(self)
+        # Families whose decision e-mails this tab holds for the clerk's next decisions (one
+        # e-mail per family and activity round); sent when the clerk leaves the family or the tab.
+        self.held_families: set[int] = set()
+        self._current_family: int | None = None
         self._build()
         self._search_timer = QTimer(self, singleShot=True, interval=200)
         self._search_timer.timeout.connect(self.refresh)
@@ -154,7 +159,7 @@ class ValidationTab(QWidget):
         for col, width in enumerate((280, 140, 140, 140, 80, 120, 210, 170)):
             self.tree.setColumnWidth(col, width)
         self.tree.installEventFilter(_Keys(self))
-        self.tree.selectionModel().currentChanged.connect(lambda *_: self._show_detail())
+        self.tree.selectionModel().currentChanged.connect(lambda *_: self._current_moved())
         splitter.addWidget(self.tree)
         self.detail = QStackedWidget()
         self.detail_info = QLabel()
@@ -203,7 +208,10 @@ class ValidationTab(QWidget):
         self.refuse_button = QPushButton("Refuser… (R)")
         self.billing_button = QPushButton("Facturation… (F)")
         self.family_button = QPushButton("Accepter toute la famille (Maj+A)")
-        self.all_button = QPushButton("Tout accepter (affiché)")
+        self.all_button = QPushButton("Tout accepter (liste affichée)…")
+        self.all_button.setToolTip("Accepte toutes les demandes affichées, y compris les demandes hors délai, "
+                                   "les inscriptions et les modifications de famille : la question les compte "
+                                   "avant d'accepter.")
         self.next_button = QPushButton("Famille suivante (N)")
         for button, slot in ((self.accept_button, self.accept_selected), (self.refuse_button, self.refuse_selected),
                              (self.billing_button, self.change_billing), (self.family_button, self.accept_family),
@@ -219,6 +227,11 @@ class ValidationTab(QWidget):
         super().showEvent(event)
         if not self.search.hasFocus():
             self.tree.setFocus()  # the keys work as soon as the tab is shown
+
+    def hideEvent(self, event) -> None:
+        # Leaving the tab ends the round: what was held for the next decisions leaves now.
+        self.release_held()
+        super().hideEvent(event)
 
     # ------------------------------------------------------------------ data
     def current_filter(self) -> queue.QueueFilter:
@@ -301,6 +314,33 @@ class ValidationTab(QWidget):
         index = self.tree.currentIndex()
         return self.model.node(index).item if index.isValid() else None
 
+    # ------------------------------------------------------------------ one e-mail per round
+    def _family_of(self, index: QModelIndex) -> int | None:
+        if not index.isValid():
+            return None
+        leaves = self.model.node(index).leaves()
+        return leaves[0].family_id if leaves else None
+
+    def _current_moved(self) -> None:
+        family = self._family_of(self.tree.currentIndex())
+        left = self._current_family
+        self._current_family = family
+        if left is not None and left != family and left in self.held_families:
+            self.release_held(left)  # the clerk left the family: its round is over
+        self._show_detail()
+
+    def release_held(self, family_id: int | None = None) -> None:
+        """Send now the e-mails this tab held (one family's, or all of them)."""
+        families = [family_id] if family_id is not None else sorted(self.held_families)
+        families = [f for f in families if f in self.held_families]
+        if not families:
+            return
+        self.held_families.difference_update(families)
+        login = self.desk.actor.login
+        for fid in families:
+            ops.run(self, "Envoi des courriels", lambda fid=fid: outbox.release_held(self.desk, fid, created_by=login),
+                    on_error=self.status.setText, busy=False)
+
     # ------------------------------------------------------------------ detail pane
     def _show_detail(self) -> None:
         item = self.current_item()
@@ -334,21 +374,42 @@ class ValidationTab(QWidget):
             lines.append("Places restantes si acceptée : " + (str(item.places_left) if item.places_left >= 0
                                                                else "aucune (au-delà de la capacité)"))
         if item.proposed_billing:
-            lines.append("Facturation proposée : " + Billing(item.proposed_billing).phrase
-                         + " (F pour la changer)")
+            override = self.model.overrides.get(item.id)
+            if override and override[0] != item.proposed_billing:
+                lines.append(f"Facturation choisie : <b>{Billing(override[0]).phrase}</b> au lieu "
+                             f"{formats.de(Billing(item.proposed_billing).phrase)} — motif : {override[1]}"
+                             " (F pour la changer)")
+            else:
+                lines.append("Facturation proposée : " + Billing(item.proposed_billing).phrase
+                             + (f" — {override[1]}" if override else "") + " (F pour la changer)")
         self.detail_info.setText("<br>".join(lines))
         self.detail.setCurrentIndex(0)
 
     # ------------------------------------------------------------------ decisions
-    def _decide(self, title: str, fn) -> queue.DecisionResult | None:
-        """One decision round; the queue itself reloads from the round's Changes (apply_changes)."""
+    def _decide(self, title: str, fn, items: list[queue.QueueItem] | None = None, *,
+                held: bool = False, release_all: bool = False) -> queue.DecisionResult | None:
+        """One decision round; the queue itself reloads from the round's Changes (apply_changes).
+
+        `held`: a decision taken one by one, whose e-mails wait for the next decisions of the same
+        family and activity. Otherwise the round's e-mails leave now, and so does what this tab
+        held for the same families (all of it with `release_all`)."""
+        families = {i.family_id for i in items or [] if i.family_id is not None}
+
         def refused(text: str) -> None:
             self.warn(title, text)
             self.refresh()  # someone else may have decided meanwhile: show the queue as it is
 
         def done(result: queue.DecisionResult) -> None:
             self.queueChanged.emit()
-            self.status.setText(result.summary("acceptée" if "ccept" in title else "refusée").splitlines()[0])
+            text = result.summary("acceptée" if "ccept" in title else "refusée").splitlines()[0]
+            if held and result.held_until is not None:
+                self.held_families |= families
+                text += (f" Envoi différé jusqu'à {formats.hhmm(result.held_until)} : les décisions suivantes "
+                         "pour cette famille rejoignent le même e-mail.")
+            self.status.setText(text)
+            if not held:
+                for fid in sorted(self.held_families if release_all else families & self.held_families):
+                    self.release_held(fid)
             extra = [line for line in result.summary().splitlines()[1:]]
             for ref, login, password, mailed in result.credentials:
                 if not mailed:
@@ -357,16 +418,26 @@ class ValidationTab(QWidget):
             if extra:
                 self.inform(title, "\n".join(extra))
 
-        return ops.run(self, title, fn, on_done=done, on_error=refused)
+        hold = queue.ONE_BY_ONE_HOLD if held else None
+        return ops.run(self, title, lambda: fn(hold), on_done=done, on_error=refused)
 
-    def accept_items(self, items: list[queue.QueueItem]) -> queue.DecisionResult | None:
+    def accept_items(self, items: list[queue.QueueItem], *, held: bool = False,
+                     release_all: bool = False) -> queue.DecisionResult | None:
         if not items:
             return None
         overrides = {i.id: self.model.overrides[i.id] for i in items if i.id in self.model.overrides}
-        return self._decide("Accepter", lambda: queue.accept(self.desk, [i.id for i in items], overrides=overrides))
+        return self._decide("Accepter", lambda hold: queue.accept(self.desk, [i.id for i in items],
+                                                                  overrides=overrides, hold=hold),
+                            items, held=held, release_all=release_all)
+
+    def one_line_chosen(self) -> bool:
+        """A single request line (not a group row, not several lines): a decision one by one."""
+        rows = self.tree.selectionModel().selectedRows()
+        index = rows[0] if len(rows) == 1 else self.tree.currentIndex() if not rows else None
+        return index is not None and index.isValid() and self.model.node(index).item is not None
 
     def accept_selected(self) -> None:
-        self.accept_items(self.selected_items())
+        self.accept_items(self.selected_items(), held=self.one_line_chosen())
 
     def accept_family(self) -> None:
         index = self.tree.currentIndex()
@@ -379,17 +450,18 @@ class ValidationTab(QWidget):
 
     def accept_all_shown(self) -> None:
         items = self.model.all_items()
-        if items and self.confirm("Tout accepter", f"Accepter {formats.count(len(items), 'demande', 'demandes')} "
-                                                   "affichées et envoyer les courriels ?"):
-            self.accept_items(items)
+        if items and self.confirm("Tout accepter", accept_all_question(items)):
+            self.accept_items(items, release_all=True)
 
     def refuse_selected(self) -> None:
         items = self.selected_items()
         if not items:
             return
+        held = self.one_line_chosen()
         reason = self.ask_reason(len(items))
         if reason:
-            self._decide("Refuser", lambda: queue.refuse(self.desk, [i.id for i in items], reason))
+            self._decide("Refuser", lambda hold: queue.refuse(self.desk, [i.id for i in items], reason, hold=hold),
+                         items, held=held)
 
     def change_billing(self) -> None:
         item = self.current_item()
@@ -397,7 +469,10 @@ class ValidationTab(QWidget):
             return
         choice = self.ask_billing(item)
         if choice:
-            self.model.set_override(item.id, *choice)
+            billing, reason = choice
+            same = billing == (item.proposed_billing or Billing.EXCUSED)
+            self.model.set_override(item.id, None if same and not reason else billing, reason)
+            self._show_detail()
 
     def accept_checked_fields(self) -> None:
         item = self.current_item()
@@ -408,7 +483,8 @@ class ValidationTab(QWidget):
         if not fields and not reason:
             self.warn("Modification de famille", "Cochez au moins un champ, ou indiquez le motif du refus.")
             return
-        self._decide("Accepter", lambda: queue.accept_family_change(self.desk, item.id, fields, reason=reason))
+        self._decide("Accepter", lambda _hold: queue.accept_family_change(self.desk, item.id, fields, reason=reason),
+                     [item])
 
     def next_family(self) -> None:
         families = self.model.families()
@@ -462,7 +538,7 @@ class ValidationTab(QWidget):
         return dialog.text() if dialog.exec() == RefusalDialog.Accepted else None
 
     def ask_billing(self, item: queue.QueueItem) -> tuple[str, str] | None:
-        dialog = BillingDialog(item, self)
+        dialog = BillingDialog(item, self, self.model.overrides.get(item.id))
         return dialog.choice() if dialog.exec() == BillingDialog.Accepted else None
 
     def confirm(self, title: str, text: str) -> bool:
@@ -477,3 +553,29 @@ class ValidationTab(QWidget):
             box.setDetailedText(text)
             box.setInformativeText("\n".join(text.splitlines()[1:12]))
         box.exec()
+
+
+def accept_all_question(items: list[queue.QueueItem]) -> str:
+    """What "Tout accepter" will do, counted, before the clerk says yes."""
+    kinds = {kind: sum(1 for i in items if i.kind == kind) for kind in
+             (RequestKind.BOOKING, RequestKind.CANCELLATION, RequestKind.REGISTRATION, RequestKind.FAMILY_CHANGE)}
+    late = sum(1 for i in items if i.late)
+    billed = sum(1 for i in items if i.kind == RequestKind.CANCELLATION and i.proposed_billing == Billing.BILLED)
+    lines = [f"Accepter les {formats.count(len(items), 'demande affichée', 'demandes affichées')} "
+             "et envoyer les courriels ?", "", "Cela comprend :"]
+    if kinds[RequestKind.BOOKING]:
+        lines.append("– " + formats.count(kinds[RequestKind.BOOKING], "réservation", "réservations"))
+    if kinds[RequestKind.CANCELLATION]:
+        text = "– " + formats.count(kinds[RequestKind.CANCELLATION], "annulation", "annulations")
+        if billed:
+            text += f", dont {formats.count(billed, 'facturée', 'facturées')} (hors délai)"
+        lines.append(text)
+    if late:
+        lines.append("– " + formats.count(late, "demande hors délai", "demandes hors délai"))
+    if kinds[RequestKind.REGISTRATION]:
+        lines.append("– " + formats.count(kinds[RequestKind.REGISTRATION], "inscription", "inscriptions")
+                     + " : création de la famille et de son compte du portail")
+    if kinds[RequestKind.FAMILY_CHANGE]:
+        lines.append("– " + formats.count(kinds[RequestKind.FAMILY_CHANGE], "modification de famille",
+                                          "modifications de famille") + " : tous les champs demandés acceptés")
+    return "\n".join(lines)
