@@ -349,3 +349,15 @@ def test_tout_accepter_counts_what_it_includes(tab):
     assert "– 2 demandes hors délai" in text
     assert "– 1 inscription : création de la famille et de son compte du portail" in text
     assert "– 1 modification de famille : tous les champs demandés acceptés" in text
+
+
+def test_a_registration_names_the_families_that_look_alike(office, qtbot):
+    make_family(office, "Weber", ref="F-0077", guardians=[
+        {"first_name": "Anne", "last_name": "Weber", "email": "ANNE.WEBER@example.org"}])
+    widget = ValidationTab(office)
+    qtbot.addWidget(widget)
+    registration = next(i for i in widget.model.all_items() if i.kind == "registration")
+    widget.tree.setCurrentIndex(widget.model.index_of(registration.id))
+    text = widget.registration_view.toPlainText()
+    assert "1 famille existante ressemble à cette inscription" in text
+    assert "Weber (F-0077)" in text and "même e-mail (anne.weber@example.org)" in text

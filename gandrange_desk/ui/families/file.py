@@ -42,6 +42,9 @@ from gandrange_desk.ui.families import docs as family_docs
 from gandrange_desk.ui.families.docs import DocumentsPage, HistoryPage, MailPage
 from gandrange_desk.ui.families.money import PaymentPage, PortalPage, QuotientPage
 from gandrange_desk.ui.families.people import ChildrenPage, FoyerPage, GuardiansPage
+from gandrange_desk.services.families.lookalikes import look_alikes
+from gandrange_desk.ui.common.windows import remember
+from gandrange_desk.ui.families.lookalikes import LookAlikesPanel
 from gandrange_desk.ui.families.widgets import Form, line
 
 BANNER_STYLES = {
@@ -329,14 +332,18 @@ class FamilyFileDialog(QDialog):
 
 
 class NewFamilyDialog(QDialog):
-    """"Nouvelle famille": the household and its first guardian; the file opens next."""
+    """"Nouvelle famille": the household and its first guardian; the file opens next.
+
+    Before creating, the families that look alike (same name and address, e-mail or phone) are
+    shown: the clerk opens the existing file (`existing_id`) or says "Créer quand même"."""
 
     def __init__(self, desk, parent=None):
         super().__init__(parent)
         self.desk = desk
         self.family_id: int | None = None
+        self.existing_id: int | None = None
+        self._warned_for: tuple | None = None
         self.setWindowTitle("Nouvelle famille")
-        self.resize(520, 420)
         lay = QVBoxLayout(self)
         w = QWidget()
         self.form = Form(w)
@@ -350,18 +357,48 @@ class NewFamilyDialog(QDialog):
         self.phone = self.form.add("guardians[0].phone", "&Téléphone", line(placeholder="06 12 34 56 78"))
         self.name.textEdited.connect(lambda t: self.last.setText(t) if not self.last.isModified() else None)
         lay.addWidget(w)
+        self.lookalikes = LookAlikesPanel()
+        self.lookalikes.open_requested.connect(self._open_existing)
+        lay.addWidget(self.lookalikes)
         self.error = QLabel()
         self.error.setStyleSheet("color:#b00020;")
         self.error.setWordWrap(True)
         lay.addWidget(self.error)
+        lay.addStretch(1)
         buttons = QDialogButtonBox()
-        create = buttons.addButton("&Créer la fiche", QDialogButtonBox.AcceptRole)
+        self.create_button = buttons.addButton("&Créer la fiche", QDialogButtonBox.AcceptRole)
         buttons.addButton("Annuler", QDialogButtonBox.RejectRole)
-        create.clicked.connect(self.create)
+        self.create_button.clicked.connect(self.create)
         buttons.rejected.connect(self.reject)
         lay.addWidget(buttons)
+        remember(self, "new_family", (560, 420))
+
+    def _typed(self) -> tuple:
+        return tuple(e.text().strip() for e in (self.name, self.street, self.postcode, self.email, self.phone))
+
+    def _open_existing(self, family_id: int) -> None:
+        self.existing_id = family_id
+        self.accept()
+
+    def check_look_alikes(self) -> bool:
+        """Show the families that look alike; True when there are some the clerk has not seen."""
+        typed = self._typed()
+        if typed == self._warned_for:
+            return False  # already shown for exactly this: "Créer quand même"
+        name, street, postcode, email, phone = typed
+        found = ops.run(self, "Nouvelle famille", lambda: look_alikes(
+            self.desk, name=name, street=street, postcode=postcode, emails=[email], phones=[phone]),
+            on_error=self.error.setText) or []
+        self.lookalikes.show_families(found)
+        self.create_button.setText("Créer &quand même" if found else "&Créer la fiche")
+        if found:
+            self._warned_for = typed
+        return bool(found)
 
     def create(self) -> None:
+        if self.check_look_alikes():
+            return
+
         def refused(exc: DeskError) -> None:
             if isinstance(exc, FieldProblems):
                 self.form.show_errors(exc.fields)
@@ -396,7 +433,11 @@ def open_family_file(desk, family_id: int, parent=None, on_saved=None) -> Family
 def new_family(desk, parent=None, on_saved=None) -> FamilyFileDialog | None:
     """Ask for the household and first guardian, create the family, then open its file."""
     dialog = NewFamilyDialog(desk, parent)
-    if dialog.exec() != QDialog.Accepted or dialog.family_id is None:
+    if dialog.exec() != QDialog.Accepted:
+        return None
+    if dialog.existing_id is not None:  # the household already has its file
+        return open_family_file(desk, dialog.existing_id, parent, on_saved)
+    if dialog.family_id is None:
         return None
     if on_saved is not None:
         on_saved(dialog.family_id)

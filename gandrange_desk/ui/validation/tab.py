@@ -19,17 +19,19 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 from gandrange_desk import formats
-from gandrange_desk.errors import DeskError
 from gandrange_desk.models import Billing, RequestKind
 from gandrange_desk.services import queue
 from gandrange_desk.services.changes import Changes
 from gandrange_desk.services.intake import feed as intake
+from gandrange_desk.services.families.lookalikes import registration_look_alikes
 from gandrange_desk.services.mail import outbox
 from gandrange_desk.services.queue.reads import activity_choices
 from gandrange_desk.services.context import Desk
 from gandrange_desk.ui.common import ops
 from gandrange_desk.ui.common.refresh import Follow
 from gandrange_desk.ui.common.table_model import RowsTableModel
+from gandrange_desk.ui.families.file import open_family_file
+from gandrange_desk.ui.families.lookalikes import look_alikes_html
 from gandrange_desk.ui.validation.dialogs import BillingDialog, RefusalDialog, registration_html
 from gandrange_desk.ui.validation.model import FAMILY, QueueTreeModel
 
@@ -167,6 +169,8 @@ class ValidationTab(QWidget):
         self.detail_info.setAlignment(Qt.AlignTop | Qt.AlignLeft)
         self.detail.addWidget(self.detail_info)
         self.registration_view = QTextBrowser()
+        self.registration_view.setOpenLinks(False)
+        self.registration_view.anchorClicked.connect(self._open_link)
         self.detail.addWidget(self.registration_view)
         change_page = QWidget()
         change_layout = QVBoxLayout(change_page)
@@ -350,7 +354,9 @@ class ValidationTab(QWidget):
             self.detail.setCurrentIndex(0)
             return
         if item.kind == "registration":
-            self.registration_view.setHtml(registration_html(item))
+            found = ops.run(self, "Familles qui se ressemblent", lambda: registration_look_alikes(self.desk, item.id),
+                            on_error=self.status.setText, busy=False) or []
+            self.registration_view.setHtml(look_alikes_html(found) + registration_html(item))
             self.detail.setCurrentIndex(1)
             return
         if item.kind == "family_change":
@@ -384,6 +390,12 @@ class ValidationTab(QWidget):
                              + (f" — {override[1]}" if override else "") + " (F pour la changer)")
         self.detail_info.setText("<br>".join(lines))
         self.detail.setCurrentIndex(0)
+
+    def _open_link(self, url) -> None:
+        """A look-alike family named in a registration's detail: its file."""
+        text = url.toString()
+        if text.startswith("family:"):
+            open_family_file(self.desk, int(text.split(":", 1)[1]), self)
 
     # ------------------------------------------------------------------ decisions
     def _decide(self, title: str, fn, items: list[queue.QueueItem] | None = None, *,
