@@ -27,6 +27,7 @@ from gandrange_desk.services.system.overview import overview
 from gandrange_desk.formats import count
 from gandrange_desk.ui.common import ops
 from gandrange_desk.ui.common.refresh import broadcast
+from gandrange_desk.ui.common.windows import remember
 
 log = logging.getLogger("gandrange_desk")
 
@@ -68,7 +69,7 @@ class MainWindow(QMainWindow):
         super().__init__(parent)
         self.desk = desk
         self.setWindowTitle("Gandrange Desk — Bureau périscolaire")
-        self.resize(1400, 860)
+        remember(self, "main", (1366, 697), maximise_first=True)
         self.tabs = QTabWidget()
         self.tabs.setDocumentMode(True)
         self.setCentralWidget(self.tabs)

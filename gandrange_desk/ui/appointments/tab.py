@@ -29,6 +29,7 @@ from gandrange_desk.services.pdf import appointments as pdf_appointments
 from gandrange_desk.ui.common import ops
 from gandrange_desk.ui.common.refresh import Follow
 from gandrange_desk.ui.common.table_model import RowsTableModel
+from gandrange_desk.ui.common.windows import keep
 
 COLUMNS = ("Heure", "Agent", "Famille / visiteur", "Téléphone", "État", "Accusé", "Portail", "Notes")
 ASKED = ("demandée pour la famille", "demandées pour la famille")
@@ -134,6 +135,8 @@ class AppointmentsTab(QWidget):
         for col, width in enumerate((60, 150, 260, 120, 80, 100, 80)):
             self.table.setColumnWidth(col, width)
         header.setStretchLastSection(True)
+        self.table.setTabKeyNavigation(False)
+        keep(self.table, "appointments")
         self.table.activated.connect(lambda _i: self.default_action())
 
         slot_bar = QHBoxLayout()

@@ -42,6 +42,7 @@ from gandrange_desk.ui.common import ops
 from gandrange_desk.ui.common.refresh import Follow
 from gandrange_desk.ui.common.table_model import RIGHT, ColumnsTableModel, RowsTableModel
 from gandrange_desk.ui.common.widgets import make_table, pydate, qdate
+from gandrange_desk.ui.common.windows import keep, remember
 
 
 # ---------------------------------------------------------------------------------------------
@@ -139,7 +140,7 @@ class RecordPaymentDialog(QDialog):
         self.desk = desk
         self.result_obj: payments.PaymentResult | None = None
         self.setWindowTitle("Enregistrer un paiement")
-        self.resize(640, 520)
+        remember(self, "record_payment", (640, 520))
         self.family = QComboBox()
         self.family.setEditable(True)
         self.family.setInsertPolicy(QComboBox.NoInsert)
@@ -235,7 +236,7 @@ class AllocateDialog(QDialog):
         self.row = row
         self.result_obj = None
         self.setWindowTitle("Affecter un paiement")
-        self.resize(600, 380)
+        remember(self, "allocate_payment", (600, 380))
         layout = QVBoxLayout(self)
         layout.addWidget(QLabel(f"{row.family_name} — paiement du {formats.ddmmyyyy(row.received_on)} de "
                                 f"{formats.euros(row.amount_cents)}, dont {formats.euros(row.unallocated_cents)} "
@@ -318,6 +319,8 @@ class PaymentsView(QWidget):
             ("Non affecté", lambda r: formats.euros(r.unallocated_cents) if r.unallocated_cents else "—", True),
         ], self)
         self.payments_view = make_table(self.payments_model, stretch=5, widths=(90, 220, 70, 110, 90, 200, 200, 90))
+        keep(self.unpaid_view, "unpaid")
+        keep(self.payments_view, "payments")
         self.tabs = QTabWidget()
         self.tabs.addTab(self.unpaid_view, "Impayés")
         self.tabs.addTab(self.payments_view, "Paiements reçus")

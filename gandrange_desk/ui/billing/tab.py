@@ -30,6 +30,7 @@ from gandrange_desk.ui.billing.payments_view import PaymentsView
 from gandrange_desk.ui.common import ops
 from gandrange_desk.ui.common.refresh import Follow
 from gandrange_desk.ui.common.table_model import RowsTableModel
+from gandrange_desk.ui.common.windows import keep
 
 ROW_HEIGHT = 24
 AMBER = QColor(255, 243, 205)
@@ -97,6 +98,7 @@ def _table(model) -> QTableView:
     view.setModel(model)
     view.setSelectionBehavior(QAbstractItemView.SelectRows)
     view.setAlternatingRowColors(True)
+    view.setTabKeyNavigation(False)  # Tab goes on to the next field; arrows move inside
     view.verticalHeader().setSectionResizeMode(QHeaderView.Fixed)
     view.verticalHeader().setDefaultSectionSize(ROW_HEIGHT)
     view.verticalHeader().hide()
@@ -186,6 +188,9 @@ class BillingTab(QWidget):
         splitter.addWidget(self.table)
         splitter.addWidget(detail)
         splitter.setSizes([500, 300])
+        keep(splitter, "billing")
+        keep(self.table, "invoices")
+        keep(self.lines_table, "invoice_lines")
         self.search = QLineEdit()
         self.search.setPlaceholderText("Rechercher une famille, une référence ou un numéro (Ctrl+F)")
         self.search.setClearButtonEnabled(True)

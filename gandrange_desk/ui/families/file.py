@@ -43,7 +43,7 @@ from gandrange_desk.ui.families.docs import DocumentsPage, HistoryPage, MailPage
 from gandrange_desk.ui.families.money import PaymentPage, PortalPage, QuotientPage
 from gandrange_desk.ui.families.people import ChildrenPage, FoyerPage, GuardiansPage
 from gandrange_desk.services.families.lookalikes import look_alikes
-from gandrange_desk.ui.common.windows import remember
+from gandrange_desk.ui.common.windows import remember, scrolling
 from gandrange_desk.ui.families.lookalikes import LookAlikesPanel
 from gandrange_desk.ui.families.widgets import Form, line
 
@@ -94,7 +94,7 @@ class FamilyFileDialog(QDialog):
         self.desk = desk
         self.family_id = family_id
         self.snap = None
-        self.resize(1100, 720)
+        remember(self, "family_file", (1100, 660))
         lay = QVBoxLayout(self)
         self.title = QLabel()
         self.title.setStyleSheet("font-size: 17px; font-weight: bold;")
@@ -114,8 +114,10 @@ class FamilyFileDialog(QDialog):
         self.history = HistoryPage(desk)
         self.pages = (self.foyer, self.guardians, self.children_page, self.quotient, self.payment,
                       self.portal, self.documents, self.mails, self.history)
+        # The forms scroll inside their tab: the file fits a 1366×768 screen, banner shown.
+        forms = (self.foyer, self.guardians, self.children_page, self.quotient, self.payment, self.portal)
         for page, title in zip(self.pages, TAB_TITLES):
-            self.tabs.addTab(page, title)
+            self.tabs.addTab(scrolling(page) if page in forms else page, title)
             page.edited.connect(self._edited)
         self.portal.send_requested.connect(self.send_credentials)
         lay.addWidget(self.tabs, 1)

@@ -24,6 +24,7 @@ from gandrange_desk.services.mail.outbox import (OutboxRow, counts_text, list_me
 from gandrange_desk.ui.common import ops
 from gandrange_desk.ui.common.refresh import Follow
 from gandrange_desk.ui.common.table_model import RowsTableModel
+from gandrange_desk.ui.common.windows import keep
 
 LIST_LIMIT = 2000
 COLUMNS = ("Créé le", "Famille", "Destinataires", "Objet", "État", "Essais", "Envoyé / prochain essai", "Erreur")
@@ -264,6 +265,8 @@ class MailView(QWidget):
         splitter.addWidget(self.detail)
         splitter.setStretchFactor(0, 3)
         splitter.setStretchFactor(1, 2)
+        keep(self.table, "outbox")
+        keep(splitter, "outbox")
         layout.addWidget(splitter, 1)
         self.summary = QLabel()
         layout.addWidget(self.summary)

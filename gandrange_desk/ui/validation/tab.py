@@ -34,6 +34,7 @@ from gandrange_desk.ui.families.file import open_family_file
 from gandrange_desk.ui.families.lookalikes import look_alikes_html
 from gandrange_desk.ui.validation.dialogs import BillingDialog, RefusalDialog, registration_html
 from gandrange_desk.ui.validation.model import FAMILY, QueueTreeModel
+from gandrange_desk.ui.common.windows import keep
 
 KIND_FILTERS = (
     ("Toutes les demandes", None),
@@ -179,6 +180,7 @@ class ValidationTab(QWidget):
         self.change_model = FieldChangeModel(self)
         self.change_table = QTableView()
         self.change_table.setModel(self.change_model)
+        self.change_table.setTabKeyNavigation(False)
         self.change_table.verticalHeader().setVisible(False)
         self.change_table.verticalHeader().setSectionResizeMode(QHeaderView.Fixed)
         self.change_table.horizontalHeader().setStretchLastSection(True)
@@ -205,6 +207,8 @@ class ValidationTab(QWidget):
         splitter.setStretchFactor(0, 3)
         splitter.setStretchFactor(1, 1)
         splitter.setSizes([560, 240])
+        keep(self.tree, "validation")
+        keep(splitter, "validation")
         layout.addWidget(splitter, 1)
 
         actions = QHBoxLayout()
