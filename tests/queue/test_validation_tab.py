@@ -144,7 +144,7 @@ def test_billing_override_per_date_then_family_accept(tab, office, qtbot):
     tab.ask_billing = lambda item: ("excused", "Certificat médical")
     qtbot.keyClick(tab.tree, Qt.Key_F)
     index = tab.model.index_of(first.id)
-    assert tab.model.data(index.siblingAtColumn(6)) == "excusée (au lieu de facturée) — Certificat médical"
+    assert tab.model.data(index.siblingAtColumn(7)) == "excusée (au lieu de facturée) — Certificat médical"
     shot(tab, "validation_override")
     tab.accept_family()
     mails = outbox(office)
@@ -275,7 +275,7 @@ def test_the_pane_says_the_billing_chosen_with_the_right_elision(tab, qtbot):
     text = tab.detail_info.text()
     assert "Facturation choisie : <b>excusée</b> au lieu de facturée — motif : Certificat médical" in text
     assert "Facturation proposée" not in text
-    assert tab.model.data(tab.model.index_of(first.id).siblingAtColumn(6)) == \
+    assert tab.model.data(tab.model.index_of(first.id).siblingAtColumn(7)) == \
         "excusée (au lieu de facturée) — Certificat médical"
 
 

@@ -99,23 +99,24 @@ class BillingDialog(QDialog):
 
 
 def registration_html(item: QueueItem) -> str:
-    """The submitted family, as the clerk reads it before accepting."""
+    """The submitted family, as the clerk reads it before accepting (compact: it shares the
+    screen with the queue)."""
     fam = item.payload.get("family", {})
     esc = lambda v: html.escape(str(v or ""))  # noqa: E731
     address = fam.get("address") or {}
-    parts = [f"<h3>Inscription — famille {esc(fam.get('name'))} ({esc(fam.get('ref'))})</h3>",
-             f"<p><b>Adresse :</b> {esc(address.get('street'))}, {esc(address.get('postcode'))} "
-             f"{esc(address.get('city'))}</p>", "<p><b>Responsables légaux</b></p><ul>"]
+    parts = [f"<p style='margin:0'><b>Inscription — famille {esc(fam.get('name'))} ({esc(fam.get('ref'))})</b> — "
+             f"{esc(address.get('street'))}, {esc(address.get('postcode'))} {esc(address.get('city'))}</p>",
+             "<p style='margin:4px 0 0 0'><b>Responsables légaux</b></p><ul style='margin-top:0'>"]
     for g in fam.get("guardians", []):
         parts.append(f"<li>{esc(g.get('first_name'))} {esc(g.get('last_name'))} — "
                      f"{esc(g.get('email') or 'pas de courriel')} — {esc(g.get('phone'))}</li>")
-    parts.append("</ul><p><b>Enfants</b></p><ul>")
+    parts.append("</ul><p style='margin:0'><b>Enfants</b></p><ul style='margin-top:0'>")
     for c in fam.get("children", []):
         born = c.get("birth_date") or ""
         if len(born) == 10:
             born = f"{born[8:10]}/{born[5:7]}/{born[0:4]}"
         parts.append(f"<li>{esc(c.get('first_name'))} {esc(c.get('last_name'))} ({esc(c.get('ref'))}), "
                      f"né(e) le {esc(born)} — {esc(c.get('school'))} {esc(c.get('class'))}</li>")
-    parts.append("</ul><p>Accepter crée la famille, ses enfants et son compte du portail, et envoie "
-                 "l'identifiant et un mot de passe provisoire par courriel.</p>")
+    parts.append("</ul><p style='margin:0; color:#555'>Accepter crée la famille, ses enfants et son compte du "
+                 "portail, et envoie l'identifiant et un mot de passe provisoire par courriel.</p>")
     return "".join(parts)

@@ -135,16 +135,19 @@ class ValidationTab(QWidget):
         self.search = QLineEdit()
         self.search.setPlaceholderText("Rechercher une famille ou un enfant…")
         self.search.setClearButtonEnabled(True)
+        self.search.setMinimumWidth(260)
         self.late_only = QCheckBox("Hors délai &seulement")
-        self.import_button = QPushButton("&Importer les demandes du portail…")
+        self.import_button = QPushButton("&Importer du portail…")
+        self.import_button.setToolTip("Importer un flux de demandes du portail (.json) ; on peut aussi "
+                                      "déposer le fichier sur l'onglet (Ctrl+I)")
         self.import_button.clicked.connect(self.import_feed_dialog)
         refresh = QPushButton("Actualiser")
         refresh.clicked.connect(self.refresh)
-        for w in (QLabel("&Type :"), self.kind, QLabel("Activité :"), self.activity, self.search,
-                  self.late_only):
+        for w in (QLabel("&Type :"), self.kind, QLabel("Activité :"), self.activity):
             filters.addWidget(w)
+        filters.addWidget(self.search, 1)
+        filters.addWidget(self.late_only)
         filters.itemAt(0).widget().setBuddy(self.kind)
-        filters.addStretch(1)
         filters.addWidget(self.import_button)
         filters.addWidget(refresh)
         layout.addLayout(filters)
@@ -159,7 +162,7 @@ class ValidationTab(QWidget):
         self.tree.setUniformRowHeights(True)
         self.tree.setAlternatingRowColors(True)
         self.tree.header().setSectionResizeMode(QHeaderView.Interactive)
-        for col, width in enumerate((280, 140, 140, 140, 80, 120, 210, 170)):
+        for col, width in enumerate((285, 130, 105, 120, 125, 85, 85, 190, 150)):
             self.tree.setColumnWidth(col, width)
         self.tree.installEventFilter(_Keys(self))
         self.tree.selectionModel().currentChanged.connect(lambda *_: self._current_moved())
@@ -202,11 +205,12 @@ class ValidationTab(QWidget):
         row.addStretch(1)
         change_layout.addLayout(row)
         self.detail.addWidget(change_page)
-        self.detail.setMinimumHeight(150)
+        self.detail.setMinimumHeight(110)
         splitter.addWidget(self.detail)
         splitter.setStretchFactor(0, 3)
         splitter.setStretchFactor(1, 1)
-        splitter.setSizes([560, 240])
+        splitter.setSizes([480, 130])
+        self.splitter = splitter
         keep(self.tree, "validation")
         keep(splitter, "validation")
         layout.addWidget(splitter, 1)
@@ -362,6 +366,7 @@ class ValidationTab(QWidget):
                             on_error=self.status.setText, busy=False) or []
             self.registration_view.setHtml(look_alikes_html(found) + registration_html(item))
             self.detail.setCurrentIndex(1)
+            self._room_for_detail()
             return
         if item.kind == "family_change":
             fields = ops.run(self, "Modification de famille", lambda: queue.family_change_view(self.desk, item.id),
@@ -372,6 +377,7 @@ class ValidationTab(QWidget):
             self.change_model.set_rows(fields)
             self.change_reason.clear()
             self.detail.setCurrentIndex(2)
+            self._room_for_detail()
             return
         lines = [f"<b>{item.family_name}</b> ({item.family_ref})",
                  f"{RequestKind.label_of(item.kind)} — {item.child_name}",
@@ -394,6 +400,12 @@ class ValidationTab(QWidget):
                              + (f" — {override[1]}" if override else "") + " (F pour la changer)")
         self.detail_info.setText("<br>".join(lines))
         self.detail.setCurrentIndex(0)
+
+    def _room_for_detail(self, height: int = 280) -> None:
+        """A registration or a family change needs more than a line's detail: make room once."""
+        top, bottom = self.splitter.sizes()
+        if bottom < height and top + bottom > height + 150:
+            self.splitter.setSizes([top + bottom - height, height])
 
     def _open_link(self, url) -> None:
         """A look-alike family named in a registration's detail: its file."""
