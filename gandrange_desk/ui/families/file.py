@@ -274,7 +274,8 @@ class FamilyFileDialog(QDialog):
             path.write_bytes(result.letter_pdf)
             self.last_letter = path
             family_docs.show_file(path)
-            self.banner.say(f"Lettre d'identifiants prête à imprimer : {path}", "ok")
+            self.banner.say("Pas d'adresse e-mail : la lettre avec les identifiants est ouverte pour "
+                            "l'impression, à remettre ou à poster à la famille.", "ok")
         else:
             self.banner.say(result.summary, "ok")
         self.saved.emit(self.family_id)

@@ -47,7 +47,7 @@ class FoyerPage(Page):
         self.postcode = self.form.add("foyer.postcode", "Code &postal", line(placeholder="57175", on_change=m))
         self.postcode.setMaximumWidth(110)
         self.city = self.form.add("foyer.city", "&Commune", line(placeholder="Gandrange", on_change=m))
-        self.phone = self.form.add("foyer.phone", "&Téléphone du foyer", line(placeholder="03 87 67 17 79", on_change=m))
+        self.phone = self.form.add("foyer.phone", "&Téléphone du foyer", line(placeholder="03 87 00 00 00", on_change=m))
         self.emails = QLabel()
         self.emails.setTextInteractionFlags(Qt.TextSelectableByMouse)
         self.form.addRow("E-mails", self.emails)
