@@ -117,6 +117,15 @@ class MainWindow(QMainWindow):
         self.update_status()
         self.update_mail_counts()
 
+    def show_family_in_grid(self, label: str, child_ids: list[int]) -> None:
+        """A family file's « Réservations des enfants »: the grid with only its children."""
+        self.tabs.setCurrentIndex(1)
+        grid = self.tab_widget(1)
+        if hasattr(grid, "show_family"):
+            grid.show_family(label, child_ids)
+        self.raise_()
+        self.activateWindow()
+
     # ----- what changed
     def publish_changes(self, changes: Changes, origin: QWidget | None = None) -> None:
         """An operation's changes (from `ui.common.ops`): every view follows."""

@@ -207,3 +207,20 @@ def test_document_to_redo_from_the_documents_tab(qtbot, desk, families):
     with desk.read() as s:
         mail = s.execute(select(OutboxMessage)).scalar_one()
     assert "Motif : Illisible" in mail.body_text
+
+
+def test_from_the_file_to_the_childrens_bookings_in_the_grid(qtbot, desk, families):
+    from tests.builders import load_example_settings
+    from gandrange_desk.ui.main_window import MainWindow
+
+    load_example_settings(desk)
+    window = MainWindow(desk)
+    qtbot.addWidget(window)
+    window.show()
+    dialog = window.tab_widget(0).open_family(families.id)
+    qtbot.addWidget(dialog)
+    assert dialog.show_in_grid()
+    grid = window.tab_widget(1)
+    assert window.tabs.currentIndex() == 1 and grid.family_chip.text().startswith("Famille Müller")
+    assert [grid.model.index(r, 0).data() for r in range(grid.model.rowCount())] == ["MÜLLER Zoé"]
+    window.close()

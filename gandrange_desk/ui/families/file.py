@@ -40,6 +40,7 @@ from gandrange_desk.ui.common import ops
 from gandrange_desk.ui.common.refresh import inside
 from gandrange_desk.ui.families import docs as family_docs
 from gandrange_desk.ui.families.docs import DocumentsPage, HistoryPage, MailPage
+from gandrange_desk.ui.families.account import AccountPage
 from gandrange_desk.ui.families.money import PaymentPage, PortalPage, QuotientPage
 from gandrange_desk.ui.families.people import ChildrenPage, FoyerPage, GuardiansPage
 from gandrange_desk.services.families.lookalikes import look_alikes
@@ -53,8 +54,8 @@ BANNER_STYLES = {
     "ok": "background:#e8f5e9; color:#1b5e20; border:1px solid #b7dfb9; border-radius:4px;",
 }
 
-TAB_TITLES = ("Foyer", "Responsables", "Enfants", "Quotient familial", "Paiement", "Compte portail",
-              "Documents", "Courriels", "Historique")
+TAB_TITLES = ("Foyer", "Responsables", "Enfants", "Quotient familial", "Paiement", "Compte",
+              "Compte portail", "Documents", "Courriels", "Historique")
 
 
 class Banner(QFrame):
@@ -108,12 +109,13 @@ class FamilyFileDialog(QDialog):
         self.children_page = ChildrenPage(fam.list_schools(desk))
         self.quotient = QuotientPage()
         self.payment = PaymentPage()
+        self.account = AccountPage(desk)
         self.portal = PortalPage()
         self.documents = DocumentsPage(desk)
         self.mails = MailPage(desk)
         self.history = HistoryPage(desk)
         self.pages = (self.foyer, self.guardians, self.children_page, self.quotient, self.payment,
-                      self.portal, self.documents, self.mails, self.history)
+                      self.account, self.portal, self.documents, self.mails, self.history)
         # The forms scroll inside their tab: the file fits a 1366×768 screen, banner shown.
         forms = (self.foyer, self.guardians, self.children_page, self.quotient, self.payment, self.portal)
         for page, title in zip(self.pages, TAB_TITLES):
@@ -125,11 +127,14 @@ class FamilyFileDialog(QDialog):
         bottom = QHBoxLayout()
         self.export_btn = QPushButton("E&xporter les données…")
         self.export_btn.clicked.connect(self.export_dialog)
+        self.grid_btn = QPushButton("Réservations des enfan&ts")
+        self.grid_btn.setToolTip("La grille des réservations avec les seuls enfants de cette famille")
+        self.grid_btn.clicked.connect(self.show_in_grid)
         self.archive_btn = QPushButton("Archiver")
         self.archive_btn.clicked.connect(self.toggle_archive)
         self.delete_btn = QPushButton("Supprimer…")
         self.delete_btn.clicked.connect(self.delete)
-        for b in (self.export_btn, self.archive_btn, self.delete_btn):
+        for b in (self.grid_btn, self.export_btn, self.archive_btn, self.delete_btn):
             bottom.addWidget(b)
         bottom.addStretch(1)
         self.buttons = QDialogButtonBox()
@@ -259,6 +264,16 @@ class FamilyFileDialog(QDialog):
         return False
 
     # ------------------------------------------------------------------ actions
+
+    def show_in_grid(self) -> bool:
+        """The Réservations tab of the main window, showing only this family's children."""
+        window = self.parentWidget().window() if self.parentWidget() is not None else None
+        if window is None or not hasattr(window, "show_family_in_grid") or self.snap is None:
+            self.banner.say("Ouvrez la fiche depuis la fenêtre principale pour voir la grille.", "warning")
+            return False
+        children = [c.id for c in self.snap.children if not c.archived]
+        window.show_family_in_grid(f"Famille {self.snap.name} ({self.snap.ref})", children)
+        return True
 
     def send_credentials(self) -> family_portal.CredentialsResult | None:
         if self._needs_clean("Envoyer les identifiants"):
