@@ -140,7 +140,7 @@ FIELD_LABELS = {
     "kind": "type", "paid_cents": "payé", "partial": "payées en partie", "payments": "règlements",
     "proposed": "proposée", "recipients": "destinataires", "reference": "référence",
     "remaining_cents": "reste dû", "title": "titre", "unit": "unité", "unpaid": "impayées", "what": "objet",
-    "year": "année", "credited_cents": "avoirs", "reason_code": "motif",
+    "year": "année", "credited_cents": "avoirs", "reason_code": "motif", "level": "niveau",
 }
 
 # Internal ids say nothing to a clerk: the trail shows what they point to elsewhere.
@@ -148,7 +148,7 @@ HIDDEN_KEYS = {"id", "ref", "invoice_id", "payment_id", "request_id", "family_id
 
 # Stored codes written in an entry's values, in the words of a sentence ("statut : acceptée").
 VALUE_LABELS = {m.value: m.phrase for enum in (RequestStatus, Billing, InvoiceStatus) for m in enum}
-VALUE_LABELS.update({"email": "par e-mail", "courrier": "par courrier"})
+VALUE_LABELS.update({"email": "par e-mail", "courrier": "par courrier", "email + courrier": "par e-mail et par courrier"})
 
 HEALTH_KEYS = {"health_notes", "allergies", "pai", "doctor"}
 

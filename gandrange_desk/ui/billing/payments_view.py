@@ -17,7 +17,6 @@ from PySide6.QtWidgets import (
     QDateEdit,
     QDialog,
     QDialogButtonBox,
-    QFileDialog,
     QFormLayout,
     QHBoxLayout,
     QLabel,
@@ -42,6 +41,7 @@ from gandrange_desk.ui.common import ops
 from gandrange_desk.ui.common.refresh import Follow
 from gandrange_desk.ui.common.table_model import RIGHT, ColumnsTableModel, RowsTableModel
 from gandrange_desk.ui.common.widgets import make_table, pydate, qdate
+from gandrange_desk.ui.billing.reminder_dialog import RemindDialog
 from gandrange_desk.ui.common.windows import keep, remember
 
 
@@ -303,11 +303,11 @@ class PaymentsView(QWidget):
             ("Payé", lambda r: formats.euros(r.paid_cents) if r.paid_cents else "—", True),
             ("Avoirs", lambda r: formats.euros(r.credited_cents) if r.credited_cents else "—", True),
             ("Reste dû", lambda r: formats.euros(r.remaining_cents), True),
-            ("Relance", lambda r: "e-mail" if r.emails else "courrier", False),
+            ("Prochaine relance", lambda r: f"{r.level_title} ({'e-mail' if r.emails else 'courrier'})", False),
         ], self)
         self.unpaid_model.color = lambda r, c: QColor("#b00020") if c == 5 and r.days_late(today()) > 30 else None
         self.unpaid_view = make_table(self.unpaid_model, stretch=1,
-                                      widths=(110, 220, 70, 110, 90, 80, 90, 80, 80, 90, 80))
+                                      widths=(110, 200, 70, 110, 90, 75, 85, 75, 75, 85, 170))
         self.payments_model = ColumnsTableModel([
             ("Reçu le", lambda r: formats.ddmmyyyy(r.received_on), False),
             ("Famille", lambda r: r.family_name, False),
@@ -403,26 +403,8 @@ class PaymentsView(QWidget):
         AllocateDialog(self.desk, row, self).exec()
 
     def remind(self) -> None:
-        rows = self.unpaid_model.rows
         selected = self.selected_unpaid()
-        targets = [selected] if selected else rows
-        question = (f"Relancer la facture {selected.number} ({selected.family_name}) ?" if selected else
-                    f"Relancer {formats.count(len(rows), 'facture impayée', 'factures impayées')} ? "
-                    f"Les familles avec e-mail le reçoivent ; pour les autres, une lettre PDF est préparée.")
-        if QMessageBox.question(self, "Relancer les impayés", question) != QMessageBox.Yes:
-            return
-
-        def done(result: reminders.RemindResult) -> None:
-            if result.letters_pdf:
-                path, _ = QFileDialog.getSaveFileName(self, "Lettres de relance",
-                                                      f"relances-{self.desk.today()}.pdf", "PDF (*.pdf)")
-                if path:
-                    with open(path, "wb") as fh:
-                        fh.write(result.letters_pdf)
-            QMessageBox.information(self, "Relances", result.summary())
-
-        ops.run(self, "Relancer les impayés", lambda: reminders.remind(self.desk, [r.invoice_id for r in targets]),
-                on_done=done)
+        RemindDialog(self.desk, [selected] if selected else list(self.unpaid_model.rows), self).exec()
 
     def credit_note_for_selected(self) -> None:
         from gandrange_desk.ui.billing.credit_note_dialog import CreditNoteDialog
