@@ -151,17 +151,50 @@ def family_file(sh: Shots) -> None:
 
 
 def new_family(sh: Shots) -> None:
+    from sqlalchemy import select
+
+    from gandrange_desk.models import Family
     from gandrange_desk.ui.families.file import NewFamilyDialog
 
     sh.dialog("03-nouvelle-famille", NewFamilyDialog(sh.desk, sh.main_window()))
+    with sh.desk.read() as s:  # the same household typed again: the warning
+        family = s.execute(select(Family).where(Family.id == family_id(sh.desk))).scalar_one()
+        name, street, email = family.name, family.street, family.guardians[0].email
+    dialog = NewFamilyDialog(sh.desk, sh.main_window())
+    dialog.name.setText(name)
+    dialog.street.setText(street)
+    dialog.email.setText(email)
+    dialog.check_look_alikes()
+    sh.dialog("03-nouvelle-famille-ressemblances", dialog)
 
 
 def grid(sh: Shots) -> None:
+    from gandrange_desk.services.reservations.grid import BLANK
+    from gandrange_desk.ui.reservations.grid_model import FIXED, STATE_ROLE
+
     tab = sh.tab(1)
     sh.save("04-reservations", sh.window)
     tab.search.setText("ma")
     sh.save("04-reservations-recherche", sh.window)
     tab.search.clear()
+    # A white cell of today's column booked, then taken back with Ctrl+Z.
+    tab.go_to(sh.desk.today())
+    m, g = tab.model, tab.model.grid
+    start = max(tab.grid.currentIndex().column(), FIXED)
+    index = next((m.index(r, c) for r in range(m.rowCount()) for c in range(start, m.columnCount())
+                  if not g.closed[c - FIXED] and m.index(r, c).data(STATE_ROLE) == BLANK), None)
+    if index is not None:
+        tab.grid.setCurrentIndex(index)
+        tab.run_action("book")
+        sh.save("04-reservations-reservee", sh.window)
+        tab.undo()
+        sh.save("04-reservations-ctrl-z", sh.window)
+    from gandrange_desk.services.families import file as fam
+
+    snap = fam.get_family(sh.desk, family_id(sh.desk))
+    tab.show_family(f"Famille {snap.name} ({snap.ref})", [c.id for c in snap.children])
+    sh.save("04-reservations-une-famille", sh.window)
+    tab.show_family(None)
 
 
 def period(sh: Shots) -> None:
@@ -190,6 +223,29 @@ def validation(sh: Shots) -> None:
             sh.save(f"07-validation-{name}", sh.window)
 
 
+def validation_held(sh: Shots) -> None:
+    """A line accepted with A: its e-mail held for the family's next decisions."""
+    tab = sh.tab(2)
+    tab.tree.setFocus()
+    families = tab.model.families()
+    target = next((f for f in families if len(f.leaves()) >= 2 and all(i.kind in ("booking", "cancellation")
+                                                                     for i in f.leaves())), None)
+    if target is None:
+        return
+    tab.tree.setCurrentIndex(tab._first_line(target))
+    tab.accept_selected()
+    sh.save("07-validation-apres-a", sh.window)
+    # Leaving the tab sends what it held; the Courriels tab shows one decided from elsewhere, held.
+    from gandrange_desk.services import queue
+
+    view = sh.tab(4)
+    for item in [i for i in queue.pending_items(sh.desk) if i.kind == "booking"]:
+        if queue.accept(sh.desk, [item.id], hold=queue.ONE_BY_ONE_HOLD).messages:
+            break  # a family with an e-mail
+    view.refresh()
+    sh.save("11-courriels-envoi-differe", sh.window)
+
+
 def validation_dialogs(sh: Shots) -> None:
     from gandrange_desk.ui.validation.dialogs import BillingDialog, RefusalDialog
 
@@ -206,6 +262,21 @@ def billing(sh: Shots) -> None:
     tab.pages.setCurrentIndex(1)
     sh.save("09-facturation-paiements", sh.window)
     tab.pages.setCurrentIndex(0)
+
+
+def billing_checks(sh: Shots) -> None:
+    from gandrange_desk.services.billing import month_checks, reminders
+    from gandrange_desk.ui.billing.month_dialogs import PaperInvoicesDialog, RecapDialog
+    from gandrange_desk.ui.billing.reminder_dialog import RemindDialog
+
+    tab = sh.tab(3)
+    month = tab.month()
+    sh.dialog("10-recapitulatif-avant-emission", RecapDialog(
+        month_checks.month_recap(sh.desk, month), "Émettre les factures du mois ? Elles seront numérotées.", tab))
+    plan = month_checks.send_plan(sh.desk, [r.id for r in tab.all_rows])
+    if plan.without_email:
+        sh.dialog("10-factures-a-poster", PaperInvoicesDialog(sh.desk, plan.without_email, tab))
+    sh.dialog("10-relancer-les-impayes", RemindDialog(sh.desk, reminders.unpaid_invoices(sh.desk), tab))
 
 
 def billing_dialogs(sh: Shots) -> None:
@@ -231,9 +302,15 @@ def mail(sh: Shots) -> None:
 
 
 def mail_dialogs(sh: Shots) -> None:
+    from gandrange_desk.ui.mail.notice_dialog import NoticeDialog
     from gandrange_desk.ui.mail.smtp_dialog import SmtpDialog
 
     sh.dialog("12-parametres-smtp", SmtpDialog(sh.desk, sh.main_window()))
+    dialog = NoticeDialog(sh.desk, sh.main_window())
+    dialog.subject.setText("Fermeture exceptionnelle le vendredi 18 décembre")
+    dialog.body.setPlainText("Bonjour,\n\nEn raison d'une journée pédagogique, l'accueil périscolaire sera fermé "
+                             "le vendredi 18 décembre.\n\nMerci de votre compréhension.")
+    sh.dialog("12-message-aux-familles", dialog)
 
 
 def appointments(sh: Shots) -> None:
@@ -280,7 +357,8 @@ def tools_dialogs(sh: Shots) -> None:
 SCREENS: dict[str, Callable[[Shots], None]] = {
     "login": login, "families": families, "family_file": family_file, "new_family": new_family,
     "grid": grid, "period": period, "cancel": cancel_dialog, "validation": validation,
-    "validation_dialogs": validation_dialogs, "billing": billing, "billing_dialogs": billing_dialogs,
+    "validation_dialogs": validation_dialogs, "validation_held": validation_held, "billing": billing,
+    "billing_checks": billing_checks, "billing_dialogs": billing_dialogs,
     "mail": mail, "mail_dialogs": mail_dialogs, "appointments": appointments,
     "appointment_dialogs": appointment_dialogs, "tools": tools_dialogs,
 }

@@ -63,6 +63,12 @@ def _invoice(desk):
         return s.execute(select(Invoice.id).where(Invoice.number.is_not(None)).limit(1)).scalar_one()
 
 
+def _unpaid(desk):
+    from gandrange_desk.services.billing.reminders import unpaid_invoices
+
+    return unpaid_invoices(desk)
+
+
 def _queue_item(desk, kind):
     from gandrange_desk.services import queue
 
@@ -141,6 +147,9 @@ SCREENS = {
     "récapitulatif avant émission": _recap,
     "factures à poster": _factory("gandrange_desk.ui.billing.month_dialogs", "PaperInvoicesDialog", _desk,
                                   [(1, "2026-000001", "F-00001", "Famille")]),
+    "relancer les impayés": lambda d: _factory("gandrange_desk.ui.billing.reminder_dialog", "RemindDialog", _desk,
+                                               _unpaid)(d),
+    "message aux familles": _factory("gandrange_desk.ui.mail.notice_dialog", "NoticeDialog", _desk),
     "paramètres SMTP": _factory("gandrange_desk.ui.mail.smtp_dialog", "SmtpDialog", _desk),
     "rendez-vous : réserver": _factory("gandrange_desk.ui.appointments.dialogs", "BookDialog", _desk, _slot),
     "rendez-vous : déplacer": _factory("gandrange_desk.ui.appointments.dialogs", "MoveDialog", _desk, _slot),
@@ -225,3 +234,19 @@ def test_the_main_window_opens_maximised_the_first_time(qtbot, demo, big_screen)
     third.show()
     assert not third.isMaximized()
     third.close()
+
+
+def test_long_messages_wrap_instead_of_widening_the_window(qtbot, demo, big_screen):
+    from gandrange_desk.ui.main_window import MainWindow
+
+    window = MainWindow(demo)
+    qtbot.addWidget(window)
+    window.show()
+    validation, grid = window.tab_widget(2), window.tab_widget(1)
+    long = "1 demande acceptée, 1 e-mail mis en file d'envoi. " + "Envoi différé jusqu'à 09:23 : " * 8
+    validation.status.setText(long)
+    grid.say(long, error=True)
+    for i in range(window.tabs.count()):
+        window.tabs.setCurrentIndex(i)
+    assert window.minimumSizeHint().width() <= LIMIT.width()
+    window.close()

@@ -389,7 +389,8 @@ class NewFamilyDialog(QDialog):
         self.create_button.clicked.connect(self.create)
         buttons.rejected.connect(self.reject)
         lay.addWidget(buttons)
-        remember(self, "new_family", (560, 420))
+        self.create_button.setAutoDefault(False)
+        remember(self, "new_family", (680, 420))
 
     def _typed(self) -> tuple:
         return tuple(e.text().strip() for e in (self.name, self.street, self.postcode, self.email, self.phone))

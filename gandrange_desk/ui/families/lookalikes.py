@@ -10,7 +10,7 @@ from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QPushButton, QVBoxLay
 
 from gandrange_desk import formats
 from gandrange_desk.services.families.lookalikes import LookAlike
-from gandrange_desk.ui.common.table_model import ColumnsTableModel
+from gandrange_desk.ui.common.table_model import Column, ColumnsTableModel
 from gandrange_desk.ui.common.widgets import make_table
 
 STYLE = "QFrame#lookalikes { background:#fff4e5; border:1px solid #ffd8a8; border-radius:4px; }"
@@ -30,8 +30,10 @@ class LookAlikesPanel(QFrame):
         self.title.setWordWrap(True)
         layout.addWidget(self.title)
         self.model = ColumnsTableModel([
-            ("Famille", lambda f: f.label), ("Adresse", lambda f: f.address), ("Pourquoi", lambda f: f.why)])
-        self.table = make_table(self.model, stretch=2, widths=(170, 200))
+            Column("Famille", lambda f: f.label, tooltip=lambda f: f.label),
+            Column("Adresse", lambda f: f.address, tooltip=lambda f: f.address),
+            Column("Pourquoi", lambda f: f.why, tooltip=lambda f: f.why)])
+        self.table = make_table(self.model, stretch=2, widths=(150, 170))
         self.table.setTabKeyNavigation(False)
         self.table.setMaximumHeight(24 * 4 + 28)
         self.table.doubleClicked.connect(lambda _i: self._open())
@@ -51,6 +53,7 @@ class LookAlikesPanel(QFrame):
                 f"<b>⚠ {formats.count(len(families), 'famille ressemble', 'familles ressemblent')} à celle-ci.</b> "
                 "Ouvrez la fiche existante plutôt que d'en créer une seconde ; sinon « Créer quand même ».")
             self.table.selectRow(0)
+            self.open_button.setDefault(True)  # Entrée opens the existing file, never a second one
         self.setVisible(bool(families))
 
     def _open(self) -> None:

@@ -25,6 +25,7 @@ from gandrange_desk.ui.common import ops
 from gandrange_desk.ui.common.refresh import Follow
 from gandrange_desk.ui.common.table_model import RowsTableModel
 from gandrange_desk.ui.common.windows import keep
+from gandrange_desk.ui.mail.notice_dialog import NoticeDialog
 
 LIST_LIMIT = 2000
 COLUMNS = ("Créé le", "Famille", "Destinataires", "Objet", "État", "Essais", "Envoyé / prochain essai", "Erreur")
@@ -113,7 +114,7 @@ def make_table(model: OutboxTableModel) -> QTableView:
     header = table.horizontalHeader()
     header.setHighlightSections(False)
     # Sized for a 1366-pixel screen: the subject takes what is left, the error is read below.
-    for col, width in enumerate((112, 190, 250, 300, 90, 45, 190, 120)):
+    for col, width in enumerate((122, 180, 250, 300, 90, 45, 190, 120)):
         table.setColumnWidth(col, width)
     header.setStretchLastSection(False)
     header.setSectionResizeMode(3, QHeaderView.Stretch)
@@ -228,6 +229,9 @@ class MailView(QWidget):
                                    [OutboxStatus.PENDING, OutboxStatus.SENDING, OutboxStatus.TEMP_FAILED])
         for st in OutboxStatus:
             self.status_filter.addItem(st.label, [st])
+        # The longest state ("À envoyer (en attente, …)") must not take the family search's room.
+        self.status_filter.setSizeAdjustPolicy(QComboBox.AdjustToMinimumContentsLengthWithIcon)
+        self.status_filter.setMinimumContentsLength(18)
         self.family_filter = QLineEdit()
         self.family_filter.setPlaceholderText("Famille : nom, référence ou adresse")
         self.family_filter.setClearButtonEnabled(True)
@@ -252,7 +256,12 @@ class MailView(QWidget):
         self.send_button.clicked.connect(self.send_now)
         self.settings_button = QPushButton("Paramètres &SMTP…")
         self.settings_button.clicked.connect(self.open_settings)
+        self.notice_button = QPushButton("&Message aux familles…")
+        self.notice_button.setToolTip("Écrire à toutes les familles, ou à celles d'une activité ou d'une école "
+                                      "(fermeture, grève…)")
+        self.notice_button.clicked.connect(self.write_to_families)
         filters.addWidget(self.send_button)
+        filters.addWidget(self.notice_button)
         filters.addWidget(self.settings_button)
         layout.addLayout(filters)
 
@@ -385,6 +394,9 @@ class MailView(QWidget):
         ops.run(self, "Envoi des courriels", lambda progress: mailer.send_pending(self.desk, progress=progress),
                 long=True, on_done=done,
                 on_error=lambda message: (self.refresh(), QMessageBox.warning(self, "Envoi des courriels", message)))
+
+    def write_to_families(self) -> None:
+        NoticeDialog(self.desk, self).exec()  # its messages reach this list as Changes
 
     def open_settings(self) -> None:
         from gandrange_desk.ui.mail.smtp_dialog import SmtpDialog

@@ -230,9 +230,12 @@ class ValidationTab(QWidget):
                              (self.all_button, self.accept_all_shown), (self.next_button, self.next_family)):
             button.clicked.connect(slot)
             actions.addWidget(button)
-        actions.addStretch(1)
         self.status = QLabel()
-        actions.addWidget(self.status)
+        # Long messages (a held e-mail, a refusal) wrap instead of widening the window.
+        self.status.setWordWrap(True)
+        self.status.setAlignment(Qt.AlignRight | Qt.AlignVCenter)
+        self.status.setMinimumWidth(200)
+        actions.addWidget(self.status, 1)
         layout.addLayout(actions)
 
     def showEvent(self, event) -> None:
