@@ -258,7 +258,11 @@ class MainWindow(QMainWindow):
     def _mail_problem(self, problem: str) -> None:
         self.mail_label.setToolTip(problem)
         if problem:
-            self.statusBar().showMessage(problem, 15000)
+            # The status bar is short: the whole sentence is the mail count's tooltip.
+            kind = getattr(self.mail_sender, "problem_kind", "")
+            short = ("Courriels en attente : mot de passe SMTP manquant (onglet Courriels › Envoyer maintenant)."
+                     if kind == "password" else problem)
+            self.statusBar().showMessage(short, 15000)
 
     def show_mail_counts(self, waiting: int, failed: int) -> None:
         text = count(waiting, "courriel en attente", "courriels en attente")

@@ -124,7 +124,7 @@ class AuditDialog(QDialog):
         vh.setSectionResizeMode(QHeaderView.Fixed)
         vh.setDefaultSectionSize(self.fontMetrics().height() + 8)
         hh = self.table.horizontalHeader()
-        for column, width in enumerate((130, 150, 230, 130, 220)):
+        for column, width in enumerate((130, 140, 210, 170, 200)):
             hh.setSectionResizeMode(column, QHeaderView.Interactive)
             self.table.setColumnWidth(column, width)
         hh.setStretchLastSection(True)
