@@ -60,6 +60,11 @@ def instant(value: datetime) -> str:
     return format_datetime(value.astimezone(PARIS), "dd/MM/yyyy 'à' HH:mm", locale=LOCALE)
 
 
+def hhmm(value: datetime) -> str:
+    """'10:43' in Paris time."""
+    return value.astimezone(PARIS).strftime("%H:%M")
+
+
 def plural(count: int, singular: str, plural_form: str) -> str:
     # French: 0 and 1 take the singular.
     return singular if abs(count) < 2 else plural_form

@@ -54,6 +54,12 @@ class FakeClock:
         self.value = datetime(*args, tzinfo=PARIS)
 
 
+@pytest.fixture(autouse=True)
+def ui_state(tmp_path, monkeypatch):
+    """Window sizes, splitters and columns go to a file of the test's own, never the user's."""
+    monkeypatch.setenv("GANDRANGE_DESK_UI_STATE", str(tmp_path / "ui-state.ini"))
+
+
 @pytest.fixture
 def clock() -> FakeClock:
     return FakeClock(datetime(2026, 11, 26, 9, 0, tzinfo=PARIS))

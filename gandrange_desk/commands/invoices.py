@@ -21,6 +21,9 @@ def register(sub) -> None:
     p = inv_sub.add_parser("prepare", help="prépare (ou refait) les brouillons du mois")
     month_arg(p)
     p.set_defaults(handler=prepare)
+    p = inv_sub.add_parser("recap", help="récapitulatif du mois par activité et unité (avant d'émettre)")
+    month_arg(p)
+    p.set_defaults(handler=recap)
     p = inv_sub.add_parser("issue", help="émet les brouillons du mois : numéros et PDF (responsable)")
     month_arg(p)
     p.set_defaults(handler=issue)
@@ -39,12 +42,28 @@ def register(sub) -> None:
 def prepare(args) -> int:
     from gandrange_desk.services.billing import invoicing
 
+    import sys
+
+    from gandrange_desk.services.billing.month_checks import month_not_over
+
     desk = open_desk(args)
+    early = month_not_over(desk, args.month)
+    if early:
+        print("Attention : " + early, file=sys.stderr)
     result = invoicing.prepare(desk, args.month)
     emit(args, {"month": result.month.isoformat(), "invoices": result.invoices,
                 "total_cents": result.total_cents, "with_anomalies": result.with_anomalies,
                 "regularisations": result.regularisations,
                 "structure_problems": result.structure_problems}, result.text())
+    return 0
+
+
+def recap(args) -> int:
+    from gandrange_desk.services.billing import month_checks
+
+    desk = open_desk(args)
+    result = month_checks.month_recap(desk, args.month)
+    emit(args, result.as_json(), result.text())
     return 0
 
 

@@ -29,7 +29,13 @@ def register(sub) -> None:
     unpaid.add_argument("--json", action="store_true", default=argparse.SUPPRESS, help="sortie JSON")
     unpaid.set_defaults(handler=list_unpaid)
 
-    remind = p_sub.add_parser("remind", help="relance les impayés (e-mail, ou lettre pour les familles sans e-mail)")
+    remind = p_sub.add_parser("remind", help="relance les impayés, chacun à son niveau (1re relance, 2e relance, "
+                                             "mise en demeure) : e-mail, ou lettre")
+    remind.add_argument("--level", type=int, choices=(1, 2, 3), metavar="N",
+                        help="seulement les factures dont la prochaine relance est de ce niveau "
+                             "(1, 2, ou 3 pour la mise en demeure)")
+    remind.add_argument("--all-letters", action="store_true",
+                        help="une lettre à imprimer pour chaque relance, même envoyée par e-mail")
     remind.add_argument("--letters", metavar="FICHIER.pdf",
                         help="où écrire les lettres de relance (par défaut relances-AAAA-MM-JJ.pdf)")
     remind.add_argument("--json", action="store_true", default=argparse.SUPPRESS, help="sortie JSON")
@@ -76,6 +82,7 @@ def list_unpaid(args) -> int:
         for r in rows:
             lines.append(f"  {r.number}  {r.family_ref:<8} {r.family_name:<28} échéance {formats.ddmmyyyy(r.due_date)}"
                          f" ({r.days_late(today)} j)  reste {formats.euros(r.remaining_cents)}"
+                         f"  prochaine : {r.level_title.lower()}"
                          + ("" if r.emails else "  [sans e-mail]"))
         return "\n".join(lines)
 
@@ -87,7 +94,7 @@ def send_reminders(args) -> int:
     from gandrange_desk.services.billing import reminders
 
     desk = open_desk(args)
-    result = reminders.remind(desk)
+    result = reminders.remind(desk, level=args.level, letters_for_all=args.all_letters)
     path = None
     if result.letters_pdf:
         path = Path(args.letters or f"relances-{desk.today().isoformat()}.pdf")
@@ -97,5 +104,6 @@ def send_reminders(args) -> int:
             raise DeskError(f"Impossible d'écrire les lettres de relance dans {path} : {exc.strerror}.") from exc
     text = result.summary() + (f"\nLettres : {path}" if path else "")
     emit(args, {"emailed": result.emailed, "letters": result.letters, "letters_file": str(path) if path else None,
-                "invoices": result.invoice_numbers}, text)
+                "invoices": result.invoice_numbers,
+                "levels": {reminders.LEVELS[lv]: n for lv, n in sorted(result.by_level.items())}}, text)
     return 0

@@ -8,7 +8,8 @@ from gandrange_desk.errors import DeskError
 
 
 def register(sub) -> None:
-    families = sub.add_parser("families", help="familles : conservation et anonymisation (RGPD)")
+    families = sub.add_parser("families", help="familles : message à toutes (ou à une activité, une école), "
+                                               "conservation et anonymisation (RGPD)")
     families_sub = families.add_subparsers(dest="families_command", metavar="ACTION", required=True)
     listing = families_sub.add_parser(
         "eligible", help="familles archivées dont la durée de conservation est écoulée")
@@ -25,6 +26,48 @@ def register(sub) -> None:
     keep.add_argument("years", nargs="?", type=int, metavar="ANNÉES")
     keep.add_argument("--json", action="store_true", help="sortie JSON")
     keep.set_defaults(handler=retention_setting)
+    message = families_sub.add_parser(
+        "message", help="écrit aux familles (toutes, ou celles d'une activité, d'une école) : e-mail, ou lettre")
+    message.add_argument("--activity", metavar="CODE", help="seulement les familles de cette activité cette année")
+    message.add_argument("--school", metavar="ÉCOLE", help="seulement les familles d'un enfant de cette école")
+    message.add_argument("--subject", required=True, metavar="OBJET")
+    message.add_argument("--body-file", required=True, metavar="FICHIER.txt", help="le texte du message (UTF-8)")
+    message.add_argument("--letters", metavar="FICHIER.pdf",
+                         help="où écrire les lettres des familles sans e-mail (par défaut message-AAAA-MM-JJ.pdf)")
+    message.add_argument("--dry-run", action="store_true", help="compte les destinataires sans rien envoyer")
+    message.add_argument("--json", action="store_true", help="sortie JSON")
+    message.set_defaults(handler=message_families)
+
+
+def message_families(args) -> int:
+    from pathlib import Path
+
+    from gandrange_desk.services.mail import notices
+
+    try:
+        body = Path(args.body_file).read_text(encoding="utf-8")
+    except OSError as exc:
+        raise DeskError(f"Impossible de lire {args.body_file} : {exc.strerror}.") from exc
+    except UnicodeDecodeError as exc:
+        raise DeskError(f"{args.body_file} n'est pas un texte UTF-8.") from exc
+    desk = open_desk(args)
+    if args.dry_run:
+        aud = notices.audience(desk, activity=args.activity, school=args.school)
+        emit(args, {"families": len(aud.families), "emails": aud.with_email,
+                    "without_email": [ref for ref, _ in aud.without_email]}, aud.text())
+        return 0
+    result = notices.message_families(desk, args.subject, body, activity=args.activity, school=args.school)
+    path = None
+    if result.letters_pdf:
+        path = Path(args.letters or f"message-{desk.today().isoformat()}.pdf")
+        try:
+            path.write_bytes(result.letters_pdf)
+        except OSError as exc:
+            raise DeskError(f"Impossible d'écrire les lettres dans {path} : {exc.strerror}.") from exc
+    emit(args, {"queued": result.queued, "without_email": [ref for ref, _ in result.without_email],
+                "letters_file": str(path) if path else None},
+         result.summary() + (f"\nLettres : {path}" if path else ""))
+    return 0
 
 
 def list_eligible(args) -> int:

@@ -104,6 +104,14 @@ def _result_payload(result) -> dict:
                             for ref, login, _password, mailed in result.credentials]}
 
 
+def _release(desk, result) -> None:
+    """The command line decides in one go: what the window held for the same families leaves now."""
+    from gandrange_desk.services.mail.outbox import release_held
+
+    if result.changes.families:
+        release_held(desk, result.changes.families)
+
+
 def run_accept(args) -> int:
     from gandrange_desk.services.queue import accept
 
@@ -112,6 +120,7 @@ def run_accept(args) -> int:
     desk = open_desk(args)
     result = accept(desk, None if args.all else args.ids, billing=args.billing,
                     capacity_override=args.capacity_override)
+    _release(desk, result)
     text = result.summary("acceptée")
     # A family without e-mail gets its temporary password on paper: the clerk must see it once.
     for ref, login, password, mailed in result.credentials:
@@ -126,5 +135,6 @@ def run_refuse(args) -> int:
 
     desk = open_desk(args)
     result = refuse(desk, args.ids, args.reason)
+    _release(desk, result)
     emit(args, _result_payload(result), result.summary("refusée"))
     return 0

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import getpass
-
 from PySide6.QtWidgets import (QDialog, QDialogButtonBox, QFormLayout, QLabel, QLineEdit,
                                QVBoxLayout)
 
 from gandrange_desk.services.context import SYSTEM, Actor, Desk
 from gandrange_desk.services.system.users import authenticate, has_users
 from gandrange_desk.ui.common import ops
+from gandrange_desk.ui.common.windows import store
 
 
 class LoginDialog(QDialog):
@@ -48,16 +47,17 @@ class LoginDialog(QDialog):
                         on_error=refused)
         if actor is not None:
             self.actor = actor
+            store().setValue("login/last", actor.login)  # offered next time on this workstation
             self.accept()
 
 
 def choose_actor(desk: Desk, login: str | None) -> Actor | None:
-    """No desk users yet (a fresh database): the system acts, so the first admin can be made."""
+    """No desk users yet (a fresh database): the system acts, so the first admin can be made.
+
+    The login offered is the one asked for, else the last one that logged in on this workstation;
+    never the Windows account's name, which is not a desk login."""
     if not has_users(desk):
         return SYSTEM
-    try:
-        default = login or getpass.getuser()
-    except Exception:
-        default = login or ""
+    default = login or str(store().value("login/last", "") or "")
     dialog = LoginDialog(desk, default)
     return dialog.actor if dialog.exec() == QDialog.Accepted else None

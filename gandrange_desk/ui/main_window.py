@@ -9,6 +9,7 @@ decision in one tab shows in the others without F5.
 from __future__ import annotations
 
 import importlib
+import logging
 from typing import Callable
 
 from PySide6.QtCore import Qt, QTimer, Signal
@@ -26,6 +27,9 @@ from gandrange_desk.services.system.overview import overview
 from gandrange_desk.formats import count
 from gandrange_desk.ui.common import ops
 from gandrange_desk.ui.common.refresh import broadcast
+from gandrange_desk.ui.common.windows import remember
+
+log = logging.getLogger("gandrange_desk")
 
 # (title with mnemonic, module, class)
 TABS = (
@@ -65,7 +69,7 @@ class MainWindow(QMainWindow):
         super().__init__(parent)
         self.desk = desk
         self.setWindowTitle("Gandrange Desk — Bureau périscolaire")
-        self.resize(1400, 860)
+        remember(self, "main", (1366, 697), maximise_first=True)
         self.tabs = QTabWidget()
         self.tabs.setDocumentMode(True)
         self.setCentralWidget(self.tabs)
@@ -112,6 +116,15 @@ class MainWindow(QMainWindow):
             follow.forget()
         self.update_status()
         self.update_mail_counts()
+
+    def show_family_in_grid(self, label: str, child_ids: list[int]) -> None:
+        """A family file's « Réservations des enfants »: the grid with only its children."""
+        self.tabs.setCurrentIndex(1)
+        grid = self.tab_widget(1)
+        if hasattr(grid, "show_family"):
+            grid.show_family(label, child_ids)
+        self.raise_()
+        self.activateWindow()
 
     # ----- what changed
     def publish_changes(self, changes: Changes, origin: QWidget | None = None) -> None:
@@ -176,6 +189,8 @@ class MainWindow(QMainWindow):
         for widget in (self.pending_label, self.mail_label, self.user_label, self.db_label):
             status.addPermanentWidget(widget)
         self.update_status()
+        self.mail_sender = None
+        self.update_mail_counts()  # at once, not when the sender first runs
 
     def update_status(self) -> None:
         try:
@@ -196,12 +211,11 @@ class MainWindow(QMainWindow):
         from gandrange_desk.services.mail.outbox import outbox_counts
 
         try:
-            self._mail_counts(*outbox_counts(self.desk))
+            self.show_mail_counts(*outbox_counts(self.desk))
         except Exception:  # the status bar must never take an operation down with it
             return
 
     def _start_mail_sender(self) -> None:
-        self.mail_sender = None
         # A few seconds after start: the sender (SMTP, keyring, TLS imports, first delivery) must
         # not compete with the window becoming usable.
         self._sender_timer = QTimer(self)
@@ -219,7 +233,7 @@ class MainWindow(QMainWindow):
         # The automatic runs never pop a password prompt at the clerk; "Envoyer les courriels
         # maintenant" asks, and the status bar says a password is missing meanwhile.
         self.mail_sender = MailSender(self.desk, self, ask_password=False)
-        self.mail_sender.countsChanged.connect(self._mail_counts)
+        self.mail_sender.countsChanged.connect(self.show_mail_counts)
         self.mail_sender.problemChanged.connect(self._mail_problem)
         for holder in self.lazy:  # a Courriels view opened before the sender existed
             widget = holder.widget
@@ -228,6 +242,13 @@ class MainWindow(QMainWindow):
         self.mail_sender.start()
 
     def closeEvent(self, event) -> None:  # noqa: N802 - Qt API
+        # The decision e-mails this clerk's one-by-one decisions still hold leave now.
+        from gandrange_desk.services.mail.outbox import release_held
+
+        try:
+            release_held(self.desk, created_by=self.desk.actor.login)
+        except Exception:  # closing must never fail; they leave when their delay ends anyway
+            log.exception("Envoi des courriels différés à la fermeture")
         # A delivery thread still running when Qt tears the window down would abort the process.
         self._sender_timer.stop()
         if self.mail_sender is not None:
@@ -237,9 +258,13 @@ class MainWindow(QMainWindow):
     def _mail_problem(self, problem: str) -> None:
         self.mail_label.setToolTip(problem)
         if problem:
-            self.statusBar().showMessage(problem, 15000)
+            # The status bar is short: the whole sentence is the mail count's tooltip.
+            kind = getattr(self.mail_sender, "problem_kind", "")
+            short = ("Courriels en attente : mot de passe SMTP manquant (onglet Courriels › Envoyer maintenant)."
+                     if kind == "password" else problem)
+            self.statusBar().showMessage(short, 15000)
 
-    def _mail_counts(self, waiting: int, failed: int) -> None:
+    def show_mail_counts(self, waiting: int, failed: int) -> None:
         text = count(waiting, "courriel en attente", "courriels en attente")
         text += " / " + count(failed, "en échec", "en échec")
         self.mail_label.setText(text)
@@ -310,16 +335,21 @@ class MainWindow(QMainWindow):
             QMessageBox.information(self, "Changer mon mot de passe", "Mot de passe changé.")
 
     def send_mail_now(self) -> None:
-        self._create_mail_sender()
-        if self.mail_sender.problem_kind == "password":
-            # Asked here, on the clerk's request, never by the automatic runs.
-            from gandrange_desk.services.mail import sender as mailer
-            from gandrange_desk.ui.mail.sender import ask_smtp_password
+        """"Envoyer maintenant" (Outils, Courriels): asks for a missing SMTP password first."""
+        from gandrange_desk.services.mail import sender as mailer
+        from gandrange_desk.ui.mail.sender import ask_smtp_password
 
-            config = mailer.smtp_config(self.desk)
-            if config is not None and config.user and not ask_smtp_password(self, config):
-                return
-        self.mail_sender.send_now()
+        # Asked here, on the clerk's request, never by the automatic runs.
+        config = mailer.smtp_config(self.desk)
+        if config is not None and config.user:
+            try:
+                mailer.resolve_password(config)
+            except mailer.SmtpPasswordMissing:
+                if not ask_smtp_password(self, config):
+                    return
+        self._create_mail_sender()
+        if self.mail_sender is not None:
+            self.mail_sender.send_now()
 
     def about(self) -> None:
         QMessageBox.about(

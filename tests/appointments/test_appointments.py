@@ -318,7 +318,8 @@ def test_acknowledgement_pdf_names_the_guardian(book_setup):
     text = flat(pdf_text(pdf_appointments.acknowledgement_pdf(desk, f.id, contact="Sandrine Foncin")))
     assert ("Je soussigné(e) Sophie Keller atteste avoir pris connaissance de la notice explicative pour la "
             "mise en place du « Portail des Familles » pour l'accueil périscolaire et extrascolaire.") in text
-    assert "A Gandrange, le __/__/____" in text and "Signature :" in text
+    assert "À Gandrange, le __/__/____" in text and "Signature :" in text
+    assert "À compter du 1er octobre" in text
     assert "Ce document est à rendre avec le dossier périscolaire" in text
     assert "Bureau périscolaire (Sandrine Foncin) : 03 87 67 17 79" in text
     assert "enfance-jeunesse-gandrange.leportailfamille.fr" in text and "ATTENTION NOUVEAUTÉ !" in text

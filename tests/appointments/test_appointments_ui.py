@@ -95,9 +95,9 @@ def test_clerk_books_a_family_and_works_through_the_appointment(qtbot, setup, ag
     # The acknowledgement to sign names the guardian; then it comes back signed.
     tab.ack_print_button.click()
     assert "Je soussigné(e) Sophie Keller atteste avoir pris connaissance de la notice" in pdf_text(shown[-1])
-    assert "A Gandrange, le __/__/____" in pdf_text(shown[-1])
+    assert "À Gandrange, le __/__/____" in pdf_text(shown[-1])
     tab.print_acks_button.click()
-    assert tab.status.text().startswith("1 accusé de réception prêt à imprimer : ")
+    assert tab.status.text() == "1 accusé de réception prêt à imprimer : le document est ouvert pour l'impression."
     assert "Je soussigné(e) Sophie Keller atteste" in pdf_text(shown[-1])
     tab.ack_button.click()
     assert cells(tab, 0)[5] == "✓ rendu" and tab.ack_button.text() == "Accusé non ren&du"

@@ -8,7 +8,7 @@ import pytest
 from PySide6.QtCore import Qt
 from sqlalchemy import select
 
-from gandrange_desk.models import OutboxMessage, Tariff
+from gandrange_desk.models import Family, OutboxMessage, Tariff
 from gandrange_desk.ui.billing.tab import BillingTab
 from gandrange_desk.ui.billing.tariff_editor import TariffEditorDialog
 from tests.builders import load_example_settings, make_family, unit_id
@@ -38,6 +38,9 @@ def _tab(qtbot, desk) -> BillingTab:
     tab.inform = lambda title, text: tab.messages.append(_plain(text))
     tab.warn = lambda title, text: tab.messages.append(_plain(text))
     tab.confirm = lambda title, text, yes="Émettre": tab.messages.append(text) or True
+    tab.recaps, tab.paper = [], []
+    tab.confirm_issue = lambda recap, text: tab.recaps.append(recap) or tab.messages.append(text) or True
+    tab.show_paper_invoices = tab.paper.append
     tab.opened = []
     tab.open_url = tab.opened.append
     tab.resize(1400, 850)
@@ -93,8 +96,14 @@ def test_month_run_prepare_review_issue_open_print_send(qtbot, month_ready, resp
     assert tab.print_invoices() is False
     assert "Aucune imprimante" in tab.messages[-1]
 
+    [recap] = tab.recaps
+    assert [(r.activity, r.unit, r.quantity) for r in recap.rows] == [("Périscolaire", "Repas", 5)]
+    assert recap.meals == 5 and recap.warning is None and _plain(formats_euros(recap.total_cents)) == "22,40 €"
+
     qtbot.mouseClick(tab.send_button, Qt.LeftButton)
+    assert tab.messages[-2].startswith("Mettre en file d'envoi 2 e-mails « Votre facture est disponible »")
     assert tab.messages[-1] == "2 e-mails de facture mis en file d'envoi."
+    assert tab.paper == []
     with responsable_desk.read() as s:
         mails = s.execute(select(OutboxMessage).order_by(OutboxMessage.id)).scalars().all()
         assert [m.subject for m in mails] == ["Votre facture est disponible"] * 2
@@ -102,6 +111,12 @@ def test_month_run_prepare_review_issue_open_print_send(qtbot, month_ready, resp
         assert [a.filename for a in mails[0].attachments] == ["Facture-2026-000001.pdf"]
     assert tab.model.index(0, 6).data() == "Émise, envoyée"
     tab.grab().save(str(qtbot_screenshot_dir() / "billing_tab.png"))
+
+
+def formats_euros(cents):
+    from gandrange_desk import formats
+
+    return formats.euros(cents)
 
 
 def qtbot_screenshot_dir():
@@ -182,3 +197,49 @@ def test_print_renders_pages_through_qtpdf(qtbot, tmp_path, monkeypatch):
     qtbot.addWidget(parent)
     assert billing_tab.print_pdf(parent, merge_pdfs(docs), "Factures") is True
     assert len(PdfReader(str(out)).pages) == 2
+
+
+def test_send_asks_first_and_lists_the_invoices_to_post(qtbot, month_ready, responsable_desk):
+    from gandrange_desk.services.billing import invoicing
+
+    make_family(responsable_desk, "Sansmail", ref="F-0999", guardians=[
+        {"first_name": "Paul", "last_name": "Sansmail", "email": ""}])
+    with responsable_desk.read() as s:
+        child = s.execute(select(Family).where(Family.ref == "F-0999")).scalar_one().children[0].id
+    book(responsable_desk, child, unit_id(responsable_desk, "PERISCOLAIRE", "Repas"), NOV_DAYS[:1])
+    invoicing.prepare(responsable_desk, NOV)
+    invoicing.issue(responsable_desk, NOV)
+    tab = _tab(qtbot, responsable_desk)
+    asked = []
+    tab.confirm = lambda title, text, yes="": asked.append(text) or False
+    tab.send()
+    assert "Mettre en file d'envoi 2 e-mails" in asked[0]
+    assert "1 famille n’a pas d'adresse e-mail : leurs factures sont à imprimer" in asked[0]
+    with responsable_desk.read() as s:
+        assert s.execute(select(OutboxMessage)).first() is None  # "Annuler": nothing queued
+    tab.confirm = lambda title, text, yes="": True
+    tab.send()
+    [families] = tab.paper
+    assert [(ref, name) for _id, _number, ref, name in families] == [("F-0999", "Sansmail")]
+    from gandrange_desk.ui.billing.month_dialogs import PaperInvoicesDialog
+
+    dialog = PaperInvoicesDialog(responsable_desk, families)
+    qtbot.addWidget(dialog)
+    assert dialog.model.index(0, 0).data() == "F-0999" and dialog.model.index(0, 2).data().startswith("2026-")
+    import tempfile
+    from pathlib import Path
+
+    from pypdf import PdfReader
+
+    path = dialog.save_them(str(Path(tempfile.mkdtemp()) / "poster.pdf"))
+    assert "Sansmail" in PdfReader(path).pages[0].extract_text()
+
+
+def test_a_month_not_over_is_said_before_preparing(qtbot, month_ready, responsable_desk, clock):
+    tab = _tab(qtbot, responsable_desk)
+    tab.shift_month(1)  # December, on 2 December
+    asked = []
+    tab.confirm = lambda title, text, yes="": asked.append(text) or False
+    tab.prepare()
+    assert asked[0].startswith("Le mois de décembre 2026 n'est pas terminé : encore 30 jours jusqu'au 31/12/2026.")
+    assert tab.model.rowCount() == 0  # "Annuler": nothing prepared

@@ -112,3 +112,15 @@ def test_two_workstations_issuing_the_same_month(desk, db_url):
         numbers = s.execute(select(Invoice.number).order_by(Invoice.number)).scalars().all()
     year = desk.today().year
     assert numbers == [f"{year}-{n:06d}" for n in range(1, 11)]
+
+
+def test_recap_command_adds_up_the_month_per_unit(desk, db_url, capsys):
+    load_example_settings(desk)
+    _families_with_bookings(desk, [date(2026, 9, 1)], 2)
+    assert main(["--db", db_url, "invoices", "prepare", "--month", "2026-09"]) == 0
+    capsys.readouterr()
+    assert main(["--db", db_url, "invoices", "recap", "--month", "2026-09", "--json"]) == 0
+    recap = json.loads(capsys.readouterr().out)
+    assert (recap["invoices"], recap["drafts"], recap["meals"], recap["warning"]) == (2, 2, 6, None)
+    assert [(r["activity"], r["unit"], r["quantity"]) for r in recap["rows"]] == [("Périscolaire", "Repas", 6)]
+    assert sum(r["amount_cents"] for r in recap["rows"]) == recap["total_cents"]

@@ -238,3 +238,37 @@ def test_simultaneous_payments_never_over_allocate(desk, setup):
         assert payments.paid_cents(s, setup["sept"]) == 3000
         assert payments.paid_cents(s, setup["oct"]) == 7055
         assert payments.family_balance(s, setup["fam"]).unallocated_cents == 16000 - 10055
+
+
+def test_reminders_by_level_first_second_then_formal_notice_on_paper(desk, setup, clock, db_url, capsys, tmp_path):
+    sept = _numbers(desk, setup["sept"])[0]
+    first = reminders.remind(desk, level=2)  # nothing has had a first reminder yet
+    assert (first.emailed, first.letters) == (0, 0)
+    first = reminders.remind(desk)
+    assert first.by_level == {1: 1} and "(1 1re relance)" in first.summary()
+    clock.set(2026, 12, 4, 9, 0)  # a week later: September is at its 2nd, October at its 1st
+    [row_sept, row_oct] = reminders.unpaid_invoices(desk)
+    assert (row_sept.next_level, row_sept.level_title, row_oct.next_level) == (2, "2e relance", 1)
+    second = reminders.remind(desk, [setup["sept"]])
+    with desk.read() as s:
+        mail = s.scalars(select(OutboxMessage).order_by(OutboxMessage.id.desc())).first()
+    assert mail.subject == f"2e relance : facture {sept} impayée"
+    assert "Malgré notre précédente relance du 26/11/2026" in b.plain(mail.body_text)
+    assert second.letters == 0
+    clock.set(2026, 12, 12, 9, 0)
+    # Only the formal notices: a letter to post even for a family with e-mail (and a copy by e-mail).
+    third = reminders.remind(desk, level=3)
+    assert "1 relance envoyée par e-mail ; 1 lettre de relance à imprimer (1 mise en demeure)." in third.summary()
+    text = b.plain("\n".join(p.extract_text() for p in PdfReader(io.BytesIO(third.letters_pdf)).pages))
+    assert "Mise en demeure" in text and f"Mise en demeure de payer : facture {sept}" in text
+    assert "dans un délai de 15 jours" in text
+    with desk.read() as s:
+        levels = [json.loads(a) ["level"] for a in s.scalars(
+            select(AuditEntry.after).where(AuditEntry.action == "invoice.remind").order_by(AuditEntry.id))]
+    assert levels == ["1re relance", "2e relance", "Mise en demeure"]
+    # The command line says each invoice's next level, and reminds one level at a time.
+    assert main(["--db", db_url, "payments", "unpaid"]) == 0
+    assert "prochaine : mise en demeure" in capsys.readouterr().out
+    with pytest.raises(SystemExit) as exit_:
+        main(["--db", db_url, "payments", "remind", "--level", "9"])
+    assert exit_.value.code == 2 and "choix invalide" in capsys.readouterr().err

@@ -218,7 +218,7 @@ def test_billing_tab_hooks(qtbot, responsable_desk, data, monkeypatch):
 
 
 def test_remind_button(qtbot, desk, data, monkeypatch, tmp_path, no_popups):
-    from PySide6.QtWidgets import QFileDialog
+    from PySide6.QtWidgets import QFileDialog, QLabel
 
     from gandrange_desk.models import OutboxMessage
     from gandrange_desk.ui.billing.payments_view import PaymentsView
@@ -232,9 +232,14 @@ def test_remind_button(qtbot, desk, data, monkeypatch, tmp_path, no_popups):
     monkeypatch.setattr(QMessageBox, "question", lambda *a, **k: QMessageBox.Yes)
     letters = tmp_path / "relances.pdf"
     monkeypatch.setattr(QFileDialog, "getSaveFileName", lambda *a, **k: (str(letters), "PDF (*.pdf)"))
+    from gandrange_desk.ui.billing.reminder_dialog import RemindDialog
+
+    shown = []
+    monkeypatch.setattr(RemindDialog, "exec", lambda self: shown.append(self.findChild(QLabel).text()) or self.send())
     view.unpaid_view.clearSelection()
     view.remind()
-    assert "2 relances envoyées par e-mail ; 1 lettre de relance à imprimer" in no_popups[-1]
+    assert shown[0].startswith("3 factures impayées, prochaine relance :\n– 3 1res relances")
+    assert "2 relances envoyées par e-mail ; 1 lettre de relance à imprimer (3 1res relances)." in no_popups[-1]
     assert "Sansmail2" in PdfReader(io.BytesIO(letters.read_bytes())).pages[0].extract_text()
     with desk.read() as s:
         assert s.scalar(select(func.count(OutboxMessage.id)).where(OutboxMessage.kind == "relance")) == 2

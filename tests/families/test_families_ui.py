@@ -85,7 +85,7 @@ def test_bad_email_is_shown_beside_the_field_and_nothing_written(qtbot, desk, fa
     assert dialog.tabs.tabText(1) == "Responsables *"
     qtbot.mouseClick(dialog.save_btn, Qt.LeftButton)
     assert dialog.guardians.form.error_text("email").startswith("E-mail du responsable 1 : « lea.muller@exemple »")
-    assert dialog.tabs.currentWidget() is dialog.guardians
+    assert dialog.tabs.currentIndex() == dialog.pages.index(dialog.guardians)
     assert dialog.banner.isVisible() and "rien n'a été enregistré" in dialog.banner.label.text()
     after = fam.get_family(desk, families.id)
     assert after.version == before.version and after.street == before.street
@@ -207,3 +207,20 @@ def test_document_to_redo_from_the_documents_tab(qtbot, desk, families):
     with desk.read() as s:
         mail = s.execute(select(OutboxMessage)).scalar_one()
     assert "Motif : Illisible" in mail.body_text
+
+
+def test_from_the_file_to_the_childrens_bookings_in_the_grid(qtbot, desk, families):
+    from tests.builders import load_example_settings
+    from gandrange_desk.ui.main_window import MainWindow
+
+    load_example_settings(desk)
+    window = MainWindow(desk)
+    qtbot.addWidget(window)
+    window.show()
+    dialog = window.tab_widget(0).open_family(families.id)
+    qtbot.addWidget(dialog)
+    assert dialog.show_in_grid()
+    grid = window.tab_widget(1)
+    assert window.tabs.currentIndex() == 1 and grid.family_chip.text().startswith("Famille Müller")
+    assert [grid.model.index(r, 0).data() for r in range(grid.model.rowCount())] == ["MÜLLER Zoé"]
+    window.close()

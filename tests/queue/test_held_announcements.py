@@ -97,3 +97,32 @@ def test_refusals_one_by_one_keep_their_reasons(office):
     [mail] = messages(office)
     assert "2 réservations refusées les : 13/03, 16/03\nMotif : Plus de place disponible." in mail.body_text
     assert "1 réservation refusée le : 17/03\nMotif : Demande en double." in mail.body_text
+
+
+def test_release_leaves_alone_what_another_clerk_holds(office):
+    from tests.conftest import AGENT
+
+    items = sorted(queue.pending_items(office), key=lambda i: i.day)
+    queue.accept(office.as_actor(AGENT), [items[0].id], hold=HOLD)
+    assert outbox.release_held(office, created_by="autre").outbox == 0  # another workstation closes
+    assert outbox.release_held(office, [items[0].family_id], created_by=AGENT.login).outbox == 1
+    [mail] = messages(office)
+    assert mail.next_attempt_at == office.now()
+
+
+def test_the_command_line_sends_at_once_with_what_was_held(office, db_url, capsys, clock):
+    from gandrange_desk.cli import main
+    from gandrange_desk.clock import now
+
+    clock.value = now()  # the command runs on the real clock: the window holds on it too
+    items = sorted(queue.pending_items(office), key=lambda i: i.day)
+    queue.accept(office, [items[0].id], hold=HOLD)  # the window held a Périscolaire e-mail
+    # A MERCREDI cancellation of the same family, decided from the command line.
+    intake.import_feed(office, json.dumps({"requests": [
+        {"ref": "P-M", "kind": "booking", "submitted_at": "2026-03-11T09:30:00+01:00", "family_ref": "F-0042",
+         "child_ref": "E-0107", "activity": "MERCREDI", "unit": "Journée complète", "dates": ["2026-03-18"]}]}))
+    mercredi = next(i for i in queue.pending_items(office) if i.ref == "P-M")
+    assert main(["--db", db_url, "queue", "accept", str(mercredi.id)]) == 0
+    assert "1 demande acceptée, 1 e-mail mis en file d'envoi." in capsys.readouterr().out
+    mails = messages(office)
+    assert len(mails) == 2 and all(m.announce_key is None and m.next_attempt_at <= now() for m in mails)

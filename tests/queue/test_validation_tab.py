@@ -119,8 +119,15 @@ def test_keyboard_accept_refuse_next_family(tab, office, qtbot):
     with office.read() as s:
         refused = s.execute(select(Request.ref, Request.reason).where(Request.status == "refused")).all()
     assert len(refused) == 1 and refused[0].reason == "Plus de place disponible."
-    assert len(outbox(office)) == 2
+    # Decided one by one in the same family and activity: one e-mail, held for the next ones.
+    [mail] = outbox(office)
+    assert "a été acceptée" in mail.body_text and "Plus de place disponible." in mail.body_text
+    assert mail.next_attempt_at > office.now()
+    assert "Envoi différé jusqu'à" in tab.status.text()
     assert changed == [True, True]
+    qtbot.keyClick(tab.tree, Qt.Key_N)  # leaving the family sends it now
+    [mail] = outbox(office)
+    assert (mail.next_attempt_at, mail.announce_key) == (office.now(), None)
 
 
 def test_refusal_without_reason_does_nothing(tab, office, qtbot):
@@ -137,7 +144,7 @@ def test_billing_override_per_date_then_family_accept(tab, office, qtbot):
     tab.ask_billing = lambda item: ("excused", "Certificat médical")
     qtbot.keyClick(tab.tree, Qt.Key_F)
     index = tab.model.index_of(first.id)
-    assert tab.model.data(index.siblingAtColumn(6)) == "excusée (au lieu de facturée) — Certificat médical"
+    assert tab.model.data(index.siblingAtColumn(7)) == "excusée (au lieu de facturée) — Certificat médical"
     shot(tab, "validation_override")
     tab.accept_family()
     mails = outbox(office)
@@ -231,7 +238,9 @@ def test_refusal_dialog_needs_a_reason(qtbot):
     assert dialog.text() == "Enfant malade"
 
 
-def test_billing_dialog_proposes_the_other_choice_and_needs_a_reason(tab, qtbot):
+def test_billing_dialog_opens_on_the_proposal_and_needs_a_reason_only_against_it(tab, qtbot):
+    from dataclasses import replace
+
     from PySide6.QtWidgets import QDialogButtonBox
 
     from gandrange_desk.ui.validation.dialogs import BillingDialog
@@ -239,10 +248,35 @@ def test_billing_dialog_proposes_the_other_choice_and_needs_a_reason(tab, qtbot)
     item = tab.current_item()  # 06/05, proposed facturée (late)
     dialog = BillingDialog(item)
     qtbot.addWidget(dialog)
-    assert dialog.excused.isChecked()
+    assert dialog.billed.isChecked()
+    assert dialog.buttons.button(QDialogButtonBox.Ok).isEnabled()  # keeping the proposal needs no reason
+    dialog.excused.setChecked(True)
     assert not dialog.buttons.button(QDialogButtonBox.Ok).isEnabled()
     dialog.reason.setText("Certificat médical")
     assert dialog.choice() == ("excused", "Certificat médical")
+
+    # The clerk's report: an on-time cancellation, a reason typed, Entrée — it stays excusée.
+    on_time = replace(item, late=False, proposed_billing="excused")
+    dialog = BillingDialog(on_time)
+    qtbot.addWidget(dialog)
+    dialog.show()
+    dialog.reason.setFocus()
+    dialog.reason.setText("certificat médical reçu")  # typed (keyClicks aborts Qt on accents offscreen)
+    qtbot.keyClick(dialog.reason, Qt.Key_Return)
+    assert dialog.result() == BillingDialog.Accepted
+    assert dialog.choice() == ("excused", "certificat médical reçu")
+
+
+def test_the_pane_says_the_billing_chosen_with_the_right_elision(tab, qtbot):
+    tab.tree.setFocus()
+    first = tab.current_item()  # proposed facturée
+    tab.ask_billing = lambda item: ("excused", "Certificat médical")
+    qtbot.keyClick(tab.tree, Qt.Key_F)
+    text = tab.detail_info.text()
+    assert "Facturation choisie : <b>excusée</b> au lieu de facturée — motif : Certificat médical" in text
+    assert "Facturation proposée" not in text
+    assert tab.model.data(tab.model.index_of(first.id).siblingAtColumn(7)) == \
+        "excusée (au lieu de facturée) — Certificat médical"
 
 
 def test_keyboard_whole_family_and_group_row(tab, office, qtbot):
@@ -268,3 +302,62 @@ def test_tree_and_field_models_pass_the_model_tester(tab, qtmodeltester):
     tab.tree.setCurrentIndex(tab.model.index_of(
         next(i.id for i in tab.model.all_items() if i.kind == "family_change")))
     qtmodeltester.check(tab.change_model)
+
+
+def test_three_presses_of_a_in_one_family_make_one_email_the_outbox_shows_held(tab, office, qtbot):
+    from gandrange_desk.ui.mail.view import MailView
+
+    tab.tree.setFocus()
+    for _ in range(3):  # the three MERCREDI cancellations of the Keller family, one by one
+        assert tab.current_item().activity_code == "MERCREDI"
+        qtbot.keyClick(tab.tree, Qt.Key_A)
+    [mail] = outbox(office)
+    assert "2 annulations excusées les : 13/05, 20/05" in mail.body_text
+    assert "1 annulation facturée le : 06/05" in mail.body_text
+    assert mail.next_attempt_at > office.now()
+    view = MailView(office)
+    qtbot.addWidget(view)
+    [row] = view.model.rows
+    assert view.model.data(view.model.index(0, 6)).startswith("Envoi différé jusqu'à ")
+    assert "dont 1 différé" in view.summary.text()
+    # Still in the family (its Périscolaire line): nothing leaves; the next family: it leaves.
+    assert tab.current_item().family_ref == "F-0042"
+    qtbot.keyClick(tab.tree, Qt.Key_N)
+    [mail] = outbox(office)
+    assert mail.next_attempt_at == office.now() and mail.announce_key is None
+    view.refresh()
+    assert view.model.data(view.model.index(0, 6)) == ""
+
+
+def test_a_grouped_decision_is_never_held(tab, office, qtbot):
+    tab.tree.setFocus()
+    qtbot.keyClick(tab.tree, Qt.Key_A)  # one line: held
+    qtbot.keyClick(tab.tree, Qt.Key_A, Qt.ShiftModifier)  # the rest of the family at once
+    mails = outbox(office)
+    assert len(mails) == 2  # MERCREDI (with the held line joined) and Périscolaire
+    assert all(m.next_attempt_at == office.now() and m.announce_key is None for m in mails)
+    assert "2 annulations excusées les : 13/05, 20/05" in mails[0].body_text
+
+
+def test_tout_accepter_counts_what_it_includes(tab):
+    asked = []
+    tab.confirm = lambda title, text: asked.append(text) or False
+    tab.accept_all_shown()
+    [text] = asked
+    assert text.startswith("Accepter les 8 demandes affichées et envoyer les courriels ?")
+    assert "– 3 annulations, dont 1 facturée (hors délai)" in text
+    assert "– 2 demandes hors délai" in text
+    assert "– 1 inscription : création de la famille et de son compte du portail" in text
+    assert "– 1 modification de famille : tous les champs demandés acceptés" in text
+
+
+def test_a_registration_names_the_families_that_look_alike(office, qtbot):
+    make_family(office, "Weber", ref="F-0077", guardians=[
+        {"first_name": "Anne", "last_name": "Weber", "email": "ANNE.WEBER@example.org"}])
+    widget = ValidationTab(office)
+    qtbot.addWidget(widget)
+    registration = next(i for i in widget.model.all_items() if i.kind == "registration")
+    widget.tree.setCurrentIndex(widget.model.index_of(registration.id))
+    text = widget.registration_view.toPlainText()
+    assert "1 famille existante ressemble à cette inscription" in text
+    assert "Weber (F-0077)" in text and "même e-mail (anne.weber@example.org)" in text

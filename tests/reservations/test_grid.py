@@ -55,6 +55,12 @@ def click(qtbot, tab, index):
     qtbot.mouseClick(tab.grid.viewport(), Qt.LeftButton, pos=rect.center())
 
 
+def act(qtbot, tab, index):
+    """A double-click: a plain click only chooses the cell."""
+    click(qtbot, tab, index)
+    qtbot.mouseDClick(tab.grid.viewport(), Qt.LeftButton, pos=tab.grid.visualRect(index).center())
+
+
 def test_model_passes_qtmodeltester(qtmodeltester, desk, world):
     cells.book_cells(desk, [(world["kids"][0], world["repas"], date(2026, 3, 13))])
     with desk.read() as s:
@@ -87,12 +93,15 @@ def test_click_books_then_cancel_excused(qtbot, tab, desk, world):
     index = tab.model.index_of(kid, world["repas"], day)
     header_before = tab.model.headerData(index.column(), Qt.Horizontal)
     assert header_before.endswith("0/110")
-    click(qtbot, tab, index)
+    click(qtbot, tab, index)  # a stray click books nothing
+    assert index.data(STATE_ROLE) == BLANK and db_state(desk, kid, world["repas"], day) is None
+    assert tab.grid.currentIndex() == index
+    act(qtbot, tab, index)
     assert index.data() == "R" and index.data(STATE_ROLE) == R
     assert db_state(desk, kid, world["repas"], day) == "R"
     assert tab.model.headerData(index.column(), Qt.Horizontal).endswith("1/110")
     assert tab.model.index(index.row(), 3).data() == "1"
-    assert tab.message.text() == "1 case réservée."
+    assert tab.message.text() == "1 case réservée. (Ctrl+Z pour annuler)"
     # Space on the R cell asks excusée / facturée; before the deadline excusée is proposed.
     seen = []
     tab.prompt_cancel = lambda n, proposed, late: seen.append((n, proposed, late)) or ("excused", "")
@@ -117,11 +126,11 @@ def test_family_mode_then_inline_decision(qtbot, tab, desk, world):
     kid, day = world["kids"][0], date(2026, 3, 16)
     index = tab.model.index_of(kid, world["repas"], day)
     tab.family_mode.setChecked(True)
-    click(qtbot, tab, index)
+    act(qtbot, tab, index)
     assert index.data() == "DR" and db_state(desk, kid, world["repas"], day) == "DR"
     tab.family_mode.setChecked(False)
     tab.prompt_decision = lambda state: "accept"
-    click(qtbot, tab, index)
+    act(qtbot, tab, index)
     assert index.data() == "R"
     with desk.read() as s:
         mail = s.execute(select(OutboxMessage)).scalar_one()
@@ -152,7 +161,7 @@ def test_rectangle_books_all_open_cells_with_one_data_changed(qtbot, tab, desk, 
     # March 2026, zone B: 18 périscolaire days × 3 units × 3 children, nothing closed booked.
     assert n == 18 * 3 * 3
     assert len(signals) == 1
-    assert tab.message.text() == "162 cases réservées."
+    assert tab.message.text() == "162 cases réservées. (Ctrl+Z pour annuler)"
     assert all(m.index(r, 3).data() == "54" for r in range(3))
 
 
@@ -203,11 +212,11 @@ def test_capacity_asks_before_going_over(qtbot, tab, desk, world):
     index = tab.model.index_of(world["kids"][1], world["matin"], day)
     asked = []
     tab.confirm = lambda text: asked.append(text) or False
-    click(qtbot, tab, index)
+    act(qtbot, tab, index)
     assert "Capacité dépassée : Accueil matin le 13/03 (2/1)" in asked[0]
     assert index.data(STATE_ROLE) == BLANK and "Capacité dépassée" in tab.message.text()
     tab.confirm = lambda text: True
-    click(qtbot, tab, index)
+    act(qtbot, tab, index)
     assert index.data(STATE_ROLE) == R
     assert tab.model.headerData(index.column(), Qt.Horizontal).endswith("2/1")
 
@@ -217,7 +226,7 @@ def test_filters_month_search_and_class(qtbot, tab, world):
     assert tab.model.rowCount() == 1 and tab.model.index(0, 0).data() == "DUBOIS Inès"
     tab.search.clear()
     qtbot.mouseClick(tab.next_button, Qt.LeftButton)
-    assert tab.month == date(2026, 4, 1) and "Avril 2026" in tab.message.text()
+    assert tab.month == date(2026, 4, 1) and tab.counts.text() == "Avril 2026 — 3 enfants."
     qtbot.mouseClick(tab.prev_button, Qt.LeftButton)
     assert tab.month == MARCH
     tab.set_units([world["repas"]])
@@ -263,3 +272,78 @@ def test_scrolling_never_queries(qtbot, tab, engine, world):
     finally:
         event.remove(engine, "before_cursor_execute", listener)
     assert statements == []
+
+
+def test_ctrl_z_takes_back_the_last_booking_not_what_was_announced(qtbot, tab, desk, world):
+    kid, day = world["kids"][2], date(2026, 3, 13)
+    index = tab.model.index_of(kid, world["repas"], day)
+    act(qtbot, tab, index)
+    assert db_state(desk, kid, world["repas"], day) == "R"
+    qtbot.keyClick(tab.grid, Qt.Key_Z, Qt.ControlModifier)
+    assert index.data(STATE_ROLE) == BLANK and db_state(desk, kid, world["repas"], day) is None
+    assert tab.message.text() == "1 case remise comme avant."
+    qtbot.keyClick(tab.grid, Qt.Key_Z, Qt.ControlModifier)
+    assert tab.message.text() == "Rien à annuler."
+    with desk.read() as s:
+        last = s.execute(select(Request).order_by(Request.id.desc())).scalars().first()
+    assert (last.kind, last.billing) == ("cancellation", "excused")  # never billed
+    # A decision was e-mailed (or is about to be): Ctrl+Z says so and changes nothing.
+    tab.family_mode.setChecked(True)
+    act(qtbot, tab, index)
+    tab.family_mode.setChecked(False)
+    tab.prompt_decision = lambda state: "accept"
+    qtbot.keyClick(tab.grid, Qt.Key_Space)
+    qtbot.keyClick(tab.grid, Qt.Key_Z, Qt.ControlModifier)
+    assert "Impossible d'annuler une décision annoncée à la famille" in tab.message.text()
+    assert index.data(STATE_ROLE) == R
+
+
+def test_one_inline_decision_is_held_and_leaves_when_the_clerk_moves_on(qtbot, tab, desk, world):
+    kid = world["kids"][0]
+    cs = [(kid, world["repas"], d) for d in (date(2026, 3, 16), date(2026, 3, 17))]
+    cells.book_cells(desk, cs, for_family=True)
+    tab.reload()
+    tab.prompt_decision = lambda state: "accept"
+    for cell in cs:
+        tab.grid.setCurrentIndex(tab.model.index_of(*cell))
+        qtbot.keyClick(tab.grid, Qt.Key_Space)
+    with desk.read() as s:
+        [mail] = s.execute(select(OutboxMessage)).scalars().all()
+    assert "2 réservations acceptées les : 16/03, 17/03" in mail.body_text
+    assert mail.next_attempt_at > desk.now()
+    tab.shift_month(1)  # the clerk moves on: the round is over
+    with desk.read() as s:
+        [mail] = s.execute(select(OutboxMessage)).scalars().all()
+    assert mail.next_attempt_at == desk.now() and mail.announce_key is None
+
+
+def test_context_menu_greys_what_does_not_apply(qtbot, tab, desk, world):
+    tab.grid.setCurrentIndex(tab.model.index_of(world["kids"][0], world["repas"], date(2026, 3, 13)))
+    menu = tab.context_menu()
+    seen = {a.text(): a.isEnabled() for a in menu.actions() if a.text()}
+    assert seen["Réserver (R)"] and not seen["Annuler la réservation…"]
+    assert not seen["Accepter la demande"] and not seen["Annuler la dernière saisie"]
+
+
+def test_foot_counts_the_children_shown_and_a_family_from_its_file(qtbot, tab, world):
+    assert tab.counts.text() == "Mars 2026 — 3 enfants."
+    tab.search.setText("ines")
+    assert tab.counts.text() == "Mars 2026 — 1 enfant affiché sur 3."
+    tab.show_family("Famille Martin (F-0001)", [world["kids"][0]])
+    assert tab.search.text() == "" and [tab.model.index(r, 0).data() for r in range(tab.model.rowCount())] == \
+        ["MARTIN Léa"]
+    assert tab.family_chip.isVisible() and tab.counts.text() == "Mars 2026 — 1 enfant affiché sur 3."
+    qtbot.mouseClick(tab.family_chip, Qt.LeftButton)
+    assert tab.model.rowCount() == 3 and not tab.family_chip.isVisible()
+
+
+def test_today_and_go_to_a_date(qtbot, tab, desk, world):
+    tab.set_month(date(2026, 5, 1))
+    qtbot.mouseClick(tab.today_button, Qt.LeftButton)  # the desk's clock: Monday 2 March
+    current = tab.grid.currentIndex()
+    assert tab.month == MARCH and current.data(Qt.UserRole + 3)[2] == date(2026, 3, 2)
+    assert tab.grid.horizontalHeader().today == date(2026, 3, 2)
+    tab.go_to(date(2026, 3, 20))
+    assert tab.grid.currentIndex().data(Qt.UserRole + 3)[2] == date(2026, 3, 20)
+    tab.go_to(date(2026, 3, 21))  # a Saturday
+    assert "pas d'accueil ce jour-là" in tab.message.text()

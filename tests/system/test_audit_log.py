@@ -45,10 +45,11 @@ def test_filters_and_labels(desk, clock, agent_desk, responsable_desk):
         "Tarif modifié", "Famille archivée", "Création de la fiche", "Foyer modifié", "Création de la fiche"]
     foyer = rows[3]
     assert (foyer.user_name, foyer.family_ref, foyer.family_name, foyer.entity_text) == (
-        "Sandrine Foncin", families.get_family(desk, ids["muller"]).ref, "Müller", f"Famille n° {ids['muller']}")
+        "Sandrine Foncin", families.get_family(desk, ids["muller"]).ref, "Müller",
+        f"Famille {families.get_family(desk, ids['muller']).ref}")  # its ref, never an internal id
     assert foyer.change == "téléphone : — → 03 87 12 34 56"
     assert rows[1].change == "archivé : non → oui"
-    assert rows[0].change == "prix (centimes) : 450 → 470" and rows[0].family_ref == ""
+    assert rows[0].change == "prix : 4,50\u00a0€ → 4,70\u00a0€" and rows[0].family_ref == ""
 
     by_agent = audit_log.query(responsable_desk, AuditFilter(user=AGENT.login))
     assert {r.user_login for r in by_agent} == {AGENT.login} and len(by_agent) == 2
@@ -101,3 +102,19 @@ def test_anonymisation_reads_plainly_in_the_journal(desk):
     # The earlier entries no longer show the old values.
     assert all("Muller" not in r.change for r in rows)
     assert any("[anonymisé]" in r.change for r in rows)
+
+
+def test_invoices_read_in_plain_french(desk, responsable_desk):
+    with desk.unit_of_work() as s:
+        responsable_desk.audit(s, "invoice.issue", "invoice", 621, after={
+            "month": "2026-11-01", "number": "2026-000667", "total_cents": 15060})
+        responsable_desk.audit(s, "invoice.send", "invoice", 621, after={
+            "number": "2026-000667", "recipients": ["a@example.org", "b@example.org"]})
+        responsable_desk.audit(s, "invoice.remind", "invoice", 622, after={
+            "number": "2026-000668", "remaining_cents": 1234, "channel": "courrier"})
+    remind, send, issue = audit_log.query(responsable_desk)
+    assert (issue.action_label, issue.entity_text) == ("Facture émise", "Facture 2026-000667")
+    assert issue.change == "mois : novembre 2026 ; numéro : 2026-000667 ; total : 150,60\u00a0€"
+    assert send.change == "numéro : 2026-000667 ; destinataires : a@example.org, b@example.org"
+    assert remind.change == "envoi : par courrier ; numéro : 2026-000668 ; reste dû : 12,34\u00a0€"
+    assert "621" not in issue.entity_text + issue.change

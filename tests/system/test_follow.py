@@ -93,7 +93,7 @@ def test_a_request_asked_in_the_grid_reaches_the_validation_queue(qtbot, office,
     grid.family_mode.setChecked(True)
     grid.grid.setCurrentIndex(cell)
     grid.run_action("default")
-    assert cell.data() == "DR" and grid.message.text() == "1 case demandée pour la famille."
+    assert cell.data() == "DR" and grid.message.text().startswith("1 case demandée pour la famille.")
     assert window.pending_label.text() == "9 demandes en attente"
     assert validation.follow.stale
     window.tabs.setCurrentIndex(VALIDATION)

@@ -20,3 +20,26 @@ def test_login_dialog_refuses_then_accepts(qtbot, desk):
     qtbot.keyClick(dialog.password, Qt.Key_Return)
     assert dialog.actor is not None and dialog.actor.full_name == "Sandrine Foncin"
     assert dialog.result() == LoginDialog.Accepted
+
+
+def test_the_login_offered_is_the_last_one_used_here_never_the_os_account(qtbot, desk, monkeypatch):
+    import getpass
+
+    from gandrange_desk.ui import login
+
+    create_user(desk, "sfoncin", "Sandrine Foncin", "agent", "secret-123")
+    monkeypatch.setattr(getpass, "getuser", lambda: "PC-MAIRIE\\accueil")
+    offered = []
+
+    class Recorder(LoginDialog):
+        def exec(self):
+            offered.append(self.login.text())
+            self.login.setText("sfoncin")
+            self.password.setText("secret-123")
+            self.try_login()
+            return self.result()
+
+    monkeypatch.setattr(login, "LoginDialog", Recorder)
+    assert login.choose_actor(desk, None).login == "sfoncin"
+    assert login.choose_actor(desk, None).login == "sfoncin"
+    assert offered == ["", "sfoncin"]

@@ -49,13 +49,14 @@ def test_typed_cells_and_check_boxes(qtmodeltester):
     changed = []
     model.dataChanged.connect(lambda a, b, roles=(): changed.append((a.row(), a.column(), b.column())))
     assert model.setData(name, "Mamie Weber")
-    assert model.setData(forbidden, Qt.Checked, Qt.CheckStateRole)
-    assert forbidden.data() == "interdit" and forbidden.data(Qt.CheckStateRole) == Qt.Checked
+    assert forbidden.data() == "oui" and forbidden.data(Qt.CheckStateRole) == Qt.Checked
+    assert model.setData(forbidden, Qt.Unchecked, Qt.CheckStateRole)
+    assert forbidden.data() == "non — interdite" and model.rows[0].forbidden
     assert name.data() == "Mamie Weber" and len(edits) == 2
     assert changed == [(0, 0, 3), (0, 0, 3)]  # the whole row: its other columns may depend on it
     assert source[0].name == "Mamie Keller"  # the model edits its own drafts
     model.toggle(0)
-    assert forbidden.data() == "autorisé"
+    assert forbidden.data() == "oui" and not model.rows[0].forbidden
     # A check box is not typed into, a typed cell is not ticked.
     assert not model.setData(forbidden, "oui")
     assert not model.setData(name, Qt.Checked, Qt.CheckStateRole)

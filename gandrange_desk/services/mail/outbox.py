@@ -5,6 +5,7 @@ Delivery (SMTP, retries, claiming) is in `gandrange_desk.services.mail.sender`.
 
 from __future__ import annotations
 
+import re
 import secrets
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, time, timedelta
@@ -129,10 +130,18 @@ class OutboxRow:
     last_error: str
     attachment_count: int
     changes: Changes = field(default_factory=Changes, compare=False, repr=False)  # set by resend
+    announce_key: str | None = None  # set while a decision e-mail waits for the clerk's next ones
 
     @property
     def status_label(self) -> str:
         return OutboxStatus.label_of(self.status)
+
+    def held_until(self, now: datetime) -> datetime | None:
+        """When a decision e-mail held for the next decisions leaves (None: it is not held)."""
+        if (self.announce_key and self.status == OutboxStatus.PENDING and not self.attempts
+                and self.next_attempt_at is not None and self.next_attempt_at > now):
+            return self.next_attempt_at
+        return None
 
     def as_json(self) -> dict:
         return {
@@ -169,7 +178,8 @@ def list_messages(desk: Desk, *, status: str | Sequence[str] | None = None, fami
     # Columns, not entities: a list of thousands of rows never loads the bodies. Newest first by
     # id (the creation order): the primary key walks backwards, no sort of the whole table.
     query = (select(m.id, m.created_at, m.sent_at, m.family_id, Family.ref, Family.name, m.kind, m.recipients,
-                    m.subject, m.status, m.attempts, m.next_attempt_at, m.last_error, attachment_count)
+                    m.subject, m.status, m.attempts, m.next_attempt_at, m.last_error, attachment_count,
+                    m.announce_key)
              .outerjoin(Family, Family.id == m.family_id)
              .order_by(m.id.desc()))
     if status:
@@ -201,9 +211,9 @@ def list_messages(desk: Desk, *, status: str | Sequence[str] | None = None, fami
         query = query.limit(limit)
     with desk.read() as s:
         return [OutboxRow(id, created, sent, fid, ref or "", name or "", kind, recipients, subject, status,
-                          attempts, next_at, error or "", int(n or 0))
+                          attempts, next_at, error or "", int(n or 0), announce_key=key)
                 for (id, created, sent, fid, ref, name, kind, recipients, subject, status, attempts, next_at,
-                     error, n) in s.execute(query).all()]
+                     error, n, key) in s.execute(query).all()]
 
 
 def _row(m: OutboxMessage, ref: str | None, name: str | None, n: int) -> OutboxRow:
@@ -211,7 +221,16 @@ def _row(m: OutboxMessage, ref: str | None, name: str | None, n: int) -> OutboxR
                      family_ref=ref or "", family_name=name or "", kind=m.kind, recipients=m.recipients,
                      subject=m.subject, status=m.status, attempts=m.attempts,
                      next_attempt_at=m.next_attempt_at, last_error=m.last_error or "",
-                     attachment_count=int(n or 0))
+                     attachment_count=int(n or 0), announce_key=m.announce_key)
+
+
+# A temporary portal password travels in its e-mail only: the desk shows the message without it.
+_SECRET = re.compile(r"(Mot de passe provisoire\s*:\s*)(?:<[^>]*>)*[^\s<]+")
+MASK = "•••••••• (masqué : seule la famille le reçoit)"
+
+
+def mask_secrets(text: str) -> str:
+    return _SECRET.sub(lambda m: m.group(1) + MASK, text or "")
 
 
 def message_detail(desk: Desk, message_id: int) -> OutboxDetail:
@@ -224,8 +243,9 @@ def message_detail(desk: Desk, message_id: int) -> OutboxDetail:
             raise NotFound(f"Courriel introuvable (n° {message_id}).")
         m, ref, name = found
         return OutboxDetail(
-            row=_row(m, ref, name, len(m.attachments)), message_id=m.message_id, body_text=m.body_text,
-            body_html=m.body_html, related_requests=m.related_requests, invoice_id=m.invoice_id,
+            row=_row(m, ref, name, len(m.attachments)), message_id=m.message_id,
+            body_text=mask_secrets(m.body_text), body_html=mask_secrets(m.body_html),
+            related_requests=m.related_requests, invoice_id=m.invoice_id,
             attachments=[(a.filename, a.mime_type, len(a.content)) for a in m.attachments],
             claimed_by=m.claimed_by or "")
 
@@ -244,17 +264,29 @@ def counts_text(waiting: int, failed: int) -> str:
     return f"{waiting} {'courriel' if waiting < 2 else 'courriels'} en attente / {failed} en échec"
 
 
-def release_held(desk: Desk, family_id: int | None = None) -> Changes:
-    """Send now the decision e-mails held for the clerk's next decisions (all, or one family's):
-    the clerk left the family, or closes the window."""
+def release_held(desk: Desk, family_id: int | Iterable[int] | None = None, *,
+                 created_by: str | None = None) -> Changes:
+    """Send now the decision e-mails held for the clerk's next decisions (all, some families', or
+    those one desk user's decisions hold): the clerk left the family, or closes the window.
+    `created_by` leaves alone what another workstation is still holding for its own clerk."""
     table = OutboxMessage.__table__
     now = desk.now()
+    where = [table.c.announce_key.is_not(None), table.c.status == OutboxStatus.PENDING,
+             table.c.next_attempt_at > now]
+    if created_by is not None:
+        where.append(table.c.created_by == created_by)
+    if family_id is None:
+        chunks: list[list[int] | None] = [None]
+    else:
+        ids = sorted({family_id} if isinstance(family_id, int) else set(family_id))
+        chunks = [ids[i:i + 900] for i in range(0, len(ids), 900)]
+    n = 0
     with desk.unit_of_work() as s:
-        where = [table.c.announce_key.is_not(None), table.c.status == OutboxStatus.PENDING,
-                 table.c.next_attempt_at > now]
-        if family_id is not None:
-            where.append(table.c.family_id == family_id)
-        n = s.execute(update(table).where(*where).values(next_attempt_at=now, announce_key=None)).rowcount
+        for chunk in chunks:
+            if chunk == []:
+                continue
+            extra = [] if chunk is None else [table.c.family_id.in_(chunk)]
+            n += s.execute(update(table).where(*where, *extra).values(next_attempt_at=now, announce_key=None)).rowcount
     return Changes(outbox=n)
 
 

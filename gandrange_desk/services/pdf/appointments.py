@@ -60,7 +60,7 @@ def _acknowledgement(info, name: str, ref: str, children: str, contact: str = ""
     url = (info.portal_url or "l'adresse communiquée par le bureau périscolaire").replace("https://", "")
     bureau = f"Bureau périscolaire ({contact})" if contact else "Bureau périscolaire"
     news = [
-        "A compter du 1er octobre, vous devrez compléter l'inscription de votre(vos) enfant(s) par le biais "
+        "À compter du 1er octobre, vous devrez compléter l'inscription de votre(vos) enfant(s) par le biais "
         "du « Portail des Familles » avec un accès direct sur le dossier de votre(vos) enfant(s), via le "
         "site de la ville gandrange.fr.",
         f"Adresse URL : {url}",
@@ -93,7 +93,7 @@ def _acknowledgement(info, name: str, ref: str, children: str, contact: str = ""
         pdf.paragraph(ref + (f" — enfant(s) : {children}" if children else ""), size=8.5, color=GREY)
     pdf.ln(8)
     pdf.set_font(FAMILY, "", 11)
-    pdf.cell(0, 7, pdf_text(f"A {_commune(info.address)}, le __/__/____"), new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+    pdf.cell(0, 7, pdf_text(f"À {_commune(info.address)}, le __/__/____"), new_x=XPos.LMARGIN, new_y=YPos.NEXT)
     pdf.ln(6)
     pdf.cell(0, 7, pdf_text("Signature :"), new_x=XPos.LMARGIN, new_y=YPos.NEXT)
     pdf.set_draw_color(150, 150, 150)

@@ -54,13 +54,14 @@ def family_address_lines(family) -> list[str]:
 
 
 def reminder_letters_pdf(structure: StructureInfo, letters, today: date) -> bytes:
-    """One page per reminder, for families without e-mail; `letters` = [(row, subject, body, family)]."""
+    """One page per reminder letter, titled by its level; `letters` = [(row, subject, body, family)]."""
     texts = [t for _, subject, body, family in letters
              for t in (subject, body, family.name, *family_address_lines(family))]
     pdf = new_pdf(structure, "Relances de factures impayées", texts)
     for row, subject, body, family in letters:
         pdf.add_page()
-        pdf.structure_header("Relance", [("Facture", row.number), ("Date", formats.ddmmyyyy(today))])
+        pdf.structure_header(getattr(row, "level_title", "Relance"),
+                             [("Facture", row.number), ("Date", formats.ddmmyyyy(today))])
         pdf.address_block(family.name, family_address_lines(family))
         pdf.ln(4)
         pdf.paragraph(f"{structure_city(structure)}, le {formats.ddmmyyyy(today)}", size=9.5)

@@ -110,7 +110,7 @@ def apply_decision(s: Session, desk, request: Request | int, accept: bool, *, re
 
 
 def withdraw(s: Session, desk, request: Request | int, *, reason: str = "") -> Request:
-    """DR → blank: the family withdraws its pending booking request."""
+    """DR → blank, DA → R: the family withdraws its pending request."""
     if isinstance(request, int):
         request = s.get(Request, request)
         if request is None:

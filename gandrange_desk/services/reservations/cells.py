@@ -16,9 +16,11 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import Iterable
 
+from sqlalchemy import and_, select
+
 from gandrange_desk import formats
 from gandrange_desk.errors import ValidationFailed
-from gandrange_desk.models import RequestSource
+from gandrange_desk.models import Billing, Request, RequestSource, RequestStatus
 from gandrange_desk.services.calendar import Calendar
 from gandrange_desk.services.changes import Changes
 from gandrange_desk.services.queue.round import DecisionRound
@@ -26,7 +28,7 @@ from gandrange_desk.services.queue.round import DecisionRound
 from .engine import CellBatch, Step
 from .periods import plan_for
 from .rules import (
-    NO_CELL, BookingRefused, Cell, Refusal, check_billing, nothing_changed, over_capacity,
+    NO_CELL, BookingRefused, Cell, Refusal, cells_table, check_billing, nothing_changed, over_capacity,
     override_reason_required,
 )
 
@@ -37,6 +39,7 @@ class CellsResult:
     skipped: dict[Cell, str] = field(default_factory=dict)  # cell -> why it was left alone
     request_ids: list[int] = field(default_factory=list)
     messages: int = 0  # e-mails queued (inline decisions)
+    action: str = ""  # book | ask | cancel | ask_cancel | withdraw | decide | undo: what `undo` takes back
 
     @property
     def changes(self) -> Changes:
@@ -86,7 +89,8 @@ class _Outcomes:
             wanted = Counter({k: n for k, n in wanted.items() if k in {(c[1], c[2]) for c in self.full}})
             raise over_capacity(self.batch.rules.units, wanted, self.batch.rules.used_at_load)
 
-    def done(self) -> CellsResult:
+    def done(self, action: str) -> CellsResult:
+        self.result.action = action
         for step in self.batch.flush():
             self.result.changed[step.cell] = step.to_state
             self.result.request_ids.append(step.request_id)
@@ -107,7 +111,7 @@ def book_cells(desk, cells: Iterable[Cell], *, for_family: bool = False,
                 out.add(cell, batch.book(cell, capacity_override=capacity_override))
         out.refuse_if_empty()
         out.refuse_over_capacity()
-        return out.done()
+        return out.done("ask" if for_family else "book")
 
 
 def book_period(desk, child_ids: Iterable[int], unit_id: int, first: date, last: date,
@@ -141,7 +145,7 @@ def cancel_cells(desk, cells: Iterable[Cell], *, billing: str, reason: str = "",
         overrides = sum(1 for step in out.steps if step.billing != batch.rules.proposed_billing(step.cell, batch.now))
         if overrides and not reason:
             raise override_reason_required(overrides, billing)
-        return out.done()
+        return out.done("cancel")
 
 
 def ask_cancel_cells(desk, cells: Iterable[Cell], *, cal: Calendar | None = None) -> CellsResult:
@@ -153,11 +157,11 @@ def ask_cancel_cells(desk, cells: Iterable[Cell], *, cal: Calendar | None = None
         for cell in cells:
             out.add(cell, batch.ask_cancellation(cell, source=RequestSource.DESK_FAMILY, submitted_at=batch.now))
         out.refuse_if_empty()
-        return out.done()
+        return out.done("ask_cancel")
 
 
 def withdraw_cells(desk, cells: Iterable[Cell]) -> CellsResult:
-    """DR → blank: the family withdraws its pending requests."""
+    """DR → blank, DA → R: the family (or the desk for it) withdraws its pending requests."""
     cells = _unique(cells)
     with desk.unit_of_work() as s:
         batch = CellBatch(s, desk).load(cells, pending=True)
@@ -165,7 +169,7 @@ def withdraw_cells(desk, cells: Iterable[Cell]) -> CellsResult:
         for cell in cells:
             out.add(cell, batch.withdraw(cell))
         out.refuse_if_empty()
-        return out.done()
+        return out.done("withdraw")
 
 
 def decide_cells(desk, cells: Iterable[Cell], accept: bool, *, reason: str = "",
@@ -182,12 +186,79 @@ def decide_cells(desk, cells: Iterable[Cell], accept: bool, *, reason: str = "",
         out.refuse_if_empty()
         out.refuse_over_capacity()
         steps = list(out.steps)
-        result = out.done()
+        result = out.done("decide")
         rnd = DecisionRound(s, desk)
         rnd.cells_decided(batch, steps)
         result.messages = rnd.close(hold).messages
         return result
 
 
-__all__ = ["CellsResult", "ask_cancel_cells", "book_cells", "book_period", "cancel_cells", "decide_cells",
-           "withdraw_cells"]
+# --- Ctrl+Z in the grid ----------------------------------------------------------------------
+
+UNDO_REASON = "Saisie annulée par le bureau (Ctrl+Z)"
+# What the grid may take back: changes no family has been told of. An office booking or
+# cancellation is never announced; a request entered "pour la famille" is still pending.
+UNDOABLE = {"book", "ask", "cancel", "ask_cancel"}
+UNDO_WORDS = {"withdraw": "le retrait d'une demande", "decide": "une décision annoncée à la famille",
+              "undo": "une annulation de saisie"}
+
+
+def undo(desk, done: CellsResult) -> CellsResult:
+    """Take back the grid's last change, through the rules, all its cells or none.
+
+    An office booking is cancelled excusée (never billed), an office cancellation booked again,
+    a request entered for the family withdrawn. Refused — in French, nothing written — for what
+    was announced to the family (a decision), a billed cancellation, or a cell that someone
+    changed since (its latest request is no longer this change's)."""
+    if done.action not in UNDOABLE:
+        what = UNDO_WORDS.get(done.action, "cette opération")
+        raise BookingRefused(f"Impossible d'annuler {what} : seules les saisies du bureau que la famille "
+                             "ne connaît pas encore s'annulent (Ctrl+Z).")
+    cells = _unique(done.changed)
+    ours = set(done.request_ids)
+    with desk.unit_of_work() as s:
+        batch = CellBatch(s, desk).load(cells, pending=True)
+        latest = _latest_requests(s, cells)
+        for cell in cells:
+            request_id, status, who = latest.get(cell, (None, None, None))
+            if request_id not in ours or done.changed[cell] != batch.rules.state(cell):
+                raise BookingRefused(f"{batch.label(cell)} : la case a changé depuis"
+                                     + (f" ({who})" if who else "") + ", rien n'a été annulé.")
+            if done.action in ("ask", "ask_cancel") and status != RequestStatus.PENDING:
+                raise BookingRefused(f"{batch.label(cell)} : la demande a déjà été traitée"
+                                     + (f" par {who}" if who else "") + ", rien n'a été annulé.")
+            if done.action == "cancel" and done.changed[cell] is not None:
+                raise BookingRefused(f"{batch.label(cell)} : une annulation facturée ne s'annule pas ainsi "
+                                     "(réservez la case de nouveau), rien n'a été annulé.")
+        for cell in cells:
+            if done.action == "book":
+                outcome = batch.cancel(cell, billing=Billing.EXCUSED, billing_reason=UNDO_REASON)
+            elif done.action == "cancel":
+                outcome = batch.book(cell)
+            else:
+                outcome = batch.withdraw(cell, reason=UNDO_REASON)
+            if isinstance(outcome, Refusal):
+                raise outcome.error(batch.label(cell))
+        result = CellsResult(action="undo")
+        for step in batch.flush():
+            result.changed[step.cell] = step.to_state
+            result.request_ids.append(step.request_id)
+        return result
+
+
+def _latest_requests(s, cells: list[Cell]) -> dict[Cell, tuple[int, str, str]]:
+    """Each cell's most recent request: (id, status, who last acted on it)."""
+    out: dict[Cell, tuple[int, str, str]] = {}
+    for start in range(0, len(cells), 900):
+        wanted = cells_table(s, cells[start:start + 900])
+        for rid, cid, uid, day, status, submitted_by, decided_by in s.execute(
+                select(Request.id, Request.child_id, Request.unit_id, Request.day, Request.status,
+                       Request.submitted_by, Request.decided_by)
+                .join(wanted, and_(Request.child_id == wanted.c.column1, Request.unit_id == wanted.c.column2,
+                                   Request.day == wanted.c.column3)).order_by(Request.id)):
+            out[(cid, uid, day)] = (rid, status, decided_by or submitted_by or "")
+    return out
+
+
+__all__ = ["CellsResult", "UNDOABLE", "ask_cancel_cells", "book_cells", "book_period", "cancel_cells",
+           "decide_cells", "undo", "withdraw_cells"]

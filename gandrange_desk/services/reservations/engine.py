@@ -203,20 +203,22 @@ class CellBatch:
         return step
 
     def withdraw(self, cell: Cell, *, reason: str = "") -> Step | Refusal:
-        """DR → blank: the family takes back its pending booking request."""
+        """DR → blank, DA → R: the family takes back its pending request (a booking asked, or a
+        cancellation asked), or the desk takes back what it entered for the family."""
         pending = self.rules.pending.get(cell)
-        if pending is None or pending.kind != RequestKind.BOOKING:
+        if pending is None:
             return self.rules.check(cell, Action.WITHDRAW) or NO_PENDING
         refusal = self.rules.check(cell, Action.WITHDRAW)
         if refusal:
             return refusal
         handle = pending.handle if pending.id is None else pending.id
-        values = {"status": RequestStatus.WITHDRAWN, "to_state": None, "decided_by": self.writer.login,
+        new_state = target(Action.WITHDRAW, self.rules.state(cell))
+        values = {"status": RequestStatus.WITHDRAWN, "to_state": new_state, "decided_by": self.writer.login,
                   "decided_at": self.now, "reason": (reason or "").strip() or "Retirée par la famille"}
         self.writer.decide(handle, values)
-        self._move(cell, None)
+        self._move(cell, new_state)
         del self.rules.pending[cell]
-        step = Step(cell, Action.WITHDRAW, RequestKind.BOOKING, "", RequestStatus.WITHDRAWN, None,
+        step = Step(cell, Action.WITHDRAW, pending.kind, "", RequestStatus.WITHDRAWN, new_state,
                     self.rules.children[cell[0]].family_id, reason=values["reason"], request=handle)
         self.steps.append(step)
         return step

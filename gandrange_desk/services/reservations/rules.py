@@ -46,7 +46,7 @@ class Action(StrEnum):
     BOOK = "book"  # the office books directly
     ACCEPT_BOOKING = "accept_booking"
     REFUSE_BOOKING = "refuse_booking"
-    WITHDRAW = "withdraw"  # the family takes its pending booking request back
+    WITHDRAW = "withdraw"  # the family (or the desk for it) takes its pending request back
     ASK_CANCELLATION = "ask_cancellation"
     CANCEL = "cancel"  # the office cancels directly, excusée or facturée
     ACCEPT_CANCELLATION = "accept_cancellation"
@@ -60,6 +60,7 @@ TRANSITIONS: dict[tuple[Action, CellState | None], tuple[CellState | None, ...]]
     (Action.ACCEPT_BOOKING, CellState.DR): (CellState.R,),
     (Action.REFUSE_BOOKING, CellState.DR): (None,),
     (Action.WITHDRAW, CellState.DR): (None,),
+    (Action.WITHDRAW, CellState.DA): (CellState.R,),
     (Action.ASK_CANCELLATION, CellState.R): (CellState.DA,),
     (Action.CANCEL, CellState.R): (None, CellState.AF),
     (Action.ACCEPT_CANCELLATION, CellState.DA): (None, CellState.AF),
@@ -158,7 +159,7 @@ def state_refusal(action: Action, state: CellState | None) -> Refusal:
     if action in (Action.ASK_CANCELLATION, Action.CANCEL):
         return Refusal("state", f"impossible d'annuler, la case est {phrase}")
     if action == Action.WITHDRAW:
-        return Refusal("state", "aucune demande de réservation en attente")
+        return Refusal("state", "aucune demande en attente à retirer")
     return Refusal("undecidable", f"la case est {phrase}, la demande ne peut plus être décidée")
 
 

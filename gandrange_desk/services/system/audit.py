@@ -57,10 +57,37 @@ class AuditRow:
     family_ref: str
     family_name: str
     change: str  # before → after, readable
+    entity_name: str = ""  # what the clerk knows it by: an invoice's number, a family's ref
 
     @property
     def entity_text(self) -> str:
-        return f"{self.entity_label} n° {self.entity_id}" if self.entity_id is not None else self.entity_label
+        if self.entity_name:
+            return f"{self.entity_label} {self.entity_name}"
+        if self.entity_id is not None and self.entity in NUMBERED_BY_ID:
+            return f"{self.entity_label} n° {self.entity_id}"
+        return self.entity_label
+
+
+# Entities whose id the clerk meets elsewhere (the queue and the command line show request ids).
+NUMBERED_BY_ID = {"request", "outbox_message", "appointment"}
+
+
+def entity_name(entity: str, before: str, after: str, family_ref: str | None) -> str:
+    """An invoice's or credit note's number, a mandate's RUM, a family's ref — never an internal id."""
+    if entity == "family":
+        return family_ref or ""
+    key = {"invoice": "number", "credit_note": "number", "mandate": "rum"}.get(entity)
+    if key is None:
+        return ""
+    for text in (after, before):
+        if text and text[:1] == "{":
+            try:
+                value = json.loads(text).get(key)
+            except (ValueError, AttributeError):
+                continue
+            if value:
+                return str(value)
+    return "(brouillon)" if entity == "invoice" else ""
 
 
 def _conditions(f: AuditFilter) -> list:
@@ -129,6 +156,7 @@ def query(desk: Desk, filters: AuditFilter | None = None, *, before_id: int | No
         action_label=action_label(e.action), entity=e.entity, entity_label=ENTITY_LABELS.get(e.entity, e.entity),
         entity_id=e.entity_id, family_id=e.family_id, family_ref=ref or "", family_name=fname or "",
         change=_change_text(e.before, e.after, health),
+        entity_name=entity_name(e.entity, e.before, e.after, ref),
     ) for e, ref, fname, uname in found]
 
 

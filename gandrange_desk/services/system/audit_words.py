@@ -9,6 +9,9 @@ the enums themselves.
 
 from __future__ import annotations
 
+from datetime import date
+
+from gandrange_desk import formats
 from gandrange_desk.models import Billing, InvoiceStatus, RequestStatus
 
 ACTION_LABELS = {
@@ -44,6 +47,7 @@ ACTION_LABELS = {
     "feed.import": "Flux du portail importé",
     "email_doubtful": "Adresse e-mail douteuse",
     "outbox_resend": "Courriel renvoyé",
+    "notice.send": "Message aux familles",
     # Billing.
     "invoice.prepare": "Factures préparées",
     "invoice.issue": "Facture émise",
@@ -66,6 +70,22 @@ ACTION_LABELS = {
     "settings.tariff.create": "Tarif créé (paramètres)",
     "settings.tariff.update": "Tarif modifié (paramètres)",
     "settings.retention": "Durée de conservation modifiée",
+    "settings.structure.create": "Structure enregistrée (paramètres)",
+    "settings.structure.update": "Structure modifiée (paramètres)",
+    "settings.school.create": "École ajoutée (paramètres)",
+    "settings.school.delete": "École retirée (paramètres)",
+    "settings.closures.update": "Fermetures modifiées (paramètres)",
+    "settings.activity.create": "Activité créée (paramètres)",
+    "settings.activity.update": "Activité modifiée (paramètres)",
+    "settings.activity.delete": "Activité retirée (paramètres)",
+    "settings.unit.create": "Unité créée (paramètres)",
+    "settings.unit.update": "Unité modifiée (paramètres)",
+    "settings.unit.delete": "Unité retirée (paramètres)",
+    "settings.smtp.create": "Serveur d'envoi enregistré (paramètres)",
+    "settings.smtp.update": "Serveur d'envoi modifié (paramètres)",
+    "settings.smtp.delete": "Serveur d'envoi retiré (paramètres)",
+    "user.password.change": "Mot de passe changé",
+    "user.password.reset": "Mot de passe réinitialisé",
     "smtp_settings": "Serveur d'envoi modifié",
     "user.create": "Utilisateur créé",
     "user.update": "Utilisateur modifié",
@@ -107,18 +127,29 @@ FIELD_LABELS = {
     "holds_portal_account": "titulaire du compte portail",
     # Requests, billing, settings, users, anonymisation.
     "status": "statut", "billing": "facturation", "billing_override_reason": "motif de facturation",
-    "capacity_override": "dépassement de capacité", "price_cents": "prix (centimes)",
-    "total_cents": "total (centimes)", "amount_cents": "montant (centimes)", "number": "numéro",
+    "capacity_override": "dépassement de capacité", "price_cents": "prix",
+    "total_cents": "total", "amount_cents": "montant", "number": "numéro",
     "month": "mois", "mode": "mode", "role": "rôle", "login": "identifiant", "full_name": "nom complet",
     "active": "actif", "host": "serveur", "port": "port", "sender": "expéditeur", "day": "jour",
     "late": "hors délai", "count": "nombre", "retention_years": "durée de conservation (ans)",
     "anonymised": "anonymisée", "children": "enfants", "guardians": "responsables",
     "documents": "documents", "messages": "courriels", "requests": "demandes",
     "audit_entries": "entrées du journal", "created": "créé", "updated": "modifié", "deleted": "supprimé",
+    "activity": "activité", "at_issue": "à l'émission", "billed_cents": "facturé", "channel": "envoi",
+    "code": "code", "email_doubtful": "e-mail douteux", "emailed_to": "envoyé à", "families": "familles",
+    "filename": "fichier", "from": "du", "to": "au", "invoice": "facture", "invoices": "factures",
+    "kind": "type", "paid_cents": "payé", "partial": "payées en partie", "payments": "règlements",
+    "proposed": "proposée", "recipients": "destinataires", "reference": "référence",
+    "remaining_cents": "reste dû", "title": "titre", "unit": "unité", "unpaid": "impayées", "what": "objet",
+    "year": "année", "credited_cents": "avoirs", "reason_code": "motif", "level": "niveau",
 }
+
+# Internal ids say nothing to a clerk: the trail shows what they point to elsewhere.
+HIDDEN_KEYS = {"id", "ref", "invoice_id", "payment_id", "request_id", "family_id", "child_id", "unit_id"}
 
 # Stored codes written in an entry's values, in the words of a sentence ("statut : acceptée").
 VALUE_LABELS = {m.value: m.phrase for enum in (RequestStatus, Billing, InvoiceStatus) for m in enum}
+VALUE_LABELS.update({"email": "par e-mail", "courrier": "par courrier", "email + courrier": "par e-mail et par courrier"})
 
 HEALTH_KEYS = {"health_notes", "allergies", "pai", "doctor"}
 
@@ -143,6 +174,22 @@ def short_value(value) -> str:
     return text if len(text) <= 60 else text[:57] + "…"
 
 
+def value_text(key: str, value) -> str:
+    """A field's value in words: amounts in euros, a billed month by its name, lists spelled out."""
+    if key.endswith("_cents") and isinstance(value, int) and not isinstance(value, bool):
+        return formats.euros(value)
+    if key == "month" and isinstance(value, str) and len(value) == 10 and value[4] == "-":
+        try:
+            return formats.month_year(date.fromisoformat(value))
+        except ValueError:
+            pass
+    if isinstance(value, list) and value and all(isinstance(v, str) for v in value):
+        return short_value(", ".join(value))
+    if isinstance(value, str) and value in VALUE_LABELS:
+        return VALUE_LABELS[value]
+    return short_value(value)
+
+
 def person_name(item: dict) -> str:
     return f"{item.get('first_name', '')} {item.get('last_name', '')}".strip() or "?"
 
@@ -155,16 +202,16 @@ def change_lines(before: dict | list | None, after: dict | list | None, health: 
         a = after if isinstance(after, dict) else {}
         out = []
         for key in list(dict.fromkeys([*b, *a])):
-            if key in ("id", "ref") or b.get(key) == a.get(key) and key in b:
+            if key in HIDDEN_KEYS or b.get(key) == a.get(key) and key in b:
                 continue
             label = FIELD_LABELS.get(key, key)
             if key in HEALTH_KEYS and not health:
                 out.append(f"{label} : modifié (donnée de santé)")
                 continue
             if key in b:
-                out.append(f"{label} : {short_value(b.get(key))} → {short_value(a.get(key))}")
+                out.append(f"{label} : {value_text(key, b.get(key))} → {value_text(key, a.get(key))}")
             else:
-                out.append(f"{label} : {short_value(a.get(key))}")
+                out.append(f"{label} : {value_text(key, a.get(key))}")
         return out
     if isinstance(before, list) or isinstance(after, list):
         return _list_lines(before or [], after or [], health)

@@ -17,8 +17,8 @@ ENV_DB_PASSWORD = "GANDRANGE_DESK_DB_PASSWORD"
 
 NO_BACKEND_SMTP = (
     "Aucun trousseau de mots de passe n'est disponible sur ce poste : définissez la variable "
-    f"d'environnement {ENV_SMTP_PASSWORD}, ou saisissez le mot de passe dans la fenêtre "
-    "(il est alors gardé pour la session seulement)."
+    f"d'environnement {ENV_SMTP_PASSWORD}, ou cliquez « Envoyer maintenant » (onglet Courriels) : "
+    "le mot de passe vous est demandé et gardé pour la session seulement."
 )
 
 # Passwords typed in the window on a machine without keyring: memory only, this process only.

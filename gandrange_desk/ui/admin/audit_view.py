@@ -20,6 +20,7 @@ from gandrange_desk.services.system.audit import AuditFilter, AuditRow
 from gandrange_desk.services.context import Desk
 from gandrange_desk.ui.common import ops
 from gandrange_desk.ui.common.table_model import RowsTableModel
+from gandrange_desk.ui.common.windows import keep, remember
 
 COLUMNS = ("Date", "Utilisateur", "Opération", "Objet", "Famille", "Avant → après")
 NO_DATE = QDate(2000, 1, 1)
@@ -92,7 +93,7 @@ class AuditDialog(QDialog):
         super().__init__(parent)
         self.desk = desk
         self.setWindowTitle("Journal des opérations")
-        self.resize(1300, 780)
+        remember(self, "journal", (1300, 680))
         layout = QVBoxLayout(self)
 
         bar = QHBoxLayout()
@@ -123,10 +124,12 @@ class AuditDialog(QDialog):
         vh.setSectionResizeMode(QHeaderView.Fixed)
         vh.setDefaultSectionSize(self.fontMetrics().height() + 8)
         hh = self.table.horizontalHeader()
-        for column, width in enumerate((130, 150, 230, 130, 220)):
+        for column, width in enumerate((130, 140, 210, 170, 200)):
             hh.setSectionResizeMode(column, QHeaderView.Interactive)
             self.table.setColumnWidth(column, width)
         hh.setStretchLastSection(True)
+        self.table.setTabKeyNavigation(False)
+        keep(self.table, "journal")
         layout.addWidget(self.table, 1)
 
         bottom = QHBoxLayout()

@@ -22,6 +22,7 @@ from gandrange_desk.services.system import users as svc
 from gandrange_desk.ui.admin.password_dialog import ResetPasswordDialog
 from gandrange_desk.ui.common import ops
 from gandrange_desk.ui.common.table_model import RowsTableModel
+from gandrange_desk.ui.common.windows import remember
 
 
 class UserModel(RowsTableModel):
@@ -111,9 +112,10 @@ class UsersDialog(QDialog):
         self.desk = desk
         self.can_edit = desk.actor.at_least(Role.ADMIN)
         self.setWindowTitle("Utilisateurs du bureau")
-        self.resize(820, 460)
+        remember(self, "users", (820, 460))
         self.model = UserModel(self)
         self.table = QTableView()
+        self.table.setTabKeyNavigation(False)
         self.table.setModel(self.model)
         self.table.setSelectionBehavior(QAbstractItemView.SelectRows)
         self.table.setSelectionMode(QAbstractItemView.SingleSelection)

@@ -18,6 +18,7 @@ from gandrange_desk.services.appointments import book as ap
 from gandrange_desk.services.families import file as fam
 from gandrange_desk.services.appointments.texts import when_text
 from gandrange_desk.ui.common import ops
+from gandrange_desk.ui.common.windows import remember
 
 ERROR_STYLE = "color: #b00020;"
 FRENCH = QLocale(QLocale.French, QLocale.France)
@@ -44,7 +45,7 @@ class BookDialog(QDialog):
         self.slot = slot
         self.result_booking: ap.BookResult | None = None
         self.setWindowTitle("Réserver un rendez-vous")
-        self.resize(560, 520)
+        remember(self, "appointment_book", (560, 520))
         lay = QVBoxLayout(self)
         title = QLabel(f"<b>{slot_title(slot)}</b>")
         lay.addWidget(title)

@@ -29,6 +29,7 @@ from gandrange_desk.services.pdf import appointments as pdf_appointments
 from gandrange_desk.ui.common import ops
 from gandrange_desk.ui.common.refresh import Follow
 from gandrange_desk.ui.common.table_model import RowsTableModel
+from gandrange_desk.ui.common.windows import keep
 
 COLUMNS = ("Heure", "Agent", "Famille / visiteur", "Téléphone", "État", "Accusé", "Portail", "Notes")
 ASKED = ("demandée pour la famille", "demandées pour la famille")
@@ -134,6 +135,8 @@ class AppointmentsTab(QWidget):
         for col, width in enumerate((60, 150, 260, 120, 80, 100, 80)):
             self.table.setColumnWidth(col, width)
         header.setStretchLastSection(True)
+        self.table.setTabKeyNavigation(False)
+        keep(self.table, "appointments")
         self.table.activated.connect(lambda _i: self.default_action())
 
         slot_bar = QHBoxLayout()
@@ -485,8 +488,8 @@ class AppointmentsTab(QWidget):
             self.desk, r.family_id, name=r.visitor_name, contact=r.clerk_name), on_error=self._refused)
         if data:
             who = r.family_ref or "visiteur"
-            path = self._show_pdf(data, f"accuse-de-reception-{who}.pdf")
-            self.say(f"Accusé de réception prêt à imprimer ({r.guardian_name or r.visitor_name}) : {path}")
+            self._show_pdf(data, f"accuse-de-reception-{who}.pdf")
+            self.say(f"Accusé de réception de {r.guardian_name or r.visitor_name} ouvert pour l'impression.")
 
     def toggle_acknowledgement(self) -> None:
         r = self.current()
@@ -507,8 +510,8 @@ class AppointmentsTab(QWidget):
         data = ops.run(self, "Liste du jour", lambda: pdf_appointments.day_list_pdf(self.desk, day),
                        on_error=self._refused)
         if data:
-            path = self._show_pdf(data, f"rendez-vous-{day.isoformat()}.pdf")
-            self.say(f"Liste du {formats.long_date(day)} prête à imprimer : {path}")
+            self._show_pdf(data, f"rendez-vous-{day.isoformat()}.pdf")
+            self.say(f"Liste du {formats.long_date(day)} ouverte pour l'impression.")
 
     def print_day_acknowledgements(self) -> None:
         day = self.selected_day()
@@ -522,9 +525,9 @@ class AppointmentsTab(QWidget):
         if not data:
             self.say("Aucun accusé à préparer : tous les rendez-vous à venir de ce jour ont rendu le leur.")
             return
-        path = self._show_pdf(data, f"accuses-{day.isoformat()}.pdf")
+        self._show_pdf(data, f"accuses-{day.isoformat()}.pdf")
         self.say(f"{formats.count(count, 'accusé de réception prêt', 'accusés de réception prêts')} "
-                 f"à imprimer : {path}")
+                 "à imprimer : le document est ouvert pour l'impression.")
 
 
 __all__ = ["AppointmentsTab", "SlotsModel"]

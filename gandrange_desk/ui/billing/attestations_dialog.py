@@ -26,6 +26,7 @@ from gandrange_desk.services.billing import payments
 from gandrange_desk.services.context import Desk
 from gandrange_desk.ui.common import ops
 from gandrange_desk.ui.common.widgets import pydate, qdate
+from gandrange_desk.ui.common.windows import remember
 
 
 class AttestationsDialog(QDialog):
@@ -34,7 +35,7 @@ class AttestationsDialog(QDialog):
         self.desk = desk
         self.last_result: attestations.PdfResult | None = None
         self.setWindowTitle("Attestations")
-        self.resize(560, 360)
+        remember(self, "attestations", (560, 360))
         today = desk.today()
         self.fiscal = QRadioButton("Attestation &fiscale (garde des enfants de moins de 6 ans)")
         self.period = QRadioButton("Attestation de &présence et de paiement sur une période")

@@ -26,6 +26,7 @@ from gandrange_desk.services.billing.payments import of_month
 from gandrange_desk.ui.common import ops
 from gandrange_desk.ui.common.table_model import RIGHT, RowsTableModel
 from gandrange_desk.ui.common.widgets import make_table
+from gandrange_desk.ui.common.windows import remember
 
 
 class CreditLinesModel(RowsTableModel):
@@ -98,7 +99,7 @@ class CreditNoteDialog(QDialog):
         self.result_obj: credit_notes.CreditNoteResult | None = None
         self.info = credit_notes.creditable(desk, invoice_id)
         self.setWindowTitle(f"Avoir sur la facture {self.info.number}")
-        self.resize(820, 520)
+        remember(self, "credit_note", (820, 520))
         head = (f"<b>{self.info.billed_name}</b> — facture {self.info.number} "
                 f"{of_month(self.info.month)} : {formats.euros(self.info.total_cents)}")
         if self.info.notes:

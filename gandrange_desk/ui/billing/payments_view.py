@@ -17,7 +17,6 @@ from PySide6.QtWidgets import (
     QDateEdit,
     QDialog,
     QDialogButtonBox,
-    QFileDialog,
     QFormLayout,
     QHBoxLayout,
     QLabel,
@@ -42,6 +41,8 @@ from gandrange_desk.ui.common import ops
 from gandrange_desk.ui.common.refresh import Follow
 from gandrange_desk.ui.common.table_model import RIGHT, ColumnsTableModel, RowsTableModel
 from gandrange_desk.ui.common.widgets import make_table, pydate, qdate
+from gandrange_desk.ui.billing.reminder_dialog import RemindDialog
+from gandrange_desk.ui.common.windows import keep, remember
 
 
 # ---------------------------------------------------------------------------------------------
@@ -139,7 +140,7 @@ class RecordPaymentDialog(QDialog):
         self.desk = desk
         self.result_obj: payments.PaymentResult | None = None
         self.setWindowTitle("Enregistrer un paiement")
-        self.resize(640, 520)
+        remember(self, "record_payment", (640, 520))
         self.family = QComboBox()
         self.family.setEditable(True)
         self.family.setInsertPolicy(QComboBox.NoInsert)
@@ -235,7 +236,7 @@ class AllocateDialog(QDialog):
         self.row = row
         self.result_obj = None
         self.setWindowTitle("Affecter un paiement")
-        self.resize(600, 380)
+        remember(self, "allocate_payment", (600, 380))
         layout = QVBoxLayout(self)
         layout.addWidget(QLabel(f"{row.family_name} — paiement du {formats.ddmmyyyy(row.received_on)} de "
                                 f"{formats.euros(row.amount_cents)}, dont {formats.euros(row.unallocated_cents)} "
@@ -302,11 +303,11 @@ class PaymentsView(QWidget):
             ("Payé", lambda r: formats.euros(r.paid_cents) if r.paid_cents else "—", True),
             ("Avoirs", lambda r: formats.euros(r.credited_cents) if r.credited_cents else "—", True),
             ("Reste dû", lambda r: formats.euros(r.remaining_cents), True),
-            ("Relance", lambda r: "e-mail" if r.emails else "courrier", False),
+            ("Prochaine relance", lambda r: f"{r.level_title} ({'e-mail' if r.emails else 'courrier'})", False),
         ], self)
         self.unpaid_model.color = lambda r, c: QColor("#b00020") if c == 5 and r.days_late(today()) > 30 else None
         self.unpaid_view = make_table(self.unpaid_model, stretch=1,
-                                      widths=(110, 220, 70, 110, 90, 80, 90, 80, 80, 90, 80))
+                                      widths=(110, 200, 70, 110, 90, 75, 85, 75, 75, 85, 170))
         self.payments_model = ColumnsTableModel([
             ("Reçu le", lambda r: formats.ddmmyyyy(r.received_on), False),
             ("Famille", lambda r: r.family_name, False),
@@ -318,6 +319,8 @@ class PaymentsView(QWidget):
             ("Non affecté", lambda r: formats.euros(r.unallocated_cents) if r.unallocated_cents else "—", True),
         ], self)
         self.payments_view = make_table(self.payments_model, stretch=5, widths=(90, 220, 70, 110, 90, 200, 200, 90))
+        keep(self.unpaid_view, "unpaid")
+        keep(self.payments_view, "payments")
         self.tabs = QTabWidget()
         self.tabs.addTab(self.unpaid_view, "Impayés")
         self.tabs.addTab(self.payments_view, "Paiements reçus")
@@ -400,26 +403,8 @@ class PaymentsView(QWidget):
         AllocateDialog(self.desk, row, self).exec()
 
     def remind(self) -> None:
-        rows = self.unpaid_model.rows
         selected = self.selected_unpaid()
-        targets = [selected] if selected else rows
-        question = (f"Relancer la facture {selected.number} ({selected.family_name}) ?" if selected else
-                    f"Relancer {formats.count(len(rows), 'facture impayée', 'factures impayées')} ? "
-                    f"Les familles avec e-mail le reçoivent ; pour les autres, une lettre PDF est préparée.")
-        if QMessageBox.question(self, "Relancer les impayés", question) != QMessageBox.Yes:
-            return
-
-        def done(result: reminders.RemindResult) -> None:
-            if result.letters_pdf:
-                path, _ = QFileDialog.getSaveFileName(self, "Lettres de relance",
-                                                      f"relances-{self.desk.today()}.pdf", "PDF (*.pdf)")
-                if path:
-                    with open(path, "wb") as fh:
-                        fh.write(result.letters_pdf)
-            QMessageBox.information(self, "Relances", result.summary())
-
-        ops.run(self, "Relancer les impayés", lambda: reminders.remind(self.desk, [r.invoice_id for r in targets]),
-                on_done=done)
+        RemindDialog(self.desk, [selected] if selected else list(self.unpaid_model.rows), self).exec()
 
     def credit_note_for_selected(self) -> None:
         from gandrange_desk.ui.billing.credit_note_dialog import CreditNoteDialog

@@ -23,6 +23,7 @@ from gandrange_desk.services.billing import sepa
 from gandrange_desk.services.changes import Changes
 from gandrange_desk.services.context import Desk
 from gandrange_desk.ui.common import ops
+from gandrange_desk.ui.common.windows import remember
 
 
 def recent_months(today: date, count: int = 13) -> list[date]:
@@ -39,7 +40,7 @@ class SepaDialog(QDialog):
         self.desk = desk
         self.result_obj: sepa.ExportResult | None = None
         self.setWindowTitle("Prélèvements SEPA")
-        self.resize(640, 460)
+        remember(self, "sepa", (640, 460))
         self.month = QComboBox()
         months = recent_months(desk.today())
         for m in months:

@@ -22,13 +22,15 @@ from PySide6.QtWidgets import (
 from gandrange_desk import formats
 from gandrange_desk.models import InvoiceStatus, Role
 from gandrange_desk.services.billing import invoice_views
-from gandrange_desk.services.billing import invoicing
+from gandrange_desk.services.billing import invoicing, month_checks
 from gandrange_desk.services.changes import Changes
 from gandrange_desk.services.search import normalize
+from gandrange_desk.ui.billing.month_dialogs import PaperInvoicesDialog, RecapDialog
 from gandrange_desk.ui.billing.payments_view import PaymentsView
 from gandrange_desk.ui.common import ops
 from gandrange_desk.ui.common.refresh import Follow
 from gandrange_desk.ui.common.table_model import RowsTableModel
+from gandrange_desk.ui.common.windows import keep
 
 ROW_HEIGHT = 24
 AMBER = QColor(255, 243, 205)
@@ -96,6 +98,7 @@ def _table(model) -> QTableView:
     view.setModel(model)
     view.setSelectionBehavior(QAbstractItemView.SelectRows)
     view.setAlternatingRowColors(True)
+    view.setTabKeyNavigation(False)  # Tab goes on to the next field; arrows move inside
     view.verticalHeader().setSectionResizeMode(QHeaderView.Fixed)
     view.verticalHeader().setDefaultSectionSize(ROW_HEIGHT)
     view.verticalHeader().hide()
@@ -185,6 +188,9 @@ class BillingTab(QWidget):
         splitter.addWidget(self.table)
         splitter.addWidget(detail)
         splitter.setSizes([500, 300])
+        keep(splitter, "billing")
+        keep(self.table, "invoices")
+        keep(self.lines_table, "invoice_lines")
         self.search = QLineEdit()
         self.search.setPlaceholderText("Rechercher une famille, une référence ou un numéro (Ctrl+F)")
         self.search.setClearButtonEnabled(True)
@@ -362,6 +368,9 @@ class BillingTab(QWidget):
     # -- actions -------------------------------------------------------------------------
     def prepare(self) -> None:
         month, title = self.month(), "Préparation des factures"
+        early = month_checks.month_not_over(self.desk, month)
+        if early and not self.confirm("Préparer les factures", early + "\n\nPréparer quand même ?", "Préparer"):
+            return
         ops.run(self, title, lambda progress: invoicing.prepare(self.desk, month, progress), long=True,
                 on_done=lambda result: self.inform("Préparation", result.text()),
                 on_error=lambda text: self.warn(title, text))
@@ -378,7 +387,9 @@ class BillingTab(QWidget):
         if flagged:
             question += (f"\n\nAttention : {formats.count(flagged, 'brouillon a', 'brouillons ont')} "
                          f"encore {formats.plural(flagged, 'une anomalie', 'des anomalies')}.")
-        if not self.confirm("Émettre les factures", question):
+        recap = ops.run(self, "Récapitulatif", lambda: month_checks.month_recap(self.desk, month),
+                        on_error=lambda text: self.warn("Émettre les factures", text))
+        if recap is None or not self.confirm_issue(recap, question):
             return
 
         title = "Émission des factures"
@@ -444,9 +455,26 @@ class BillingTab(QWidget):
             rows = [r for r in self.all_rows if r.status == InvoiceStatus.ISSUED and not r.sent_at] or rows
         if not rows:
             return
-        ops.run(self, "Envoyer", lambda: invoice_views.send_invoices(self.desk, [r.id for r in rows]),
-                on_done=lambda result: self.inform("Envoyer", result.text()),
+        ids = [r.id for r in rows]
+        plan = ops.run(self, "Envoyer", lambda: month_checks.send_plan(self.desk, ids),
+                       on_error=lambda text: self.warn("Envoyer", text))
+        if plan is None or not self.confirm("Envoyer les factures", plan.question(), "Envoyer"):
+            return
+
+        def done(result) -> None:
+            self.inform("Envoyer", result.text())
+            if plan.without_email:
+                self.show_paper_invoices(plan.without_email)
+
+        ops.run(self, "Envoyer", lambda: invoice_views.send_invoices(self.desk, ids), on_done=done,
                 on_error=lambda text: self.warn("Envoyer", text))
+
+    # -- checks before the month goes out (replaceable in tests) ----------------------------
+    def confirm_issue(self, recap, question: str) -> bool:
+        return RecapDialog(recap, question, self).exec() == RecapDialog.Accepted
+
+    def show_paper_invoices(self, families) -> None:
+        PaperInvoicesDialog(self.desk, families, self, print_pdf=print_pdf).exec()
 
     def edit_tariffs(self) -> None:
         from gandrange_desk.ui.billing.tariff_editor import TariffEditorDialog

@@ -23,6 +23,7 @@ from gandrange_desk.services.changes import Changes
 from gandrange_desk.services.pdf.base import cents_from_text
 from gandrange_desk.ui.common import ops
 from gandrange_desk.ui.common.table_model import RowsTableModel
+from gandrange_desk.ui.common.windows import remember
 
 
 def _euros_text(cents: int | None) -> str:
@@ -102,7 +103,7 @@ class TariffEditorDialog(QDialog):
         super().__init__(parent)
         self.desk = desk
         self.setWindowTitle("Tarifs")
-        self.resize(900, 520)
+        remember(self, "tariffs", (900, 520))
         self.units_list = QListWidget()
         self.tariff_combo = QComboBox()
         self.valid_from = QDateEdit()

@@ -31,6 +31,7 @@ def make_table(model: QAbstractTableModel, stretch: int | None = None, widths: S
     view.setSelectionMode(QAbstractItemView.SingleSelection)
     view.setAlternatingRowColors(True)
     view.setWordWrap(False)
+    view.setTabKeyNavigation(False)  # Tab goes on to the next field; arrows move inside
     vh = view.verticalHeader()
     vh.setVisible(False)
     vh.setSectionResizeMode(QHeaderView.Fixed)

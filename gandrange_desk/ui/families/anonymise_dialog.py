@@ -13,6 +13,7 @@ from gandrange_desk.services.families import retention
 from gandrange_desk.services.context import Desk
 from gandrange_desk.ui.common import ops
 from gandrange_desk.ui.common.table_model import RowsTableModel
+from gandrange_desk.ui.common.windows import remember
 
 COLUMNS = ("Réf.", "Famille", "Dernière activité", "Anonymisable depuis le")
 
@@ -33,13 +34,14 @@ class AnonymiseDialog(QDialog):
         super().__init__(parent)
         self.desk = desk
         self.setWindowTitle("Anonymiser les familles éligibles")
-        self.resize(820, 520)
+        remember(self, "anonymise", (820, 520))
         layout = QVBoxLayout(self)
         self.rule = QLabel("")
         self.rule.setWordWrap(True)
         layout.addWidget(self.rule)
         self.model = EligibleModel(self)
         self.table = QTableView()
+        self.table.setTabKeyNavigation(False)
         self.table.setModel(self.model)
         self.table.setSelectionBehavior(QAbstractItemView.SelectRows)
         self.table.setEditTriggers(QAbstractItemView.NoEditTriggers)

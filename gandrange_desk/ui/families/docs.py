@@ -27,6 +27,7 @@ from gandrange_desk.ui.common import ops
 from gandrange_desk.ui.common.table_model import Column, ColumnsTableModel
 from gandrange_desk.ui.families.mail_list import FamilyMailList
 from gandrange_desk.ui.families.widgets import ERROR_STYLE, Page, line, table_view
+from gandrange_desk.ui.common.windows import remember
 
 DOCUMENT_KINDS = ("Attestation CAF", "Attestation d'assurance", "Justificatif de domicile", "Certificat médical",
                   "PAI", "Fiche sanitaire", "Autre")
@@ -169,7 +170,7 @@ class PublishedDocumentsDialog(QDialog):
         super().__init__(parent)
         self.desk = desk
         self.setWindowTitle("Documents publiés à toutes les familles")
-        self.resize(760, 420)
+        remember(self, "published_documents", (760, 420))
         lay = QVBoxLayout(self)
         self.model = ColumnsTableModel([
             ("Type", lambda d: d.kind), ("Titre", lambda d: d.title), ("Fichier", lambda d: d.filename),

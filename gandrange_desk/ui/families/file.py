@@ -40,8 +40,12 @@ from gandrange_desk.ui.common import ops
 from gandrange_desk.ui.common.refresh import inside
 from gandrange_desk.ui.families import docs as family_docs
 from gandrange_desk.ui.families.docs import DocumentsPage, HistoryPage, MailPage
+from gandrange_desk.ui.families.account import AccountPage
 from gandrange_desk.ui.families.money import PaymentPage, PortalPage, QuotientPage
 from gandrange_desk.ui.families.people import ChildrenPage, FoyerPage, GuardiansPage
+from gandrange_desk.services.families.lookalikes import look_alikes
+from gandrange_desk.ui.common.windows import remember, scrolling
+from gandrange_desk.ui.families.lookalikes import LookAlikesPanel
 from gandrange_desk.ui.families.widgets import Form, line
 
 BANNER_STYLES = {
@@ -50,8 +54,8 @@ BANNER_STYLES = {
     "ok": "background:#e8f5e9; color:#1b5e20; border:1px solid #b7dfb9; border-radius:4px;",
 }
 
-TAB_TITLES = ("Foyer", "Responsables", "Enfants", "Quotient familial", "Paiement", "Compte portail",
-              "Documents", "Courriels", "Historique")
+TAB_TITLES = ("Foyer", "Responsables", "Enfants", "Quotient familial", "Paiement", "Compte",
+              "Compte portail", "Documents", "Courriels", "Historique")
 
 
 class Banner(QFrame):
@@ -91,7 +95,7 @@ class FamilyFileDialog(QDialog):
         self.desk = desk
         self.family_id = family_id
         self.snap = None
-        self.resize(1100, 720)
+        remember(self, "family_file", (1100, 660))
         lay = QVBoxLayout(self)
         self.title = QLabel()
         self.title.setStyleSheet("font-size: 17px; font-weight: bold;")
@@ -105,14 +109,17 @@ class FamilyFileDialog(QDialog):
         self.children_page = ChildrenPage(fam.list_schools(desk))
         self.quotient = QuotientPage()
         self.payment = PaymentPage()
+        self.account = AccountPage(desk)
         self.portal = PortalPage()
         self.documents = DocumentsPage(desk)
         self.mails = MailPage(desk)
         self.history = HistoryPage(desk)
         self.pages = (self.foyer, self.guardians, self.children_page, self.quotient, self.payment,
-                      self.portal, self.documents, self.mails, self.history)
+                      self.account, self.portal, self.documents, self.mails, self.history)
+        # The forms scroll inside their tab: the file fits a 1366×768 screen, banner shown.
+        forms = (self.foyer, self.guardians, self.children_page, self.quotient, self.payment, self.portal)
         for page, title in zip(self.pages, TAB_TITLES):
-            self.tabs.addTab(page, title)
+            self.tabs.addTab(scrolling(page) if page in forms else page, title)
             page.edited.connect(self._edited)
         self.portal.send_requested.connect(self.send_credentials)
         lay.addWidget(self.tabs, 1)
@@ -120,11 +127,14 @@ class FamilyFileDialog(QDialog):
         bottom = QHBoxLayout()
         self.export_btn = QPushButton("E&xporter les données…")
         self.export_btn.clicked.connect(self.export_dialog)
+        self.grid_btn = QPushButton("Réservations des enfan&ts")
+        self.grid_btn.setToolTip("La grille des réservations avec les seuls enfants de cette famille")
+        self.grid_btn.clicked.connect(self.show_in_grid)
         self.archive_btn = QPushButton("Archiver")
         self.archive_btn.clicked.connect(self.toggle_archive)
         self.delete_btn = QPushButton("Supprimer…")
         self.delete_btn.clicked.connect(self.delete)
-        for b in (self.export_btn, self.archive_btn, self.delete_btn):
+        for b in (self.grid_btn, self.export_btn, self.archive_btn, self.delete_btn):
             bottom.addWidget(b)
         bottom.addStretch(1)
         self.buttons = QDialogButtonBox()
@@ -255,6 +265,16 @@ class FamilyFileDialog(QDialog):
 
     # ------------------------------------------------------------------ actions
 
+    def show_in_grid(self) -> bool:
+        """The Réservations tab of the main window, showing only this family's children."""
+        window = self.parentWidget().window() if self.parentWidget() is not None else None
+        if window is None or not hasattr(window, "show_family_in_grid") or self.snap is None:
+            self.banner.say("Ouvrez la fiche depuis la fenêtre principale pour voir la grille.", "warning")
+            return False
+        children = [c.id for c in self.snap.children if not c.archived]
+        window.show_family_in_grid(f"Famille {self.snap.name} ({self.snap.ref})", children)
+        return True
+
     def send_credentials(self) -> family_portal.CredentialsResult | None:
         if self._needs_clean("Envoyer les identifiants"):
             return None
@@ -269,7 +289,8 @@ class FamilyFileDialog(QDialog):
             path.write_bytes(result.letter_pdf)
             self.last_letter = path
             family_docs.show_file(path)
-            self.banner.say(f"Lettre d'identifiants prête à imprimer : {path}", "ok")
+            self.banner.say("Pas d'adresse e-mail : la lettre avec les identifiants est ouverte pour "
+                            "l'impression, à remettre ou à poster à la famille.", "ok")
         else:
             self.banner.say(result.summary, "ok")
         self.saved.emit(self.family_id)
@@ -329,14 +350,18 @@ class FamilyFileDialog(QDialog):
 
 
 class NewFamilyDialog(QDialog):
-    """"Nouvelle famille": the household and its first guardian; the file opens next."""
+    """"Nouvelle famille": the household and its first guardian; the file opens next.
+
+    Before creating, the families that look alike (same name and address, e-mail or phone) are
+    shown: the clerk opens the existing file (`existing_id`) or says "Créer quand même"."""
 
     def __init__(self, desk, parent=None):
         super().__init__(parent)
         self.desk = desk
         self.family_id: int | None = None
+        self.existing_id: int | None = None
+        self._warned_for: tuple | None = None
         self.setWindowTitle("Nouvelle famille")
-        self.resize(520, 420)
         lay = QVBoxLayout(self)
         w = QWidget()
         self.form = Form(w)
@@ -350,18 +375,49 @@ class NewFamilyDialog(QDialog):
         self.phone = self.form.add("guardians[0].phone", "&Téléphone", line(placeholder="06 12 34 56 78"))
         self.name.textEdited.connect(lambda t: self.last.setText(t) if not self.last.isModified() else None)
         lay.addWidget(w)
+        self.lookalikes = LookAlikesPanel()
+        self.lookalikes.open_requested.connect(self._open_existing)
+        lay.addWidget(self.lookalikes)
         self.error = QLabel()
         self.error.setStyleSheet("color:#b00020;")
         self.error.setWordWrap(True)
         lay.addWidget(self.error)
+        lay.addStretch(1)
         buttons = QDialogButtonBox()
-        create = buttons.addButton("&Créer la fiche", QDialogButtonBox.AcceptRole)
+        self.create_button = buttons.addButton("&Créer la fiche", QDialogButtonBox.AcceptRole)
         buttons.addButton("Annuler", QDialogButtonBox.RejectRole)
-        create.clicked.connect(self.create)
+        self.create_button.clicked.connect(self.create)
         buttons.rejected.connect(self.reject)
         lay.addWidget(buttons)
+        self.create_button.setAutoDefault(False)
+        remember(self, "new_family", (680, 420))
+
+    def _typed(self) -> tuple:
+        return tuple(e.text().strip() for e in (self.name, self.street, self.postcode, self.email, self.phone))
+
+    def _open_existing(self, family_id: int) -> None:
+        self.existing_id = family_id
+        self.accept()
+
+    def check_look_alikes(self) -> bool:
+        """Show the families that look alike; True when there are some the clerk has not seen."""
+        typed = self._typed()
+        if typed == self._warned_for:
+            return False  # already shown for exactly this: "Créer quand même"
+        name, street, postcode, email, phone = typed
+        found = ops.run(self, "Nouvelle famille", lambda: look_alikes(
+            self.desk, name=name, street=street, postcode=postcode, emails=[email], phones=[phone]),
+            on_error=self.error.setText) or []
+        self.lookalikes.show_families(found)
+        self.create_button.setText("Créer &quand même" if found else "&Créer la fiche")
+        if found:
+            self._warned_for = typed
+        return bool(found)
 
     def create(self) -> None:
+        if self.check_look_alikes():
+            return
+
         def refused(exc: DeskError) -> None:
             if isinstance(exc, FieldProblems):
                 self.form.show_errors(exc.fields)
@@ -396,7 +452,11 @@ def open_family_file(desk, family_id: int, parent=None, on_saved=None) -> Family
 def new_family(desk, parent=None, on_saved=None) -> FamilyFileDialog | None:
     """Ask for the household and first guardian, create the family, then open its file."""
     dialog = NewFamilyDialog(desk, parent)
-    if dialog.exec() != QDialog.Accepted or dialog.family_id is None:
+    if dialog.exec() != QDialog.Accepted:
+        return None
+    if dialog.existing_id is not None:  # the household already has its file
+        return open_family_file(desk, dialog.existing_id, parent, on_saved)
+    if dialog.family_id is None:
         return None
     if on_saved is not None:
         on_saved(dialog.family_id)

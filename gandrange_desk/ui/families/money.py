@@ -46,6 +46,8 @@ class QuotientPage(Page):
             ("Par", lambda q: q.recorded_by or ""),
         ], self)
         self.view = table_view(self.model)
+        for col, width in enumerate((110, 80, 180, 170)):  # "14/01/2026 à 09:30" whole
+            self.view.setColumnWidth(col, width)
         lay.addWidget(self.view, 1)
 
     def load(self, snap, today) -> None:

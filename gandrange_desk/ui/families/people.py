@@ -47,7 +47,7 @@ class FoyerPage(Page):
         self.postcode = self.form.add("foyer.postcode", "Code &postal", line(placeholder="57175", on_change=m))
         self.postcode.setMaximumWidth(110)
         self.city = self.form.add("foyer.city", "&Commune", line(placeholder="Gandrange", on_change=m))
-        self.phone = self.form.add("foyer.phone", "&Téléphone du foyer", line(placeholder="03 87 67 17 79", on_change=m))
+        self.phone = self.form.add("foyer.phone", "&Téléphone du foyer", line(placeholder="03 87 00 00 00", on_change=m))
         self.emails = QLabel()
         self.emails.setTextInteractionFlags(Qt.TextSelectableByMouse)
         self.form.addRow("E-mails", self.emails)
@@ -282,9 +282,10 @@ class GuardiansPage(_MasterDetail):
 
 
 class PickupModel(RowsTableModel):
-    """The people who may (or may not) collect the child: typed in place, "interdit" ticked."""
+    """The people who may (or may not) collect the child: typed in place, "Autorisée" ticked
+    (unticked: the person is not allowed to take the child, shown in red)."""
 
-    HEADERS = ("Nom", "Lien", "Téléphone", "Interdit")
+    HEADERS = ("Nom", "Lien", "Téléphone", "Autorisée")
     EDITABLE = frozenset({0, 1, 2})
     CHECK_COLUMN = 3
     FIELDS = ("name", "relation", "phone")
@@ -297,10 +298,10 @@ class PickupModel(RowsTableModel):
         super().set_rows(replace(r) for r in rows)  # drafts of their own: editing never touches the snapshot
 
     def is_checked(self, row: int) -> bool:
-        return self.rows[row].forbidden
+        return not self.rows[row].forbidden
 
     def set_checked(self, row: int, checked: bool) -> None:
-        self.rows[row].forbidden = checked
+        self.rows[row].forbidden = not checked
 
     def set_value(self, row: int, column: int, value) -> bool:
         setattr(self.rows[row], self.FIELDS[column], str(value))
@@ -315,7 +316,7 @@ class PickupModel(RowsTableModel):
             if role == Qt.CheckStateRole:
                 return self.check_state(index.row())
             if role == Qt.DisplayRole:
-                return "interdit" if r.forbidden else "autorisé"
+                return "non — interdite" if r.forbidden else "oui"
             if role == Qt.ForegroundRole and r.forbidden:
                 return QColor("#b00020")
             return None

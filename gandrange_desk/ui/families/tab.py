@@ -27,6 +27,7 @@ from gandrange_desk.services.families import file as fam
 from gandrange_desk.ui.common import ops
 from gandrange_desk.ui.common.refresh import Follow
 from gandrange_desk.ui.common.table_model import RowsTableModel
+from gandrange_desk.ui.common.windows import keep
 
 SEARCH_DELAY_MS = 150
 PAGE = 300
@@ -142,6 +143,8 @@ class FamiliesTab(QWidget):
             self.view.setColumnWidth(col, width)
         self.view.activated.connect(self._open_index)
         self.view.installEventFilter(self)
+        self.view.setTabKeyNavigation(False)
+        keep(self.view, "families")
         lay.addWidget(self.view, 1)
         self.status = QLabel()
         self.status.setStyleSheet("color:#555;")

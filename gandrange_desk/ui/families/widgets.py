@@ -139,6 +139,7 @@ def table_view(model: QAbstractItemModel, stretch: int | None = None) -> QTableV
     view.setSelectionMode(QAbstractItemView.SingleSelection)
     view.setEditTriggers(QAbstractItemView.NoEditTriggers)
     view.setAlternatingRowColors(True)
+    view.setTabKeyNavigation(False)  # Tab goes on to the next field; arrows move inside
     view.verticalHeader().setSectionResizeMode(QHeaderView.Fixed)
     view.verticalHeader().setDefaultSectionSize(24)
     view.verticalHeader().hide()

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from PySide6.QtCore import QDate, QModelIndex, Qt, Signal
+from PySide6.QtCore import QDate, QModelIndex, Qt, QTimer, Signal
 from PySide6.QtGui import QBrush, QColor, QKeySequence, QShortcut
 from PySide6.QtWidgets import (QAbstractItemView, QComboBox, QDateEdit, QFrame, QHBoxLayout, QHeaderView,
                                QLabel, QLineEdit, QMessageBox, QPushButton, QSplitter, QTableView,
@@ -24,6 +24,8 @@ from gandrange_desk.services.mail.outbox import (OutboxRow, counts_text, list_me
 from gandrange_desk.ui.common import ops
 from gandrange_desk.ui.common.refresh import Follow
 from gandrange_desk.ui.common.table_model import RowsTableModel
+from gandrange_desk.ui.common.windows import keep
+from gandrange_desk.ui.mail.notice_dialog import NoticeDialog
 
 LIST_LIMIT = 2000
 COLUMNS = ("Créé le", "Famille", "Destinataires", "Objet", "État", "Essais", "Envoyé / prochain essai", "Erreur")
@@ -36,6 +38,20 @@ NO_DATE = QDate(2000, 1, 1)
 
 class OutboxTableModel(RowsTableModel):
     HEADERS = COLUMNS
+
+    def __init__(self, parent=None, now=None):
+        super().__init__(parent)
+        self.now = now  # the desk's clock: a held message says until when
+
+    def when(self, r: OutboxRow) -> str:
+        if r.sent_at:
+            return r.sent_at.strftime("%d/%m %H:%M")
+        held = r.held_until(self.now()) if self.now is not None else None
+        if held is not None:
+            return f"Envoi différé jusqu'à {formats.hhmm(held)}"
+        if r.next_attempt_at and r.attempts and r.status in (OutboxStatus.TEMP_FAILED, OutboxStatus.PENDING):
+            return "essai " + r.next_attempt_at.strftime("%d/%m %H:%M")
+        return ""
 
     def row_at(self, index: QModelIndex) -> OutboxRow | None:
         return self.row(index)
@@ -67,17 +83,17 @@ class OutboxTableModel(RowsTableModel):
             if col == 5:
                 return str(r.attempts)
             if col == 6:
-                if r.sent_at:
-                    return r.sent_at.strftime("%d/%m %H:%M")
-                if r.next_attempt_at and r.attempts and r.status in (OutboxStatus.TEMP_FAILED, OutboxStatus.PENDING):
-                    return "essai " + r.next_attempt_at.strftime("%d/%m %H:%M")
-                return ""
+                return self.when(r)
             if col == 7:
                 return r.last_error
         if role == Qt.ForegroundRole and col == 4 and r.status in STATUS_COLORS:
             return QBrush(QColor(STATUS_COLORS[r.status]))
-        if role == Qt.ToolTipRole and col in (2, 3, 7):
-            return (r.recipients, r.subject, r.last_error)[(2, 3, 7).index(col)] or None
+        if role == Qt.ToolTipRole and col in (1, 2, 3, 7):
+            return (f"{r.family_ref} {r.family_name}".strip(), r.recipients, r.subject,
+                    r.last_error)[(1, 2, 3, 7).index(col)] or None
+        if role == Qt.ToolTipRole and col == 6 and self.now is not None and r.held_until(self.now()):
+            return ("Décision prise ligne à ligne : l'e-mail attend les décisions suivantes pour la même famille "
+                    "et la même activité, puis part seul ; il part aussitôt quand le bureau quitte la famille.")
         if role == Qt.TextAlignmentRole and col == 5:
             return int(Qt.AlignRight | Qt.AlignVCenter)
         return None
@@ -94,11 +110,14 @@ def make_table(model: OutboxTableModel) -> QTableView:
     table.verticalHeader().setVisible(False)
     table.verticalHeader().setSectionResizeMode(QHeaderView.Fixed)
     table.verticalHeader().setDefaultSectionSize(24)
+    table.setTabKeyNavigation(False)
     header = table.horizontalHeader()
     header.setHighlightSections(False)
-    for col, width in enumerate((118, 150, 210, 300, 120, 50, 170, 260)):
+    # Sized for a 1366-pixel screen: the subject takes what is left, the error is read below.
+    for col, width in enumerate((122, 180, 250, 300, 90, 45, 190, 120)):
         table.setColumnWidth(col, width)
-    header.setStretchLastSection(True)
+    header.setStretchLastSection(False)
+    header.setSectionResizeMode(3, QHeaderView.Stretch)
     return table
 
 
@@ -151,7 +170,11 @@ class MessageDetail(QWidget):
                  ("Créé le", formats.instant(r.created_at)),
                  ("État", OutboxStatus.label_of(r.status) + (f" le {formats.instant(r.sent_at)}" if r.sent_at else "")),
                  ("Essais", str(r.attempts))]
-        if r.next_attempt_at and r.attempts and r.status in (OutboxStatus.TEMP_FAILED, OutboxStatus.PENDING):
+        held = r.held_until(self.desk.now())
+        if held is not None:
+            lines.append(("Envoi", f"différé jusqu'à {formats.hhmm(held)} : les décisions suivantes pour la même "
+                                   "famille et la même activité rejoignent ce courriel"))
+        elif r.next_attempt_at and r.attempts and r.status in (OutboxStatus.TEMP_FAILED, OutboxStatus.PENDING):
             lines.append(("Prochain essai", formats.instant(r.next_attempt_at)))
         if r.family_ref:
             lines.append(("Famille", f"{r.family_ref} — {r.family_name}"))
@@ -206,6 +229,9 @@ class MailView(QWidget):
                                    [OutboxStatus.PENDING, OutboxStatus.SENDING, OutboxStatus.TEMP_FAILED])
         for st in OutboxStatus:
             self.status_filter.addItem(st.label, [st])
+        # The longest state ("À envoyer (en attente, …)") must not take the family search's room.
+        self.status_filter.setSizeAdjustPolicy(QComboBox.AdjustToMinimumContentsLengthWithIcon)
+        self.status_filter.setMinimumContentsLength(18)
         self.family_filter = QLineEdit()
         self.family_filter.setPlaceholderText("Famille : nom, référence ou adresse")
         self.family_filter.setClearButtonEnabled(True)
@@ -230,11 +256,16 @@ class MailView(QWidget):
         self.send_button.clicked.connect(self.send_now)
         self.settings_button = QPushButton("Paramètres &SMTP…")
         self.settings_button.clicked.connect(self.open_settings)
+        self.notice_button = QPushButton("&Message aux familles…")
+        self.notice_button.setToolTip("Écrire à toutes les familles, ou à celles d'une activité ou d'une école "
+                                      "(fermeture, grève…)")
+        self.notice_button.clicked.connect(self.write_to_families)
         filters.addWidget(self.send_button)
+        filters.addWidget(self.notice_button)
         filters.addWidget(self.settings_button)
         layout.addLayout(filters)
 
-        self.model = OutboxTableModel(self)
+        self.model = OutboxTableModel(self, now=desk.now)
         self.table = make_table(self.model)
         self.detail = MessageDetail(desk)
         self.detail.resent.connect(self._after_resend)
@@ -243,14 +274,19 @@ class MailView(QWidget):
         splitter.addWidget(self.detail)
         splitter.setStretchFactor(0, 3)
         splitter.setStretchFactor(1, 2)
+        keep(self.table, "outbox")
+        keep(splitter, "outbox")
         layout.addWidget(splitter, 1)
         self.summary = QLabel()
         layout.addWidget(self.summary)
 
         self.table.selectionModel().currentRowChanged.connect(self._current_changed)
         self.status_filter.currentIndexChanged.connect(self.refresh)
+        # As the clerk types, like every other search of the desk (Entrée just goes at once).
+        self._filter_timer = QTimer(self, singleShot=True, interval=250)
+        self._filter_timer.timeout.connect(self.refresh)
+        self.family_filter.textChanged.connect(lambda t: self._filter_timer.start() if t else self.refresh())
         self.family_filter.returnPressed.connect(self.refresh)
-        self.family_filter.textChanged.connect(lambda t: t == "" and self.refresh())
         self.date_from.dateChanged.connect(self.refresh)
         self.date_to.dateChanged.connect(self.refresh)
         # F5 (Actualiser) and Ctrl+Maj+E (envoyer maintenant) belong to the main window's menus.
@@ -291,6 +327,7 @@ class MailView(QWidget):
             self._update_banner(getattr(self.sender, "waiting", 0))
 
     def refresh(self) -> None:
+        self._filter_timer.stop()
         current = self.detail.message_id
         scrolled = self.table.verticalScrollBar().value()
         rows = list_messages(self.desk, status=self.status_filter.currentData(),
@@ -299,8 +336,14 @@ class MailView(QWidget):
         self.model.set_rows(rows)
         waiting, failed = outbox_counts(self.desk)
         shown = formats.count(len(rows), "courriel affiché", "courriels affichés")
+        held = sum(1 for r in rows if r.held_until(self.desk.now()))
         self.summary.setText(f"{shown}{' (les plus récents)' if len(rows) == LIST_LIMIT else ''} — "
-                             f"{counts_text(waiting, failed)}")
+                             f"{counts_text(waiting, failed)}"
+                             + (f", dont {formats.count(held, 'différé', 'différés')} (décisions en cours)"
+                                if held else ""))
+        window = self.window()
+        if hasattr(window, "show_mail_counts"):  # the status bar says the same figures
+            window.show_mail_counts(waiting, failed)
         self._update_banner(waiting)
         index = self.model.index_of(current) if current is not None else QModelIndex()
         if index.isValid():
@@ -336,6 +379,10 @@ class MailView(QWidget):
             self.sender.send_now()
 
     def send_now(self) -> None:
+        window = self.window()
+        if hasattr(window, "send_mail_now"):
+            window.send_mail_now()  # asks for a missing SMTP password, as Outils does
+            return
         if self.sender is not None:
             self.sender.send_now()
             return
@@ -347,6 +394,9 @@ class MailView(QWidget):
         ops.run(self, "Envoi des courriels", lambda progress: mailer.send_pending(self.desk, progress=progress),
                 long=True, on_done=done,
                 on_error=lambda message: (self.refresh(), QMessageBox.warning(self, "Envoi des courriels", message)))
+
+    def write_to_families(self) -> None:
+        NoticeDialog(self.desk, self).exec()  # its messages reach this list as Changes
 
     def open_settings(self) -> None:
         from gandrange_desk.ui.mail.smtp_dialog import SmtpDialog

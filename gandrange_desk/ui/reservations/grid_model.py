@@ -52,6 +52,7 @@ class GridModel(QAbstractTableModel):
         self._history: dict[tuple, str] = {}
         self._name_filter = ""
         self._class_filter = ""
+        self._children: frozenset[int] | None = None  # one family's children (from its file)
         if data is not None:
             self.set_data(data)
 
@@ -71,14 +72,15 @@ class GridModel(QAbstractTableModel):
         self._history.clear()
         self.endResetModel()
 
-    def set_filter(self, name: str = "", class_name: str = "") -> None:
+    def set_filter(self, name: str = "", class_name: str = "", children=None) -> None:
         from gandrange_desk.services.search import normalize
 
         name = normalize(name)
-        if (name, class_name) == (self._name_filter, self._class_filter):
+        children = frozenset(children) if children is not None else None
+        if (name, class_name, children) == (self._name_filter, self._class_filter, self._children):
             return
         self.beginResetModel()
-        self._name_filter, self._class_filter = name, class_name
+        self._name_filter, self._class_filter, self._children = name, class_name, children
         self._compute_visible()
         self.endResetModel()
 
@@ -92,6 +94,7 @@ class GridModel(QAbstractTableModel):
             i for i in range(len(g.child_ids))
             if (not words or all(w in g.keys[i] for w in words))
             and (not self._class_filter or g.classes[i] == self._class_filter)
+            and (self._children is None or g.child_ids[i] in self._children)
         ]
 
     # --- Qt model API --------------------------------------------------------------------

@@ -40,6 +40,7 @@ class GridView(QTableView):
 
     def __init__(self, parent=None):
         super().__init__(parent)
+        self.today = None  # its day gets a blue line, as its header band is blue
         self.cell_font = None
         self.focus_pen = QPen(FOCUS, 2)
         self.dashed = {code: QPen(ink, 1, Qt.DashLine) for code, (_, ink) in COLOURS.items()}
@@ -113,9 +114,15 @@ class GridView(QTableView):
         for x, w, c in spans:
             painter.drawLine(x + w - 1, y0, x + w - 1, y0 + height)
         painter.setPen(DAY_LINE)
+        first_of_day = {}
         for x, w, c in spans:
+            first_of_day.setdefault(columns[c][0], x)
             if columns[c][1] == 0:
                 painter.drawLine(x, y0, x, y0 + height)
+        if self.today is not None and self.today in g.days:
+            x = first_of_day.get(g.days.index(self.today))
+            if x is not None:
+                painter.fillRect(x, y0, 2, height, FOCUS)
         current = self.currentIndex()
         if current.isValid() and self.hasFocus() and current.column() >= FIXED:
             r = self.visualRect(current)

@@ -1,11 +1,12 @@
 """The Réservations tab: the month grid of children × (day, unit), keyboard-first.
 
-Click or Space acts on the selection according to the current cell: a white cell is booked
-(R, or DR in « Pour la famille » mode), an R cell is cancelled (excusée / facturée), a DR or DA
-cell is decided inline. A rectangle selection applies one action to all its cells in one
-service call; the model then updates its arrays and emits one ranged dataChanged.
-Other tabs' operations reach the grid as `Changes` (`apply_changes`): the changed cells are read
-back and updated in place, keeping the selection and the scroll position.
+A click selects; Space, a double-click or the menu's keys act on the selection according to
+the current cell: a white cell is booked (R, or DR in « Pour la famille » mode), an R cell is
+cancelled (excusée / facturée), a DR or DA cell is decided inline. Ctrl+Z takes back the last
+change no family has been told of (`cells.undo`). A rectangle selection applies one action to
+all its cells in one service call; the model then updates its arrays and emits one ranged
+dataChanged. Other tabs' operations reach the grid as `Changes` (`apply_changes`): the changed
+cells are read back and updated in place, keeping the selection and the scroll position.
 """
 
 from __future__ import annotations
@@ -16,34 +17,38 @@ from PySide6.QtCore import QDate, QItemSelectionModel, QLocale, Qt
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import (
     QAbstractItemView, QCheckBox, QComboBox, QDateEdit, QHBoxLayout, QHeaderView, QLabel,
-    QLineEdit, QMenu, QMessageBox, QPushButton, QSplitter, QToolButton, QVBoxLayout,
+    QLineEdit, QMenu, QPushButton, QSplitter, QToolButton, QVBoxLayout,
     QWidget,
 )
 
 from gandrange_desk import formats
 from gandrange_desk.errors import DeskError
 from gandrange_desk.services.changes import Changes
+from gandrange_desk.services.mail import outbox
 from gandrange_desk.services.reservations import cells as cell_ops
 from gandrange_desk.services.reservations import reads
 from gandrange_desk.services.reservations.bookings import CapacityExceeded
 from gandrange_desk.services.calendar import NO_ACTIVITY_REASON, WEEKEND_REASON, Calendar
-from gandrange_desk.services.reservations.grid import AF, BLANK, DA, DR, R
+from gandrange_desk.services.reservations.grid import DR
 from gandrange_desk.ui.common import ops
 from gandrange_desk.ui.common.refresh import Follow, inside
 
+from .grid_actions import APPLIES_TO, SPECS, VERBS, default_action, operation
 from .grid_delegate import LEGEND, GridDelegate, NameDelegate
-from .grid_dialogs import CancelDialog, ReasonDialog
+from .grid_header import DayHeader
 from .grid_view import GridView, NamesView
 from .grid_model import CELL_ROLE, CLOSED_ROLE, FIXED, STATE_ROLE, GridModel
-from .period_dialog import PeriodDialog
+from .grid_prompts import GridPrompts
 
 NEVER_OPEN = (WEEKEND_REASON, NO_ACTIVITY_REASON)
 ROW_HEIGHT = 22
-DAY_WIDTH = 40
-HEADER_HEIGHT = 52
+DAY_WIDTH = 36
+CLOSED_WIDTH = 14  # a holiday or closure: grey and narrow, the open days get the room
+HEADER_HEIGHT = 51
+NAME_WIDTHS = (170, 40, 40, 40)  # child, class, health mark, month total
 
 
-class ReservationsTab(QWidget):
+class ReservationsTab(GridPrompts, QWidget):
     def __init__(self, desk, parent=None):
         super().__init__(parent)
         self.desk = desk
@@ -52,6 +57,9 @@ class ReservationsTab(QWidget):
         self.month = desk.today().replace(day=1)
         self.model = GridModel(parent=self)
         self.model.history_provider = self._history
+        self.last_done: cell_ops.CellsResult | None = None  # what Ctrl+Z takes back
+        self.holding = False  # an inline decision's e-mail is held for the next ones
+        self.family_children: list[int] | None = None  # one family's children (from its file)
         self._build()
         self.follow = Follow(self, ("cells", "families", "settings"), self._changed)
         self.refresh()
@@ -65,6 +73,13 @@ class ReservationsTab(QWidget):
         self.month_edit.setLocale(QLocale(QLocale.French, QLocale.France))
         self.month_edit.setDisplayFormat("MMMM yyyy")
         self.month_edit.setDate(QDate(self.month.year, self.month.month, 1))
+        self.today_button = QPushButton("Aujourd'&hui")
+        self.today_button.setToolTip("Le mois en cours, la colonne du jour en vue (Ctrl+Origine)")
+        self.go_edit = QDateEdit(calendarPopup=True)
+        self.go_edit.setLocale(QLocale(QLocale.French, QLocale.France))
+        self.go_edit.setDisplayFormat("dd/MM/yyyy")
+        self.go_edit.setDate(QDate(self.desk.today().year, self.desk.today().month, self.desk.today().day))
+        self.go_edit.setToolTip("Aller à une date : son mois, sa colonne en vue")
         self.activity_combo = QComboBox()
         self.units_button = QToolButton(text="Unités", popupMode=QToolButton.InstantPopup)
         self.units_menu = QMenu(self)
@@ -72,49 +87,64 @@ class ReservationsTab(QWidget):
         self.school_combo = QComboBox()
         self.class_combo = QComboBox()
         self.search = QLineEdit(placeholderText="Rechercher un enfant (Ctrl+F)")
-        self.search.setMinimumWidth(180)
+        self.search.setMinimumWidth(220)
         for combo in (self.activity_combo, self.school_combo, self.class_combo):
             combo.setSizeAdjustPolicy(QComboBox.AdjustToMinimumContentsLengthWithIcon)
             combo.setMinimumContentsLength(10)
         self.search.setClearButtonEnabled(True)
         self.family_mode = QCheckBox("Pour la &famille")
-        self.family_mode.setToolTip("Les clics créent des demandes (DR / DA) au nom de la famille, "
+        self.family_mode.setToolTip("Les actions créent des demandes (DR / DA) au nom de la famille, "
                                     "comme au portail : séances d'aide de septembre.")
         self.weekends = QCheckBox("Tous les &jours")
         self.weekends.setToolTip("Montrer aussi les jours où l'activité n'accueille jamais "
                                  "(week-ends, jours sans accueil)")
         self.period_button = QPushButton("Réservations sur &période…")
+        self.family_chip = QToolButton()
+        self.family_chip.setToolTip("Seuls les enfants de cette famille sont affichés : cliquez pour revoir "
+                                    "tous les enfants")
+        self.family_chip.setStyleSheet("QToolButton { background: #e3ecfa; border: 1px solid #9db4dd; "
+                                       "border-radius: 3px; padding: 1px 6px; }")
+        self.family_chip.hide()
         month_label = QLabel("&Mois")
         month_label.setBuddy(self.month_edit)
+        go_label = QLabel("Aller a&u")
+        go_label.setBuddy(self.go_edit)
         activity_label = QLabel("&Activité")
         activity_label.setBuddy(self.activity_combo)
         school_label = QLabel("É&cole")
         school_label.setBuddy(self.school_combo)
         class_label = QLabel("C&lasse")
         class_label.setBuddy(self.class_combo)
-        for w in (month_label, self.prev_button, self.month_edit, self.next_button, activity_label,
-                  self.activity_combo, self.units_button, school_label, self.school_combo,
-                  class_label, self.class_combo, self.search):
+        for w in (month_label, self.prev_button, self.month_edit, self.next_button, self.today_button,
+                  go_label, self.go_edit, activity_label, self.activity_combo, self.units_button,
+                  school_label, self.school_combo, class_label, self.class_combo):
             bar.addWidget(w)
         bar.addStretch(1)
         tools = QHBoxLayout()
-        for w in (self.family_mode, self.weekends, self.period_button):
+        for w in (self.family_mode, self.weekends, self.period_button, self.family_chip):
             tools.addWidget(w)
-        tools.addStretch(1)
+        tools.addWidget(self.search, 1)
 
         self.names = NamesView()
         self.grid = GridView()
+        self.grid.setHorizontalHeader(DayHeader(self.grid))
+        self.grid.today = self.desk.today()
+        self.grid.horizontalHeader().today = self.desk.today()
         for view in (self.names, self.grid):
             view.setModel(self.model)
             view.verticalHeader().setSectionResizeMode(QHeaderView.Fixed)
             view.verticalHeader().setDefaultSectionSize(ROW_HEIGHT)
             view.verticalHeader().hide()
             view.horizontalHeader().setFixedHeight(HEADER_HEIGHT)
-            view.setHorizontalScrollBarPolicy(Qt.ScrollBarAlwaysOn)
             view.setWordWrap(False)
+            view.setTabKeyNavigation(False)
+        self.grid.setHorizontalScrollBarPolicy(Qt.ScrollBarAlwaysOn)
         self.names.setSelectionMode(QAbstractItemView.NoSelection)
         self.names.setFocusPolicy(Qt.NoFocus)
+        # The names never scroll sideways; a blank strip the height of the grid's scroll bar
+        # keeps their rows level with the grid's.
         self.names.setVerticalScrollBarPolicy(Qt.ScrollBarAlwaysOff)
+        self.names.setHorizontalScrollBarPolicy(Qt.ScrollBarAlwaysOff)
         self.names.horizontalHeader().setSectionResizeMode(QHeaderView.Fixed)
         self.grid.setItemDelegate(GridDelegate(self.model, self.grid))
         self.names.setItemDelegate(NameDelegate(self.model, self.names))
@@ -123,23 +153,36 @@ class ReservationsTab(QWidget):
         self.grid.setShowGrid(False)
         self.grid.horizontalHeader().setSectionResizeMode(QHeaderView.Fixed)
         self.grid.horizontalHeader().setDefaultSectionSize(DAY_WIDTH)
-        self.grid.horizontalHeader().setMinimumSectionSize(20)
+        self.grid.horizontalHeader().setMinimumSectionSize(10)
         self.grid.setContextMenuPolicy(Qt.CustomContextMenu)
         self.grid.verticalScrollBar().valueChanged.connect(self.names.verticalScrollBar().setValue)
         self.names.verticalScrollBar().valueChanged.connect(self.grid.verticalScrollBar().setValue)
+        names_box = QWidget()
+        names_layout = QVBoxLayout(names_box)
+        names_layout.setContentsMargins(0, 0, 0, 0)
+        names_layout.setSpacing(0)
+        names_layout.addWidget(self.names, 1)
+        strip = QWidget()
+        strip.setFixedHeight(self.grid.horizontalScrollBar().sizeHint().height())
+        names_layout.addWidget(strip)
         splitter = QSplitter(Qt.Horizontal)
-        splitter.addWidget(self.names)
+        splitter.addWidget(names_box)
         splitter.addWidget(self.grid)
         splitter.setStretchFactor(1, 1)
         splitter.setChildrenCollapsible(False)
         self.splitter = splitter
 
+        self.counts = QLabel("")
         self.message = QLabel("")
         self.message.setWordWrap(True)
         legend = QLabel("   ".join(f"<b>{code}</b> {text}" for code, text in LEGEND)
-                        + "   <span style='background:#D4D4D4'>&nbsp;&nbsp;&nbsp;</span> fermé")
+                        + "   <span style='background:#D4D4D4'>&nbsp;&nbsp;&nbsp;</span> fermé"
+                        + "   <b>12</b> places libres")
         legend.setStyleSheet("color: #444")
+        legend.setToolTip("Sous chaque unité, le nombre de places encore libres ce jour-là (en rouge : complet). "
+                          "Clic : choisir ; Espace ou double-clic : agir ; Ctrl+Z : annuler la dernière saisie.")
         bottom = QHBoxLayout()
+        bottom.addWidget(self.counts)
         bottom.addWidget(self.message, 1)
         bottom.addWidget(legend)
 
@@ -152,31 +195,25 @@ class ReservationsTab(QWidget):
         self.prev_button.clicked.connect(lambda: self.shift_month(-1))
         self.next_button.clicked.connect(lambda: self.shift_month(1))
         self.month_edit.dateChanged.connect(self._month_picked)
+        self.today_button.clicked.connect(lambda: self.go_to(self.desk.today()))
+        self.go_edit.dateChanged.connect(lambda d: self.go_to(date(d.year(), d.month(), d.day())))
         self.activity_combo.currentIndexChanged.connect(self._activity_changed)
         self.school_combo.currentIndexChanged.connect(lambda _: self.reload())
         self.class_combo.currentIndexChanged.connect(lambda _: self._apply_memory_filter())
         self.search.textChanged.connect(lambda _: self._apply_memory_filter())
         self.weekends.toggled.connect(lambda _: self._apply_columns())
         self.period_button.clicked.connect(self.open_period_dialog)
+        self.family_chip.clicked.connect(lambda: self.show_family(None))
         self.grid.act.connect(self.run_action)
         self.grid.clicked.connect(self._clicked)
+        self.grid.doubleClicked.connect(self._double_clicked)
         self.names.clicked.connect(self._name_clicked)
         self.grid.customContextMenuRequested.connect(self._context_menu)
         self._build_actions()
 
     def _build_actions(self) -> None:
         self.actions_by_name: dict[str, QAction] = {}
-        specs = [
-            ("book", "Réserver (R)", "Ctrl+R"),
-            ("ask", "Demande pour la famille (DR)", "Ctrl+D"),
-            ("cancel", "Annuler la réservation…", "Del"),
-            ("ask_cancel", "Demande d'annulation pour la famille (DA)", "Ctrl+Shift+D"),
-            ("accept", "Accepter la demande", "Ctrl+Return"),
-            ("refuse", "Refuser la demande…", "Ctrl+Shift+Return"),
-            ("withdraw", "Retirer la demande de la famille", ""),
-            ("history", "Historique de la case", "Ctrl+H"),
-        ]
-        for name, text, keys in specs:
+        for name, text, keys in SPECS:
             action = QAction(text, self)
             if keys and name != "cancel":
                 action.setShortcut(QKeySequence(keys))
@@ -189,6 +226,7 @@ class ReservationsTab(QWidget):
             self.actions_by_name[name] = action
         for keys, fn in (("Ctrl+PgUp", lambda: self.shift_month(-1)),
                          ("Ctrl+PgDown", lambda: self.shift_month(1)),
+                         ("Ctrl+Home", lambda: self.go_to(self.desk.today())),
                          ("Ctrl+F", self.search.setFocus), ("Ctrl+P", self.open_period_dialog)):
             action = QAction(self)
             action.setShortcut(QKeySequence(keys))
@@ -256,7 +294,7 @@ class ReservationsTab(QWidget):
         aid = self.activity_combo.currentData()
         if aid is None:
             self.model.clear()
-            self.message.setText("Aucune activité : importez d'abord les paramètres.")
+            self.say("Aucune activité : importez d'abord les paramètres.")
             return
         unit_ids = self.selected_unit_ids()
         data = ops.run(self, "Réservations", lambda: reads.month_grid(
@@ -268,8 +306,7 @@ class ReservationsTab(QWidget):
         self._apply_memory_filter(force=True)
         n = len(self.model.grid.units)
         self.units_button.setText(f"Unités ({n})")
-        self._say(f"{formats.month_year(self.month).capitalize()} — "
-                  f"{formats.count(len(data.child_ids), 'enfant', 'enfants')}.")
+        self.say("")
 
     # --- following the other tabs -----------------------------------------------------------
     def apply_changes(self, changes: Changes, origin=None) -> None:
@@ -295,8 +332,19 @@ class ReservationsTab(QWidget):
                 self.model.apply_changes(states)
 
     def _apply_memory_filter(self, force: bool = False) -> None:
-        self.model.set_filter(self.search.text(), self.class_combo.currentData() or "")
+        self.model.set_filter(self.search.text(), self.class_combo.currentData() or "", self.family_children)
         self._apply_columns()
+        g = self.model.grid
+        if g is None:
+            self.counts.setText("")
+            return
+        shown, total = self.model.rowCount(), len(g.child_ids)
+        text = f"{formats.month_year(self.month).capitalize()} — "
+        if shown == total:
+            text += formats.count(total, "enfant", "enfants") + "."
+        else:
+            text += f"{formats.count(shown, 'enfant affiché', 'enfants affichés')} sur {total}."
+        self.counts.setText(text)
 
     def _apply_columns(self) -> None:
         g = self.model.grid
@@ -304,6 +352,7 @@ class ReservationsTab(QWidget):
             return
         total = self.model.columnCount()
         show_weekends = self.weekends.isChecked()
+        header = self.grid.horizontalHeader()
         for col in range(total):
             fixed = col < FIXED
             self.names.setColumnHidden(col, not fixed)
@@ -311,9 +360,23 @@ class ReservationsTab(QWidget):
             if not fixed and not show_weekends:
                 hidden = g.closed[col - FIXED] in NEVER_OPEN
             self.grid.setColumnHidden(col, hidden)
-        for col, width in enumerate((180, 46, 58, 44)):
+            if not fixed:
+                header.resizeSection(col, CLOSED_WIDTH if g.closed[col - FIXED] else DAY_WIDTH)
+        for col, width in enumerate(NAME_WIDTHS):
             self.names.setColumnWidth(col, width)
-        self.names.setFixedWidth(180 + 46 + 58 + 44 + 2 * self.names.frameWidth())
+        self.names.setFixedWidth(sum(NAME_WIDTHS) + 2 * self.names.frameWidth())
+
+    def show_family(self, label: str | None, child_ids=None) -> None:
+        """Only these children (a family's, from its file), or everyone again (None)."""
+        self.family_children = list(child_ids) if label is not None else None
+        self.family_chip.setText(f"{label}  ✕" if label else "")
+        self.family_chip.setVisible(label is not None)
+        if label is not None:
+            self.search.clear()
+            self.class_combo.setCurrentIndex(0)
+            if self.school_combo.currentIndex() != 0:
+                self.school_combo.setCurrentIndex(0)  # reloads: the children may be in any school
+        self._apply_memory_filter()
 
     # --- month and activity ---------------------------------------------------------------
     def shift_month(self, step: int) -> None:
@@ -321,11 +384,30 @@ class ReservationsTab(QWidget):
         self.set_month(date(self.month.year + m // 12, m % 12 + 1, 1))
 
     def set_month(self, month: date) -> None:
+        self.release_held()
         self.month = month.replace(day=1)
         self.month_edit.blockSignals(True)
         self.month_edit.setDate(QDate(self.month.year, self.month.month, 1))
         self.month_edit.blockSignals(False)
         self.reload()
+
+    def go_to(self, day: date) -> None:
+        """Show `day`: its month, and its first column in view (the current row kept)."""
+        if day.replace(day=1) != self.month:
+            self.set_month(day)
+        g = self.model.grid
+        if g is None or not self.model.rowCount():
+            return
+        col = next((FIXED + c for c, (d, _u) in enumerate(g.columns)
+                    if g.days[d] == day and not self.grid.isColumnHidden(FIXED + c)), None)
+        if col is None:
+            self.say(f"{formats.long_date(day).capitalize()} : pas d'accueil ce jour-là pour cette activité.")
+            return
+        row = max(self.grid.currentIndex().row(), 0)
+        target = self.model.index(row, col)
+        self.grid.scrollTo(target, QAbstractItemView.PositionAtCenter)
+        self.grid.setCurrentIndex(target)
+        self.grid.setFocus()
 
     def _month_picked(self, value: QDate) -> None:
         picked = date(value.year(), value.month(), 1)
@@ -333,6 +415,7 @@ class ReservationsTab(QWidget):
             self.set_month(picked)
 
     def _activity_changed(self, _index) -> None:
+        self.release_held()
         self._fill_units()
         self.reload()
 
@@ -346,7 +429,7 @@ class ReservationsTab(QWidget):
                 indexes = [current]
         return [i.data(CELL_ROLE) for i in indexes]
 
-    def _states(self, cells) -> dict:
+    def cell_states(self, cells) -> dict:
         g = self.model.grid
         out = {}
         for cell in cells:
@@ -363,14 +446,12 @@ class ReservationsTab(QWidget):
                                           QItemSelectionModel.ClearAndSelect)
 
     def _clicked(self, index) -> None:
-        from PySide6.QtWidgets import QApplication
+        """A click only chooses the cell (a stray click never books); it says why a day is closed."""
+        if index.column() >= FIXED and index.data(CLOSED_ROLE):
+            self.say(f"Jour fermé : {index.data(CLOSED_ROLE)}.", error=True)
 
-        if QApplication.keyboardModifiers() & (Qt.ShiftModifier | Qt.ControlModifier):
-            return
-        if index.column() < FIXED:
-            return
-        if index.data(CLOSED_ROLE):
-            self._say(f"Jour fermé : {index.data(CLOSED_ROLE)}.", error=True)
+    def _double_clicked(self, index) -> None:
+        if index.column() < FIXED or index.data(CLOSED_ROLE):
             return
         self.run_action("default")
 
@@ -379,194 +460,135 @@ class ReservationsTab(QWidget):
         self.grid.selectRow(index.row())
 
     def _context_menu(self, pos) -> None:
+        self.context_menu().exec(self.grid.viewport().mapToGlobal(pos))
+        for action in self.actions_by_name.values():  # the keys stay live, they say why not
+            action.setEnabled(True)
+
+    def context_menu(self) -> QMenu:
+        """The right-click menu, with what does not apply to the selection greyed."""
         menu = QMenu(self)
+        cells = self.selected_cells()
+        present = set(self.cell_states(cells).values()) if cells and self.model.grid else set()
         for name in ("book", "ask", "cancel", "ask_cancel", "accept", "refuse", "withdraw"):
-            menu.addAction(self.actions_by_name[name])
+            action = self.actions_by_name[name]
+            action.setEnabled(bool(present & APPLIES_TO[name]))
+            menu.addAction(action)
         menu.addSeparator()
         period = menu.addAction("Réservations sur période…")
         period.triggered.connect(self.open_period_dialog)
+        period.setEnabled(self.grid.currentIndex().isValid())
+        undo = self.actions_by_name["undo"]
+        undo.setEnabled(self.last_done is not None)
+        menu.addAction(undo)
         menu.addAction(self.actions_by_name["history"])
-        menu.exec(self.grid.viewport().mapToGlobal(pos))
+        return menu
 
     # --- actions --------------------------------------------------------------------------
     def run_action(self, name: str) -> None:
-        cells = self.selected_cells()
         if name == "history":
             return self._show_history()
+        if name == "undo":
+            return self.undo()
+        cells = self.selected_cells()
         if not cells:
             current = self.grid.currentIndex()
             if current.isValid() and current.data(CLOSED_ROLE):
-                self._say(f"Jour fermé : {current.data(CLOSED_ROLE)}.", error=True)
+                self.say(f"Jour fermé : {current.data(CLOSED_ROLE)}.", error=True)
             else:
-                self._say("Sélectionnez une ou plusieurs cases.", error=True)
+                self.say("Sélectionnez une ou plusieurs cases.", error=True)
             return
         if name == "default":
             name = self._default_action(cells)
             if name is None:
                 return
-        operation = self._operation(name, cells)
-        if operation is None:
+        call = operation(self, name, cells)
+        if call is None:
             return
 
         def done(result) -> None:
             self.model.apply_changes(result.changed)
-            self._say(result.summary(VERBS[name]))
+            self.last_done = result
+            text = result.summary(VERBS[name])
+            if result.action in cell_ops.UNDOABLE:
+                text += " (Ctrl+Z pour annuler)"
+            self.say(text)
 
-        ops.run(self, "Réservations", lambda: operation(False), on_done=done,
-                on_refused=lambda exc: self._over_capacity(exc, name, operation))
+        ops.run(self, "Réservations", lambda: call(False), on_done=done,
+                on_refused=lambda exc: self._over_capacity(exc, name, call))
 
-    def _over_capacity(self, exc: DeskError, name: str, operation):
+    def undo(self) -> None:
+        """Ctrl+Z: take back the last change (see `cells.undo`)."""
+        if self.last_done is None:
+            self.say("Rien à annuler.", error=True)
+            return
+        last = self.last_done
+
+        def done(result) -> None:
+            self.last_done = None
+            self.model.apply_changes(result.changed)
+            self.say(result.summary(VERBS["undo"]))
+
+        def refused(text: str) -> None:
+            self.last_done = None  # it cannot be taken back: never offer it again
+            self.say(text, error=True)
+
+        ops.run(self, "Annuler la saisie", lambda: cell_ops.undo(self.desk, last), on_done=done,
+                on_error=refused)
+
+    def _over_capacity(self, exc: DeskError, name: str, call):
         """Going over capacity is the clerk's call: asked, then the same operation with the override."""
         if isinstance(exc, CapacityExceeded) and name in ("book", "ask", "accept"):
             verb = "Accepter" if name == "accept" else "Réserver"
             if self.confirm(f"{exc}\n\n{verb} quand même ?"):
-                return lambda: operation(True)
-        self._say(str(exc), error=True)
+                return lambda: call(True)
+        self.say(str(exc), error=True)
         return None
 
     def _default_action(self, cells) -> str | None:
         current = self.grid.currentIndex()
         state = current.data(STATE_ROLE) if current.isValid() and current.column() >= FIXED else None
         if state is None:
-            state = self._states(cells)[cells[0]]
+            state = self.cell_states(cells)[cells[0]]
         family = self.family_mode.isChecked()
-        if state == BLANK:
-            return "ask" if family else "book"
-        if state == R:
-            return "ask_cancel" if family else "cancel"
-        if state == AF:
-            self._say("Case annulée et facturée : elle ne change plus.", error=True)
+        name = default_action(state, family)
+        if name is None:
+            self.say("Case annulée et facturée : elle ne change plus.", error=True)
             return None
+        if name != "decide":
+            return name
         if state == DR and family:
-            return "withdraw" if self.confirm("Retirer la demande de réservation de la famille ?") \
-                else None
-        choice = self.prompt_decision(state)
-        return choice
+            return "withdraw" if self.confirm("Retirer la demande de réservation de la famille ?") else None
+        return self.prompt_decision(state)
 
-    def _operation(self, name: str, cells):
-        """Ask what the action needs (billing, reason), then return the service call to make,
-        `operation(capacity_override)`, or None when there is nothing to do."""
-        d, cal = self.desk, self.cal
-        if name in ("book", "ask"):
-            return lambda override: cell_ops.book_cells(d, cells, for_family=name == "ask",
-                                                        capacity_override=override, cal=cal)
-        if name == "cancel":
-            r_cells = [c for c, st in self._states(cells).items() if st == R]
-            if not r_cells:
-                self._say("Seules les cases réservées (R) s'annulent ainsi.", error=True)
-                return None
-            proposal = ops.run(self, "Annuler", lambda: reads.cancellation_proposal(
-                d, cal, self.activity_combo.currentData(), r_cells), on_error=self._error)
-            if proposal is None:
-                return None
-            proposed, late = proposal
-            choice = self.prompt_cancel(len(r_cells), proposed, late)
-            if choice is None:
-                return None
-            billing, reason = choice
-            return lambda _override: cell_ops.cancel_cells(d, r_cells, billing=billing, reason=reason, cal=cal)
-        if name == "ask_cancel":
-            return lambda _override: cell_ops.ask_cancel_cells(d, cells, cal=cal)
-        if name == "withdraw":
-            return lambda _override: cell_ops.withdraw_cells(d, cells)
-        if name in ("accept", "refuse"):
-            pending = [c for c, st in self._states(cells).items() if st in (DR, DA)]
-            if not pending:
-                self._say("Aucune demande en attente dans la sélection.", error=True)
-                return None
-            reason = ""
-            if name == "refuse":
-                reason = self.prompt_reason("Refuser la demande", "Motif du refus (envoyé à la famille) :")
-                if reason is None:
-                    return None
-            return lambda override: cell_ops.decide_cells(d, pending, name == "accept", reason=reason,
-                                                          capacity_override=override)
-        raise ValueError(name)
+    def release_held(self) -> None:
+        """The e-mails of the grid's inline decisions leave now (the clerk moved on)."""
+        if not self.holding:
+            return
+        self.holding = False
+        login = self.desk.actor.login
+        ops.run(self, "Envoi des courriels", lambda: outbox.release_held(self.desk, created_by=login),
+                on_error=self._error, busy=False)
+
+    def hideEvent(self, event) -> None:  # noqa: N802 - Qt API
+        self.release_held()
+        super().hideEvent(event)
+
+    def run(self, title: str, fn):
+        """A quick read for an action (its failure in the message line)."""
+        return ops.run(self, title, fn, on_error=self._error)
 
     def _history(self, cell) -> str:
         # Read while painting a tooltip: not a clerk's action, no busy cursor.
         return reads.cell_history_text(self.desk, cell)
 
-    def _show_history(self) -> None:
-        current = self.grid.currentIndex()
-        if not current.isValid() or current.column() < FIXED:
-            return
-        if current.data(CLOSED_ROLE):
-            text = f"Jour fermé : {current.data(CLOSED_ROLE)}."
-        else:
-            text = self._history(current.data(CELL_ROLE))
-        QMessageBox.information(self, "Historique de la case", text)
-
-    def open_period_dialog(self) -> None:
-        g = self.model.grid
-        if g is None:
-            return
-        rows = sorted({i.row() for i in self.grid.selectionModel().selectedIndexes()}
-                      or ({self.grid.currentIndex().row()} if self.grid.currentIndex().isValid()
-                          else set()))
-        if not rows:
-            self._say("Choisissez d'abord l'enfant (une case de sa ligne).", error=True)
-            return
-        children = [(g.child_ids[self.model.visible[r]], g.names[self.model.visible[r]])
-                    for r in rows]
-        current = self.grid.currentIndex()
-        unit_id = g.units[g.columns[current.column() - FIXED][1]].id \
-            if current.isValid() and current.column() >= FIXED else None
-        last = date(self.month.year + self.month.month // 12, self.month.month % 12 + 1, 1)
-        from datetime import timedelta
-
-        dialog = self.make_period_dialog(children, unit_id, last - timedelta(days=1))
-        # The dialog's booking reaches the grid from its exact result, below.
-        if dialog.exec() and dialog.result_cells is not None:
-            self.model.apply_changes(dialog.result_cells.changed)
-            self._say(dialog.result_cells.summary(VERBS["ask" if dialog.for_family else "book"]))
-
-    def make_period_dialog(self, children, unit_id, last) -> PeriodDialog:
-        return PeriodDialog(self.desk, self.filters["activities"], children,
-                            activity_id=self.activity_combo.currentData(), unit_id=unit_id,
-                            first=max(self.month, self.desk.today()), last=last,
-                            for_family=self.family_mode.isChecked(), parent=self)
-
-    # --- prompts (tests replace these) -----------------------------------------------------
-    def prompt_decision(self, state: int) -> str | None:
-        menu = QMenu(self)
-        what = "de réservation" if state == DR else "d'annulation"
-        menu.addSection(f"Demande {what}")
-        accept = menu.addAction("&Accepter")
-        refuse = menu.addAction("&Refuser…")
-        rect = self.grid.visualRect(self.grid.currentIndex())
-        chosen = menu.exec(self.grid.viewport().mapToGlobal(rect.bottomLeft()))
-        return "accept" if chosen is accept else "refuse" if chosen is refuse else None
-
-    def prompt_cancel(self, count: int, proposed: str, late: int):
-        dialog = CancelDialog(count, proposed, late, self)
-        return dialog.choice() if dialog.exec() else None
-
-    def prompt_reason(self, title: str, prompt: str) -> str | None:
-        dialog = ReasonDialog(title, prompt, self)
-        return dialog.text() if dialog.exec() else None
-
-    def confirm(self, text: str) -> bool:
-        answer = QMessageBox.question(self, "Confirmer", text, QMessageBox.Yes | QMessageBox.No,
-                                      QMessageBox.No)
-        return answer == QMessageBox.Yes
-
     def _error(self, text: str) -> None:
-        self._say(text, error=True)
+        self.say(text, error=True)
 
-    def _say(self, text: str, error: bool = False) -> None:
+    def say(self, text: str, error: bool = False) -> None:
         self.message.setStyleSheet("color: #B00020" if error else "")
         self.message.setText(text)
 
+    _say = say
 
-VERBS = {
-    "book": ("réservée", "réservées"),
-    "ask": ("demandée pour la famille", "demandées pour la famille"),
-    "cancel": ("annulée", "annulées"),
-    "ask_cancel": ("en demande d'annulation", "en demande d'annulation"),
-    "accept": ("acceptée", "acceptées"),
-    "refuse": ("refusée", "refusées"),
-    "withdraw": ("retirée", "retirées"),
-}
 
-__all__ = ["ReservationsTab", "GridView"]
+__all__ = ["ReservationsTab", "GridView", "VERBS"]

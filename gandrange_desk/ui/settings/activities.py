@@ -171,6 +171,8 @@ class ActivitiesPage(QWidget):
         self.list = QListWidget()
         self.list.setMaximumWidth(280)
         self.list.setMinimumWidth(220)
+        self.list.setTextElideMode(Qt.ElideRight)  # a long name ends in "…" (its tooltip says it all)
+        self.list.setHorizontalScrollBarPolicy(Qt.ScrollBarAlwaysOff)
         self.add_activity_button = QPushButton("Nouvelle activ&ité")
         self.remove_activity_button = QPushButton("Retirer l'activité")
         self.code = QLineEdit()
@@ -191,10 +193,12 @@ class ActivitiesPage(QWidget):
         self.table = QTableView()
         self.table.setModel(self.units)
         self.table.verticalHeader().setSectionResizeMode(QHeaderView.Fixed)
+        self.table.verticalHeader().setDefaultSectionSize(24)
+        self.table.setTabKeyNavigation(False)
         header = self.table.horizontalHeader()
         header.setSectionResizeMode(QHeaderView.Interactive)
         header.setStretchLastSection(True)
-        for col, width in enumerate((200, 190, 70)):
+        for col, width in enumerate((170, 190, 60)):
             self.table.setColumnWidth(col, width)
         self.table.setSelectionBehavior(QAbstractItemView.SelectRows)
         self.table.setEditTriggers(QAbstractItemView.DoubleClicked | QAbstractItemView.EditKeyPressed
@@ -262,6 +266,7 @@ class ActivitiesPage(QWidget):
         self.list.clear()
         for a in self.activities:
             self.list.addItem(self._title(a))
+            self.list.item(self.list.count() - 1).setToolTip(self._title(a))
         self.list.blockSignals(False)
         if self.activities:
             self.list.setCurrentRow(0)
@@ -407,6 +412,7 @@ class ActivitiesPage(QWidget):
             w.setReadOnly(True)
         for w in (self.booking_days, self.cancel_days):
             w.setReadOnly(True)
+            w.setButtonSymbols(QSpinBox.NoButtons)
         self.opens.setEnabled(False)
         for box in self.weekdays.values():
             box.setEnabled(False)

@@ -26,6 +26,7 @@ from gandrange_desk.ui.common import ops
 from gandrange_desk.ui.settings.activities import ActivitiesPage, UnitModel
 from gandrange_desk.services.settings.fields import ACTIVITY_FIELDS, STRUCTURE_FIELD, UNIT_FIELDS
 from gandrange_desk.ui.settings.pages import ClosuresPage, SchoolsPage, StructurePage, mark
+from gandrange_desk.ui.common.windows import remember
 
 PAGES = ("Structure", "Écoles", "Fermetures", "Activités et unités")
 STRUCTURE, SCHOOLS, CLOSURES, ACTIVITIES = range(4)
@@ -58,6 +59,11 @@ def _wording(message: str) -> str:
     return message
 
 
+READ_ONLY_STYLE = (
+    'QLineEdit[readOnly="true"], QPlainTextEdit[readOnly="true"], QTextEdit[readOnly="true"] '
+    '{ background: #eeeeee; color: #444444; border: 1px solid #d4d4d4; }')
+
+
 class SettingsDialog(QDialog):
     def __init__(self, desk, parent: QWidget | None = None):
         super().__init__(parent)
@@ -65,7 +71,7 @@ class SettingsDialog(QDialog):
         self.draft: svc.SettingsDraft | None = None
         self.can_edit = desk.actor.at_least(Role.RESPONSABLE)
         self.setWindowTitle("Réglages")
-        self.resize(1000, 680)
+        remember(self, "settings", (1100, 660))
 
         self.nav = QListWidget()
         self.nav.addItems(PAGES)
@@ -135,6 +141,8 @@ class SettingsDialog(QDialog):
         if not self.can_edit:
             for page in self.pages:
                 page.set_read_only()
+            # Read-only fields must not look like fields waiting to be typed into.
+            self.setStyleSheet(READ_ONLY_STYLE)
         self.nav.setCurrentRow(0)
         self.reload()
 

@@ -13,6 +13,7 @@ from datetime import date
 from PySide6.QtCore import QModelIndex, Qt
 from PySide6.QtGui import QBrush, QColor
 from PySide6.QtWidgets import (
+    QAbstractSpinBox,
     QAbstractItemView, QComboBox, QFormLayout, QHBoxLayout, QHeaderView, QLabel, QLineEdit,
     QListWidget, QListWidgetItem, QPlainTextEdit, QPushButton, QSpinBox, QTableView, QVBoxLayout,
     QWidget,
@@ -106,6 +107,8 @@ class StructurePage(QWidget):
                 widget.setEnabled(False)
             else:
                 widget.setReadOnly(True)
+            if isinstance(widget, QAbstractSpinBox):
+                widget.setButtonSymbols(QAbstractSpinBox.NoButtons)
 
     def clear_marks(self) -> None:
         for widget in self.fields.values():

@@ -44,61 +44,79 @@ class RefusalDialog(QDialog):
 
 
 class BillingDialog(QDialog):
-    """Per-date billing of an accepted cancellation, with the reason of the choice."""
+    """Per-date billing of an accepted cancellation, with the reason of the choice.
 
-    def __init__(self, item: QueueItem, parent=None):
+    It opens on the proposal (what the deadline says, or the choice already made): typing a
+    reason and Entrée never turns an excused cancellation into a billed one. Going against the
+    proposal needs the reason, which is kept."""
+
+    def __init__(self, item: QueueItem, parent=None, current: tuple[str, str] | None = None):
         super().__init__(parent)
         from gandrange_desk.formats import ddmmyyyy
 
         self.setWindowTitle("Facturation de l'annulation")
+        self.proposed = item.proposed_billing or Billing.EXCUSED
         layout = QVBoxLayout(self)
-        proposed = Billing.phrase_of(item.proposed_billing)
+        proposed = Billing.phrase_of(self.proposed)
         layout.addWidget(QLabel(
             f"{item.child_name} — {item.unit_name} du {ddmmyyyy(item.day)}\n"
             f"Proposé : annulation {proposed}" + (" (demandée hors délai)." if item.late else " (dans les délais).")))
         self.excused = QRadioButton("&Excusée (non facturée)")
         self.billed = QRadioButton("&Facturée")
-        (self.billed if item.proposed_billing == "excused" else self.excused).setChecked(True)
+        chosen = current[0] if current else self.proposed
+        (self.billed if chosen == Billing.BILLED else self.excused).setChecked(True)
         layout.addWidget(self.excused)
         layout.addWidget(self.billed)
         form = QFormLayout()
-        self.reason = QLineEdit()
+        self.reason = QLineEdit(current[1] if current else "")
         self.reason.setPlaceholderText("Certificat médical, absence signalée…")
         form.addRow("&Motif :", self.reason)
         layout.addLayout(form)
+        self.hint = QLabel()
+        self.hint.setStyleSheet("color: #666;")
+        layout.addWidget(self.hint)
         self.buttons = QDialogButtonBox(QDialogButtonBox.Ok | QDialogButtonBox.Cancel)
         self.buttons.button(QDialogButtonBox.Cancel).setText("Annuler")
         self.buttons.accepted.connect(self.accept)
         self.buttons.rejected.connect(self.reject)
         layout.addWidget(self.buttons)
         self.reason.textChanged.connect(self._update)
+        self.excused.toggled.connect(self._update)
+        self.reason.setFocus()
         self._update()
 
+    def billing(self) -> str:
+        return Billing.EXCUSED if self.excused.isChecked() else Billing.BILLED
+
     def _update(self) -> None:
-        self.buttons.button(QDialogButtonBox.Ok).setEnabled(bool(self.reason.text().strip()))
+        against = self.billing() != self.proposed
+        self.hint.setText("Contre la proposition : le motif est obligatoire et conservé." if against else
+                          "Conforme à la proposition.")
+        self.buttons.button(QDialogButtonBox.Ok).setEnabled(bool(self.reason.text().strip()) or not against)
 
     def choice(self) -> tuple[str, str]:
-        return ("excused" if self.excused.isChecked() else "billed", self.reason.text().strip())
+        return (self.billing(), self.reason.text().strip())
 
 
 def registration_html(item: QueueItem) -> str:
-    """The submitted family, as the clerk reads it before accepting."""
+    """The submitted family, as the clerk reads it before accepting (compact: it shares the
+    screen with the queue)."""
     fam = item.payload.get("family", {})
     esc = lambda v: html.escape(str(v or ""))  # noqa: E731
     address = fam.get("address") or {}
-    parts = [f"<h3>Inscription — famille {esc(fam.get('name'))} ({esc(fam.get('ref'))})</h3>",
-             f"<p><b>Adresse :</b> {esc(address.get('street'))}, {esc(address.get('postcode'))} "
-             f"{esc(address.get('city'))}</p>", "<p><b>Responsables légaux</b></p><ul>"]
+    parts = [f"<p style='margin:0'><b>Inscription — famille {esc(fam.get('name'))} ({esc(fam.get('ref'))})</b> — "
+             f"{esc(address.get('street'))}, {esc(address.get('postcode'))} {esc(address.get('city'))}</p>",
+             "<p style='margin:4px 0 0 0'><b>Responsables légaux</b></p><ul style='margin-top:0'>"]
     for g in fam.get("guardians", []):
         parts.append(f"<li>{esc(g.get('first_name'))} {esc(g.get('last_name'))} — "
                      f"{esc(g.get('email') or 'pas de courriel')} — {esc(g.get('phone'))}</li>")
-    parts.append("</ul><p><b>Enfants</b></p><ul>")
+    parts.append("</ul><p style='margin:0'><b>Enfants</b></p><ul style='margin-top:0'>")
     for c in fam.get("children", []):
         born = c.get("birth_date") or ""
         if len(born) == 10:
             born = f"{born[8:10]}/{born[5:7]}/{born[0:4]}"
         parts.append(f"<li>{esc(c.get('first_name'))} {esc(c.get('last_name'))} ({esc(c.get('ref'))}), "
                      f"né(e) le {esc(born)} — {esc(c.get('school'))} {esc(c.get('class'))}</li>")
-    parts.append("</ul><p>Accepter crée la famille, ses enfants et son compte du portail, et envoie "
-                 "l'identifiant et un mot de passe provisoire par courriel.</p>")
+    parts.append("</ul><p style='margin:0; color:#555'>Accepter crée la famille, ses enfants et son compte du "
+                 "portail, et envoie l'identifiant et un mot de passe provisoire par courriel.</p>")
     return "".join(parts)

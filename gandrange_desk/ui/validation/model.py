@@ -1,4 +1,7 @@
-"""The queue as a tree model: family → activity → unit → request lines, with counts per group."""
+"""The queue as a tree model: family → activity → request lines, with counts per group.
+
+The unit is a column of the lines, not a level of its own: a level per unit cost a row per unit
+and left about eight requests on a 1366×768 screen."""
 
 from __future__ import annotations
 
@@ -11,9 +14,10 @@ from gandrange_desk import formats
 from gandrange_desk.models import Billing, RequestKind, RequestSource
 from gandrange_desk.services.queue import FamilyGroup, QueueItem
 
-COLUMNS = ("Famille / demande", "Enfant", "Date", "Demandé le", "Délai", "Places si acceptée",
+COLUMNS = ("Famille / demande", "Enfant", "Unité", "Date", "Demandé le", "Délai", "Places après",
            "Facturation", "Source")
-FAMILY, ACTIVITY, UNIT, LINE = range(4)
+FAMILY, ACTIVITY, LINE = 0, 1, 3
+CHILD, UNIT, DAY, SUBMITTED, LATE, PLACES, BILLING, SOURCE = range(1, 9)
 LATE_COLOUR = QColor("#b00020")
 PAST_COLOUR = QColor("#6d4c00")
 GROUP_BACKGROUND = QColor("#eef2f7")
@@ -54,14 +58,9 @@ class QueueTreeModel(QAbstractItemModel):
                 anode = Node(ACTIVITY, act.name, fnode, row=len(fnode.children))
                 fnode.children.append(anode)
                 for unit in act.units:
-                    if unit.name == act.name:  # registrations, family changes: no unit level
-                        unode = anode
-                    else:
-                        unode = Node(UNIT, unit.name, anode, row=len(anode.children))
-                        anode.children.append(unode)
                     for item in unit.items:
-                        unode.children.append(Node(LINE, RequestKind.label_of(item.kind), unode,
-                                                   item=item, row=len(unode.children)))
+                        anode.children.append(Node(LINE, RequestKind.label_of(item.kind), anode,
+                                                   item=item, row=len(anode.children)))
         self.root = root
         shown = {i.id for i in root.leaves()}
         self.overrides = {k: v for k, v in self.overrides.items() if k in shown}
@@ -144,13 +143,17 @@ class QueueTreeModel(QAbstractItemModel):
         if role == Qt.DisplayRole:
             return self._line_text(item, col)
         if role == Qt.ForegroundRole:
-            if col == 4 and item.late:
+            if col == LATE and item.late:
                 return QBrush(LATE_COLOUR)
-            if col == 2 and item.past:
+            if col == DAY and item.past:
                 return QBrush(PAST_COLOUR)
-            if col == 5 and item.places_left is not None and item.places_left < 0:
+            if col == PLACES and item.places_left is not None and item.places_left < 0:
                 return QBrush(LATE_COLOUR)
+        if role == Qt.TextAlignmentRole and col == PLACES:
+            return int(Qt.AlignRight | Qt.AlignVCenter)
         if role == Qt.ToolTipRole:
+            if col == BILLING and item.id in self.overrides:
+                return self._line_text(item, col)
             return self._tooltip(item)
         if role == Qt.UserRole:
             return item.id
@@ -161,7 +164,7 @@ class QueueTreeModel(QAbstractItemModel):
             if col == 0:
                 n = len(node.leaves())
                 return f"{node.label} — {formats.count(n, 'demande', 'demandes')}"
-            if col == 4 and node.level == FAMILY:
+            if col == LATE and node.level == FAMILY:
                 late = sum(1 for i in node.leaves() if i.late)
                 return formats.count(late, "hors délai", "hors délai") if late else ""
             return ""
@@ -174,12 +177,14 @@ class QueueTreeModel(QAbstractItemModel):
     def _line_text(self, item: QueueItem, col: int) -> str:
         if col == 0:
             return RequestKind.label_of(item.kind)
-        if col == 1:
+        if col == CHILD:
             if item.kind == "registration":
                 children = item.payload.get("family", {}).get("children", [])
                 return ", ".join(f"{c.get('first_name', '')}" for c in children)
             return item.child_name
-        if col == 2:
+        if col == UNIT:
+            return item.unit_name if item.kind in ("booking", "cancellation") else ""
+        if col == DAY:
             if item.day is None:
                 if item.kind == "family_change":
                     n = len(item.payload.get("changes", {}))
@@ -187,15 +192,15 @@ class QueueTreeModel(QAbstractItemModel):
                 return ""
             text = f"{formats.WEEKDAYS_SHORT_FR[item.day.weekday()]} {formats.ddmmyyyy(item.day)}"
             return text + " (passé)" if item.past else text
-        if col == 3:
+        if col == SUBMITTED:
             return formats.instant(item.submitted_at)
-        if col == 4:
+        if col == LATE:
             return "Hors délai" if item.late else ""
-        if col == 5:
+        if col == PLACES:
             if item.places_left is None:
                 return ""
             return "complet" if item.places_left < 0 else str(item.places_left)
-        if col == 6:
+        if col == BILLING:
             if not item.proposed_billing:
                 return ""
             proposed = Billing.phrase_of(item.proposed_billing)
@@ -203,7 +208,7 @@ class QueueTreeModel(QAbstractItemModel):
             if override and override[0] != item.proposed_billing:
                 return f"{Billing(override[0]).phrase} (au lieu {formats.de(proposed)}) — {override[1]}"
             return proposed
-        if col == 7:
+        if col == SOURCE:
             return RequestSource.label_of(item.source)
         return ""
 

@@ -19,18 +19,22 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 from gandrange_desk import formats
-from gandrange_desk.errors import DeskError
 from gandrange_desk.models import Billing, RequestKind
 from gandrange_desk.services import queue
 from gandrange_desk.services.changes import Changes
 from gandrange_desk.services.intake import feed as intake
+from gandrange_desk.services.families.lookalikes import registration_look_alikes
+from gandrange_desk.services.mail import outbox
 from gandrange_desk.services.queue.reads import activity_choices
 from gandrange_desk.services.context import Desk
 from gandrange_desk.ui.common import ops
 from gandrange_desk.ui.common.refresh import Follow
 from gandrange_desk.ui.common.table_model import RowsTableModel
+from gandrange_desk.ui.families.file import open_family_file
+from gandrange_desk.ui.families.lookalikes import look_alikes_html
 from gandrange_desk.ui.validation.dialogs import BillingDialog, RefusalDialog, registration_html
 from gandrange_desk.ui.validation.model import FAMILY, QueueTreeModel
+from gandrange_desk.ui.common.windows import keep
 
 KIND_FILTERS = (
     ("Toutes les demandes", None),
@@ -101,6 +105,10 @@ class ValidationTab(QWidget):
         self.desk = desk
         self.setAcceptDrops(True)
         self.model = QueueTreeModel(self)
+        # Families whose decision e-mails this tab holds for the clerk's next decisions (one
+        # e-mail per family and activity round); sent when the clerk leaves the family or the tab.
+        self.held_families: set[int] = set()
+        self._current_family: int | None = None
         self._build()
         self._search_timer = QTimer(self, singleShot=True, interval=200)
         self._search_timer.timeout.connect(self.refresh)
@@ -127,16 +135,19 @@ class ValidationTab(QWidget):
         self.search = QLineEdit()
         self.search.setPlaceholderText("Rechercher une famille ou un enfant…")
         self.search.setClearButtonEnabled(True)
+        self.search.setMinimumWidth(260)
         self.late_only = QCheckBox("Hors délai &seulement")
-        self.import_button = QPushButton("&Importer les demandes du portail…")
+        self.import_button = QPushButton("&Importer du portail…")
+        self.import_button.setToolTip("Importer un flux de demandes du portail (.json) ; on peut aussi "
+                                      "déposer le fichier sur l'onglet (Ctrl+I)")
         self.import_button.clicked.connect(self.import_feed_dialog)
         refresh = QPushButton("Actualiser")
         refresh.clicked.connect(self.refresh)
-        for w in (QLabel("&Type :"), self.kind, QLabel("Activité :"), self.activity, self.search,
-                  self.late_only):
+        for w in (QLabel("&Type :"), self.kind, QLabel("Activité :"), self.activity):
             filters.addWidget(w)
+        filters.addWidget(self.search, 1)
+        filters.addWidget(self.late_only)
         filters.itemAt(0).widget().setBuddy(self.kind)
-        filters.addStretch(1)
         filters.addWidget(self.import_button)
         filters.addWidget(refresh)
         layout.addLayout(filters)
@@ -151,10 +162,10 @@ class ValidationTab(QWidget):
         self.tree.setUniformRowHeights(True)
         self.tree.setAlternatingRowColors(True)
         self.tree.header().setSectionResizeMode(QHeaderView.Interactive)
-        for col, width in enumerate((280, 140, 140, 140, 80, 120, 210, 170)):
+        for col, width in enumerate((285, 130, 105, 120, 125, 85, 85, 190, 150)):
             self.tree.setColumnWidth(col, width)
         self.tree.installEventFilter(_Keys(self))
-        self.tree.selectionModel().currentChanged.connect(lambda *_: self._show_detail())
+        self.tree.selectionModel().currentChanged.connect(lambda *_: self._current_moved())
         splitter.addWidget(self.tree)
         self.detail = QStackedWidget()
         self.detail_info = QLabel()
@@ -162,6 +173,8 @@ class ValidationTab(QWidget):
         self.detail_info.setAlignment(Qt.AlignTop | Qt.AlignLeft)
         self.detail.addWidget(self.detail_info)
         self.registration_view = QTextBrowser()
+        self.registration_view.setOpenLinks(False)
+        self.registration_view.anchorClicked.connect(self._open_link)
         self.detail.addWidget(self.registration_view)
         change_page = QWidget()
         change_layout = QVBoxLayout(change_page)
@@ -170,6 +183,7 @@ class ValidationTab(QWidget):
         self.change_model = FieldChangeModel(self)
         self.change_table = QTableView()
         self.change_table.setModel(self.change_model)
+        self.change_table.setTabKeyNavigation(False)
         self.change_table.verticalHeader().setVisible(False)
         self.change_table.verticalHeader().setSectionResizeMode(QHeaderView.Fixed)
         self.change_table.horizontalHeader().setStretchLastSection(True)
@@ -191,11 +205,14 @@ class ValidationTab(QWidget):
         row.addStretch(1)
         change_layout.addLayout(row)
         self.detail.addWidget(change_page)
-        self.detail.setMinimumHeight(150)
+        self.detail.setMinimumHeight(110)
         splitter.addWidget(self.detail)
         splitter.setStretchFactor(0, 3)
         splitter.setStretchFactor(1, 1)
-        splitter.setSizes([560, 240])
+        splitter.setSizes([480, 130])
+        self.splitter = splitter
+        keep(self.tree, "validation")
+        keep(splitter, "validation")
         layout.addWidget(splitter, 1)
 
         actions = QHBoxLayout()
@@ -203,22 +220,33 @@ class ValidationTab(QWidget):
         self.refuse_button = QPushButton("Refuser… (R)")
         self.billing_button = QPushButton("Facturation… (F)")
         self.family_button = QPushButton("Accepter toute la famille (Maj+A)")
-        self.all_button = QPushButton("Tout accepter (affiché)")
+        self.all_button = QPushButton("Tout accepter (liste affichée)…")
+        self.all_button.setToolTip("Accepte toutes les demandes affichées, y compris les demandes hors délai, "
+                                   "les inscriptions et les modifications de famille : la question les compte "
+                                   "avant d'accepter.")
         self.next_button = QPushButton("Famille suivante (N)")
         for button, slot in ((self.accept_button, self.accept_selected), (self.refuse_button, self.refuse_selected),
                              (self.billing_button, self.change_billing), (self.family_button, self.accept_family),
                              (self.all_button, self.accept_all_shown), (self.next_button, self.next_family)):
             button.clicked.connect(slot)
             actions.addWidget(button)
-        actions.addStretch(1)
         self.status = QLabel()
-        actions.addWidget(self.status)
+        # Long messages (a held e-mail, a refusal) wrap instead of widening the window.
+        self.status.setWordWrap(True)
+        self.status.setAlignment(Qt.AlignRight | Qt.AlignVCenter)
+        self.status.setMinimumWidth(200)
+        actions.addWidget(self.status, 1)
         layout.addLayout(actions)
 
     def showEvent(self, event) -> None:
         super().showEvent(event)
         if not self.search.hasFocus():
             self.tree.setFocus()  # the keys work as soon as the tab is shown
+
+    def hideEvent(self, event) -> None:
+        # Leaving the tab ends the round: what was held for the next decisions leaves now.
+        self.release_held()
+        super().hideEvent(event)
 
     # ------------------------------------------------------------------ data
     def current_filter(self) -> queue.QueueFilter:
@@ -301,6 +329,33 @@ class ValidationTab(QWidget):
         index = self.tree.currentIndex()
         return self.model.node(index).item if index.isValid() else None
 
+    # ------------------------------------------------------------------ one e-mail per round
+    def _family_of(self, index: QModelIndex) -> int | None:
+        if not index.isValid():
+            return None
+        leaves = self.model.node(index).leaves()
+        return leaves[0].family_id if leaves else None
+
+    def _current_moved(self) -> None:
+        family = self._family_of(self.tree.currentIndex())
+        left = self._current_family
+        self._current_family = family
+        if left is not None and left != family and left in self.held_families:
+            self.release_held(left)  # the clerk left the family: its round is over
+        self._show_detail()
+
+    def release_held(self, family_id: int | None = None) -> None:
+        """Send now the e-mails this tab held (one family's, or all of them)."""
+        families = [family_id] if family_id is not None else sorted(self.held_families)
+        families = [f for f in families if f in self.held_families]
+        if not families:
+            return
+        self.held_families.difference_update(families)
+        login = self.desk.actor.login
+        for fid in families:
+            ops.run(self, "Envoi des courriels", lambda fid=fid: outbox.release_held(self.desk, fid, created_by=login),
+                    on_error=self.status.setText, busy=False)
+
     # ------------------------------------------------------------------ detail pane
     def _show_detail(self) -> None:
         item = self.current_item()
@@ -310,8 +365,11 @@ class ValidationTab(QWidget):
             self.detail.setCurrentIndex(0)
             return
         if item.kind == "registration":
-            self.registration_view.setHtml(registration_html(item))
+            found = ops.run(self, "Familles qui se ressemblent", lambda: registration_look_alikes(self.desk, item.id),
+                            on_error=self.status.setText, busy=False) or []
+            self.registration_view.setHtml(look_alikes_html(found) + registration_html(item))
             self.detail.setCurrentIndex(1)
+            self._room_for_detail()
             return
         if item.kind == "family_change":
             fields = ops.run(self, "Modification de famille", lambda: queue.family_change_view(self.desk, item.id),
@@ -322,6 +380,7 @@ class ValidationTab(QWidget):
             self.change_model.set_rows(fields)
             self.change_reason.clear()
             self.detail.setCurrentIndex(2)
+            self._room_for_detail()
             return
         lines = [f"<b>{item.family_name}</b> ({item.family_ref})",
                  f"{RequestKind.label_of(item.kind)} — {item.child_name}",
@@ -334,21 +393,54 @@ class ValidationTab(QWidget):
             lines.append("Places restantes si acceptée : " + (str(item.places_left) if item.places_left >= 0
                                                                else "aucune (au-delà de la capacité)"))
         if item.proposed_billing:
-            lines.append("Facturation proposée : " + Billing(item.proposed_billing).phrase
-                         + " (F pour la changer)")
+            override = self.model.overrides.get(item.id)
+            if override and override[0] != item.proposed_billing:
+                lines.append(f"Facturation choisie : <b>{Billing(override[0]).phrase}</b> au lieu "
+                             f"{formats.de(Billing(item.proposed_billing).phrase)} — motif : {override[1]}"
+                             " (F pour la changer)")
+            else:
+                lines.append("Facturation proposée : " + Billing(item.proposed_billing).phrase
+                             + (f" — {override[1]}" if override else "") + " (F pour la changer)")
         self.detail_info.setText("<br>".join(lines))
         self.detail.setCurrentIndex(0)
 
+    def _room_for_detail(self, height: int = 280) -> None:
+        """A registration or a family change needs more than a line's detail: make room once."""
+        top, bottom = self.splitter.sizes()
+        if bottom < height and top + bottom > height + 150:
+            self.splitter.setSizes([top + bottom - height, height])
+
+    def _open_link(self, url) -> None:
+        """A look-alike family named in a registration's detail: its file."""
+        text = url.toString()
+        if text.startswith("family:"):
+            open_family_file(self.desk, int(text.split(":", 1)[1]), self)
+
     # ------------------------------------------------------------------ decisions
-    def _decide(self, title: str, fn) -> queue.DecisionResult | None:
-        """One decision round; the queue itself reloads from the round's Changes (apply_changes)."""
+    def _decide(self, title: str, fn, items: list[queue.QueueItem] | None = None, *,
+                held: bool = False, release_all: bool = False) -> queue.DecisionResult | None:
+        """One decision round; the queue itself reloads from the round's Changes (apply_changes).
+
+        `held`: a decision taken one by one, whose e-mails wait for the next decisions of the same
+        family and activity. Otherwise the round's e-mails leave now, and so does what this tab
+        held for the same families (all of it with `release_all`)."""
+        families = {i.family_id for i in items or [] if i.family_id is not None}
+
         def refused(text: str) -> None:
             self.warn(title, text)
             self.refresh()  # someone else may have decided meanwhile: show the queue as it is
 
         def done(result: queue.DecisionResult) -> None:
             self.queueChanged.emit()
-            self.status.setText(result.summary("acceptée" if "ccept" in title else "refusée").splitlines()[0])
+            text = result.summary("acceptée" if "ccept" in title else "refusée").splitlines()[0]
+            if held and result.held_until is not None:
+                self.held_families |= families
+                text += (f" Envoi différé jusqu'à {formats.hhmm(result.held_until)} : les décisions suivantes "
+                         "pour cette famille rejoignent le même e-mail.")
+            self.status.setText(text)
+            if not held:
+                for fid in sorted(self.held_families if release_all else families & self.held_families):
+                    self.release_held(fid)
             extra = [line for line in result.summary().splitlines()[1:]]
             for ref, login, password, mailed in result.credentials:
                 if not mailed:
@@ -357,16 +449,26 @@ class ValidationTab(QWidget):
             if extra:
                 self.inform(title, "\n".join(extra))
 
-        return ops.run(self, title, fn, on_done=done, on_error=refused)
+        hold = queue.ONE_BY_ONE_HOLD if held else None
+        return ops.run(self, title, lambda: fn(hold), on_done=done, on_error=refused)
 
-    def accept_items(self, items: list[queue.QueueItem]) -> queue.DecisionResult | None:
+    def accept_items(self, items: list[queue.QueueItem], *, held: bool = False,
+                     release_all: bool = False) -> queue.DecisionResult | None:
         if not items:
             return None
         overrides = {i.id: self.model.overrides[i.id] for i in items if i.id in self.model.overrides}
-        return self._decide("Accepter", lambda: queue.accept(self.desk, [i.id for i in items], overrides=overrides))
+        return self._decide("Accepter", lambda hold: queue.accept(self.desk, [i.id for i in items],
+                                                                  overrides=overrides, hold=hold),
+                            items, held=held, release_all=release_all)
+
+    def one_line_chosen(self) -> bool:
+        """A single request line (not a group row, not several lines): a decision one by one."""
+        rows = self.tree.selectionModel().selectedRows()
+        index = rows[0] if len(rows) == 1 else self.tree.currentIndex() if not rows else None
+        return index is not None and index.isValid() and self.model.node(index).item is not None
 
     def accept_selected(self) -> None:
-        self.accept_items(self.selected_items())
+        self.accept_items(self.selected_items(), held=self.one_line_chosen())
 
     def accept_family(self) -> None:
         index = self.tree.currentIndex()
@@ -379,17 +481,18 @@ class ValidationTab(QWidget):
 
     def accept_all_shown(self) -> None:
         items = self.model.all_items()
-        if items and self.confirm("Tout accepter", f"Accepter {formats.count(len(items), 'demande', 'demandes')} "
-                                                   "affichées et envoyer les courriels ?"):
-            self.accept_items(items)
+        if items and self.confirm("Tout accepter", accept_all_question(items)):
+            self.accept_items(items, release_all=True)
 
     def refuse_selected(self) -> None:
         items = self.selected_items()
         if not items:
             return
+        held = self.one_line_chosen()
         reason = self.ask_reason(len(items))
         if reason:
-            self._decide("Refuser", lambda: queue.refuse(self.desk, [i.id for i in items], reason))
+            self._decide("Refuser", lambda hold: queue.refuse(self.desk, [i.id for i in items], reason, hold=hold),
+                         items, held=held)
 
     def change_billing(self) -> None:
         item = self.current_item()
@@ -397,7 +500,10 @@ class ValidationTab(QWidget):
             return
         choice = self.ask_billing(item)
         if choice:
-            self.model.set_override(item.id, *choice)
+            billing, reason = choice
+            same = billing == (item.proposed_billing or Billing.EXCUSED)
+            self.model.set_override(item.id, None if same and not reason else billing, reason)
+            self._show_detail()
 
     def accept_checked_fields(self) -> None:
         item = self.current_item()
@@ -408,7 +514,8 @@ class ValidationTab(QWidget):
         if not fields and not reason:
             self.warn("Modification de famille", "Cochez au moins un champ, ou indiquez le motif du refus.")
             return
-        self._decide("Accepter", lambda: queue.accept_family_change(self.desk, item.id, fields, reason=reason))
+        self._decide("Accepter", lambda _hold: queue.accept_family_change(self.desk, item.id, fields, reason=reason),
+                     [item])
 
     def next_family(self) -> None:
         families = self.model.families()
@@ -462,7 +569,7 @@ class ValidationTab(QWidget):
         return dialog.text() if dialog.exec() == RefusalDialog.Accepted else None
 
     def ask_billing(self, item: queue.QueueItem) -> tuple[str, str] | None:
-        dialog = BillingDialog(item, self)
+        dialog = BillingDialog(item, self, self.model.overrides.get(item.id))
         return dialog.choice() if dialog.exec() == BillingDialog.Accepted else None
 
     def confirm(self, title: str, text: str) -> bool:
@@ -477,3 +584,29 @@ class ValidationTab(QWidget):
             box.setDetailedText(text)
             box.setInformativeText("\n".join(text.splitlines()[1:12]))
         box.exec()
+
+
+def accept_all_question(items: list[queue.QueueItem]) -> str:
+    """What "Tout accepter" will do, counted, before the clerk says yes."""
+    kinds = {kind: sum(1 for i in items if i.kind == kind) for kind in
+             (RequestKind.BOOKING, RequestKind.CANCELLATION, RequestKind.REGISTRATION, RequestKind.FAMILY_CHANGE)}
+    late = sum(1 for i in items if i.late)
+    billed = sum(1 for i in items if i.kind == RequestKind.CANCELLATION and i.proposed_billing == Billing.BILLED)
+    lines = [f"Accepter les {formats.count(len(items), 'demande affichée', 'demandes affichées')} "
+             "et envoyer les courriels ?", "", "Cela comprend :"]
+    if kinds[RequestKind.BOOKING]:
+        lines.append("– " + formats.count(kinds[RequestKind.BOOKING], "réservation", "réservations"))
+    if kinds[RequestKind.CANCELLATION]:
+        text = "– " + formats.count(kinds[RequestKind.CANCELLATION], "annulation", "annulations")
+        if billed:
+            text += f", dont {formats.count(billed, 'facturée', 'facturées')} (hors délai)"
+        lines.append(text)
+    if late:
+        lines.append("– " + formats.count(late, "demande hors délai", "demandes hors délai"))
+    if kinds[RequestKind.REGISTRATION]:
+        lines.append("– " + formats.count(kinds[RequestKind.REGISTRATION], "inscription", "inscriptions")
+                     + " : création de la famille et de son compte du portail")
+    if kinds[RequestKind.FAMILY_CHANGE]:
+        lines.append("– " + formats.count(kinds[RequestKind.FAMILY_CHANGE], "modification de famille",
+                                          "modifications de famille") + " : tous les champs demandés acceptés")
+    return "\n".join(lines)

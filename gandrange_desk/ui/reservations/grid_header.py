@@ -1,0 +1,100 @@
+"""The grid's column header in three bands: the day once over its units, the unit, the places
+left — with today marked.
+
+A plain header repeats "ma 1" over every unit of the day and cuts "118/120" in a narrow column;
+this one paints the day across its unit columns, the unit's short name, and the places still
+free (red when none), so unit columns can stay narrow and more days fit on the screen.
+"""
+
+from __future__ import annotations
+
+from PySide6.QtCore import QRect, Qt
+from PySide6.QtGui import QColor, QFont, QFontMetrics, QPainter
+from PySide6.QtWidgets import QHeaderView
+
+from gandrange_desk import formats
+
+from .grid_model import FIXED
+
+BAND_FILL = QColor("#F2F2F2")
+TODAY_FILL = QColor("#1E5AC8")
+TODAY_INK = QColor("#FFFFFF")
+INK = QColor("#202020")
+FULL_INK = QColor("#B00020")
+CLOSED_INK = QColor("#8C8C8C")
+LINE = QColor("#C8C8C8")
+DAY_LINE = QColor("#8C8C8C")
+
+
+class DayHeader(QHeaderView):
+    def __init__(self, parent=None):
+        super().__init__(Qt.Horizontal, parent)
+        self.today = None
+        self.small = QFont(self.font())
+        self.small.setPointSizeF(max(7.5, self.font().pointSizeF() - 1))
+        self.bold = QFont(self.small)
+        self.bold.setBold(True)
+
+    def paintEvent(self, event) -> None:  # noqa: N802 - Qt API
+        model = self.model()
+        g = getattr(model, "grid", None)
+        if g is None:
+            super().paintEvent(event)
+            return
+        painter = QPainter(self.viewport())
+        height = self.viewport().height()
+        band = height // 3
+        painter.fillRect(event.rect(), BAND_FILL)
+        spans: dict[int, list[tuple[int, int]]] = {}  # day index -> (x, w) of its shown columns
+        metrics = QFontMetrics(self.small)
+        for col in range(FIXED, model.columnCount()):
+            if self.isSectionHidden(col):
+                continue
+            x, w = self.sectionViewportPosition(col), self.sectionSize(col)
+            if x + w < event.rect().left() or x > event.rect().right():
+                continue
+            c = col - FIXED
+            day_index, unit_index = g.columns[c]
+            spans.setdefault(day_index, []).append((x, w))
+            unit = g.units[unit_index]
+            painter.setPen(LINE)
+            painter.drawLine(x + w - 1, band, x + w - 1, height)
+            if g.closed[c]:
+                continue
+            painter.setFont(self.small)
+            painter.setPen(INK)
+            painter.drawText(QRect(x, band, w, band), Qt.AlignCenter,
+                             metrics.elidedText(unit.short, Qt.ElideRight, w - 2))
+            if unit.capacity is not None:
+                left = unit.capacity - g.used[c]
+                painter.setPen(FULL_INK if left <= 0 else INK)
+                painter.setFont(self.bold if left <= 0 else self.small)
+                painter.drawText(QRect(x, 2 * band, w, height - 2 * band), Qt.AlignCenter, str(left))
+        for day_index, parts in spans.items():
+            day = g.days[day_index]
+            left = min(x for x, _ in parts)
+            right = max(x + w for x, w in parts)
+            rect = QRect(left, 0, right - left, band)
+            is_today = day == self.today
+            if is_today:
+                painter.fillRect(QRect(left, 0, right - left, height), QColor(30, 90, 200, 40))
+                painter.fillRect(rect, TODAY_FILL)
+            painter.setFont(self.bold if is_today else self.small)
+            painter.setPen(TODAY_INK if is_today else INK)
+            label = f"{formats.WEEKDAYS_SHORT_FR[day.weekday()][:2]} {day.day}"
+            if QFontMetrics(painter.font()).horizontalAdvance(label) > right - left - 2:
+                label = str(day.day)
+            painter.drawText(rect, Qt.AlignCenter, label)
+            if all(g.closed[c] for c, (d, _u) in enumerate(g.columns) if d == day_index):
+                painter.setPen(CLOSED_INK)
+                painter.setFont(self.small)
+                painter.drawText(QRect(left, band, right - left, height - band), Qt.AlignCenter, "—")
+            painter.setPen(DAY_LINE)
+            painter.drawLine(left, 0, left, height)
+        painter.setPen(LINE)
+        painter.drawLine(0, band, self.viewport().width(), band)
+        painter.drawLine(0, height - 1, self.viewport().width(), height - 1)
+        painter.end()
+
+
+__all__ = ["DayHeader"]
