@@ -42,6 +42,7 @@ from .billing import (
     PaymentAllocation,
     SepaExport,
 )
+from .attendance import Attendance, Presence
 from .outbox import OUTBOX_STATUS_LABELS, OutboxAttachment, OutboxMessage, OutboxStatus
 from .people import ROLE_LABELS, Appointment, AppointmentStatus, AuditEntry, DeskUser, Role
 
