@@ -236,7 +236,7 @@ def _changed_words(before: AttendanceSettings, after: AttendanceSettings) -> lis
     words = [f.label.lower() for f in RULE_FIELDS if getattr(before.rules, f.attr) != getattr(after.rules, f.attr)]
     for old, new in zip(before.units, after.units):
         if old.caf_minutes != new.caf_minutes:
-            words.append(f"heures CAF de {new.label}")
+            words.append(f"heures CAF {formats.de(new.label)}")
         if old.pickup != new.pickup:
-            words.append(f"personnes autorisées sur la liste de {new.label}")
+            words.append(f"personnes autorisées sur la liste {formats.de(new.label)}")
     return words
