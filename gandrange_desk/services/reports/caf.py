@@ -32,7 +32,6 @@ from gandrange_desk.services.context import Desk
 from gandrange_desk.services.exports.table import DATE, HOURS, INT, TEXT, Column, Table
 
 BANDS = ("Moins de 6 ans", "6 ans et plus")
-MAX_DAYS = 366
 
 
 def sixth_birthday(birth: date) -> date:
@@ -114,13 +113,20 @@ class CafReport:
         return f"Rapport CAF du {formats.ddmmyyyy(self.start)} au {formats.ddmmyyyy(self.end)} — {what}"
 
 
+def _a_year_after(day: date) -> date:
+    try:
+        return day.replace(year=day.year + 1)
+    except ValueError:  # 29 February
+        return date(day.year + 1, 3, 1)
+
+
 def _check(start, end) -> None:
     problems = []
     if not isinstance(start, date) or not isinstance(end, date):
         problems.append("Indiquez le premier et le dernier jour de la période.")
     elif end < start:
         problems.append("Le dernier jour de la période précède le premier.")
-    elif (end - start).days >= MAX_DAYS:
+    elif end >= _a_year_after(start):
         problems.append("La période d'un rapport CAF ne peut dépasser un an.")
     if problems:
         raise ValidationFailed(problems)
