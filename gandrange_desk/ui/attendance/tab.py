@@ -29,6 +29,7 @@ from gandrange_desk.services.attendance import records
 from gandrange_desk.ui.attendance.model import (
     ABSENT, BY, CLASS, CLEAR, EXCUSED, HEALTH, LATE, MARK_OF, NAME, PRESENT, ROW_HEIGHT, ButtonDelegate, SheetModel,
 )
+from gandrange_desk.ui.common.export import export_button
 from gandrange_desk.ui.common.table_model import RowsTableModel
 
 AUTO_RELOAD_MS = 20_000
@@ -146,9 +147,14 @@ class AttendanceTab(QWidget):
         self.rest_button = self._big(QPushButton("Non pointés → absents"), 12)
         self.rest_button.setToolTip("En fin d'accueil : marquer absents les enfants attendus qui ne sont pas pointés")
         self.rest_button.clicked.connect(self.mark_rest_absent)
+        self.export_button = self._big(export_button(self, self.desk, "attendance", lambda: {
+            "month": self.day().replace(day=1), "school_id": self.school_combo.currentData(),
+            "activity_id": self.sheet.unit.activity_id if self.sheet else None}, on_done=self._say), 12)
+        self.export_button.setText("E&xporter le mois…")
         bottom = QHBoxLayout()
         bottom.addWidget(self.walk_in, 1)
         bottom.addWidget(self.rest_button)
+        bottom.addWidget(self.export_button)
 
         layout = QVBoxLayout(self)
         layout.addLayout(top)

@@ -39,6 +39,7 @@ from gandrange_desk.services.billing import payments
 from gandrange_desk.services.billing import reminders
 from gandrange_desk.services.context import Desk
 from gandrange_desk.services.search import normalize
+from gandrange_desk.ui.common.export import export_button
 from gandrange_desk.ui.common.table_model import RowsTableModel
 
 RIGHT = int(Qt.AlignRight | Qt.AlignVCenter)
@@ -400,6 +401,9 @@ class PaymentsView(QWidget):
         filter_row = QHBoxLayout()
         filter_row.addWidget(self.search)
         filter_row.addStretch(1)
+        self.export_button = export_button(
+            self, desk, lambda: "unpaid" if self.tabs.currentWidget() is self.unpaid_view else "payments")
+        filter_row.addWidget(self.export_button)
         layout = QVBoxLayout(self)
         layout.addLayout(bar)
         layout.addLayout(filter_row)

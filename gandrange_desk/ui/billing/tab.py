@@ -26,6 +26,7 @@ from gandrange_desk.services.billing import invoice_views
 from gandrange_desk.services.billing import invoicing
 from gandrange_desk.services.search import normalize
 from gandrange_desk.ui.common.ops import run_operation
+from gandrange_desk.ui.common.export import export_button
 from gandrange_desk.ui.common.table_model import RowsTableModel
 
 ROW_HEIGHT = 24
@@ -151,6 +152,8 @@ class BillingTab(QWidget):
                   self.credit_button):
             bar.addWidget(w)
         bar.addStretch(1)
+        self.export_button = export_button(self, desk, "invoices", lambda: {"month": self.month()})
+        bar.addWidget(self.export_button)
         bar.addWidget(self.tariffs_button)
 
         self.model = InvoiceTableModel(self)

@@ -48,20 +48,23 @@ def export_list(parent: QWidget, desk, name: str, options: Callable[[], dict], a
 
 
 class ExportButton(QPushButton):
-    """ "Exporter…" for one list; `ask_path` and `on_done` may be replaced (tests, status lines)."""
+    """ "Exporter…" for one list (or, `name` a callable, the list shown now: unpaid or payments);
+    `ask_path` and `on_done` may be replaced (tests, status lines)."""
 
-    def __init__(self, parent: QWidget, desk, name: str, options: Callable[[], dict] = dict,
+    def __init__(self, parent: QWidget, desk, name: str | Callable[[], str], options: Callable[[], dict] = dict,
                  on_done: Callable[[str], None] | None = None):
         super().__init__("E&xporter…", parent)
         self.desk, self.name, self.options, self.on_done = desk, name, options, on_done
         self.ask_path = _ask_path
-        self.setToolTip(f"Exporter « {lists.LISTS[name].title} » en classeur (.xlsx) ou en CSV (.csv)")
+        what = f"« {lists.LISTS[name].title} »" if isinstance(name, str) else "la liste affichée"
+        self.setToolTip(f"Exporter {what} en classeur (.xlsx) ou en CSV (.csv)")
         self.clicked.connect(self.run)
 
     def run(self) -> str | None:
-        return export_list(self.window(), self.desk, self.name, self.options, self.ask_path, self.on_done)
+        name = self.name if isinstance(self.name, str) else self.name()
+        return export_list(self.window(), self.desk, name, self.options, self.ask_path, self.on_done)
 
 
-def export_button(parent: QWidget, desk, name: str, options: Callable[[], dict] = dict,
+def export_button(parent: QWidget, desk, name: str | Callable[[], str], options: Callable[[], dict] = dict,
                   on_done: Callable[[str], None] | None = None) -> ExportButton:
     return ExportButton(parent, desk, name, options, on_done)

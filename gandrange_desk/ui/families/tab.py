@@ -20,6 +20,7 @@ from PySide6.QtWidgets import (
 from gandrange_desk import formats
 from gandrange_desk.services.families import file as fam
 from gandrange_desk.services.families.search import FamilyRow
+from gandrange_desk.ui.common.export import export_button
 from gandrange_desk.ui.common.table_model import RowsTableModel
 
 SEARCH_DELAY_MS = 150
@@ -114,6 +115,9 @@ class FamiliesTab(QWidget):
         self.published_btn = QPushButton("Documents &publiés…")
         self.published_btn.clicked.connect(self.manage_published)
         top.addWidget(self.published_btn)
+        self.export_btn = export_button(self, desk, "families", lambda: {
+            "text": self.search.text(), "include_archived": self.archived.isChecked()})
+        top.addWidget(self.export_btn)
         lay.addLayout(top)
 
         self.model = FamiliesModel(self)

@@ -27,6 +27,8 @@ from gandrange_desk.services.calendar import NO_ACTIVITY_REASON, WEEKEND_REASON,
 from gandrange_desk.services.families.data import can_see_health
 from gandrange_desk.services.reservations.grid import AF, BLANK, DA, DR, R, grid_filters, load_grid
 
+from gandrange_desk.ui.common.export import export_button
+
 from .grid_delegate import LEGEND, GridDelegate, NameDelegate
 from .grid_dialogs import CancelDialog, ReasonDialog
 from .grid_view import GridView, NamesView
@@ -94,7 +96,10 @@ class ReservationsTab(QWidget):
             bar.addWidget(w)
         bar.addStretch(1)
         tools = QHBoxLayout()
-        for w in (self.family_mode, self.weekends, self.period_button):
+        self.export_button = export_button(self, self.desk, "grid", lambda: {
+            "month": self.month, "activity_id": self.activity_combo.currentData(),
+            "school_id": self.school_combo.currentData(), "class_name": self.class_combo.currentData()})
+        for w in (self.family_mode, self.weekends, self.period_button, self.export_button):
             tools.addWidget(w)
         tools.addStretch(1)
 

@@ -25,6 +25,7 @@ from gandrange_desk.errors import DeskError
 from gandrange_desk.services.intake import feed as intake
 from gandrange_desk.services import queue
 from gandrange_desk.services.context import Desk
+from gandrange_desk.ui.common.export import export_button
 from gandrange_desk.ui.common.table_model import RowsTableModel
 from gandrange_desk.ui.validation.dialogs import BillingDialog, RefusalDialog, registration_html
 from gandrange_desk.ui.validation.model import FAMILY, QueueTreeModel
@@ -145,6 +146,8 @@ class ValidationTab(QWidget):
         filters.itemAt(0).widget().setBuddy(self.kind)
         filters.addStretch(1)
         filters.addWidget(self.import_button)
+        self.export_button = export_button(self, self.desk, "queue")
+        filters.addWidget(self.export_button)
         filters.addWidget(refresh)
         layout.addLayout(filters)
 
