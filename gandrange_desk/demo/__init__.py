@@ -4,6 +4,7 @@ Everything comes from one `random.Random(seed)` and the desk's clock, so the sam
 same day gives the same database. Rows are written with bulk INSERTs (executemany), family chunk
 by family chunk, so 2,000 families and their few hundred thousand cells take seconds; the
 whole core is one transaction. Afterwards, optional hooks of later features add their part:
+`gandrange_desk.demo.attendance.add_attendance(desk, rng)` (the door's marks of the past days),
 `gandrange_desk.demo.billing.add_billing(desk, rng)` (issued invoices and payments of
 the past months) and `gandrange_desk.demo.appointments.add_appointments(desk, rng)`
 (September help sessions).
@@ -292,8 +293,9 @@ def run_demo(desk: Desk, *, families: int = 250, seed: int = 1, year: int | None
     if progress:
         progress.step(families, families, "Familles et réservations")
         if extras:
-            progress.step(0, 1, "Compléments (factures, règlements, rendez-vous)")
-    hooks = (("billing", "add_billing"), ("appointments", "add_appointments")) if extras else ()
+            progress.step(0, 1, "Compléments (pointage, factures, règlements, rendez-vous)")
+    hooks = (("attendance", "add_attendance"), ("billing", "add_billing"),
+             ("appointments", "add_appointments")) if extras else ()
     for module, function in hooks:
         # Looked up at call time so tests can stand in for a slow part.
         extra = importlib.import_module(f"gandrange_desk.demo.{module}")
