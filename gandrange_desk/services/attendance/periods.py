@@ -3,6 +3,7 @@ attestations: one place reads them, `rules` says what they mean.
 
     cells(s, first, last)            (child, unit, day) -> cell state (R, DA, AF; DR left out)
     presences(s, first, last)        (child, unit, day) -> Mark (presence, late time, who, when)
+    presence_codes(s, first, last)   (child, unit, day) -> presence alone
     billing_for_period(s, first, last)  the days to bill and how (`rules.DayBilling`)
 """
 
@@ -53,25 +54,31 @@ def presences(s: Session, first: date, last: date, *, unit_ids=None, family_id: 
             for c, u, d, p, lt, by, at in s.execute(_scope(stmt, Attendance, unit_ids, family_id))}
 
 
+def presence_codes(s: Session, first: date, last: date, *, unit_ids=None, family_id: int | None = None
+                   ) -> dict[Key, str]:
+    """(child, unit, day) -> presence only: what the rules need (no who and when to convert)."""
+    stmt = select(Attendance.child_id, Attendance.unit_id, Attendance.day, Attendance.presence).where(
+        Attendance.day >= first, Attendance.day <= last)
+    return {(c, u, d): p for c, u, d, p in s.execute(_scope(stmt, Attendance, unit_ids, family_id))}
+
+
 def billing_for_period(s: Session, first: date, last: date, *, unit_ids=None,
                        family_id: int | None = None) -> dict[Key, DayBilling]:
     """Every (child, unit, day) of the period to bill, and how, under the saved rules: what the
     monthly run bills once attendance is wired into it."""
-    marks = presences(s, first, last, unit_ids=unit_ids, family_id=family_id)
     return billed_days(cells(s, first, last, unit_ids=unit_ids, family_id=family_id),
-                       {k: m.presence for k, m in marks.items()}, load_rules(s))
+                       presence_codes(s, first, last, unit_ids=unit_ids, family_id=family_id), load_rules(s))
 
 
 def attended_days(s: Session, first: date, last: date, *, unit_ids=None, family_id: int | None = None
                   ) -> dict[Key, bool]:
     """The days a child was there: (child, unit, day) -> presumed. Marked present or walk-in:
     False; booked (R) and nobody marked: True (there "d'après la réservation")."""
-    marks = presences(s, first, last, unit_ids=unit_ids, family_id=family_id)
+    marks = presence_codes(s, first, last, unit_ids=unit_ids, family_id=family_id)
     held = cells(s, first, last, unit_ids=unit_ids, family_id=family_id)
     out: dict[Key, bool] = {}
     for key in set(marks) | set(held):
-        mark = marks.get(key)
-        there = attended(held.get(key), mark.presence if mark else None)
+        there = attended(held.get(key), marks.get(key))
         if there is not False:
             out[key] = there is None
     return out

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
+from functools import lru_cache
 from typing import Mapping
 
 from gandrange_desk.models import CellState, Labelled, Presence
@@ -87,6 +88,7 @@ class DayBilling:
         return rules.walk_in_surcharge(unit_price_cents) if self.billed and self.walk_in else 0
 
 
+@lru_cache(maxsize=512)  # few distinct (state, presence, rules): a month's 40,000 days cost one lookup each
 def day_billing(state: str | None, presence: str | None, rules: AttendanceRules) -> DayBilling:
     """What is billed for one child, unit and day: `state` is the cell's code (None when blank),
     `presence` the attendance mark (None when nobody marked the child)."""

@@ -18,7 +18,7 @@ import csv
 import io
 import os
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
 from pathlib import Path
 from typing import Sequence
@@ -34,6 +34,10 @@ NUMBER_FORMATS = {MONEY: '#,##0.00\\ "€"', HOURS: "0.00", INT: "0", DATE: "dd/
                   MONTH: "mm/yyyy", DATETIME: "dd/mm/yyyy hh:mm"}
 _RISKY = ("=", "+", "-", "@", "\t", "\r")
 _SAMPLE = 400  # rows measured to size a column
+# Day 0 of Excel's 1900 date system as Excel counts after February 1900: a date is its serial
+# number with a date format (written as a plain number: XlsxWriter's date conversion is most of
+# the time of a large export).
+EXCEL_EPOCH = date(1899, 12, 30)
 
 
 @dataclass(frozen=True)
@@ -129,6 +133,13 @@ def _width(table: Table, index: int) -> float:
     return min(max(longest + 2, 6), 60)
 
 
+def excel_instant(value: datetime) -> float:
+    """An instant as Excel's serial number, in Paris time (Excel has no time zones)."""
+    local = value.astimezone(PARIS)
+    seconds = local.hour * 3600 + local.minute * 60 + local.second
+    return (local.date() - EXCEL_EPOCH).days + seconds / 86400
+
+
 def _excel_number(value, kind: str):
     if kind == MONEY:
         return value / 100
@@ -178,9 +189,9 @@ def xlsx_bytes(tables: Sequence[Table], *, title: str = "", author: str = "") ->
                 elif kind == BOOL:
                     sheet.write_boolean(row_index, i, bool(value))
                 elif kind == DATETIME:
-                    sheet.write_datetime(row_index, i, value.astimezone(PARIS), plain[DATETIME])
+                    sheet.write_number(row_index, i, excel_instant(value), plain[DATETIME])
                 elif kind in (DATE, MONTH):
-                    sheet.write_datetime(row_index, i, datetime.combine(value, datetime.min.time()), plain[kind])
+                    sheet.write_number(row_index, i, (value - EXCEL_EPOCH).days, plain[kind])
         last_data = row_index
         sheet.freeze_panes(1, table.freeze_columns)
         if table.columns:

@@ -14,6 +14,7 @@ split by age band (under 6 / 6 and over), the children welcomed, and the opening
 
 from __future__ import annotations
 
+from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
@@ -24,7 +25,7 @@ from sqlalchemy.orm import selectinload
 from gandrange_desk import formats
 from gandrange_desk.errors import NotFound, ValidationFailed
 from gandrange_desk.models import Activity, Child, Role
-from gandrange_desk.services.attendance.periods import cells, presences
+from gandrange_desk.services.attendance.periods import cells, presence_codes
 from gandrange_desk.services.attendance.rules import attended, day_billing
 from gandrange_desk.services.attendance.settings import hours_words, load as load_settings
 from gandrange_desk.services.calendar import Calendar
@@ -151,35 +152,37 @@ def caf_report(desk: Desk, start: date, end: date, activity_id: int | None = Non
         minutes = settings.minutes()
         unit_ids = [u.id for a in activities for u in a.units]
         held = cells(s, start, end, unit_ids=unit_ids)
-        marks = {k: m.presence for k, m in presences(s, start, end, unit_ids=unit_ids).items()}
+        marks = presence_codes(s, start, end, unit_ids=unit_ids)
         child_ids = sorted({k[0] for k in held} | {k[0] for k in marks})
         births: dict[int, date] = {}
         for first in range(0, len(child_ids), 500):
             births.update(s.execute(select(Child.id, Child.birth_date)
                                     .where(Child.id.in_(child_ids[first:first + 500]))).all())
     rules = settings.rules
+    sixth = {child_id: sixth_birthday(born) for child_id, born in births.items()}
+    by_unit: dict[int, list] = defaultdict(list)
+    for key in set(held) | set(marks):
+        by_unit[key[1]].append(key)
     presumed_total = 0
     for activity in activities:
         block = ActivityReport(activity.id, activity.code, activity.name, cal.open_days(activity, start, end))
         per_unit = {u.id: UnitFigures(u.id, u.name, minutes.get(u.id)) for u in activity.units}
         welcomed: set[int] = set()
-        for key in set(held) | set(marks):
-            child_id, unit_id, day = key
-            unit = per_unit.get(unit_id)
-            if unit is None:
-                continue
-            state, presence = held.get(key), marks.get(key)
-            figures = unit.bands[band(births[child_id], day)]
-            figures.booked += state is not None
-            if day <= today:
-                there = attended(state, presence)
-                if there is not False:
-                    figures.attended += 1
-                    figures.presumed += there is None
-                    welcomed.add(child_id)
-            figures.billed += day_billing(state, presence, rules).billed
+        for unit_id, unit in per_unit.items():
+            for key in by_unit.get(unit_id, ()):
+                child_id, _unit_id, day = key
+                state, presence = held.get(key), marks.get(key)
+                figures = unit.bands[0 if day < sixth[child_id] else 1]
+                figures.booked += state is not None
+                if day <= today:
+                    there = attended(state, presence)
+                    if there is not False:
+                        figures.attended += 1
+                        figures.presumed += there is None
+                        welcomed.add(child_id)
+                figures.billed += day_billing(state, presence, rules).billed
         for child_id in welcomed:
-            block.children[band(births[child_id], start)] += 1
+            block.children[0 if start < sixth[child_id] else 1] += 1
         block.units = [per_unit[u.id] for u in activity.units]
         presumed_total += sum(u.total.presumed for u in block.units)
         report.activities.append(block)
