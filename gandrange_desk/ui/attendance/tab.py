@@ -141,7 +141,6 @@ class AttendanceTab(QWidget):
         self.candidate_view.setModel(self.candidates)
         self.candidate_view.setFont(font)
         self.candidate_view.setSpacing(4)
-        self.candidate_view.setMaximumHeight(150)
         self.candidate_view.setVisible(False)
         self.candidate_view.clicked.connect(self._candidate_tapped)
         self.rest_button = self._big(QPushButton("Non pointés → absents"), 12)
@@ -383,6 +382,7 @@ class AttendanceTab(QWidget):
             self._say(str(exc), error=True)
             return
         self.candidates.set_rows(found)
+        self.candidate_view.setFixedHeight(min(150, 12 + 36 * len(found)))
         self.candidate_view.setVisible(bool(found))
         if not found:
             self._say("Aucun enfant à ce nom parmi ceux qui ne sont pas déjà sur la liste.")
