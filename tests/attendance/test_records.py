@@ -161,3 +161,33 @@ def test_settings_say_what_an_absence_costs(desk, agent_desk, responsable_desk, 
 @pytest.mark.parametrize("text, minutes", [("1,5", 90), ("2", 120), ("0.75", 45), ("1 h 30", 90), ("", None)])
 def test_parse_hours(text, minutes):
     assert settings.parse_hours(text) == minutes
+
+
+def test_two_devices_mark_the_same_child_at_once(desk, engine, agent_desk, day):
+    """The first mark of a child arrives from two devices together: one wins, the other is told,
+    whether it waited on the row's lock (unique index) or found the row already there."""
+    import threading
+
+    from gandrange_desk.services.context import Desk
+
+    holder_ready, release = threading.Event(), threading.Event()
+    tablet = Desk(engine, agent_desk.actor, desk.now)
+
+    def tablet_marks():
+        with tablet.unit_of_work() as s:
+            s.add(Attendance(child_id=day["lea"], unit_id=day["soir"], day=TODAY, presence="absent",
+                             recorded_at=desk.now(), recorded_by="tablette"))
+            s.flush()
+            holder_ready.set()
+            release.wait(10)
+
+    holder = threading.Thread(target=tablet_marks)
+    holder.start()
+    assert holder_ready.wait(10)
+    threading.Timer(0.3, release.set).start()  # the tablet commits while the PC waits
+    with pytest.raises(StaleEdit) as exc:
+        records.record(agent_desk, day["lea"], day["soir"], TODAY, "present", expected=None)
+    holder.join(10)
+    assert "Léa Muller" in str(exc.value)
+    with desk.read() as s:
+        assert s.execute(select(Attendance.presence, Attendance.recorded_by)).one() == ("absent", "tablette")
