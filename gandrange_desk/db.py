@@ -14,13 +14,11 @@ from sqlalchemy import create_engine, event, text
 from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.engine.url import URL
 from sqlalchemy.exc import OperationalError
-from sqlalchemy.orm import Session, sessionmaker
 
 from gandrange_desk.errors import DatabaseUnavailable
+from gandrange_desk.services.system import secrets
 
-KEYRING_SERVICE = "gandrange-desk"
 ENV_DB = "GANDRANGE_DESK_DB"
-ENV_DB_PASSWORD = "GANDRANGE_DESK_DB_PASSWORD"
 
 
 def default_sqlite_path() -> Path:
@@ -45,18 +43,12 @@ def resolve_url(cli_url: str | None = None) -> URL:
     return url
 
 
-def _postgres_password(url: URL) -> str | None:
+def postgres_password(url: URL) -> str | None:
+    """The stored password of a PostgreSQL URL that carries none (environment, keyring, or typed in
+    this session); None when nothing is stored: the server then says whether it needs one."""
     if url.password:
         return None
-    env = os.environ.get(ENV_DB_PASSWORD)
-    if env:
-        return env
-    try:
-        import keyring
-
-        return keyring.get_password(KEYRING_SERVICE, f"postgresql:{url.username}@{url.host}")
-    except Exception:  # no backend on this machine: connect without, the server says if it needs one
-        return None
+    return secrets.get_postgres_password(url.username, url.host)
 
 
 def describe(url: URL) -> str:
@@ -94,7 +86,7 @@ def make_engine(url: URL | str, *, check: bool = True, **kw) -> Engine:
                 conn.exec_driver_sql("BEGIN IMMEDIATE")
 
     elif backend == "postgresql":
-        password = _postgres_password(url)
+        password = postgres_password(url)
         if password:
             url = url.set(password=password)
         engine = create_engine(url, pool_pre_ping=True, **kw)
@@ -127,7 +119,3 @@ def _reason(exc: OperationalError) -> str:
     if "unable to open database file" in lowered:
         return "le fichier ne peut pas être ouvert (dossier absent ou droits insuffisants)"
     return text_ or "erreur inconnue"
-
-
-def make_sessionmaker(engine: Engine) -> sessionmaker[Session]:
-    return sessionmaker(engine, expire_on_commit=False)

@@ -43,3 +43,7 @@ class AlreadyDecided(DeskError):
 
 class DatabaseUnavailable(DeskError):
     pass
+
+
+class IssuedInvoiceChange(DeskError):
+    """An issued invoice or one of its lines was about to change: a credit note corrects it."""

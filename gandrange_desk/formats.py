@@ -40,11 +40,6 @@ def long_date(day: date) -> str:
     return format_date(day, format="full", locale=LOCALE)
 
 
-def medium_date(day: date) -> str:
-    """'26 nov. 2026'."""
-    return format_date(day, format="medium", locale=LOCALE)
-
-
 def month_year(day: date) -> str:
     """'novembre 2026'."""
     return format_date(day, format="LLLL yyyy", locale=LOCALE)

@@ -7,7 +7,6 @@ from pathlib import Path
 
 from gandrange_desk.cli import emit, open_desk
 from gandrange_desk.commands.payments import parse_day
-from gandrange_desk.errors import DeskError
 
 
 def register(sub) -> None:
@@ -25,7 +24,7 @@ def register(sub) -> None:
 def report_cmd(args) -> int:
     from gandrange_desk.services.exports import lists as exports
     from gandrange_desk.services.exports.writer import format_of
-    from gandrange_desk.services.reports.caf import caf_pdf, caf_report, caf_tables
+    from gandrange_desk.services.reports.caf import caf_report, caf_tables, write_caf_pdf
 
     start = parse_day(args.start, "le premier jour")
     end = parse_day(args.end, "le dernier jour")
@@ -33,11 +32,7 @@ def report_cmd(args) -> int:
     desk = open_desk(args)
     activity_id = exports.activity_id_of(desk, args.activity)
     if out.suffix.lower() == ".pdf":
-        pdf, report = caf_pdf(desk, start, end, activity_id)
-        try:
-            out.write_bytes(pdf)
-        except OSError as exc:
-            raise DeskError(f"Impossible d'écrire {out} : {exc.strerror}.") from exc
+        report = write_caf_pdf(desk, start, end, activity_id, out)
     else:
         format_of(out)
         report = caf_report(desk, start, end, activity_id)

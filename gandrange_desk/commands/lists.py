@@ -7,7 +7,6 @@ from pathlib import Path
 
 from gandrange_desk.cli import emit, open_desk
 from gandrange_desk.commands.payments import parse_day
-from gandrange_desk.errors import DeskError
 
 
 def register(sub) -> None:
@@ -24,18 +23,14 @@ def register(sub) -> None:
 def day_cmd(args) -> int:
     from gandrange_desk.services.exports import lists as exports
     from gandrange_desk.services.exports.writer import format_of
-    from gandrange_desk.services.lists.day import day_lists, day_pdf, day_tables
+    from gandrange_desk.services.lists.day import day_lists, day_tables, write_day_pdf
 
     out = Path(args.out)
     desk = open_desk(args)
     day = parse_day(args.date, "le jour des listes") if args.date else desk.today()
     school_id = exports.school_id_of(desk, args.site)
     if out.suffix.lower() == ".pdf":
-        pdf, lists = day_pdf(desk, day, school_id)
-        try:
-            out.write_bytes(pdf)
-        except OSError as exc:
-            raise DeskError(f"Impossible d'écrire {out} : {exc.strerror}.") from exc
+        lists = write_day_pdf(desk, day, school_id, out)
         text = f"{lists.summary()}\nFichier : {out}"
         rows = sum(len(u.children) for u in lists.lists)
     else:

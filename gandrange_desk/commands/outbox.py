@@ -77,7 +77,7 @@ def _send_text(report) -> str:
 
 
 def list_command(args) -> int:
-    from gandrange_desk.services.mail.outbox import list_messages, status_label
+    from gandrange_desk.services.mail.outbox import list_messages
 
     desk = open_desk(args)
     rows = list_messages(desk, status=args.status, family_ref=args.family, limit=args.limit)
@@ -87,7 +87,7 @@ def list_command(args) -> int:
             return "Aucun courriel."
         out = []
         for r in rows:
-            line = (f"{r.id:>6}  {formats.instant(r.created_at)}  {status_label(r.status):<17} "
+            line = (f"{r.id:>6}  {formats.instant(r.created_at)}  {OutboxStatus.label_of(r.status):<17} "
                     f"{r.family_ref or '—':<8} {r.recipients}  « {r.subject} »")
             if r.last_error and r.status != OutboxStatus.SENT:
                 line += f"\n        {r.last_error}"

@@ -76,7 +76,7 @@ def _table(items) -> str:
         return "Aucune demande en attente."
     lines = []
     for i in items:
-        what = RequestKind(i.kind).label
+        what = RequestKind.label_of(i.kind)
         where = " — ".join(x for x in (i.child_name, i.activity_code, i.unit_name,
                                         ddmmyyyy(i.day) if i.day else "") if x)
         flags = []
@@ -85,7 +85,7 @@ def _table(items) -> str:
         if i.past:
             flags.append("jour passé")
         if i.proposed_billing:
-            flags.append(Billing(i.proposed_billing).phrase)
+            flags.append(Billing.phrase_of(i.proposed_billing))
         if i.places_left is not None:
             flags.append(f"places restantes : {i.places_left}")
         tail = f" [{', '.join(flags)}]" if flags else ""

@@ -44,13 +44,13 @@ def add_user(args) -> int:
 def list_users(args) -> int:
     from sqlalchemy import select
 
-    from gandrange_desk.models import ROLE_LABELS, DeskUser
+    from gandrange_desk.models import DeskUser, Role
 
     desk = open_desk(args)
     with desk.read() as s:
         rows = s.execute(select(DeskUser).order_by(DeskUser.login)).scalars().all()
         data = [{"login": u.login, "name": u.full_name, "role": u.role, "active": u.active} for u in rows]
     emit(args, data, lambda: "\n".join(
-        f"{d['login']:<16} {d['name']:<30} {ROLE_LABELS.get(d['role'], d['role'])}"
+        f"{d['login']:<16} {d['name']:<30} {Role.label_of(d['role'])}"
         + ("" if d["active"] else " (désactivé)") for d in data) or "Aucun utilisateur.")
     return 0

@@ -3,11 +3,11 @@
 Everything comes from one `random.Random(seed)` and the desk's clock, so the same seed on the
 same day gives the same database. Rows are written with bulk INSERTs (executemany), family chunk
 by family chunk, so 2,000 families and their few hundred thousand cells take seconds; the
-whole core is one transaction. Afterwards, optional hooks of later features add their part:
-`gandrange_desk.demo.attendance.add_attendance(desk, rng)` (the door's marks of the past days),
-`gandrange_desk.demo.billing.add_billing(desk, rng)` (issued invoices and payments of
-the past months) and `gandrange_desk.demo.appointments.add_appointments(desk, rng)`
-(September help sessions).
+whole core is one transaction. Afterwards, unless `extras` is off, the other parts add theirs:
+`demo.attendance.add_attendance(desk, rng)` (the door's marks of the past days, before the billing
+so a run that applies the attendance rules bills what the door saw), `demo.billing.add_billing(desk,
+rng)` (issued invoices and payments of the past months) and
+`demo.appointments.add_appointments(desk, rng)` (September help sessions).
 
 Demo desk users (password `demo1234`): sfoncin (Sandrine Foncin, agent), nbecker (Nathalie
 Becker, responsable), admin (Administrateur, admin).
@@ -15,7 +15,6 @@ Becker, responsable), admin (Administrateur, admin).
 
 from __future__ import annotations
 
-import importlib
 import json
 import math
 import random
@@ -34,6 +33,9 @@ from gandrange_desk.models import (
     PickupPerson, PortalState, QuotientRecord, Request, RequestKind, RequestSource, RequestStatus,
     Role, Structure, Unit,
 )
+from gandrange_desk.demo import appointments as demo_appointments
+from gandrange_desk.demo import attendance as demo_attendance
+from gandrange_desk.demo import billing as demo_billing
 from gandrange_desk.demo import data
 from gandrange_desk.demo.bulk import bulk_insert
 from gandrange_desk.services.calendar import Calendar
@@ -294,13 +296,12 @@ def run_demo(desk: Desk, *, families: int = 250, seed: int = 1, year: int | None
         progress.step(families, families, "Familles et réservations")
         if extras:
             progress.step(0, 1, "Compléments (pointage, factures, règlements, rendez-vous)")
-    hooks = (("attendance", "add_attendance"), ("billing", "add_billing"),
-             ("appointments", "add_appointments")) if extras else ()
-    for module, function in hooks:
+    hooks = (("attendance", demo_attendance, "add_attendance"), ("billing", demo_billing, "add_billing"),
+             ("appointments", demo_appointments, "add_appointments"))
+    for name, module, function in hooks if extras else ():
         # Looked up at call time so tests can stand in for a slow part.
-        extra = importlib.import_module(f"gandrange_desk.demo.{module}")
         extra_started = time.perf_counter()
-        result = getattr(extra, function)(desk, random.Random(f"{seed}-{module}"))
+        result = getattr(module, function)(desk, random.Random(f"{seed}-{name}"))
         if result:
             summary.extras.append(f"{result} ({time.perf_counter() - extra_started:.1f} s)")
     summary.seconds = time.perf_counter() - started

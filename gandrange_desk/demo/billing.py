@@ -8,7 +8,6 @@ following month, so numbers and issue dates are chronological. Payments (part B,
 
 from __future__ import annotations
 
-import importlib
 import random
 from datetime import date, datetime, time, timedelta
 
@@ -16,6 +15,8 @@ from sqlalchemy import func, select
 
 from gandrange_desk import formats
 from gandrange_desk.clock import PARIS
+from gandrange_desk.demo import payments as demo_payments
+from gandrange_desk.errors import DeskError
 from gandrange_desk.models import Booking, Invoice, InvoiceStatus, Role
 from gandrange_desk.services.billing import invoicing
 from gandrange_desk.services.context import Actor, Desk
@@ -64,16 +65,12 @@ def add_billing(desk: Desk, rng: random.Random) -> str:
         issuer = Desk(desk.engine, SUPERVISOR, lambda moment=moment: moment)
         try:
             result = invoicing.issue(issuer, month)
-        except invoicing.DeskError:
+        except DeskError:
             continue
         invoices += result.invoices
         issued_months.append(formats.month_year(month))
     text = (f"Facturation : {formats.count(invoices, 'facture émise', 'factures émises')}"
             + (f" ({', '.join(issued_months)})" if issued_months else "") + ".")
-    # Part B: payments (and a few unpaid invoices) of the issued months.
-    try:
-        payments = importlib.import_module("gandrange_desk.demo.payments")
-    except ModuleNotFoundError:
-        return text
-    extra = payments.add_payments(desk, rng)
+    # Then payments (and a few unpaid invoices) of the issued months.
+    extra = demo_payments.add_payments(desk, rng)
     return text + (f"\n{extra}" if extra else "")

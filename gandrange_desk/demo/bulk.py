@@ -8,7 +8,7 @@ Only for trusted, already valid rows: nothing is checked.
 
 from __future__ import annotations
 
-from datetime import date, datetime, timezone
+from datetime import timezone
 from enum import Enum
 from typing import Sequence
 

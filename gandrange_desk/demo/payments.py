@@ -8,7 +8,7 @@ card between the issue date and a little after the due date.
 from __future__ import annotations
 
 import random
-from datetime import date, timedelta
+from datetime import timedelta
 
 from sqlalchemy import func, select
 

@@ -4,9 +4,6 @@ from .base import AwareDateTime, Base, Labelled, Versioned, money_str
 from .structure import AppSetting, Closure, NumberSequence, School, SmtpSettings, Structure
 from .activity import WEEKDAY_CODES, Activity, Opens, Tariff, TariffBracket, Unit
 from .family import (
-    DOCUMENT_STATE_LABELS,
-    PAYMENT_MODE_LABELS,
-    PORTAL_STATE_LABELS,
     Child,
     Document,
     DocumentState,
@@ -18,7 +15,6 @@ from .family import (
     QuotientRecord,
 )
 from .booking import (
-    SOURCE_LABELS,
     Billing,
     Booking,
     CellState,
@@ -43,7 +39,7 @@ from .billing import (
     SepaExport,
 )
 from .attendance import Attendance, Presence
-from .outbox import OUTBOX_STATUS_LABELS, OutboxAttachment, OutboxMessage, OutboxStatus
-from .people import ROLE_LABELS, Appointment, AppointmentStatus, AuditEntry, DeskUser, Role
+from .outbox import OutboxAttachment, OutboxMessage, OutboxStatus
+from .people import Appointment, AppointmentStatus, AuditEntry, DeskUser, Role
 
 metadata = Base.metadata

@@ -11,9 +11,10 @@ from .base import Base, Versioned, Labelled
 
 
 class Opens(Labelled):
-    SCHOOL_DAYS = "school_days", "Jours d'école"
-    WEDNESDAYS = "wednesdays", "Mercredis"
-    HOLIDAY_WEEKDAYS = "holiday_weekdays", "Jours de vacances scolaires"
+    # The words of the Réglages page's "Ouverture" choice.
+    SCHOOL_DAYS = "school_days", "Les jours d'école"
+    WEDNESDAYS = "wednesdays", "Les mercredis"
+    HOLIDAY_WEEKDAYS = "holiday_weekdays", "Les jours de vacances scolaires"
 
 
 WEEKDAY_CODES = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")

@@ -40,6 +40,23 @@ class Labelled(StrEnum):
         """value -> label, for combo boxes and exports."""
         return {m.value: m.label for m in cls}
 
+    @classmethod
+    def label_of(cls, code: str | None, default: str | None = None) -> str:
+        """The label of a stored code; a code that is not one of ours is shown as it is (or as
+        `default`), because old rows and foreign feeds must still display."""
+        member = cls._value2member_map_.get(code)
+        if member is not None:
+            return member.label
+        return (code or "") if default is None else default
+
+    @classmethod
+    def phrase_of(cls, code: str | None, default: str | None = None) -> str:
+        """Like `label_of`, the in-sentence word."""
+        member = cls._value2member_map_.get(code)
+        if member is not None:
+            return member.phrase
+        return (code or "") if default is None else default
+
 
 class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING_CONVENTION)

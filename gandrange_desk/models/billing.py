@@ -4,8 +4,13 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import Boolean, Date, ForeignKey, Integer, LargeBinary, String, Text, UniqueConstraint
+from sqlalchemy import (
+    Boolean, Date, ForeignKey, Integer, LargeBinary, String, Text, UniqueConstraint, event, inspect, select,
+)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.orm.util import identity_key
+
+from gandrange_desk.errors import AlreadyDecided, IssuedInvoiceChange
 
 from .base import AwareDateTime, Base, Versioned, Labelled
 
@@ -169,3 +174,99 @@ class SepaExport(Base):
     count: Mapped[int] = mapped_column(Integer)
     xml: Mapped[bytes] = mapped_column(LargeBinary, deferred=True)
     final: Mapped[bool] = mapped_column(Boolean, default=True)
+
+
+# --------------------------------------------------------------------------- immutability
+# Issued invoices and credit notes are numbered accounting documents: a credit note or a
+# regularisation corrects them, nothing edits them. The mappers refuse the flush itself, so no
+# service, script or future screen can forget the rule. (Core UPDATE/DELETE statements bypass
+# mappers: the services use them only on drafts.)
+
+ISSUED_INVOICE_MAY_CHANGE = {"sent_at"}  # marking an issued invoice sent does not change the document
+
+
+def _was_issued(invoice: Invoice) -> bool:
+    """Issued before this flush: issuing a draft is the one change an invoice's status may take."""
+    history = inspect(invoice).attrs.status.history
+    was = history.deleted[0] if history.deleted else invoice.status
+    return was == InvoiceStatus.ISSUED
+
+
+@event.listens_for(Invoice, "before_update")
+def _refuse_issued_invoice_change(mapper, connection, invoice: Invoice) -> None:
+    if not _was_issued(invoice):
+        return
+    changed = {a.key for a in inspect(invoice).attrs if a.history.has_changes()} - ISSUED_INVOICE_MAY_CHANGE
+    if changed:
+        raise IssuedInvoiceChange(f"La facture {invoice.number} est émise : elle ne peut plus être "
+                                  "modifiée (établissez un avoir).")
+
+
+@event.listens_for(Invoice, "before_delete")
+def _refuse_issued_invoice_delete(mapper, connection, invoice: Invoice) -> None:
+    if _was_issued(invoice):
+        raise _deletion_refused(invoice.number)
+
+
+def _deletion_refused(number: str | None) -> IssuedInvoiceChange:
+    return IssuedInvoiceChange(f"La facture {number} est émise : elle ne peut pas être supprimée "
+                               "(établissez un avoir).")
+
+
+def _issued_parent(connection, line: InvoiceLine) -> tuple[str | None, bool] | None:
+    """(number, being deleted) of the line's invoice when it is issued, else None.
+
+    The invoice as this session holds it when it is there (its status may just have been set),
+    else as stored."""
+    state = inspect(line)
+    parent = line.__dict__.get("invoice")
+    session = state.session
+    if parent is None and session is not None and line.invoice_id is not None:
+        parent = session.identity_map.get(identity_key(Invoice, line.invoice_id))
+    if parent is not None:
+        # An invoice written whole in this flush (lines included) is being made, not changed.
+        if parent.status != InvoiceStatus.ISSUED or (session is not None and parent in session.new):
+            return None
+        return parent.number, session is not None and parent in session.deleted
+    if line.invoice_id is None:
+        return None
+    row = connection.execute(select(Invoice.status, Invoice.number).where(Invoice.id == line.invoice_id)).first()
+    return (row.number, False) if row is not None and row.status == InvoiceStatus.ISSUED else None
+
+
+@event.listens_for(InvoiceLine, "before_insert")
+def _refuse_line_added_to_issued(mapper, connection, line: InvoiceLine) -> None:
+    parent = _issued_parent(connection, line)
+    if parent is not None:
+        raise IssuedInvoiceChange(f"La facture {parent[0]} est émise : on ne peut pas lui ajouter de ligne.")
+
+
+@event.listens_for(InvoiceLine, "before_update")
+def _refuse_issued_line_change(mapper, connection, line: InvoiceLine) -> None:
+    if not any(a.history.has_changes() for a in inspect(line).attrs):
+        return
+    parent = _issued_parent(connection, line)
+    if parent is not None:
+        raise IssuedInvoiceChange(f"La facture {parent[0]} est émise : ses lignes ne peuvent plus être "
+                                  "modifiées (établissez un avoir).")
+
+
+@event.listens_for(InvoiceLine, "before_delete")
+def _refuse_issued_line_delete(mapper, connection, line: InvoiceLine) -> None:
+    parent = _issued_parent(connection, line)
+    if parent is None:
+        return
+    number, invoice_deleted = parent
+    # Lines go before their invoice: deleting the whole invoice is refused in the invoice's words.
+    if invoice_deleted:
+        raise _deletion_refused(number)
+    raise IssuedInvoiceChange(f"La facture {number} est émise : ses lignes ne peuvent plus être "
+                              "modifiées (établissez un avoir).")
+
+
+@event.listens_for(CreditNote, "before_update")
+@event.listens_for(CreditNoteLine, "before_update")
+def _refuse_credit_note_change(mapper, connection, target) -> None:
+    # A credit note is numbered when it is made: another one corrects it, nothing edits it.
+    raise AlreadyDecided(f"Un avoir émis ne se modifie pas ({getattr(target, 'number', 'ligne d’avoir')}) : "
+                         f"émettez un nouvel avoir ou une facture de régularisation.")

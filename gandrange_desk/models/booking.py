@@ -53,7 +53,6 @@ class RequestSource(Labelled):
     DESK_OFFICE = "desk_office", "Bureau"  # the office's own decision, nothing to validate
 
 
-SOURCE_LABELS = RequestSource.labels()  # kept for callers; the words live on the enum
 
 
 class RequestStatus(Labelled):

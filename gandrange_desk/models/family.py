@@ -19,16 +19,12 @@ class PaymentMode(Labelled):
     CARTE = "carte", "Carte bancaire"
 
 
-PAYMENT_MODE_LABELS = PaymentMode.labels()  # kept for callers; the words live on the enum
-
 
 class PortalState(Labelled):
     TO_CREATE = "to_create", "À créer"
     SENT = "sent", "Envoyé"
     ACTIVE = "active", "Actif"
 
-
-PORTAL_STATE_LABELS = PortalState.labels()  # kept for callers; the words live on the enum
 
 
 class Family(Versioned, Base):
@@ -151,8 +147,6 @@ class DocumentState(Labelled):
     CHECKED = "checked", "Vérifié"
     REDO = "redo", "À refaire"
 
-
-DOCUMENT_STATE_LABELS = DocumentState.labels()  # kept for callers; the words live on the enum
 
 
 class Document(Versioned, Base):

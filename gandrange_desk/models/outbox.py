@@ -18,8 +18,6 @@ class OutboxStatus(Labelled):
     FAILED = "failed", "Échec définitif"  # échec définitif
 
 
-OUTBOX_STATUS_LABELS = OutboxStatus.labels()  # kept for callers; the words live on the enum
-
 
 class OutboxMessage(Base):
     __tablename__ = "outbox_message"
@@ -49,6 +47,9 @@ class OutboxMessage(Base):
     # What caused it: request ids (comma-separated) or an invoice.
     related_requests: Mapped[str] = mapped_column(Text, default="")
     invoice_id: Mapped[int | None] = mapped_column(ForeignKey("invoice.id"), nullable=True)
+    # A decision e-mail held a few minutes so that decisions taken one by one for one family and
+    # activity reach it as one message: "decision:<family id>:<activity id>" while held.
+    announce_key: Mapped[str | None] = mapped_column(String(60), nullable=True, index=True)
 
     attachments: Mapped[list["OutboxAttachment"]] = relationship(
         back_populates="message", cascade="all, delete-orphan", order_by="OutboxAttachment.id"

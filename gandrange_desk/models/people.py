@@ -16,8 +16,6 @@ class Role(Labelled):
     ADMIN = "admin", "Administrateur"
 
 
-ROLE_LABELS = Role.labels()  # kept for callers; the words live on the enum
-
 
 class DeskUser(Versioned, Base):
     __tablename__ = "desk_user"

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import threading
 from datetime import date, datetime, time, timedelta
-from typing import Iterable, Protocol
+from typing import Iterable
 
 from gandrange_desk.clock import PARIS, to_paris
 
@@ -24,11 +24,6 @@ _lock = threading.Lock()
 _school_data = None  # SchoolHolidayDates, loaded once: reading its CSV takes ~0.3 s
 _public_cache: dict[tuple[str, int], dict[date, str]] = {}
 _school_cache: dict[tuple[str, int], dict[date, str]] = {}
-
-
-class ActivityLike(Protocol):
-    opens: str
-    weekdays: str
 
 
 def _public_holidays(subdivision: str, year: int) -> dict[date, str]:

@@ -12,7 +12,6 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Callable, Iterator
 
-from sqlalchemy import select
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.orm.exc import StaleDataError
@@ -86,21 +85,19 @@ class Desk:
 
     def require(self, role: str, what: str) -> None:
         if not self.actor.at_least(role):
-            raise PermissionDenied(f"{what} : réservé au rôle « {_ROLE_FR[role]} » ou supérieur.")
+            raise PermissionDenied(f"{what} : réservé au rôle « {Role(role).phrase} » ou supérieur.")
 
     def audit(self, session: Session, action: str, entity: str, entity_id: int | None = None, *,
               family_id: int | None = None, before=None, after=None) -> None:
         session.add(AuditEntry(
             at=self.now(), user_login=self.actor.login, action=action, entity=entity,
             entity_id=entity_id, family_id=family_id,
-            before=_dump(before), after=_dump(after),
+            before=audit_text(before), after=audit_text(after),
         ))
 
 
-_ROLE_FR = {Role.AGENT: "agent", Role.RESPONSABLE: "responsable", Role.ADMIN: "administrateur"}
-
-
-def _dump(value) -> str:
+def audit_text(value) -> str:
+    """A before/after value as the audit trail stores it: JSON, keys sorted, accents kept."""
     if value is None:
         return ""
     if isinstance(value, str):
@@ -125,8 +122,4 @@ def stamp(obj, desk: Desk) -> None:
     obj.updated_at = desk.now()
 
 
-def get_one(session: Session, stmt):
-    return session.execute(stmt).scalar_one_or_none()
-
-
-__all__ = ["Actor", "Desk", "SYSTEM", "check_version", "stamp", "get_one", "select"]
+__all__ = ["Actor", "Desk", "SYSTEM", "audit_text", "check_version", "stamp"]

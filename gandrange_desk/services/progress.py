@@ -26,6 +26,3 @@ class Progress:
 
     def cancel(self) -> None:
         self.cancel_event.set()
-
-
-NO_PROGRESS = Progress()

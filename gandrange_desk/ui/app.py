@@ -107,7 +107,7 @@ def _ask_database_password_if_needed(url):
         return url
     if os.environ.get("GANDRANGE_DESK_DB_PASSWORD"):
         return url
-    from gandrange_desk.db import _postgres_password
+    from gandrange_desk.db import postgres_password as _postgres_password
 
     if _postgres_password(url):
         return url

@@ -7,9 +7,9 @@ import getpass
 from PySide6.QtWidgets import (QDialog, QDialogButtonBox, QFormLayout, QLabel, QLineEdit,
                                QVBoxLayout)
 
-from gandrange_desk.errors import DeskError
 from gandrange_desk.services.context import SYSTEM, Actor, Desk
 from gandrange_desk.services.system.users import authenticate, has_users
+from gandrange_desk.ui.common import ops
 
 
 class LoginDialog(QDialog):
@@ -39,14 +39,16 @@ class LoginDialog(QDialog):
         (self.password if login else self.login).setFocus()
 
     def try_login(self) -> None:
-        try:
-            self.actor = authenticate(self.desk, self.login.text(), self.password.text())
-        except DeskError as exc:
-            self.error.setText(str(exc))
+        def refused(text: str) -> None:
+            self.error.setText(text)
             self.password.selectAll()
             self.password.setFocus()
-            return
-        self.accept()
+
+        actor = ops.run(self, "Connexion", lambda: authenticate(self.desk, self.login.text(), self.password.text()),
+                        on_error=refused)
+        if actor is not None:
+            self.actor = actor
+            self.accept()
 
 
 def choose_actor(desk: Desk, login: str | None) -> Actor | None:

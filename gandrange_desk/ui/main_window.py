@@ -2,6 +2,9 @@
 Pointage, Listes, Tableau de bord.
 
 Tabs are built the first time they are shown, so the window is usable quickly on start.
+Every operation's `Changes` arrive here (`publish_changes`, signal `changesApplied`): the status
+bar's counts follow, and every built tab and open family file is told (`apply_changes`), so a
+decision in one tab shows in the others without F5.
 """
 
 from __future__ import annotations
@@ -9,7 +12,7 @@ from __future__ import annotations
 import importlib
 from typing import Callable
 
-from PySide6.QtCore import Qt, QTimer
+from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import (QFileDialog, QLabel, QMainWindow, QMessageBox, QTabWidget,
                                QVBoxLayout, QWidget)
@@ -17,10 +20,13 @@ from PySide6.QtWidgets import (QFileDialog, QLabel, QMainWindow, QMessageBox, QT
 from gandrange_desk import __version__
 from gandrange_desk.db import describe
 from gandrange_desk.errors import DeskError
-from gandrange_desk.models import ROLE_LABELS
+from gandrange_desk.models import Role
+from gandrange_desk.services.changes import Changes
 from gandrange_desk.services.context import Desk
 from gandrange_desk.services.system.overview import overview
 from gandrange_desk.formats import count
+from gandrange_desk.ui.common import ops
+from gandrange_desk.ui.common.refresh import broadcast
 
 # (title with mnemonic, module, class)
 TABS = (
@@ -50,10 +56,15 @@ class _LazyTab(QWidget):
         if self.widget is None:
             self.widget = self.factory()
             self.layout().addWidget(self.widget)
+            if self.isVisible():  # else Qt shows it from the event loop: "on screen" at once
+                self.widget.show()
         return self.widget
 
 
 class MainWindow(QMainWindow):
+    # (Changes, the widget the operation came from): after every operation, before its on_done.
+    changesApplied = Signal(object, object)
+
     def __init__(self, desk: Desk, parent=None):
         super().__init__(parent)
         self.desk = desk
@@ -68,6 +79,7 @@ class MainWindow(QMainWindow):
             self.lazy.append(holder)
             self.tabs.addTab(holder, title)
         self.tabs.currentChanged.connect(self._tab_shown)
+        self.changesApplied.connect(self._changes_applied)
         self._build_menus()
         self._build_status_bar()
         self._tab_shown(0)
@@ -85,16 +97,38 @@ class MainWindow(QMainWindow):
 
     def _tab_shown(self, index: int) -> None:
         if 0 <= index < len(self.lazy):
-            self.lazy[index].materialise()
+            follow = getattr(self.lazy[index].materialise(), "follow", None)
+            if follow is not None:  # what changed while it was hidden (no Show event off screen)
+                follow.catch_up()
 
     def tab_widget(self, index: int) -> QWidget:
         return self.lazy[index].materialise()
+
+    def built_tabs(self) -> list[QWidget]:
+        return [holder.widget for holder in self.lazy if holder.widget is not None]
 
     def refresh_current(self) -> None:
         widget = self.lazy[self.tabs.currentIndex()].materialise()
         if hasattr(widget, "refresh"):
             widget.refresh()
+        follow = getattr(widget, "follow", None)
+        if follow is not None:
+            follow.forget()
         self.update_status()
+        self.update_mail_counts()
+
+    # ----- what changed
+    def publish_changes(self, changes: Changes, origin: QWidget | None = None) -> None:
+        """An operation's changes (from `ui.common.ops`): every view follows."""
+        self.changesApplied.emit(changes, origin)
+
+    def _changes_applied(self, changes: Changes, origin) -> None:
+        if changes.touches("requests", "cells"):  # a DR or DA cell is a pending request
+            self.update_status()
+        if changes.touches("outbox"):
+            self.update_mail_counts()
+        views = [w for w in self.built_tabs() if hasattr(w, "apply_changes")]
+        broadcast(self, views, changes, origin)
 
     # ----- menus
     def _action(self, menu, text: str, slot, shortcut=None) -> QAction:
@@ -140,7 +174,7 @@ class MainWindow(QMainWindow):
         status = self.statusBar()
         self.db_label = QLabel(describe(self.desk.engine.url))
         actor = self.desk.actor
-        self.user_label = QLabel(f"{actor.full_name} ({ROLE_LABELS.get(actor.role, actor.role)})")
+        self.user_label = QLabel(f"{actor.full_name} ({Role.label_of(actor.role)})")
         self.pending_label = QLabel("")
         self.mail_label = QLabel("")
         for widget in (self.pending_label, self.mail_label, self.user_label, self.db_label):
@@ -157,6 +191,18 @@ class MainWindow(QMainWindow):
                 "Base vide : importez les réglages (Fichier › Importer les réglages…) "
                 "ou créez une base de démonstration avec « gandrange-desk demo ».")
         self.pending_label.setText(count(figures.pending_requests, "demande en attente", "demandes en attente"))
+
+    def update_mail_counts(self) -> None:
+        """E-mails waiting / failed, after an operation queued some (the sender re-reads them)."""
+        if self.mail_sender is not None:
+            self.mail_sender.refresh_counts()
+            return
+        from gandrange_desk.services.mail.outbox import outbox_counts
+
+        try:
+            self._mail_counts(*outbox_counts(self.desk))
+        except Exception:  # the status bar must never take an operation down with it
+            return
 
     def _start_mail_sender(self) -> None:
         self.mail_sender = None
@@ -203,13 +249,6 @@ class MainWindow(QMainWindow):
         self.mail_label.setText(text)
 
     # ----- actions
-    def _run(self, title: str, fn) -> object | None:
-        try:
-            return fn()
-        except DeskError as exc:
-            QMessageBox.warning(self, title, str(exc))
-            return None
-
     def import_feed(self) -> None:
         index = 2
         self.tabs.setCurrentIndex(index)
@@ -223,10 +262,8 @@ class MainWindow(QMainWindow):
             return
         from gandrange_desk.services.settings import service as settings_service
 
-        result = self._run("Importer les réglages", lambda: settings_service.import_file(self.desk, path))
-        if result is not None:
-            QMessageBox.information(self, "Importer les réglages", "Réglages importés.")
-            self.refresh_current()
+        ops.run(self, "Importer les réglages", lambda: settings_service.import_file(self.desk, path),
+                on_done=lambda _summary: QMessageBox.information(self, "Importer les réglages", "Réglages importés."))
 
     def export_settings(self) -> None:
         path, _ = QFileDialog.getSaveFileName(self, "Exporter les réglages", "reglages.toml", "Réglages (*.toml)")
@@ -234,7 +271,7 @@ class MainWindow(QMainWindow):
             return
         from gandrange_desk.services.settings import service as settings_service
 
-        text = self._run("Exporter les réglages", lambda: settings_service.export_text(self.desk))
+        text = ops.run(self, "Exporter les réglages", lambda: settings_service.export_text(self.desk))
         if text is not None:
             with open(path, "w", encoding="utf-8") as fh:
                 fh.write(text)
@@ -245,8 +282,8 @@ class MainWindow(QMainWindow):
             return
         from gandrange_desk.services.system import backup as backup_service
 
-        if self._run("Sauvegarder la base", lambda: backup_service.backup(self.desk, path, replace=True)) is not None:
-            QMessageBox.information(self, "Sauvegarder la base", f"Sauvegarde écrite : {path}")
+        ops.run(self, "Sauvegarder la base", lambda: backup_service.backup(self.desk, path, replace=True),
+                on_done=lambda _r: QMessageBox.information(self, "Sauvegarder la base", f"Sauvegarde écrite : {path}"))
 
     def smtp_settings(self) -> None:
         try:
@@ -258,8 +295,7 @@ class MainWindow(QMainWindow):
     def settings_dialog(self) -> None:
         from gandrange_desk.ui.settings.dialog import SettingsDialog
 
-        SettingsDialog(self.desk, self).exec()
-        self.refresh_current()
+        SettingsDialog(self.desk, self).exec()  # its save tells every view (Changes.settings)
 
     def users_dialog(self) -> None:
         from gandrange_desk.models import Role

@@ -11,7 +11,7 @@ Reading (rows, the day's list, the day picker) is in `appointment_views`, re-exp
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime, time, timedelta
 
 from sqlalchemy import select
@@ -20,14 +20,15 @@ from sqlalchemy.orm import Session, selectinload
 from gandrange_desk import formats
 from gandrange_desk.clock import PARIS
 from gandrange_desk.errors import AlreadyDecided, DeskError, NotFound, ValidationFailed
-from gandrange_desk.models import Appointment, DeskUser, Family, Role, Structure
+from gandrange_desk.models import Appointment, AppointmentStatus, DeskUser, Family, Role, Structure
 from gandrange_desk.services.appointments import texts
 from gandrange_desk.services.appointments.views import (  # noqa: F401 - re-exported
-    BOOKED, CANCELLED, DONE, FREE, MISSED, STATUS_LABELS, Clerk, DaySummary, SlotRow, _closed_reason,
-    _day_bounds, _rows, book_days, clerks, day_list, days_overview, free_slots, get_slot, september,
+    BOOKED, CANCELLED, DONE, FREE, MISSED, Clerk, DaySummary, SlotRow, closed_reason, day_bounds,
+    slot_rows, book_days, clerks, day_list, days_overview, free_slots, get_slot, september,
     slots_between,
 )
 from gandrange_desk.services.calendar import Calendar
+from gandrange_desk.services.changes import Changes
 from gandrange_desk.services.context import Desk, check_version, stamp
 from gandrange_desk.services.families.validation import format_french_phone
 from gandrange_desk.services.mail.texts import Sender
@@ -59,6 +60,10 @@ class SlotsResult:
             more = " …" if len(self.skipped_days) > 8 else ""
             parts.append(f"{formats.count(len(self.skipped_days), 'jour sauté', 'jours sautés')} : {shown}{more}.")
         return "\n".join(parts)
+
+    @property
+    def changes(self) -> Changes:
+        return Changes(appointments=bool(self.created))
 
     def as_dict(self) -> dict:
         return {"created": self.created, "days": self.days, "overlapping": self.overlapping,
@@ -135,7 +140,7 @@ def create_slots(desk: Desk, first: date, last: date, *, start: str = "09:00", e
         if problems:
             raise ValidationFailed(problems, "Aucun créneau n'a été créé :")
         calendar = Calendar.load(s)
-        lo, hi = _day_bounds(first, last)
+        lo, hi = day_bounds(first, last)
         taken: dict[int, list[tuple[datetime, datetime]]] = {u.id: [] for u in users}
         for a in s.execute(select(Appointment).where(
                 Appointment.clerk_id.in_(list(taken)), Appointment.status != CANCELLED,
@@ -145,7 +150,7 @@ def create_slots(desk: Desk, first: date, last: date, *, start: str = "09:00", e
         now = desk.now()
         step = timedelta(minutes=minutes)
         while day <= last:
-            why = _closed_reason(calendar, day)
+            why = closed_reason(calendar, day)
             if why:
                 result.skipped_days[day] = why
             else:
@@ -181,6 +186,15 @@ class BookResult:
     slot: SlotRow
     emailed_to: tuple[str, ...]
     summary: str
+
+    @property
+    def changes(self) -> Changes:
+        return Changes(appointments=True, outbox=1 if self.emailed_to else 0)
+
+
+def _changed(row: SlotRow) -> SlotRow:
+    """The row a write returns, saying that the appointment book changed."""
+    return replace(row, changes=Changes(appointments=True))
 
 
 def _load(s: Session, appointment_id: int) -> Appointment:
@@ -311,7 +325,7 @@ def book(desk: Desk, appointment_id: int, version: int, *, family_id: int | None
         desk.audit(s, "appointment.book", "appointment", a.id, family_id=a.family_id, before=before,
                    after={**_snapshot(a), "emailed_to": list(mailed)})
         s.flush()
-        row = _rows(s, [a])[0]
+        row = slot_rows(s, [a])[0]
     who = f"la famille {row.family_name}" if f else f"{visitor_name} (visiteur)"
     if mailed:
         tail = f" Confirmation envoyée à {', '.join(mailed)}."
@@ -332,7 +346,7 @@ def move(desk: Desk, appointment_id: int, version: int, target_id: int, *, notif
         check_version(a, version, WHAT)
         if a.status != BOOKED:
             raise AlreadyDecided(f"Seul un rendez-vous réservé peut être déplacé ({_label(a)} est "
-                                 f"« {STATUS_LABELS[a.status]} »).")
+                                 f"« {AppointmentStatus.label_of(a.status)} »).")
         target = _load(s, target_id)
         _must_be_free(s, desk, target)
         before = {"from": _snapshot(a), "to": _snapshot(target)}
@@ -350,7 +364,7 @@ def move(desk: Desk, appointment_id: int, version: int, target_id: int, *, notif
                    before=before, after={"from": _snapshot(a), "to": _snapshot(target),
                                          "emailed_to": list(mailed)})
         s.flush()
-        row = _rows(s, [target])[0]
+        row = slot_rows(s, [target])[0]
     tail = f" Nouvelle date envoyée à {', '.join(mailed)}." if mailed else ""
     return BookResult(row, mailed, f"Rendez-vous déplacé au {texts.when_text(row.starts_at)}.{tail}")
 
@@ -367,7 +381,7 @@ def cancel_booking(desk: Desk, appointment_id: int, version: int, *, notify: boo
         check_version(a, version, WHAT)
         if a.status != BOOKED:
             raise AlreadyDecided(f"Seul un rendez-vous réservé peut être annulé ({_label(a)} est "
-                                 f"« {STATUS_LABELS[a.status]} »).")
+                                 f"« {AppointmentStatus.label_of(a.status)} »).")
         before = _snapshot(a)
         f = _family(s, a.family_id) if a.family_id else None
         who = f"la famille {f.name}" if f else a.visitor_name
@@ -378,7 +392,7 @@ def cancel_booking(desk: Desk, appointment_id: int, version: int, *, notify: boo
         desk.audit(s, "appointment.cancel", "appointment", a.id, family_id=before["family_id"],
                    before=before, after={**_snapshot(a), "emailed_to": list(mailed)})
         s.flush()
-        row = _rows(s, [a])[0]
+        row = slot_rows(s, [a])[0]
     tail = f" Annulation envoyée à {', '.join(mailed)}." if mailed else ""
     return BookResult(row, mailed, f"Rendez-vous de {who} annulé : le créneau est de nouveau libre.{tail}")
 
@@ -391,13 +405,13 @@ def withdraw_slot(desk: Desk, appointment_id: int, version: int) -> SlotRow:
         check_version(a, version, WHAT)
         if a.status != FREE:
             raise AlreadyDecided(f"Seul un créneau libre peut être retiré ({_label(a)} est "
-                                 f"« {STATUS_LABELS[a.status]} ») : annulez d'abord le rendez-vous.")
+                                 f"« {AppointmentStatus.label_of(a.status)} ») : annulez d'abord le rendez-vous.")
         before = _snapshot(a)
         a.status = CANCELLED
         stamp(a, desk)
         desk.audit(s, "appointment.withdraw", "appointment", a.id, before=before, after=_snapshot(a))
         s.flush()
-        return _rows(s, [a])[0]
+        return _changed(slot_rows(s, [a])[0])
 
 
 def mark(desk: Desk, appointment_id: int, version: int, status: str) -> SlotRow:
@@ -410,7 +424,7 @@ def mark(desk: Desk, appointment_id: int, version: int, status: str) -> SlotRow:
         check_version(a, version, WHAT)
         if a.status not in (BOOKED, DONE, MISSED):
             raise AlreadyDecided(f"Ce créneau n'a pas de rendez-vous ({_label(a)} est "
-                                 f"« {STATUS_LABELS[a.status]} »).")
+                                 f"« {AppointmentStatus.label_of(a.status)} »).")
         if a.starts_at > desk.now():
             raise DeskError(f"Ce rendez-vous n'a pas encore eu lieu ({texts.when_text(a.starts_at)}).")
         before = _snapshot(a)
@@ -419,7 +433,7 @@ def mark(desk: Desk, appointment_id: int, version: int, status: str) -> SlotRow:
         desk.audit(s, "appointment.mark", "appointment", a.id, family_id=a.family_id, before=before,
                    after=_snapshot(a))
         s.flush()
-        return _rows(s, [a])[0]
+        return _changed(slot_rows(s, [a])[0])
 
 
 def attach_family(desk: Desk, appointment_id: int, version: int, family_id: int) -> SlotRow:
@@ -430,7 +444,7 @@ def attach_family(desk: Desk, appointment_id: int, version: int, family_id: int)
         check_version(a, version, WHAT)
         if a.status not in (BOOKED, DONE, MISSED):
             raise AlreadyDecided(f"Ce créneau n'a pas de rendez-vous ({_label(a)} est "
-                                 f"« {STATUS_LABELS[a.status]} »).")
+                                 f"« {AppointmentStatus.label_of(a.status)} »).")
         f = _family(s, family_id)
         before = _snapshot(a)
         a.family_id, a.visitor_name, a.visitor_phone = f.id, "", ""
@@ -438,7 +452,7 @@ def attach_family(desk: Desk, appointment_id: int, version: int, family_id: int)
         desk.audit(s, "appointment.attach", "appointment", a.id, family_id=f.id, before=before,
                    after=_snapshot(a))
         s.flush()
-        return _rows(s, [a])[0]
+        return _changed(slot_rows(s, [a])[0])
 
 
 def set_notes(desk: Desk, appointment_id: int, version: int, notes: str) -> SlotRow:
@@ -455,7 +469,7 @@ def set_notes(desk: Desk, appointment_id: int, version: int, notes: str) -> Slot
         desk.audit(s, "appointment.notes", "appointment", a.id, family_id=a.family_id, before=before,
                    after={"notes": notes})
         s.flush()
-        return _rows(s, [a])[0]
+        return _changed(slot_rows(s, [a])[0])
 
 
 def set_acknowledgement(desk: Desk, family_id: int, version: int | None, returned: bool = True) -> int:
@@ -477,7 +491,7 @@ def set_acknowledgement(desk: Desk, family_id: int, version: int | None, returne
 
 
 __all__ = [
-    "SlotRow", "DaySummary", "Clerk", "SlotsResult", "BookResult", "STATUS_LABELS", "slots_between",
+    "SlotRow", "DaySummary", "Clerk", "SlotsResult", "BookResult", "slots_between",
     "day_list", "free_slots", "get_slot", "days_overview", "book_days", "clerks", "september", "create_slots",
     "book", "move", "cancel_booking", "withdraw_slot", "mark", "attach_family", "set_notes",
     "set_acknowledgement",

@@ -10,7 +10,7 @@ from datetime import datetime
 
 from gandrange_desk import formats
 from gandrange_desk.clock import PARIS
-from gandrange_desk.services.mail.texts import Mail, Sender, _render
+from gandrange_desk.services.mail.texts import Mail, Sender, render
 
 PLACE = "Bureau périscolaire"
 
@@ -68,7 +68,7 @@ def confirmation_mail(sender: Sender, family_name: str, starts_at: datetime, min
          "extrascolaire de vos enfants pour l'année."],
         _contact_line(sender),
     ]
-    return _render(f"Rendez-vous au bureau périscolaire le {when_text(starts_at)}", paragraphs, sender)
+    return render(f"Rendez-vous au bureau périscolaire le {when_text(starts_at)}", paragraphs, sender)
 
 
 def moved_mail(sender: Sender, family_name: str, old_start: datetime, starts_at: datetime,
@@ -80,7 +80,7 @@ def moved_mail(sender: Sender, family_name: str, old_start: datetime, starts_at:
         ["Merci d'apporter :", *(f"- {item}" for item in TO_BRING)],
         _contact_line(sender),
     ]
-    return _render(f"Rendez-vous déplacé au {when_text(starts_at)}", paragraphs, sender)
+    return render(f"Rendez-vous déplacé au {when_text(starts_at)}", paragraphs, sender)
 
 
 def cancelled_mail(sender: Sender, family_name: str, starts_at: datetime) -> Mail:
@@ -91,7 +91,7 @@ def cancelled_mail(sender: Sender, family_name: str, starts_at: datetime) -> Mai
          f"du {when_text(starts_at)} est annulé."],
         [call],
     ]
-    return _render(f"Rendez-vous du {when_text(starts_at)} annulé", paragraphs, sender)
+    return render(f"Rendez-vous du {when_text(starts_at)} annulé", paragraphs, sender)
 
 
 __all__ = ["PLACE", "TO_BRING", "hour_text", "when_text", "place_text", "confirmation_mail",

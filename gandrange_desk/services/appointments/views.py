@@ -5,7 +5,7 @@ Split from `services.appointments` (which re-exports everything here) to keep fi
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 
 from sqlalchemy import select
@@ -16,13 +16,13 @@ from gandrange_desk.clock import PARIS
 from gandrange_desk.errors import NotFound
 from gandrange_desk.models import Appointment, AppointmentStatus, DeskUser, Family
 from gandrange_desk.services.calendar import Calendar
+from gandrange_desk.services.changes import Changes
 from gandrange_desk.services.context import Desk
 from gandrange_desk.services.mail.outbox import family_recipients
 
 FREE, BOOKED, DONE, MISSED, CANCELLED = (AppointmentStatus.FREE, AppointmentStatus.BOOKED,
                                          AppointmentStatus.DONE, AppointmentStatus.MISSED,
                                          AppointmentStatus.CANCELLED)
-STATUS_LABELS = {FREE: "Libre", BOOKED: "Réservé", DONE: "Terminé", MISSED: "Absent", CANCELLED: "Retiré"}
 
 
 
@@ -48,6 +48,8 @@ class SlotRow:
     acknowledgement_returned: bool
     portal_state: str
     notes: str
+    # Set on the row a write operation returns (empty when read): what it changed.
+    changes: Changes = field(default_factory=Changes, compare=False, repr=False)
 
     @property
     def ends_at(self) -> datetime:
@@ -63,7 +65,7 @@ class SlotRow:
 
     @property
     def status_label(self) -> str:
-        return STATUS_LABELS.get(self.status, self.status)
+        return AppointmentStatus.label_of(self.status)
 
     @property
     def who(self) -> str:
@@ -99,7 +101,7 @@ class Clerk:
     full_name: str
 
 
-def _day_bounds(first: date, last: date) -> tuple[datetime, datetime]:
+def day_bounds(first: date, last: date) -> tuple[datetime, datetime]:
     return (datetime.combine(first, time(0), PARIS),
             datetime.combine(last + timedelta(days=1), time(0), PARIS))
 
@@ -110,7 +112,7 @@ def _phone_of(f: Family) -> str:
     return next((g.phone for g in f.guardians if g.phone), "")
 
 
-def _rows(s: Session, appointments: list[Appointment]) -> list[SlotRow]:
+def slot_rows(s: Session, appointments: list[Appointment]) -> list[SlotRow]:
     clerk_ids = {a.clerk_id for a in appointments if a.clerk_id is not None}
     clerks = {u.id: u for u in s.execute(select(DeskUser).where(DeskUser.id.in_(clerk_ids))).scalars()} \
         if clerk_ids else {}
@@ -140,7 +142,7 @@ def _rows(s: Session, appointments: list[Appointment]) -> list[SlotRow]:
 
 def slots_between(desk: Desk, first: date, last: date, *, statuses=None,
                   include_cancelled: bool = False) -> list[SlotRow]:
-    lo, hi = _day_bounds(first, last)
+    lo, hi = day_bounds(first, last)
     stmt = (select(Appointment).where(Appointment.starts_at >= lo, Appointment.starts_at < hi)
             .order_by(Appointment.starts_at, Appointment.clerk_id, Appointment.id))
     if statuses is not None:
@@ -148,7 +150,7 @@ def slots_between(desk: Desk, first: date, last: date, *, statuses=None,
     elif not include_cancelled:
         stmt = stmt.where(Appointment.status != CANCELLED)
     with desk.read() as s:
-        return _rows(s, list(s.execute(stmt).scalars()))
+        return slot_rows(s, list(s.execute(stmt).scalars()))
 
 
 def day_list(desk: Desk, day: date, *, include_cancelled: bool = False) -> list[SlotRow]:
@@ -167,12 +169,12 @@ def get_slot(desk: Desk, appointment_id: int) -> SlotRow:
         a = s.get(Appointment, appointment_id)
         if a is None:
             raise NotFound(f"Rendez-vous introuvable (n° {appointment_id}) : il a peut-être été supprimé.")
-        return _rows(s, [a])[0]
+        return slot_rows(s, [a])[0]
 
 
 def days_overview(desk: Desk, first: date, last: date) -> list[DaySummary]:
     """Days that have slots, with how many are taken (the day picker)."""
-    lo, hi = _day_bounds(first, last)
+    lo, hi = day_bounds(first, last)
     counts: dict[date, list[int]] = {}
     with desk.read() as s:
         for starts_at, status in s.execute(select(Appointment.starts_at, Appointment.status).where(
@@ -206,13 +208,13 @@ def book_days(desk: Desk) -> list[DaySummary]:
         calendar = Calendar.load(s)
     day = first
     while day <= last:
-        if _closed_reason(calendar, day) is None:
+        if closed_reason(calendar, day) is None:
             known.setdefault(day, DaySummary(day, 0, 0, 0))
         day += timedelta(days=1)
     return [known[d] for d in sorted(known)]
 
 
-def _closed_reason(calendar: Calendar, day: date) -> str | None:
+def closed_reason(calendar: Calendar, day: date) -> str | None:
     if day.weekday() >= 5:
         return "week-end"
     holiday = calendar.public_holiday(day)

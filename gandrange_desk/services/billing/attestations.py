@@ -237,7 +237,7 @@ class PeriodAttestation:
 
 
 def _period(s: Session, family_id: int, start: date, end: date, today: date) -> PeriodAttestation:
-    from gandrange_desk.models import PAYMENT_MODE_LABELS
+    from gandrange_desk.models import PaymentMode
 
     fam = s.get(Family, family_id)
     if fam is None:
@@ -283,7 +283,7 @@ def _period(s: Session, family_id: int, start: date, end: date, today: date) -> 
     att.attendance = list(present.values())
     for p in s.scalars(select(Payment).where(Payment.family_id == family_id, Payment.received_on >= start,
                                              Payment.received_on <= end).order_by(Payment.received_on, Payment.id)):
-        att.payments.append((p.received_on, PAYMENT_MODE_LABELS.get(p.mode, p.mode), p.reference, p.amount_cents))
+        att.payments.append((p.received_on, PaymentMode.label_of(p.mode), p.reference, p.amount_cents))
     return att
 
 

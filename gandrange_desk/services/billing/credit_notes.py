@@ -2,7 +2,7 @@
 
 Whole or by line, never more than what was billed less earlier credit notes; numbered
 AV-YYYY-NNNNNN in their own gap-free sequence, locked in the issuing transaction; the PDF is made
-at issue and kept; a credit note is never changed afterwards.
+at issue and kept; a credit note is never changed afterwards (models/billing.py refuses it).
 """
 
 from __future__ import annotations
@@ -10,11 +10,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date
 
-from sqlalchemy import event, func, select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from gandrange_desk import formats
-from gandrange_desk.errors import AlreadyDecided, NotFound, ValidationFailed
+from gandrange_desk.errors import NotFound, ValidationFailed
 from gandrange_desk.models import (
     CreditNote,
     CreditNoteLine,
@@ -23,6 +23,7 @@ from gandrange_desk.models import (
     PaymentAllocation,
     Role,
 )
+from gandrange_desk.services.changes import Changes
 from gandrange_desk.services.context import Desk
 from gandrange_desk.services.billing.invoicing import next_number
 from gandrange_desk.services.billing.payments import lock_family_money
@@ -100,6 +101,7 @@ class CreditNoteResult:
     number: str
     total_cents: int
     released_cents: int  # payment money freed from the invoice: now the family's credit
+    changes: Changes = field(default_factory=Changes, compare=False, repr=False)
 
     def summary(self) -> str:
         text = f"Avoir {self.number} émis : {formats.euros(self.total_cents)}."
@@ -186,7 +188,8 @@ def issue_credit_note(desk: Desk, invoice_id: int, *, reason: str,
                    after={"number": number, "invoice": invoice.number, "total_cents": total, "reason": reason,
                           "lines": {str(line.line_id): qty for line, qty, _ in note_lines}})
         released = _release_overpaid(s, desk, invoice, info.credited_cents + total)
-        return CreditNoteResult(note.id, number, total, released)
+        return CreditNoteResult(note.id, number, total, released,
+                                Changes(invoices={invoice.id}, payments={invoice.family_id}))
 
 
 def _release_overpaid(s: Session, desk: Desk, invoice: Invoice, credited: int) -> int:
@@ -210,31 +213,6 @@ def _release_overpaid(s: Session, desk: Desk, invoice: Invoice, credited: int) -
                    after={"amount_cents": before - take, "reason": "avoir"})
     s.flush()
     return released
-
-
-@dataclass
-class CreditNoteRow:
-    credit_note_id: int
-    number: str
-    invoice_number: str
-    family_id: int
-    family_name: str
-    issued_at: object
-    issued_by: str
-    reason: str
-    total_cents: int
-
-
-def list_credit_notes(desk: Desk, *, invoice_id: int | None = None, family_id: int | None = None) -> list[CreditNoteRow]:
-    with desk.read() as s:
-        q = (select(CreditNote.id, CreditNote.number, Invoice.number, Invoice.family_id, Invoice.billed_name,
-                    CreditNote.issued_at, CreditNote.issued_by, CreditNote.reason, CreditNote.total_cents)
-             .join(Invoice, Invoice.id == CreditNote.invoice_id).order_by(CreditNote.id.desc()))
-        if invoice_id is not None:
-            q = q.where(CreditNote.invoice_id == invoice_id)
-        if family_id is not None:
-            q = q.where(Invoice.family_id == family_id)
-        return [CreditNoteRow(*row) for row in s.execute(q)]
 
 
 def credit_note_pdf_bytes(desk: Desk, credit_note_id: int) -> tuple[str, bytes]:
@@ -283,11 +261,3 @@ def send_credit_note(desk: Desk, credit_note_id: int) -> int:
         desk.audit(s, "credit_note.send", "credit_note", note.id, family_id=family.id,
                    after={"number": note.number, "recipients": recipients})
         return len(recipients)
-
-
-@event.listens_for(CreditNote, "before_update")
-@event.listens_for(CreditNoteLine, "before_update")
-def _refuse_changes(mapper, connection, target) -> None:
-    # A credit note is a numbered accounting document: it is corrected by another one, never edited.
-    raise AlreadyDecided(f"Un avoir émis ne se modifie pas ({getattr(target, 'number', 'ligne d’avoir')}) : "
-                         f"émettez un nouvel avoir ou une facture de régularisation.")

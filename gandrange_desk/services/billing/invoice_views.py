@@ -15,11 +15,10 @@ from gandrange_desk.models import (
     Family, Invoice, InvoiceLine, InvoiceStatus, Mandate, MandateState, PaymentAllocation, Role,
 )
 from gandrange_desk.services.mail import outbox
+from gandrange_desk.services.changes import Changes
 from gandrange_desk.services.context import Desk
 from gandrange_desk.services.billing.invoicing import collection_date_for, debit_date, month_start
 from gandrange_desk.services.pdf.base import StructureInfo, load_structure, merge_pdfs
-
-STATUS_LABELS = {InvoiceStatus.DRAFT: "Brouillon", InvoiceStatus.ISSUED: "Émise"}
 
 
 @dataclass(frozen=True)
@@ -40,7 +39,7 @@ class InvoiceRow:
 
     @property
     def status_label(self) -> str:
-        label = STATUS_LABELS.get(self.status, self.status)
+        label = InvoiceStatus.label_of(self.status)
         if self.status == InvoiceStatus.ISSUED and self.sent_at:
             label += ", envoyée"
         return label
@@ -176,6 +175,7 @@ class SendResult:
     queued: int = 0
     without_email: list[str] = field(default_factory=list)  # family names: print and post
     not_issued: int = 0
+    changes: Changes = field(default_factory=Changes, compare=False, repr=False)
 
     def text(self) -> str:
         parts = [f"{formats.count(self.queued, 'e-mail', 'e-mails')} de facture mis en file d'envoi."]
@@ -189,7 +189,7 @@ class SendResult:
 
 def invoice_mail(structure: StructureInfo, number: str, month: date, total_cents: int, due: date | None,
                  prelevement: bool):
-    from gandrange_desk.services.mail.texts import Sender, _render
+    from gandrange_desk.services.mail.texts import Sender, render
 
     sender = Sender(structure.name, structure.phone, structure.email, structure.portal_url)
     period = formats.month_year(month)
@@ -201,7 +201,7 @@ def invoice_mail(structure: StructureInfo, number: str, month: date, total_cents
                      + (f" le {formats.ddmmyyyy(due)}." if due else "."))
     else:
         lines.append(f"Montant : {amount}" + (f", à régler avant le {formats.ddmmyyyy(due)}." if due else "."))
-    return _render("Votre facture est disponible", [lines], sender)
+    return render("Votre facture est disponible", [lines], sender)
 
 
 def send_invoices(desk: Desk, invoice_ids: list[int]) -> SendResult:
@@ -233,4 +233,6 @@ def send_invoices(desk: Desk, invoice_ids: list[int]) -> SendResult:
             desk.audit(s, "invoice.send", "invoice", inv.id, family_id=fam.id,
                        after={"number": inv.number, "recipients": recipients})
             result.queued += 1
+            result.changes.invoices.add(inv.id)  # now "envoyée"
+            result.changes.outbox += 1
     return result

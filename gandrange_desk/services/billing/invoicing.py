@@ -8,7 +8,8 @@
   same transaction, the PDF made and stored; all or nothing.
 - `next_number(s, name, year)`: the gap-free counter (credit notes use it too).
 
-An issued invoice never changes: a flush that would alter or delete one is refused.
+An issued invoice never changes: the models refuse a flush that would alter or delete one
+(models/billing.py).
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 
-from sqlalchemy import and_, delete, event, func, insert, or_, select, update
+from sqlalchemy import and_, delete, func, insert, or_, select, update
 from sqlalchemy.orm import Session, selectinload
 
 from gandrange_desk import formats
@@ -27,8 +28,10 @@ from gandrange_desk.models import (
     LineKind, Mandate, MandateState, NumberSequence, PaymentAllocation, PaymentMode, Request,
     RequestStatus, Role, Structure, Unit,
 )
+from gandrange_desk.services.changes import Changes
 from gandrange_desk.services.context import Desk
 from gandrange_desk.services.progress import Progress
+from gandrange_desk.services.billing.sepa import collection_date
 from gandrange_desk.services.billing.tariffs import PriceBook, QuotientBook
 
 INVOICE_SEQUENCE = "invoice"
@@ -89,54 +92,6 @@ def reserve_numbers(s: Session, name: str, year: int, count: int) -> range:
     return range(first, first + count)
 
 
-# --------------------------------------------------------------------------- immutability
-ISSUED_FROZEN_ALLOWED = {"sent_at"}
-
-
-class IssuedInvoiceChange(DeskError):
-    pass
-
-
-@event.listens_for(Session, "before_flush")
-def _refuse_issued_changes(session: Session, _ctx, _instances) -> None:
-    from sqlalchemy import inspect as sa_inspect
-
-    for obj in list(session.dirty) + list(session.deleted):
-        if isinstance(obj, Invoice):
-            state = sa_inspect(obj)
-            status_hist = state.attrs.status.history
-            was = status_hist.deleted[0] if status_hist.deleted else obj.status
-            if was != InvoiceStatus.ISSUED:
-                continue
-            if obj in session.deleted:
-                raise IssuedInvoiceChange(f"La facture {obj.number} est émise : elle ne peut pas être "
-                                          "supprimée (établissez un avoir).")
-            changed = {a.key for a in state.attrs if a.history.has_changes()} - ISSUED_FROZEN_ALLOWED
-            if changed - {"lines"} or state.attrs.lines.history.has_changes():
-                raise IssuedInvoiceChange(f"La facture {obj.number} est émise : elle ne peut plus être "
-                                          "modifiée (établissez un avoir).")
-        elif isinstance(obj, InvoiceLine):
-            with session.no_autoflush:
-                parent = session.get(Invoice, obj.invoice_id) if obj.invoice_id else None
-            if parent is not None and parent.status == InvoiceStatus.ISSUED and (
-                    obj in session.deleted or session.is_modified(obj)):
-                raise IssuedInvoiceChange(f"La facture {parent.number} est émise : ses lignes ne peuvent "
-                                          "plus être modifiées (établissez un avoir).")
-    for obj in session.new:
-        if isinstance(obj, InvoiceLine) and obj.invoice_id:
-            with session.no_autoflush:
-                parent = session.get(Invoice, obj.invoice_id)
-            if parent is not None and parent.status == InvoiceStatus.ISSUED:
-                raise IssuedInvoiceChange(f"La facture {parent.number} est émise : on ne peut pas lui "
-                                          "ajouter de ligne.")
-
-
-def ensure_draft(invoice: Invoice) -> None:
-    if invoice.status == InvoiceStatus.ISSUED:
-        raise IssuedInvoiceChange(f"La facture {invoice.number} est émise : elle ne peut plus être "
-                                  "modifiée (établissez un avoir).")
-
-
 # --------------------------------------------------------------------------- prepare
 @dataclass
 class PrepareResult:
@@ -146,6 +101,7 @@ class PrepareResult:
     with_anomalies: int = 0
     regularisations: int = 0
     structure_problems: list[str] = field(default_factory=list)
+    changes: Changes = field(default_factory=Changes, compare=False, repr=False)
 
     def text(self) -> str:
         out = (f"{formats.month_year(self.month).capitalize()} : "
@@ -254,8 +210,9 @@ def prepare(desk: Desk, month: date | str, progress: Progress | None = None) -> 
             if child_id in children:
                 pending_da[children[child_id].family_id] += n
 
-        s.execute(delete(InvoiceLine).where(InvoiceLine.invoice_id.in_(
-            select(Invoice.id).where(Invoice.month == month, Invoice.status == InvoiceStatus.DRAFT))))
+        drafts = select(Invoice.id).where(Invoice.month == month, Invoice.status == InvoiceStatus.DRAFT)
+        result.changes.invoices.update(s.scalars(drafts))  # replaced below, or gone
+        s.execute(delete(InvoiceLine).where(InvoiceLine.invoice_id.in_(drafts)))
         s.execute(delete(Invoice).where(Invoice.month == month, Invoice.status == InvoiceStatus.DRAFT))
 
         now = desk.now()
@@ -351,6 +308,7 @@ def prepare(desk: Desk, month: date | str, progress: Progress | None = None) -> 
                 for position, line in enumerate(lines):
                     all_lines.append({**line, "invoice_id": invoice_id, "position": position})
             s.execute(insert(InvoiceLine.__table__), all_lines)
+            result.changes.invoices.update(ids)
         result.invoices = len(invoice_rows)
         desk.audit(s, "invoice.prepare", "invoice_month", None,
                    after={"month": month.isoformat(), "invoices": result.invoices, "total_cents": result.total_cents})
@@ -460,6 +418,7 @@ class IssueResult:
     first_number: str | None = None
     last_number: str | None = None
     total_cents: int = 0
+    changes: Changes = field(default_factory=Changes, compare=False, repr=False)
 
     def text(self) -> str:
         if not self.invoices:
@@ -481,12 +440,8 @@ def collection_date_for(issue_date: date, collection_day: int, min_days: int = 8
 
 
 def debit_date(structure: Structure, month: date, issue_date: date) -> date:
-    """The date printed on prélèvement invoices: the SEPA export's collection date for the month
-    (part B's `sepa.collection_date`), unless the invoice is issued too late for it."""
-    try:
-        from gandrange_desk.services.billing.sepa import collection_date
-    except ImportError:
-        return collection_date_for(issue_date, structure.collection_day)
+    """The date printed on prélèvement invoices: the SEPA export's collection date for the month,
+    unless the invoice is issued too late for it."""
     planned = collection_date(structure, month)
     if planned < issue_date + timedelta(days=2):
         return collection_date_for(issue_date, structure.collection_day)
@@ -563,6 +518,7 @@ def issue(desk: Desk, month: date | str, progress: Progress | None = None) -> Is
         result.invoices = total
         result.first_number = format_number(today.year, numbers[0])
         result.last_number = format_number(today.year, numbers[-1])
+        result.changes = Changes(invoices={d.id for d in drafts}, payments=set(family_ids))  # balances moved
     return result
 
 
@@ -587,8 +543,3 @@ def paid_cents(s: Session, invoice_id: int) -> int:
                      .where(PaymentAllocation.invoice_id == invoice_id)).scalar_one()
 
 
-def print_month(desk: Desk, month: date | str, out_path) -> int:
-    """One PDF of the month's issued invoices for printing (see `invoice_views.print_month`)."""
-    from gandrange_desk.services.billing.invoice_views import print_month as _print_month
-
-    return _print_month(desk, month, out_path)

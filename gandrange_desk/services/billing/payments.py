@@ -17,7 +17,6 @@ from sqlalchemy.orm import Session
 from gandrange_desk import formats
 from gandrange_desk.errors import NotFound, ValidationFailed
 from gandrange_desk.models import (
-    PAYMENT_MODE_LABELS,
     CreditNote,
     Family,
     Invoice,
@@ -27,6 +26,7 @@ from gandrange_desk.models import (
     PaymentMode,
     Role,
 )
+from gandrange_desk.services.changes import Changes
 from gandrange_desk.services.context import Desk
 
 MODES = tuple(m.value for m in PaymentMode)
@@ -43,14 +43,10 @@ MAX_PAYMENT_CENTS = 100_000_00  # a periscolaire payment above 100 000 € is a 
 of_month = formats.of_month
 
 
-def mode_label(mode: str) -> str:
-    return PAYMENT_MODE_LABELS.get(mode, mode)
-
-
 def parse_mode(text: str) -> str:
     mode = MODE_ALIASES.get((text or "").strip().lower())
     if mode is None:
-        choices = ", ".join(PAYMENT_MODE_LABELS[m].lower() for m in PaymentMode)
+        choices = ", ".join(m.label.lower() for m in PaymentMode)
         raise ValidationFailed([f"Mode de paiement inconnu « {text} » (choisir parmi : {choices})."])
     return mode.value
 
@@ -202,6 +198,7 @@ class PaymentResult:
     amount_cents: int
     allocations: list[tuple[str, int]] = field(default_factory=list)  # (invoice number, cents)
     unallocated_cents: int = 0
+    changes: Changes = field(default_factory=Changes, compare=False, repr=False)
 
     def summary(self) -> str:
         text = f"Paiement de {formats.euros(self.amount_cents)} enregistré."
@@ -333,7 +330,8 @@ def record_payment(desk: Desk, family_id: int, *, mode: str, received_on: date, 
                           "reference": payment.reference})
         done = _allocate(s, desk, payment, allocations, amount_cents)
         allocated = sum(c for _, c in done)
-        return PaymentResult(payment.id, family.id, amount_cents, done, amount_cents - allocated)
+        return PaymentResult(payment.id, family.id, amount_cents, done, amount_cents - allocated,
+                             _moved(payment))
 
 
 def payment_unallocated(s: Session, payment: Payment) -> int:
@@ -354,7 +352,12 @@ def allocate_payment(desk: Desk, payment_id: int, allocations: list[tuple[int, i
             raise ValidationFailed(["Ce paiement est déjà entièrement affecté."], "Affectation refusée :")
         done = _allocate(s, desk, payment, allocations, free)
         return PaymentResult(payment.id, payment.family_id, payment.amount_cents, done,
-                             free - sum(c for _, c in done))
+                             free - sum(c for _, c in done), _moved(payment))
+
+
+def _moved(payment: Payment) -> Changes:
+    """The family's balance and the invoices the payment now settles."""
+    return Changes(payments={payment.family_id}, invoices={a.invoice_id for a in payment.allocations})
 
 
 def apply_credit(s: Session, desk: Desk, family_id: int) -> int:

@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session, selectinload
 from gandrange_desk import formats
 from gandrange_desk.models import AuditEntry, Family, Invoice, InvoiceStatus, Role, Structure
 from gandrange_desk.services.mail import outbox
+from gandrange_desk.services.changes import Changes
 from gandrange_desk.services.context import Desk
 from gandrange_desk.services.billing.payments import of_month, settled_subqueries
 
@@ -110,6 +111,7 @@ class RemindResult:
     letters_pdf: bytes | None
     invoice_numbers: list[str]
     recently_reminded: list[str] = field(default_factory=list)
+    changes: Changes = field(default_factory=Changes, compare=False, repr=False)
 
     def summary(self) -> str:
         recent = ""
@@ -160,4 +162,5 @@ def remind(desk: Desk, invoice_ids: list[int] | None = None) -> RemindResult:
             desk.audit(s, "invoice.remind", "invoice", row.invoice_id, family_id=row.family_id,
                        after={"number": row.number, "remaining_cents": row.remaining_cents, "channel": channel})
         pdf = reminder_letters_pdf(StructureInfo.from_structure(structure), letters, desk.today()) if letters else None
-        return RemindResult(emailed, len(letters), pdf, [r.number for r in rows], recent)
+        changes = Changes(invoices={r.invoice_id for r in rows}, outbox=emailed)
+        return RemindResult(emailed, len(letters), pdf, [r.number for r in rows], recent, changes)

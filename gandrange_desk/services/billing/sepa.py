@@ -35,6 +35,7 @@ from gandrange_desk.models import (
     Structure,
 )
 from gandrange_desk.services.mail import outbox
+from gandrange_desk.services.changes import Changes
 from gandrange_desk.services.context import Desk
 from gandrange_desk.services.billing.payments import family_invoices, of_month, settled_subqueries
 
@@ -287,6 +288,7 @@ class ExportResult:
     notified: int
     skipped: list[str]
     final: bool
+    changes: Changes = field(default_factory=Changes, compare=False, repr=False)
 
     def summary(self) -> str:
         text = (f"{formats.count(self.count, 'prélèvement', 'prélèvements')} pour "
@@ -344,8 +346,10 @@ def export_month(desk: Desk, month: date, *, final: bool = True, notify: bool = 
                    after={"month": plan.month.strftime("%Y-%m"), "final": final, "count": plan.count,
                           "total_cents": plan.total_cents, "collection_date": plan.collection_date,
                           "frst": plan.count_of("FRST"), "rcur": plan.count_of("RCUR"), "notified": notified})
+        # A final export moves the mandates to RCUR (the family file shows it) and queues e-mails.
+        changes = Changes(families={d.family_id for d in plan.debits} if final else set(), outbox=notified)
         return ExportResult(export.id, xml, plan.count, plan.total_cents, plan.collection_date,
-                            plan.count_of("FRST"), plan.count_of("RCUR"), notified, plan.skipped, final)
+                            plan.count_of("FRST"), plan.count_of("RCUR"), notified, plan.skipped, final, changes)
 
 
 def record_collection(desk: Desk, export_id: int) -> int:

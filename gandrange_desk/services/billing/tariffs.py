@@ -24,6 +24,7 @@ from gandrange_desk.errors import NotFound, ValidationFailed
 from gandrange_desk.models import (
     Activity, Invoice, InvoiceStatus, QuotientRecord, Role, Tariff, TariffBracket, Unit,
 )
+from gandrange_desk.services.changes import Changes
 from gandrange_desk.services.context import Desk, check_version, stamp
 
 MAX_PRICE_CENTS = 1_000_00  # 1 000 € a cell: anything above is a typing error
@@ -343,7 +344,7 @@ def _tariff_to_change(s, tariff_id: int, expected_version: int | None) -> Tariff
     return tariff
 
 
-def update_tariff(desk: Desk, tariff_id: int, expected_version: int | None, data: TariffInput) -> None:
+def update_tariff(desk: Desk, tariff_id: int, expected_version: int | None, data: TariffInput) -> Changes:
     """Change a tariff not yet used by an issued invoice (its start and its prices)."""
     desk.require(Role.RESPONSABLE, "Modifier les tarifs")
     with desk.unit_of_work() as s:
@@ -368,9 +369,10 @@ def update_tariff(desk: Desk, tariff_id: int, expected_version: int | None, data
         s.flush()
         desk.audit(s, "tariff.update", "tariff", tariff.id, before=before,
                    after={"unit": unit.name, **_snapshot(data)})
+    return Changes(settings=True)
 
 
-def delete_tariff(desk: Desk, tariff_id: int, expected_version: int | None) -> None:
+def delete_tariff(desk: Desk, tariff_id: int, expected_version: int | None) -> Changes:
     desk.require(Role.RESPONSABLE, "Modifier les tarifs")
     with desk.unit_of_work() as s:
         tariff = _tariff_to_change(s, tariff_id, expected_version)
@@ -378,12 +380,4 @@ def delete_tariff(desk: Desk, tariff_id: int, expected_version: int | None) -> N
         before = _snapshot(tariff)
         desk.audit(s, "tariff.delete", "tariff", tariff.id, before=before)
         s.delete(tariff)
-
-
-def describe_bracket(b: Bracket | BracketInput, previous_ceiling: int | None) -> str:
-    """'QF ≤ 700', '701 à 1 200', 'au-delà de 1 200' — as the editor and the draft show it."""
-    if b.qf_max is None:
-        return "toutes tranches" if previous_ceiling is None else f"QF > {previous_ceiling}"
-    if previous_ceiling is None:
-        return f"QF ≤ {b.qf_max}"
-    return f"QF {previous_ceiling + 1} à {b.qf_max}"
+    return Changes(settings=True)

@@ -66,7 +66,15 @@ def save(tables: Sequence[Table], path: str | Path, *, title: str = "", author: 
     path = Path(path)
     fmt = format_of(path)
     data = to_bytes(tables, fmt, title=title, author=author)
-    # Written aside then renamed: a failed export never leaves half a file under the chosen name.
+    write_file(path, data)
+    return ExportResult(path, fmt, sum(len(t.rows) for t in tables), len(data))
+
+
+def write_file(path: str | Path, data: bytes) -> None:
+    """Write a document the desk made (export, PDF): the file appears whole or not at all, and a
+    folder that cannot be written is said in French."""
+    path = Path(path)
+    # Written aside then renamed: a failed write never leaves half a file under the chosen name.
     part = path.with_name(path.name + ".part")
     try:
         part.write_bytes(data)
@@ -74,7 +82,6 @@ def save(tables: Sequence[Table], path: str | Path, *, title: str = "", author: 
     except OSError as exc:
         part.unlink(missing_ok=True)
         raise DeskError(f"Impossible d'écrire {path} : {exc.strerror or exc}.") from exc
-    return ExportResult(path, fmt, sum(len(t.rows) for t in tables), len(data))
 
 
 def to_bytes(tables: Sequence[Table], fmt: str, *, title: str = "", author: str = "") -> bytes:

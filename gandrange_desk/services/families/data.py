@@ -9,13 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date, datetime
 
-from gandrange_desk.models import (
-    DOCUMENT_STATE_LABELS,
-    PAYMENT_MODE_LABELS,
-    PORTAL_STATE_LABELS,
-    MandateState,
-    Role,
-)
+from gandrange_desk.models import DocumentState, MandateState, PaymentMode, PortalState, Role
+from gandrange_desk.services.changes import Changes
 from gandrange_desk.services.context import Actor
 
 # Roles that see allergies, PAI, health notes and the doctor. An explicit list, not a rank:
@@ -23,8 +18,6 @@ from gandrange_desk.services.context import Actor
 HEALTH_ROLES = frozenset({Role.AGENT, Role.RESPONSABLE, Role.ADMIN})
 
 NO_QUOTIENT_TEXT = "Aucun quotient : tarif de la tranche la plus haute"
-
-MANDATE_STATE_LABELS = {MandateState.ACTIVE: "Actif", MandateState.REVOKED: "Révoqué"}
 
 QUOTIENT_SOURCES = ("CAF", "MSA", "Attestation", "Avis d'imposition")
 
@@ -106,7 +99,7 @@ class MandateData:
 
     @property
     def state_label(self) -> str:
-        return MANDATE_STATE_LABELS.get(self.state, self.state)
+        return MandateState.label_of(self.state)
 
 
 @dataclass(frozen=True)
@@ -120,10 +113,12 @@ class DocumentData:
     reason: str
     size: int
     version: int
+    # Set on the document a write operation returns: what it changed (the family, an e-mail).
+    changes: Changes = field(default_factory=Changes, compare=False, repr=False)
 
     @property
     def state_label(self) -> str:
-        return DOCUMENT_STATE_LABELS.get(self.state, self.state)
+        return DocumentState.label_of(self.state)
 
 
 @dataclass(frozen=True)
@@ -154,6 +149,8 @@ class FamilySnapshot:
     issued_invoices: int
     pending_requests: int
     health_visible: bool
+    # Set on the snapshot a write operation returns (empty on a plain read): what it changed.
+    changes: Changes = field(default_factory=Changes, compare=False, repr=False)
 
     def quotient_on(self, day: date) -> QuotientData | None:
         current = None
@@ -168,11 +165,11 @@ class FamilySnapshot:
 
     @property
     def payment_mode_label(self) -> str:
-        return PAYMENT_MODE_LABELS.get(self.payment_mode, self.payment_mode)
+        return PaymentMode.label_of(self.payment_mode)
 
     @property
     def portal_state_label(self) -> str:
-        return PORTAL_STATE_LABELS.get(self.portal_state, self.portal_state)
+        return PortalState.label_of(self.portal_state)
 
     @property
     def email_recipients(self) -> list[str]:

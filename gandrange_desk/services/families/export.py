@@ -10,23 +10,14 @@ from sqlalchemy import select
 
 from gandrange_desk import formats
 from gandrange_desk.models import (
-    DOCUMENT_STATE_LABELS, OUTBOX_STATUS_LABELS, PAYMENT_MODE_LABELS, PORTAL_STATE_LABELS, Activity,
-    Appointment, AuditEntry, Booking, CreditNote, Invoice, Mandate, OutboxMessage, Payment, Request,
-    SOURCE_LABELS, Role, School, Structure, Unit,
+    Activity, Appointment, AuditEntry, Billing, Booking, CellState, CreditNote, Document, DocumentState,
+    Invoice, Mandate, MandateState, OutboxMessage, OutboxStatus, Payment, PaymentMode, PortalState,
+    Request, RequestKind, RequestSource, RequestStatus, Role, School, Structure, Unit,
 )
 from gandrange_desk.services.context import Desk
-from gandrange_desk.services.families.file import _load
-from gandrange_desk.services.families.data import MANDATE_STATE_LABELS
-from gandrange_desk.services.families.history import ACTION_LABELS
+from gandrange_desk.services.families.file import load_family
 from gandrange_desk.services.families.search import balances
-
-REQUEST_KIND_LABELS = {"booking": "Réservation", "cancellation": "Annulation", "registration": "Inscription",
-                       "family_change": "Modification de la famille", "document": "Document"}
-REQUEST_STATUS_LABELS = {"pending": "En attente", "accepted": "Acceptée", "refused": "Refusée",
-                         "withdrawn": "Retirée"}
-BILLING_LABELS = {"excused": "excusée", "billed": "facturée"}
-CELL_LABELS = {"DR": "Demande de réservation", "R": "Réservé", "DA": "Demande d'annulation",
-               "AF": "Annulation facturée"}
+from gandrange_desk.services.system.audit_words import action_label
 
 
 def _iso(value):
@@ -40,7 +31,7 @@ def export_data(desk: Desk, family_id: int) -> dict:
     # Health data and full bank details are inside: the same roles that see them on screen.
     desk.require(Role.AGENT, "Exporter les données d'une famille")
     with desk.read() as s:
-        f = _load(s, family_id)
+        f = load_family(s, family_id)
         schools = dict(s.execute(select(School.id, School.name)).all())
         units = {u.id: (a.name, u.name) for u, a in s.execute(select(Unit, Activity).join(Activity)).all()}
         child_ids = [c.id for c in f.children]
@@ -54,8 +45,6 @@ def export_data(desk: Desk, family_id: int) -> dict:
                                  .where(Invoice.family_id == f.id).order_by(CreditNote.issued_at)).scalars().all()
         payments = s.execute(select(Payment).where(Payment.family_id == f.id).order_by(Payment.received_on)).scalars().all()
         mandates = s.execute(select(Mandate).where(Mandate.family_id == f.id).order_by(Mandate.signed_on)).scalars().all()
-        from gandrange_desk.models import Document
-
         documents = s.execute(select(Document.kind, Document.title, Document.filename, Document.received_at,
                                      Document.state, Document.reason)
                               .where(Document.family_id == f.id).order_by(Document.received_at)).all()
@@ -81,9 +70,9 @@ def export_data(desk: Desk, family_id: int) -> dict:
             "famille": {
                 "reference": f.ref, "nom": f.name, "adresse": f.street, "code_postal": f.postcode,
                 "commune": f.city, "telephone": f.phone, "notes": f.notes,
-                "mode_de_paiement": PAYMENT_MODE_LABELS.get(f.payment_mode, f.payment_mode),
+                "mode_de_paiement": PaymentMode.label_of(f.payment_mode),
                 "identifiant_portail": f.portal_login or "",
-                "compte_portail": PORTAL_STATE_LABELS.get(f.portal_state, f.portal_state),
+                "compte_portail": PortalState.label_of(f.portal_state),
                 "accuse_de_reception_rendu": f.acknowledgement_returned, "archivee": f.archived,
                 "creee_le": _iso(f.created_at), "modifiee_le": _iso(f.updated_at),
                 "solde_centimes": balance,
@@ -105,36 +94,36 @@ def export_data(desk: Desk, family_id: int) -> dict:
             "quotients": [{"valeur": q.value, "depuis": _iso(q.valid_from), "source": q.source,
                            "enregistre_le": _iso(q.recorded_at)} for q in f.quotients],
             "mandats_sepa": [{"rum": m.rum, "iban": m.iban, "bic": m.bic, "titulaire": m.holder,
-                              "signe_le": _iso(m.signed_on), "etat": MANDATE_STATE_LABELS.get(m.state, m.state),
+                              "signe_le": _iso(m.signed_on), "etat": MandateState.label_of(m.state),
                               "sequence": m.sequence_type} for m in mandates],
             "documents": [{"type": d.kind, "titre": d.title, "fichier": d.filename,
                            "recu_le": _iso(d.received_at),
-                           "etat": DOCUMENT_STATE_LABELS.get(d.state, d.state), "motif": d.reason}
+                           "etat": DocumentState.label_of(d.state), "motif": d.reason}
                           for d in documents],
             "reservations": [{"enfant": child_names.get(b.child_id, ""), "prestation": unit_label(b.unit_id),
-                              "jour": _iso(b.day), "etat": CELL_LABELS.get(b.state, b.state),
+                              "jour": _iso(b.day), "etat": CellState.label_of(b.state),
                               "hors_delai": b.late} for b in bookings],
-            "demandes": [{"reference": r.ref, "type": REQUEST_KIND_LABELS.get(r.kind, r.kind),
-                          "origine": SOURCE_LABELS.get(r.source, r.source),
+            "demandes": [{"reference": r.ref, "type": RequestKind.label_of(r.kind),
+                          "origine": RequestSource.label_of(r.source),
                           "enfant": child_names.get(r.child_id, ""),
                           "prestation": unit_label(r.unit_id) if r.unit_id else "", "jour": _iso(r.day),
-                          "envoyee_le": _iso(r.submitted_at), "etat": REQUEST_STATUS_LABELS.get(r.status, r.status),
+                          "envoyee_le": _iso(r.submitted_at), "etat": RequestStatus.label_of(r.status),
                           "decidee_le": _iso(r.decided_at), "motif": r.reason,
-                          "facturation": BILLING_LABELS.get(r.billing or "", r.billing or "")}
+                          "facturation": Billing.phrase_of(r.billing)}
                          for r in requests],
             "factures": [{"numero": i.number, "mois": _iso(i.month), "etat": i.status,
                           "emise_le": _iso(i.issue_date), "echeance": _iso(i.due_date),
                           "total_centimes": i.total_cents} for i in invoices],
             "avoirs": [{"numero": c.number, "emis_le": _iso(c.issued_at), "motif": c.reason,
                         "total_centimes": c.total_cents} for c in credit_notes],
-            "reglements": [{"mode": PAYMENT_MODE_LABELS.get(p.mode, p.mode), "recu_le": _iso(p.received_on),
+            "reglements": [{"mode": PaymentMode.label_of(p.mode), "recu_le": _iso(p.received_on),
                             "montant_centimes": p.amount_cents, "reference": p.reference} for p in payments],
             "courriels": [{"date": _iso(m.created_at), "destinataires": m.recipients, "objet": m.subject,
-                           "etat": OUTBOX_STATUS_LABELS.get(m.status, m.status), "envoye_le": _iso(m.sent_at),
+                           "etat": OutboxStatus.label_of(m.status), "envoye_le": _iso(m.sent_at),
                            "texte": m.body_text} for m in mails],
             "rendez_vous": [{"debut": _iso(a.starts_at), "duree_minutes": a.minutes, "etat": a.status,
                              "notes": a.notes} for a in appointments],
-            "historique": [{"date": _iso(a.at), "par": a.user_login, "action": ACTION_LABELS.get(a.action, a.action),
+            "historique": [{"date": _iso(a.at), "par": a.user_login, "action": action_label(a.action),
                             "avant": a.before, "apres": a.after} for a in audit],
         }
         desk_ref = f.ref

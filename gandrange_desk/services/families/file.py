@@ -7,13 +7,13 @@ by field). Every change is audited with the values before and after.
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, selectinload
 
 from gandrange_desk.errors import DeskError, NotFound, PermissionDenied
 from gandrange_desk.models import (
-    PAYMENT_MODE_LABELS,
-    PORTAL_STATE_LABELS,
     AuditEntry,
     Child,
     Document,
@@ -24,12 +24,14 @@ from gandrange_desk.models import (
     Mandate,
     MandateState,
     Payment,
+    PaymentMode,
     PickupPerson,
     PortalState,
     QuotientRecord,
     Role,
     School,
 )
+from gandrange_desk.services.changes import Changes
 from gandrange_desk.services.context import Desk, check_version, stamp
 from gandrange_desk.services.families.data import (
     NO_QUOTIENT_TEXT,
@@ -58,7 +60,7 @@ HEALTH_FIELDS = ("health_notes", "allergies", "pai", "doctor")
 
 __all__ = [
     "search", "get_family", "create_family", "save_family", "save_foyer", "save_guardians",
-    "save_children", "add_quotient", "save_payment", "save_portal", "archive_family",
+    "save_children", "save_payment", "save_portal", "archive_family",
     "restore_family", "delete_family", "list_schools", "NO_QUOTIENT_TEXT", "FieldProblems",
 ]
 
@@ -70,7 +72,7 @@ def search(desk: Desk, text: str = "", limit: int = 200, *, include_archived: bo
 # ---------------------------------------------------------------- reading
 
 
-def _load(s: Session, family_id: int, *, lock: bool = False) -> Family:
+def load_family(s: Session, family_id: int, *, lock: bool = False) -> Family:
     stmt = (select(Family).where(Family.id == family_id)
             .options(selectinload(Family.guardians),
                      selectinload(Family.children).selectinload(Child.pickup_persons),
@@ -87,7 +89,7 @@ def _load(s: Session, family_id: int, *, lock: bool = False) -> Family:
 
 def get_family(desk: Desk, family_id: int) -> FamilySnapshot:
     with desk.read() as s:
-        return snapshot(s, _load(s, family_id), desk)
+        return snapshot(s, load_family(s, family_id), desk)
 
 
 def snapshot(s: Session, f: Family, desk: Desk) -> FamilySnapshot:
@@ -135,6 +137,11 @@ def snapshot(s: Session, f: Family, desk: Desk) -> FamilySnapshot:
         balance_cents=balances(s, [f.id]).get(f.id, 0), issued_invoices=int(issued),
         pending_requests=pending_counts(s, [f.id]).get(f.id, 0), health_visible=health,
     )
+
+
+def saved_snapshot(s: Session, f: Family, desk: Desk) -> FamilySnapshot:
+    """The snapshot a write returns: the family as saved, and the change every view follows."""
+    return replace(snapshot(s, f, desk), changes=Changes(families={f.id}))
 
 
 def list_schools(desk: Desk) -> list[tuple[int, str]]:
@@ -246,7 +253,7 @@ def _check_quotient(ck: Checker, q: QuotientInput, today) -> dict:
 
 
 def _check_payment(ck: Checker, p: PaymentInput, has_active_mandate: bool, today) -> dict:
-    mode = ck.choice("payment.mode", "Mode de paiement", p.mode, PAYMENT_MODE_LABELS)
+    mode = ck.choice("payment.mode", "Mode de paiement", p.mode, PaymentMode.labels())
     out = {"mode": mode, "new_iban": "", "bic": "", "holder": "", "signed_on": None,
            "mandate_state": p.mandate_state}
     needs_mandate = mode == "prelevement"
@@ -267,7 +274,7 @@ def _check_portal(ck: Checker, p: PortalInput) -> dict:
     login = str(p.login or "").strip()
     if login and (len(login) < 3 or len(login) > 100 or any(ch.isspace() for ch in login)):
         ck.fail("portal.login", "Identifiant du portail : de 3 à 100 caractères, sans espace.")
-    state = ck.choice("portal.state", "État du compte portail", p.state, PORTAL_STATE_LABELS)
+    state = ck.choice("portal.state", "État du compte portail", p.state, PortalState.labels())
     return {"login": login, "state": state}
 
 
@@ -330,7 +337,7 @@ def save_family(desk: Desk, family_id: int, version: int, *, foyer: FoyerInput |
                     raise PermissionDenied("Données de santé : votre rôle ne permet pas de les modifier.")
 
     with desk.unit_of_work() as s:
-        f = _load(s, family_id, lock=True)
+        f = load_family(s, family_id, lock=True)
         check_version(f, version, WHAT)
         if f.archived:
             raise DeskError("Cette famille est archivée : restaurez-la avant de modifier sa fiche.")
@@ -350,7 +357,7 @@ def save_family(desk: Desk, family_id: int, version: int, *, foyer: FoyerInput |
         # Stamping dirties the row: its version moves even when only a child changed.
         stamp(f, desk)
         s.flush()
-        return snapshot(s, f, desk)
+        return saved_snapshot(s, f, desk)
 
 
 def save_foyer(desk: Desk, family_id: int, version: int, foyer: FoyerInput) -> FamilySnapshot:
@@ -363,10 +370,6 @@ def save_guardians(desk: Desk, family_id: int, version: int, guardians: list[Gua
 
 def save_children(desk: Desk, family_id: int, version: int, children: list[ChildInput]) -> FamilySnapshot:
     return save_family(desk, family_id, version, children=children)
-
-
-def add_quotient(desk: Desk, family_id: int, version: int, quotient: QuotientInput) -> FamilySnapshot:
-    return save_family(desk, family_id, version, quotient=quotient)
 
 
 def save_payment(desk: Desk, family_id: int, version: int, payment: PaymentInput) -> FamilySnapshot:
@@ -515,34 +518,34 @@ def _apply_portal(s, desk, f: Family, v: dict) -> None:
 def archive_family(desk: Desk, family_id: int, version: int) -> FamilySnapshot:
     desk.require(Role.AGENT, "Archiver une famille")
     with desk.unit_of_work() as s:
-        f = _load(s, family_id, lock=True)
+        f = load_family(s, family_id, lock=True)
         check_version(f, version, WHAT)
         f.archived = True
         stamp(f, desk)
         desk.audit(s, "family.archive", "family", f.id, family_id=f.id,
                    before={"archived": False}, after={"archived": True})
         s.flush()
-        return snapshot(s, f, desk)
+        return saved_snapshot(s, f, desk)
 
 
 def restore_family(desk: Desk, family_id: int, version: int) -> FamilySnapshot:
     desk.require(Role.AGENT, "Restaurer une famille")
     with desk.unit_of_work() as s:
-        f = _load(s, family_id, lock=True)
+        f = load_family(s, family_id, lock=True)
         check_version(f, version, WHAT)
         f.archived = False
         stamp(f, desk)
         desk.audit(s, "family.restore", "family", f.id, family_id=f.id,
                    before={"archived": True}, after={"archived": False})
         s.flush()
-        return snapshot(s, f, desk)
+        return saved_snapshot(s, f, desk)
 
 
-def delete_family(desk: Desk, family_id: int, version: int) -> None:
+def delete_family(desk: Desk, family_id: int, version: int) -> Changes:
     """Only for a family never invoiced nor paid (an entry made by mistake); otherwise archive."""
     desk.require(Role.RESPONSABLE, "Supprimer une famille")
     with desk.unit_of_work() as s:
-        f = _load(s, family_id, lock=True)
+        f = load_family(s, family_id, lock=True)
         check_version(f, version, WHAT)
         invoices = s.execute(select(func.count(Invoice.id)).where(Invoice.family_id == f.id)).scalar_one()
         payments = s.execute(select(func.count(Payment.id)).where(Payment.family_id == f.id)).scalar_one()
@@ -554,6 +557,7 @@ def delete_family(desk: Desk, family_id: int, version: int) -> None:
                            "guardians": [_guardian_dict(g) for g in f.guardians],
                            "children": [c.full_name for c in f.children]})
         s.delete(f)
+    return Changes(families={family_id}, everything=True)  # its cells, requests and e-mails went too
 
 
 def audit_entries(desk: Desk, family_id: int) -> list[AuditEntry]:

@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 import secrets
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 
 from sqlalchemy import func, select
 
 from gandrange_desk import formats
 from gandrange_desk.errors import DeskError, NotFound
-from gandrange_desk.models import Document, DocumentState, DOCUMENT_STATE_LABELS, PortalState, Role, Structure
+from gandrange_desk.models import Document, DocumentState, PortalState, Role, Structure
+from gandrange_desk.services.changes import Changes
 from gandrange_desk.services.context import Desk, check_version, stamp
-from gandrange_desk.services.families.file import WHAT, _load, snapshot
+from gandrange_desk.services.families.file import WHAT, load_family, saved_snapshot
 from gandrange_desk.services.families.data import DocumentData, FamilySnapshot
 from gandrange_desk.services.families.validation import FieldProblems
 from gandrange_desk.services.mail.outbox import enqueue, family_recipients
@@ -31,6 +32,7 @@ class CredentialsResult:
     emailed_to: list[str]
     letter_pdf: bytes | None  # for a family without e-mail: print it (never stored: it holds the password)
     family: FamilySnapshot
+    changes: Changes = field(default_factory=Changes, compare=False, repr=False)
 
     @property
     def summary(self) -> str:
@@ -78,7 +80,7 @@ def send_credentials(desk: Desk, family_id: int, version: int) -> CredentialsRes
     password = temporary_password()
     password_hash = hash_password(password)
     with desk.unit_of_work() as s:
-        f = _load(s, family_id, lock=True)
+        f = load_family(s, family_id, lock=True)
         check_version(f, version, WHAT)
         if f.archived:
             raise DeskError("Cette famille est archivée : restaurez-la avant d'ouvrir son compte portail.")
@@ -103,7 +105,9 @@ def send_credentials(desk: Desk, family_id: int, version: int) -> CredentialsRes
                    after={"portal_login": login, "portal_state": PortalState.SENT,
                           "sent": "e-mail" if recipients else "lettre", "recipients": recipients})
         s.flush()
-        return CredentialsResult(login, recipients, letter, snapshot(s, f, desk))
+        saved = saved_snapshot(s, f, desk)
+        changes = Changes(families={f.id}, outbox=1 if recipients else 0)
+        return CredentialsResult(login, recipients, letter, saved, changes)
 
 
 def credentials_letter_pdf(structure, family, login: str, password: str, today) -> bytes:
@@ -145,7 +149,7 @@ def add_family_document(desk: Desk, family_id: int, kind: str, filename: str, co
     if problems:
         raise FieldProblems(problems)
     with desk.unit_of_work() as s:
-        _load(s, family_id)
+        load_family(s, family_id)
         d = Document(family_id=family_id, kind=kind.strip(), title=kind.strip(), filename=filename.strip(),
                      mime_type=mime_type, content=content, received_at=desk.now(), state=DocumentState.RECEIVED)
         stamp(d, desk)
@@ -153,14 +157,14 @@ def add_family_document(desk: Desk, family_id: int, kind: str, filename: str, co
         s.flush()
         desk.audit(s, "document.add", "document", d.id, family_id=family_id,
                    after={"kind": d.kind, "filename": d.filename})
-        return _document_data(d)
+        return replace(_document_data(d), changes=Changes(families={family_id}))
 
 
 def set_document_state(desk: Desk, document_id: int, version: int, state: str, reason: str = "") -> DocumentData:
     """Mark a family's document received, checked, or to redo (the reason is e-mailed to them)."""
     desk.require(Role.AGENT, "Traiter un document")
     reason = " ".join(reason.split())
-    if state not in DOCUMENT_STATE_LABELS:
+    if state not in DocumentState.labels():
         raise FieldProblems({"document.state": f"État du document : choix inconnu « {state} »."})
     if state == DocumentState.REDO and not reason:
         raise FieldProblems({"document.reason": "Motif : indiquez pourquoi le document est à refaire "
@@ -171,21 +175,23 @@ def set_document_state(desk: Desk, document_id: int, version: int, state: str, r
             raise NotFound("Document introuvable : il a peut-être été supprimé.")
         check_version(d, version, "le document")
         before = {"state": d.state, "reason": d.reason}
+        changes = Changes(families={d.family_id})
         d.state = state
         d.reason = reason if state == DocumentState.REDO else ""
         stamp(d, desk)
         if state == DocumentState.REDO:
-            f = _load(s, d.family_id)
+            f = load_family(s, d.family_id)
             recipients = family_recipients(f)
             structure = s.execute(select(Structure)).scalars().first()
             if recipients:
                 enqueue(s, desk, recipients=recipients, family_id=f.id, kind="document_redo",
                         subject=f"Document à refaire : {d.kind or d.filename}",
                         body_text=redo_text(structure, d, reason))
+                changes.outbox += 1
         desk.audit(s, "document.state", "document", d.id, family_id=d.family_id, before=before,
                    after={"state": d.state, "reason": d.reason})
         s.flush()
-        return _document_data(d)
+        return replace(_document_data(d), changes=changes)
 
 
 def redo_text(structure, d: Document, reason: str) -> str:

@@ -44,6 +44,7 @@ from gandrange_desk.models import (
     Invoice, InvoiceStatus, Mandate, MandateState, OutboxAttachment, OutboxMessage, OutboxStatus, Payment,
     PortalState, QuotientRecord, Request, RequestStatus, Role,
 )
+from gandrange_desk.services.changes import Changes
 from gandrange_desk.services.context import Desk, stamp
 from gandrange_desk.services.families.search import balances
 from gandrange_desk.services.progress import Progress
@@ -103,6 +104,11 @@ class AnonymiseResult:
     requests: int = 0
     appointments: int = 0
     audit_entries: int = 0
+
+    @property
+    def changes(self) -> Changes:
+        # Names vanish from every list (families, grid, queue, outbox): every view reloads.
+        return Changes.all() if self.families and not self.dry_run else Changes()
 
     def as_dict(self) -> dict:
         return {"dry_run": self.dry_run, "families": [{"id": i, "ref": r} for i, r in self.families],

@@ -14,14 +14,14 @@ from dataclasses import dataclass
 from sqlalchemy import String, and_, cast, func, literal, select
 
 from gandrange_desk.models import (
-    PAYMENT_MODE_LABELS,
-    PORTAL_STATE_LABELS,
     Child,
     CreditNote,
     Family,
     Invoice,
     InvoiceStatus,
     PaymentAllocation,
+    PaymentMode,
+    PortalState,
     Request,
     RequestStatus,
 )
@@ -122,9 +122,9 @@ def search(desk: Desk, text: str = "", limit: int = 200, *, include_archived: bo
     rows = [FamilyRow(
         id=r.id, ref=r.ref, name=r.name, children=_names(r.kids), balance_cents=int(r.balance or 0),
         payment_mode=r.payment_mode,
-        payment_mode_label=PAYMENT_MODE_LABELS.get(r.payment_mode, r.payment_mode),
+        payment_mode_label=PaymentMode.label_of(r.payment_mode),
         portal_state=r.portal_state,
-        portal_state_label=PORTAL_STATE_LABELS.get(r.portal_state, r.portal_state),
+        portal_state_label=PortalState.label_of(r.portal_state),
         pending_requests=int(r.pending or 0), acknowledgement_missing=not r.acknowledgement_returned,
         archived=r.archived,
     ) for r in found]

@@ -27,6 +27,7 @@ from gandrange_desk.services.attendance.settings import load as load_settings
 from gandrange_desk.services.calendar import Calendar
 from gandrange_desk.services.context import Desk
 from gandrange_desk.services.exports.table import BOOL, DATE, INT, TEXT, Column, Table
+from gandrange_desk.services.exports.writer import write_file
 from gandrange_desk.services.families.data import can_see_health
 from gandrange_desk.services.search import normalize
 
@@ -231,3 +232,10 @@ def day_pdf(desk: Desk, day: date, school_id: int | None = None) -> tuple[bytes,
     with desk.read() as s:
         structure = load_structure(s)
     return day_lists_pdf(structure, lists, desk.today()), lists
+
+
+def write_day_pdf(desk: Desk, day: date, school_id: int | None, path) -> DayLists:
+    """The printable lists written to `path` (window and command line)."""
+    pdf, lists = day_pdf(desk, day, school_id)
+    write_file(path, pdf)
+    return lists

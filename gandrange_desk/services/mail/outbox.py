@@ -6,17 +6,17 @@ Delivery (SMTP, retries, claiming) is in `gandrange_desk.services.mail.sender`.
 from __future__ import annotations
 
 import secrets
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime, time, timedelta
 from typing import Iterable, Sequence
 
-from sqlalchemy import func, insert, or_, select
+from sqlalchemy import func, insert, or_, select, update
 from sqlalchemy.orm import Session, selectinload
 
 from gandrange_desk.clock import PARIS
 from gandrange_desk.errors import DeskError, NotFound
-from gandrange_desk.models import (OUTBOX_STATUS_LABELS, Family, OutboxAttachment, OutboxMessage,
-                                   OutboxStatus)
+from gandrange_desk.models import Family, OutboxAttachment, OutboxMessage, OutboxStatus
+from gandrange_desk.services.changes import Changes
 from gandrange_desk.services.context import Desk
 
 MESSAGE_ID_DOMAIN = "gandrange-desk.local"
@@ -54,6 +54,8 @@ class Outgoing:
     related_requests: Iterable[int] = ()
     invoice_id: int | None = None
     attachments: Iterable[tuple[str, str, bytes]] = ()
+    not_before: datetime | None = None  # held until then (decisions merged into one message)
+    announce_key: str | None = None
 
 
 def enqueue_many(session: Session, desk: Desk, messages: Sequence[Outgoing], *,
@@ -70,7 +72,8 @@ def enqueue_many(session: Session, desk: Desk, messages: Sequence[Outgoing], *,
         "family_id": m.family_id, "kind": m.kind, "recipients": ", ".join(m.recipients),
         "subject": m.subject, "body_text": m.body_text, "body_html": m.body_html,
         "message_id": new_message_id_at(now), "status": OutboxStatus.PENDING, "attempts": 0,
-        "next_attempt_at": now, "last_error": "", "created_at": now, "created_by": desk.actor.login,
+        "next_attempt_at": m.not_before or now, "last_error": "", "created_at": now,
+        "created_by": desk.actor.login, "announce_key": m.announce_key,
         "claimed_at": None, "claimed_by": None, "sent_at": None,
         "related_requests": ",".join(str(i) for i in m.related_requests), "invoice_id": m.invoice_id,
     } for m in messages]
@@ -107,10 +110,6 @@ def enqueue(session: Session, desk: Desk, *, recipients: Sequence[str], subject:
 WAITING_STATUSES = (OutboxStatus.PENDING, OutboxStatus.SENDING, OutboxStatus.TEMP_FAILED)
 
 
-def status_label(status: str) -> str:
-    return OUTBOX_STATUS_LABELS.get(status, status)
-
-
 @dataclass(frozen=True)
 class OutboxRow:
     """One line of a list of messages (no bodies: lists stay light)."""
@@ -129,10 +128,11 @@ class OutboxRow:
     next_attempt_at: datetime | None
     last_error: str
     attachment_count: int
+    changes: Changes = field(default_factory=Changes, compare=False, repr=False)  # set by resend
 
     @property
     def status_label(self) -> str:
-        return status_label(self.status)
+        return OutboxStatus.label_of(self.status)
 
     def as_json(self) -> dict:
         return {
@@ -244,6 +244,20 @@ def counts_text(waiting: int, failed: int) -> str:
     return f"{waiting} {'courriel' if waiting < 2 else 'courriels'} en attente / {failed} en échec"
 
 
+def release_held(desk: Desk, family_id: int | None = None) -> Changes:
+    """Send now the decision e-mails held for the clerk's next decisions (all, or one family's):
+    the clerk left the family, or closes the window."""
+    table = OutboxMessage.__table__
+    now = desk.now()
+    with desk.unit_of_work() as s:
+        where = [table.c.announce_key.is_not(None), table.c.status == OutboxStatus.PENDING,
+                 table.c.next_attempt_at > now]
+        if family_id is not None:
+            where.append(table.c.family_id == family_id)
+        n = s.execute(update(table).where(*where).values(next_attempt_at=now, announce_key=None)).rowcount
+    return Changes(outbox=n)
+
+
 def resend(desk: Desk, message_id: int) -> OutboxRow:
     """Put a failed message back in the queue, due now (same Message-ID: the same message)."""
     with desk.unit_of_work() as s:
@@ -251,7 +265,7 @@ def resend(desk: Desk, message_id: int) -> OutboxRow:
         if m is None:
             raise NotFound(f"Courriel introuvable (n° {message_id}).")
         if m.status not in (OutboxStatus.FAILED, OutboxStatus.TEMP_FAILED):
-            raise DeskError(f"Ce courriel est « {status_label(m.status).lower()} » : seul un courriel en "
+            raise DeskError(f"Ce courriel est « {OutboxStatus.label_of(m.status).lower()} » : seul un courriel en "
                             "échec peut être renvoyé.")
         before = {"status": m.status, "attempts": m.attempts, "last_error": m.last_error}
         m.status = OutboxStatus.PENDING
@@ -263,4 +277,4 @@ def resend(desk: Desk, message_id: int) -> OutboxRow:
         s.flush()
         ref, name = (m.family_id and s.execute(select(Family.ref, Family.name)
                                                .where(Family.id == m.family_id)).first()) or ("", "")
-        return _row(m, ref, name, len(m.attachments))
+        return replace(_row(m, ref, name, len(m.attachments)), changes=Changes(outbox=1))

@@ -6,12 +6,13 @@ The password is never here: see `gandrange_desk.services.system.secrets`.
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from email.utils import parseaddr
 
 from sqlalchemy import select
 
 from gandrange_desk.models import AppSetting, SmtpSettings
+from gandrange_desk.services.changes import Changes
 from gandrange_desk.services.context import Desk
 from gandrange_desk.services.mail.sender import CA_FILE_KEY, DEFAULT_TIMEOUT, SECURITY_CHOICES, SmtpConfig
 
@@ -25,6 +26,7 @@ class SmtpForm:
     reply_to: str = ""
     ca_file: str = ""
     version: int | None = None  # the version the form was loaded from (stale edits are refused)
+    changes: Changes = field(default_factory=Changes, compare=False, repr=False)  # set by save_form
 
 
 def load_form(desk: Desk) -> SmtpForm:
@@ -88,7 +90,7 @@ def save_form(desk: Desk, form: SmtpForm) -> SmtpForm:
         after = {k: getattr(row, k) for k in ("host", "port", "security", "user", "sender", "reply_to")}
         after["ca_file"] = form.ca_file
         desk.audit(s, "smtp_settings", "smtp_settings", row.id, before=before, after=after)
-    return load_form(desk)
+    return replace(load_form(desk), changes=Changes(settings=True))
 
 
 def config_from_form(form: SmtpForm, timeout: float = DEFAULT_TIMEOUT) -> SmtpConfig:

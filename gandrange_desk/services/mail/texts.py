@@ -118,7 +118,7 @@ def _signature(sender: Sender) -> list[str]:
     return lines
 
 
-def _render(subject: str, paragraphs: list[list[str]], sender: Sender) -> Mail:
+def render(subject: str, paragraphs: list[list[str]], sender: Sender) -> Mail:
     """Paragraphs are lists of lines; text separates them with blank lines, HTML with <p>."""
     body = [["Bonjour,"], *paragraphs, _signature(sender)]
     text = "\n\n".join("\n".join(p) for p in body) + "\n"
@@ -164,7 +164,7 @@ def cell_decisions_mail(sender: Sender, activity: str, lines: Iterable[CellLine]
         subject = f"{what} {'acceptée' if s.accepted else 'refusée'} — {activity}"
     else:
         subject = f"Réponse à vos demandes — {activity}"
-    return _render(subject, paragraphs, sender)
+    return render(subject, paragraphs, sender)
 
 
 def registration_accepted_mail(sender: Sender, family_name: str, login: str, password: str) -> Mail:
@@ -179,7 +179,7 @@ def registration_accepted_mail(sender: Sender, family_name: str, login: str, pas
         ["Ce mot de passe est provisoire : choisissez-en un nouveau dès votre première connexion, "
          "dans « Mon compte »."],
     ]
-    return _render("Votre inscription au Portail Famille a été acceptée", paragraphs, sender)
+    return render("Votre inscription au Portail Famille a été acceptée", paragraphs, sender)
 
 
 def registration_refused_mail(sender: Sender, family_name: str, reason: str) -> Mail:
@@ -189,7 +189,7 @@ def registration_refused_mail(sender: Sender, family_name: str, reason: str) -> 
         [f"Motif : {reason}"],
         ["Pour toute question, le bureau périscolaire reste à votre disposition."],
     ]
-    return _render("Votre demande d'inscription au Portail Famille a été refusée", paragraphs, sender)
+    return render("Votre demande d'inscription au Portail Famille a été refusée", paragraphs, sender)
 
 
 def family_change_mail(sender: Sender, accepted: Sequence[tuple[str, str]],
@@ -214,4 +214,4 @@ def family_change_mail(sender: Sender, accepted: Sequence[tuple[str, str]],
         if reason:
             paragraphs.append([f"Motif : {reason}"])
         subject = "Modification de vos informations refusée"
-    return _render(subject, paragraphs, sender)
+    return render(subject, paragraphs, sender)

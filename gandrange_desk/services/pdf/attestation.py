@@ -29,10 +29,6 @@ class BatchPDF(DeskPDF):
         self.set_text_color(*INK)
 
 
-def fiscal_attestation_pdf(structure: StructureInfo, att, today: date) -> bytes:
-    return fiscal_attestations_pdf(structure, [att], today)
-
-
 def fiscal_attestations_pdf(structure: StructureInfo, atts: Sequence, today: date,
                             step: Callable[[int], None] | None = None) -> bytes:
     """All the fiscal attestations in one PDF, each starting on its own page."""

@@ -129,10 +129,6 @@ def money(cents: int) -> str:
     return pdf_text(formats.euros(cents))
 
 
-def plain_amount(cents: int) -> str:
-    return pdf_text(formats.amount(cents))
-
-
 @dataclass(frozen=True)
 class StructureInfo:
     """What a document says about its issuer, copied from the Structure row."""

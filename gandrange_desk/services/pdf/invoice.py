@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from datetime import date
 
 from gandrange_desk import formats
-from gandrange_desk.models import PAYMENT_MODE_LABELS, PaymentMode
+from gandrange_desk.models import PaymentMode
 from gandrange_desk.services.pdf.base import Column, DeskPDF, StructureInfo, money, pdf_text, split_pages
 
 DEFAULT_APPEAL_TEXT = (
@@ -197,7 +197,7 @@ def draw_invoice(pdf: DeskPDF, doc: InvoiceDoc) -> None:
         ("Reste à payer", money(max(doc.due_cents, 0)), True),
     ])
     pdf.ln(3)
-    mode = PAYMENT_MODE_LABELS.get(doc.payment_mode, doc.payment_mode or "—")
+    mode = PaymentMode.label_of(doc.payment_mode, doc.payment_mode or "—")
     pdf.paragraph(f"Mode de paiement : {mode} — Référence à rappeler : {doc.reference}", bold=True, size=9)
     if doc.due_cents < 0:
         pdf.paragraph("Le solde négatif de cette facture sera déduit de votre prochaine facture.")

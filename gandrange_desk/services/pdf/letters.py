@@ -6,7 +6,7 @@ Built on `pdf_base.DeskPDF` (embedded DejaVu, structure header and footer).
 from __future__ import annotations
 
 from datetime import date
-from typing import Iterable, Sequence
+from typing import Iterable
 
 from fpdf.enums import XPos, YPos
 
@@ -17,15 +17,6 @@ from gandrange_desk.services.pdf.base import FAMILY, GREY, INK, DeskPDF, Structu
 def new_pdf(structure: StructureInfo, title: str, texts: Iterable[str] = ()) -> DeskPDF:
     pdf = DeskPDF(structure, title=title, text_hint=list(texts))
     return pdf
-
-
-def key_values(pdf: DeskPDF, pairs: Sequence[tuple[str, str]], key_width: float = 55) -> None:
-    for key, value in pairs:
-        pdf.set_font(FAMILY, "", 9.5)
-        pdf.cell(key_width, 5.5, pdf_text(key))
-        pdf.set_font(FAMILY, "B", 9.5)
-        pdf.multi_cell(0, 5.5, pdf_text(value), new_x=XPos.LMARGIN, new_y=YPos.NEXT)
-    pdf.set_font(FAMILY, "", 9)
 
 
 def signature_block(pdf: DeskPDF, structure: StructureInfo, on: date) -> None:

@@ -13,11 +13,11 @@ from .listing import (
     CELL_KINDS, USUAL_REASONS, ActivityGroup, FamilyGroup, QueueFilter, QueueItem, UnitGroup, group_items,
     pending, pending_items, request_payload,
 )
-from .options import DecisionOptions
+from .options import ONE_BY_ONE_HOLD, DecisionOptions
 from .round import DecisionResult, DecisionRound
 
 __all__ = [
-    "ActivityGroup", "CELL_KINDS", "DecisionOptions", "DecisionResult", "DecisionRound", "FamilyGroup",
+    "ActivityGroup", "CELL_KINDS", "ONE_BY_ONE_HOLD", "DecisionOptions", "DecisionResult", "DecisionRound", "FamilyGroup",
     "FieldChange", "HANDLERS", "QueueFilter", "QueueItem", "USUAL_REASONS", "UnitGroup", "accept",
     "accept_family_change", "accept_registration", "decide", "family_change_view", "group_items", "pending",
     "pending_items", "refuse", "refuse_registration", "request_payload",

@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 
 from gandrange_desk.errors import AlreadyDecided, DeskError, NotFound
 from gandrange_desk.models import Request, RequestKind, RequestStatus
-from gandrange_desk.services.reservations.bookings import already_decided_message
+from gandrange_desk.services.reservations.rules import already_decided_message
 
 CHUNK = 900
 # What "everything" in the queue means: documents are checked from the family file.

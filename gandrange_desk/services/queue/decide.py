@@ -8,6 +8,7 @@ French line per request; otherwise the round's e-mails go to the outbox in the s
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Callable, Iterable
 
 from sqlalchemy import select
@@ -95,7 +96,7 @@ def decide(desk: Desk, ids: list[int] | None, accept: bool, options: DecisionOpt
                 problems += handler(rnd, group, accept, options)
             if problems:
                 raise ValidationFailed(problems, headline="Rien n'a été enregistré :")
-            return rnd.close()
+            return rnd.close(options.hold)
 
     return with_retries(run)
 
@@ -106,11 +107,12 @@ def _ids(ids: Iterable[int] | None) -> list[int] | None:
 
 def accept(desk: Desk, ids: Iterable[int] | None, *, billing: str | None = None,
            overrides: dict[int, tuple[str, str]] | None = None,
-           capacity_override: bool = False) -> DecisionResult:
+           capacity_override: bool = False, hold: timedelta | None = None) -> DecisionResult:
     """Accept requests (None: every pending one) in one transaction, with their e-mails.
 
     `billing` applies to every cancellation (else each keeps its proposed billing); `overrides`
-    gives one cancellation its own billing and the reason (certificat médical…).
+    gives one cancellation its own billing and the reason (certificat médical…). With `hold`,
+    the e-mails wait for the next decisions of the same family and activity (one by one).
     """
     desk.require(Role.AGENT, "Valider des demandes")
     if billing is not None and billing not in (Billing.EXCUSED, Billing.BILLED):
@@ -120,15 +122,15 @@ def accept(desk: Desk, ids: Iterable[int] | None, *, billing: str | None = None,
         if b not in (Billing.EXCUSED, Billing.BILLED):
             raise ValidationFailed([f"Demande n° {rid} : facturation inconnue « {b} »."])
     return decide(desk, _ids(ids), True, DecisionOptions(billing=billing, overrides=overrides,
-                                                         capacity_override=capacity_override))
+                                                         capacity_override=capacity_override, hold=hold))
 
 
-def refuse(desk: Desk, ids: Iterable[int] | None, reason: str) -> DecisionResult:
+def refuse(desk: Desk, ids: Iterable[int] | None, reason: str, *, hold: timedelta | None = None) -> DecisionResult:
     desk.require(Role.AGENT, "Refuser des demandes")
     reason = " ".join((reason or "").split())
     if not reason:
         raise ValidationFailed([REASON_REQUIRED])
-    return decide(desk, _ids(ids), False, DecisionOptions(reason=reason))
+    return decide(desk, _ids(ids), False, DecisionOptions(reason=reason, hold=hold))
 
 
 def _one_of_kind(desk: Desk, request_id: int, kind: str) -> None:

@@ -11,13 +11,17 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from types import SimpleNamespace
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from gandrange_desk.formats import count
-from gandrange_desk.models import Activity, Family, Guardian, RequestKind, RequestStatus, Structure
+from gandrange_desk.models import (
+    Activity, Child, Family, Guardian, OutboxMessage, OutboxStatus, Request, RequestKind, RequestStatus,
+    Structure, Unit,
+)
 from gandrange_desk.services.changes import Changes
 from gandrange_desk.services.mail import texts as mail_texts
 from gandrange_desk.services.mail.outbox import Outgoing, enqueue_many, family_recipients
@@ -35,6 +39,7 @@ class DecisionResult:
     notes: list[str] = field(default_factory=list)
     credentials: list[tuple[str, str, str, bool]] = field(default_factory=list)  # ref, login, password, mailed
     skipped: dict[int, str] = field(default_factory=dict)  # request id -> why it was left pending
+    held_until: datetime | None = None  # the round's e-mails wait until then for the next decisions
     changes: Changes = field(default_factory=Changes)
 
     def summary(self, verb: str = "acceptée") -> str:
@@ -99,25 +104,99 @@ class DecisionRound:
         self._outgoing.append(Outgoing(recipients, mail.subject, mail.text, mail.html, family_id, kind,
                                        tuple(related)))
 
-    def close(self) -> DecisionResult:
-        """Compose the cell e-mails and write every message of the round; returns the result."""
+    def close(self, hold: timedelta | None = None) -> DecisionResult:
+        """Compose the cell e-mails and write every message of the round; returns the result.
+
+        With `hold`, the cell e-mails wait that long: a decision taken meanwhile for the same
+        family and activity joins the same message (the clerk deciding line by line still sends
+        one e-mail per round). Without it, they leave at once, with anything held for them."""
         if self._cells:
-            families = _mail_families(self.s, {fid for fid, _ in self._cells})
-            activities = {a.id: a.name for a in self.s.execute(
-                select(Activity).where(Activity.id.in_({aid for _, aid in self._cells}))).scalars()}
-            for (family_id, activity_id), entries in sorted(self._cells.items()):
-                family = families[family_id]
-                mail = mail_texts.cell_decisions_mail(self.sender, activities[activity_id],
-                                                      [line for _, line in entries])
-                self.mail(family_id, family_recipients(family), mail, "decision",
-                          [rid for rid, _ in entries], f"{family.name} ({family.ref})")
-            self._cells.clear()
+            self._cell_mails(hold)
         if self._outgoing:
             enqueue_many(self.s, self.desk, self._outgoing)
             self.result.messages += len(self._outgoing)
             self.result.changes.outbox += len(self._outgoing)
             self._outgoing = []
         return self.result
+
+    def _cell_mails(self, hold: timedelta | None) -> None:
+        now = self.desk.now()
+        until = now + hold if hold else None
+        keys = {group: announce_key(*group) for group in self._cells}
+        held = self._held(set(keys.values()), now)
+        families = _mail_families(self.s, {fid for fid, _ in self._cells})
+        activities = {a.id: a.name for a in self.s.execute(
+            select(Activity).where(Activity.id.in_({aid for _, aid in self._cells}))).scalars()}
+        for (family_id, activity_id), entries in sorted(self._cells.items()):
+            family = families[family_id]
+            key = keys[(family_id, activity_id)]
+            related = [rid for rid, _ in entries]
+            lines = [line for _, line in entries]
+            earlier = held.get(key)
+            if earlier is not None:
+                before = [int(i) for i in earlier.related_requests.split(",") if i]
+                lines = request_lines(self.s, before) + lines
+                related = before + related
+            mail = mail_texts.cell_decisions_mail(self.sender, activities[activity_id], lines)
+            recipients = family_recipients(family)
+            label = f"{family.name} ({family.ref})"
+            if earlier is not None and recipients and self._merge(earlier, recipients, mail, related, until, key):
+                self.result.messages += 1
+                self.result.changes.outbox += 1
+                continue
+            if recipients and earlier is not None:
+                related, mail = [rid for rid, _ in entries], mail_texts.cell_decisions_mail(
+                    self.sender, activities[activity_id], [line for _, line in entries])
+            if recipients:
+                self._outgoing.append(Outgoing(recipients, mail.subject, mail.text, mail.html, family_id,
+                                               "decision", tuple(related), not_before=until,
+                                               announce_key=key if until else None))
+            elif label not in self.result.without_email:
+                self.result.without_email.append(label)
+        self.result.held_until = until
+        self._cells.clear()
+
+    def _held(self, keys: set[str], now: datetime) -> dict[str, OutboxMessage]:
+        """Decision e-mails still held (not due, never tried) for these families and activities."""
+        if not keys:
+            return {}
+        stmt = select(OutboxMessage).where(
+            OutboxMessage.announce_key.in_(sorted(keys)), OutboxMessage.status == OutboxStatus.PENDING,
+            OutboxMessage.attempts == 0, OutboxMessage.next_attempt_at > now).order_by(OutboxMessage.id)
+        if self.desk.backend == "postgresql":
+            stmt = stmt.with_for_update()
+        return {m.announce_key: m for m in self.s.execute(stmt).scalars()}
+
+    def _merge(self, earlier: OutboxMessage, recipients: list[str], mail: mail_texts.Mail,
+               related: list[int], until: datetime | None, key: str) -> bool:
+        """Rewrite the held message with every line; False when a sender took it meanwhile."""
+        table = OutboxMessage.__table__
+        done = self.s.execute(update(table).where(
+            table.c.id == earlier.id, table.c.status == OutboxStatus.PENDING, table.c.attempts == 0
+        ).values(recipients=", ".join(recipients), subject=mail.subject, body_text=mail.text,
+                 body_html=mail.html, related_requests=",".join(str(i) for i in related),
+                 next_attempt_at=until or self.desk.now(), announce_key=key if until else None)).rowcount
+        return done == 1
+
+
+def announce_key(family_id: int, activity_id: int) -> str:
+    return f"decision:{family_id}:{activity_id}"
+
+
+def request_lines(s: Session, request_ids: list[int]) -> list[mail_texts.CellLine]:
+    """The e-mail lines of decided cell requests, read back (to rewrite a held message)."""
+    if not request_ids:
+        return []
+    rows = s.execute(
+        select(Request.kind, Request.status, Request.day, Request.billing, Request.reason, Unit.name,
+               Unit.position, Child.first_name, Child.last_name)
+        .join(Unit, Unit.id == Request.unit_id).join(Child, Child.id == Request.child_id)
+        .where(Request.id.in_(request_ids)).order_by(Request.id)).all()
+    return [mail_texts.CellLine(
+        kind=mail_texts.BOOKING if kind == RequestKind.BOOKING else mail_texts.CANCELLATION,
+        accepted=status == RequestStatus.ACCEPTED, unit=unit, day=day, unit_position=position,
+        child=f"{first} {last}".strip(), billing=billing, reason=reason or "")
+        for kind, status, day, billing, reason, unit, position, first, last in rows]
 
 
 def _mail_families(s: Session, family_ids: set[int]) -> dict:
@@ -135,4 +214,4 @@ def _mail_families(s: Session, family_ids: set[int]) -> dict:
     return out
 
 
-__all__ = ["DecisionResult", "DecisionRound", "sender"]
+__all__ = ["DecisionResult", "DecisionRound", "announce_key", "request_lines", "sender"]

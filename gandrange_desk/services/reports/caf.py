@@ -31,6 +31,7 @@ from gandrange_desk.services.attendance.settings import hours_words, load as loa
 from gandrange_desk.services.calendar import Calendar
 from gandrange_desk.services.context import Desk
 from gandrange_desk.services.exports.table import DATE, HOURS, INT, TEXT, Column, Table
+from gandrange_desk.services.exports.writer import write_file
 
 BANDS = ("Moins de 6 ans", "6 ans et plus")
 
@@ -246,3 +247,10 @@ def caf_pdf(desk: Desk, start: date, end: date, activity_id: int | None = None) 
     with desk.read() as s:
         structure = load_structure(s)
     return caf_report_pdf(structure, report), report
+
+
+def write_caf_pdf(desk: Desk, start: date, end: date, activity_id: int | None, path) -> CafReport:
+    """The report's PDF written to `path` (window and command line)."""
+    pdf, report = caf_pdf(desk, start, end, activity_id)
+    write_file(path, pdf)
+    return report

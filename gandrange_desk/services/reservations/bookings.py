@@ -19,7 +19,6 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from gandrange_desk import formats
-from gandrange_desk.clock import to_paris
 from gandrange_desk.errors import AlreadyDecided, DeskError, NotFound
 from gandrange_desk.models import (
     Booking, Child, Request, RequestKind, RequestSource, RequestStatus, Unit,
@@ -28,7 +27,8 @@ from gandrange_desk.services.calendar import Calendar
 
 from .engine import CellBatch, Step
 from .rules import (
-    OCCUPYING, BookingRefused, CapacityExceeded, PendingInfo, Refusal, cell_label, month_start,
+    OCCUPYING, BookingRefused, CapacityExceeded, PendingInfo, Refusal, already_decided_message, cell_label,
+    month_start,
 )
 
 
@@ -73,19 +73,6 @@ def ask_cancellation(s: Session, desk, cal: Calendar, child: Child, unit: Unit, 
         outcome = batch.ask_cancellation(cell, source=source, submitted_at=submitted_at, ref=ref,
                                          family_id=family_id)
     return _done(batch, cell, outcome)
-
-
-def already_decided_message(desk, decided_by: str | None, decided_at: datetime | None,
-                            status: str | None = None) -> str:
-    who = decided_by or "un autre poste"
-    if status == RequestStatus.WITHDRAWN:
-        return "Demande déjà retirée par la famille."
-    if decided_at is None:
-        return f"Demande déjà traitée par {who}."
-    at = to_paris(decided_at)
-    if at.date() == desk.today():
-        return f"Demande déjà traitée par {who} à {at:%H:%M}."
-    return f"Demande déjà traitée par {who} le {formats.ddmmyyyy(at.date())} à {at:%H:%M}."
 
 
 def _pending_request(s: Session, desk, request: Request | int) -> Request:

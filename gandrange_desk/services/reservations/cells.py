@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, timedelta
 from typing import Iterable
 
 from gandrange_desk import formats
@@ -170,7 +170,7 @@ def withdraw_cells(desk, cells: Iterable[Cell]) -> CellsResult:
 
 def decide_cells(desk, cells: Iterable[Cell], accept: bool, *, reason: str = "",
                  billing: str | None = None, billing_reason: str = "",
-                 capacity_override: bool = False) -> CellsResult:
+                 capacity_override: bool = False, hold: timedelta | None = None) -> CellsResult:
     """Decide the pending requests of DR / DA cells, announced as the queue announces them."""
     cells = _unique(cells)
     with desk.unit_of_work() as s:
@@ -185,7 +185,7 @@ def decide_cells(desk, cells: Iterable[Cell], accept: bool, *, reason: str = "",
         result = out.done()
         rnd = DecisionRound(s, desk)
         rnd.cells_decided(batch, steps)
-        result.messages = rnd.close().messages
+        result.messages = rnd.close(hold).messages
         return result
 
 

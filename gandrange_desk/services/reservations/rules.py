@@ -25,6 +25,7 @@ from sqlalchemy import Date, Integer, and_, column, func, select, text
 from sqlalchemy.orm import Session
 
 from gandrange_desk import formats
+from gandrange_desk.clock import to_paris
 from gandrange_desk.errors import DeskError, ValidationFailed
 from gandrange_desk.models import (
     Activity, Billing, Booking, CellState, Child, Invoice, InvoiceStatus, Request, RequestKind,
@@ -109,6 +110,19 @@ class Refusal:
     def error(self, label: str) -> BookingRefused:
         cls = CapacityExceeded if self.code == "capacity" else BookingRefused
         return cls(self.sentence(label))
+
+
+def already_decided_message(desk, decided_by: str | None, decided_at: datetime | None,
+                            status: str | None = None) -> str:
+    who = decided_by or "un autre poste"
+    if status == RequestStatus.WITHDRAWN:
+        return "Demande déjà retirée par la famille."
+    if decided_at is None:
+        return f"Demande déjà traitée par {who}."
+    at = to_paris(decided_at)
+    if at.date() == desk.today():
+        return f"Demande déjà traitée par {who} à {at:%H:%M}."
+    return f"Demande déjà traitée par {who} le {formats.ddmmyyyy(at.date())} à {at:%H:%M}."
 
 
 def cell_label(child_name: str, unit_name: str, day: date) -> str:
@@ -451,7 +465,7 @@ def is_cell_request(kind: str) -> bool:
 
 
 __all__ = [
-    "Action", "BookingRefused", "CapacityExceeded", "Cell", "CellInfo", "ChildInfo", "NO_CELL",
+    "Action", "BookingRefused", "already_decided_message", "CapacityExceeded", "Cell", "CellInfo", "ChildInfo", "NO_CELL",
     "NO_PENDING", "OCCUPYING", "nothing_changed", "PendingInfo", "REASON_REQUIRED", "Refusal", "Rules", "TRANSITIONS",
     "cell_label", "cells_table", "check_billing", "closed", "full", "is_cell_request", "locked", "month_start",
     "over_capacity", "override_reason_required", "places_used", "state_refusal", "target",

@@ -23,7 +23,7 @@ from gandrange_desk.clock import to_paris
 from gandrange_desk.errors import AlreadyDecided
 from gandrange_desk.models import AuditEntry, Booking, Request, RequestStatus
 
-from .rules import Cell, CellInfo
+from .rules import Cell, CellInfo, already_decided_message
 
 CHUNK = 900
 
@@ -126,8 +126,6 @@ class CellWriter:
             raise self._already_decided()
 
     def _already_decided(self) -> AlreadyDecided:
-        from .bookings import already_decided_message
-
         if len(self.decided) == 1:
             rid = next(iter(self.decided))
             row = self.s.execute(select(Request.decided_by, Request.decided_at, Request.status)

@@ -22,14 +22,12 @@ from gandrange_desk.models import (
     TariffBracket, Unit,
 )
 from gandrange_desk.models.base import money_str
+from gandrange_desk.services.changes import Changes
 from gandrange_desk.services.context import Desk, stamp
+from gandrange_desk.services.settings.fields import STRUCTURE_COLUMNS
 from gandrange_desk.services.settings.toml import (
-    STRUCTURE_INT_KEYS, STRUCTURE_TEXT_KEYS, ActivitySpec, PriceRow, SettingsSpec, UnitSpec,
-    parse_settings, render_settings,
+    HEADLINE, ActivitySpec, PriceRow, SettingsSpec, UnitSpec, check_document, parse_settings, render_settings,
 )
-
-HEADLINE = "Paramètres refusés, rien n'a été enregistré :"
-STRUCTURE_COLUMNS = (*STRUCTURE_TEXT_KEYS, *STRUCTURE_INT_KEYS, "school_zone", "holiday_subdivision")
 
 
 @dataclass
@@ -41,6 +39,11 @@ class ImportSummary:
     @property
     def changed(self) -> bool:
         return bool(self.created or self.updated or self.deleted)
+
+    @property
+    def changes(self) -> Changes:
+        # Structure, calendar, activities, units, capacities, prices: every view may show some.
+        return Changes(settings=True, everything=True) if self.changed else Changes()
 
     def as_dict(self) -> dict:
         return {"created": self.created, "updated": self.updated, "deleted": self.deleted}
@@ -435,13 +438,7 @@ def current_document(desk: Desk) -> SettingsDraft:
 
 def validate_document(doc: dict) -> SettingsSpec:
     """The TOML import's validation of a document (one French line per problem, with its place)."""
-    from gandrange_desk.services.settings.toml import _Problems, _read, _subdivisions
-
-    problems = _Problems()
-    spec = _read(doc, problems, _subdivisions())
-    if problems:
-        raise ValidationFailed(problems, headline=HEADLINE)
-    return spec
+    return check_document(doc)
 
 
 def apply_document(desk: Desk, doc: dict, versions: dict) -> ImportSummary:

@@ -13,10 +13,12 @@ from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal, InvalidOperation
 
+from gandrange_desk.errors import ValidationFailed
 from gandrange_desk.models import WEEKDAY_CODES, Opens
 from gandrange_desk.models.base import money_str
+from gandrange_desk.services.settings.fields import ACTIVITY_FIELDS, STRUCTURE_FIELDS, UNIT_FIELDS
 
-ZONES = ("A", "B", "C")
+HEADLINE = "Paramètres refusés, rien n'a été enregistré :"
 SECURITIES = ("starttls", "ssl", "none")
 DEFAULT_WEEKDAYS = {
     Opens.SCHOOL_DAYS.value: ["mon", "tue", "thu", "fri"],
@@ -27,16 +29,10 @@ DEFAULT_CLOSURE_LABEL = "Fermeture"
 _TIME = re.compile(r"^(\d{2}):(\d{2})$")
 _CODE = re.compile(r"^[A-Z0-9_-]+$")
 
-# Optional structure keys beyond the design's example (invoice header, SEPA creditor, appeal text).
-STRUCTURE_TEXT_KEYS = ("name", "address", "siret", "email", "phone", "portal_url", "issuer_name",
-                       "issuer_role", "sepa_ics", "sepa_iban", "sepa_bic", "appeal_text")
-STRUCTURE_INT_KEYS = {"collection_day": (1, 28), "payment_terms_days": (0, 365)}
-STRUCTURE_KEYS = set(STRUCTURE_TEXT_KEYS) | set(STRUCTURE_INT_KEYS) | {
-    "school_zone", "holiday_subdivision", "schools", "closures"}
+STRUCTURE_KEYS = {f.key for f in STRUCTURE_FIELDS} | {"schools", "closures"}
 SMTP_KEYS = {"host", "port", "security", "user", "sender", "reply_to"}
-ACTIVITY_KEYS = {"code", "name", "opens", "weekdays", "booking_deadline", "cancellation_deadline", "unit"}
-UNIT_KEYS = {"name", "capacity", "meal", "prices", "valid_from", "sibling_prices", "pai_price",
-             "late_surcharge"}
+ACTIVITY_KEYS = set(ACTIVITY_FIELDS)
+UNIT_KEYS = set(UNIT_FIELDS)
 DEADLINE_KEYS = {"working_days", "time"}
 
 
@@ -74,14 +70,16 @@ class ActivitySpec:
 
 @dataclass
 class SettingsSpec:
-    structure: dict  # column -> value, for STRUCTURE_TEXT_KEYS, STRUCTURE_INT_KEYS, zone, subdivision
+    structure: dict  # column -> value, one per fields.STRUCTURE_FIELDS
     schools: list[str]
     closures: list[tuple[date, date, str]]
     smtp: dict | None
     activities: list[ActivitySpec]
 
 
-class _Problems(list):
+class Problems(list):
+    """Every problem of a document, one French line each with its place in the file."""
+
     def add(self, place: str, message: str) -> None:
         self.append(f"{place} : {message}" if place else message)
 
@@ -96,8 +94,6 @@ def _show(value) -> str:
 
 def parse_toml(text: str) -> dict:
     """The TOML document, or a French line naming line and column of the syntax error."""
-    from gandrange_desk.errors import ValidationFailed
-
     try:
         return tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
@@ -111,8 +107,7 @@ def parse_toml(text: str) -> dict:
         else:
             place = "position inconnue"
         raise ValidationFailed(
-            [f"Fichier TOML illisible, {place} : {_translate_toml(reason)}."],
-            headline="Paramètres refusés, rien n'a été enregistré :",
+            [f"Fichier TOML illisible, {place} : {_translate_toml(reason)}."], headline=HEADLINE,
         ) from None
 
 
@@ -140,13 +135,16 @@ def _translate_toml(reason: str) -> str:
 
 def parse_settings(text: str, *, known_subdivisions: tuple[str, ...] | None = None) -> SettingsSpec:
     """Validate a whole settings file; raise ValidationFailed with every problem found."""
-    from gandrange_desk.errors import ValidationFailed
+    return check_document(parse_toml(text), known_subdivisions=known_subdivisions)
 
-    doc = parse_toml(text)
-    problems = _Problems()
+
+def check_document(doc: dict, *, known_subdivisions: tuple[str, ...] | None = None) -> SettingsSpec:
+    """Validate a settings document (a parsed file, or the Réglages window's); raise
+    ValidationFailed with every problem found."""
+    problems = Problems()
     spec = _read(doc, problems, known_subdivisions or _subdivisions())
     if problems:
-        raise ValidationFailed(problems, headline="Paramètres refusés, rien n'a été enregistré :")
+        raise ValidationFailed(problems, headline=HEADLINE)
     return spec
 
 
@@ -156,13 +154,13 @@ def _subdivisions() -> tuple[str, ...]:
     return tuple(holidays.France.subdivisions)
 
 
-def _unknown_keys(table: dict, allowed: set[str], place: str, problems: _Problems) -> None:
+def _unknown_keys(table: dict, allowed: set[str], place: str, problems: Problems) -> None:
     for key in table:
         if key not in allowed:
             problems.add(f"{place}.{key}" if place else key, "clé inconnue")
 
 
-def _text(table: dict, key: str, place: str, problems: _Problems, *, required=False, default=""):
+def _text(table: dict, key: str, place: str, problems: Problems, *, required=False, default="", strip=True):
     if key not in table:
         if required:
             problems.add(f"{place}.{key}", "clé obligatoire manquante")
@@ -173,10 +171,10 @@ def _text(table: dict, key: str, place: str, problems: _Problems, *, required=Fa
         return default
     if required and not value.strip():
         problems.add(f"{place}.{key}", "ne doit pas être vide")
-    return value.strip() if key != "appeal_text" else value
+    return value.strip() if strip else value
 
 
-def _integer(table: dict, key: str, place: str, problems: _Problems, low: int, high: int | None,
+def _integer(table: dict, key: str, place: str, problems: Problems, low: int, high: int | None,
              default=None):
     if key not in table:
         return default
@@ -191,7 +189,7 @@ def _integer(table: dict, key: str, place: str, problems: _Problems, low: int, h
     return value
 
 
-def _day(value, place: str, problems: _Problems) -> date | None:
+def _day(value, place: str, problems: Problems) -> date | None:
     if isinstance(value, date) and not hasattr(value, "hour"):
         return value
     if isinstance(value, str):
@@ -204,7 +202,7 @@ def _day(value, place: str, problems: _Problems) -> date | None:
     return None
 
 
-def parse_price(value, place: str, problems: _Problems) -> int | None:
+def parse_price(value, place: str, problems: Problems) -> int | None:
     """"3.10" -> 310 cents, exactly (Decimal, never float arithmetic)."""
     if isinstance(value, bool):
         amount = None
@@ -235,7 +233,7 @@ def parse_price(value, place: str, problems: _Problems) -> int | None:
     return int(cents)
 
 
-def _time(value, place: str, problems: _Problems) -> str | None:
+def _time(value, place: str, problems: Problems) -> str | None:
     match = _TIME.match(value) if isinstance(value, str) else None
     if not match or int(match.group(1)) > 23 or int(match.group(2)) > 59:
         problems.add(place, f"heure invalide {_show(value)} (attendu HH:MM, par exemple \"10:00\")")
@@ -243,7 +241,7 @@ def _time(value, place: str, problems: _Problems) -> str | None:
     return value
 
 
-def _read(doc: dict, problems: _Problems, subdivisions: tuple[str, ...]) -> SettingsSpec:
+def _read(doc: dict, problems: Problems, subdivisions: tuple[str, ...]) -> SettingsSpec:
     _unknown_keys(doc, {"structure", "smtp", "activity"}, "", problems)
     structure_table = doc.get("structure")
     if not isinstance(structure_table, dict):
@@ -276,28 +274,10 @@ def _read(doc: dict, problems: _Problems, subdivisions: tuple[str, ...]) -> Sett
     return SettingsSpec(structure, schools, closures, smtp, activities)
 
 
-def _read_structure(table: dict, problems: _Problems, subdivisions):
+def _read_structure(table: dict, problems: Problems, subdivisions):
     place = "structure"
     _unknown_keys(table, STRUCTURE_KEYS, place, problems)
-    values: dict = {}
-    for key in STRUCTURE_TEXT_KEYS:
-        values[key] = _text(table, key, place, problems, required=(key == "name"))
-    defaults = {"collection_day": 10, "payment_terms_days": 30}
-    for key, (low, high) in STRUCTURE_INT_KEYS.items():
-        values[key] = _integer(table, key, place, problems, low, high, defaults[key])
-    zone = table.get("school_zone")
-    if "school_zone" not in table:
-        problems.add(f"{place}.school_zone", "clé obligatoire manquante")
-    elif zone not in ZONES:
-        problems.add(f"{place}.school_zone", f"zone inconnue {_show(zone)} (A, B ou C)")
-    values["school_zone"] = zone if zone in ZONES else "B"
-    sub = table.get("holiday_subdivision")
-    if "holiday_subdivision" not in table:
-        problems.add(f"{place}.holiday_subdivision", "clé obligatoire manquante")
-    elif not isinstance(sub, str) or sub not in subdivisions:
-        problems.add(f"{place}.holiday_subdivision",
-                     f"subdivision inconnue {_show(sub)} (par exemple \"57\" pour la Moselle)")
-    values["holiday_subdivision"] = sub if isinstance(sub, str) else "57"
+    values = {f.key: _structure_value(f, table, problems, subdivisions) for f in STRUCTURE_FIELDS}
 
     schools: list[str] = []
     raw = table.get("schools")
@@ -341,7 +321,29 @@ def _read_structure(table: dict, problems: _Problems, subdivisions):
     return values, schools, closures
 
 
-def _read_smtp(table: dict, problems: _Problems) -> dict:
+def _structure_value(f, table: dict, problems: Problems, subdivisions):
+    place = "structure"
+    if f.kind in ("line", "text"):
+        return _text(table, f.key, place, problems, required=f.required, default=f.default, strip=not f.verbatim)
+    if f.kind == "int":
+        low, high = f.bounds
+        return _integer(table, f.key, place, problems, low, high, f.default)
+    value = table.get(f.key)
+    where = f"{place}.{f.key}"
+    if f.key not in table:
+        if f.required:
+            problems.add(where, "clé obligatoire manquante")
+    elif f.kind == "zone" and value not in f.choices:
+        either = ", ".join(f.choices[:-1]) + " ou " + f.choices[-1]
+        problems.add(where, f"zone inconnue {_show(value)} ({either})")
+    elif f.kind == "subdivision" and (not isinstance(value, str) or value not in subdivisions):
+        problems.add(where, f"subdivision inconnue {_show(value)} (par exemple \"57\" pour la Moselle)")
+    if f.kind == "zone":
+        return value if value in f.choices else f.default
+    return value if isinstance(value, str) else f.default
+
+
+def _read_smtp(table: dict, problems: Problems) -> dict:
     place = "smtp"
     if "password" in table:
         table = {k: v for k, v in table.items() if k != "password"}
@@ -365,7 +367,7 @@ def _read_smtp(table: dict, problems: _Problems) -> dict:
     return smtp
 
 
-def _read_deadline(table: dict, key: str, place: str, problems: _Problems) -> tuple[int, str]:
+def _read_deadline(table: dict, key: str, place: str, problems: Problems) -> tuple[int, str]:
     raw = table.get(key)
     if raw is None:
         return 0, "00:00"
@@ -381,7 +383,7 @@ def _read_deadline(table: dict, key: str, place: str, problems: _Problems) -> tu
     return days, time
 
 
-def _read_activity(table: dict, place: str, problems: _Problems) -> ActivitySpec:
+def _read_activity(table: dict, place: str, problems: Problems) -> ActivitySpec:
     _unknown_keys(table, ACTIVITY_KEYS, place, problems)
     code = _text(table, "code", place, problems, required=True)
     if code and not _CODE.match(code):
@@ -433,7 +435,7 @@ def _read_activity(table: dict, place: str, problems: _Problems) -> ActivitySpec
     return activity
 
 
-def _read_brackets(raw, place: str, problems: _Problems) -> list[PriceRow]:
+def _read_brackets(raw, place: str, problems: Problems) -> list[PriceRow]:
     if not isinstance(raw, list) or not raw:
         problems.add(place, "liste de prix attendue, par exemple [{ qf_max = 700, price = \"3.30\" }, "
                             "{ price = \"4.15\" }]")
@@ -467,7 +469,7 @@ def _read_brackets(raw, place: str, problems: _Problems) -> list[PriceRow]:
     return rows
 
 
-def _read_unit(table: dict, place: str, problems: _Problems) -> UnitSpec:
+def _read_unit(table: dict, place: str, problems: Problems) -> UnitSpec:
     _unknown_keys(table, UNIT_KEYS, place, problems)
     unit = UnitSpec(name=_text(table, "name", place, problems, required=True))
     unit.capacity = _integer(table, "capacity", place, problems, 1, None, None)
@@ -525,25 +527,37 @@ def _prices(rows: list[PriceRow]) -> str:
     return "[" + ", ".join(items) + "]"
 
 
+def _extra_keys() -> str:
+    lines = []
+    for f in STRUCTURE_FIELDS:
+        if f.extra:
+            bounds = f", {f.bounds[0]} to {f.bounds[1]}" if f.bounds else ""
+            lines.append(f"#   {f.key}: {f.title}{bounds}\n")
+    return "".join(lines)
+
+
 HEADER = """\
 # Gandrange Desk settings (DESIGN §7), exported {today}.
 # Import with: gandrange-desk settings import FILE.toml
-# Besides the design's keys, [structure] may hold issuer_name, issuer_role (invoice header),
-# sepa_ics, sepa_iban, sepa_bic, collection_day (SEPA creditor and debit day), payment_terms_days,
-# appeal_text (voies et délais de recours); closures may carry a third item, their label.
+# Besides the design's keys, [structure] may hold:
+""" + _extra_keys().replace("{", "{{").replace("}", "}}") + """\
+# and closures may carry a third item, their label.
 # Each [[activity.unit]] may hold valid_from (the day its prices apply from; the import date
 # otherwise), sibling_prices = [{{ rank = 2, prices = [...] }}], pai_price, late_surcharge.
 # The SMTP password is never here: keyring or GANDRANGE_DESK_SMTP_PASSWORD.
 """
 
 
+def _structure_line(f, value) -> str:
+    if f.kind == "int":
+        return f"{f.key} = {value}"
+    return f"{f.key} = {_q(value or '')}"
+
+
 def render_settings(spec: SettingsSpec, today: date) -> str:
     lines = [HEADER.format(today=today.isoformat()), "[structure]"]
     s = spec.structure
-    for key in ("name", "address", "siret", "email", "phone", "portal_url"):
-        lines.append(f"{key} = {_q(s.get(key) or '')}")
-    lines.append(f"school_zone = {_q(s['school_zone'])}")
-    lines.append(f"holiday_subdivision = {_q(s['holiday_subdivision'])}")
+    lines += [_structure_line(f, s.get(f.key)) for f in STRUCTURE_FIELDS if not f.extra]
     lines.append("schools = [" + ", ".join(_q(n) for n in spec.schools) + "]")
     closures = []
     for first, last, label in spec.closures:
@@ -552,11 +566,7 @@ def render_settings(spec: SettingsSpec, today: date) -> str:
             item += f", {_q(label)}"
         closures.append(f"[{item}]")
     lines.append("closures = [" + ", ".join(closures) + "]")
-    for key in ("issuer_name", "issuer_role", "sepa_ics", "sepa_iban", "sepa_bic"):
-        lines.append(f"{key} = {_q(s.get(key) or '')}")
-    lines.append(f"collection_day = {s['collection_day']}")
-    lines.append(f"payment_terms_days = {s['payment_terms_days']}")
-    lines.append(f"appeal_text = {_q(s.get('appeal_text') or '')}")
+    lines += [_structure_line(f, s.get(f.key)) for f in STRUCTURE_FIELDS if f.extra]
     if spec.smtp is not None:
         m = spec.smtp
         lines += ["", "[smtp]", f"host = {_q(m['host'])}", f"port = {m['port']}",

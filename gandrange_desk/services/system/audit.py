@@ -17,101 +17,19 @@ from gandrange_desk.clock import PARIS
 from gandrange_desk.models import AuditEntry, DeskUser, Family, Role
 from gandrange_desk.services.context import SYSTEM, Desk
 from gandrange_desk.services.families.data import can_see_health
-from gandrange_desk.services.families.history import ACTION_LABELS as FAMILY_ACTION_LABELS
-from gandrange_desk.services.families.history import FIELD_LABELS as FAMILY_FIELD_LABELS
-from gandrange_desk.services.families.history import _details
 from gandrange_desk.services.search import normalize
+from gandrange_desk.services.system.audit_words import ENTITY_LABELS, VALUE_LABELS, action_label, change_lines
 
 WHAT = "Consulter le journal des opérations"
 PAGE = 200
 
-ACTION_LABELS = {
-    **FAMILY_ACTION_LABELS,
-    "family.anonymise": "Famille anonymisée (RGPD)",
-    "family.acknowledgement": "Accusé de la notice enregistré",
-    "family_change.decide": "Modification de famille traitée",
-    "registration.accept": "Inscription acceptée",
-    "registration.refuse": "Inscription refusée",
-    "decide": "Demande traitée",
-    "cancel_direct": "Annulation directe par le bureau",
-    "capacity_override": "Dépassement de capacité accepté",
-    "feed.import": "Flux du portail importé",
-    "email_doubtful": "Adresse e-mail douteuse",
-    "outbox_resend": "Courriel renvoyé",
-    "invoice.prepare": "Factures préparées",
-    "invoice.issue": "Facture émise",
-    "invoice.send": "Facture envoyée",
-    "invoice.remind": "Relance de facture",
-    "credit_note.issue": "Avoir émis",
-    "credit_note.send": "Avoir envoyé",
-    "payment.record": "Règlement enregistré",
-    "payment.allocate": "Règlement affecté",
-    "payment.release": "Affectation de règlement annulée",
-    "sepa.export": "Fichier de prélèvements SEPA",
-    "attestation.fiscal": "Attestation fiscale",
-    "attestation.period": "Attestation de présence",
-    "tariff.add": "Tarif ajouté",
-    "tariff.update": "Tarif modifié",
-    "tariff.delete": "Tarif supprimé",
-    "settings.edit": "Paramètres modifiés",
-    "settings.import": "Paramètres importés",
-    "settings.tariff.create": "Tarif créé (paramètres)",
-    "settings.tariff.update": "Tarif modifié (paramètres)",
-    "settings.retention": "Durée de conservation modifiée",
-    "smtp_settings": "Serveur d'envoi modifié",
-    "user.create": "Utilisateur créé",
-    "user.update": "Utilisateur modifié",
-    "demo.create": "Données de démonstration créées",
-    "demo.payments": "Règlements de démonstration",
-    "appointment.slots": "Créneaux de rendez-vous créés",
-    "appointment.book": "Rendez-vous pris",
-    "appointment.move": "Rendez-vous déplacé",
-    "appointment.cancel": "Rendez-vous annulé",
-    "appointment.withdraw": "Créneau retiré",
-    "appointment.mark": "Rendez-vous pointé",
-    "appointment.notes": "Notes de rendez-vous",
-    "appointment.attach": "Rendez-vous rattaché à une famille",
-    "document.publish": "Document publié",
-    "document.unpublish": "Document retiré",
-}
-
-ENTITY_LABELS = {
-    "family": "Famille", "child": "Enfant", "guardian": "Responsable", "request": "Demande",
-    "invoice": "Facture", "invoice_month": "Mois de facturation", "credit_note": "Avoir",
-    "payment": "Règlement", "payment_allocation": "Affectation", "mandate": "Mandat SEPA",
-    "sepa_export": "Export SEPA", "document": "Document", "tariff": "Tarif", "settings": "Paramètres",
-    "desk_user": "Utilisateur", "appointment": "Rendez-vous", "feed_entry": "Flux du portail",
-    "quotient_record": "Quotient familial", "outbox_message": "Courriel", "smtp_settings": "Serveur d'envoi",
-}
-
-
-# Keys of the other areas' entries (the family ones are labelled by family_history).
-EXTRA_FIELD_LABELS = {
-    "status": "statut", "billing": "facturation", "billing_override_reason": "motif de facturation",
-    "capacity_override": "dépassement de capacité", "price_cents": "prix (centimes)",
-    "total_cents": "total (centimes)", "amount_cents": "montant (centimes)", "number": "numéro",
-    "month": "mois", "mode": "mode", "role": "rôle", "login": "identifiant", "full_name": "nom complet",
-    "active": "actif", "host": "serveur", "port": "port", "sender": "expéditeur", "day": "jour",
-    "late": "hors délai", "count": "nombre", "retention_years": "durée de conservation (ans)",
-    "anonymised": "anonymisée", "children": "enfants", "guardians": "responsables",
-    "documents": "documents", "messages": "courriels", "requests": "demandes",
-    "audit_entries": "entrées du journal", "created": "créé", "updated": "modifié", "deleted": "supprimé",
-}
-VALUE_LABELS = {"accepted": "acceptée", "refused": "refusée", "pending": "en attente", "withdrawn": "retirée",
-                "excused": "excusée", "billed": "facturée", "issued": "émise", "draft": "brouillon"}
-
 
 def _readable(value):
     if isinstance(value, dict):
-        return {(EXTRA_FIELD_LABELS[k] if k not in FAMILY_FIELD_LABELS and k in EXTRA_FIELD_LABELS else k):
-                (VALUE_LABELS.get(v, v) if isinstance(v, str) else v) for k, v in value.items()}
+        return {k: (VALUE_LABELS.get(v, v) if isinstance(v, str) else v) for k, v in value.items()}
     if isinstance(value, list):
         return [_readable(v) if isinstance(v, dict) else v for v in value]
     return value
-
-
-def action_label(action: str) -> str:
-    return ACTION_LABELS.get(action, action)
 
 
 @dataclass(frozen=True)
@@ -182,9 +100,9 @@ def _change_text(before: str, after: str, health: bool) -> str:
     if b is None and a is None:
         raw = " → ".join(t for t in (before, after) if t)
         return raw if len(raw) <= 300 else raw[:297] + "…"
-    lines = _details(b, a, health)
+    lines = change_lines(b, a, health)
     if not lines and (isinstance(a, dict) or isinstance(b, dict)):
-        lines = _details({}, a if isinstance(a, dict) else b, health)
+        lines = change_lines({}, a if isinstance(a, dict) else b, health)
     text = " ; ".join(lines)
     return text if len(text) <= 400 else text[:397] + "…"
 

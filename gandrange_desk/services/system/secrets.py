@@ -85,10 +85,6 @@ def set_smtp_password(user: str, host: str, password: str) -> bool:
     return _store(smtp_account(user, host), password)
 
 
-def remember_for_session(user: str, host: str, password: str) -> None:
-    _SESSION[smtp_account(user, host)] = password
-
-
 def get_postgres_password(user: str, host: str) -> str | None:
     return _lookup(postgres_account(user, host), ENV_DB_PASSWORD)[0]
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 
 from argon2 import PasswordHasher
@@ -11,6 +11,7 @@ from sqlalchemy import func, select
 
 from gandrange_desk.errors import DeskError, NotFound, ValidationFailed
 from gandrange_desk.models import DeskUser, Role
+from gandrange_desk.services.changes import Changes
 from gandrange_desk.services.context import SYSTEM, Actor, Desk, check_version, stamp
 
 _hasher = PasswordHasher()
@@ -91,6 +92,7 @@ class UserRow:
     version: int
     updated_by: str | None
     updated_at: datetime | None
+    changes: Changes = field(default_factory=Changes, compare=False, repr=False)  # set by update_user
 
 
 def list_users(desk: Desk) -> list[UserRow]:
@@ -149,7 +151,7 @@ def update_user(desk: Desk, user_id: int, *, full_name: str, role: str, active: 
                        after={"login": user.login, **changed})
             s.flush()
         return UserRow(user.id, user.login, user.full_name, user.role, bool(user.active), user.version,
-                       user.updated_by, user.updated_at)
+                       user.updated_by, user.updated_at, Changes(settings=bool(changed)))
 
 
 def _require_an_admin(s) -> None:

@@ -11,14 +11,14 @@ from PySide6.QtCore import QDate, QModelIndex, Qt, QTimer
 from PySide6.QtGui import QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QAbstractItemView, QComboBox, QDateEdit, QDialog, QDialogButtonBox, QHBoxLayout, QHeaderView,
-    QLabel, QLineEdit, QMessageBox, QTableView, QVBoxLayout, QWidget,
+    QLabel, QLineEdit, QTableView, QVBoxLayout, QWidget,
 )
 
 from gandrange_desk import formats
-from gandrange_desk.errors import DeskError
 from gandrange_desk.services.system import audit as audit_log
 from gandrange_desk.services.system.audit import AuditFilter, AuditRow
 from gandrange_desk.services.context import Desk
+from gandrange_desk.ui.common import ops
 from gandrange_desk.ui.common.table_model import RowsTableModel
 
 COLUMNS = ("Date", "Utilisateur", "Opération", "Objet", "Famille", "Avant → après")
@@ -164,14 +164,16 @@ class AuditDialog(QDialog):
         return edit
 
     def _fill_choices(self) -> bool:
-        try:
-            users = audit_log.users(self.desk)
-            actions = audit_log.actions(self.desk)
-        except DeskError as exc:
-            self.status.setText(str(exc))
+        def refused(text: str) -> None:
+            self.status.setText(text)
             for widget in (self.user_box, self.action_box, self.date_from, self.date_to, self.family_edit, self.table):
                 widget.setEnabled(False)
+
+        choices = ops.run(self, "Journal des opérations",
+                          lambda: (audit_log.users(self.desk), audit_log.actions(self.desk)), on_error=refused)
+        if choices is None:
             return False
+        users, actions = choices
         self.user_box.addItem("Tous", None)
         for login, name in users:
             self.user_box.addItem(name if name == login else f"{name} ({login})", login)
@@ -197,12 +199,13 @@ class AuditDialog(QDialog):
         if filters.date_from and filters.date_to and filters.date_from > filters.date_to:
             self.status.setText("Dates : le début de la période est après sa fin.")
             return
-        try:
+        def load() -> int:
             self.model.load(filters)
             self.table.scrollToTop()
-            total = audit_log.count(self.desk, filters)
-        except DeskError as exc:
-            self.status.setText(str(exc))
+            return audit_log.count(self.desk, filters)
+
+        total = ops.run(self, "Journal des opérations", load, on_error=self.status.setText)
+        if total is None:
             return
         shown = formats.count(total, "opération", "opérations")
         self.status.setText(shown + (" (les plus récentes d'abord ; la suite se charge en descendant)"
@@ -211,10 +214,7 @@ class AuditDialog(QDialog):
 
 def open_dialog(window) -> None:
     """Tools menu entry: the journal, or the reason it is closed to this user."""
-    try:
-        audit_log.count(window.desk, AuditFilter())
-    except DeskError as exc:
-        QMessageBox.warning(window, "Journal des opérations", str(exc))
+    if ops.run(window, "Journal des opérations", lambda: audit_log.count(window.desk, AuditFilter())) is None:
         return
     dialog = AuditDialog(window.desk, window)
     dialog.exec()

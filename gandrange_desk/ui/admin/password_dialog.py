@@ -10,6 +10,7 @@ from PySide6.QtWidgets import QDialog, QDialogButtonBox, QFormLayout, QLabel, QL
 
 from gandrange_desk.errors import DeskError
 from gandrange_desk.services.system import users as svc
+from gandrange_desk.ui.common import ops
 
 
 def _secret() -> QLineEdit:
@@ -48,10 +49,7 @@ class _PasswordDialog(QDialog):
         self.resize(460, 0)
 
     def save(self) -> bool:
-        try:
-            self.apply()
-        except DeskError as exc:
-            self.error.setText(str(exc))
+        if not ops.attempt(self, self.windowTitle(), self.apply, on_error=self.error.setText):
             return False
         self.accept()
         return True

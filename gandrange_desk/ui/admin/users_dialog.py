@@ -16,9 +16,11 @@ from PySide6.QtWidgets import (
 
 from gandrange_desk import formats
 from gandrange_desk.errors import DeskError, StaleEdit
-from gandrange_desk.models import ROLE_LABELS, Role
+from gandrange_desk.models import Role
+from gandrange_desk.services.changes import Changes
 from gandrange_desk.services.system import users as svc
 from gandrange_desk.ui.admin.password_dialog import ResetPasswordDialog
+from gandrange_desk.ui.common import ops
 from gandrange_desk.ui.common.table_model import RowsTableModel
 
 
@@ -35,7 +37,7 @@ class UserModel(RowsTableModel):
             if col == 1:
                 return user.full_name
             if col == 2:
-                return ROLE_LABELS.get(user.role, user.role)
+                return Role.label_of(user.role)
             if col == 3:
                 return "Actif" if user.active else "Désactivé"
             if col == 4:
@@ -59,7 +61,7 @@ class UserEditDialog(QDialog):
         self.full_name = QLineEdit(user.full_name if user else "")
         self.role = QComboBox()
         for role in Role:
-            self.role.addItem(ROLE_LABELS[role], role.value)
+            self.role.addItem(role.label, role.value)
         self.role.setCurrentIndex(max(0, self.role.findData(user.role if user else Role.AGENT.value)))
         self.active = QCheckBox("Compte actif (peut se connecter)")
         self.active.setChecked(user.active if user else True)
@@ -89,16 +91,15 @@ class UserEditDialog(QDialog):
         layout.addWidget(self.error)
         layout.addWidget(buttons)
         self.resize(440, 0)
-        self.apply = None  # set by the users dialog: a callable doing the service call
+        self.apply = None  # set by the users dialog: a callable doing the service call (its result)
 
     def accept_if_valid(self) -> bool:
-        try:
+        def save():
             if self.user is None and self.password.text() != self.confirm.text():
                 raise DeskError("La confirmation ne correspond pas au mot de passe.")
-            if self.apply is not None:
-                self.apply(self)
-        except DeskError as exc:
-            self.error.setText(str(exc))
+            return self.apply(self) if self.apply is not None else None
+
+        if not ops.attempt(self, self.windowTitle(), save, on_error=self.error.setText):
             return False
         self.accept()
         return True
@@ -153,12 +154,11 @@ class UsersDialog(QDialog):
         self.refresh()
 
     def refresh(self, keep_id: int | None = None) -> None:
-        try:
-            rows = svc.list_users(self.desk)
-        except DeskError as exc:
-            self.notice.setText(str(exc))
+        def refused(text: str) -> None:
+            self.notice.setText(text)
             self.notice.setVisible(True)
-            rows = []
+
+        rows = ops.run(self, "Utilisateurs du bureau", lambda: svc.list_users(self.desk), on_error=refused) or []
         self.model.set_rows(rows)
         target = next((i for i, u in enumerate(rows) if u.id == keep_id), 0)
         if rows:
@@ -184,9 +184,10 @@ class UsersDialog(QDialog):
         dialog = UserEditDialog(None, self)
         created: list[int] = []
 
-        def apply(d: UserEditDialog) -> None:
+        def apply(d: UserEditDialog) -> Changes:
             created.append(svc.create_user(self.desk, d.login.text(), d.full_name.text(), d.role.currentData(),
                                            d.password.text()))
+            return Changes(settings=True)  # the service returns the new id: the change is a new user
 
         dialog.apply = apply
         if dialog.exec() and created:
@@ -199,9 +200,9 @@ class UsersDialog(QDialog):
             return None
         dialog = UserEditDialog(user, self)
 
-        def apply(d: UserEditDialog) -> None:
-            svc.update_user(self.desk, user.id, full_name=d.full_name.text(), role=d.role.currentData(),
-                            active=d.active.isChecked(), version=user.version)
+        def apply(d: UserEditDialog) -> svc.UserRow:
+            return svc.update_user(self.desk, user.id, full_name=d.full_name.text(), role=d.role.currentData(),
+                                   active=d.active.isChecked(), version=user.version)
 
         dialog.apply = apply
         dialog.exec()
@@ -212,11 +213,9 @@ class UsersDialog(QDialog):
         user = self.current_user()
         if user is None:
             return False
-        try:
-            svc.update_user(self.desk, user.id, full_name=user.full_name, role=user.role,
-                            active=not user.active, version=user.version)
-        except DeskError as exc:
-            self._warn(exc)
+        if not ops.attempt(self, "Utilisateurs du bureau", lambda: svc.update_user(
+                self.desk, user.id, full_name=user.full_name, role=user.role, active=not user.active,
+                version=user.version), on_refused=self._warn):
             return False
         self.refresh(user.id)
         return True

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from PySide6.QtCore import QDate, QEvent, QLocale, Qt, QTime, QTimer
+from PySide6.QtCore import QEvent, QLocale, Qt, QTime, QTimer
 from PySide6.QtGui import QStandardItem, QStandardItemModel
 from PySide6.QtWidgets import (
     QAbstractItemView, QButtonGroup, QCheckBox, QComboBox, QDateEdit, QDialog, QDialogButtonBox,
@@ -13,21 +13,14 @@ from PySide6.QtWidgets import (
 )
 
 from gandrange_desk import formats
-from gandrange_desk.errors import DeskError
+from gandrange_desk.ui.common.widgets import pydate, qdate
 from gandrange_desk.services.appointments import book as ap
 from gandrange_desk.services.families import file as fam
 from gandrange_desk.services.appointments.texts import when_text
+from gandrange_desk.ui.common import ops
 
 ERROR_STYLE = "color: #b00020;"
 FRENCH = QLocale(QLocale.French, QLocale.France)
-
-
-def _qdate(day: date) -> QDate:
-    return QDate(day.year, day.month, day.day)
-
-
-def _pydate(value: QDate) -> date:
-    return date(value.year(), value.month(), value.day())
 
 
 def _error_label() -> QLabel:
@@ -175,12 +168,12 @@ class BookDialog(QDialog):
             kwargs = {"family_id": family_id}
         else:
             kwargs = {"visitor_name": self.visitor_name.text(), "visitor_phone": self.visitor_phone.text()}
-        try:
-            self.result_booking = ap.book(self.desk, self.slot.id, self.slot.version, notes=self.notes.text(),
-                                          notify=self.notify.isChecked(), **kwargs)
-        except DeskError as exc:
-            self.error.setText(str(exc))
-            return
+        ops.run(self, "Réserver le rendez-vous", lambda: ap.book(
+            self.desk, self.slot.id, self.slot.version, notes=self.notes.text(), notify=self.notify.isChecked(),
+            **kwargs), on_done=self._booked, on_error=self.error.setText)
+
+    def _booked(self, result: ap.BookResult) -> None:
+        self.result_booking = result
         self.accept()
 
 
@@ -223,12 +216,12 @@ class MoveDialog(QDialog):
         target = self.target.currentData()
         if target is None:
             return
-        try:
-            self.result_booking = ap.move(self.desk, self.slot.id, self.slot.version, target,
-                                          notify=self.notify.isChecked())
-        except DeskError as exc:
-            self.error.setText(str(exc))
-            return
+        ops.run(self, "Déplacer le rendez-vous", lambda: ap.move(
+            self.desk, self.slot.id, self.slot.version, target, notify=self.notify.isChecked()),
+            on_done=self._moved, on_error=self.error.setText)
+
+    def _moved(self, result: ap.BookResult) -> None:
+        self.result_booking = result
         self.accept()
 
 
@@ -252,8 +245,8 @@ class CreateSlotsDialog(QDialog):
         sept_first, sept_last = ap.september(desk)
         start_day = first or max(sept_first, desk.today())
         form = QFormLayout()
-        self.first = QDateEdit(_qdate(start_day), calendarPopup=True)
-        self.last = QDateEdit(_qdate(max(sept_last, start_day)), calendarPopup=True)
+        self.first = QDateEdit(qdate(start_day), calendarPopup=True)
+        self.last = QDateEdit(qdate(max(sept_last, start_day)), calendarPopup=True)
         for edit in (self.first, self.last):
             edit.setLocale(FRENCH)
             edit.setDisplayFormat("dd/MM/yyyy")
@@ -313,14 +306,14 @@ class CreateSlotsDialog(QDialog):
     def accept_create(self) -> None:
         pause = (self.pause_start.time().toString("HH:mm"), self.pause_end.time().toString("HH:mm")) \
             if self.pause.isChecked() else None
-        try:
-            self.result_slots = ap.create_slots(
-                self.desk, _pydate(self.first.date()), _pydate(self.last.date()),
-                start=self.start.time().toString("HH:mm"), end=self.end.time().toString("HH:mm"),
-                minutes=self.minutes.value(), clerk_logins=self.chosen_clerks(), pause=pause)
-        except DeskError as exc:
-            self.error.setText(str(exc))
-            return
+        ops.run(self, "Créer les créneaux", lambda: ap.create_slots(
+            self.desk, pydate(self.first.date()), pydate(self.last.date()),
+            start=self.start.time().toString("HH:mm"), end=self.end.time().toString("HH:mm"),
+            minutes=self.minutes.value(), clerk_logins=self.chosen_clerks(), pause=pause),
+            on_done=self._created, on_error=self.error.setText)
+
+    def _created(self, result: ap.SlotsResult) -> None:
+        self.result_slots = result
         self.accept()
 
 

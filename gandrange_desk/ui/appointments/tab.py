@@ -3,6 +3,8 @@
 A day picker, the day's slots, and from a booked slot everything the clerk does with the family
 in front of them: open (or create) the family file, open the portal account, book the year with
 the period dialog, print the acknowledgement to sign, record that it came back, close the slot.
+The day reloads from the `Changes` of every operation (its own and the other tabs'), keeping the
+selected slot.
 """
 
 from __future__ import annotations
@@ -20,9 +22,12 @@ from PySide6.QtWidgets import (
 
 from gandrange_desk import formats
 from gandrange_desk.errors import DeskError
-from gandrange_desk.models import PORTAL_STATE_LABELS, Role
+from gandrange_desk.models import PortalState, Role
 from gandrange_desk.services.appointments import book as ap
+from gandrange_desk.services.changes import Changes
 from gandrange_desk.services.pdf import appointments as pdf_appointments
+from gandrange_desk.ui.common import ops
+from gandrange_desk.ui.common.refresh import Follow
 from gandrange_desk.ui.common.table_model import RowsTableModel
 
 COLUMNS = ("Heure", "Agent", "Famille / visiteur", "Téléphone", "État", "Accusé", "Portail", "Notes")
@@ -50,7 +55,7 @@ class SlotsModel(RowsTableModel):
                 return ""
             return "✓ rendu" if r.acknowledgement_returned else "⚠ non rendu"
         if col == 6:
-            return PORTAL_STATE_LABELS.get(r.portal_state, "") if r.family_id else ""
+            return PortalState.label_of(r.portal_state, "") if r.family_id else ""
         return r.notes
 
     def data(self, index, role=Qt.DisplayRole):
@@ -195,7 +200,12 @@ class AppointmentsTab(QWidget):
         self.create_button.setVisible(supervisor)
         self.withdraw_button.setVisible(supervisor)
         self.setTabOrder(self.day_combo, self.table)
+        # Slots, and the family columns (acknowledgement, portal account), and the calendar.
+        self.follow = Follow(self, ("appointments", "families", "settings"), lambda _c: self.refresh())
         self.refresh()
+
+    def apply_changes(self, changes: Changes, origin=None) -> None:
+        self.follow(changes)
 
     # ------------------------------------------------------------------ loading
 
@@ -252,10 +262,6 @@ class AppointmentsTab(QWidget):
             return None
         return self.model.rows[index.row()]
 
-    def select_slot(self, slot_id: int) -> None:
-        row = next(i for i, r in enumerate(self.model.rows) if r.id == slot_id)
-        self.table.setCurrentIndex(self.model.index(row, 0))
-
     def update_buttons(self) -> None:
         r = self.current()
         free = r is not None and r.status == "free"
@@ -293,14 +299,10 @@ class AppointmentsTab(QWidget):
         self.status.setStyleSheet("color: #b00020;" if error else "color: #1b5e20;")
         self.status.setText(text)
 
-    def _run(self, fn, *args, **kwargs):
-        """One service call; a refusal is shown in the status line and the day reloaded."""
-        try:
-            return fn(*args, **kwargs)
-        except DeskError as exc:
-            self.say(str(exc), error=True)
-            self.load_day()
-            return None
+    def _refused(self, text: str) -> None:
+        """A refusal shows in the status line; the day is reloaded (someone may have changed it)."""
+        self.say(text, error=True)
+        self.load_day()
 
     # ------------------------------------------------------------------ slot actions
 
@@ -335,7 +337,6 @@ class AppointmentsTab(QWidget):
         dialog = self.make_book_dialog(r)
         if dialog.exec() == QDialog.Accepted and dialog.result_booking:
             self.say(dialog.result_booking.summary)
-            self.refresh()
 
     def move(self) -> None:
         r = self.current()
@@ -344,7 +345,6 @@ class AppointmentsTab(QWidget):
         dialog = self.make_move_dialog(r)
         if dialog.exec() == QDialog.Accepted and dialog.result_booking:
             self.say(dialog.result_booking.summary)
-            self.refresh()
 
     def confirm(self, title: str, text: str) -> bool:
         return QMessageBox.question(self, title, text, QMessageBox.Yes | QMessageBox.No,
@@ -357,19 +357,17 @@ class AppointmentsTab(QWidget):
         if not self.confirm("Annuler le rendez-vous", f"Annuler le rendez-vous de {r.who} à {r.time_text} ?\n"
                             "Le créneau redevient libre et la famille est prévenue par e-mail."):
             return
-        result = self._run(ap.cancel_booking, self.desk, r.id, r.version)
-        if result:
-            self.say(result.summary)
-            self.refresh()
+        ops.run(self, "Annuler le rendez-vous", lambda: ap.cancel_booking(self.desk, r.id, r.version),
+                on_done=lambda result: self.say(result.summary), on_error=self._refused)
 
     def mark(self, status: str) -> None:
         r = self.current()
         if r is None or not r.taken:
             return
-        row = self._run(ap.mark, self.desk, r.id, r.version, status)
-        if row:
-            self.say(f"Rendez-vous de {row.time_text} ({row.who}) : {row.status_label.lower()}.")
-            self.refresh()
+        ops.run(self, "Clore le rendez-vous", lambda: ap.mark(self.desk, r.id, r.version, status),
+                on_done=lambda row: self.say(f"Rendez-vous de {row.time_text} ({row.who}) : "
+                                             f"{row.status_label.lower()}."),
+                on_error=self._refused)
 
     def ask_notes(self, current: str) -> str | None:
         from PySide6.QtWidgets import QInputDialog
@@ -384,10 +382,9 @@ class AppointmentsTab(QWidget):
         notes = self.ask_notes(r.notes)
         if notes is None:
             return
-        row = self._run(ap.set_notes, self.desk, r.id, r.version, notes)
-        if row:
-            self.say(f"Notes du rendez-vous de {row.time_text} enregistrées.")
-            self.load_day()
+        ops.run(self, "Notes du rendez-vous", lambda: ap.set_notes(self.desk, r.id, r.version, notes),
+                on_done=lambda row: self.say(f"Notes du rendez-vous de {row.time_text} enregistrées."),
+                on_error=self._refused)
 
     def withdraw(self) -> None:
         r = self.current()
@@ -396,16 +393,14 @@ class AppointmentsTab(QWidget):
         if not self.confirm("Retirer le créneau", f"Retirer le créneau libre de {r.time_text} "
                             f"({r.clerk_name}) du planning ?"):
             return
-        row = self._run(ap.withdraw_slot, self.desk, r.id, r.version)
-        if row:
-            self.say(f"Créneau de {row.time_text} ({row.clerk_name}) retiré du planning.")
-            self.refresh()
+        ops.run(self, "Retirer le créneau", lambda: ap.withdraw_slot(self.desk, r.id, r.version),
+                on_done=lambda row: self.say(f"Créneau de {row.time_text} ({row.clerk_name}) retiré du planning."),
+                on_error=self._refused)
 
     def create_slots(self) -> None:
         dialog = self.make_create_dialog()
         if dialog.exec() == QDialog.Accepted and dialog.result_slots:
             self.say(dialog.result_slots.text())
-            self.refresh()
 
     # ------------------------------------------------------------------ the family in front of us
 
@@ -416,7 +411,7 @@ class AppointmentsTab(QWidget):
         if r.family_id is not None:
             from gandrange_desk.ui.families.file import open_family_file
 
-            dialog = open_family_file(self.desk, r.family_id, self, on_saved=lambda _fid: self.load_day())
+            dialog = open_family_file(self.desk, r.family_id, self)  # its saves reach the day as Changes
             self.open_dialogs.append(dialog)
             return dialog
         return self.create_family_for_visitor(r)
@@ -429,11 +424,10 @@ class AppointmentsTab(QWidget):
         def saved(family_id: int) -> None:
             if not created:
                 created.append(family_id)
-                row = self._run(ap.attach_family, self.desk, r.id, r.version, family_id)
-                if row:
-                    self.say(f"Fiche créée : le rendez-vous de {row.time_text} est rattaché à la famille "
-                             f"{row.family_name}.")
-            self.load_day()
+                ops.run(self, "Rattacher la famille", lambda: ap.attach_family(self.desk, r.id, r.version, family_id),
+                        on_done=lambda row: self.say(f"Fiche créée : le rendez-vous de {row.time_text} est "
+                                                     f"rattaché à la famille {row.family_name}."),
+                        on_error=self._refused)
 
         return new_family(self.desk, self, on_saved=saved)
 
@@ -443,25 +437,24 @@ class AppointmentsTab(QWidget):
             return
         from gandrange_desk.services.families.portal import send_credentials
 
-        result = self._run(send_credentials, self.desk, r.family_id, r.family_version)
-        if result is None:
-            return
-        if result.letter_pdf:
-            self._show_pdf(result.letter_pdf, f"identifiants-{r.family_ref}.pdf")
-        self.say(result.summary)
-        self.load_day()
+        def done(result) -> None:
+            if result.letter_pdf:
+                self._show_pdf(result.letter_pdf, f"identifiants-{r.family_ref}.pdf")
+            self.say(result.summary)
+
+        ops.run(self, "Envoyer les identifiants", lambda: send_credentials(self.desk, r.family_id, r.family_version),
+                on_done=done, on_error=self._refused)
 
     def make_period_dialog(self, r: ap.SlotRow):
         from gandrange_desk.services.families.file import get_family
-        from gandrange_desk.services.reservations.grid import grid_filters
+        from gandrange_desk.services.reservations.reads import activity_choices
         from gandrange_desk.ui.reservations.period_dialog import PeriodDialog
 
         snap = get_family(self.desk, r.family_id)
         children = [(c.id, c.full_name) for c in snap.children if not c.archived]
         if not children:
             raise DeskError(f"La famille {r.family_name} n'a pas d'enfant inscrit : ajoutez-le d'abord dans sa fiche.")
-        with self.desk.read() as s:
-            activities = grid_filters(s)["activities"]
+        activities = activity_choices(self.desk)
         first, _last = ap.september(self.desk)
         start = max(first, self.desk.today())
         return PeriodDialog(self.desk, activities, children, first=start,
@@ -471,7 +464,7 @@ class AppointmentsTab(QWidget):
         r = self.current()
         if r is None or r.family_id is None:
             return
-        dialog = self._run(self.make_period_dialog, r)
+        dialog = ops.run(self, "Réserver sur période", lambda: self.make_period_dialog(r), on_error=self._refused)
         if dialog is None:
             return
         if dialog.exec() and dialog.result_cells is not None:
@@ -488,8 +481,8 @@ class AppointmentsTab(QWidget):
         r = self.current()
         if r is None or not r.taken:
             return
-        data = self._run(pdf_appointments.acknowledgement_pdf, self.desk, r.family_id,
-                         name=r.visitor_name, contact=r.clerk_name)
+        data = ops.run(self, "Accusé de réception", lambda: pdf_appointments.acknowledgement_pdf(
+            self.desk, r.family_id, name=r.visitor_name, contact=r.clerk_name), on_error=self._refused)
         if data:
             who = r.family_ref or "visiteur"
             path = self._show_pdf(data, f"accuse-de-reception-{who}.pdf")
@@ -500,16 +493,19 @@ class AppointmentsTab(QWidget):
         if r is None or r.family_id is None:
             return
         returned = not r.acknowledgement_returned
-        if self._run(ap.set_acknowledgement, self.desk, r.family_id, r.family_version, returned) is None:
-            return
-        self.say(f"Famille {r.family_name} : accusé de réception signé " + ("rendu." if returned else "non rendu."))
-        self.load_day()
+        # It returns the family's new version: the change is the family's (the Familles list shows it).
+        ops.run(self, "Accusé de réception", lambda: ap.set_acknowledgement(
+            self.desk, r.family_id, r.family_version, returned), changes=Changes(families={r.family_id}),
+            on_done=lambda _version: self.say(f"Famille {r.family_name} : accusé de réception signé "
+                                              + ("rendu." if returned else "non rendu.")),
+            on_error=self._refused)
 
     def print_day(self) -> None:
         day = self.selected_day()
         if day is None:
             return
-        data = self._run(pdf_appointments.day_list_pdf, self.desk, day)
+        data = ops.run(self, "Liste du jour", lambda: pdf_appointments.day_list_pdf(self.desk, day),
+                       on_error=self._refused)
         if data:
             path = self._show_pdf(data, f"rendez-vous-{day.isoformat()}.pdf")
             self.say(f"Liste du {formats.long_date(day)} prête à imprimer : {path}")
@@ -518,7 +514,8 @@ class AppointmentsTab(QWidget):
         day = self.selected_day()
         if day is None:
             return
-        result = self._run(pdf_appointments.day_acknowledgements_pdf, self.desk, day)
+        result = ops.run(self, "Accusés du jour", lambda: pdf_appointments.day_acknowledgements_pdf(self.desk, day),
+                         on_error=self._refused)
         if result is None:
             return
         data, count = result

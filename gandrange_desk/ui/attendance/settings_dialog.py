@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
-    QCheckBox, QDialog, QDialogButtonBox, QFormLayout, QHeaderView, QLabel, QLineEdit, QMessageBox, QSpinBox,
+    QCheckBox, QDialog, QDialogButtonBox, QFormLayout, QHeaderView, QLabel, QLineEdit, QSpinBox,
     QTableView, QVBoxLayout,
 )
 
@@ -15,6 +15,7 @@ from gandrange_desk.models import Role
 from gandrange_desk.services.attendance import settings
 from gandrange_desk.services.attendance.rules import AttendanceRules
 from gandrange_desk.services.pdf.base import cents_from_text
+from gandrange_desk.ui.common import ops
 from gandrange_desk.ui.common.table_model import RowsTableModel
 
 UNIT, HOURS, PICKUP = range(3)
@@ -139,14 +140,7 @@ class AttendanceSettingsDialog(QDialog):
         return rules, units
 
     def save(self) -> None:
-        try:
-            rules, units = self.values()
-            result = settings.save(self.desk, rules, units)
-        except DeskError as exc:
-            QMessageBox.warning(self, "Présences et rapport CAF", str(exc))
-            return
-        self.result_text = result.text()
-        publish = getattr(self.parent().window() if self.parent() else None, "publish_changes", None)
-        if publish is not None:
-            publish(result.changes, self)
-        self.accept()
+        result = ops.run(self, "Présences et rapport CAF", lambda: settings.save(self.desk, *self.values()))
+        if result is not None:
+            self.result_text = result.text()
+            self.accept()

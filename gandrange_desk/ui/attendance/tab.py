@@ -29,7 +29,9 @@ from gandrange_desk.services.attendance import records
 from gandrange_desk.ui.attendance.model import (
     ABSENT, BY, CLASS, CLEAR, EXCUSED, HEALTH, LATE, MARK_OF, NAME, PRESENT, ROW_HEIGHT, ButtonDelegate, SheetModel,
 )
+from gandrange_desk.ui.common import ops
 from gandrange_desk.ui.common.export import export_button
+from gandrange_desk.ui.common.refresh import Follow
 from gandrange_desk.ui.common.table_model import RowsTableModel
 
 AUTO_RELOAD_MS = 20_000
@@ -55,6 +57,7 @@ class AttendanceTab(QWidget):
         self.units: list[records.DayUnit] = []
         self._build()
         self.reload_choices()
+        self.follow = Follow(self, ("attendance", "cells", "settings"), lambda _changes: self.reload_choices())
         self.timer = QTimer(self)
         self.timer.setInterval(AUTO_RELOAD_MS)
         self.timer.timeout.connect(self._auto_reload)
@@ -239,6 +242,10 @@ class AttendanceTab(QWidget):
             self.unit_combo.setCurrentIndex(self._default_unit(day))
         self.reload()
 
+    def refresh(self) -> None:
+        """F5: the sites, the units open that day and the sheet, read again."""
+        self.reload_choices()
+
     def _default_unit(self, day: date) -> int:
         """On today's sheet, the unit of the hour: morning before 10, the meal before 14, then
         the evening; on another day, the first unit."""
@@ -283,11 +290,10 @@ class AttendanceTab(QWidget):
             self.reload()
 
     def apply_changes(self, changes, origin=None) -> None:
-        """The window's "what changed" broadcast: a mark or a cell of this sheet."""
-        if self.sheet is None or origin is self:
-            return
-        if changes.touches("attendance", "cells", "settings"):
-            self.reload()
+        """The window's "what changed" broadcast: marks, cells or settings (this tab's own taps
+        have reloaded it already)."""
+        if origin is not self:
+            self.follow(changes)
 
     # --- marking --------------------------------------------------------------------------
     def _tapped(self, index) -> None:
@@ -355,20 +361,19 @@ class AttendanceTab(QWidget):
         return QMessageBox.question(self, "Pointage", text) == QMessageBox.Yes
 
     def _run(self, fn) -> None:
-        try:
-            result = fn()
-        except StaleEdit as exc:
-            self._say(str(exc), error=True)
-            self.reload()
-            return
-        except DeskError as exc:
-            self._say(str(exc), error=True)
-            return
+        """One tap, one operation; refusals go to the line under the sheet, never to a box (the
+        door has no time for one), and a tap refused because another device marked first
+        reloads the sheet."""
+        ops.run(self, "Pointage", fn, on_done=self._marked, on_refused=self._refused)
+
+    def _marked(self, result) -> None:
         self._say(result.text + (f" {result.note}" if result.note else ""))
         self.reload()
-        publish = getattr(self.window(), "publish_changes", None)
-        if publish is not None:
-            publish(result.changes, self)
+
+    def _refused(self, exc: DeskError) -> None:
+        self._say(str(exc), error=True)
+        if isinstance(exc, StaleEdit):
+            self.reload()
 
     # --- walk-ins -------------------------------------------------------------------------
     def _search_walk_in(self, text: str) -> None:

@@ -24,7 +24,8 @@ from gandrange_desk.errors import DeskError
 from gandrange_desk.services.billing import attestations
 from gandrange_desk.services.billing import payments
 from gandrange_desk.services.context import Desk
-from gandrange_desk.ui.billing.payments_view import pydate, qdate
+from gandrange_desk.ui.common import ops
+from gandrange_desk.ui.common.widgets import pydate, qdate
 
 
 class AttestationsDialog(QDialog):
@@ -102,11 +103,10 @@ class AttestationsDialog(QDialog):
         return f"attestation-{start}-{end}.pdf", attestations.period_pdf(self.desk, fid, start, end)
 
     def make(self, path: str | None = None) -> None:
-        try:
-            name, result = self.build()
-        except DeskError as exc:
-            QMessageBox.warning(self, "Attestation", str(exc))
+        built = ops.run(self, "Attestation", self.build)
+        if built is None:
             return
+        name, result = built
         if path is None:
             path, _ = QFileDialog.getSaveFileName(self, "Enregistrer l'attestation", name, "PDF (*.pdf)")
             if not path:

@@ -18,17 +18,19 @@ from PySide6.QtWidgets import (
 )
 
 from gandrange_desk import formats
-from gandrange_desk.errors import DeskError
 from gandrange_desk.models import Role
 from gandrange_desk.services.billing import credit_notes
+from gandrange_desk.services.changes import Changes
 from gandrange_desk.services.context import Desk
 from gandrange_desk.services.billing.payments import of_month
-from gandrange_desk.ui.billing.payments_view import RIGHT, make_table
-from gandrange_desk.ui.common.table_model import RowsTableModel
+from gandrange_desk.ui.common import ops
+from gandrange_desk.ui.common.table_model import RIGHT, RowsTableModel
+from gandrange_desk.ui.common.widgets import make_table
 
 
 class CreditLinesModel(RowsTableModel):
     HEADERS = ("Enfant", "Prestation", "Facturé", "Déjà crédité", "Prix unitaire", "À créditer", "Montant")
+    EDITABLE = frozenset({5})
 
     def __init__(self, info: credit_notes.CreditableInvoice, parent=None):
         super().__init__(parent)
@@ -51,11 +53,8 @@ class CreditLinesModel(RowsTableModel):
     def total(self) -> int:
         return sum(self.amount(i) for i in range(len(self.lines)))
 
-    def flags(self, index):
-        base = super().flags(index)
-        if index.column() == 5 and self.lines[index.row()].creditable_quantity > 0:
-            return base | Qt.ItemIsEditable
-        return base
+    def can_edit(self, row: int, column: int) -> bool:
+        return self.lines[row].creditable_quantity > 0
 
     def data(self, index, role=Qt.DisplayRole):
         if not index.isValid():
@@ -74,16 +73,12 @@ class CreditLinesModel(RowsTableModel):
             return RIGHT
         return None
 
-    def setData(self, index, value, role=Qt.EditRole):
-        if index.column() != 5 or role != Qt.EditRole:
-            return False
+    def set_value(self, row: int, column: int, value) -> bool:
         try:
             qty = int(value)
         except (TypeError, ValueError):
             return False
-        line = self.lines[index.row()]
-        self.quantities[index.row()] = max(0, min(qty, line.creditable_quantity))
-        self.dataChanged.emit(self.index(index.row(), 5), self.index(index.row(), 6))
+        self.quantities[row] = max(0, min(qty, self.lines[row].creditable_quantity))
         return True
 
     def set_all(self) -> None:
@@ -151,22 +146,20 @@ class CreditNoteDialog(QDialog):
         self.total.setText(f"Total de l'avoir : <b>{formats.euros(self.model.total())}</b>")
 
     def issue(self) -> None:
-        try:
-            self.result_obj = credit_notes.issue_credit_note(self.desk, self.invoice_id,
-                                                             reason=self.reason.toPlainText(),
-                                                             quantities=self.model.chosen())
-        except DeskError as exc:
-            self.error.setText(str(exc))
+        result = ops.run(self, "Émettre l'avoir", lambda: credit_notes.issue_credit_note(
+            self.desk, self.invoice_id, reason=self.reason.toPlainText(), quantities=self.model.chosen()),
+            on_error=self.error.setText)
+        if result is None:
             return
+        self.result_obj = result
         if self.send.isChecked():
-            try:
-                credit_notes.send_credit_note(self.desk, self.result_obj.credit_note_id)
-            except DeskError as exc:  # no e-mail address: the PDF is printed instead
-                QMessageBox.warning(self, "Avoir non envoyé", str(exc))
-        answer = QMessageBox.question(self, "Avoir émis", self.result_obj.summary() +
+            # Refused without an e-mail address (shown as "Avoir non envoyé"): the PDF is printed instead.
+            ops.run(self, "Avoir non envoyé", lambda: credit_notes.send_credit_note(self.desk, result.credit_note_id),
+                    changes=Changes(outbox=1))
+        answer = QMessageBox.question(self, "Avoir émis", result.summary() +
                                       "\n\nEnregistrer le PDF de l'avoir pour l'imprimer ?")
         if answer == QMessageBox.Yes:
-            name, pdf = credit_notes.credit_note_pdf_bytes(self.desk, self.result_obj.credit_note_id)
+            name, pdf = credit_notes.credit_note_pdf_bytes(self.desk, result.credit_note_id)
             path, _ = QFileDialog.getSaveFileName(self, "PDF de l'avoir", name, "PDF (*.pdf)")
             if path:
                 with open(path, "wb") as fh:

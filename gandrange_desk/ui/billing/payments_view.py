@@ -1,15 +1,15 @@
 """Payments inside the Facturation tab: payments received, unpaid invoices, record, allocate, remind.
 
-The tables are QTableView over plain models; the dialogs (record a payment, allocate it, credit
-note, SEPA, attestations) each call one service operation.
+The tables are QTableView over `ColumnsTableModel`s; the dialogs (record a payment, allocate it,
+credit note, SEPA, attestations) each call one service operation through `ui.common.ops.run`,
+whose Changes refresh the lists (here, the Familles balances, the family files).
 """
 
 from __future__ import annotations
 
-from datetime import date
-from typing import Callable, Sequence
+from typing import Sequence
 
-from PySide6.QtCore import QAbstractTableModel, QDate, QModelIndex, Qt
+from PySide6.QtCore import Qt
 from PySide6.QtGui import QColor, QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -20,13 +20,11 @@ from PySide6.QtWidgets import (
     QFileDialog,
     QFormLayout,
     QHBoxLayout,
-    QHeaderView,
     QLabel,
     QLineEdit,
     QMessageBox,
     QPushButton,
     QRadioButton,
-    QTableView,
     QTabWidget,
     QVBoxLayout,
     QWidget,
@@ -34,89 +32,17 @@ from PySide6.QtWidgets import (
 
 from gandrange_desk import formats
 from gandrange_desk.errors import DeskError
-from gandrange_desk.models import PAYMENT_MODE_LABELS, PaymentMode, Role
+from gandrange_desk.models import PaymentMode, Role
 from gandrange_desk.services.billing import payments
 from gandrange_desk.services.billing import reminders
+from gandrange_desk.services.changes import Changes
 from gandrange_desk.services.context import Desk
 from gandrange_desk.services.search import normalize
+from gandrange_desk.ui.common import ops
 from gandrange_desk.ui.common.export import export_button
-from gandrange_desk.ui.common.table_model import RowsTableModel
-
-RIGHT = int(Qt.AlignRight | Qt.AlignVCenter)
-
-
-class RowsModel(QAbstractTableModel):
-    """Rows of any objects; each column is (header, text function, right-aligned)."""
-
-    def __init__(self, columns: Sequence[tuple[str, Callable, bool]], parent=None):
-        super().__init__(parent)
-        self.columns = list(columns)
-        self.rows: list = []
-        self.color: Callable | None = None
-
-    def set_rows(self, rows: list) -> None:
-        self.beginResetModel()
-        self.rows = list(rows)
-        self.endResetModel()
-
-    def rowCount(self, parent=QModelIndex()) -> int:
-        return 0 if parent.isValid() else len(self.rows)
-
-    def columnCount(self, parent=QModelIndex()) -> int:
-        return 0 if parent.isValid() else len(self.columns)
-
-    def headerData(self, section, orientation, role=Qt.DisplayRole):
-        if orientation == Qt.Horizontal:
-            if role == Qt.DisplayRole:
-                return self.columns[section][0]
-            if role == Qt.TextAlignmentRole and self.columns[section][2]:
-                return RIGHT
-        return None
-
-    def data(self, index, role=Qt.DisplayRole):
-        if not index.isValid():
-            return None
-        row = self.rows[index.row()]
-        _, fn, right = self.columns[index.column()]
-        if role == Qt.DisplayRole:
-            return fn(row)
-        if role == Qt.TextAlignmentRole and right:
-            return RIGHT
-        if role == Qt.ForegroundRole and self.color:
-            return self.color(row, index.column())
-        return None
-
-
-def make_table(model: QAbstractTableModel, stretch: int | None = None, widths: Sequence[int] = ()) -> QTableView:
-    view = QTableView()
-    view.setModel(model)
-    view.setSelectionBehavior(QAbstractItemView.SelectRows)
-    view.setSelectionMode(QAbstractItemView.SingleSelection)
-    view.setAlternatingRowColors(True)
-    view.setWordWrap(False)
-    vh = view.verticalHeader()
-    vh.setVisible(False)
-    vh.setSectionResizeMode(QHeaderView.Fixed)
-    vh.setDefaultSectionSize(24)
-    hh = view.horizontalHeader()
-    hh.setSectionResizeMode(QHeaderView.Interactive)
-    for i, w in enumerate(widths):
-        view.setColumnWidth(i, w)
-    if stretch is not None:
-        hh.setSectionResizeMode(stretch, QHeaderView.Stretch)
-    return view
-
-
-def show_error(parent: QWidget, exc: DeskError, title: str = "Opération refusée") -> None:
-    QMessageBox.warning(parent, title, str(exc))
-
-
-def qdate(day: date) -> QDate:
-    return QDate(day.year, day.month, day.day)
-
-
-def pydate(value: QDate) -> date:
-    return date(value.year(), value.month(), value.day())
+from gandrange_desk.ui.common.refresh import Follow
+from gandrange_desk.ui.common.table_model import RIGHT, ColumnsTableModel, RowsTableModel
+from gandrange_desk.ui.common.widgets import make_table, pydate, qdate
 
 
 # ---------------------------------------------------------------------------------------------
@@ -127,6 +53,7 @@ class AllocationModel(RowsTableModel):
     """The family's open invoices; the last column (amount to allocate) is editable."""
 
     HEADERS = ("Facture", "Mois", "Échéance", "Reste à payer", "À affecter")
+    EDITABLE = frozenset({4})
 
     def __init__(self, parent=None):
         super().__init__(parent)
@@ -146,14 +73,10 @@ class AllocationModel(RowsTableModel):
     def allocations(self) -> list[tuple[int, int]]:
         return [(r.invoice_id, a) for r, a in zip(self.rows, self.amounts) if a > 0]
 
-    def flags(self, index):
-        base = super().flags(index)
-        return base | Qt.ItemIsEditable if index.column() == 4 else base
-
     def data(self, index, role=Qt.DisplayRole):
-        if not index.isValid():
+        r = self.row(index)
+        if r is None:
             return None
-        r = self.rows[index.row()]
         c = index.column()
         if role in (Qt.DisplayRole, Qt.EditRole):
             if c == 0:
@@ -171,15 +94,12 @@ class AllocationModel(RowsTableModel):
             return RIGHT
         return None
 
-    def setData(self, index, value, role=Qt.EditRole):
-        if index.column() != 4 or role != Qt.EditRole:
-            return False
+    def set_value(self, row: int, column: int, value) -> bool:
         try:
             cents = payments.parse_amount(str(value)) if str(value).strip() else 0
-        except DeskError:
+        except DeskError:  # not an amount: the cell keeps its value
             return False
-        self.amounts[index.row()] = cents
-        self.dataChanged.emit(index, index)
+        self.amounts[row] = cents
         return True
 
 
@@ -230,7 +150,7 @@ class RecordPaymentDialog(QDialog):
         self.family.completer().setCaseSensitivity(Qt.CaseInsensitive)
         self.mode = QComboBox()
         for m in PaymentMode:
-            self.mode.addItem(PAYMENT_MODE_LABELS[m], m.value)
+            self.mode.addItem(m.label, m.value)
         self.mode.setCurrentIndex(self.mode.findData(PaymentMode.CHEQUE.value))
         self.day = QDateEdit(qdate(desk.today()))
         self.day.setCalendarPopup(True)
@@ -293,14 +213,17 @@ class RecordPaymentDialog(QDialog):
         if fid is None:
             self.error.setText("Choisissez la famille.")
             return
-        try:
+
+        def record() -> payments.PaymentResult:
             amount = payments.parse_amount(self.amount.text())
-            self.result_obj = payments.record_payment(
+            return payments.record_payment(
                 self.desk, fid, mode=self.mode.currentData(), received_on=pydate(self.day.date()),
                 amount_cents=amount, reference=self.reference.text(), allocations=self.allocation.allocations())
-        except DeskError as exc:
-            self.error.setText(str(exc))
-            return
+
+        ops.run(self, "Enregistrer un paiement", record, on_done=self._recorded, on_error=self.error.setText)
+
+    def _recorded(self, result: payments.PaymentResult) -> None:
+        self.result_obj = result
         self.accept()
 
 
@@ -333,11 +256,12 @@ class AllocateDialog(QDialog):
         layout.addWidget(buttons)
 
     def save(self) -> None:
-        try:
-            self.result_obj = payments.allocate_payment(self.desk, self.row.payment_id, self.allocation.allocations())
-        except DeskError as exc:
-            self.error.setText(str(exc))
-            return
+        ops.run(self, "Affecter un paiement", lambda: payments.allocate_payment(
+            self.desk, self.row.payment_id, self.allocation.allocations()),
+            on_done=self._allocated, on_error=self.error.setText)
+
+    def _allocated(self, result: payments.PaymentResult) -> None:
+        self.result_obj = result
         self.accept()
 
 
@@ -368,7 +292,7 @@ class PaymentsView(QWidget):
         bar.addWidget(self.summary)
 
         today = desk.today
-        self.unpaid_model = RowsModel([
+        self.unpaid_model = ColumnsTableModel([
             ("Facture", lambda r: r.number, False),
             ("Famille", lambda r: r.family_name, False),
             ("Réf.", lambda r: r.family_ref, False),
@@ -384,11 +308,11 @@ class PaymentsView(QWidget):
         self.unpaid_model.color = lambda r, c: QColor("#b00020") if c == 5 and r.days_late(today()) > 30 else None
         self.unpaid_view = make_table(self.unpaid_model, stretch=1,
                                       widths=(110, 220, 70, 110, 90, 80, 90, 80, 80, 90, 80))
-        self.payments_model = RowsModel([
+        self.payments_model = ColumnsTableModel([
             ("Reçu le", lambda r: formats.ddmmyyyy(r.received_on), False),
             ("Famille", lambda r: r.family_name, False),
             ("Réf.", lambda r: r.family_ref, False),
-            ("Mode", lambda r: payments.mode_label(r.mode), False),
+            ("Mode", lambda r: PaymentMode.label_of(r.mode), False),
             ("Montant", lambda r: formats.euros(r.amount_cents), True),
             ("Référence", lambda r: r.reference, False),
             ("Affecté à", lambda r: r.invoices, False),
@@ -421,7 +345,12 @@ class PaymentsView(QWidget):
         self.unpaid_view.selectionModel().selectionChanged.connect(self._update_buttons)
         self.tabs.currentChanged.connect(self._update_buttons)
         QShortcut(QKeySequence("Ctrl+Shift+P"), self, activated=self.record_payment)
+        # Inside the Facturation tab the tab refreshes it; used alone, it follows by itself.
+        self.follow = Follow(self, ("payments", "invoices", "families"), lambda _c: self.refresh())
         self.refresh()
+
+    def apply_changes(self, changes: Changes, origin=None) -> None:
+        self.follow(changes)
 
     # -- data ------------------------------------------------------------------------------
     def refresh(self) -> None:
@@ -466,16 +395,13 @@ class PaymentsView(QWidget):
     def record_payment(self, family_id: int | None = None) -> None:
         dialog = RecordPaymentDialog(self.desk, self, family_id if isinstance(family_id, int) else None)
         if dialog.exec() == QDialog.Accepted and dialog.result_obj:
-            self.refresh()
             QMessageBox.information(self, "Paiement enregistré", dialog.result_obj.summary())
 
     def allocate_selected(self) -> None:
         row = self.selected_payment()
         if row is None:
             return
-        dialog = AllocateDialog(self.desk, row, self)
-        if dialog.exec() == QDialog.Accepted:
-            self.refresh()
+        AllocateDialog(self.desk, row, self).exec()
 
     def remind(self) -> None:
         rows = self.unpaid_model.rows
@@ -486,19 +412,18 @@ class PaymentsView(QWidget):
                     f"Les familles avec e-mail le reçoivent ; pour les autres, une lettre PDF est préparée.")
         if QMessageBox.question(self, "Relancer les impayés", question) != QMessageBox.Yes:
             return
-        try:
-            result = reminders.remind(self.desk, [r.invoice_id for r in targets])
-        except DeskError as exc:
-            show_error(self, exc)
-            return
-        if result.letters_pdf:
-            path, _ = QFileDialog.getSaveFileName(self, "Lettres de relance", f"relances-{self.desk.today()}.pdf",
-                                                  "PDF (*.pdf)")
-            if path:
-                with open(path, "wb") as fh:
-                    fh.write(result.letters_pdf)
-        QMessageBox.information(self, "Relances", result.summary())
-        self.refresh()
+
+        def done(result: reminders.RemindResult) -> None:
+            if result.letters_pdf:
+                path, _ = QFileDialog.getSaveFileName(self, "Lettres de relance",
+                                                      f"relances-{self.desk.today()}.pdf", "PDF (*.pdf)")
+                if path:
+                    with open(path, "wb") as fh:
+                        fh.write(result.letters_pdf)
+            QMessageBox.information(self, "Relances", result.summary())
+
+        ops.run(self, "Relancer les impayés", lambda: reminders.remind(self.desk, [r.invoice_id for r in targets]),
+                on_done=done)
 
     def credit_note_for_selected(self) -> None:
         from gandrange_desk.ui.billing.credit_note_dialog import CreditNoteDialog
@@ -508,26 +433,24 @@ class PaymentsView(QWidget):
         from gandrange_desk.services.billing import credit_notes
 
         row = self.selected_unpaid()
-        try:
-            if row is not None:
-                invoice_id = row.invoice_id
-            else:  # a paid invoice is not in the list: the clerk types its number
-                number, ok = QInputDialog.getText(self, "Avoir", "Numéro de la facture (ex. 2026-000123) :")
-                if not ok or not number.strip():
-                    return
-                invoice_id = credit_notes.invoice_id_by_number(self.desk, number)
-            dialog = CreditNoteDialog(self.desk, invoice_id, self)
-        except DeskError as exc:
-            show_error(self, exc)
-            return
-        if dialog.exec() == QDialog.Accepted:
-            self.refresh()
+        number = ""
+        if row is None:  # a paid invoice is not in the list: the clerk types its number
+            number, ok = QInputDialog.getText(self, "Avoir", "Numéro de la facture (ex. 2026-000123) :")
+            if not ok or not number.strip():
+                return
+
+        def dialog() -> CreditNoteDialog:
+            invoice_id = row.invoice_id if row is not None else credit_notes.invoice_id_by_number(self.desk, number)
+            return CreditNoteDialog(self.desk, invoice_id, self)
+
+        found = ops.run(self, "Avoir", dialog)
+        if found is not None:
+            found.exec()  # its credit note reaches the lists as Changes
 
     def open_sepa(self) -> None:
         from gandrange_desk.ui.billing.sepa_dialog import SepaDialog
 
-        SepaDialog(self.desk, self).exec()
-        self.refresh()
+        SepaDialog(self.desk, self).exec()  # its exports and collections reach the lists as Changes
 
     def open_attestations(self) -> None:
         from gandrange_desk.ui.billing.attestations_dialog import AttestationsDialog

@@ -18,10 +18,11 @@ from PySide6.QtWidgets import (
 )
 
 from gandrange_desk import formats
-from gandrange_desk.errors import DeskError
 from gandrange_desk.models import Role
 from gandrange_desk.services.billing import sepa
+from gandrange_desk.services.changes import Changes
 from gandrange_desk.services.context import Desk
+from gandrange_desk.ui.common import ops
 
 
 def recent_months(today: date, count: int = 13) -> list[date]:
@@ -106,10 +107,10 @@ class SepaDialog(QDialog):
         self.collected_button.setEnabled(allowed and self.export_id is not None)
 
     def record_collected(self) -> None:
-        try:
-            n = sepa.record_collection(self.desk, self.export_id)
-        except DeskError as exc:
-            QMessageBox.warning(self, "Prélèvements", str(exc))
+        # It returns a count: the families it records payments for are those of the export.
+        debited = Changes(payments={d.family_id for d in self.plan.debits})
+        n = ops.run(self, "Prélèvements", lambda: sepa.record_collection(self.desk, self.export_id), changes=debited)
+        if n is None:
             return
         QMessageBox.information(self, "Prélèvements encaissés",
                                 f"{formats.count(n, 'paiement enregistré', 'paiements enregistrés')}." if n else
@@ -123,14 +124,14 @@ class SepaDialog(QDialog):
                                                   f"prelevements-{month:%Y-%m}.xml", "XML (*.xml)")
             if not path:
                 return
-        try:
-            self.result_obj = sepa.export_month(self.desk, month, final=not self.draft.isChecked(),
-                                                notify=self.notify.isChecked())
-            with open(path, "wb") as fh:
-                fh.write(self.result_obj.xml)
-        except DeskError as exc:
-            QMessageBox.warning(self, "Export refusé", str(exc))
+        result = ops.run(self, "Export refusé", lambda: sepa.export_month(
+            self.desk, month, final=not self.draft.isChecked(), notify=self.notify.isChecked()))
+        if result is None:
             return
+        self.result_obj = result
+        try:
+            with open(path, "wb") as fh:
+                fh.write(result.xml)
         except OSError as exc:
             QMessageBox.warning(self, "Fichier non écrit", f"Impossible d'écrire {path} : {exc.strerror}.")
             return

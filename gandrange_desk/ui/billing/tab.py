@@ -2,12 +2,12 @@
 
 A month picker and the run's buttons on top; below, "Factures du mois" (the review list and
 the detail of the selected invoice) and, when part B's view exists, "Paiements et avoirs".
-Long runs go through `ui.ops.run_operation` (worker thread, progress, cancel).
+Every action goes through `ui.common.ops.run` (long runs in a worker thread, with progress and
+cancel); the tab follows the invoices and payments other operations change.
 """
 
 from __future__ import annotations
 
-import importlib
 import tempfile
 from datetime import date
 from pathlib import Path
@@ -20,13 +20,15 @@ from PySide6.QtWidgets import (
 )
 
 from gandrange_desk import formats
-from gandrange_desk.errors import DeskError
 from gandrange_desk.models import InvoiceStatus, Role
 from gandrange_desk.services.billing import invoice_views
 from gandrange_desk.services.billing import invoicing
+from gandrange_desk.services.changes import Changes
 from gandrange_desk.services.search import normalize
-from gandrange_desk.ui.common.ops import run_operation
+from gandrange_desk.ui.billing.payments_view import PaymentsView
+from gandrange_desk.ui.common import ops
 from gandrange_desk.ui.common.export import export_button
+from gandrange_desk.ui.common.refresh import Follow
 from gandrange_desk.ui.common.table_model import RowsTableModel
 
 ROW_HEIGHT = 24
@@ -109,7 +111,6 @@ class BillingTab(QWidget):
         # Replaceable in tests: the system viewer and the message boxes.
         self.open_url = QDesktopServices.openUrl
         self.last_message = ""
-        self._threads = []
 
         self.month_edit = QDateEdit()
         self.month_edit.setLocale(QLocale(QLocale.French, QLocale.France))
@@ -203,9 +204,8 @@ class BillingTab(QWidget):
 
         self.pages = QTabWidget()
         self.pages.addTab(review, "&Factures du mois")
-        self.payments_view = self._optional_view("gandrange_desk.ui.billing.payments_view", "PaymentsView")
-        if self.payments_view is not None:
-            self.pages.addTab(self.payments_view, "P&aiements et avoirs")
+        self.payments_view = PaymentsView(self.desk)
+        self.pages.addTab(self.payments_view, "P&aiements et avoirs")
 
         layout = QVBoxLayout(self)
         layout.addLayout(bar)
@@ -237,19 +237,12 @@ class BillingTab(QWidget):
         self.setTabOrder(self.month_edit, self.prepare_button)
         self.setTabOrder(self.prepare_button, self.issue_button)
         self.setTabOrder(self.issue_button, self.table)
+        # The month's invoices and their payments, family names, tariffs.
+        self.follow = Follow(self, ("invoices", "payments", "families", "settings"), lambda _c: self.refresh())
         self.refresh()
 
-    def _optional_view(self, module: str, cls: str):
-        """Part B's payments view, embedded when it is there."""
-        try:
-            return getattr(importlib.import_module(module), cls)(self.desk)
-        except (ImportError, AttributeError):
-            return None
-        except Exception:  # their view failing must not take the month's invoices down with it
-            import traceback
-
-            traceback.print_exc()
-            return None
+    def apply_changes(self, changes: Changes, origin=None) -> None:
+        self.follow(changes)
 
     # -- state -------------------------------------------------------------------------
     def month(self) -> date:
@@ -260,7 +253,10 @@ class BillingTab(QWidget):
         self.month_edit.setDate(self.month_edit.date().addMonths(delta))
 
     def refresh(self) -> None:
-        rows = invoice_views.list_month(self.desk, self.month())
+        rows = ops.run(self, "Factures du mois", lambda: invoice_views.list_month(self.desk, self.month()),
+                       on_error=self.summary.setText)
+        if rows is None:
+            return
         self.all_rows = rows
         issued = [r for r in rows if r.status == InvoiceStatus.ISSUED]
         drafts = [r for r in rows if r.status == InvoiceStatus.DRAFT]
@@ -286,8 +282,7 @@ class BillingTab(QWidget):
         self.send_button.setEnabled(bool(issued))
         self.open_button.setEnabled(bool(rows))
         self.apply_filter()
-        if self.payments_view is not None and hasattr(self.payments_view, "refresh"):
-            self.payments_view.refresh()
+        self.payments_view.refresh()
 
     def apply_filter(self) -> None:
         """Show the month's invoices matching the search and the "anomalies" box."""
@@ -323,10 +318,10 @@ class BillingTab(QWidget):
             self.lines_model.set_lines([])
             self.credit_button.setEnabled(False)
             return
-        try:
-            d = invoice_views.detail(self.desk, self.model.rows[index.row()].id)
-        except DeskError as exc:
-            self.detail_info.setText(str(exc))
+        invoice_id = self.model.rows[index.row()].id
+        d = ops.run(self, "Facture", lambda: invoice_views.detail(self.desk, invoice_id),
+                    on_error=self.detail_info.setText)
+        if d is None:
             return
         r = d.row
         who = f"{r.family_name} ({r.family_ref}) — {r.billed_name}"
@@ -344,8 +339,11 @@ class BillingTab(QWidget):
         from gandrange_desk.ui.billing.credit_note_dialog import CreditNoteDialog
 
         rows = [r for r in self.selected_rows() if r.number]
-        if rows and CreditNoteDialog(self.desk, rows[0].id, self).exec():
-            self.refresh()
+        if rows:
+            dialog = ops.run(self, "Avoir", lambda: CreditNoteDialog(self.desk, rows[0].id, self),
+                             on_error=lambda text: self.warn("Avoir", text))
+            if dialog is not None:
+                dialog.exec()  # its credit note reaches this list as Changes
 
     # -- messages (replaceable in tests) ---------------------------------------------------
     def inform(self, title: str, text: str) -> None:
@@ -365,19 +363,11 @@ class BillingTab(QWidget):
         return box.clickedButton() is accept
 
     # -- actions -------------------------------------------------------------------------
-    def _run(self, title: str, fn, done) -> None:
-        thread = run_operation(self, title, fn, on_done=done, on_error=lambda msg: self.warn(title, msg))
-        self._threads.append(thread)
-        thread.finished.connect(lambda: self._threads.remove(thread) if thread in self._threads else None)
-
     def prepare(self) -> None:
-        month = self.month()
-
-        def done(result):
-            self.refresh()
-            self.inform("Préparation", result.text())
-
-        self._run("Préparation des factures", lambda p: invoicing.prepare(self.desk, month, p), done)
+        month, title = self.month(), "Préparation des factures"
+        ops.run(self, title, lambda progress: invoicing.prepare(self.desk, month, progress), long=True,
+                on_done=lambda result: self.inform("Préparation", result.text()),
+                on_error=lambda text: self.warn(title, text))
 
     def issue(self) -> None:
         month = self.month()
@@ -394,21 +384,20 @@ class BillingTab(QWidget):
         if not self.confirm("Émettre les factures", question):
             return
 
-        def done(result):
-            self.refresh()
-            self.inform("Émission", result.text())
-
-        self._run("Émission des factures", lambda p: invoicing.issue(self.desk, month, p), done)
+        title = "Émission des factures"
+        ops.run(self, title, lambda progress: invoicing.issue(self.desk, month, progress), long=True,
+                on_done=lambda result: self.inform("Émission", result.text()),
+                on_error=lambda text: self.warn(title, text))
 
     def open_selected(self) -> Path | None:
         rows = self.selected_rows()
         if not rows:
             return None
-        try:
-            name, data = invoice_views.invoice_pdf(self.desk, rows[0].id)
-        except DeskError as exc:
-            self.warn("Ouvrir la facture", str(exc))
+        found = ops.run(self, "Ouvrir la facture", lambda: invoice_views.invoice_pdf(self.desk, rows[0].id),
+                        on_error=lambda text: self.warn("Ouvrir la facture", text))
+        if found is None:
             return None
+        name, data = found
         folder = Path(tempfile.gettempdir()) / "gandrange-desk"
         folder.mkdir(exist_ok=True)
         path = folder / name
@@ -418,14 +407,14 @@ class BillingTab(QWidget):
 
     def _pdf_for_printing(self) -> bytes | None:
         rows = [r for r in self.selected_rows() if r.status == InvoiceStatus.ISSUED]
-        try:
+
+        def pdf() -> bytes:
             if len(rows) > 1:  # a chosen set; otherwise (one row is just the cursor) the whole month
                 from gandrange_desk.services.pdf.base import merge_pdfs
                 return merge_pdfs(invoice_views.invoice_pdf(self.desk, r.id)[1] for r in rows)
             return invoice_views.month_pdf(self.desk, self.month())
-        except DeskError as exc:
-            self.warn("Imprimer", str(exc))
-            return None
+
+        return ops.run(self, "Imprimer", pdf, on_error=lambda text: self.warn("Imprimer", text))
 
     def print_invoices(self) -> bool:
         """Print the selected invoices (several) or the whole month through the print dialog."""
@@ -446,12 +435,10 @@ class BillingTab(QWidget):
         path, _ = QFileDialog.getSaveFileName(self, "Enregistrer le PDF du mois", suggested, "PDF (*.pdf)")
         if not path:
             return
-        try:
-            count = invoice_views.print_month(self.desk, month, path)
-        except DeskError as exc:
-            self.warn("Enregistrer", str(exc))
-            return
-        self.inform("Enregistrer", f"{formats.count(count, 'facture', 'factures')} dans {path}.")
+        ops.run(self, "Enregistrer", lambda: invoice_views.print_month(self.desk, month, path),
+                on_done=lambda count: self.inform("Enregistrer", f"{formats.count(count, 'facture', 'factures')} "
+                                                                 f"dans {path}."),
+                on_error=lambda text: self.warn("Enregistrer", text))
 
     def send(self) -> None:
         rows = [r for r in self.selected_rows() if r.status == InvoiceStatus.ISSUED]
@@ -460,13 +447,9 @@ class BillingTab(QWidget):
             rows = [r for r in self.all_rows if r.status == InvoiceStatus.ISSUED and not r.sent_at] or rows
         if not rows:
             return
-        try:
-            result = invoice_views.send_invoices(self.desk, [r.id for r in rows])
-        except DeskError as exc:
-            self.warn("Envoyer", str(exc))
-            return
-        self.refresh()
-        self.inform("Envoyer", result.text())
+        ops.run(self, "Envoyer", lambda: invoice_views.send_invoices(self.desk, [r.id for r in rows]),
+                on_done=lambda result: self.inform("Envoyer", result.text()),
+                on_error=lambda text: self.warn("Envoyer", text))
 
     def edit_tariffs(self) -> None:
         from gandrange_desk.ui.billing.tariff_editor import TariffEditorDialog

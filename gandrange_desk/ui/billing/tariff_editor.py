@@ -17,10 +17,11 @@ from PySide6.QtWidgets import (
 )
 
 from gandrange_desk import formats
-from gandrange_desk.errors import DeskError
 from gandrange_desk.models import Role
 from gandrange_desk.services.billing import tariffs as svc
+from gandrange_desk.services.changes import Changes
 from gandrange_desk.services.pdf.base import cents_from_text
+from gandrange_desk.ui.common import ops
 from gandrange_desk.ui.common.table_model import RowsTableModel
 
 
@@ -30,6 +31,7 @@ def _euros_text(cents: int | None) -> str:
 
 class BracketModel(RowsTableModel):
     HEADERS = ("Rang de l'enfant", "Plafond QF (vide = au-delà)", "Prix (€)")
+    EDITABLE = frozenset({0, 1, 2})
 
     def set_brackets(self, brackets) -> None:
         self.beginResetModel()
@@ -48,9 +50,6 @@ class BracketModel(RowsTableModel):
             del self.rows[row]
             self.endRemoveRows()
 
-    def flags(self, index):
-        return Qt.ItemIsEnabled | Qt.ItemIsSelectable | Qt.ItemIsEditable
-
     def data(self, index, role=Qt.DisplayRole):
         if not index.isValid():
             return None
@@ -60,11 +59,8 @@ class BracketModel(RowsTableModel):
             return int(Qt.AlignRight | Qt.AlignVCenter) if index.column() else int(Qt.AlignCenter)
         return None
 
-    def setData(self, index, value, role=Qt.EditRole):
-        if role != Qt.EditRole or not index.isValid():
-            return False
-        self.rows[index.row()][index.column()] = str(value).strip()
-        self.dataChanged.emit(index, index)
+    def set_value(self, row: int, column: int, value) -> bool:
+        self.rows[row][column] = str(value).strip()
         return True
 
     def brackets(self) -> tuple[list[svc.BracketInput], list[str]]:
@@ -276,14 +272,16 @@ class TariffEditorDialog(QDialog):
         if problems or data is None:
             self.errors.setText("\n".join(problems))
             return False
-        try:
-            if self.editing is None:
-                tid = svc.add_tariff(self.desk, data)
-            else:
-                svc.update_tariff(self.desk, self.editing.id, self.editing.version, data)
-                tid = self.editing.id
-        except DeskError as exc:
-            self.errors.setText(str(exc))
+        editing = self.editing
+
+        def save() -> int:
+            if editing is None:
+                return svc.add_tariff(self.desk, data)  # the new tariff's id
+            svc.update_tariff(self.desk, editing.id, editing.version, data)
+            return editing.id
+
+        tid = ops.run(self, "Tarifs", save, changes=Changes(settings=True), on_error=self.errors.setText)
+        if tid is None:
             return False
         self.reload(keep_unit=data.unit_id, keep_tariff=tid)
         self.status.setText("Tarif enregistré.")
@@ -293,10 +291,9 @@ class TariffEditorDialog(QDialog):
         if self.editing is None:
             return False
         unit = self.current_unit()
-        try:
-            svc.delete_tariff(self.desk, self.editing.id, self.editing.version)
-        except DeskError as exc:
-            self.errors.setText(str(exc))
+        editing = self.editing
+        if ops.run(self, "Tarifs", lambda: svc.delete_tariff(self.desk, editing.id, editing.version),
+                   on_error=self.errors.setText) is None:
             return False
         self.reload(keep_unit=unit.unit_id if unit else None)
         self.status.setText("Tarif supprimé.")

@@ -13,8 +13,8 @@ from typing import Callable
 
 from PySide6.QtWidgets import QFileDialog, QMessageBox, QPushButton, QWidget
 
-from gandrange_desk.errors import DeskError
 from gandrange_desk.services.exports import lists
+from gandrange_desk.ui.common import ops
 
 FILTERS = "Classeur Excel / LibreOffice (*.xlsx);;Texte CSV, points-virgules (*.csv)"
 
@@ -34,10 +34,8 @@ def export_list(parent: QWidget, desk, name: str, options: Callable[[], dict], a
     path = ask_path(parent, suggested)
     if not path:
         return None
-    try:
-        result = lists.export(desk, name, path, **options())
-    except DeskError as exc:
-        QMessageBox.warning(parent, "Exporter", str(exc))
+    result = ops.run(parent, "Exporter", lambda: lists.export(desk, name, path, **options()))
+    if result is None:
         return None
     text = result.text()
     if on_done is not None:

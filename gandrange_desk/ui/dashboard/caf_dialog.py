@@ -3,18 +3,18 @@
 from __future__ import annotations
 
 from datetime import date, timedelta
-from pathlib import Path
 
 from PySide6.QtCore import QDate, QLocale, Qt
 from PySide6.QtWidgets import (
-    QAbstractItemView, QComboBox, QDateEdit, QDialog, QFileDialog, QHBoxLayout, QHeaderView, QLabel, QMessageBox,
-    QPushButton, QTableView, QVBoxLayout,
+    QAbstractItemView, QComboBox, QDateEdit, QDialog, QFileDialog, QHBoxLayout, QHeaderView, QLabel, QPushButton,
+    QTableView, QVBoxLayout,
 )
 
 from gandrange_desk.errors import DeskError
 from gandrange_desk.services.exports.lists import export_tables
 from gandrange_desk.services.reports import dashboard
-from gandrange_desk.services.reports.caf import caf_pdf, caf_report, caf_tables
+from gandrange_desk.services.reports.caf import caf_report, caf_tables, write_caf_pdf
+from gandrange_desk.ui.common import ops
 from gandrange_desk.ui.common.table_model import RowsTableModel
 
 
@@ -145,17 +145,12 @@ class CafDialog(QDialog):
         if not path.lower().endswith(f".{kind}"):
             path += f".{kind}"
         start, end = self.period()
-        try:
-            if kind == "pdf":
-                pdf, _report = caf_pdf(self.desk, start, end, self.activity_combo.currentData())
-                Path(path).write_bytes(pdf)
-            else:
-                export_tables(self.desk, caf_tables(self.report), path)
-        except DeskError as exc:
-            QMessageBox.warning(self, "Rapport CAF", str(exc))
-            return None
-        except OSError as exc:
-            QMessageBox.warning(self, "Rapport CAF", f"Impossible d'écrire {path} : {exc.strerror}.")
+        if kind == "pdf":
+            done = ops.run(self, "Rapport CAF", lambda: write_caf_pdf(self.desk, start, end,
+                                                                       self.activity_combo.currentData(), path))
+        else:
+            done = ops.run(self, "Rapport CAF", lambda: export_tables(self.desk, caf_tables(self.report), path))
+        if done is None:
             return None
         self.summary.setText(f"Rapport enregistré : {path}\n" + self.summary.text())
         return path

@@ -2,17 +2,16 @@
 
 from __future__ import annotations
 
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
     QAbstractItemView, QDialog, QHBoxLayout, QHeaderView, QLabel, QMessageBox, QPushButton,
     QTableView, QVBoxLayout, QWidget,
 )
 
 from gandrange_desk import formats
-from gandrange_desk.errors import DeskError
 from gandrange_desk.services.families import retention
 from gandrange_desk.services.context import Desk
-from gandrange_desk.ui.common.ops import run_operation
+from gandrange_desk.ui.common import ops
 from gandrange_desk.ui.common.table_model import RowsTableModel
 
 COLUMNS = ("Réf.", "Famille", "Dernière activité", "Anonymisable depuis le")
@@ -30,10 +29,6 @@ class EligibleModel(RowsTableModel):
 
 
 class AnonymiseDialog(QDialog):
-    # run_operation may call back from its worker thread; a signal brings the result to ours.
-    operation_done = Signal(object)
-    operation_failed = Signal(str)
-
     def __init__(self, desk: Desk, parent: QWidget | None = None):
         super().__init__(parent)
         self.desk = desk
@@ -67,19 +62,19 @@ class AnonymiseDialog(QDialog):
         buttons.addWidget(close)
         layout.addLayout(buttons)
         self.last_result: retention.AnonymiseResult | None = None
-        self.operation_done.connect(self.done_with)
-        self.operation_failed.connect(self.failed)
         self.reload()
 
     def reload(self) -> None:
-        try:
-            years = retention.retention_years(self.desk)
-            found = retention.eligible(self.desk)
-        except DeskError as exc:
-            self.rule.setText(str(exc))
+        def refused(text: str) -> None:
+            self.rule.setText(text)
             self.model.set_rows([])
             self.go.setEnabled(False)
+
+        loaded = ops.run(self, self.windowTitle(), lambda: (retention.retention_years(self.desk),
+                                                            retention.eligible(self.desk)), on_error=refused)
+        if loaded is None:
             return
+        years, found = loaded
         self.rule.setText(
             f"Une famille archivée peut être anonymisée {years} ans après la fin de l'année scolaire "
             "de sa dernière activité (réservation, demande, facture ou règlement), si elle ne doit rien "
@@ -110,9 +105,9 @@ class AnonymiseDialog(QDialog):
         self.run(ids)
 
     def run(self, ids: list[int]) -> None:
-        run_operation(self, "Anonymisation des familles",
-                      lambda progress: retention.anonymise(self.desk, ids, progress), self.operation_done.emit,
-                      on_error=self.operation_failed.emit)
+        # Its Changes (every list shows names) reach the window's tabs; the result comes back here.
+        ops.run(self, "Anonymisation des familles", lambda progress: retention.anonymise(self.desk, ids, progress),
+                long=True, on_done=self.done_with, on_error=self.failed)
 
     def done_with(self, result: retention.AnonymiseResult) -> None:
         self.reload()

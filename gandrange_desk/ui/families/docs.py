@@ -6,7 +6,7 @@ import mimetypes
 import tempfile
 from pathlib import Path
 
-from PySide6.QtCore import Qt, QUrl
+from PySide6.QtCore import QUrl
 from PySide6.QtGui import QDesktopServices
 from PySide6.QtWidgets import (
     QDialog,
@@ -17,15 +17,16 @@ from PySide6.QtWidgets import (
     QLineEdit,
     QPushButton,
     QVBoxLayout,
-    QWidget,
 )
 
 from gandrange_desk import formats
-from gandrange_desk.errors import DeskError
 from gandrange_desk.models import DocumentState
 from gandrange_desk.services.families import portal as family_portal
 from gandrange_desk.services.families.history import family_history
-from gandrange_desk.ui.families.widgets import ERROR_STYLE, Page, RowsModel, line, table_view
+from gandrange_desk.ui.common import ops
+from gandrange_desk.ui.common.table_model import Column, ColumnsTableModel
+from gandrange_desk.ui.families.mail_list import FamilyMailList
+from gandrange_desk.ui.families.widgets import ERROR_STYLE, Page, line, table_view
 
 DOCUMENT_KINDS = ("Attestation CAF", "Attestation d'assurance", "Justificatif de domicile", "Certificat médical",
                   "PAI", "Fiche sanitaire", "Autre")
@@ -60,7 +61,10 @@ class DocumentsPage(Page):
         self.docs = []
         lay = QVBoxLayout(self)
         lay.addWidget(QLabel("<b>Mes envois</b> — documents envoyés par la famille"))
-        self.model = RowsModel(["Type", "Reçu le", "Fichier", "État", "Motif"])
+        self.model = ColumnsTableModel([
+            ("Type", lambda d: d.kind), ("Reçu le", lambda d: _when(d.received_at)),
+            ("Fichier", lambda d: d.filename), ("État", lambda d: d.state_label), ("Motif", lambda d: d.reason),
+        ], self)
         self.view = table_view(self.model, stretch=4)
         self.view.setColumnWidth(0, 170)
         self.view.setColumnWidth(1, 130)
@@ -96,15 +100,15 @@ class DocumentsPage(Page):
         lay.addLayout(pub)
 
     def load(self, snap) -> None:
+        keep = self.selected().id if self.family_id == snap.id and self.selected() else None
         self.family_id = snap.id
         self.docs = list(snap.documents)
-        self._show()
+        self._show(keep)
 
-    def _show(self) -> None:
-        self.model.set_rows([[d.kind, _when(d.received_at), d.filename, d.state_label, d.reason] for d in self.docs],
-                            payload=self.docs)
+    def _show(self, keep: int | None = None) -> None:
+        self.model.set_rows(self.docs)
         if self.docs:
-            self.view.selectRow(0)
+            self.view.selectRow(next((i for i, d in enumerate(self.docs) if d.id == keep), 0))
 
     def selected(self):
         index = self.view.currentIndex()
@@ -119,10 +123,9 @@ class DocumentsPage(Page):
         if doc is None:
             self._say("Choisissez d'abord un document dans la liste.", True)
             return
-        try:
-            new = family_portal.set_document_state(self.desk, doc.id, doc.version, state, self.reason.text())
-        except DeskError as exc:
-            self._say(str(exc), True)
+        new = ops.run(self, "Document", lambda: family_portal.set_document_state(
+            self.desk, doc.id, doc.version, state, self.reason.text()), on_error=lambda text: self._say(text, True))
+        if new is None:
             return
         row = self.docs.index(doc)
         self.docs[row] = new
@@ -146,12 +149,10 @@ class DocumentsPage(Page):
         kind, ok = QInputDialog.getItem(self, "Type de document", "Type :", list(DOCUMENT_KINDS), 0, True)
         if not ok:
             return
-        try:
-            new = family_portal.add_family_document(
-                self.desk, self.family_id, kind, Path(path).name, Path(path).read_bytes(),
-                mimetypes.guess_type(path)[0] or "application/octet-stream")
-        except DeskError as exc:
-            self._say(str(exc), True)
+        new = ops.run(self, "Document reçu", lambda: family_portal.add_family_document(
+            self.desk, self.family_id, kind, Path(path).name, Path(path).read_bytes(),
+            mimetypes.guess_type(path)[0] or "application/octet-stream"), on_error=lambda text: self._say(text, True))
+        if new is None:
             return
         self.docs.insert(0, new)
         self._show()
@@ -170,8 +171,10 @@ class PublishedDocumentsDialog(QDialog):
         self.setWindowTitle("Documents publiés à toutes les familles")
         self.resize(760, 420)
         lay = QVBoxLayout(self)
-        self.model = RowsModel(["Type", "Titre", "Fichier", "Publié le", "Taille"])
-        self.model.alignments[4] = Qt.AlignRight
+        self.model = ColumnsTableModel([
+            ("Type", lambda d: d.kind), ("Titre", lambda d: d.title), ("Fichier", lambda d: d.filename),
+            ("Publié le", lambda d: _when(d.received_at)), ("Taille", lambda d: f"{max(1, d.size // 1024)} Ko", True),
+        ], self)
         self.view = table_view(self.model, stretch=1)
         lay.addWidget(self.view, 1)
         form = QHBoxLayout()
@@ -198,14 +201,12 @@ class PublishedDocumentsDialog(QDialog):
 
     def refresh(self) -> None:
         self.docs = family_portal.list_published(self.desk)
-        self.model.set_rows([[d.kind, d.title, d.filename, _when(d.received_at), f"{max(1, d.size // 1024)} Ko"]
-                             for d in self.docs], payload=self.docs)
+        self.model.set_rows(self.docs)
 
     def publish_bytes(self, filename: str, content: bytes, mime: str = "application/pdf") -> bool:
-        try:
-            family_portal.publish_document(self.desk, self.kind.text(), self.title.text(), filename, content, mime)
-        except DeskError as exc:
-            self.message.setText(str(exc))
+        if ops.run(self, "Publier un document", lambda: family_portal.publish_document(
+                self.desk, self.kind.text(), self.title.text(), filename, content, mime),
+                on_error=self.message.setText) is None:
             return False
         self.message.clear()
         self.kind.clear()
@@ -224,37 +225,29 @@ class PublishedDocumentsDialog(QDialog):
         if not index.isValid():
             return
         doc = self.docs[index.row()]
-        try:
-            family_portal.unpublish_document(self.desk, doc.id, doc.version)
-        except DeskError as exc:
-            self.message.setText(str(exc))
+        ops.run(self, "Retirer un document", lambda: family_portal.unpublish_document(self.desk, doc.id, doc.version),
+                on_error=self.message.setText)
         self.refresh()
 
 
 class MailPage(Page):
-    """The family's e-mails: the notifier's list when it is available."""
+    """The family's e-mails, as the Courriels view lists them."""
 
     def __init__(self, desk, parent=None):
         super().__init__(parent)
         self.desk = desk
         self.lay = QVBoxLayout(self)
-        self.inner: QWidget | None = None
+        self.inner: FamilyMailList | None = None
         self.family_id = None
 
     def load(self, snap) -> None:
         if self.family_id == snap.id and self.inner is not None:
-            if hasattr(self.inner, "refresh"):
-                self.inner.refresh()
+            self.inner.refresh()
             return
         self.family_id = snap.id
         if self.inner is not None:
             self.inner.setParent(None)
-        try:
-            from gandrange_desk.ui.families.mail_list import FamilyMailList
-        except ImportError:
-            self.inner = QLabel("La liste des courriels de la famille s'affichera ici.")
-        else:
-            self.inner = FamilyMailList(self.desk, snap.id)
+        self.inner = FamilyMailList(self.desk, snap.id)
         self.lay.addWidget(self.inner)
 
 
@@ -263,7 +256,13 @@ class HistoryPage(Page):
         super().__init__(parent)
         self.desk = desk
         lay = QVBoxLayout(self)
-        self.model = RowsModel(["Date", "Par", "Action", "Détails"])
+        details = lambda e: "\n".join(e.details)  # noqa: E731 - the whole entry, on every column
+        self.model = ColumnsTableModel([
+            Column("Date", lambda e: formats.instant(e.at), tooltip=details),
+            Column("Par", lambda e: e.user, tooltip=details),
+            Column("Action", lambda e: e.label, tooltip=details),
+            Column("Détails", lambda e: " ; ".join(e.details), tooltip=details),
+        ], self)
         self.view = table_view(self.model, stretch=3)
         self.view.setColumnWidth(0, 130)
         self.view.setColumnWidth(1, 90)
@@ -271,6 +270,4 @@ class HistoryPage(Page):
         lay.addWidget(self.view)
 
     def load(self, snap) -> None:
-        entries = family_history(self.desk, snap.id)
-        self.model.set_rows([[formats.instant(e.at), e.user, e.label, " ; ".join(e.details)] for e in entries],
-                            payload=entries, tooltips=["\n".join(e.details) for e in entries])
+        self.model.set_rows(family_history(self.desk, snap.id))

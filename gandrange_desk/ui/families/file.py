@@ -3,7 +3,9 @@
 Open it from anywhere with `open_family_file(desk, family_id, parent)`; create a family with
 `new_family(desk, parent)`. Saving sends every edited tab in one service call (one transaction,
 the version loaded); field errors show beside the fields and nothing is written; a stale save
-offers "Recharger".
+offers "Recharger". The file follows what other operations change about its family (a payment,
+an invoice, a decision, another file saved): it reloads itself, or — when the clerk is editing —
+says so and offers "Recharger".
 """
 
 from __future__ import annotations
@@ -28,11 +30,14 @@ from PySide6.QtWidgets import (
 )
 
 from gandrange_desk.errors import DeskError, StaleEdit
+from gandrange_desk.services.changes import Changes
 from gandrange_desk.services.families import file as fam
 from gandrange_desk.services.families import export as family_export
 from gandrange_desk.services.families import portal as family_portal
 from gandrange_desk.services.families.data import FoyerInput, GuardianInput
 from gandrange_desk.services.families.validation import FieldProblems
+from gandrange_desk.ui.common import ops
+from gandrange_desk.ui.common.refresh import inside
 from gandrange_desk.ui.families import docs as family_docs
 from gandrange_desk.ui.families.docs import DocumentsPage, HistoryPage, MailPage
 from gandrange_desk.ui.families.money import PaymentPage, PortalPage, QuotientPage
@@ -137,8 +142,30 @@ class FamilyFileDialog(QDialog):
     # ------------------------------------------------------------------ loading
 
     def reload(self) -> None:
-        self.show_snapshot(fam.get_family(self.desk, self.family_id))
-        self.banner.clear()
+        snap = ops.run(self, "Fiche famille", lambda: fam.get_family(self.desk, self.family_id),
+                       on_error=self._error)
+        if snap is not None:
+            self.show_snapshot(snap)
+            self.banner.clear()
+
+    def apply_changes(self, changes: Changes, origin=None) -> None:
+        """Another operation changed this family (its file, balance, invoices): show it."""
+        if inside(origin, self) or not (changes.everything or self.family_id in changes.families
+                                        or self.family_id in changes.payments):
+            return
+        if self.is_dirty():
+            self.banner.say("Cette fiche vient de changer ailleurs : « Recharger » montre la nouvelle version "
+                            "(vos modifications en cours seront perdues).", "warning", reload=True)
+        else:
+            self.reload()
+
+    def _error(self, text: str) -> None:
+        self.banner.say(text, "error")
+
+    def _refused(self, exc: DeskError) -> None:
+        """A refusal in the banner; a stale edit offers "Recharger"."""
+        self.banner.say(str(exc), "warning" if isinstance(exc, StaleEdit) else "error",
+                        reload=isinstance(exc, StaleEdit))
 
     def show_snapshot(self, snap) -> None:
         self.snap = snap
@@ -191,16 +218,18 @@ class FamilyFileDialog(QDialog):
             return True
         for page in self.pages:
             page.show_errors({})
-        try:
-            snap = fam.save_family(self.desk, self.family_id, self.snap.version, **sections)
-        except FieldProblems as exc:
-            self.show_problems(exc.fields)
-            return False
-        except StaleEdit as exc:
-            self.banner.say(str(exc) + "\nVos modifications ne sont pas enregistrées.", "warning", reload=True)
-            return False
-        except DeskError as exc:
-            self.banner.say(str(exc), "error")
+
+        def refused(exc: DeskError) -> None:
+            if isinstance(exc, FieldProblems):
+                self.show_problems(exc.fields)
+            elif isinstance(exc, StaleEdit):
+                self.banner.say(str(exc) + "\nVos modifications ne sont pas enregistrées.", "warning", reload=True)
+            else:
+                self.banner.say(str(exc), "error")
+
+        snap = ops.run(self, "Enregistrer la fiche", lambda: fam.save_family(
+            self.desk, self.family_id, self.snap.version, **sections), on_refused=refused, on_error=self._error)
+        if snap is None:
             return False
         self.show_snapshot(snap)
         self.banner.say("Fiche enregistrée.", "ok")
@@ -229,13 +258,9 @@ class FamilyFileDialog(QDialog):
     def send_credentials(self) -> family_portal.CredentialsResult | None:
         if self._needs_clean("Envoyer les identifiants"):
             return None
-        try:
-            result = family_portal.send_credentials(self.desk, self.family_id, self.snap.version)
-        except StaleEdit as exc:
-            self.banner.say(str(exc), "warning", reload=True)
-            return None
-        except DeskError as exc:
-            self.banner.say(str(exc), "error")
+        result = ops.run(self, "Envoyer les identifiants", lambda: family_portal.send_credentials(
+            self.desk, self.family_id, self.snap.version), on_refused=self._refused, on_error=self._error)
+        if result is None:
             return None
         self.show_snapshot(result.family)
         self.portal.result.setText(result.summary)
@@ -263,22 +288,15 @@ class FamilyFileDialog(QDialog):
     def export_dialog(self) -> None:
         folder = QFileDialog.getExistingDirectory(self, "Dossier où enregistrer l'export (JSON et PDF)")
         if folder:
-            try:
-                self.export_to(Path(folder))
-            except DeskError as exc:
-                self.banner.say(str(exc), "error")
+            ops.run(self, "Exporter les données", lambda: self.export_to(Path(folder)), on_error=self._error)
 
     def toggle_archive(self) -> None:
         if self._needs_clean("Archiver"):
             return
         op = fam.restore_family if self.snap.archived else fam.archive_family
-        try:
-            snap = op(self.desk, self.family_id, self.snap.version)
-        except StaleEdit as exc:
-            self.banner.say(str(exc), "warning", reload=True)
-            return
-        except DeskError as exc:
-            self.banner.say(str(exc), "error")
+        snap = ops.run(self, "Archiver", lambda: op(self.desk, self.family_id, self.snap.version),
+                       on_refused=self._refused, on_error=self._error)
+        if snap is None:
             return
         self.show_snapshot(snap)
         self.banner.say("Famille archivée : elle n'apparaît plus dans la recherche (sauf « archivées »)."
@@ -293,10 +311,9 @@ class FamilyFileDialog(QDialog):
             QMessageBox.Yes | QMessageBox.No, QMessageBox.No)
         if answer != QMessageBox.Yes:
             return
-        try:
-            fam.delete_family(self.desk, self.family_id, self.snap.version)
-        except DeskError as exc:
-            self.banner.say(str(exc), "error", reload=isinstance(exc, StaleEdit))
+        if ops.run(self, "Supprimer la famille", lambda: fam.delete_family(self.desk, self.family_id, self.snap.version),
+                   on_refused=lambda exc: self.banner.say(str(exc), "error", reload=isinstance(exc, StaleEdit)),
+                   on_error=self._error) is None:
             return
         self.saved.emit(self.family_id)
         self.accept()
@@ -345,20 +362,25 @@ class NewFamilyDialog(QDialog):
         lay.addWidget(buttons)
 
     def create(self) -> None:
-        try:
-            self.family_id = fam.create_family(
-                self.desk,
-                FoyerInput(self.name.text(), self.street.text(), self.postcode.text(), self.city.text()),
-                GuardianInput(self.first.text(), self.last.text(), email=self.email.text(), phone=self.phone.text(),
-                              holds_portal_account=bool(self.email.text().strip())))
-        except FieldProblems as exc:
-            self.form.show_errors(exc.fields)
-            self.error.setText("Rien n'a été enregistré : corrigez les champs en rouge.")
-            return
-        except DeskError as exc:
-            self.error.setText(str(exc))
-            return
-        self.accept()
+        def refused(exc: DeskError) -> None:
+            if isinstance(exc, FieldProblems):
+                self.form.show_errors(exc.fields)
+                self.error.setText("Rien n'a été enregistré : corrigez les champs en rouge.")
+            else:
+                self.error.setText(str(exc))
+
+        def created(family_id: int) -> None:
+            self.family_id = family_id
+            self.accept()
+
+        # The service returns the new id: the change it made is that family.
+        ops.run(self, "Nouvelle famille", lambda: fam.create_family(
+            self.desk,
+            FoyerInput(self.name.text(), self.street.text(), self.postcode.text(), self.city.text()),
+            GuardianInput(self.first.text(), self.last.text(), email=self.email.text(), phone=self.phone.text(),
+                          holds_portal_account=bool(self.email.text().strip()))),
+            changes=lambda family_id: Changes(families={family_id}), on_done=created, on_refused=refused,
+            on_error=self.error.setText)
 
 
 def open_family_file(desk, family_id: int, parent=None, on_saved=None) -> FamilyFileDialog:

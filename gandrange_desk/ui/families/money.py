@@ -6,12 +6,13 @@ from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QGroupBox, QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
 
 from gandrange_desk import formats
-from gandrange_desk.models import PAYMENT_MODE_LABELS, PORTAL_STATE_LABELS, MandateState
+from gandrange_desk.models import MandateState, PaymentMode, PortalState
 from gandrange_desk.services.families.data import (
-    MANDATE_STATE_LABELS, NO_QUOTIENT_TEXT, QUOTIENT_SOURCES, PaymentInput, PortalInput, QuotientInput,
+    NO_QUOTIENT_TEXT, QUOTIENT_SOURCES, PaymentInput, PortalInput, QuotientInput,
 )
+from gandrange_desk.ui.common.table_model import ColumnsTableModel
 from gandrange_desk.ui.families.widgets import (
-    Form, Page, RowsModel, check, combo, date_text, line, set_combo, table_view,
+    Form, Page, combo, date_text, line, set_combo, table_view,
 )
 
 
@@ -37,8 +38,13 @@ class QuotientPage(Page):
         bl.addWidget(w)
         lay.addWidget(new_box)
         lay.addWidget(QLabel("Historique"))
-        self.model = RowsModel(["À partir du", "Valeur", "Source", "Enregistré le", "Par"])
-        self.model.alignments[1] = Qt.AlignRight
+        self.model = ColumnsTableModel([
+            ("À partir du", lambda q: date_text(q.valid_from)),
+            ("Valeur", lambda q: str(q.value), True),
+            ("Source", lambda q: q.source),
+            ("Enregistré le", lambda q: formats.instant(q.recorded_at) if q.recorded_at else ""),
+            ("Par", lambda q: q.recorded_by or ""),
+        ], self)
         self.view = table_view(self.model)
         lay.addWidget(self.view, 1)
 
@@ -53,9 +59,7 @@ class QuotientPage(Page):
         self.value.clear()
         self.valid_from.setText(date_text(today))
         set_combo(self.source, "CAF")
-        self.model.set_rows([[date_text(q.valid_from), str(q.value), q.source,
-                              formats.instant(q.recorded_at) if q.recorded_at else "", q.recorded_by or ""]
-                             for q in reversed(snap.quotients)])
+        self.model.set_rows(reversed(snap.quotients))
         self.form.clear_errors()
         self.dirty = False
         self._loading = False
@@ -76,7 +80,7 @@ class PaymentPage(Page):
         w = QWidget()
         self.form = Form(w)
         m = self.mark
-        self.mode = self.form.add("payment.mode", "&Mode de paiement", combo(list(PAYMENT_MODE_LABELS.items()), self._mode_changed))
+        self.mode = self.form.add("payment.mode", "&Mode de paiement", combo(list(PaymentMode.labels().items()), self._mode_changed))
         self.mode.setMaximumWidth(220)
         lay.addWidget(w)
         self.mandate_box = QGroupBox("Mandat de prélèvement SEPA")
@@ -92,7 +96,7 @@ class PaymentPage(Page):
         self.holder = self.mform.add("mandate.holder", "&Titulaire du compte", line(on_change=m))
         self.signed = self.mform.add("mandate.signed_on", "Signé le", line(placeholder="jj/mm/aaaa", on_change=m))
         self.signed.setMaximumWidth(130)
-        self.state = self.mform.add("mandate.state", "&État", combo(list(MANDATE_STATE_LABELS.items()), m))
+        self.state = self.mform.add("mandate.state", "&État", combo(list(MandateState.labels().items()), m))
         self.state.setMaximumWidth(160)
         ml = QVBoxLayout(self.mandate_box)
         ml.addWidget(mw)
@@ -103,7 +107,11 @@ class PaymentPage(Page):
         ml.addWidget(note)
         lay.addWidget(self.mandate_box)
         lay.addWidget(QLabel("Mandats"))
-        self.model = RowsModel(["RUM", "IBAN", "BIC", "Signé le", "État", "Séquence"])
+        self.model = ColumnsTableModel([
+            ("RUM", lambda m: m.rum), ("IBAN", lambda m: m.iban_masked), ("BIC", lambda m: m.bic),
+            ("Signé le", lambda m: date_text(m.signed_on)), ("État", lambda m: m.state_label),
+            ("Séquence", lambda m: m.sequence_type),
+        ], self)
         self.view = table_view(self.model)
         for col, width in enumerate((210, 270, 110, 90, 80)):
             self.view.setColumnWidth(col, width)
@@ -132,8 +140,7 @@ class PaymentPage(Page):
             self.signed.clear()
             set_combo(self.state, MandateState.ACTIVE)
         self.iban.clear()
-        self.model.set_rows([[x.rum, x.iban_masked, x.bic, date_text(x.signed_on), x.state_label, x.sequence_type]
-                             for x in snap.mandates])
+        self.model.set_rows(snap.mandates)
         self.form.clear_errors()
         self.mform.clear_errors()
         self.dirty = False
@@ -159,7 +166,7 @@ class PortalPage(Page):
         m = self.mark
         self.login = self.form.add("portal.login", "&Identifiant", line(placeholder="créé à l'envoi des identifiants", on_change=m))
         self.login.setMaximumWidth(320)
-        self.state = self.form.add("portal.state", "É&tat du compte", combo(list(PORTAL_STATE_LABELS.items()), m))
+        self.state = self.form.add("portal.state", "É&tat du compte", combo(list(PortalState.labels().items()), m))
         self.state.setMaximumWidth(160)
         self.holder = QLabel()
         self.form.addRow("Titulaire", self.holder)

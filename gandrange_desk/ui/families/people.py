@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from dataclasses import replace
 
-from PySide6.QtCore import QAbstractTableModel, QModelIndex, Qt
+from PySide6.QtCore import QModelIndex, Qt
 from PySide6.QtGui import QColor
 from PySide6.QtWidgets import (
     QGroupBox,
@@ -20,6 +20,7 @@ from PySide6.QtWidgets import (
 
 from gandrange_desk import formats
 from gandrange_desk.services.families.data import ChildInput, FoyerInput, GuardianInput, PickupInput
+from gandrange_desk.ui.common.table_model import RowsTableModel
 from gandrange_desk.ui.families.widgets import (
     ERROR_STYLE, Form, Page, check, combo, date_text, line, set_combo, table_view, text_area,
 )
@@ -280,61 +281,47 @@ class GuardiansPage(_MasterDetail):
         self.mark()
 
 
-class PickupModel(QAbstractTableModel):
+class PickupModel(RowsTableModel):
+    """The people who may (or may not) collect the child: typed in place, "interdit" ticked."""
+
     HEADERS = ("Nom", "Lien", "Téléphone", "Interdit")
+    EDITABLE = frozenset({0, 1, 2})
+    CHECK_COLUMN = 3
+    FIELDS = ("name", "relation", "phone")
 
     def __init__(self, on_change, parent=None):
         super().__init__(parent)
-        self.rows: list[PickupInput] = []
-        self.on_change = on_change
+        self.rowEdited.connect(lambda _row: on_change())
 
     def set_rows(self, rows: list[PickupInput]) -> None:
-        self.beginResetModel()
-        self.rows = [replace(r) for r in rows]
-        self.endResetModel()
+        super().set_rows(replace(r) for r in rows)  # drafts of their own: editing never touches the snapshot
 
-    def rowCount(self, parent=QModelIndex()):
-        return 0 if parent.isValid() else len(self.rows)
+    def is_checked(self, row: int) -> bool:
+        return self.rows[row].forbidden
 
-    def columnCount(self, parent=QModelIndex()):
-        return 0 if parent.isValid() else 4
+    def set_checked(self, row: int, checked: bool) -> None:
+        self.rows[row].forbidden = checked
 
-    def headerData(self, section, orientation, role=Qt.DisplayRole):
-        if orientation == Qt.Horizontal and role == Qt.DisplayRole:
-            return self.HEADERS[section]
-        return None
-
-    def flags(self, index):
-        base = Qt.ItemIsEnabled | Qt.ItemIsSelectable
-        return base | (Qt.ItemIsUserCheckable if index.column() == 3 else Qt.ItemIsEditable)
+    def set_value(self, row: int, column: int, value) -> bool:
+        setattr(self.rows[row], self.FIELDS[column], str(value))
+        return True
 
     def data(self, index, role=Qt.DisplayRole):
-        r = self.rows[index.row()]
+        r = self.row(index)
+        if r is None:
+            return None
         col = index.column()
         if col == 3:
             if role == Qt.CheckStateRole:
-                return Qt.Checked if r.forbidden else Qt.Unchecked
+                return self.check_state(index.row())
             if role == Qt.DisplayRole:
                 return "interdit" if r.forbidden else "autorisé"
             if role == Qt.ForegroundRole and r.forbidden:
                 return QColor("#b00020")
             return None
         if role in (Qt.DisplayRole, Qt.EditRole):
-            return (r.name, r.relation, r.phone)[col]
+            return getattr(r, self.FIELDS[col])
         return None
-
-    def setData(self, index, value, role=Qt.EditRole):
-        r = self.rows[index.row()]
-        col = index.column()
-        if col == 3 and role == Qt.CheckStateRole:
-            r.forbidden = Qt.CheckState(value) == Qt.Checked
-        elif role == Qt.EditRole and col < 3:
-            setattr(r, ("name", "relation", "phone")[col], str(value))
-        else:
-            return False
-        self.dataChanged.emit(index, index)
-        self.on_change()
-        return True
 
 
 class ChildrenPage(_MasterDetail):

@@ -1,4 +1,8 @@
-"""The Familles tab: instant search, the list with balance and states, and the way into a file."""
+"""The Familles tab: instant search, the list with balance and states, and the way into a file.
+
+The list follows the other operations (a payment, issued invoices, a decision, a file saved):
+it re-reads the same search, keeping the selected family and the scroll position.
+"""
 
 from __future__ import annotations
 
@@ -18,9 +22,11 @@ from PySide6.QtWidgets import (
 )
 
 from gandrange_desk import formats
+from gandrange_desk.services.changes import Changes
 from gandrange_desk.services.families import file as fam
-from gandrange_desk.services.families.search import FamilyRow
+from gandrange_desk.ui.common import ops
 from gandrange_desk.ui.common.export import export_button
+from gandrange_desk.ui.common.refresh import Follow
 from gandrange_desk.ui.common.table_model import RowsTableModel
 
 SEARCH_DELAY_MS = 150
@@ -151,7 +157,17 @@ class FamiliesTab(QWidget):
         self.timer.timeout.connect(self.refresh)
         QShortcut(QKeySequence("Ctrl+F"), self, activated=self.focus_search)
         self.setFocusProxy(self.search)
+        # Names, balances, payment modes, portal states, pending requests, acknowledgements.
+        self.follow = Follow(self, ("families", "payments", "invoices", "requests"), self._changed)
         self.refresh()
+
+    def apply_changes(self, changes: Changes, origin=None) -> None:
+        self.follow(changes)
+
+    def _changed(self, _changes: Changes) -> None:
+        scrolled = self.view.verticalScrollBar().value()
+        self.refresh()
+        self.view.verticalScrollBar().setValue(scrolled)
 
     # ------------------------------------------------------------------ search
 
@@ -165,7 +181,11 @@ class FamiliesTab(QWidget):
     def refresh(self) -> None:
         self.timer.stop()
         selected = self.selected_id()
-        result = fam.search(self.desk, self.search.text(), PAGE, include_archived=self.archived.isChecked())
+        result = ops.run(self, "Rechercher une famille", lambda: fam.search(
+            self.desk, self.search.text(), PAGE, include_archived=self.archived.isChecked()),
+            on_error=self.status.setText, busy=False)  # as the clerk types
+        if result is None:
+            return
         self.model.set_rows(result.rows)
         n = result.total
         text = formats.count(n, "famille", "familles")
@@ -239,7 +259,7 @@ class FamiliesTab(QWidget):
                 return existing
             except RuntimeError:  # closed and deleted
                 pass
-        dialog = open_family_file(self.desk, family_id, self, on_saved=lambda _id: self.refresh())
+        dialog = open_family_file(self.desk, family_id, self)  # its saves reach the list as Changes
         self.open_dialogs[family_id] = dialog
         dialog.destroyed.connect(lambda _o=None, fid=family_id: self.open_dialogs.pop(fid, None))
         return dialog
@@ -247,7 +267,7 @@ class FamiliesTab(QWidget):
     def new_family(self):
         from gandrange_desk.ui.families.file import new_family
 
-        dialog = new_family(self.desk, self, on_saved=lambda _id: self.refresh())
+        dialog = new_family(self.desk, self)
         if dialog is not None:
             self.open_dialogs[dialog.family_id] = dialog
         return dialog

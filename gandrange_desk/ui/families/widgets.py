@@ -1,11 +1,11 @@
 """Small building blocks of the family file: forms whose fields show their error beside them,
-and a read-only table model for short lists (history, quotients, documents)."""
+and the table view of its short lists (history, quotients, documents: `ColumnsTableModel`)."""
 
 from __future__ import annotations
 
 from typing import Any, Callable, Sequence
 
-from PySide6.QtCore import QAbstractTableModel, QModelIndex, Qt, Signal
+from PySide6.QtCore import QAbstractItemModel, Qt, Signal
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QCheckBox,
@@ -132,49 +132,7 @@ def date_text(value) -> str:
     return value.strftime("%d/%m/%Y") if value else ""
 
 
-class RowsModel(QAbstractTableModel):
-    """Read-only rows of strings; `payload[i]` keeps whatever the owner needs for row i."""
-
-    def __init__(self, headers: Sequence[str], parent=None):
-        super().__init__(parent)
-        self.headers = list(headers)
-        self.rows: list[list[str]] = []
-        self.payload: list[Any] = []
-        self.alignments: dict[int, Qt.AlignmentFlag] = {}
-        self.tooltips: list[str] = []
-
-    def set_rows(self, rows: list[list[str]], payload: list[Any] | None = None,
-                 tooltips: list[str] | None = None) -> None:
-        self.beginResetModel()
-        self.rows = rows
-        self.payload = payload if payload is not None else [None] * len(rows)
-        self.tooltips = tooltips or []
-        self.endResetModel()
-
-    def rowCount(self, parent=QModelIndex()) -> int:
-        return 0 if parent.isValid() else len(self.rows)
-
-    def columnCount(self, parent=QModelIndex()) -> int:
-        return 0 if parent.isValid() else len(self.headers)
-
-    def data(self, index, role=Qt.DisplayRole):
-        if not index.isValid():
-            return None
-        if role == Qt.DisplayRole:
-            return self.rows[index.row()][index.column()]
-        if role == Qt.TextAlignmentRole and index.column() in self.alignments:
-            return int(self.alignments[index.column()] | Qt.AlignVCenter)
-        if role == Qt.ToolTipRole and index.row() < len(self.tooltips):
-            return self.tooltips[index.row()] or None
-        return None
-
-    def headerData(self, section, orientation, role=Qt.DisplayRole):
-        if orientation == Qt.Horizontal and role == Qt.DisplayRole:
-            return self.headers[section]
-        return None
-
-
-def table_view(model: QAbstractTableModel, stretch: int | None = None) -> QTableView:
+def table_view(model: QAbstractItemModel, stretch: int | None = None) -> QTableView:
     view = QTableView()
     view.setModel(model)
     view.setSelectionBehavior(QAbstractItemView.SelectRows)

@@ -10,20 +10,21 @@ lists and meals on two sheets) or a CSV of the children.
 from __future__ import annotations
 
 from datetime import date, timedelta
-from pathlib import Path
 
 from PySide6.QtCore import QDate, QLocale, Qt, QUrl
 from PySide6.QtGui import QColor, QDesktopServices
 from PySide6.QtWidgets import (
-    QAbstractItemView, QComboBox, QDateEdit, QFileDialog, QHBoxLayout, QHeaderView, QLabel, QMessageBox,
+    QAbstractItemView, QComboBox, QDateEdit, QFileDialog, QHBoxLayout, QHeaderView, QLabel,
     QPushButton, QSplitter, QTableView, QVBoxLayout, QWidget,
 )
 
 from gandrange_desk import formats
 from gandrange_desk.errors import DeskError
 from gandrange_desk.services.attendance.records import sites
-from gandrange_desk.services.lists.day import day_lists, day_pdf
+from gandrange_desk.services.lists.day import day_lists, write_day_pdf
+from gandrange_desk.ui.common import ops
 from gandrange_desk.ui.common.export import export_button
+from gandrange_desk.ui.common.refresh import Follow
 from gandrange_desk.ui.common.table_model import RowsTableModel
 
 ROW = 26
@@ -154,6 +155,7 @@ class ListsTab(QWidget):
         self.school_combo.currentIndexChanged.connect(lambda _i: self.refresh())
         self.units_view.selectionModel().currentRowChanged.connect(lambda current, _prev: self._show(current.row()))
         self.print_button.clicked.connect(self.print_lists)
+        self.follow = Follow(self, ("cells", "families", "settings"), lambda _changes: self.refresh())
         self._fill_schools()
         self.set_day(self.desk.today())
         self.refresh()
@@ -196,8 +198,7 @@ class ListsTab(QWidget):
         self.children_view.setColumnHidden(3, not self.children.pickup)
 
     def apply_changes(self, changes, origin=None) -> None:
-        if changes.touches("cells", "families", "settings"):
-            self.refresh()
+        self.follow(changes)
 
     def ask_path(self, suggested: str) -> str:
         path, _ = QFileDialog.getSaveFileName(self, "Imprimer les listes du jour", suggested, "PDF (*.pdf)")
@@ -207,15 +208,11 @@ class ListsTab(QWidget):
         path = self.ask_path(f"listes-{self.day().isoformat()}.pdf")
         if not path:
             return
-        try:
-            pdf, lists = day_pdf(self.desk, self.day(), self.school_combo.currentData())
-            Path(path).write_bytes(pdf)
-        except DeskError as exc:
-            QMessageBox.warning(self, "Imprimer les listes", str(exc))
+        found = ops.run(self, "Imprimer les listes", lambda: write_day_pdf(self.desk, self.day(),
+                                                                            self.school_combo.currentData(), path))
+        if found is None:
             return
-        except OSError as exc:
-            QMessageBox.warning(self, "Imprimer les listes", f"Impossible d'écrire {path} : {exc.strerror}.")
-            return
+        lists = found
         self._say(f"{formats.count(len(lists.lists), 'liste', 'listes')} et le comptage des repas : {path}")
         if self.open_after_save:
             QDesktopServices.openUrl(QUrl.fromLocalFile(path))

@@ -117,10 +117,6 @@ class MailSender(QObject):
         self._asked = False
         self._request(True)
 
-    def refresh_counts(self) -> None:
-        """Re-read the counts without sending (after a decision queued e-mails, for example)."""
-        self._request(False)
-
     def status_text(self) -> str:
         return counts_text(self.waiting, self.failed)
 

@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 from PySide6.QtWidgets import (QComboBox, QDialog, QDialogButtonBox, QFileDialog, QFormLayout, QHBoxLayout,
-                               QLabel, QLineEdit, QMessageBox, QPushButton, QSpinBox, QVBoxLayout, QWidget)
+                               QLabel, QLineEdit, QPushButton, QSpinBox, QVBoxLayout, QWidget)
 
-from gandrange_desk.errors import DeskError
 from gandrange_desk.models import Role
 from gandrange_desk.services.mail import sender as mailer
 from gandrange_desk.services.system import secrets
 from gandrange_desk.services.mail import smtp_settings
 from gandrange_desk.services.context import Desk
+from gandrange_desk.ui.common import ops
 
 SECURITY_ITEMS = (("starttls", "STARTTLS (port 587)", 587), ("ssl", "TLS implicite (port 465)", 465),
                   ("none", "Aucune — relais local (port 25)", 25))
@@ -145,19 +145,16 @@ class SmtpDialog(QDialog):
 
     def save(self) -> None:
         form = self.current_form()
-        try:
-            self.form = smtp_settings.save_form(self.desk, form)
-        except DeskError as exc:
-            QMessageBox.warning(self, "Paramètres SMTP", str(exc))
+        saved = ops.run(self, "Paramètres SMTP", lambda: smtp_settings.save_form(self.desk, form))
+        if saved is None:
             return
+        self.form = saved
         if self.password.text() and form.user:
             # Without a keyring this lasts for the session only; the note under the field says so.
             secrets.set_smtp_password(form.user, form.host, self.password.text())
         self.accept()
 
     def send_test(self) -> None:
-        from gandrange_desk.ui.common.ops import run_operation
-
         form = self.current_form()
         problems = smtp_settings.validate_form(form)
         if not form.host:
@@ -182,8 +179,8 @@ class SmtpDialog(QDialog):
             self.test_button.setEnabled(True)
             self._show_test_result(False, message)
 
-        self._thread = run_operation(self, "Courriel de test",
-                                     lambda _p: mailer.send_test_message(config, password, to), done, failed)
+        self._thread = ops.run(self, "Courriel de test", lambda _p: mailer.send_test_message(config, password, to),
+                               long=True, on_done=done, on_error=failed)
 
     def _show_test_result(self, ok: bool | None, text: str) -> None:
         color = {True: "#1e6b35", False: "#b3261e", None: "#555"}[ok]

@@ -1,4 +1,8 @@
-"""The Courriels tab: the outbox with filters, one message opened, resend a failed one."""
+"""The Courriels tab: the outbox with filters, one message opened, resend a failed one.
+
+It follows the operations that queue e-mails (decisions, invoices sent, reminders…) through
+their `Changes.outbox`, and the background sender's runs.
+"""
 
 from __future__ import annotations
 
@@ -11,12 +15,14 @@ from PySide6.QtWidgets import (QAbstractItemView, QComboBox, QDateEdit, QFrame, 
                                QTextBrowser, QVBoxLayout, QWidget)
 
 from gandrange_desk import formats
-from gandrange_desk.errors import DeskError
 from gandrange_desk.models import OutboxStatus
+from gandrange_desk.services.changes import Changes
 from gandrange_desk.services.mail import sender as mailer
 from gandrange_desk.services.context import Desk
 from gandrange_desk.services.mail.outbox import (OutboxRow, counts_text, list_messages, message_detail,
-                                            outbox_counts, resend, status_label)
+                                            outbox_counts, resend)
+from gandrange_desk.ui.common import ops
+from gandrange_desk.ui.common.refresh import Follow
 from gandrange_desk.ui.common.table_model import RowsTableModel
 
 LIST_LIMIT = 2000
@@ -57,7 +63,7 @@ class OutboxTableModel(RowsTableModel):
                     return r.subject
                 return f"{r.subject} ({formats.count(r.attachment_count, 'pièce jointe', 'pièces jointes')})"
             if col == 4:
-                return status_label(r.status)
+                return OutboxStatus.label_of(r.status)
             if col == 5:
                 return str(r.attempts)
             if col == 6:
@@ -143,7 +149,7 @@ class MessageDetail(QWidget):
         lines = [("De", config.sender if config else "(expéditeur des paramètres SMTP)"),
                  ("À", r.recipients), ("Objet", r.subject),
                  ("Créé le", formats.instant(r.created_at)),
-                 ("État", status_label(r.status) + (f" le {formats.instant(r.sent_at)}" if r.sent_at else "")),
+                 ("État", OutboxStatus.label_of(r.status) + (f" le {formats.instant(r.sent_at)}" if r.sent_at else "")),
                  ("Essais", str(r.attempts))]
         if r.next_attempt_at and r.attempts and r.status in (OutboxStatus.TEMP_FAILED, OutboxStatus.PENDING):
             lines.append(("Prochain essai", formats.instant(r.next_attempt_at)))
@@ -164,12 +170,9 @@ class MessageDetail(QWidget):
     def resend(self) -> None:
         if self.message_id is None or not self.resend_button.isEnabled():
             return
-        try:
-            resend(self.desk, self.message_id)
-        except DeskError as exc:
-            QMessageBox.warning(self, "Renvoyer", str(exc))
-            return
-        self.resent.emit(self.message_id)
+        message_id = self.message_id
+        ops.run(self, "Renvoyer", lambda: resend(self.desk, message_id),
+                on_done=lambda _row: self.resent.emit(message_id))
 
 
 def _esc(text: str) -> str:
@@ -202,7 +205,7 @@ class MailView(QWidget):
         self.status_filter.addItem("À envoyer (en attente, en cours, échec temporaire)",
                                    [OutboxStatus.PENDING, OutboxStatus.SENDING, OutboxStatus.TEMP_FAILED])
         for st in OutboxStatus:
-            self.status_filter.addItem(status_label(st), [st])
+            self.status_filter.addItem(st.label, [st])
         self.family_filter = QLineEdit()
         self.family_filter.setPlaceholderText("Famille : nom, référence ou adresse")
         self.family_filter.setClearButtonEnabled(True)
@@ -259,7 +262,11 @@ class MailView(QWidget):
         self.setTabOrder(self.date_to, self.table)
         if sender is not None:
             self.set_sender(sender)
+        self.follow = Follow(self, ("outbox", "families", "settings"), lambda _c: self.refresh())
         self.refresh()
+
+    def apply_changes(self, changes: Changes, origin=None) -> None:
+        self.follow(changes)
 
     def set_sender(self, sender) -> None:
         self.sender = sender
@@ -324,7 +331,7 @@ class MailView(QWidget):
         self.detail.show_message(row.id if row else None)
 
     def _after_resend(self, _message_id: int) -> None:
-        self.refresh()
+        # The list has followed the resend's Changes already; now deliver it.
         if self.sender is not None:
             self.sender.send_now()
 
@@ -332,23 +339,20 @@ class MailView(QWidget):
         if self.sender is not None:
             self.sender.send_now()
             return
-        from gandrange_desk.ui.common.ops import run_operation
-
         def done(report) -> None:
             self.refresh()
             if report.problem:
                 QMessageBox.warning(self, "Envoi des courriels", report.problem)
 
-        run_operation(self, "Envoi des courriels", lambda progress: mailer.send_pending(self.desk, progress=progress),
-                      done, lambda message: (self.refresh(), QMessageBox.warning(self, "Envoi des courriels", message)))
+        ops.run(self, "Envoi des courriels", lambda progress: mailer.send_pending(self.desk, progress=progress),
+                long=True, on_done=done,
+                on_error=lambda message: (self.refresh(), QMessageBox.warning(self, "Envoi des courriels", message)))
 
     def open_settings(self) -> None:
         from gandrange_desk.ui.mail.smtp_dialog import SmtpDialog
 
-        if SmtpDialog(self.desk, self).exec():
-            self.refresh()
-            if self.sender is not None:
-                self.sender.send_now()
+        if SmtpDialog(self.desk, self).exec() and self.sender is not None:  # its save refreshed the view
+            self.sender.send_now()
 
 
 def _date_edit() -> QDateEdit:

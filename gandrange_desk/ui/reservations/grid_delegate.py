@@ -7,6 +7,8 @@ from PySide6.QtCore import QRect, Qt
 from PySide6.QtGui import QBrush, QColor, QFont, QPen
 from PySide6.QtWidgets import QStyle, QStyledItemDelegate
 
+from gandrange_desk.models import CellState
+
 from .grid_model import CLASS_COL, CODE_TEXT, FIXED, MARK_COL, NAME_COL
 
 # (fill, text) per code; grey levels ≈ 0.90, 0.55, 0.75, 0.23 (Rec. 601).
@@ -21,8 +23,7 @@ GRID_LINE = QColor("#E0E0E0")
 DAY_LINE = QColor("#8C8C8C")
 SELECTION = QColor(30, 90, 200, 70)
 FOCUS = QColor("#1E5AC8")
-LEGEND = (("DR", "demande de réservation"), ("R", "réservé"), ("DA", "demande d'annulation"),
-          ("AF", "annulation facturée"))
+LEGEND = tuple((state.value, state.label.lower()) for state in CellState)
 
 
 SELECTED = QStyle.State_Selected.value

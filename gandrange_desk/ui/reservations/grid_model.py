@@ -39,8 +39,7 @@ FLAGS_OPEN = Qt.ItemIsEnabled | Qt.ItemIsSelectable
 FLAGS_NONE = Qt.NoItemFlags
 
 CODE_TEXT = tuple(str(code) if code else "" for code in CODES)
-STATE_NAMES = {1: "Demande de réservation (DR)", 2: "Réservé (R)", 3: "Demande d'annulation (DA)",
-               4: "Annulation facturée (AF)"}
+STATE_NAMES = {code: f"{state.label} ({state.value})" for code, state in enumerate(CODES) if state}
 
 
 class GridModel(QAbstractTableModel):
@@ -225,28 +224,31 @@ class GridModel(QAbstractTableModel):
 
     # --- applying a service result --------------------------------------------------------
     def apply_changes(self, changed: dict[tuple[int, int, date], str | None]) -> int:
-        """Write new states into the arrays; one ranged dataChanged for the bulk change."""
+        """Write new states into the arrays; one ranged dataChanged for the bulk change.
+
+        Cells already in that state are left alone (their tooltip is still re-read): the grid's
+        own result and the same change coming back from the broadcast emit nothing twice."""
         g = self.grid
         if g is None or not changed:
             return 0
-        visible_pos = None
         rows, cols = [], []
         for (child_id, unit_id, day), state in changed.items():
             row = self.row_of.get(child_id)
             c = g.column_of(unit_id, day)
             if row is None or c is None:
                 continue
+            self._history.pop((child_id, unit_id, day), None)
             old = g.states[row][c]
             new = CODE_OF[state]
+            if new == old:
+                continue
             g.states[row][c] = new
             g.used[c] += (new in OCCUPYING) - (old in OCCUPYING)
-            self._history.pop((child_id, unit_id, day), None)
             rows.append(row)
             cols.append(c)
         if not rows:
             return 0
-        if visible_pos is None:
-            visible_pos = {r: i for i, r in enumerate(self.visible)}
+        visible_pos = {r: i for i, r in enumerate(self.visible)}
         shown = [visible_pos[r] for r in rows if r in visible_pos]
         if shown:
             top, bottom = min(shown), max(shown)
@@ -255,9 +257,6 @@ class GridModel(QAbstractTableModel):
                                   [Qt.DisplayRole, STATE_ROLE, Qt.ToolTipRole])
         self.headerDataChanged.emit(Qt.Horizontal, FIXED + min(cols), FIXED + max(cols))
         return len(rows)
-
-    def invalidate_history(self) -> None:
-        self._history.clear()
 
     def index_of(self, child_id: int, unit_id: int, day: date) -> QModelIndex:
         g = self.grid

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from PySide6.QtCore import QDate, QLocale, Qt
+from PySide6.QtCore import QDate, QLocale
 from PySide6.QtWidgets import (
     QCheckBox, QComboBox, QDateEdit, QDialog, QDialogButtonBox, QFormLayout, QHBoxLayout, QLabel,
     QMessageBox, QVBoxLayout, QWidget,
@@ -13,19 +13,13 @@ from PySide6.QtWidgets import (
 
 from gandrange_desk import formats
 from gandrange_desk.errors import DeskError
+from gandrange_desk.ui.common.widgets import pydate, qdate
 from gandrange_desk.services.reservations.bookings import CapacityExceeded
 from gandrange_desk.services.reservations.cells import book_period
 from gandrange_desk.services.reservations.periods import WEEK_TYPES, preview_period
+from gandrange_desk.ui.common import ops
 
-DAY_LABELS = ("Lundi", "Mardi", "Mercredi", "Jeudi", "Vendredi", "Samedi", "Dimanche")
-
-
-def _qdate(day: date) -> QDate:
-    return QDate(day.year, day.month, day.day)
-
-
-def _pydate(value: QDate) -> date:
-    return date(value.year(), value.month(), value.day())
+DAY_LABELS = tuple(day.capitalize() for day in formats.WEEKDAYS_FR)
 
 
 class PeriodDialog(QDialog):
@@ -63,8 +57,8 @@ class PeriodDialog(QDialog):
             edit.setLocale(QLocale(QLocale.French, QLocale.France))
             edit.setDisplayFormat("dd/MM/yyyy")
         today = desk.today()
-        self.first.setDate(_qdate(first or today))
-        self.last.setDate(_qdate(last or today))
+        self.first.setDate(qdate(first or today))
+        self.last.setDate(qdate(last or today))
         self.week_type = QComboBox()
         for key, label in WEEK_TYPES.items():
             self.week_type.addItem(label, key)
@@ -138,8 +132,8 @@ class PeriodDialog(QDialog):
     def choices(self) -> dict:
         return {
             "unit_id": self.unit.currentData(),
-            "first": _pydate(self.first.date()),
-            "last": _pydate(self.last.date()),
+            "first": pydate(self.first.date()),
+            "last": pydate(self.last.date()),
             "week_type": self.week_type.currentData(),
             "weekdays": {i for i, box in enumerate(self.day_checks) if box.isChecked()},
         }
@@ -151,14 +145,16 @@ class PeriodDialog(QDialog):
             self.total.setText("Total : 0")
             self.book_button.setEnabled(False)
             return
-        try:
-            preview = preview_period(self.desk, [cid for cid, _ in self.children], c["unit_id"],
-                                     c["first"], c["last"], c["week_type"], c["weekdays"])
-        except DeskError as exc:
+        def refused(text: str) -> None:
             self.total.setText("Total : 0")
             self.notes.setText("")
-            self.error.setText(str(exc))
+            self.error.setText(text)
             self.book_button.setEnabled(False)
+
+        preview = ops.run(self, "Réservations sur période", lambda: preview_period(
+            self.desk, [cid for cid, _ in self.children], c["unit_id"], c["first"], c["last"],
+            c["week_type"], c["weekdays"]), on_error=refused)
+        if preview is None:
             return
         self.total.setText(preview.text())
         notes = list(preview.plan.notes)
@@ -173,19 +169,21 @@ class PeriodDialog(QDialog):
     def book(self) -> None:
         c = self.choices()
         children = [cid for cid, _ in self.children]
-        try:
-            try:
-                self.result_cells = book_period(self.desk, children, for_family=self.for_family, **c)
-            except CapacityExceeded as exc:
-                if not self.confirm(str(exc)):
-                    self.error.setText(str(exc))
-                    return
-                self.result_cells = book_period(self.desk, children, for_family=self.for_family,
-                                                capacity_override=True, **c)
-        except DeskError as exc:
+
+        def booking(override: bool):
+            return book_period(self.desk, children, for_family=self.for_family, capacity_override=override, **c)
+
+        def refused(exc: DeskError):
+            if isinstance(exc, CapacityExceeded) and self.confirm(str(exc)):
+                return lambda: booking(True)
             self.error.setText(str(exc))
-            return
-        self.accept()
+            return None
+
+        def done(result) -> None:
+            self.result_cells = result
+            self.accept()
+
+        ops.run(self, "Réservations sur période", lambda: booking(False), on_done=done, on_refused=refused)
 
     def _confirm(self, text: str) -> bool:
         answer = QMessageBox.question(self, "Capacité dépassée", text + "\n\nRéserver quand même ?",

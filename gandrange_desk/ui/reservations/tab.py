@@ -4,6 +4,8 @@ Click or Space acts on the selection according to the current cell: a white cell
 (R, or DR in « Pour la famille » mode), an R cell is cancelled (excusée / facturée), a DR or DA
 cell is decided inline. A rectangle selection applies one action to all its cells in one
 service call; the model then updates its arrays and emits one ranged dataChanged.
+Other tabs' operations reach the grid as `Changes` (`apply_changes`): the changed cells are read
+back and updated in place, keeping the selection and the scroll position.
 """
 
 from __future__ import annotations
@@ -20,12 +22,14 @@ from PySide6.QtWidgets import (
 
 from gandrange_desk import formats
 from gandrange_desk.errors import DeskError
-from gandrange_desk.models import Activity, Billing
+from gandrange_desk.services.changes import Changes
 from gandrange_desk.services.reservations import cells as cell_ops
-from gandrange_desk.services.reservations.bookings import CapacityExceeded, cell_history, history_text
+from gandrange_desk.services.reservations import reads
+from gandrange_desk.services.reservations.bookings import CapacityExceeded
 from gandrange_desk.services.calendar import NO_ACTIVITY_REASON, WEEKEND_REASON, Calendar
-from gandrange_desk.services.families.data import can_see_health
-from gandrange_desk.services.reservations.grid import AF, BLANK, DA, DR, R, grid_filters, load_grid
+from gandrange_desk.services.reservations.grid import AF, BLANK, DA, DR, R
+from gandrange_desk.ui.common import ops
+from gandrange_desk.ui.common.refresh import Follow, inside
 
 from gandrange_desk.ui.common.export import export_button
 
@@ -46,12 +50,12 @@ class ReservationsTab(QWidget):
         super().__init__(parent)
         self.desk = desk
         self.cal: Calendar | None = None
-        self.activity: Activity | None = None
         self.filters = {"activities": [], "schools": [], "classes": []}
         self.month = desk.today().replace(day=1)
         self.model = GridModel(parent=self)
         self.model.history_provider = self._history
         self._build()
+        self.follow = Follow(self, ("cells", "families", "settings"), self._changed)
         self.refresh()
 
     # --- layout ---------------------------------------------------------------------------
@@ -200,9 +204,10 @@ class ReservationsTab(QWidget):
     # --- loading --------------------------------------------------------------------------
     def refresh(self) -> None:
         """Reload the filter choices, the calendar and the month (after a settings change)."""
-        with self.desk.read() as s:
-            self.filters = grid_filters(s)
-            self.cal = Calendar.load(s)
+        choices = ops.run(self, "Réservations", lambda: reads.grid_choices(self.desk), on_error=self._error)
+        if choices is None:
+            return
+        self.filters, self.cal = choices.filters, choices.calendar
         current = self.activity_combo.currentData()
         self.activity_combo.blockSignals(True)
         self.activity_combo.clear()
@@ -259,17 +264,40 @@ class ReservationsTab(QWidget):
             self.message.setText("Aucune activité : importez d'abord les paramètres.")
             return
         unit_ids = self.selected_unit_ids()
-        with self.desk.read() as s:
-            self.activity = s.get(Activity, aid)
-            data = load_grid(s, self.cal, self.month, aid, unit_ids or [-1],
-                             school_id=self.school_combo.currentData(),
-                             show_health=can_see_health(self.desk.actor))
+        data = ops.run(self, "Réservations", lambda: reads.month_grid(
+            self.desk, self.cal, self.month, aid, unit_ids or [-1], school_id=self.school_combo.currentData()),
+            on_error=self._error)
+        if data is None:
+            return
         self.model.set_data(data)
         self._apply_memory_filter(force=True)
         n = len(self.model.grid.units)
         self.units_button.setText(f"Unités ({n})")
         self._say(f"{formats.month_year(self.month).capitalize()} — "
                   f"{formats.count(len(data.child_ids), 'enfant', 'enfants')}.")
+
+    # --- following the other tabs -----------------------------------------------------------
+    def apply_changes(self, changes: Changes, origin=None) -> None:
+        if inside(origin, self) and not changes.touches("families", "settings"):
+            return  # the grid's own operations update it from their exact result
+        self.follow(changes)
+
+    def _changed(self, changes: Changes) -> None:
+        if changes.touches("settings"):
+            self.refresh()  # units, closures, capacities, activities
+            return
+        if changes.families:
+            self.reload()  # children added, renamed, moved to another class or archived
+            return
+        g = self.model.grid
+        if g is None:
+            return
+        shown = [c for c in changes.cells if c[0] in self.model.row_of and g.column_of(c[1], c[2]) is not None]
+        if shown:
+            states = ops.run(self, "Réservations", lambda: reads.cell_states(self.desk, shown),
+                             on_error=self._error)
+            if states is not None:
+                self.model.apply_changes(states)
 
     def _apply_memory_filter(self, force: bool = False) -> None:
         self.model.set_filter(self.search.text(), self.class_combo.currentData() or "")
@@ -381,14 +409,25 @@ class ReservationsTab(QWidget):
             name = self._default_action(cells)
             if name is None:
                 return
-        try:
-            result = self._perform(name, cells)
-        except DeskError as exc:
-            self._say(str(exc), error=True)
+        operation = self._operation(name, cells)
+        if operation is None:
             return
-        if result is not None:
+
+        def done(result) -> None:
             self.model.apply_changes(result.changed)
             self._say(result.summary(VERBS[name]))
+
+        ops.run(self, "Réservations", lambda: operation(False), on_done=done,
+                on_refused=lambda exc: self._over_capacity(exc, name, operation))
+
+    def _over_capacity(self, exc: DeskError, name: str, operation):
+        """Going over capacity is the clerk's call: asked, then the same operation with the override."""
+        if isinstance(exc, CapacityExceeded) and name in ("book", "ask", "accept"):
+            verb = "Accepter" if name == "accept" else "Réserver"
+            if self.confirm(f"{exc}\n\n{verb} quand même ?"):
+                return lambda: operation(True)
+        self._say(str(exc), error=True)
+        return None
 
     def _default_action(self, cells) -> str | None:
         current = self.grid.currentIndex()
@@ -409,61 +448,49 @@ class ReservationsTab(QWidget):
         choice = self.prompt_decision(state)
         return choice
 
-    def _perform(self, name: str, cells):
-        d = self.desk
+    def _operation(self, name: str, cells):
+        """Ask what the action needs (billing, reason), then return the service call to make,
+        `operation(capacity_override)`, or None when there is nothing to do."""
+        d, cal = self.desk, self.cal
         if name in ("book", "ask"):
-            family = name == "ask"
-            try:
-                return cell_ops.book_cells(d, cells, for_family=family, cal=self.cal)
-            except CapacityExceeded as exc:
-                if not self.confirm(f"{exc}\n\nRéserver quand même ?"):
-                    raise
-                return cell_ops.book_cells(d, cells, for_family=family, capacity_override=True,
-                                           cal=self.cal)
+            return lambda override: cell_ops.book_cells(d, cells, for_family=name == "ask",
+                                                        capacity_override=override, cal=cal)
         if name == "cancel":
             r_cells = [c for c, st in self._states(cells).items() if st == R]
             if not r_cells:
                 self._say("Seules les cases réservées (R) s'annulent ainsi.", error=True)
                 return None
-            now = d.now()
-            late = sum(1 for c in r_cells if self.cal.is_late(
-                now, c[2], self.activity.cancellation_deadline_days,
-                self.activity.cancellation_deadline_time))
-            proposed = Billing.BILLED if late * 2 > len(r_cells) else Billing.EXCUSED
+            proposal = ops.run(self, "Annuler", lambda: reads.cancellation_proposal(
+                d, cal, self.activity_combo.currentData(), r_cells), on_error=self._error)
+            if proposal is None:
+                return None
+            proposed, late = proposal
             choice = self.prompt_cancel(len(r_cells), proposed, late)
             if choice is None:
                 return None
             billing, reason = choice
-            return cell_ops.cancel_cells(d, r_cells, billing=billing, reason=reason, cal=self.cal)
+            return lambda _override: cell_ops.cancel_cells(d, r_cells, billing=billing, reason=reason, cal=cal)
         if name == "ask_cancel":
-            return cell_ops.ask_cancel_cells(d, cells, cal=self.cal)
+            return lambda _override: cell_ops.ask_cancel_cells(d, cells, cal=cal)
         if name == "withdraw":
-            return cell_ops.withdraw_cells(d, cells)
-        if name == "accept":
-            return self._decide(cells, True, "")
-        if name == "refuse":
-            reason = self.prompt_reason("Refuser la demande", "Motif du refus (envoyé à la famille) :")
-            if reason is None:
+            return lambda _override: cell_ops.withdraw_cells(d, cells)
+        if name in ("accept", "refuse"):
+            pending = [c for c, st in self._states(cells).items() if st in (DR, DA)]
+            if not pending:
+                self._say("Aucune demande en attente dans la sélection.", error=True)
                 return None
-            return self._decide(cells, False, reason)
+            reason = ""
+            if name == "refuse":
+                reason = self.prompt_reason("Refuser la demande", "Motif du refus (envoyé à la famille) :")
+                if reason is None:
+                    return None
+            return lambda override: cell_ops.decide_cells(d, pending, name == "accept", reason=reason,
+                                                          capacity_override=override)
         raise ValueError(name)
 
-    def _decide(self, cells, accept: bool, reason: str):
-        pending = [c for c, st in self._states(cells).items() if st in (DR, DA)]
-        if not pending:
-            self._say("Aucune demande en attente dans la sélection.", error=True)
-            return None
-        try:
-            return cell_ops.decide_cells(self.desk, pending, accept, reason=reason)
-        except CapacityExceeded as exc:
-            if not self.confirm(f"{exc}\n\nAccepter quand même ?"):
-                raise
-            return cell_ops.decide_cells(self.desk, pending, accept, reason=reason,
-                                         capacity_override=True)
-
     def _history(self, cell) -> str:
-        with self.desk.read() as s:
-            return history_text(cell_history(s, *cell))
+        # Read while painting a tooltip: not a clerk's action, no busy cursor.
+        return reads.cell_history_text(self.desk, cell)
 
     def _show_history(self) -> None:
         current = self.grid.currentIndex()
@@ -494,6 +521,7 @@ class ReservationsTab(QWidget):
         from datetime import timedelta
 
         dialog = self.make_period_dialog(children, unit_id, last - timedelta(days=1))
+        # The dialog's booking reaches the grid from its exact result, below.
         if dialog.exec() and dialog.result_cells is not None:
             self.model.apply_changes(dialog.result_cells.changed)
             self._say(dialog.result_cells.summary(VERBS["ask" if dialog.for_family else "book"]))
@@ -527,6 +555,9 @@ class ReservationsTab(QWidget):
         answer = QMessageBox.question(self, "Confirmer", text, QMessageBox.Yes | QMessageBox.No,
                                       QMessageBox.No)
         return answer == QMessageBox.Yes
+
+    def _error(self, text: str) -> None:
+        self._say(text, error=True)
 
     def _say(self, text: str, error: bool = False) -> None:
         self.message.setStyleSheet("color: #B00020" if error else "")

@@ -17,13 +17,12 @@ from PySide6.QtWidgets import (
     QLineEdit, QListWidget, QPushButton, QSpinBox, QTableView, QVBoxLayout, QWidget,
 )
 
+from gandrange_desk.formats import WEEKDAYS_SHORT_FR
+from gandrange_desk.models import WEEKDAY_CODES, Opens
 from gandrange_desk.ui.settings.pages import ERROR_BG, mark
 from gandrange_desk.ui.common.table_model import RowsTableModel
 
-OPENS = (("school_days", "Les jours d'école"), ("wednesdays", "Les mercredis"),
-         ("holiday_weekdays", "Les jours de vacances scolaires"))
-WEEKDAYS = (("mon", "lun."), ("tue", "mar."), ("wed", "mer."), ("thu", "jeu."), ("fri", "ven."),
-            ("sat", "sam."), ("sun", "dim."))
+WEEKDAYS = tuple(zip(WEEKDAY_CODES, WEEKDAYS_SHORT_FR))
 
 
 def _euros(price) -> str:
@@ -177,8 +176,8 @@ class ActivitiesPage(QWidget):
         self.code = QLineEdit()
         self.name = QLineEdit()
         self.opens = QComboBox()
-        for value, label in OPENS:
-            self.opens.addItem(label, value)
+        for opens in Opens:
+            self.opens.addItem(opens.label, opens.value)
         self.weekdays = {code: QCheckBox(label) for code, label in WEEKDAYS}
         self.booking_days, self.booking_time = QSpinBox(), QLineEdit()
         self.cancel_days, self.cancel_time = QSpinBox(), QLineEdit()

@@ -22,20 +22,14 @@ from PySide6.QtWidgets import (
 from gandrange_desk.errors import DeskError, StaleEdit, ValidationFailed
 from gandrange_desk.models import Role
 from gandrange_desk.services.settings import service as svc
+from gandrange_desk.ui.common import ops
 from gandrange_desk.ui.settings.activities import ActivitiesPage, UnitModel
-from gandrange_desk.ui.settings.pages import (
-    STRUCTURE_LABELS, ClosuresPage, SchoolsPage, StructurePage, mark,
-)
+from gandrange_desk.services.settings.fields import ACTIVITY_FIELDS, STRUCTURE_FIELD, UNIT_FIELDS
+from gandrange_desk.ui.settings.pages import ClosuresPage, SchoolsPage, StructurePage, mark
 
 PAGES = ("Structure", "Écoles", "Fermetures", "Activités et unités")
 STRUCTURE, SCHOOLS, CLOSURES, ACTIVITIES = range(4)
 
-ACTIVITY_LABELS = {"code": "code", "name": "nom", "opens": "ouverture", "weekdays": "jours",
-                   "booking_deadline": "délai de réservation", "cancellation_deadline": "délai d'annulation",
-                   "unit": "unités"}
-UNIT_LABELS = {"name": "nom", "capacity": "capacité", "meal": "repas", "prices": "prix",
-               "sibling_prices": "prix fratrie", "pai_price": "prix PAI", "late_surcharge": "majoration",
-               "valid_from": "date des prix"}
 UNIT_COLUMNS = {"name": UnitModel.NAME, "capacity": UnitModel.CAPACITY, "meal": UnitModel.MEAL,
                 "prices": UnitModel.PRICE}
 # The file's wording, said for someone at the window.
@@ -146,12 +140,12 @@ class SettingsDialog(QDialog):
 
     # ----- loading and collecting
     def reload(self) -> bool:
-        try:
-            self.draft = svc.current_document(self.desk)
-        except DeskError as exc:
-            self.draft = None
-            self.status.setText(str(exc))
+        def refused(text: str) -> None:
+            self.status.setText(text)
             self.save_button.setEnabled(False)
+
+        self.draft = ops.run(self, "Réglages", lambda: svc.current_document(self.desk), on_error=refused)
+        if self.draft is None:
             return False
         for page in self.pages:
             page.load(self.draft.document)
@@ -194,20 +188,23 @@ class SettingsDialog(QDialog):
         if self.draft is None or not self.can_edit:
             return False
         self.clear_problems()
-        try:
-            summary = svc.apply_document(self.desk, self.document(), self.draft.versions)
-        except ValidationFailed as exc:
-            self.show_problems(exc.problems)
-            return False
-        except StaleEdit as exc:
-            answer = QMessageBox.warning(
-                self, "Réglages", f"{exc}\n\nRecharger maintenant ? (vos modifications seront perdues)",
-                QMessageBox.Yes | QMessageBox.No, QMessageBox.No)
-            if answer == QMessageBox.Yes:
-                self.reload()
-            return False
-        except DeskError as exc:
-            QMessageBox.warning(self, "Réglages", str(exc))
+
+        def refused(exc: DeskError) -> None:
+            if isinstance(exc, ValidationFailed):
+                self.show_problems(exc.problems)
+            elif isinstance(exc, StaleEdit):
+                answer = QMessageBox.warning(
+                    self, "Réglages", f"{exc}\n\nRecharger maintenant ? (vos modifications seront perdues)",
+                    QMessageBox.Yes | QMessageBox.No, QMessageBox.No)
+                if answer == QMessageBox.Yes:
+                    self.reload()
+            else:
+                QMessageBox.warning(self, "Réglages", str(exc))
+
+        # Saved, the settings reach every tab as Changes (calendar, units, capacities, prices).
+        summary = ops.run(self, "Réglages", lambda: svc.apply_document(self.desk, self.document(), self.draft.versions),
+                          on_refused=refused)
+        if summary is None:
             return False
         current_page, current_activity = self.nav.currentRow(), self.activities_page.current
         self.reload()
@@ -273,7 +270,8 @@ class SettingsDialog(QDialog):
             if key == "closures":
                 where = "Fermetures" + (f", ligne {int(index) + 1}" if index is not None else "")
                 return f"{where} : {message}", CLOSURES, -1
-            return f"Structure, {STRUCTURE_LABELS.get(key, key).lower()} : {message}", STRUCTURE, -1
+            title = STRUCTURE_FIELD[key].title if key in STRUCTURE_FIELD else key
+            return f"Structure, {title.lower()} : {message}", STRUCTURE, -1
         if m := _ACTIVITY.match(place):
             row, key, sub, leaf = int(m.group(1)), m.group(2), m.group(3), m.group(4)
             activities = doc.get("activity", [])
@@ -283,9 +281,9 @@ class SettingsDialog(QDialog):
                 units = activities[row].get("unit", []) if row < len(activities) else []
                 name = units[int(sub)].get("name") if int(sub) < len(units) else ""
                 where += f", unité « {name} »" if name else f", unité ligne {int(sub) + 1}"
-                where += f", {UNIT_LABELS.get(leaf or 'name', leaf)}"
+                where += f", {UNIT_FIELDS.get(leaf or 'name', leaf)}"
             elif key:
-                where += f", {ACTIVITY_LABELS.get(key, key)}"
+                where += f", {ACTIVITY_FIELDS.get(key, key)}"
             return f"{where} : {message}", ACTIVITIES, row
         if place == "activity":
             return f"Activités : {message}", ACTIVITIES, -1
@@ -305,9 +303,8 @@ class SettingsDialog(QDialog):
         self._take_fresh_prices()
 
     def _take_fresh_prices(self) -> None:
-        try:
-            fresh = svc.current_document(self.desk)
-        except DeskError:
+        fresh = ops.run(self, "Réglages", lambda: svc.current_document(self.desk), on_error=lambda _text: None)
+        if fresh is None:
             return
         self.activities_page.refresh_prices(fresh.document)
 

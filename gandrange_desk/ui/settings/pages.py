@@ -18,32 +18,11 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from gandrange_desk.services.settings.fields import STRUCTURE_FIELDS
 from gandrange_desk.ui.common.table_model import RowsTableModel
 
 ERROR_BG = QColor("#ffd7d7")
 ERROR_STYLE = "background: #ffd7d7;"
-
-# (document key, label, widget kind)
-STRUCTURE_FIELDS = (
-    ("name", "&Nom de la structure", "line"),
-    ("address", "&Adresse", "text"),
-    ("siret", "&SIRET", "line"),
-    ("email", "&Courriel", "line"),
-    ("phone", "Télé&phone", "line"),
-    ("portal_url", "Adresse du p&ortail", "line"),
-    ("school_zone", "&Zone de vacances scolaires", "zone"),
-    ("holiday_subdivision", "Jours fériés (&département)", "line"),
-    ("issuer_name", "Si&gnataire (nom)", "line"),
-    ("issuer_role", "Signataire (&qualité)", "line"),
-    ("sepa_ics", "SEPA : &ICS (identifiant créancier)", "line"),
-    ("sepa_iban", "SEPA : IBAN d&u créancier", "line"),
-    ("sepa_bic", "SEPA : &BIC", "line"),
-    ("collection_day", "&Jour de prélèvement", "day"),
-    ("payment_terms_days", "Délai de paie&ment (jours)", "terms"),
-    ("appeal_text", "&Voies et délais de recours", "text"),
-)
-STRUCTURE_LABELS = {key: label.replace("&", "") for key, label, _ in STRUCTURE_FIELDS}
-
 
 def mark(widget: QWidget, message: str | None) -> None:
     """Show (or clear) a problem on a field: red background and the message as tooltip."""
@@ -76,24 +55,25 @@ class StructurePage(QWidget):
         self.fields: dict[str, QWidget] = {}
         form = QFormLayout(self)
         form.setFieldGrowthPolicy(QFormLayout.ExpandingFieldsGrow)
-        for key, label, kind in STRUCTURE_FIELDS:
-            if kind == "text":
+        for field in STRUCTURE_FIELDS:
+            if field.kind == "text":
                 widget = QPlainTextEdit()
                 widget.setTabChangesFocus(True)
-                widget.setFixedHeight(60 if key == "address" else 80)
-            elif kind == "zone":
+                widget.setFixedHeight(60 if field.key == "address" else 80)
+            elif field.kind == "zone":
                 widget = QComboBox()
-                for zone in ("A", "B", "C"):
+                for zone in field.choices:
                     widget.addItem(f"Zone {zone}", zone)
-            elif kind in ("day", "terms"):
+            elif field.kind == "int":
                 widget = QSpinBox()
-                widget.setRange(1, 28) if kind == "day" else widget.setRange(0, 365)
-                widget.setSuffix(" du mois" if kind == "day" else " jours")
+                widget.setRange(*field.bounds)
+                widget.setSuffix(field.suffix)
             else:
                 widget = QLineEdit()
-            self.fields[key] = widget
-            form.addRow(label + " :", widget)
-        self.fields["holiday_subdivision"].setToolTip("Code du département, par exemple 57 pour la Moselle.")
+            if field.hint:
+                widget.setToolTip(field.hint)
+            self.fields[field.key] = widget
+            form.addRow(field.label + " :", widget)
 
     def load(self, doc: dict) -> None:
         structure = doc.get("structure", {})

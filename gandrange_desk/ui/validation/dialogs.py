@@ -52,7 +52,7 @@ class BillingDialog(QDialog):
 
         self.setWindowTitle("Facturation de l'annulation")
         layout = QVBoxLayout(self)
-        proposed = Billing(item.proposed_billing).phrase
+        proposed = Billing.phrase_of(item.proposed_billing)
         layout.addWidget(QLabel(
             f"{item.child_name} — {item.unit_name} du {ddmmyyyy(item.day)}\n"
             f"Proposé : annulation {proposed}" + (" (demandée hors délai)." if item.late else " (dans les délais).")))

@@ -8,7 +8,7 @@ from PySide6.QtCore import QAbstractItemModel, QModelIndex, Qt
 from PySide6.QtGui import QBrush, QColor, QFont
 
 from gandrange_desk import formats
-from gandrange_desk.models import SOURCE_LABELS, Billing, RequestKind
+from gandrange_desk.models import Billing, RequestKind, RequestSource
 from gandrange_desk.services.queue import FamilyGroup, QueueItem
 
 COLUMNS = ("Famille / demande", "Enfant", "Date", "Demandé le", "Délai", "Places si acceptée",
@@ -60,7 +60,7 @@ class QueueTreeModel(QAbstractItemModel):
                         unode = Node(UNIT, unit.name, anode, row=len(anode.children))
                         anode.children.append(unode)
                     for item in unit.items:
-                        unode.children.append(Node(LINE, RequestKind(item.kind).label, unode,
+                        unode.children.append(Node(LINE, RequestKind.label_of(item.kind), unode,
                                                    item=item, row=len(unode.children)))
         self.root = root
         shown = {i.id for i in root.leaves()}
@@ -173,7 +173,7 @@ class QueueTreeModel(QAbstractItemModel):
 
     def _line_text(self, item: QueueItem, col: int) -> str:
         if col == 0:
-            return RequestKind(item.kind).label
+            return RequestKind.label_of(item.kind)
         if col == 1:
             if item.kind == "registration":
                 children = item.payload.get("family", {}).get("children", [])
@@ -198,13 +198,13 @@ class QueueTreeModel(QAbstractItemModel):
         if col == 6:
             if not item.proposed_billing:
                 return ""
-            proposed = Billing(item.proposed_billing).phrase
+            proposed = Billing.phrase_of(item.proposed_billing)
             override = self.overrides.get(item.id)
             if override and override[0] != item.proposed_billing:
                 return f"{Billing(override[0]).phrase} (au lieu {formats.de(proposed)}) — {override[1]}"
             return proposed
         if col == 7:
-            return SOURCE_LABELS.get(item.source, item.source)
+            return RequestSource.label_of(item.source)
         return ""
 
     def _tooltip(self, item: QueueItem) -> str:

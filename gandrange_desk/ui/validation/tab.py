@@ -4,6 +4,8 @@ Arrows move, A accepts, R refuses (with a reason), F sets a cancellation's billi
 the next family, Shift+A accepts the whole family; on a group row A and R act on the group. Registrations show the
 submitted family; family changes show old and new values side by side, accepted field by field.
 A portal feed is imported from the button or by dropping the .json file on the tab.
+The tab follows the other tabs' operations (a booking asked in the grid, a family renamed) by
+`apply_changes`; its own decisions reach the grid and the status bar the same way.
 """
 
 from __future__ import annotations
@@ -11,21 +13,22 @@ from __future__ import annotations
 from pathlib import Path
 
 from PySide6.QtCore import QEvent, QModelIndex, QObject, Qt, QTimer, Signal
-from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import (
     QAbstractItemView, QCheckBox, QComboBox, QFileDialog, QHBoxLayout, QHeaderView, QLabel, QLineEdit,
     QMessageBox, QPushButton, QSplitter, QStackedWidget, QTableView, QTextBrowser, QTreeView, QVBoxLayout,
     QWidget,
 )
-from sqlalchemy import select
-
 from gandrange_desk import formats
-from gandrange_desk.models import Billing, RequestKind
 from gandrange_desk.errors import DeskError
-from gandrange_desk.services.intake import feed as intake
+from gandrange_desk.models import Billing, RequestKind
 from gandrange_desk.services import queue
+from gandrange_desk.services.changes import Changes
+from gandrange_desk.services.intake import feed as intake
+from gandrange_desk.services.queue.reads import activity_choices
 from gandrange_desk.services.context import Desk
+from gandrange_desk.ui.common import ops
 from gandrange_desk.ui.common.export import export_button
+from gandrange_desk.ui.common.refresh import Follow
 from gandrange_desk.ui.common.table_model import RowsTableModel
 from gandrange_desk.ui.validation.dialogs import BillingDialog, RefusalDialog, registration_html
 from gandrange_desk.ui.validation.model import FAMILY, QueueTreeModel
@@ -43,6 +46,7 @@ class FieldChangeModel(RowsTableModel):
     """Old and new values side by side; the first column says which fields are accepted."""
 
     HEADERS = ("Accepter", "Champ", "Valeur actuelle", "Nouvelle valeur")
+    CHECK_COLUMN = 0
 
     def __init__(self, parent=None):
         super().__init__(parent)
@@ -51,37 +55,21 @@ class FieldChangeModel(RowsTableModel):
     def rows_reset(self) -> None:
         self.checked = {r.path for r in self.rows}
 
-    def flags(self, index):
-        if not index.isValid():
-            return Qt.NoItemFlags
-        base = Qt.ItemIsEnabled | Qt.ItemIsSelectable
-        return base | Qt.ItemIsUserCheckable if index.column() == 0 else base
+    def is_checked(self, row: int) -> bool:
+        return self.rows[row].path in self.checked
+
+    def set_checked(self, row: int, checked: bool) -> None:
+        (self.checked.add if checked else self.checked.discard)(self.rows[row].path)
 
     def data(self, index, role=Qt.DisplayRole):
-        if not index.isValid():
+        row = self.row(index)
+        if row is None:
             return None
-        row = self.rows[index.row()]
         if role == Qt.CheckStateRole and index.column() == 0:
-            return Qt.Checked if row.path in self.checked else Qt.Unchecked
+            return self.check_state(index.row())
         if role == Qt.DisplayRole:
             return ("", row.label, row.old or "—", row.new)[index.column()]
         return None
-
-    def setData(self, index, value, role=Qt.EditRole):
-        if role == Qt.CheckStateRole and index.column() == 0:
-            path = self.rows[index.row()].path
-            if Qt.CheckState(value) == Qt.Checked:
-                self.checked.add(path)
-            else:
-                self.checked.discard(path)
-            self.dataChanged.emit(index, index)
-            return True
-        return False
-
-    def toggle(self, row: int) -> None:
-        index = self.index(row, 0)
-        checked = self.rows[row].path in self.checked
-        self.setData(index, Qt.Unchecked if checked else Qt.Checked, Qt.CheckStateRole)
 
 
 class _Keys(QObject):
@@ -106,7 +94,7 @@ class _Keys(QObject):
 
 
 class ValidationTab(QWidget):
-    # Emitted after a decision or an import: the window's pending count and other tabs may refresh.
+    # Emitted after this tab's own decisions and imports (the window follows their Changes).
     queueChanged = Signal()
 
     def __init__(self, desk: Desk, parent=None):
@@ -121,7 +109,12 @@ class ValidationTab(QWidget):
         self.kind.currentIndexChanged.connect(lambda _i: self.refresh())
         self.activity.currentIndexChanged.connect(lambda _i: self.refresh())
         self.late_only.toggled.connect(lambda _b: self.refresh())
+        # The queue shows requests, their cells' places left, family names, the activities.
+        self.follow = Follow(self, ("requests", "cells", "families", "settings"), lambda _c: self.refresh())
         self.refresh()
+
+    def apply_changes(self, changes: Changes, origin=None) -> None:
+        self.follow(changes)
 
     # ------------------------------------------------------------------ layout
     def _build(self) -> None:
@@ -237,10 +230,8 @@ class ValidationTab(QWidget):
                                  late_only=self.late_only.isChecked())
 
     def _load_activities(self) -> None:
-        from gandrange_desk.models import Activity
-
-        with self.desk.read() as s:
-            rows = s.execute(select(Activity.id, Activity.name).order_by(Activity.position, Activity.id)).all()
+        rows = ops.run(self, "Activités", lambda: activity_choices(self.desk), on_error=self.status.setText,
+                       busy=False) or []
         current = self.activity.currentData()
         self.activity.blockSignals(True)
         self.activity.clear()
@@ -254,10 +245,9 @@ class ValidationTab(QWidget):
     def refresh(self) -> None:
         self._load_activities()
         family_row, line_id = self._position()
-        try:
-            groups = queue.pending(self.desk, self.current_filter())
-        except DeskError as exc:
-            self.status.setText(str(exc))
+        groups = ops.run(self, "Demandes en attente", lambda: queue.pending(self.desk, self.current_filter()),
+                         on_error=self.status.setText, busy=False)  # also as the clerk types a search
+        if groups is None:
             return
         self.model.set_groups(groups)
         self.tree.expandAll()
@@ -327,17 +317,17 @@ class ValidationTab(QWidget):
             self.detail.setCurrentIndex(1)
             return
         if item.kind == "family_change":
-            try:
-                self.change_model.set_rows(queue.family_change_view(self.desk, item.id))
-            except DeskError as exc:
-                self.detail_info.setText(str(exc))
+            fields = ops.run(self, "Modification de famille", lambda: queue.family_change_view(self.desk, item.id),
+                             on_error=self.detail_info.setText)
+            if fields is None:
                 self.detail.setCurrentIndex(0)
                 return
+            self.change_model.set_rows(fields)
             self.change_reason.clear()
             self.detail.setCurrentIndex(2)
             return
         lines = [f"<b>{item.family_name}</b> ({item.family_ref})",
-                 f"{RequestKind(item.kind).label} — {item.child_name}",
+                 f"{RequestKind.label_of(item.kind)} — {item.child_name}",
                  f"{item.activity_name} — {item.unit_name}"]
         if item.day:
             lines.append(formats.long_date(item.day) + (" <i>(jour passé)</i>" if item.past else ""))
@@ -354,26 +344,23 @@ class ValidationTab(QWidget):
 
     # ------------------------------------------------------------------ decisions
     def _decide(self, title: str, fn) -> queue.DecisionResult | None:
-        QGuiApplication.setOverrideCursor(Qt.WaitCursor)
-        try:
-            result = fn()
-        except DeskError as exc:
-            QGuiApplication.restoreOverrideCursor()
-            self.warn(title, str(exc))
-            self.refresh()
-            return None
-        QGuiApplication.restoreOverrideCursor()
-        self.refresh()
-        self._changed()
-        self.status.setText(result.summary("acceptée" if "ccept" in title else "refusée").splitlines()[0])
-        extra = [line for line in result.summary().splitlines()[1:]]
-        for ref, login, password, mailed in result.credentials:
-            if not mailed:
-                extra.append(f"{ref} : pas de courriel — identifiant {login}, mot de passe provisoire "
-                             f"{password} (à remettre par courrier).")
-        if extra:
-            self.inform(title, "\n".join(extra))
-        return result
+        """One decision round; the queue itself reloads from the round's Changes (apply_changes)."""
+        def refused(text: str) -> None:
+            self.warn(title, text)
+            self.refresh()  # someone else may have decided meanwhile: show the queue as it is
+
+        def done(result: queue.DecisionResult) -> None:
+            self.queueChanged.emit()
+            self.status.setText(result.summary("acceptée" if "ccept" in title else "refusée").splitlines()[0])
+            extra = [line for line in result.summary().splitlines()[1:]]
+            for ref, login, password, mailed in result.credentials:
+                if not mailed:
+                    extra.append(f"{ref} : pas de courriel — identifiant {login}, mot de passe provisoire "
+                                 f"{password} (à remettre par courrier).")
+            if extra:
+                self.inform(title, "\n".join(extra))
+
+        return ops.run(self, title, fn, on_done=done, on_error=refused)
 
     def accept_items(self, items: list[queue.QueueItem]) -> queue.DecisionResult | None:
         if not items:
@@ -436,12 +423,6 @@ class ValidationTab(QWidget):
         self.tree.setCurrentIndex(index)
         self.tree.scrollTo(index)
 
-    def _changed(self) -> None:
-        self.queueChanged.emit()
-        window = self.window()
-        if window is not self and hasattr(window, "update_status"):
-            window.update_status()
-
     # ------------------------------------------------------------------ feed import
     def import_feed_dialog(self) -> None:
         path, _ = QFileDialog.getOpenFileName(self, "Importer les demandes du portail", "",
@@ -450,18 +431,14 @@ class ValidationTab(QWidget):
             self.import_feed_file(path)
 
     def import_feed_file(self, path: str) -> intake.IntakeResult | None:
-        QGuiApplication.setOverrideCursor(Qt.WaitCursor)
-        try:
-            result = intake.import_feed_file(self.desk, path)
-        except DeskError as exc:
-            QGuiApplication.restoreOverrideCursor()
-            self.warn("Importer les demandes du portail", str(exc))
-            return None
-        QGuiApplication.restoreOverrideCursor()
-        self.refresh()
-        self._changed()
-        self.inform("Importer les demandes du portail", result.summary())
-        return result
+        title = "Importer les demandes du portail"
+
+        def done(result: intake.IntakeResult) -> None:
+            self.queueChanged.emit()
+            self.inform(title, result.summary())
+
+        return ops.run(self, title, lambda: intake.import_feed_file(self.desk, path), on_done=done,
+                       on_error=lambda text: self.warn(title, text))
 
     def dragEnterEvent(self, event) -> None:
         if self._dropped_feed(event.mimeData()):

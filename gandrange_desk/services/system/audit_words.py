@@ -1,0 +1,192 @@
+"""The audit trail's vocabulary, declared once: actions, entities, field names, and how a
+before → after change reads in French.
+
+The supervisors' journal (`services.system.audit`), a family's Historique tab
+(`services.families.history`) and the RGPD export all read these tables, so an action or a field
+is named the same everywhere. Stored codes that are enums (statuses, billing) take their words from
+the enums themselves.
+"""
+
+from __future__ import annotations
+
+from gandrange_desk.models import Billing, InvoiceStatus, RequestStatus
+
+ACTION_LABELS = {
+    # The family file.
+    "family.create": "Création de la fiche",
+    "family.foyer": "Foyer modifié",
+    "family.guardians": "Responsables modifiés",
+    "family.quotient": "Quotient familial enregistré",
+    "family.payment_mode": "Mode de paiement changé",
+    "family.portal": "Compte portail modifié",
+    "family.archive": "Famille archivée",
+    "family.anonymise": "Famille anonymisée (RGPD)",
+    "family.restore": "Famille restaurée",
+    "family.delete": "Famille supprimée",
+    "family.export": "Données exportées (RGPD)",
+    "family.acknowledgement": "Accusé de la notice enregistré",
+    "child.create": "Enfant ajouté",
+    "child.update": "Enfant modifié",
+    "child.archive": "Enfant archivé (a quitté la structure)",
+    "mandate.create": "Mandat SEPA créé",
+    "mandate.update": "Mandat SEPA modifié",
+    "mandate.revoke": "Mandat SEPA révoqué",
+    "portal.credentials": "Identifiants du portail envoyés",
+    "document.add": "Document enregistré",
+    "document.state": "Document traité",
+    # Requests and the portal feed.
+    "family_change.decide": "Modification de famille traitée",
+    "registration.accept": "Inscription acceptée",
+    "registration.refuse": "Inscription refusée",
+    "decide": "Demande traitée",
+    "cancel_direct": "Annulation directe par le bureau",
+    "capacity_override": "Dépassement de capacité accepté",
+    "feed.import": "Flux du portail importé",
+    "email_doubtful": "Adresse e-mail douteuse",
+    "outbox_resend": "Courriel renvoyé",
+    # Billing.
+    "invoice.prepare": "Factures préparées",
+    "invoice.issue": "Facture émise",
+    "invoice.send": "Facture envoyée",
+    "invoice.remind": "Relance de facture",
+    "credit_note.issue": "Avoir émis",
+    "credit_note.send": "Avoir envoyé",
+    "payment.record": "Règlement enregistré",
+    "payment.allocate": "Règlement affecté",
+    "payment.release": "Affectation de règlement annulée",
+    "sepa.export": "Fichier de prélèvements SEPA",
+    "attestation.fiscal": "Attestation fiscale",
+    "attestation.period": "Attestation de présence",
+    "tariff.add": "Tarif ajouté",
+    "tariff.update": "Tarif modifié",
+    "tariff.delete": "Tarif supprimé",
+    # Settings, users, demo.
+    "settings.edit": "Paramètres modifiés",
+    "settings.import": "Paramètres importés",
+    "settings.tariff.create": "Tarif créé (paramètres)",
+    "settings.tariff.update": "Tarif modifié (paramètres)",
+    "settings.retention": "Durée de conservation modifiée",
+    "smtp_settings": "Serveur d'envoi modifié",
+    "user.create": "Utilisateur créé",
+    "user.update": "Utilisateur modifié",
+    "demo.create": "Données de démonstration créées",
+    "demo.payments": "Règlements de démonstration",
+    # Appointments and published documents.
+    "appointment.slots": "Créneaux de rendez-vous créés",
+    "appointment.book": "Rendez-vous pris",
+    "appointment.move": "Rendez-vous déplacé",
+    "appointment.cancel": "Rendez-vous annulé",
+    "appointment.withdraw": "Créneau retiré",
+    "appointment.mark": "Rendez-vous pointé",
+    "appointment.notes": "Notes de rendez-vous",
+    "appointment.attach": "Rendez-vous rattaché à une famille",
+    "document.publish": "Document publié",
+    "document.unpublish": "Document retiré",
+}
+
+ENTITY_LABELS = {
+    "family": "Famille", "child": "Enfant", "guardian": "Responsable", "request": "Demande",
+    "invoice": "Facture", "invoice_month": "Mois de facturation", "credit_note": "Avoir",
+    "payment": "Règlement", "payment_allocation": "Affectation", "mandate": "Mandat SEPA",
+    "sepa_export": "Export SEPA", "document": "Document", "tariff": "Tarif", "settings": "Paramètres",
+    "desk_user": "Utilisateur", "appointment": "Rendez-vous", "feed_entry": "Flux du portail",
+    "quotient_record": "Quotient familial", "outbox_message": "Courriel", "smtp_settings": "Serveur d'envoi",
+}
+
+FIELD_LABELS = {
+    # The family file.
+    "name": "nom", "street": "adresse", "postcode": "code postal", "city": "commune", "phone": "téléphone",
+    "notes": "notes", "acknowledgement_returned": "accusé rendu", "first_name": "prénom",
+    "last_name": "nom", "birth_date": "naissance", "class_name": "classe", "school_id": "école",
+    "archived": "archivé", "health_notes": "notes de santé", "allergies": "allergies", "pai": "PAI",
+    "doctor": "médecin", "pickups": "personnes autorisées", "payment_mode": "mode de paiement",
+    "portal_login": "identifiant", "portal_state": "état du compte", "value": "valeur",
+    "valid_from": "depuis", "source": "source", "state": "état", "reason": "motif", "iban": "IBAN",
+    "bic": "BIC", "rum": "RUM", "holder": "titulaire", "signed_on": "signé le", "email": "e-mail",
+    "relation": "lien", "receives_email": "reçoit les courriels",
+    "holds_portal_account": "titulaire du compte portail",
+    # Requests, billing, settings, users, anonymisation.
+    "status": "statut", "billing": "facturation", "billing_override_reason": "motif de facturation",
+    "capacity_override": "dépassement de capacité", "price_cents": "prix (centimes)",
+    "total_cents": "total (centimes)", "amount_cents": "montant (centimes)", "number": "numéro",
+    "month": "mois", "mode": "mode", "role": "rôle", "login": "identifiant", "full_name": "nom complet",
+    "active": "actif", "host": "serveur", "port": "port", "sender": "expéditeur", "day": "jour",
+    "late": "hors délai", "count": "nombre", "retention_years": "durée de conservation (ans)",
+    "anonymised": "anonymisée", "children": "enfants", "guardians": "responsables",
+    "documents": "documents", "messages": "courriels", "requests": "demandes",
+    "audit_entries": "entrées du journal", "created": "créé", "updated": "modifié", "deleted": "supprimé",
+}
+
+# Stored codes written in an entry's values, in the words of a sentence ("statut : acceptée").
+VALUE_LABELS = {m.value: m.phrase for enum in (RequestStatus, Billing, InvoiceStatus) for m in enum}
+
+HEALTH_KEYS = {"health_notes", "allergies", "pai", "doctor"}
+
+
+def action_label(action: str) -> str:
+    return ACTION_LABELS.get(action, action)
+
+
+def short_value(value) -> str:
+    """A value as one short cell: ISO dates as dd/mm/yyyy, booleans as oui/non, "—" for nothing."""
+    if isinstance(value, str) and len(value) == 10 and value[4] == "-" and value[7] == "-":
+        return f"{value[8:]}/{value[5:7]}/{value[:4]}"
+    if value is True:
+        return "oui"
+    if value is False:
+        return "non"
+    if value is None or value == "":
+        return "—"
+    if isinstance(value, list):
+        return f"{len(value)} élément(s)"
+    text = str(value)
+    return text if len(text) <= 60 else text[:57] + "…"
+
+
+def person_name(item: dict) -> str:
+    return f"{item.get('first_name', '')} {item.get('last_name', '')}".strip() or "?"
+
+
+def change_lines(before: dict | list | None, after: dict | list | None, health: bool) -> list[str]:
+    """One French line per changed field ("téléphone : — → 03 87 12 34 56"); health values are
+    hidden from a role that may not see them."""
+    if isinstance(before, dict) or isinstance(after, dict):
+        b = before if isinstance(before, dict) else {}
+        a = after if isinstance(after, dict) else {}
+        out = []
+        for key in list(dict.fromkeys([*b, *a])):
+            if key in ("id", "ref") or b.get(key) == a.get(key) and key in b:
+                continue
+            label = FIELD_LABELS.get(key, key)
+            if key in HEALTH_KEYS and not health:
+                out.append(f"{label} : modifié (donnée de santé)")
+                continue
+            if key in b:
+                out.append(f"{label} : {short_value(b.get(key))} → {short_value(a.get(key))}")
+            else:
+                out.append(f"{label} : {short_value(a.get(key))}")
+        return out
+    if isinstance(before, list) or isinstance(after, list):
+        return _list_lines(before or [], after or [], health)
+    return []
+
+
+def _list_lines(before: list, after: list, health: bool) -> list[str]:
+    """Guardians saved as a list: say who was added, removed, or what changed for whom."""
+    old = {item.get("id"): item for item in before if isinstance(item, dict)}
+    out = []
+    seen = set()
+    for item in after:
+        if not isinstance(item, dict):
+            continue
+        previous = old.get(item.get("id"))
+        if previous is None:
+            out.append(f"ajouté : {person_name(item)}")
+            continue
+        seen.add(item.get("id"))
+        for line in change_lines(previous, item, health):
+            out.append(f"{person_name(item)} — {line}")
+    for key, item in old.items():
+        if key not in seen and not any(isinstance(a, dict) and a.get("id") == key for a in after):
+            out.append(f"retiré : {person_name(item)}")
+    return out
