@@ -30,6 +30,9 @@ COMMAND_MODULES = (
     "gandrange_desk.commands.invoices",
     "gandrange_desk.commands.appointments",
     "gandrange_desk.commands.privacy",
+    "gandrange_desk.commands.lists",
+    "gandrange_desk.commands.exports",
+    "gandrange_desk.commands.caf",
 )
 
 EXIT_FAILED = 1

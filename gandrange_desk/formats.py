@@ -45,6 +45,11 @@ def month_year(day: date) -> str:
     return format_date(day, format="LLLL yyyy", locale=LOCALE)
 
 
+def short_month_year(day: date) -> str:
+    """'nov. 2026', for chart axes."""
+    return format_date(day, format="LLL yyyy", locale=LOCALE)
+
+
 def de(word: str) -> str:
     """'de facturée', "d'excusée": French elides « de » before a vowel or a mute h."""
     return f"d'{word}" if word[:1].lower() in "aeiouyéèêàâîôûh" else f"de {word}"

@@ -4,7 +4,9 @@ Everything comes from one `random.Random(seed)` and the desk's clock, so the sam
 same day gives the same database. Rows are written with bulk INSERTs (executemany), family chunk
 by family chunk, so 2,000 families and their few hundred thousand cells take seconds; the
 whole core is one transaction. Afterwards, unless `extras` is off, the other parts add theirs:
-`demo.billing.add_billing(desk, rng)` (issued invoices and payments of the past months) and
+`demo.attendance.add_attendance(desk, rng)` (the door's marks of the past days, before the billing
+so a run that applies the attendance rules bills what the door saw), `demo.billing.add_billing(desk,
+rng)` (issued invoices and payments of the past months) and
 `demo.appointments.add_appointments(desk, rng)` (September help sessions).
 
 Demo desk users (password `demo1234`): sfoncin (Sandrine Foncin, agent), nbecker (Nathalie
@@ -32,6 +34,7 @@ from gandrange_desk.models import (
     Role, Structure, Unit,
 )
 from gandrange_desk.demo import appointments as demo_appointments
+from gandrange_desk.demo import attendance as demo_attendance
 from gandrange_desk.demo import billing as demo_billing
 from gandrange_desk.demo import data
 from gandrange_desk.demo.bulk import bulk_insert
@@ -292,8 +295,9 @@ def run_demo(desk: Desk, *, families: int = 250, seed: int = 1, year: int | None
     if progress:
         progress.step(families, families, "Familles et réservations")
         if extras:
-            progress.step(0, 1, "Compléments (factures, règlements, rendez-vous)")
-    hooks = (("billing", demo_billing, "add_billing"), ("appointments", demo_appointments, "add_appointments"))
+            progress.step(0, 1, "Compléments (pointage, factures, règlements, rendez-vous)")
+    hooks = (("attendance", demo_attendance, "add_attendance"), ("billing", demo_billing, "add_billing"),
+             ("appointments", demo_appointments, "add_appointments"))
     for name, module, function in hooks if extras else ():
         # Looked up at call time so tests can stand in for a slow part.
         extra_started = time.perf_counter()

@@ -38,6 +38,7 @@ from .billing import (
     PaymentAllocation,
     SepaExport,
 )
+from .attendance import Attendance, Presence
 from .outbox import OutboxAttachment, OutboxMessage, OutboxStatus
 from .people import Appointment, AppointmentStatus, AuditEntry, DeskUser, Role
 

@@ -21,6 +21,7 @@ class Changes:
     families: set[int] = field(default_factory=set)  # family files (members, quotients, mandates…)
     invoices: set[int] = field(default_factory=set)  # invoices and credit notes of those families
     payments: set[int] = field(default_factory=set)  # families whose payments or balances moved
+    attendance: set[Cell] = field(default_factory=set)  # presences marked or cleared (pointage)
     outbox: int = 0  # e-mails queued (or re-queued) by the operation
     appointments: bool = False
     settings: bool = False  # structure, activities, units, tariffs, closures, SMTP, users
@@ -35,6 +36,7 @@ class Changes:
         self.families |= other.families
         self.invoices |= other.invoices
         self.payments |= other.payments
+        self.attendance |= other.attendance
         self.outbox += other.outbox
         self.appointments = self.appointments or other.appointments
         self.settings = self.settings or other.settings

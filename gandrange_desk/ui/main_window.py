@@ -1,4 +1,5 @@
-"""The main window: tabs Familles, Réservations, Validation, Facturation, Courriels, Rendez-vous.
+"""The main window: tabs Familles, Réservations, Validation, Facturation, Courriels, Rendez-vous,
+Pointage, Listes, Tableau de bord.
 
 Tabs are built the first time they are shown, so the window is usable quickly on start.
 Every operation's `Changes` arrive here (`publish_changes`, signal `changesApplied`): the status
@@ -39,6 +40,9 @@ TABS = (
     ("Fa&cturation", "gandrange_desk.ui.billing.tab", "BillingTab"),
     ("Co&urriels", "gandrange_desk.ui.mail.view", "MailView"),
     ("Ren&dez-vous", "gandrange_desk.ui.appointments.tab", "AppointmentsTab"),
+    ("&Pointage", "gandrange_desk.ui.attendance.tab", "AttendanceTab"),
+    ("&Listes", "gandrange_desk.ui.lists.tab", "ListsTab"),
+    ("Tableau de &bord", "gandrange_desk.ui.dashboard.tab", "DashboardTab"),
 )
 
 

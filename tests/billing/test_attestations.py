@@ -116,15 +116,20 @@ def test_nothing_to_attest(desk, year):
 
 
 def test_period_attestation(desk, year, db_url, tmp_path, capsys):
-    from gandrange_desk.models import Booking
+    from gandrange_desk.models import Attendance, Booking
 
     u = b.units(desk)
     with desk.unit_of_work() as s:
-        # Present on 3, 4 and 7 September; the 8th was cancelled late (AF): billed, not present;
+        # Booked on 3, 4 and 7 September; the 8th was cancelled late (AF): billed, not present;
         # a booking of December (after "today") is not a presence yet.
         for day, state in ((3, "R"), (4, "R"), (7, "R"), (8, "AF")):
             s.add(Booking(child_id=year["lea"], unit_id=u["Soir"], day=date(2026, 9, day), state=state))
         s.add(Booking(child_id=year["lea"], unit_id=u["Soir"], day=date(2026, 12, 1), state="R"))
+        # The door: there on the 3rd, absent on the 4th, nobody marked the 7th (counted from the
+        # reservation, starred), came without a reservation on the 10th.
+        for day, presence in ((3, "present"), (4, "absent"), (10, "walk_in")):
+            s.add(Attendance(child_id=year["lea"], unit_id=u["Soir"], day=date(2026, 9, day), presence=presence,
+                             recorded_at=desk.now(), recorded_by="sfoncin"))
     payments.record_payment(desk, year["fam"], mode="cheque", received_on=date(2026, 10, 5), amount_cents=7800,
                             reference="Chèque 0042")
     result = attestations.period_pdf(desk, year["fam"], date(2026, 9, 3), date(2026, 12, 31))
@@ -132,8 +137,10 @@ def test_period_attestation(desk, year, db_url, tmp_path, capsys):
     assert "Attestation de présence et de paiement" in text
     att = attestations.period_attestation(desk, year["fam"], date(2026, 9, 3), date(2026, 12, 31))
     assert [(a.child_name, a.unit_label, a.days) for a in att.attendance] == [
-        ("Léa Muller", "PÉRISCOLAIRE — Soir", [date(2026, 9, 3), date(2026, 9, 4), date(2026, 9, 7)])]
-    assert "03/09, 04/09, 07/09" in text and "Jours de présence" in text
+        ("Léa Muller", "PÉRISCOLAIRE — Soir", [date(2026, 9, 3), date(2026, 9, 7), date(2026, 9, 10)])]
+    assert att.attendance[0].presumed == [date(2026, 9, 7)]
+    assert "03/09, 07/09*, 10/09" in text and "Jours de présence" in text
+    assert "* Présence d'après la réservation : le pointage de ce jour n'a pas été saisi." in text
     # Billed: Soir from 3 September (8 days) and 1-10 October at 3,00 €.
     soir = [a for a in att.billed if a.child_name == "Léa Muller" and a.unit_label == "Soir"][0]
     assert len(soir.days) == 18 and soir.amount_cents == 5400

@@ -13,7 +13,8 @@ def test_main_window_shows_tabs_and_status(qtbot, desk):
     window.show()
     assert window.windowTitle() == "Gandrange Desk — Bureau périscolaire"
     titles = [window.tabs.tabText(i).replace("&", "") for i in range(window.tabs.count())]
-    assert titles == ["Familles", "Réservations", "Validation", "Facturation", "Courriels", "Rendez-vous"]
+    assert titles == ["Familles", "Réservations", "Validation", "Facturation", "Courriels", "Rendez-vous",
+                      "Pointage", "Listes", "Tableau de bord"]
     assert "Système" in window.user_label.text()
     assert window.pending_label.text() == "0 demande en attente"
     menus = [a.text().replace("&", "") for a in window.menuBar().actions()]

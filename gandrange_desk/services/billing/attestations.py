@@ -7,8 +7,9 @@ care lines of that child over the invoice's net total (after credit notes); a fu
 gives exactly its care lines. CESU préfinancés are employer aid, not the family's expense: they
 are left out and the attestation says so.
 
-Attendance/payment: for a chosen period, the billed days per child and unit, and the payments
-received.
+Attendance/payment: for a chosen period, the days each child was there (the door's pointage;
+a booked day nobody marked counts, flagged "d'après la réservation"), the billed days per child
+and unit, and the payments received.
 """
 
 from __future__ import annotations
@@ -24,8 +25,6 @@ from gandrange_desk import formats
 from gandrange_desk.errors import DeskError, NotFound, ValidationFailed
 from gandrange_desk.models import (
     Activity,
-    Booking,
-    CellState,
     Child,
     CreditNote,
     CreditNoteLine,
@@ -39,6 +38,7 @@ from gandrange_desk.models import (
     Role,
     Unit,
 )
+from gandrange_desk.services.attendance.periods import attended_days
 from gandrange_desk.services.context import Desk
 from gandrange_desk.services.pdf.base import load_structure
 from gandrange_desk.services.progress import Progress
@@ -211,6 +211,7 @@ class AttendanceLine:
     unit_label: str
     days: list[date]
     amount_cents: int  # billed for these days (line price × days)
+    presumed: list[date] = field(default_factory=list)  # booked, nobody marked: "d'après la réservation"
 
 
 @dataclass
@@ -221,7 +222,7 @@ class PeriodAttestation:
     address_lines: list[str]
     start: date
     end: date
-    # Days present: R cells up to today (AF days were billed but the child was not there).
+    # Days present, up to today: marked present (or walk-in), or booked (R) and not marked.
     attendance: list[AttendanceLine] = field(default_factory=list)
     billed: list[AttendanceLine] = field(default_factory=list)  # issued invoice lines, days in the period
     payments: list[tuple[date, str, str, int]] = field(default_factory=list)  # date, mode, reference, cents
@@ -264,16 +265,21 @@ def _period(s: Session, family_id: int, start: date, end: date, today: date) -> 
     for entry in merged.values():
         entry.days.sort()
     att.billed = sorted(merged.values(), key=lambda a: (a.child_name, a.unit_label))
+    # Real attendance (pointage); a booked day nobody marked counts "d'après la réservation".
+    days = attended_days(s, start, min(end, today), family_id=family_id)
+    children = {c.id: c for c in s.scalars(select(Child).where(Child.family_id == family_id))}
+    units = {uid: (name, activity_name, a_pos, u_pos) for uid, name, activity_name, a_pos, u_pos in s.execute(
+        select(Unit.id, Unit.name, Activity.name, Activity.position, Unit.position)
+        .join(Activity, Activity.id == Unit.activity_id))}
     present: dict[tuple[str, str], AttendanceLine] = {}
-    for child, unit, activity_name, day in s.execute(
-            select(Child, Unit.name, Activity.name, Booking.day)
-            .join(Booking, Booking.child_id == Child.id).join(Unit, Unit.id == Booking.unit_id)
-            .join(Activity, Activity.id == Unit.activity_id)
-            .where(Child.family_id == family_id, Booking.state == CellState.R,
-                   Booking.day >= start, Booking.day <= min(end, today))
-            .order_by(Child.birth_date, Activity.position, Unit.position, Booking.day)):
+    for (child_id, unit_id, day), presumed in sorted(days.items(), key=lambda kv: (
+            children[kv[0][0]].birth_date, kv[0][0], units[kv[0][1]][2:], kv[0][1], kv[0][2])):
+        child, (unit, activity_name, *_) = children[child_id], units[unit_id]
         label = f"{activity_name} — {unit}"
-        present.setdefault((child.full_name, label), AttendanceLine(child.full_name, label, [], 0)).days.append(day)
+        line = present.setdefault((child.full_name, label), AttendanceLine(child.full_name, label, [], 0))
+        line.days.append(day)
+        if presumed:
+            line.presumed.append(day)
     att.attendance = list(present.values())
     for p in s.scalars(select(Payment).where(Payment.family_id == family_id, Payment.received_on >= start,
                                              Payment.received_on <= end).order_by(Payment.received_on, Payment.id)):

@@ -109,7 +109,10 @@ def period_attestation_pdf(structure: StructureInfo, att, today: date) -> bytes:
     if att.attendance:
         columns = (Column("Enfant", 40), Column("Prestation", 50), Column("Jours de présence", 80),
                    Column("Nb", 10, "R"))
-        pdf.table(columns, [[a.child_name, a.unit_label, _days(a.days), str(len(a.days))] for a in att.attendance])
+        pdf.table(columns, [[a.child_name, a.unit_label, _days(a.days, set(a.presumed)), str(len(a.days))]
+                            for a in att.attendance])
+        if any(a.presumed for a in att.attendance):
+            pdf.paragraph("* Présence d'après la réservation : le pointage de ce jour n'a pas été saisi.", size=7.5)
     else:
         pdf.paragraph("Aucune présence sur la période.")
     pdf.section("Montants facturés", size=9.5)
@@ -133,6 +136,7 @@ def period_attestation_pdf(structure: StructureInfo, att, today: date) -> bytes:
     return pdf.to_bytes()
 
 
-def _days(days: list[date]) -> str:
-    """'02/09, 04/09, 05/09…' — the days as a person checks them against a calendar."""
-    return ", ".join(formats.ddmm(d) for d in days)
+def _days(days: list[date], presumed: set[date] = frozenset()) -> str:
+    """'02/09, 04/09*, 05/09…' — the days as a person checks them against a calendar; a star
+    marks a day counted from the reservation because nobody marked it."""
+    return ", ".join(formats.ddmm(d) + ("*" if d in presumed else "") for d in days)

@@ -38,6 +38,7 @@ from gandrange_desk.services.changes import Changes
 from gandrange_desk.services.context import Desk
 from gandrange_desk.services.search import normalize
 from gandrange_desk.ui.common import ops
+from gandrange_desk.ui.common.export import export_button
 from gandrange_desk.ui.common.refresh import Follow
 from gandrange_desk.ui.common.table_model import RIGHT, ColumnsTableModel, RowsTableModel
 from gandrange_desk.ui.common.widgets import make_table, pydate, qdate
@@ -327,6 +328,9 @@ class PaymentsView(QWidget):
         filter_row = QHBoxLayout()
         filter_row.addWidget(self.search)
         filter_row.addStretch(1)
+        self.export_button = export_button(
+            self, desk, lambda: "unpaid" if self.tabs.currentWidget() is self.unpaid_view else "payments")
+        filter_row.addWidget(self.export_button)
         layout = QVBoxLayout(self)
         layout.addLayout(bar)
         layout.addLayout(filter_row)

@@ -28,6 +28,7 @@ from gandrange_desk.services.search import normalize
 from gandrange_desk.ui.billing.month_dialogs import PaperInvoicesDialog, RecapDialog
 from gandrange_desk.ui.billing.payments_view import PaymentsView
 from gandrange_desk.ui.common import ops
+from gandrange_desk.ui.common.export import export_button
 from gandrange_desk.ui.common.refresh import Follow
 from gandrange_desk.ui.common.table_model import RowsTableModel
 from gandrange_desk.ui.common.windows import keep
@@ -155,6 +156,8 @@ class BillingTab(QWidget):
                   self.credit_button):
             bar.addWidget(w)
         bar.addStretch(1)
+        self.export_button = export_button(self, desk, "invoices", lambda: {"month": self.month()})
+        bar.addWidget(self.export_button)
         bar.addWidget(self.tariffs_button)
 
         self.model = InvoiceTableModel(self)

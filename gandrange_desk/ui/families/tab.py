@@ -25,6 +25,7 @@ from gandrange_desk import formats
 from gandrange_desk.services.changes import Changes
 from gandrange_desk.services.families import file as fam
 from gandrange_desk.ui.common import ops
+from gandrange_desk.ui.common.export import export_button
 from gandrange_desk.ui.common.refresh import Follow
 from gandrange_desk.ui.common.table_model import RowsTableModel
 from gandrange_desk.ui.common.windows import keep
@@ -121,6 +122,9 @@ class FamiliesTab(QWidget):
         self.published_btn = QPushButton("Documents &publiés…")
         self.published_btn.clicked.connect(self.manage_published)
         top.addWidget(self.published_btn)
+        self.export_btn = export_button(self, desk, "families", lambda: {
+            "text": self.search.text(), "include_archived": self.archived.isChecked()})
+        top.addWidget(self.export_btn)
         lay.addLayout(top)
 
         self.model = FamiliesModel(self)

@@ -33,6 +33,8 @@ from gandrange_desk.services.reservations.grid import DR
 from gandrange_desk.ui.common import ops
 from gandrange_desk.ui.common.refresh import Follow, inside
 
+from gandrange_desk.ui.common.export import export_button
+
 from .grid_actions import APPLIES_TO, SPECS, VERBS, default_action, operation
 from .grid_delegate import LEGEND, GridDelegate, NameDelegate
 from .grid_header import DayHeader
@@ -121,7 +123,11 @@ class ReservationsTab(GridPrompts, QWidget):
             bar.addWidget(w)
         bar.addStretch(1)
         tools = QHBoxLayout()
-        for w in (self.family_mode, self.weekends, self.period_button, self.family_chip):
+        self.export_button = export_button(self, self.desk, "grid", lambda: {
+            "month": self.month, "activity_id": self.activity_combo.currentData(),
+            "school_id": self.school_combo.currentData(), "class_name": self.class_combo.currentData()})
+        for w in (self.family_mode, self.weekends, self.period_button, self.export_button,
+                  self.family_chip):
             tools.addWidget(w)
         tools.addWidget(self.search, 1)
 

@@ -28,6 +28,7 @@ from gandrange_desk.services.mail import outbox
 from gandrange_desk.services.queue.reads import activity_choices
 from gandrange_desk.services.context import Desk
 from gandrange_desk.ui.common import ops
+from gandrange_desk.ui.common.export import export_button
 from gandrange_desk.ui.common.refresh import Follow
 from gandrange_desk.ui.common.table_model import RowsTableModel
 from gandrange_desk.ui.families.file import open_family_file
@@ -149,6 +150,8 @@ class ValidationTab(QWidget):
         filters.addWidget(self.late_only)
         filters.itemAt(0).widget().setBuddy(self.kind)
         filters.addWidget(self.import_button)
+        self.export_button = export_button(self, self.desk, "queue")
+        filters.addWidget(self.export_button)
         filters.addWidget(refresh)
         layout.addLayout(filters)
 
