@@ -87,6 +87,16 @@ def no_thread_left_behind():
         pytest.fail(f"threads still running after the test: {', '.join(sorted(remaining))}", pytrace=False)
 
 
+@pytest.fixture(autouse=True)
+def no_session_password_left():
+    """SMTP passwords typed "for this session" live in a process-wide dict: one test's password
+    must not make a later test's delivery succeed (or a "password missing" test pass)."""
+    yield
+    from gandrange_desk.services.system import secrets
+
+    secrets.forget_session()
+
+
 class FakeClock:
     """A settable Europe/Paris clock: tests decide what "now" is."""
 
