@@ -8,6 +8,8 @@ from __future__ import annotations
 import itertools
 import os
 import shutil
+import threading
+import time
 from datetime import datetime
 from pathlib import Path
 
@@ -39,6 +41,60 @@ def pytest_generate_tests(metafunc):
     if "backend" in metafunc.fixturenames:
         chosen = metafunc.config.getoption("--backend") or list(BACKENDS)
         metafunc.parametrize("backend", chosen, scope="session")
+
+
+def _qt_threads() -> dict[str, str]:
+    """OS threads started by our QThreads, by id (Linux: Qt names a thread after the QThread's
+    objectName, else "QThread"; Qt's own pool threads are "Thread (pooled)" and not ours)."""
+    tasks = Path("/proc/self/task")
+    if not tasks.is_dir():
+        return {}
+    found = {}
+    for task in tasks.iterdir():
+        try:
+            name = (task / "comm").read_text().strip()
+        except OSError:  # the thread ended meanwhile
+            continue
+        if name == "QThread" or name.startswith("gandrange"):
+            found[task.name] = name
+    return found
+
+
+@pytest.fixture(autouse=True)
+def no_thread_left_behind():
+    """A test stops every thread it started: a mail sender, an SMTP server or a worker left
+    running moves process-wide state under later tests and, once Qt tears its QThread down
+    while it runs, aborts the whole run. Runs after pytest-qt closed the test's widgets."""
+    python_before = set(threading.enumerate())
+    qt_before = set(_qt_threads())
+    yield
+
+    def left() -> list[str]:
+        python = [t.name for t in threading.enumerate()
+                  if t not in python_before and t.is_alive()
+                  # Qt threads that ran Python code: checked by their OS name below.
+                  and not isinstance(t, threading._DummyThread)]
+        return python + [name for tid, name in _qt_threads().items() if tid not in qt_before]
+
+    # A stopped thread may still be exiting at the OS level for a moment: wait for that, never
+    # for a thread that keeps running.
+    deadline = time.monotonic() + 10
+    remaining = left()
+    while remaining and time.monotonic() < deadline:
+        time.sleep(0.05)
+        remaining = left()
+    if remaining:
+        pytest.fail(f"threads still running after the test: {', '.join(sorted(remaining))}", pytrace=False)
+
+
+@pytest.fixture(autouse=True)
+def no_session_password_left():
+    """SMTP passwords typed "for this session" live in a process-wide dict: one test's password
+    must not make a later test's delivery succeed (or a "password missing" test pass)."""
+    yield
+    from gandrange_desk.services.system import secrets
+
+    secrets.forget_session()
 
 
 class FakeClock:

@@ -53,10 +53,22 @@ class PgServer:
             os.chmod(self.root, 0o700)
         self._run(self.initdb, "-D", str(self.data), "-U", "postgres", "-A", "trust",
                   "-E", "UTF8", "--locale=C.UTF-8", "--no-sync")
-        opts = (f"-p {self.port} -k {self.root} -c listen_addresses=127.0.0.1 -c fsync=off "
-                "-c synchronous_commit=off -c full_page_writes=off -c max_connections=200")
-        self._run(self.pg_ctl, "-D", str(self.data), "-o", opts, "-l", str(self.root / "log"),
-                  "-w", "-t", "60", "start")
+        log = self.root / "log"
+        for attempt in range(5):
+            opts = (f"-p {self.port} -k {self.root} -c listen_addresses=127.0.0.1 -c fsync=off "
+                    "-c synchronous_commit=off -c full_page_writes=off -c max_connections=200")
+            try:
+                self._run(self.pg_ctl, "-D", str(self.data), "-o", opts, "-l", str(log),
+                          "-w", "-t", "60", "start")
+                return self
+            except subprocess.CalledProcessError:
+                # The port was free when chosen, but other test runs share this machine: another
+                # server may have taken it since. Only that is worth another port.
+                taken = log.exists() and "Address already in use" in log.read_text(errors="replace")
+                if not taken or attempt == 4:
+                    raise
+                log.unlink()
+                self.port = _free_port()
         return self
 
     def url(self, database: str = "postgres") -> str:

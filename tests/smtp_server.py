@@ -11,7 +11,6 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import ipaddress
-import socket
 import ssl
 import threading
 from dataclasses import dataclass, field
@@ -22,18 +21,14 @@ from pathlib import Path
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult, LoginPassword
 
+from tests.ports import closed_port  # noqa: F401 - the mail tests import it from here
+
 DROP = "drop"
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def closed_port() -> int:
-    """A loopback port with nobody listening: connecting is refused at once."""
-    return free_port()
+# Other test runs share this machine: a port that was free a moment ago may be taken by the
+# time a server binds it, so the server binds port 0 itself (see tests/ports.py).
+SMTP_TIMEOUT = 30  # seconds: only bounds a hang; no test here waits for a timeout to fire
 
 
 @dataclass
@@ -99,6 +94,20 @@ class Handler:
         return "250 2.0.0 Message accepted for delivery"
 
 
+class _PortZeroController(Controller):
+    """Lets the kernel pick a free port when the server binds, then learns which one (before
+    `start()` connects to it to check the server answers)."""
+
+    def _create_server(self):
+        async def create():
+            server = await self.loop.create_server(self._factory_invoker, host=self.hostname, port=0,
+                                                   ssl=self.ssl_context)
+            self.port = server.sockets[0].getsockname()[1]
+            return server
+
+        return create()
+
+
 class SmtpServer:
     """`with SmtpServer() as server:` … `server.port`, `server.handler.received`."""
 
@@ -106,7 +115,6 @@ class SmtpServer:
                  implicit_tls: ssl.SSLContext | None = None, handler: Handler | None = None,
                  smtputf8: bool = True):
         self.handler = handler or Handler()
-        self.port = free_port()
         kwargs: dict = {"enable_SMTPUTF8": smtputf8}
         if auth:
             user, password = auth
@@ -122,8 +130,8 @@ class SmtpServer:
             kwargs.update(tls_context=starttls, require_starttls=True)
         if implicit_tls is not None:
             kwargs.update(ssl_context=implicit_tls)
-        self.controller = Controller(self.handler, hostname="127.0.0.1", port=self.port,
-                                     ready_timeout=10, **kwargs)
+        self.controller = _PortZeroController(self.handler, hostname="127.0.0.1", port=0,
+                                              ready_timeout=30, **kwargs)
 
     def __enter__(self) -> "SmtpServer":
         self.controller.start()
@@ -131,6 +139,10 @@ class SmtpServer:
 
     def __exit__(self, *exc) -> None:
         self.controller.stop()
+
+    @property
+    def port(self) -> int:
+        return self.controller.port
 
     @property
     def received(self) -> list[Received]:

@@ -8,6 +8,7 @@ from datetime import date, datetime
 import pytest
 from sqlalchemy import func, select
 
+from gandrange_desk import clock as real_clock
 from gandrange_desk.clock import PARIS
 from gandrange_desk.errors import PermissionDenied, ValidationFailed
 from gandrange_desk.models import (
@@ -240,7 +241,11 @@ def test_commands(desk, db_url, capsys):
     from gandrange_desk.cli import main
 
     fid = old_family(desk)
-    old_family(desk, "Schmitt", last_day=date(2023, 1, 10))
+    # The commands run on the real clock: Schmitt's last activity is in January of last year,
+    # eligible about five years after the day the test runs (a fixed date would become
+    # eligible one day and fail the test from then on).
+    schmitt_year = real_clock.today().year - 1
+    old_family(desk, "Schmitt", last_day=date(schmitt_year, 1, 10))
     assert main(["--db", db_url, "families", "eligible", "--json"]) == 0
     listed = json.loads(capsys.readouterr().out)
     assert [f["id"] for f in listed["families"]] == [fid] and listed["retention_years"] == 6
@@ -260,7 +265,7 @@ def test_commands(desk, db_url, capsys):
 
     assert main(["--db", db_url, "families", "anonymise", schmitt]) == 1
     err = capsys.readouterr().err
-    assert "anonymisable à partir du 01/09/2029" in err
+    assert f"anonymisable à partir du 01/09/{schmitt_year + 6}" in err
     assert main(["--db", db_url, "families", "anonymise", "F-NOPE"]) == 1
     assert "Famille introuvable : F-NOPE." in capsys.readouterr().err
 

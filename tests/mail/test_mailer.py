@@ -12,7 +12,7 @@ from gandrange_desk.services.mail import sender as mailer
 from gandrange_desk.services.system import secrets
 from gandrange_desk.services.mail.sender import SmtpNotConfigured, SmtpPasswordMissing, send_pending
 from gandrange_desk.services.mail.outbox import enqueue, family_recipients, outbox_counts
-from tests.smtp_server import DROP, SmtpServer, closed_port
+from tests.smtp_server import DROP, SMTP_TIMEOUT, SmtpServer, closed_port
 
 SENDER = "Périscolaire Gandrange <periscolaire@mairie-gandrange.example>"
 REPLY_TO = "Bureau périscolaire <bureau@mairie-gandrange.example>"
@@ -53,7 +53,7 @@ def rows(desk):
 
 
 def send(desk, **kw):
-    kw.setdefault("timeout", 3)
+    kw.setdefault("timeout", SMTP_TIMEOUT)
     return send_pending(desk, **kw)
 
 

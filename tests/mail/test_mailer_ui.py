@@ -16,7 +16,7 @@ from gandrange_desk.ui.families.mail_list import FamilyMailList
 from gandrange_desk.ui.mail.sender import MailSender
 from gandrange_desk.ui.mail.view import MailView
 from gandrange_desk.ui.mail.smtp_dialog import SmtpDialog
-from tests.smtp_server import SmtpServer
+from tests.smtp_server import SMTP_TIMEOUT, SmtpServer, closed_port
 from tests.mail.test_mailer import PDF, add_family, configure, queue, rows
 
 SHOTS = Path(os.environ.get("GD_SHOTS", "/tmp/mail"))
@@ -41,7 +41,7 @@ def mailbox(desk, clock):
     with SmtpServer() as server:
         server.handler.rcpt_answers = {"inconnu@example.org": "550 5.1.1 <inconnu@example.org>: User unknown"}
         configure(desk, server.port)
-        mailer.send_pending(desk, timeout=3)
+        mailer.send_pending(desk, timeout=SMTP_TIMEOUT)
     clock.value += timedelta(hours=2)
     queue(desk, martin, ["paul.martin@example.org"], subject="Annulation acceptée — MERCREDI")
     return {"lefevre": lefevre, "martin": martin}
@@ -96,7 +96,7 @@ def test_background_sender_delivers_off_the_ui_thread(qtbot, desk, monkeypatch):
     queue(desk, subject="Second")
     import threading
 
-    sender = MailSender(desk, interval_ms=3_600_000, timeout=3)
+    sender = MailSender(desk, interval_ms=3_600_000, timeout=SMTP_TIMEOUT)
     threads = []
     real_send = mailer.send_pending
 
@@ -123,13 +123,13 @@ def test_background_sender_delivers_off_the_ui_thread(qtbot, desk, monkeypatch):
 
 def test_background_sender_reports_missing_smtp_and_password(qtbot, desk):
     queue(desk)
-    sender = MailSender(desk, interval_ms=3_600_000, timeout=3, ask_password=False)
+    sender = MailSender(desk, interval_ms=3_600_000, timeout=SMTP_TIMEOUT, ask_password=False)
     try:
         with qtbot.waitSignal(sender.problemChanged, timeout=20_000) as blocker:
             sender.send_now()
         assert blocker.args[0].startswith("Aucun serveur SMTP n'est configuré : 1 courriel attend")
         assert (sender.waiting, sender.failed) == (1, 0)
-        configure(desk, 2525, user="periscolaire")
+        configure(desk, closed_port(), user="periscolaire")
         with qtbot.waitSignal(sender.problemChanged, timeout=20_000) as blocker:
             sender.send_now()
         assert "Aucun trousseau de mots de passe" in blocker.args[0]
@@ -203,7 +203,7 @@ def test_window_asks_for_the_password_and_keeps_it_for_the_session(qtbot, desk, 
 
     monkeypatch.setattr(mail_sender.QInputDialog, "getText", staticmethod(fake_get_text))
     queue(desk, subject="Après saisie du mot de passe")
-    sender = MailSender(desk, interval_ms=3_600_000, timeout=3)
+    sender = MailSender(desk, interval_ms=3_600_000, timeout=SMTP_TIMEOUT)
     try:
         with SmtpServer(auth=("periscolaire", "secret-fenetre")) as server:
             configure(desk, server.port, user="periscolaire")
@@ -224,7 +224,7 @@ def test_mail_view_uses_the_window_sender_and_filters_by_date(qtbot, desk, mailb
 
     window = QMainWindow()
     qtbot.addWidget(window)
-    window.mail_sender = MailSender(desk, window, interval_ms=3_600_000, timeout=3)
+    window.mail_sender = MailSender(desk, window, interval_ms=3_600_000, timeout=SMTP_TIMEOUT)
     try:
         view = MailView(desk, window)
         window.setCentralWidget(view)

@@ -14,7 +14,7 @@ from gandrange_desk.services.mail import sender as mailer
 from gandrange_desk.services.mail import smtp_settings
 from gandrange_desk.services.mail.outbox import (counts_text, list_messages, message_detail, outbox_counts,
                                             resend)
-from tests.smtp_server import SmtpServer, closed_port
+from tests.smtp_server import SMTP_TIMEOUT, SmtpServer, closed_port
 from tests.mail.test_mailer import PDF, add_family, configure, queue, rows
 
 
@@ -64,7 +64,7 @@ def test_resend_a_failed_message(desk, clock):
     with SmtpServer() as server:
         server.handler.rcpt_answers = {"inconnu@example.org": "550 5.1.1 User unknown"}
         configure(desk, server.port)
-        mailer.send_pending(desk, timeout=3)
+        mailer.send_pending(desk, timeout=SMTP_TIMEOUT)
         assert rows(desk)[mid].status == "failed"
         with pytest.raises(DeskError, match="seul un courriel en échec peut être renvoyé"):
             queue_id = queue(desk, subject="Autre")
@@ -73,7 +73,7 @@ def test_resend_a_failed_message(desk, clock):
         row = resend(desk, mid)
         assert row.status == OutboxStatus.PENDING
         server.handler.rcpt_answers = {}  # the address was corrected at the provider
-        report = mailer.send_pending(desk, timeout=3)
+        report = mailer.send_pending(desk, timeout=SMTP_TIMEOUT)
     assert report.sent == 2
     assert [r.message_id for r in server.received].count(rows(desk)[mid].message_id) == 1
     with desk.read() as s:

@@ -12,7 +12,7 @@ from datetime import date
 from pathlib import Path
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 
 from gandrange_desk.errors import AlreadyDecided
 from gandrange_desk.models import AuditEntry, OutboxMessage, Request, RequestStatus
@@ -52,6 +52,20 @@ def _announced(desk) -> list[int]:
     return sorted(int(x) for line in related for x in line.split(",") if x)
 
 
+def _waits_on_a_lock(engine, thread: threading.Thread, within: float = 60.0) -> bool:
+    """True once a session of this database waits on a lock (PostgreSQL) while `thread` runs,
+    polled until a deadline: a fixed sleep may end before the thread got there on a busy machine."""
+    deadline = time.monotonic() + within
+    # Autocommit: pg_stat_activity is a snapshot taken once per transaction.
+    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+        while thread.is_alive() and time.monotonic() < deadline:
+            if conn.execute(text("SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+                                 "AND wait_event_type = 'Lock'")).scalar_one():
+                return True
+            time.sleep(0.02)
+    return False
+
+
 def test_two_sessions_the_second_waits_then_is_told(busy_queue, backend):
     desk = busy_queue
     [rid] = [i.id for i in queue.pending_items(desk)][:1]
@@ -75,7 +89,7 @@ def test_two_sessions_the_second_waits_then_is_told(busy_queue, backend):
         if backend == "postgresql":
             thread.start()
             started.wait()
-            time.sleep(0.5)  # workstation 2 is now blocked on the row lock
+            assert _waits_on_a_lock(desk.engine, thread), "workstation 2 did not wait for the row lock"
             assert thread.is_alive()
     if backend != "postgresql":
         thread.start()  # SQLite: one writer at a time, the second begins after the commit

@@ -198,11 +198,11 @@ def test_filters_and_accept_all_shown(tab, office, qtbot):
     tab.kind.setCurrentIndex(1)  # Réservations
     assert [i.kind for i in tab.model.all_items()] == ["booking"] * 3
     tab.search.setText("muller")
-    qtbot.waitUntil(lambda: len(tab.model.all_items()) == 1, timeout=2000)
+    qtbot.waitUntil(lambda: len(tab.model.all_items()) == 1, timeout=10_000)
     tab.accept_all_shown()
     tab.search.setText("")
     tab.kind.setCurrentIndex(0)
-    qtbot.waitUntil(lambda: len(tab.model.all_items()) == 7 and not tab._search_timer.isActive(), timeout=2000)
+    qtbot.waitUntil(lambda: len(tab.model.all_items()) == 7 and not tab._search_timer.isActive(), timeout=10_000)
 
 
 def test_import_feed_from_file_and_drop(tab, office, tmp_path):

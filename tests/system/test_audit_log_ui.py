@@ -37,7 +37,7 @@ def test_audit_dialog_filters_and_pages(qtbot, desk, clock, agent_desk, responsa
     assert dialog.status.text().startswith("255 opérations")
     assert dialog.model.canFetchMore()
     dialog.table.scrollToBottom()
-    qtbot.waitUntil(lambda: dialog.model.rowCount() == 255)
+    qtbot.waitUntil(lambda: dialog.model.rowCount() == 255, timeout=10_000)
     assert not dialog.model.canFetchMore()
     assert _cells(dialog, 2)[0] == "Demande traitée"
     assert _cells(dialog, 5)[0] == "état : DR → R ; statut : acceptée"
@@ -55,7 +55,7 @@ def test_audit_dialog_filters_and_pages(qtbot, desk, clock, agent_desk, responsa
 
     # Family text filter (debounced) and a user.
     qtbot.keyClicks(dialog.family_edit, "weber")
-    qtbot.waitUntil(lambda: dialog.model.rowCount() == 2)
+    qtbot.waitUntil(lambda: dialog.model.rowCount() == 2, timeout=10_000)
     assert _cells(dialog, 2) == ["Famille archivée", "Création de la fiche"]
     dialog.user_box.setCurrentIndex(dialog.user_box.findData("sfoncin"))
     assert dialog.model.rowCount() == 0 and dialog.status.text() == "0 opération"
@@ -65,12 +65,13 @@ def test_audit_dialog_filters_and_pages(qtbot, desk, clock, agent_desk, responsa
     # Date range, inclusive.
     dialog.date_from.setDate(QDate(2026, 3, 3))
     dialog.date_to.setDate(QDate(2026, 3, 3))
-    qtbot.waitUntil(lambda: dialog.model.rowCount() == 1)
+    qtbot.waitUntil(lambda: dialog.model.rowCount() == 1, timeout=10_000)
     assert _cells(dialog, 0) == ["03/03/2026 à 10:00"]
     dialog.date_from.setDate(QDate(2026, 3, 6))
-    qtbot.waitUntil(lambda: "début de la période est après sa fin" in dialog.status.text())
+    qtbot.waitUntil(lambda: "début de la période est après sa fin" in dialog.status.text(), timeout=10_000)
     dialog.date_to.setDate(QDate(2026, 3, 31))
-    qtbot.waitUntil(lambda: dialog.status.text().startswith("252 opérations"))  # the 250 decisions of the 6th
+    # the 250 decisions of the 6th
+    qtbot.waitUntil(lambda: dialog.status.text().startswith("252 opérations"), timeout=10_000)
     dialog.grab().save(str(SHOTS / "audit_filtered.png"))
 
 

@@ -5,6 +5,7 @@ import subprocess
 import sys
 
 from gandrange_desk.ui.main_window import MainWindow
+from tests.ports import closed_port
 
 
 def test_main_window_shows_tabs_and_status(qtbot, desk):
@@ -35,8 +36,9 @@ def test_without_display_the_command_says_so(tmp_path):
 
 
 def test_unreachable_database_is_one_french_sentence():
+    port = closed_port()  # refused at once, whatever else runs on this machine
     result = subprocess.run([sys.executable, "-m", "gandrange_desk", "--db",
-                             "postgresql://nobody@127.0.0.1:1/none", "db", "upgrade"],
+                             f"postgresql://nobody@127.0.0.1:{port}/none", "db", "upgrade"],
                             capture_output=True, text=True, timeout=60)
     assert result.returncode == 1
     assert result.stderr.startswith("Impossible d'ouvrir la base de données PostgreSQL")
@@ -64,6 +66,10 @@ def test_a_closed_window_never_starts_a_mail_sender(qtbot, desk):
     window = MainWindow(desk)
     qtbot.addWidget(window)
     window.show()
+    assert window._sender_timer.isActive()
     window.close()
-    qtbot.wait(3500)
+    # No wait for the delay to pass (a sleep proves nothing on a busy machine): closing stops
+    # the delayed start, and a start that fires anyway (already queued) is refused.
+    assert not window._sender_timer.isActive()
+    window._sender_timer.timeout.emit()
     assert window.mail_sender is None
