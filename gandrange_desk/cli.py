@@ -32,6 +32,7 @@ COMMAND_MODULES = (
     "gandrange_desk.commands.invoices",
     "gandrange_desk.commands.appointments",
     "gandrange_desk.commands.privacy",
+    "gandrange_desk.commands.school_holidays",
 )
 
 EXIT_FAILED = 1
