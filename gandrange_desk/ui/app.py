@@ -58,6 +58,11 @@ def run_window(db: str | None = None, user: str | None = None) -> int:
     app = QApplication.instance() or QApplication(sys.argv[:1])
     app.setApplicationName("Gandrange Desk")
     app.setOrganizationName("Commune de Gandrange")
+    from PySide6.QtGui import QIcon
+
+    from gandrange_desk.paths import resource
+
+    app.setWindowIcon(QIcon(str(resource("icons", "gandrange-desk.png"))))
     install_french(app)
     bench = os.environ.get("GANDRANGE_DESK_BENCH_STARTUP") == "1"
 
