@@ -52,15 +52,16 @@ def postgres_url(host: str, port: int, database: str, user: str) -> URL:
                       database=database.strip())
 
 
-def test_postgres(url: URL, password: str) -> None:
-    """Connect once with the typed password; keep it in the keyring (or this session) if it works."""
+def test_postgres(url: URL, password: str) -> bool:
+    """Connect once with the typed password; keep it in the keyring (True) or for this session."""
     from gandrange_desk.db import make_engine
     from gandrange_desk.services.system import secrets
 
     engine = make_engine(url.set(password=password) if password else url)
     engine.dispose()
-    if password:
-        secrets.set_postgres_password(url.username or "", url.host or "localhost", password)
+    if not password:
+        return False
+    return secrets.set_postgres_password(url.username or "", url.host or "localhost", password)
 
 
 def prepare_base(url: URL):

@@ -101,6 +101,7 @@ class DatabasePage(QWizardPage):
         self.sqlite_box.setEnabled(self.sqlite.isChecked())
         self.pg_box.setEnabled(self.postgres.isChecked())
         self.error.setText("")
+        self.completeChanged.emit()  # the demo ends the wizard here: "Terminer" instead of "Suivant"
 
     def pick_folder(self) -> None:
         folder = QFileDialog.getExistingDirectory(self, "Dossier de la base", self.folder.text())
@@ -114,12 +115,18 @@ class DatabasePage(QWizardPage):
         self.result.setText("")
         try:
             with _busy():
-                first_run.test_postgres(self._pg_url(), self.password.text())
+                in_keyring = first_run.test_postgres(self._pg_url(), self.password.text())
         except DeskError as exc:
             self.error.setText(str(exc))
             return False
         self.error.setText("")
-        self.result.setText("Connexion réussie. Le mot de passe est gardé dans le trousseau de Windows.")
+        if not self.password.text():
+            self.result.setText("Connexion réussie (sans mot de passe).")
+        elif in_keyring:
+            self.result.setText("Connexion réussie. Le mot de passe est gardé dans le trousseau de Windows.")
+        else:
+            self.result.setText("Connexion réussie. Aucun trousseau sur ce poste : le mot de passe est gardé "
+                                "pour cette session seulement (ou GANDRANGE_DESK_DB_PASSWORD).")
         return True
 
     def validatePage(self) -> bool:  # noqa: N802 - Qt API
