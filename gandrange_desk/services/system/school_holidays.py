@@ -160,7 +160,10 @@ _ICS_EVENT = re.compile(r"BEGIN:VEVENT(.*?)END:VEVENT", re.S)
 
 def _ics_value(block: str, key: str) -> str | None:
     match = re.search(rf"^{key}(?:;[^:\r\n]*)?:(.*)$", block, re.M)
-    return match.group(1).strip() if match else None
+    if not match:
+        return None
+    # RFC 5545 text escapes: "Zones A\, B et C".
+    return match.group(1).strip().replace("\\,", ",").replace("\\;", ";").replace("\\n", " ")
 
 
 def _ics_day(value: str) -> date:
