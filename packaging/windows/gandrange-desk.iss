@@ -1,10 +1,10 @@
-; Inno Setup 6 script: the Gandrange Desk installer for Windows, built from the PyInstaller folder.
+﻿; Inno Setup 6 script: the Gandrange Desk installer for Windows, built from the PyInstaller folder.
 ;
 ;   pyinstaller --noconfirm build_installer.spec          (dist\GandrangeDesk\)
 ;   ISCC.exe /DAppVersion=0.1.0 packaging\windows\gandrange-desk.iss
 ;   -> dist\installer\GandrangeDesk-0.1.0-installation.exe
 ;
-; French, per-user (no administrator rights: {autopf} is %LOCALAPPDATA%\Programs in this mode),
+; UTF-8 with a BOM (accents in the shortcuts). French, per-user (no administrator rights: {autopf} is %LOCALAPPDATA%\Programs in this mode),
 ; Start-menu shortcuts, and an uninstaller that removes the program only: the base, the backups,
 ; the log (%LOCALAPPDATA%\Commune de Gandrange\gandrange-desk) and the workstation settings
 ; (%APPDATA%\Commune de Gandrange\gandrange-desk) are never installed by this script, so they stay.
