@@ -69,6 +69,9 @@ class FrozenRunner:
                         XDG_CONFIG_HOME=str(home / "config"), XDG_STATE_HOME=str(home / "state"),
                         XDG_CACHE_HOME=str(home / "cache"), LOCALAPPDATA=str(home / "Local"),
                         APPDATA=str(home / "Roaming"), QT_QPA_PLATFORM="offscreen",
+                        # platformdirs on Windows asks the shell, not %LOCALAPPDATA%: these it reads.
+                        WIN_PD_OVERRIDE_LOCAL_APPDATA=str(home / "Local"),
+                        WIN_PD_OVERRIDE_APPDATA=str(home / "Roaming"),
                         PYTHON_KEYRING_BACKEND="keyring.backends.null.Keyring")
         for var in ("GANDRANGE_DESK_DB", "GANDRANGE_DESK_USER", "GANDRANGE_DESK_LOG_DIR", "GANDRANGE_DESK_CONFIG",
                     "PYTHONIOENCODING", "PYTHONUTF8"):
