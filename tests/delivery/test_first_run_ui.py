@@ -149,3 +149,23 @@ def test_postgresql_test_connects_and_keeps_the_password(backend, db_url):
         assert secrets.get_postgres_password(url.username, url.host) == "mot-de-passe"
     finally:
         secrets.forget_session()
+
+
+def test_the_demo_is_a_separate_base_and_configures_nothing(qtbot, workstation, monkeypatch):
+    made = []
+
+    def fake_demo(desk, **kw):
+        made.append(desk.engine.url.database)
+
+    monkeypatch.setattr("gandrange_desk.demo.run_demo", fake_demo)
+    wizard = FirstRunWizard(need_database=True)
+    qtbot.addWidget(wizard)
+    wizard.show()
+    wizard.database_page.demo.setChecked(True)
+    assert wizard.database_page.isFinalPage()
+    wizard.accept()
+    assert wizard.result() == QWizard.Accepted
+    demo = workstation / "data" / first_run.DEMO_NAME
+    assert wizard.result_db == str(demo) and demo.exists()
+    assert made and made[0].endswith(".partiel")  # built aside, renamed when complete
+    assert not (workstation / "poste.toml").exists()  # the next start asks again
