@@ -1,6 +1,7 @@
-"""The `gandrange-desk` command: the window with no arguments, scripted work otherwise.
+"""The `gandrange-desk` command line (`__main__` opens the window when no command is given).
 
-Each area registers its subcommands from a module of `gandrange_desk.commands`; every command
+Nothing here imports Qt, and building the parser imports no model: `--help` stays fast and
+works where the database layer could not load. Each area registers its subcommands from a module of `gandrange_desk.commands`; every command
 calls the same services as the window. Errors are one French sentence on stderr and a non-zero
 exit status, never a traceback.
 """
@@ -14,6 +15,7 @@ import os
 import sys
 from typing import Callable, Sequence
 
+from gandrange_desk import __version__
 from gandrange_desk.errors import DeskError
 
 # One module per area; each has `register(subparsers)`.
@@ -33,6 +35,7 @@ COMMAND_MODULES = (
     "gandrange_desk.commands.lists",
     "gandrange_desk.commands.exports",
     "gandrange_desk.commands.caf",
+    "gandrange_desk.commands.school_holidays",
 )
 
 EXIT_FAILED = 1
@@ -79,6 +82,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--user", metavar="IDENTIFIANT",
                         help="utilisateur du bureau au nom duquel agir (sinon GANDRANGE_DESK_USER, sinon « systeme »)")
     parser.add_argument("--json", action="store_true", help="sortie JSON pour les programmes")
+    parser.add_argument("--version", action="version", version=f"gandrange-desk {__version__}",
+                        help="affiche la version et quitte")
     sub = parser.add_subparsers(dest="command", metavar="COMMANDE", parser_class=FrenchArgumentParser)
     for name in COMMAND_MODULES:
         importlib.import_module(name).register(sub)
@@ -118,9 +123,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     # Subcommands that declare their own --json would otherwise reset a global one to False.
     args.json = bool(getattr(args, "json", False)) or "--json" in argv
     if not args.command:
-        from gandrange_desk.ui.app import run_window
-
-        return run_window(args)
+        parser.print_help()
+        return EXIT_USAGE
     try:
         result = args.handler(args)
         return int(result or 0)

@@ -1,8 +1,10 @@
 """Engines and sessions: SQLite by default, PostgreSQL when a URL says so.
 
-The database is chosen by `--db URL`, then `GANDRANGE_DESK_DB`, then a SQLite file in the
-user's data folder. A PostgreSQL password comes from the keyring (service `gandrange-desk`) or
-`GANDRANGE_DESK_DB_PASSWORD`, never from a file.
+The database is chosen by `--db URL`, then `GANDRANGE_DESK_DB`, then this workstation's
+configuration (`config.py`, written by the first-run wizard), then a SQLite file in the user's
+data folder. A PostgreSQL password comes from `services.system.secrets` (keyring, environment
+or the window's session), never from a file. A SQLite file on a network drive is refused: its
+locks and WAL do not work over SMB or NFS, and PostgreSQL is the way to share a base.
 """
 
 from __future__ import annotations
@@ -20,6 +22,12 @@ from gandrange_desk.services.system import secrets
 
 ENV_DB = "GANDRANGE_DESK_DB"
 
+NETWORK_SQLITE = (
+    "La base SQLite ne peut pas être placée sur un lecteur réseau ({path}) : SQLite ne fonctionne "
+    "pas de façon fiable sur un partage réseau et la base pourrait être abîmée. Choisissez un "
+    "dossier de ce poste ou, pour partager la base entre plusieurs postes, un serveur PostgreSQL."
+)
+
 
 def default_sqlite_path() -> Path:
     from platformdirs import user_data_dir
@@ -28,27 +36,53 @@ def default_sqlite_path() -> Path:
     return folder / "gandrange-desk.sqlite3"
 
 
+def configured_url(cli_url: str | None = None) -> str | None:
+    """The database named by --db, the environment or this workstation's file, else None."""
+    from gandrange_desk import config
+
+    return cli_url or os.environ.get(ENV_DB) or config.database_url()
+
+
+def is_configured(cli_url: str | None = None) -> bool:
+    """False on a first run: nothing names a base and the default SQLite file does not exist."""
+    return bool(configured_url(cli_url)) or default_sqlite_path().exists()
+
+
+def sqlite_url(path: str | Path) -> URL:
+    """The URL of a SQLite file, refused on a network drive."""
+    from gandrange_desk.paths import is_network_path
+
+    text = str(path)
+    if is_network_path(text):
+        raise DatabaseUnavailable(NETWORK_SQLITE.format(path=text))
+    return make_url(f"sqlite:///{Path(text).expanduser().resolve()}")
+
+
 def resolve_url(cli_url: str | None = None) -> URL:
-    raw = cli_url or os.environ.get(ENV_DB)
+    raw = configured_url(cli_url)
     if not raw:
         path = default_sqlite_path()
         path.parent.mkdir(parents=True, exist_ok=True)
-        return make_url(f"sqlite:///{path}")
+        return sqlite_url(path)
     if "://" not in raw:
         # A bare path means a SQLite file: convenient on the command line.
-        return make_url(f"sqlite:///{Path(raw).expanduser().resolve()}")
+        return sqlite_url(raw)
     url = make_url(raw)
     if url.drivername in ("postgresql", "postgres"):
         url = url.set(drivername="postgresql+psycopg")
+    if url.get_backend_name() == "sqlite" and url.database and url.database != ":memory:":
+        from gandrange_desk.paths import is_network_path
+
+        if is_network_path(url.database):
+            raise DatabaseUnavailable(NETWORK_SQLITE.format(path=url.database))
     return url
 
 
 def postgres_password(url: URL) -> str | None:
-    """The stored password of a PostgreSQL URL that carries none (environment, keyring, or typed in
-    this session); None when nothing is stored: the server then says whether it needs one."""
+    """The password to connect with when the URL carries none (keyring, environment, session)."""
     if url.password:
         return None
-    return secrets.get_postgres_password(url.username, url.host)
+    return secrets.get_postgres_password(url.username or "", url.host or "localhost")
 
 
 def describe(url: URL) -> str:

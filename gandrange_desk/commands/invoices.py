@@ -39,6 +39,25 @@ def register(sub) -> None:
     p.set_defaults(handler=send)
 
 
+def warn_unknown_holidays(desk, month: str) -> None:
+    """Say on stderr when the month's school holidays are unknown (never silently school days)."""
+    import calendar
+    import sys
+    from datetime import date
+
+    from gandrange_desk.services.system import school_holidays
+
+    try:
+        year, number = (int(part) for part in month.split("-"))
+        first = date(year, number, 1)
+    except ValueError:
+        return  # the service refuses the month in its own words
+    last = first.replace(day=calendar.monthrange(year, number)[1])
+    text = school_holidays.check_period(desk, first, last)
+    if text:
+        print(text, file=sys.stderr)
+
+
 def prepare(args) -> int:
     from gandrange_desk.services.billing import invoicing
 
@@ -50,6 +69,7 @@ def prepare(args) -> int:
     early = month_not_over(desk, args.month)
     if early:
         print("Attention : " + early, file=sys.stderr)
+    warn_unknown_holidays(desk, args.month)
     result = invoicing.prepare(desk, args.month)
     emit(args, {"month": result.month.isoformat(), "invoices": result.invoices,
                 "total_cents": result.total_cents, "with_anomalies": result.with_anomalies,
@@ -71,6 +91,7 @@ def issue(args) -> int:
     from gandrange_desk.services.billing import invoicing
 
     desk = open_desk(args)
+    warn_unknown_holidays(desk, args.month)
     result = invoicing.issue(desk, args.month)
     emit(args, {"month": result.month.isoformat(), "invoices": result.invoices,
                 "first_number": result.first_number, "last_number": result.last_number,

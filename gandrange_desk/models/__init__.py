@@ -1,7 +1,7 @@
 """The data model (SQLAlchemy 2, typed, no Qt). Importing this package registers every table."""
 
 from .base import AwareDateTime, Base, Labelled, Versioned, money_str
-from .structure import AppSetting, Closure, NumberSequence, School, SmtpSettings, Structure
+from .structure import AppSetting, Closure, NumberSequence, School, SchoolHoliday, SmtpSettings, Structure
 from .activity import WEEKDAY_CODES, Activity, Opens, Tariff, TariffBracket, Unit
 from .family import (
     Child,

@@ -54,6 +54,19 @@ class Closure(Base):
     label: Mapped[str] = mapped_column(String(200), default="Fermeture")
 
 
+class SchoolHoliday(Base):
+    """School holidays of the structure's zone entered by the clerk (or imported from the
+    ministry's calendar) for the school years the `vacances-scolaires-france` data does not cover.
+    First and last day inclusive."""
+
+    __tablename__ = "school_holiday"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    first_day: Mapped[date] = mapped_column(Date)
+    last_day: Mapped[date] = mapped_column(Date)
+    label: Mapped[str] = mapped_column(String(200), default="Vacances scolaires")
+
+
 class SmtpSettings(Versioned, Base):
     """Single row. The password is never here: keyring or GANDRANGE_DESK_SMTP_PASSWORD."""
 

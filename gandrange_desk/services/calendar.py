@@ -1,8 +1,9 @@
 """The French calendar of the structure: opening days per activity and working-day deadlines.
 
 Public holidays come from `holidays` (France, the structure's subdivision: "57" adds Vendredi
-saint and 26 décembre), school holidays from `vacances-scolaires-france` (the structure's zone),
-closures from the database. Nothing here is a hand-written list of dates.
+saint and 26 décembre), school holidays from `vacances-scolaires-france` (the structure's zone)
+plus those the clerk entered for the years past that package's data (`school_holiday`, see
+`services/system/school_holidays.py`), closures from the database. Nothing here is a hand-written list of dates.
 
 Everything is computed per year once and cached, because the grid and the demo generator ask
 about tens of thousands of (activity, day) pairs.
@@ -41,18 +42,26 @@ def _public_holidays(subdivision: str, year: int) -> dict[date, str]:
     return found
 
 
-def _school_holidays(zone: str, year: int) -> dict[date, str]:
+def school_holiday_data():
+    """The package's SchoolHolidayDates, loaded once."""
     global _school_data
-    key = (zone, year)
-    found = _school_cache.get(key)
-    if found is None:
-        from vacances_scolaires_france import SchoolHolidayDates, UnsupportedYearException
+    if _school_data is None:
+        from vacances_scolaires_france import SchoolHolidayDates
 
         with _lock:
             if _school_data is None:
                 _school_data = SchoolHolidayDates()
+    return _school_data
+
+
+def _school_holidays(zone: str, year: int) -> dict[date, str]:
+    key = (zone, year)
+    found = _school_cache.get(key)
+    if found is None:
+        from vacances_scolaires_france import UnsupportedYearException
+
         try:
-            rows = _school_data.holidays_for_year_and_zone(year, zone)
+            rows = school_holiday_data().holidays_for_year_and_zone(year, zone)
         except UnsupportedYearException:
             # Beyond the package's data (it is updated each year): no school holidays known.
             rows = {}
@@ -80,8 +89,11 @@ class Calendar:
     """Opening days and deadlines for one structure (zone, subdivision, closures)."""
 
     def __init__(self, zone: str = "B", subdivision: str = "57",
-                 closures: Iterable[tuple[date, date, str]] = ()):
+                 closures: Iterable[tuple[date, date, str]] = (),
+                 school_holidays: Iterable[tuple[date, date, str]] = ()):
         self.zone = zone or "B"
+        self.entered_holidays = [(first, last, label) for first, last, label in school_holidays]
+        self._school_year_cache: dict[int, dict[date, str]] = {}
         # "" means metropolitan France without a subdivision (no Vendredi saint).
         self.subdivision = "57" if subdivision is None else subdivision
         self.closures = [(first, last, label or "Fermeture") for first, last, label in closures]
@@ -93,16 +105,20 @@ class Calendar:
     def load(cls, session) -> "Calendar":
         from sqlalchemy import select
 
-        from gandrange_desk.models import Closure, Structure
+        from gandrange_desk.models import Closure, SchoolHoliday, Structure
 
         structure = session.execute(select(Structure).order_by(Structure.id).limit(1)).scalar()
         rows = session.execute(
             select(Closure.first_day, Closure.last_day, Closure.label).order_by(Closure.first_day)
         ).all()
+        entered = session.execute(
+            select(SchoolHoliday.first_day, SchoolHoliday.last_day, SchoolHoliday.label)
+        ).all()
         return cls(
             zone=structure.school_zone if structure else "B",
             subdivision=structure.holiday_subdivision if structure else "57",
             closures=[(first, last, label) for first, last, label in rows],
+            school_holidays=[(first, last, label) for first, last, label in entered],
         )
 
     # --- the three sources -------------------------------------------------------------
@@ -110,9 +126,24 @@ class Calendar:
     def public_holiday(self, day: date) -> str | None:
         return _public_holidays(self.subdivision, day.year).get(day)
 
+    def _school_year_table(self, year: int) -> dict[date, str]:
+        """The package's school holidays of `year`, completed by the ones the clerk entered."""
+        table = self._school_year_cache.get(year)
+        if table is None:
+            table = _school_holidays(self.zone, year)
+            if self.entered_holidays:
+                table = dict(table)
+                for first, last, label in self.entered_holidays:
+                    current = max(first, date(year, 1, 1))
+                    while current <= min(last, date(year, 12, 31)):
+                        table.setdefault(current, label)
+                        current += timedelta(days=1)
+            self._school_year_cache[year] = table
+        return table
+
     def school_holiday(self, day: date) -> str | None:
         """Name of the zone's school holiday containing `day` ("Vacances de Noël"), or None."""
-        return _school_holidays(self.zone, day.year).get(day)
+        return self._school_year_table(day.year).get(day)
 
     def closure(self, day: date) -> str | None:
         table = self._closure_cache.get(day.year)
@@ -136,7 +167,7 @@ class Calendar:
             return table
         table = {}
         public = _public_holidays(self.subdivision, year)
-        school = _school_holidays(self.zone, year)
+        school = self._school_year_table(year)
         day = date(year, 1, 1)
         one = timedelta(days=1)
         while day.year == year:

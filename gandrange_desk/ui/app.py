@@ -1,4 +1,5 @@
-"""Starting the window: display check, French locale, database, migration, login."""
+"""Starting the window: display check, French locale, first run, database, migration, login,
+and the automatic backup when the window closes."""
 
 from __future__ import annotations
 
@@ -29,7 +30,18 @@ def install_french(app) -> None:
             app._translators = getattr(app, "_translators", []) + [translator]
 
 
-def run_window(args) -> int:
+def main(argv: list[str]) -> int:
+    """`gandrange-desk [--db URL] [--user LOGIN]` with no command (see `gandrange_desk.__main__`)."""
+    import argparse
+
+    parser = argparse.ArgumentParser(prog="gandrange-desk", add_help=False)
+    parser.add_argument("--db")
+    parser.add_argument("--user")
+    args, _ = parser.parse_known_args(argv)
+    return run_window(db=args.db, user=args.user)
+
+
+def run_window(db: str | None = None, user: str | None = None) -> int:
     if not _has_display():
         print("Aucun écran disponible : la fenêtre ne peut pas s'ouvrir ici. "
               "Utilisez les commandes (gandrange-desk --help) ou ouvrez une session graphique.",
@@ -38,7 +50,7 @@ def run_window(args) -> int:
 
     from PySide6.QtWidgets import QApplication, QMessageBox
 
-    from gandrange_desk.db import make_engine, resolve_url
+    from gandrange_desk.db import is_configured, make_engine, resolve_url
     from gandrange_desk.errors import DeskError
     from gandrange_desk.services.system import schema
     from gandrange_desk.services.context import SYSTEM, Desk
@@ -46,11 +58,22 @@ def run_window(args) -> int:
     app = QApplication.instance() or QApplication(sys.argv[:1])
     app.setApplicationName("Gandrange Desk")
     app.setOrganizationName("Commune de Gandrange")
+    from PySide6.QtGui import QIcon
+
+    from gandrange_desk.paths import resource
+
+    app.setWindowIcon(QIcon(str(resource("icons", "gandrange-desk.png"))))
     install_french(app)
     bench = os.environ.get("GANDRANGE_DESK_BENCH_STARTUP") == "1"
 
+    if not bench and not is_configured(db):
+        from gandrange_desk.ui.setup.wizard import run_first_run
+
+        db = run_first_run()
+        if db is None:
+            return 0
     try:
-        url = resolve_url(args.db)
+        url = resolve_url(db)
         url = _ask_database_password_if_needed(url)
         engine = make_engine(url)
         copy = schema.upgrade_on_start(engine)
@@ -65,9 +88,17 @@ def run_window(args) -> int:
     if bench:
         actor = SYSTEM
     else:
+        from gandrange_desk.services.system.users import has_users
+
+        if not has_users(desk):
+            # Never the system administrator on an empty base: the first administrator first.
+            from gandrange_desk.ui.setup.wizard import run_first_admin
+
+            if not run_first_admin(desk):
+                return 0
         from gandrange_desk.ui.login import choose_actor
 
-        actor = choose_actor(desk, args.user or os.environ.get("GANDRANGE_DESK_USER"))
+        actor = choose_actor(desk, user or os.environ.get("GANDRANGE_DESK_USER"))
         if actor is None:
             return 0
     desk = desk.as_actor(actor)
@@ -88,7 +119,30 @@ def run_window(args) -> int:
             app.quit()
 
         QTimer.singleShot(0, report)
-    return app.exec()
+        return app.exec()
+    from PySide6.QtCore import QTimer
+
+    from gandrange_desk.ui.setup.holidays import warn_if_uncovered
+
+    # Said once the window is up: a school year the holiday data does not cover.
+    QTimer.singleShot(0, lambda: warn_if_uncovered(desk, window))
+    status = app.exec()
+    _backup_on_close(desk)
+    return status
+
+
+def _backup_on_close(desk) -> None:
+    """The automatic backup (at most daily) once the window is closed; never blocks the exit."""
+    from gandrange_desk.errors import DeskError
+    from gandrange_desk.services.system import auto_backup
+
+    try:
+        done = auto_backup.run_if_due(desk)
+    except DeskError as exc:
+        print(f"Sauvegarde automatique impossible : {exc}", file=sys.stderr)
+        return
+    if done is not None:
+        print(done.text(), file=sys.stderr)
 
 
 def _rss_mb() -> float:
@@ -105,20 +159,12 @@ def _ask_database_password_if_needed(url):
     """PostgreSQL without a stored password and without a keyring: ask, keep it in memory only."""
     if url.get_backend_name() != "postgresql" or url.password:
         return url
-    if os.environ.get("GANDRANGE_DESK_DB_PASSWORD"):
-        return url
-    from gandrange_desk.db import postgres_password as _postgres_password
+    from gandrange_desk.db import postgres_password
+    from gandrange_desk.services.system import secrets
 
-    if _postgres_password(url):
+    if postgres_password(url):
         return url
-    try:
-        import keyring
-        from keyring.backends import fail, null
-
-        usable = not isinstance(keyring.get_keyring(), (fail.Keyring, null.Keyring))
-    except Exception:
-        usable = False
-    if usable:
+    if secrets.keyring_available():
         return url  # a keyring exists but holds nothing: the server may not need a password
     from PySide6.QtWidgets import QInputDialog, QLineEdit
 
@@ -128,4 +174,7 @@ def _ask_database_password_if_needed(url):
         f"Mot de passe de {url.username or 'l’utilisateur'} sur {url.host} "
         f"(gardé en mémoire pour cette session seulement) :",
         QLineEdit.Password)
-    return url.set(password=password) if ok and password else url
+    if ok and password:
+        secrets.remember_postgres_for_session(url.username or "", url.host or "localhost", password)
+        return url.set(password=password)
+    return url

@@ -160,6 +160,8 @@ class MainWindow(QMainWindow):
         self._action(file_menu, "Importer les &réglages…", self.import_settings)
         self._action(file_menu, "E&xporter les réglages…", self.export_settings)
         self._action(file_menu, "&Sauvegarder la base…", self.backup)
+        self._action(file_menu, "Res&taurer une sauvegarde…", self.restore_backup)
+        self._action(file_menu, "Sauvegardes &automatiques…", self.backup_settings)
         file_menu.addSeparator()
         self._action(file_menu, "&Quitter", self.close, QKeySequence.Quit)
 
@@ -171,6 +173,7 @@ class MainWindow(QMainWindow):
 
         tools = bar.addMenu("&Outils")
         self._action(tools, "&Réglages…", self.settings_dialog, "Ctrl+,")
+        self._action(tools, "&Vacances scolaires…", self.school_holidays)
         self._action(tools, "&Utilisateurs…", self.users_dialog)
         self._action(tools, "Changer mon mot de &passe…", self.change_password)
         tools.addSeparator()
@@ -309,6 +312,21 @@ class MainWindow(QMainWindow):
 
         ops.run(self, "Sauvegarder la base", lambda: backup_service.backup(self.desk, path, replace=True),
                 on_done=lambda _r: QMessageBox.information(self, "Sauvegarder la base", f"Sauvegarde écrite : {path}"))
+
+    def restore_backup(self) -> None:
+        from gandrange_desk.ui.setup.backups import restore_backup
+
+        restore_backup(self.desk, self)
+
+    def backup_settings(self) -> None:
+        from gandrange_desk.ui.setup.backups import BackupSettingsDialog
+
+        BackupSettingsDialog(self.desk, self).exec()
+
+    def school_holidays(self) -> None:
+        from gandrange_desk.ui.setup.holidays import HolidaysDialog
+
+        HolidaysDialog(self.desk, self).exec()
 
     def smtp_settings(self) -> None:
         try:

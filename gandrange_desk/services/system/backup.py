@@ -14,7 +14,8 @@ import os
 import shutil
 import sqlite3
 import subprocess
-from dataclasses import dataclass
+import sys
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from sqlalchemy.engine import Engine
@@ -29,10 +30,17 @@ class BackupResult:
     path: Path
     size: int
     backend: str
+    removed: list[Path] = field(default_factory=list)  # old automatic backups rotated away
 
     def text(self) -> str:
         kind = "SQLite" if self.backend == "sqlite" else "pg_dump (format custom, à restaurer avec pg_restore)"
-        return f"Copie de sauvegarde écrite : {self.path} ({_size(self.size)}, {kind})."
+        text = f"Copie de sauvegarde écrite : {self.path} ({_size(self.size)}, {kind})."
+        if self.removed:
+            from gandrange_desk.formats import count
+
+            text += "\n" + count(len(self.removed), "ancienne sauvegarde supprimée",
+                                  "anciennes sauvegardes supprimées") + " (durée de conservation dépassée)."
+        return text
 
 
 def _size(n: int) -> str:
@@ -56,7 +64,27 @@ def backup(engine_or_desk, out: str | Path, *, replace: bool = False) -> BackupR
         _postgres(engine, target)
     else:  # pragma: no cover
         raise DeskError(f"Sauvegarde impossible pour ce type de base : {backend}.")
+    owner_only(target)
     return BackupResult(target, target.stat().st_size, backend)
+
+
+def owner_only(path: Path) -> None:
+    """Make a backup readable by its owner only: it holds every family's data."""
+    if sys.platform != "win32":
+        os.chmod(path, 0o600)
+        return
+    # Windows: drop inherited rights and grant the current account alone (icacls ships with
+    # Windows; where it is missing, as under Wine, the user's own profile folder still protects it).
+    user = os.environ.get("USERNAME")
+    if not user:
+        return
+    domain = os.environ.get("USERDOMAIN")
+    who = f"{domain}\\{user}" if domain else user
+    try:
+        subprocess.run(["icacls", str(path), "/inheritance:r", "/grant:r", f"{who}:F"],
+                       capture_output=True, timeout=60, check=False)
+    except (OSError, subprocess.TimeoutExpired):
+        pass
 
 
 def _sqlite(engine: Engine, target: Path) -> None:
@@ -86,16 +114,63 @@ def _sqlite(engine: Engine, target: Path) -> None:
     os.replace(temporary, target)
 
 
-def find_pg_dump() -> str | None:
+def _version_of(path: str) -> int:
+    # .../postgresql/16/bin/pg_dump or C:\Program Files\PostgreSQL\16\bin\pg_dump.exe
+    part = Path(path).parent.parent.name
+    return int(part) if part.isdigit() else 0
+
+
+def _install_patterns(tool: str) -> list[str]:
+    """Where PostgreSQL's client tools usually are: Debian's folders, the EDB installer's on Windows."""
+    exe = tool + ".exe" if sys.platform == "win32" else tool
+    patterns = [f"/usr/lib/postgresql/*/bin/{tool}"]
+    for var in ("ProgramFiles", "ProgramW6432", "ProgramFiles(x86)", "LOCALAPPDATA"):
+        base = os.environ.get(var)
+        if base:
+            patterns.append(os.path.join(base, "PostgreSQL", "*", "bin", exe))
+            patterns.append(os.path.join(base, "Programs", "PostgreSQL", "*", "bin", exe))
+    return patterns
+
+
+def find_pg_tool(tool: str) -> str | None:
+    """pg_dump or pg_restore: the configured one, the newest installed, or the one on PATH."""
     configured = os.environ.get(ENV_PG_DUMP)
     if configured:
-        return configured if Path(configured).exists() else None
+        if not Path(configured).exists():
+            return None
+        if tool == "pg_dump":
+            return configured
+        sibling = Path(configured).with_name(tool + Path(configured).suffix)
+        return str(sibling) if sibling.exists() else None
     # The newest server tools first: pg_dump refuses a server newer than itself.
-    for candidate in sorted(glob.glob("/usr/lib/postgresql/*/bin/pg_dump"),
-                            key=lambda p: int(Path(p).parts[-3]) if Path(p).parts[-3].isdigit() else 0,
-                            reverse=True):
-        return candidate
-    return shutil.which("pg_dump")
+    found = [p for pattern in _install_patterns(tool) for p in glob.glob(pattern)]
+    if found:
+        return max(found, key=_version_of)
+    return shutil.which(tool)
+
+
+def find_pg_dump() -> str | None:
+    return find_pg_tool("pg_dump")
+
+
+def pg_tool(tool: str) -> str:
+    found = find_pg_tool(tool)
+    if found is None:
+        raise DeskError(f"Opération PostgreSQL impossible : le programme {tool} est introuvable. "
+                        "Installez les outils clients PostgreSQL (de la version du serveur ou plus "
+                        f"récente) ou indiquez le chemin de pg_dump dans {ENV_PG_DUMP}.")
+    return found
+
+
+def pg_connection_args(url) -> tuple[list[str], dict]:
+    """Connection options and environment for pg_dump/pg_restore (the password never on argv)."""
+    env = dict(os.environ)
+    if url.password:
+        env["PGPASSWORD"] = str(url.password)
+    args = [f"--host={url.host or 'localhost'}", f"--port={url.port or 5432}", f"--dbname={url.database}"]
+    if url.username:
+        args.append(f"--username={url.username}")
+    return args, env
 
 
 def _postgres(engine: Engine, target: Path) -> None:
@@ -104,14 +179,8 @@ def _postgres(engine: Engine, target: Path) -> None:
         raise DeskError("Sauvegarde PostgreSQL impossible : le programme pg_dump est introuvable. "
                         "Installez les outils clients PostgreSQL (de la version du serveur ou plus "
                         f"récente) ou indiquez son chemin dans {ENV_PG_DUMP}.")
-    url = engine.url
-    env = dict(os.environ)
-    if url.password:
-        env["PGPASSWORD"] = str(url.password)
-    cmd = [pg_dump, "--format=custom", "--no-owner", f"--file={target}.partiel",
-           f"--host={url.host or 'localhost'}", f"--port={url.port or 5432}", f"--dbname={url.database}"]
-    if url.username:
-        cmd.append(f"--username={url.username}")
+    connection, env = pg_connection_args(engine.url)
+    cmd = [pg_dump, "--format=custom", "--no-owner", f"--file={target}.partiel", *connection]
     try:
         done = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=3600)
     except (OSError, subprocess.TimeoutExpired) as exc:

@@ -93,6 +93,10 @@ def set_postgres_password(user: str, host: str, password: str) -> bool:
     return _store(postgres_account(user, host), password)
 
 
+def remember_postgres_for_session(user: str, host: str, password: str) -> None:
+    _SESSION[postgres_account(user, host)] = password
+
+
 def _store(account: str, password: str) -> bool:
     if keyring_available():
         try:

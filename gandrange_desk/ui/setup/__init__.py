@@ -1,0 +1,1 @@
+"""First run, school holidays, backups: the windows that set the desk up."""
