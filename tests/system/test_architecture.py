@@ -42,9 +42,7 @@ KNOWN_PRIVATE_IMPORTS: set[tuple[str, str, str]] = set()
 KNOWN_UI_SQLALCHEMY: set[str] = set()
 
 # (d) (cli or command module, what it imports from the ui or PySide6) — start-up is being moved.
-KNOWN_COMMAND_UI_IMPORTS = {
-    ("gandrange_desk.cli", "gandrange_desk.ui.app"),
-}
+KNOWN_COMMAND_UI_IMPORTS: set[tuple[str, str]] = set()
 
 
 # --- Reading the package -------------------------------------------------------------------------
