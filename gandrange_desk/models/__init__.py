@@ -30,6 +30,8 @@ from .booking import (
     RequestStatus,
 )
 from .billing import (
+    SEPA_REASON_CODES,
+    BilledDay,
     CreditNote,
     CreditNoteLine,
     Invoice,
@@ -40,6 +42,9 @@ from .billing import (
     MandateState,
     Payment,
     PaymentAllocation,
+    ReversalKind,
+    SepaDebit,
+    SepaDebitStatus,
     SepaExport,
 )
 from .outbox import OUTBOX_STATUS_LABELS, OutboxAttachment, OutboxMessage, OutboxStatus

@@ -44,6 +44,8 @@ class Step:
     billing: str | None = None
     reason: str = ""
     request: NewRequest | int | None = None
+    # The cell's month is already invoiced: the change is carried by the next invoice.
+    regularisation: bool = False
 
     @property
     def request_id(self) -> int:
@@ -198,7 +200,7 @@ class CellBatch:
         del self.rules.pending[cell]
         step = Step(cell, action, pending.kind, "", values["status"], new_state,
                     self.rules.children[cell[0]].family_id, late=pending.late, billing=chosen,
-                    reason=reason, request=handle)
+                    reason=reason, request=handle, regularisation=self.rules.regularised(cell, action))
         self.steps.append(step)
         return step
 
@@ -241,7 +243,8 @@ class CellBatch:
             decided_by=login if decided else None, decided_at=self.now if decided else None, **extra)
         self._move(cell, to_state, late)
         step = Step(cell, action, kind, source, status, to_state, family_id, late=late,
-                    billing=extra.get("billing"), request=request)
+                    billing=extra.get("billing"), request=request,
+                    regularisation=self.rules.regularised(cell, action))
         self.steps.append(step)
         return step
 
