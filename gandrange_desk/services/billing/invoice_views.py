@@ -16,7 +16,7 @@ from gandrange_desk.models import (
 )
 from gandrange_desk.services.mail import outbox
 from gandrange_desk.services.context import Desk
-from gandrange_desk.services.billing.invoicing import collection_date_for, debit_date, month_start
+from gandrange_desk.services.billing.invoicing import debit_date, month_start
 from gandrange_desk.services.pdf.base import StructureInfo, load_structure, merge_pdfs
 
 STATUS_LABELS = {InvoiceStatus.DRAFT: "Brouillon", InvoiceStatus.ISSUED: "Émise"}
@@ -139,7 +139,7 @@ def invoice_pdf(desk: Desk, invoice_id: int) -> tuple[str, bytes]:
                                                   Mandate.state == MandateState.ACTIVE)).scalars().first()
         from gandrange_desk.models import Structure
         st = s.execute(select(Structure).limit(1)).scalar_one_or_none()
-        debit = debit_date(st, inv.month, desk.today()) if st else collection_date_for(desk.today(), 10)
+        debit = debit_date(st, inv.month, desk.today()) if st else None
         return name, render_invoice(document_for(inv, fam, structure, mandate, debit_date=debit))
 
 
