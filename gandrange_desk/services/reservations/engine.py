@@ -241,7 +241,9 @@ class CellBatch:
             day=cell[2], from_state=self.rules.state(cell), to_state=to_state, submitted_at=at,
             submitted_by=None if source == RequestSource.PORTAL else login, status=status, late=late,
             decided_by=login if decided else None, decided_at=self.now if decided else None, **extra)
-        self._move(cell, to_state, late)
+        # A cell's `late` says its booking was accepted hors délai (the surcharge): a late
+        # cancellation request must not make a booking late.
+        self._move(cell, to_state, late if kind == RequestKind.BOOKING else None)
         step = Step(cell, action, kind, source, status, to_state, family_id, late=late,
                     billing=extra.get("billing"), request=request,
                     regularisation=self.rules.regularised(cell, action))
