@@ -126,7 +126,7 @@ def test_credit_note_dialog_agent_cannot_issue(qtbot, agent_desk, data):
     assert not dialog.issue_button.isEnabled() and "responsable" in dialog.error.text()
 
 
-def test_sepa_dialog_preview_and_export(qtbot, responsable_desk, data, tmp_path):
+def test_sepa_dialog_preview_and_export(qtbot, responsable_desk, data, tmp_path, clock):
     from gandrange_desk.ui.billing.sepa_dialog import SepaDialog
 
     dialog = SepaDialog(responsable_desk)
@@ -140,9 +140,12 @@ def test_sepa_dialog_preview_and_export(qtbot, responsable_desk, data, tmp_path)
     with responsable_desk.read() as s:
         assert s.scalar(select(func.count(SepaExport.id))) == 1
     assert "Déjà exporté" in dialog.preview.text() and not dialog.export_button.isEnabled()
-    # 10/11 has passed (clock 26/11): the debits are recorded as payments.
+    # Exported on 26/11 for a debit announced on 20/11: pushed back to 14 days after today's
+    # notice, 10/12. Once that day has passed, the debits are recorded as payments.
+    assert "le 10/12/2026" in b.plain(dialog.details.toPlainText()) or "10 décembre 2026" in dialog.preview.text()
+    clock.set(2026, 12, 11, 9, 0)
     assert dialog.collected_button.isEnabled()
-    dialog.record_collected()
+    dialog.record_collected("")
     with responsable_desk.read() as s:
         assert payments.remaining_cents(s, data["oct"]) == 0
     assert "0 prélèvement" in b.plain(dialog.preview.text())

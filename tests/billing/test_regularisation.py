@@ -186,13 +186,19 @@ def test_another_month_issued_since_preparation_makes_drafts_stale(november, clo
     desk = november["desk"]
     make_booking(desk, november["lea"], november["repas"], date(2026, 12, 3))
     make_booking(desk, november["lea"], november["repas"], date(2027, 1, 4))
+    cells.book_cells(desk, [(november["lea"], november["repas"], NOV_DAYS[6])])  # November changed
     clock.set(2027, 2, 1, 9, 0)
-    invoicing.prepare(desk, date(2027, 1, 1))  # January prepared before December
+    invoicing.prepare(desk, date(2027, 1, 1))  # January prepared before December: both regularise it
     clock.set(2027, 2, 1, 9, 30)
     invoicing.prepare(desk, DEC)
     invoicing.issue(desk, DEC)
     with pytest.raises(invoicing.DeskError, match="décembre 2026 ont été émises depuis la préparation"):
         invoicing.issue(desk, date(2027, 1, 1))
+    clock.set(2027, 2, 1, 10, 0)
+    invoicing.prepare(desk, date(2027, 1, 1))  # prepared again: November's day is billed once
+    _, lines = lines_of(desk, november["martin"], date(2027, 1, 1))
+    assert [l.kind for l in lines] == ["normal"]
+    invoicing.issue(desk, date(2027, 1, 1))
 
 
 def clock_jan(desk):

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 
 from sqlalchemy import and_, delete, event, func, insert, or_, select, update
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm import Session, aliased, selectinload
 
 from gandrange_desk import formats
 from gandrange_desk.errors import DeskError, ValidationFailed
@@ -509,13 +509,21 @@ def issue(desk: Desk, month: date | str, progress: Progress | None = None) -> Is
 
 def _refuse_stale(s: Session, month: date, drafts: list[Invoice]) -> None:
     """Cells changed since the drafts were prepared: issuing them would bill yesterday's grid.
-    Another month issued since: the drafts' regularisations were measured against what was
-    billed before it, and could bill a difference twice."""
+    Another month issued since that regularised the same days: the drafts' regularisations were
+    measured against what was billed before it, and would bill a difference twice."""
     prepared = min((d.prepared_at for d in drafts if d.prepared_at), default=None)
     if prepared is None:
         return
-    other = s.execute(select(Invoice.month).where(Invoice.status == InvoiceStatus.ISSUED, Invoice.month != month,
-                                                  Invoice.issued_at > prepared).limit(1)).scalar()
+    # The same earlier day regularised by an invoice of another month issued since: this draft
+    # would bill the difference a second time.
+    mine, theirs, other_invoice = aliased(BilledDay), aliased(BilledDay), aliased(Invoice)
+    other = s.execute(
+        select(other_invoice.month).select_from(mine)
+        .join(theirs, and_(theirs.child_id == mine.child_id, theirs.unit_id == mine.unit_id, theirs.day == mine.day))
+        .join(other_invoice, other_invoice.id == theirs.invoice_id)
+        .where(mine.invoice_id.in_([d.id for d in drafts]), mine.day < month,
+               other_invoice.status == InvoiceStatus.ISSUED, other_invoice.month != month,
+               other_invoice.issued_at > prepared).limit(1)).scalar()
     if other is not None:
         raise DeskError(f"Les factures {formats.of_month(other)} ont été émises depuis la préparation : "
                         "relancez « Préparer » (les régularisations en dépendent), vérifiez, puis émettez.")
