@@ -188,25 +188,49 @@ class SendResult:
 
 
 def invoice_mail(structure: StructureInfo, number: str, month: date, total_cents: int, due: date | None,
-                 prelevement: bool):
+                 prelevement: bool, *, settled_cents: int = 0, credited_cents: int = 0):
+    """"Votre facture est disponible", saying what is left to pay on the day it is sent: the
+    total less the credit notes and the payments already received; for prélèvement, the amount
+    that will be debited and its date (nothing is debited when nothing is left)."""
     from gandrange_desk.services.mail.texts import Sender, _render
+
+    def eur(cents: int) -> str:
+        return formats.euros(cents).replace("\u202f", " ")
 
     sender = Sender(structure.name, structure.phone, structure.email, structure.portal_url)
     period = formats.month_year(month)
     lines = [f"Votre facture n° {number} concernant {structure.name} pour la période de {period} est "
              "disponible. Vous la trouverez en pièce jointe et dans « Mes factures » sur le portail famille."]
-    amount = formats.euros(total_cents).replace("\u202f", " ")
+    left = max(0, total_cents - settled_cents)
+    if total_cents < 0:
+        lines.append(f"Cette facture présente un solde de {eur(total_cents)} en votre faveur : "
+                     "il n'y a rien à payer.")
+        return _render("Votre facture est disponible", [lines], sender)
+    if settled_cents:
+        parts = []
+        if credited_cents:
+            parts.append(f"avoir de {eur(credited_cents)}")
+        if settled_cents - credited_cents:
+            parts.append(f"déjà réglé : {eur(settled_cents - credited_cents)}")
+        lines.append(f"Montant de la facture : {eur(total_cents)} ({', '.join(parts)}). "
+                     + (f"Reste à payer : {eur(left)}." if left else "Il ne reste rien à payer."))
     if prelevement:
-        lines.append(f"Montant : {amount}. Il sera prélevé sur votre compte"
-                     + (f" le {formats.ddmmyyyy(due)}." if due else "."))
-    else:
-        lines.append(f"Montant : {amount}" + (f", à régler avant le {formats.ddmmyyyy(due)}." if due else "."))
+        if left:
+            lines.append(f"Le montant de {eur(left)} sera prélevé sur votre compte"
+                         + (f" le {formats.ddmmyyyy(due)}." if due else "."))
+        else:
+            lines.append("Aucun prélèvement ne sera effectué pour cette facture.")
+    elif not settled_cents:
+        lines.append(f"Montant : {eur(total_cents)}" + (f", à régler avant le {formats.ddmmyyyy(due)}." if due else "."))
+    elif left:
+        lines.append(f"À régler avant le {formats.ddmmyyyy(due)}." if due else "À régler à réception.")
     return _render("Votre facture est disponible", [lines], sender)
 
 
 def send_invoices(desk: Desk, invoice_ids: list[int]) -> SendResult:
     """Queue "Votre facture est disponible" with the PDF for each issued invoice given."""
     from gandrange_desk.models import PaymentMode
+    from gandrange_desk.services.billing.payments import credited_cents, paid_cents
 
     desk.require(Role.AGENT, "Envoyer les factures")
     result = SendResult()
@@ -224,8 +248,10 @@ def send_invoices(desk: Desk, invoice_ids: list[int]) -> SendResult:
             if not recipients:
                 result.without_email.append(fam.name)
                 continue
+            credited, paid = credited_cents(s, inv.id), paid_cents(s, inv.id)
             mail = invoice_mail(structure, inv.number, inv.month, inv.total_cents, inv.due_date,
-                                inv.payment_mode == PaymentMode.PRELEVEMENT)
+                                inv.payment_mode == PaymentMode.PRELEVEMENT, settled_cents=credited + paid,
+                                credited_cents=credited)
             outbox.enqueue(s, desk, recipients=recipients, subject=mail.subject, body_text=mail.text,
                            body_html=mail.html, family_id=fam.id, kind="invoice", invoice_id=inv.id,
                            attachments=[(f"Facture-{inv.number}.pdf", "application/pdf", inv.pdf)])
