@@ -103,3 +103,27 @@ def test_payment_stub_on_the_first_page_when_the_lines_leave_room(month):
     assert "Talon" not in pages[1] and "Voies et délais de recours" in pages[1]
     small = pages_of(month["cheque"].pdf)
     assert len(small) == 1 and "Talon à détacher" in small[0] and "Voies et délais de recours" in small[0]
+
+
+def test_shorter_pre_notification_only_when_the_settings_say_so(desk, clock, tmp_path):
+    from gandrange_desk.errors import ValidationFailed
+    from tests.builders import EXAMPLE_SETTINGS
+
+    text = EXAMPLE_SETTINGS.read_text(encoding="utf-8")
+    bad = tmp_path / "bad.toml"
+    bad.write_text(text.replace("[structure]\n", "[structure]\nprenotification_days = 0\n"), encoding="utf-8")
+    with pytest.raises(ValidationFailed, match=r"structure.prenotification_days : valeur 0 hors limites \(entre 1 et 60\)"):
+        load_example_settings(desk, path=bad)
+    agreed = tmp_path / "agreed.toml"
+    agreed.write_text(text.replace("[structure]\n", "[structure]\nprenotification_days = 5\n"), encoding="utf-8")
+    load_example_settings(desk, path=agreed)
+    repas = unit_id(desk, "PERISCOLAIRE", "Repas")
+    fam = make_family(desk, "Convenu", payment_mode=PaymentMode.PRELEVEMENT)
+    book(desk, fam.children[0].id, repas, NOV_DAYS[:2])
+    clock.set(2026, 12, 1, 9, 0)
+    invoicing.prepare(desk, NOV)
+    invoicing.issue(desk, NOV)
+    with desk.read() as s:
+        # Five days agreed in the mandates: the collection day 10/12 is kept.
+        assert s.execute(select(Invoice.due_date)).scalar_one() == date(2026, 12, 10)
+        assert s.execute(select(Structure.prenotification_days)).scalar_one() == 5

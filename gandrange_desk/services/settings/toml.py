@@ -30,7 +30,7 @@ _CODE = re.compile(r"^[A-Z0-9_-]+$")
 # Optional structure keys beyond the design's example (invoice header, SEPA creditor, appeal text).
 STRUCTURE_TEXT_KEYS = ("name", "address", "siret", "email", "phone", "portal_url", "issuer_name",
                        "issuer_role", "sepa_ics", "sepa_iban", "sepa_bic", "appeal_text")
-STRUCTURE_INT_KEYS = {"collection_day": (1, 28), "payment_terms_days": (0, 365)}
+STRUCTURE_INT_KEYS = {"collection_day": (1, 28), "payment_terms_days": (0, 365), "prenotification_days": (1, 60)}
 STRUCTURE_KEYS = set(STRUCTURE_TEXT_KEYS) | set(STRUCTURE_INT_KEYS) | {
     "school_zone", "holiday_subdivision", "schools", "closures"}
 SMTP_KEYS = {"host", "port", "security", "user", "sender", "reply_to"}
@@ -282,7 +282,7 @@ def _read_structure(table: dict, problems: _Problems, subdivisions):
     values: dict = {}
     for key in STRUCTURE_TEXT_KEYS:
         values[key] = _text(table, key, place, problems, required=(key == "name"))
-    defaults = {"collection_day": 10, "payment_terms_days": 30}
+    defaults = {"collection_day": 10, "payment_terms_days": 30, "prenotification_days": 14}
     for key, (low, high) in STRUCTURE_INT_KEYS.items():
         values[key] = _integer(table, key, place, problems, low, high, defaults[key])
     zone = table.get("school_zone")
@@ -530,6 +530,7 @@ HEADER = """\
 # Import with: gandrange-desk settings import FILE.toml
 # Besides the design's keys, [structure] may hold issuer_name, issuer_role (invoice header),
 # sepa_ics, sepa_iban, sepa_bic, collection_day (SEPA creditor and debit day), payment_terms_days,
+# prenotification_days (SEPA pre-notification, 14 unless the mandates agreed a shorter delay),
 # appeal_text (voies et délais de recours); closures may carry a third item, their label.
 # Each [[activity.unit]] may hold valid_from (the day its prices apply from; the import date
 # otherwise), sibling_prices = [{{ rank = 2, prices = [...] }}], pai_price, late_surcharge.
@@ -556,6 +557,7 @@ def render_settings(spec: SettingsSpec, today: date) -> str:
         lines.append(f"{key} = {_q(s.get(key) or '')}")
     lines.append(f"collection_day = {s['collection_day']}")
     lines.append(f"payment_terms_days = {s['payment_terms_days']}")
+    lines.append(f"prenotification_days = {s['prenotification_days']}")
     lines.append(f"appeal_text = {_q(s.get('appeal_text') or '')}")
     if spec.smtp is not None:
         m = spec.smtp

@@ -40,6 +40,7 @@ STRUCTURE_FIELDS = (
     ("sepa_bic", "SEPA : &BIC", "line"),
     ("collection_day", "&Jour de prélèvement", "day"),
     ("payment_terms_days", "Délai de paie&ment (jours)", "terms"),
+    ("prenotification_days", "Pré-notification SEPA (jours)", "terms"),
     ("appeal_text", "&Voies et délais de recours", "text"),
 )
 STRUCTURE_LABELS = {key: label.replace("&", "") for key, label, _ in STRUCTURE_FIELDS}
@@ -94,6 +95,10 @@ class StructurePage(QWidget):
             self.fields[key] = widget
             form.addRow(label + " :", widget)
         self.fields["holiday_subdivision"].setToolTip("Code du département, par exemple 57 pour la Moselle.")
+        self.fields["prenotification_days"].setToolTip(
+            "Jours entre la facture (qui vaut pré-notification) et le prélèvement : 14 par défaut (règlement "
+            "SEPA), moins seulement si vos mandats le prévoient. La date de prélèvement est repoussée, jamais "
+            "le préavis raccourci.")
 
     def load(self, doc: dict) -> None:
         structure = doc.get("structure", {})
