@@ -161,6 +161,18 @@ def print_month(desk: Desk, month: date | str, out_path: str | Path) -> int:
     return len(pdfs)
 
 
+def pdf_for_printing(desk: Desk, month: date | str, invoice_ids: list[int] | None = None) -> bytes:
+    """The chosen issued invoices (several), or the whole month's, as one PDF to print."""
+    if not invoice_ids:
+        return month_pdf(desk, month)
+    with desk.read() as s:
+        pdfs = [p for p in s.execute(select(Invoice.pdf).where(
+            Invoice.id.in_(invoice_ids), Invoice.status == InvoiceStatus.ISSUED).order_by(Invoice.number)).scalars() if p]
+    if not pdfs:
+        raise DeskError("Aucune facture émise parmi celles choisies : rien à imprimer.")
+    return merge_pdfs(pdfs)
+
+
 def month_pdf(desk: Desk, month: date | str) -> bytes:
     month = month_start(month)
     with desk.read() as s:
