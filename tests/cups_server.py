@@ -31,6 +31,8 @@ def unavailable() -> str | None:
         return "CUPS n'est pas installé (apt-get install cups printer-driver-cups-pdf)"
     if not BACKEND.exists() or not PPD.exists():
         return "l'imprimante PDF de CUPS n'est pas installée (apt-get install printer-driver-cups-pdf)"
+    if shutil.which("pdftocairo") is None:
+        return "pdftocairo manque pour convertir les PDF de la file de test (apt-get install poppler-utils)"
     if os.geteuid() != 0:
         return "un cupsd de test et le backend cups-pdf demandent les droits root"
     if not os.access(CONFIG_DIR, os.W_OK):
