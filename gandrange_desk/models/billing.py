@@ -75,9 +75,10 @@ class InvoiceLine(Base):
 class BilledDay(Base):
     """What an invoice billed for one cell (child, unit, day), written with the draft.
 
-    The newest row of a cell on an issued invoice (highest id) is what the family has been
-    billed for that day so far; a regularisation adds a newer row with today's truth (`state`
-    "" when the day is no longer billed). Preparing a month compares these with the grid.
+    The `current` row of a cell is what the family has been billed for that day so far: rows
+    become current when their invoice is issued; a regularisation adds a newer row with today's
+    truth (`state` "" when the day is no longer billed), and issuing it makes the older row no
+    longer current. Preparing a month compares the current rows with the grid.
     """
 
     __tablename__ = "billed_day"
@@ -95,6 +96,7 @@ class BilledDay(Base):
     surcharge_cents: Mapped[int] = mapped_column(Integer, default=0)
     # The PAI price applied: a child's PAI has no history, so a billed day keeps the one it had.
     pai: Mapped[bool] = mapped_column(Boolean, default=False)
+    current: Mapped[bool] = mapped_column(Boolean, default=False)
 
 
 class CreditNote(Base):

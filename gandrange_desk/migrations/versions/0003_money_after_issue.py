@@ -41,6 +41,7 @@ def upgrade() -> None:
         sa.Column("price_cents", sa.Integer(), nullable=False),
         sa.Column("surcharge_cents", sa.Integer(), nullable=False),
         sa.Column("pai", sa.Boolean(), nullable=False),
+        sa.Column("current", sa.Boolean(), nullable=False, server_default=sa.false()),
         sa.ForeignKeyConstraint(["invoice_id"], ["invoice.id"], name="fk_billed_day_invoice_id_invoice",
                                 ondelete="CASCADE"),
         sa.PrimaryKeyConstraint("id", name="pk_billed_day"),
@@ -99,7 +100,8 @@ def _fill_billed_days(conn) -> None:
     billed = sa.table("billed_day", sa.column("invoice_id", sa.Integer), sa.column("family_id", sa.Integer),
                       sa.column("child_id", sa.Integer), sa.column("unit_id", sa.Integer),
                       sa.column("day", sa.Date), sa.column("state", sa.String), sa.column("price_cents", sa.Integer),
-                      sa.column("surcharge_cents", sa.Integer), sa.column("pai", sa.Boolean))
+                      sa.column("surcharge_cents", sa.Integer), sa.column("pai", sa.Boolean),
+                      sa.column("current", sa.Boolean))
     invoices = conn.execute(sa.select(invoice.c.id, invoice.c.family_id).where(invoice.c.status == "issued")
                             .order_by(invoice.c.issued_at, invoice.c.id)).all()
     if not invoices:
@@ -112,6 +114,7 @@ def _fill_billed_days(conn) -> None:
         if row.child_id is not None and row.unit_id is not None:
             lines[row.invoice_id].append(row)
     out = []
+    newest: dict = {}  # cell -> its row in `out` billed last: the current one
     for invoice_id, family_id in invoices:
         days: dict = {}
         for row in lines.get(invoice_id, ()):
@@ -126,9 +129,14 @@ def _fill_billed_days(conn) -> None:
                     entry.update(state="AF" if key in af else "R", price=row.unit_price_cents,
                                  pai="PAI" in (row.label or ""))
         for (child_id, unit_id, day), e in sorted(days.items(), key=lambda kv: (kv[0][0], kv[0][1], kv[0][2])):
-            out.append({"invoice_id": invoice_id, "family_id": family_id, "child_id": child_id,
-                        "unit_id": unit_id, "day": day, "state": e["state"], "price_cents": e["price"],
-                        "surcharge_cents": e["surcharge"], "pai": e["pai"]})
+            older = newest.get((child_id, unit_id, day))
+            if older is not None:
+                older["current"] = False
+            newest[(child_id, unit_id, day)] = row = {
+                "invoice_id": invoice_id, "family_id": family_id, "child_id": child_id, "unit_id": unit_id,
+                "day": day, "state": e["state"], "price_cents": e["price"], "surcharge_cents": e["surcharge"],
+                "pai": e["pai"], "current": True}
+            out.append(row)
     for start in range(0, len(out), 5000):
         conn.execute(billed.insert(), out[start:start + 5000])
 

@@ -279,9 +279,10 @@ def prepare(desk: Desk, month: date | str, progress: Progress | None = None) -> 
                 pending_da[children[child_id].family_id] += n
 
         drafts_of_month = select(Invoice.id).where(Invoice.month == month, Invoice.status == InvoiceStatus.DRAFT)
-        s.execute(delete(BilledDay).where(BilledDay.invoice_id.in_(drafts_of_month)))
-        s.execute(delete(InvoiceLine).where(InvoiceLine.invoice_id.in_(drafts_of_month)))
-        s.execute(delete(Invoice).where(Invoice.month == month, Invoice.status == InvoiceStatus.DRAFT))
+        # Core deletes: the session holds none of these rows, so nothing to fetch back.
+        s.execute(delete(BilledDay.__table__).where(BilledDay.invoice_id.in_(drafts_of_month)))
+        s.execute(delete(InvoiceLine.__table__).where(InvoiceLine.invoice_id.in_(drafts_of_month)))
+        s.execute(delete(Invoice.__table__).where(Invoice.month == month, Invoice.status == InvoiceStatus.DRAFT))
 
         now = desk.now()
         invoice_rows, drafts = [], []
@@ -400,7 +401,7 @@ def _insert_drafts(s: Session, month: date, invoice_rows: list[dict], drafts: li
             all_days.append({**record, "invoice_id": invoice_id})
     s.execute(insert(InvoiceLine.__table__), all_lines)
     if all_days:
-        s.execute(insert(BilledDay.__table__), all_days)
+        regularisation.insert_billed_days(s, all_days)
 
 
 def _line(child_id, child_name, unit_id, kind, label, days, cents, quantity=None) -> dict:
@@ -497,6 +498,8 @@ def issue(desk: Desk, month: date | str, progress: Progress | None = None) -> Is
                               "total_cents": invoice.total_cents})
         for invoice, pdf in zip(drafts, render_invoices(docs, progress)):
             invoice.pdf = pdf
+        s.flush()
+        regularisation.make_current(s, month)
         if progress:
             progress.check()
             progress.step(total, total, "Enregistrement…")

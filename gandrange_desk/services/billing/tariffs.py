@@ -120,6 +120,10 @@ class PriceBook:
         units = session.execute(select(Unit)).scalars().all()
         return cls([view_of(t) for t in tariffs], units)
 
+    def starts(self, unit_id: int) -> list[date]:
+        """The days a new tariff of the unit takes effect."""
+        return self._starts.get(unit_id, [])
+
     def tariff_for(self, unit_id: int, day: date) -> TariffView | None:
         key = (unit_id, day)
         if key in self._day_cache:
@@ -171,6 +175,10 @@ class QuotientBook:
         if family_ids is not None:
             stmt = stmt.where(QuotientRecord.family_id.in_(family_ids))
         return cls(session.execute(stmt).all())
+
+    def starts(self, family_id: int) -> list[date]:
+        """The days a new quotient of the family takes effect."""
+        return self._starts.get(family_id, [])
 
     def on(self, family_id: int, day: date) -> int | None:
         starts = self._starts.get(family_id)
