@@ -117,14 +117,16 @@ def prepare_with_regularisations(base) -> dict:
 
 
 _PRINTER_SCRIPT = r"""
-import json, resource, sys, time
+import json, sys, time
 sys.path.insert(0, sys.argv[1])
 from gandrange_desk.services.pdf import spool
 data = open(sys.argv[2], "rb").read()
 started = time.perf_counter()
 job = spool.spool_pdf(data, printer=sys.argv[3], title="Factures banc d'essai", wait_seconds=1800)
+# VmHWM, not ru_maxrss: Linux carries the parent's high-water mark over fork and exec.
+peak = next(int(line.split()[1]) for line in open("/proc/self/status") if line.startswith("VmHWM:"))
 print(json.dumps({"seconds": time.perf_counter() - started, "done": job.done, "job": job.job_id,
-                  "pages": job.pages, "max_rss_kb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss}))
+                  "pages": job.pages, "max_rss_kb": peak}))
 """
 
 
