@@ -354,4 +354,4 @@ def _children(s: Session, ids: set[int]) -> dict[int, ChildRow]:
     return out
 
 
-__all__ = ["FamilyRegularisation", "compute", "issued_months", "latest_billed", "make_current"]
+__all__ = ["FamilyRegularisation", "compute", "insert_billed_days", "issued_months", "make_current"]
