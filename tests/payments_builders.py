@@ -97,8 +97,12 @@ def invoice(desk, family_id: int, month: date, lines: list[tuple], *, number: st
         issue = issue or date(month.year + (month.month == 12), month.month % 12 + 1, 2)
         if due is None and fam.payment_mode == "prelevement":
             due = debit_date(SimpleNamespace(collection_day=10, prenotification_days=14), month, issue)
-        inv = Invoice(family_id=family_id, month=month, status=status,
-                      number=number or (f"{month.year}-{_seq['n']:06d}" if status == InvoiceStatus.ISSUED else None),
+        if number is None and status == InvoiceStatus.ISSUED:
+            # The counter is shared by the whole session; a test may also have fixed a number.
+            while s.scalar(select(Invoice.id).where(Invoice.number == f"{month.year}-{_seq['n']:06d}")):
+                _seq["n"] += 1
+            number = f"{month.year}-{_seq['n']:06d}"
+        inv = Invoice(family_id=family_id, month=month, status=status, number=number,
                       issue_date=issue,
                       due_date=due or date(month.year + (month.month == 12), month.month % 12 + 1, 28),
                       billed_name=fam.name, billed_address="12 rue des Écoles\n57175 Gandrange",
