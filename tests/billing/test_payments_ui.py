@@ -145,6 +145,9 @@ def test_sepa_dialog_preview_and_export(qtbot, responsable_desk, data, tmp_path,
     assert "le 10/12/2026" in b.plain(dialog.details.toPlainText()) or "10 décembre 2026" in dialog.preview.text()
     clock.set(2026, 12, 11, 9, 0)
     assert dialog.collected_button.isEnabled()
+    dialog.record_collected("INCONNU:AM04")  # a typing error: refused, nothing recorded
+    with responsable_desk.read() as s:
+        assert s.scalar(select(func.count(Payment.id))) == 0
     dialog.record_collected("")
     with responsable_desk.read() as s:
         assert payments.remaining_cents(s, data["oct"]) == 0
