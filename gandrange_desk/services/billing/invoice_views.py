@@ -261,9 +261,11 @@ def send_invoices(desk: Desk, invoice_ids: list[int]) -> SendResult:
                 result.without_email.append(fam.name)
                 continue
             credited, paid = credited_cents(s, inv.id), paid_cents(s, inv.id)
-            mail = invoice_mail(structure, inv.number, inv.month, inv.total_cents, inv.due_date,
-                                inv.payment_mode == PaymentMode.PRELEVEMENT, settled_cents=credited + paid,
-                                credited_cents=credited)
+            # Without an active mandate the PDF asks for another means of payment: so does the mail.
+            debited = inv.payment_mode == PaymentMode.PRELEVEMENT and s.scalar(
+                select(Mandate.id).where(Mandate.family_id == fam.id, Mandate.state == MandateState.ACTIVE).limit(1))
+            mail = invoice_mail(structure, inv.number, inv.month, inv.total_cents, inv.due_date, bool(debited),
+                                settled_cents=credited + paid, credited_cents=credited)
             outbox.enqueue(s, desk, recipients=recipients, subject=mail.subject, body_text=mail.text,
                            body_html=mail.html, family_id=fam.id, kind="invoice", invoice_id=inv.id,
                            attachments=[(f"Facture-{inv.number}.pdf", "application/pdf", inv.pdf)])
