@@ -161,7 +161,7 @@ def print_month(base) -> dict:
              "pages_per_invoice": round(month_pages / max(1, len(pdfs)), 3)}
     why = unavailable()
     if why:
-        print(f"  impression non mesurée : {why}", flush=True)
+        print(f"  impression non mesurée : {why}", file=sys.stderr, flush=True)
         return {"value": None, "unit": "s", "note": why, **facts}
     server = CupsServer().start()
     try:
@@ -186,7 +186,7 @@ def print_month(base) -> dict:
         print(f"  {measured['pages']} pages ({len(chosen)} factures) imprimées en {total:.1f} s ; mémoire maximale "
               f"du processus d'impression {result['printing_process_peak_rss_mb']} Mo ; envoyé "
               f"{result['sent_kb']} ko, sorti {result['printed_kb']} ko ; mois : {month_pages} pages pour "
-              f"{len(pdfs)} factures", flush=True)
+              f"{len(pdfs)} factures", file=sys.stderr, flush=True)
         return result
     finally:
         server.stop()
