@@ -208,3 +208,29 @@ def settings_path() -> Path:
 @pytest.fixture
 def feed_path() -> Path:
     return DATA / "feed.json"
+
+
+@pytest.fixture(scope="session")
+def cups_printer():
+    """(server, queue name): a private CUPS with a PDF printer; skipped only where CUPS cannot run."""
+    from tests.cups_server import CupsServer, unavailable
+
+    why = unavailable()
+    if why:
+        pytest.skip(f"Pas d'impression réelle : {why}.")
+    server = CupsServer().start()
+    try:
+        # Debian's cups-pdf takes PostScript; converting with cairo keeps the fonts' text (with
+        # poppler's pdftops or Ghostscript the CID fonts come back without it: nothing to read).
+        queue = server.add_pdf_printer(f"GandrangePDF{os.getpid()}", "pdftops-renderer-default=pdftocairo")
+        yield server, queue
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def cups(cups_printer, monkeypatch):
+    """The test's process talks to the private CUPS (lp, lpstat) through CUPS_SERVER."""
+    server, queue = cups_printer
+    monkeypatch.setenv("CUPS_SERVER", str(server.socket))
+    return server, queue

@@ -83,13 +83,27 @@ def child_ids(desk, family_id: int) -> list[int]:
 
 def invoice(desk, family_id: int, month: date, lines: list[tuple], *, number: str | None = None,
             due: date | None = None, issue: date | None = None, status=InvoiceStatus.ISSUED) -> int:
-    """lines: (unit_id, child_id, label, quantity, unit_price_cents[, dates list])."""
+    """lines: (unit_id, child_id, label, quantity, unit_price_cents[, dates list]).
+
+    Issued on the 2nd of the next month, due on the 28th; a prélèvement invoice is due on the
+    debit date it announces (collection day 10, at least 14 days after the invoice)."""
+    from types import SimpleNamespace
+
+    from gandrange_desk.services.billing.dates import debit_date
+
     _seq["n"] += 1
     with desk.unit_of_work() as s:
         fam = s.get(Family, family_id)
-        inv = Invoice(family_id=family_id, month=month, status=status,
-                      number=number or (f"{month.year}-{_seq['n']:06d}" if status == InvoiceStatus.ISSUED else None),
-                      issue_date=issue or date(month.year + (month.month == 12), month.month % 12 + 1, 2),
+        issue = issue or date(month.year + (month.month == 12), month.month % 12 + 1, 2)
+        if due is None and fam.payment_mode == "prelevement":
+            due = debit_date(SimpleNamespace(collection_day=10, prenotification_days=14), month, issue)
+        if number is None and status == InvoiceStatus.ISSUED:
+            # The counter is shared by the whole session; a test may also have fixed a number.
+            while s.scalar(select(Invoice.id).where(Invoice.number == f"{month.year}-{_seq['n']:06d}")):
+                _seq["n"] += 1
+            number = f"{month.year}-{_seq['n']:06d}"
+        inv = Invoice(family_id=family_id, month=month, status=status, number=number,
+                      issue_date=issue,
                       due_date=due or date(month.year + (month.month == 12), month.month % 12 + 1, 28),
                       billed_name=fam.name, billed_address="12 rue des Écoles\n57175 Gandrange",
                       payment_mode=fam.payment_mode)

@@ -73,7 +73,7 @@ def prepare(args) -> int:
     result = invoicing.prepare(desk, args.month)
     emit(args, {"month": result.month.isoformat(), "invoices": result.invoices,
                 "total_cents": result.total_cents, "with_anomalies": result.with_anomalies,
-                "regularisations": result.regularisations,
+                "regularisations": result.regularisations, "unpriced": result.unpriced,
                 "structure_problems": result.structure_problems}, result.text())
     return 0
 

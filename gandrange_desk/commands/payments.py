@@ -29,6 +29,24 @@ def register(sub) -> None:
     unpaid.add_argument("--json", action="store_true", default=argparse.SUPPRESS, help="sortie JSON")
     unpaid.set_defaults(handler=list_unpaid)
 
+    rev = p_sub.add_parser("reverse", help="annule un paiement (prélèvement rejeté, chèque impayé, erreur de saisie)")
+    rev.add_argument("payment_id", type=int, metavar="ID", help="numéro du paiement (payments list)")
+    rev.add_argument("--reason", required=True, metavar="TEXTE", help="raison, gardée dans l'historique")
+    rev.add_argument("--kind", default=None, choices=["rejected_debit", "bounced_cheque", "mistake"],
+                     help="rejected_debit (prélèvement rejeté), bounced_cheque (chèque impayé) ou mistake "
+                          "(erreur de saisie) ; par défaut selon le mode du paiement et --code")
+    rev.add_argument("--code", default="", metavar="CODE", help="code motif du rejet SEPA (AM04, MD01, AC04…)")
+    rev.add_argument("--mode", default=None, metavar="MODE",
+                     help="après un prélèvement rejeté : passer la famille à ce mode de paiement au lieu de "
+                          "représenter le prélèvement (cheque, especes, virement…)")
+    rev.add_argument("--json", action="store_true", default=argparse.SUPPRESS, help="sortie JSON")
+    rev.set_defaults(handler=reverse)
+
+    lst = p_sub.add_parser("list", help="les paiements reçus (les plus récents d'abord)")
+    lst.add_argument("--family", metavar="REF", help="référence de la famille")
+    lst.add_argument("--json", action="store_true", default=argparse.SUPPRESS, help="sortie JSON")
+    lst.set_defaults(handler=list_payments)
+
     remind = p_sub.add_parser("remind", help="relance les impayés, chacun à son niveau (1re relance, 2e relance, "
                                              "mise en demeure) : e-mail, ou lettre")
     remind.add_argument("--level", type=int, choices=(1, 2, 3), metavar="N",
@@ -106,4 +124,51 @@ def send_reminders(args) -> int:
     emit(args, {"emailed": result.emailed, "letters": result.letters, "letters_file": str(path) if path else None,
                 "invoices": result.invoice_numbers,
                 "levels": {reminders.LEVELS[lv]: n for lv, n in sorted(result.by_level.items())}}, text)
+    return 0
+
+
+def reverse(args) -> int:
+    from gandrange_desk.models import Payment, ReversalKind
+    from gandrange_desk.services.billing import payments, reversals
+
+    desk = open_desk(args)
+    kind = args.kind
+    new_mode = payments.parse_mode(args.mode) if args.mode else None
+    if kind is None:
+        with desk.read() as s:
+            payment = s.get(Payment, args.payment_id)
+            mode = payment.mode if payment else ""
+        kind = (ReversalKind.REJECTED_DEBIT if mode == "prelevement" and (args.code or new_mode)
+                else ReversalKind.BOUNCED_CHEQUE if mode == "cheque" and not args.code else ReversalKind.MISTAKE)
+    result = reversals.reverse_payment(desk, args.payment_id, kind=kind, reason=args.reason, code=args.code,
+                                       new_mode=new_mode)
+    emit(args, {"payment_id": result.payment_id, "kind": result.kind, "code": result.code,
+                "reopened": [{"invoice": n, "amount_cents": c} for n, c in result.reopened],
+                "represent": result.represent, "new_mode": result.new_mode}, result.summary())
+    return 0
+
+
+def list_payments(args) -> int:
+    from gandrange_desk.services.billing import payments
+
+    desk = open_desk(args)
+    family_id = None
+    if args.family:
+        with desk.read() as s:
+            family_id = payments.family_by_ref(s, args.family).id
+    rows = payments.list_payments(desk, family_id=family_id)
+
+    def text() -> str:
+        if not rows:
+            return "Aucun paiement."
+        out = []
+        for r in rows:
+            state = f"  [annulé : {r.reversal}]" if r.reversed else (f"  → {r.invoices}" if r.invoices else "")
+            out.append(f"{r.payment_id:>6}  {formats.ddmmyyyy(r.received_on)}  {r.family_ref:<8} {r.family_name[:28]:<28} "
+                       f"{payments.mode_label(r.mode):<14} {formats.euros(r.amount_cents):>12}  {r.reference}{state}")
+        return "\n".join(out)
+
+    emit(args, [{"id": r.payment_id, "family_ref": r.family_ref, "mode": r.mode, "received_on": r.received_on.isoformat(),
+                 "amount_cents": r.amount_cents, "reference": r.reference, "invoices": r.invoices,
+                 "reversed": r.reversed, "reversal": r.reversal} for r in rows], text)
     return 0

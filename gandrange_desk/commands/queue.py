@@ -54,7 +54,8 @@ def run_intake(args) -> int:
     result = import_feed_file(desk, args.file)
     emit(args, {"entries": result.entries, "skipped": result.skipped, "requests": result.requests,
                 "registrations": result.registrations, "family_changes": result.family_changes,
-                "waiting": result.waiting, "late": result.late, "past_days": result.past_days},
+                "waiting": result.waiting, "late": result.late, "past_days": result.past_days,
+                "regularisations": result.regularisations},
          result.summary())
     return 0
 
@@ -84,6 +85,8 @@ def _table(items) -> str:
             flags.append("hors délai")
         if i.past:
             flags.append("jour passé")
+        if i.regularisation:
+            flags.append("mois facturé : régularisation sur la prochaine facture")
         if i.proposed_billing:
             flags.append(Billing.phrase_of(i.proposed_billing))
         if i.places_left is not None:
@@ -99,6 +102,7 @@ def _table(items) -> str:
 
 def _result_payload(result) -> dict:
     return {"decided": result.decided, "already_decided": result.already, "messages": result.messages,
+            "regularisations": result.regularisations,
             "without_email": result.without_email, "notes": result.notes,
             "credentials": [{"family_ref": ref, "login": login, "mailed": mailed}
                             for ref, login, _password, mailed in result.credentials]}

@@ -26,8 +26,12 @@ def register(sub) -> None:
     pre.add_argument("--month", required=True, metavar="AAAA-MM", help="mois facturé")
     pre.add_argument("--json", action="store_true", default=argparse.SUPPRESS, help="sortie JSON")
     pre.set_defaults(handler=preview)
-    col = p_sub.add_parser("collected", help="enregistre les prélèvements du mois comme encaissés (paiements)")
+    col = p_sub.add_parser("collected", help="enregistre les prélèvements du mois comme encaissés (paiements), "
+                                              "sauf ceux que la banque a rejetés")
     col.add_argument("--month", required=True, metavar="AAAA-MM", help="mois facturé")
+    col.add_argument("--rejected", nargs="+", default=[], metavar="E2E[:CODE]",
+                     help="références de bout en bout rejetées par la banque, avec le code motif "
+                          "(par exemple 2026-000012:AM04) ; elles restent dues et seront représentées")
     col.add_argument("--json", action="store_true", default=argparse.SUPPRESS, help="sortie JSON")
     col.set_defaults(handler=collected)
 
@@ -77,12 +81,18 @@ def preview(args) -> int:
             lines.append(f"Déjà exporté {plan.previous_final}.")
         if plan.creditor_missing:
             lines.append("Paramètres manquants : " + " ; ".join(plan.creditor_missing) + ".")
+        for d in plan.represented:
+            lines.append(f"  représenté : {d.family_name} ({d.family_ref}), factures {', '.join(d.represented)}, "
+                         f"le {formats.ddmmyyyy(d.collection_date)}")
         lines += [f"  non prélevée : {x}" for x in plan.skipped]
         return "\n".join(lines)
 
     emit(args, {"month": plan.month.strftime("%Y-%m"), "count": plan.count, "total_cents": plan.total_cents,
                 "collection_date": plan.collection_date.isoformat() if plan.collection_date else None,
                 "skipped": plan.skipped, "creditor_missing": plan.creditor_missing,
+                "debits": [{"family_ref": d.family_ref, "end_to_end": d.end_to_end, "amount_cents": d.amount_cents,
+                            "collection_date": d.collection_date.isoformat() if d.collection_date else None,
+                            "represented": d.represented} for d in plan.debits],
                 "already_exported": plan.previous_final}, text)
     return 0
 
@@ -96,7 +106,7 @@ def collected(args) -> int:
     export_id = sepa.final_export_id(desk, month)
     if export_id is None:
         raise DeskError(f"Aucun export définitif des prélèvements {of_month(month)}.")
-    n = sepa.record_collection(desk, export_id)
-    emit(args, {"recorded": n}, f"{formats.count(n, 'paiement enregistré', 'paiements enregistrés')} "
-                                f"(prélèvements {of_month(month)}).")
+    result = sepa.record_collection(desk, export_id, sepa.parse_rejections(args.rejected))
+    emit(args, {"recorded": result.recorded, "recorded_cents": result.recorded_cents, "rejected": result.rejected},
+         result.summary(month))
     return 0

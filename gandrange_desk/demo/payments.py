@@ -55,8 +55,8 @@ def add_payments(desk: Desk, rng: random.Random) -> str:
             if remaining <= 0 or issue_date is None:
                 continue
             debit = mode == PaymentMode.PRELEVEMENT and family_id in mandates and structure is not None
-            if debit:
-                day = collection_date(structure, month)
+            if debit:  # collected on the day the invoice announced
+                day = due_date or collection_date(structure, month)
             else:
                 due = due_date or issue_date + timedelta(days=30)
                 day = issue_date + timedelta(days=rng.randrange(3, max(4, (due - issue_date).days + 10)))

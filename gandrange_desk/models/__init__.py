@@ -26,6 +26,8 @@ from .booking import (
     RequestStatus,
 )
 from .billing import (
+    SEPA_REASON_CODES,
+    BilledDay,
     CreditNote,
     CreditNoteLine,
     Invoice,
@@ -36,6 +38,9 @@ from .billing import (
     MandateState,
     Payment,
     PaymentAllocation,
+    ReversalKind,
+    SepaDebit,
+    SepaDebitStatus,
     SepaExport,
 )
 from .attendance import Attendance, Presence

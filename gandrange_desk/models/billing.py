@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime
 
 from sqlalchemy import (
-    Boolean, Date, ForeignKey, Integer, LargeBinary, String, Text, UniqueConstraint, event, inspect, select,
+    Boolean, Date, ForeignKey, Index, Integer, LargeBinary, String, Text, UniqueConstraint, event, inspect, select,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 from sqlalchemy.orm.util import identity_key
@@ -77,6 +77,33 @@ class InvoiceLine(Base):
     invoice: Mapped[Invoice] = relationship(back_populates="lines")
 
 
+class BilledDay(Base):
+    """What an invoice billed for one cell (child, unit, day), written with the draft.
+
+    The `current` row of a cell is what the family has been billed for that day so far: rows
+    become current when their invoice is issued; a regularisation adds a newer row with today's
+    truth (`state` "" when the day is no longer billed), and issuing it makes the older row no
+    longer current. Preparing a month compares the current rows with the grid.
+    """
+
+    __tablename__ = "billed_day"
+    __table_args__ = (Index("ix_billed_day_cell", "child_id", "unit_id", "day"),
+                      Index("ix_billed_day_day", "day"))
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    invoice_id: Mapped[int] = mapped_column(ForeignKey("invoice.id", ondelete="CASCADE"), index=True)
+    family_id: Mapped[int] = mapped_column(Integer)
+    child_id: Mapped[int] = mapped_column(Integer)
+    unit_id: Mapped[int] = mapped_column(Integer)
+    day: Mapped[date] = mapped_column(Date)
+    state: Mapped[str] = mapped_column(String(4), default="")  # R, AF, or "" (no longer billed)
+    price_cents: Mapped[int] = mapped_column(Integer, default=0)
+    surcharge_cents: Mapped[int] = mapped_column(Integer, default=0)
+    # The PAI price applied: a child's PAI has no history, so a billed day keeps the one it had.
+    pai: Mapped[bool] = mapped_column(Boolean, default=False)
+    current: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
 class CreditNote(Base):
     """Corrects an issued invoice; numbered AV-YYYY-NNNNNN in its own gap-free sequence."""
 
@@ -110,7 +137,32 @@ class CreditNoteLine(Base):
     credit_note: Mapped[CreditNote] = relationship(back_populates="lines")
 
 
+class ReversalKind(Labelled):
+    REJECTED_DEBIT = "rejected_debit", "Prélèvement rejeté"
+    BOUNCED_CHEQUE = "bounced_cheque", "Chèque impayé"
+    MISTAKE = "mistake", "Erreur de saisie"
+
+
+# Reason codes of SEPA R-transactions (ISO 20022 ExternalReturnReason1Code) a bank sends back.
+SEPA_REASON_CODES = {
+    "AC01": "IBAN erroné",
+    "AC04": "compte clôturé",
+    "AC06": "compte bloqué",
+    "AG01": "opération interdite sur ce compte",
+    "AM04": "provision insuffisante",
+    "MD01": "pas de mandat (ou mandat révoqué)",
+    "MD02": "données du mandat manquantes ou erronées",
+    "MD06": "remboursement demandé par le débiteur",
+    "MS02": "refus du débiteur",
+    "MS03": "raison non précisée par la banque",
+    "SL01": "service particulier de la banque du débiteur",
+}
+
+
 class Payment(Base):
+    """Money received. Never deleted: a rejected debit, a bounced cheque or an entry mistake
+    reverses it (its allocations are undone, the audit trail keeps them)."""
+
     __tablename__ = "payment"
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -121,6 +173,14 @@ class Payment(Base):
     reference: Mapped[str] = mapped_column(String(200), default="")
     recorded_at: Mapped[datetime | None] = mapped_column(AwareDateTime(), nullable=True)
     recorded_by: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    reversed_at: Mapped[datetime | None] = mapped_column(AwareDateTime(), nullable=True)
+    reversed_by: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    reversal_kind: Mapped[str] = mapped_column(String(20), default="")
+    reversal_code: Mapped[str] = mapped_column(String(8), default="")  # SEPA reason code (AM04…)
+    reversal_reason: Mapped[str] = mapped_column(Text, default="")
+    # What the payment paid when it was reversed ("invoice_id:cents,…"): the invoices a
+    # rejected debit leaves to re-present.
+    reversed_allocations: Mapped[str] = mapped_column(Text, default="")
 
     allocations: Mapped[list["PaymentAllocation"]] = relationship(
         back_populates="payment", cascade="all, delete-orphan"
@@ -174,6 +234,29 @@ class SepaExport(Base):
     count: Mapped[int] = mapped_column(Integer)
     xml: Mapped[bytes] = mapped_column(LargeBinary, deferred=True)
     final: Mapped[bool] = mapped_column(Boolean, default=True)
+
+
+class SepaDebitStatus(Labelled):
+    SENT = "sent", "Envoyé"
+    COLLECTED = "collected", "Encaissé"
+    REJECTED = "rejected", "Rejeté"
+
+
+class SepaDebit(Base):
+    """One transaction of an export: which invoices it debits, and what the bank did with it."""
+
+    __tablename__ = "sepa_debit"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    export_id: Mapped[int] = mapped_column(ForeignKey("sepa_export.id", ondelete="CASCADE"), index=True)
+    family_id: Mapped[int] = mapped_column(ForeignKey("family.id"), index=True)
+    end_to_end: Mapped[str] = mapped_column(String(35))
+    amount_cents: Mapped[int] = mapped_column(Integer)
+    collection_date: Mapped[date] = mapped_column(Date)
+    invoice_ids: Mapped[str] = mapped_column(Text, default="")  # "12,15": invoices it pays
+    status: Mapped[str] = mapped_column(String(12), default=SepaDebitStatus.SENT)
+    reason_code: Mapped[str] = mapped_column(String(8), default="")
+    payment_id: Mapped[int | None] = mapped_column(ForeignKey("payment.id"), nullable=True)
 
 
 # --------------------------------------------------------------------------- immutability

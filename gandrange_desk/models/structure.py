@@ -32,6 +32,9 @@ class Structure(Versioned, Base):
     sepa_bic: Mapped[str] = mapped_column(String(16), default="")
     collection_day: Mapped[int] = mapped_column(Integer, default=10)
     payment_terms_days: Mapped[int] = mapped_column(Integer, default=30)
+    # SEPA pre-notification: calendar days between the notice (the invoice) and the debit. The
+    # rulebook's default is 14; a shorter delay only when the mandates say so.
+    prenotification_days: Mapped[int] = mapped_column(Integer, default=14)
     appeal_text: Mapped[str] = mapped_column(Text, default="")
 
 

@@ -152,3 +152,16 @@ def test_period_attestation(desk, year, db_url, tmp_path, capsys):
     assert main(["--db", db_url, "attestations", "period", "--family", ref, "--from", "2026-09-01",
                  "--to", "2026-09-30", "--out", str(out)]) == 0
     assert "Léa Muller" in _text(out.read_bytes())
+
+
+def test_combined_attestation_footers_name_their_own_family(desk, year):
+    payments.record_payment(desk, year["fam"], mode="especes", received_on=date(2026, 10, 5), amount_cents=7800)
+    payments.record_payment(desk, year["other"], mode="especes", received_on=date(2026, 10, 6), amount_cents=1500)
+    pdf = attestations.fiscal_pdf(desk, 2026).pdf
+    refs = {"Muller": b.family_ref(desk, year["fam"]), "Weber": b.family_ref(desk, year["other"])}
+    pages = [b.plain(p.extract_text()) for p in PdfReader(io.BytesIO(pdf)).pages]
+    assert len(pages) == 2
+    for text in pages:
+        [name] = [n for n in refs if f"Claire {n}" in text]  # the family the page attests
+        footers = [ref for ref in refs.values() if f"Attestation fiscale 2026 — famille {ref}" in text]
+        assert footers == [refs[name]], text

@@ -91,8 +91,8 @@ def test_month_run_prepare_review_issue_open_print_send(qtbot, month_ready, resp
     assert path.name == "Facture-2026-000001.pdf" and path.read_bytes()[:5] == b"%PDF-"
     assert tab.opened and tab.opened[0].toLocalFile() == str(path)
 
-    from PySide6.QtPrintSupport import QPrinterInfo
-    monkeypatch.setattr(QPrinterInfo, "availablePrinters", staticmethod(lambda: []))
+    from gandrange_desk.services.pdf import spool
+    monkeypatch.setattr(spool, "printers", lambda: [])
     assert tab.print_invoices() is False
     assert "Aucune imprimante" in tab.messages[-1]
 
@@ -163,40 +163,6 @@ def test_tariff_editor_is_read_only_for_the_clerk(qtbot, month_ready, agent_desk
     qtbot.addWidget(dialog)
     assert not dialog.save_button.isEnabled()
     assert dialog.notice.text() == "Lecture seule : les tarifs sont modifiés par le responsable."
-
-
-def test_print_renders_pages_through_qtpdf(qtbot, tmp_path, monkeypatch):
-    """The print path without a real printer: the dialog is accepted and the printer writes a PDF."""
-    from PySide6.QtPrintSupport import QPrintDialog, QPrinter
-    from PySide6.QtWidgets import QWidget
-    from pypdf import PdfReader
-
-    from gandrange_desk.services.pdf.base import DeskPDF, StructureInfo, merge_pdfs
-    from gandrange_desk.ui.billing import tab as billing_tab
-
-    out = tmp_path / "printed.pdf"
-
-    class FakeDialog:
-        Accepted = QPrintDialog.Accepted
-
-        def __init__(self, printer, parent=None):
-            printer.setOutputFormat(QPrinter.PdfFormat)
-            printer.setOutputFileName(str(out))
-
-        def exec(self):
-            return QPrintDialog.Accepted
-
-    monkeypatch.setattr("PySide6.QtPrintSupport.QPrintDialog", FakeDialog)
-    docs = []
-    for n in range(2):
-        pdf = DeskPDF(StructureInfo(name="S", siret="1"), title=str(n))
-        pdf.add_page()
-        pdf.paragraph(f"Facture {n}")
-        docs.append(pdf.to_bytes())
-    parent = QWidget()
-    qtbot.addWidget(parent)
-    assert billing_tab.print_pdf(parent, merge_pdfs(docs), "Factures") is True
-    assert len(PdfReader(str(out)).pages) == 2
 
 
 def test_send_asks_first_and_lists_the_invoices_to_post(qtbot, month_ready, responsable_desk):

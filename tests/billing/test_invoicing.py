@@ -95,9 +95,12 @@ def test_quotient_brackets_af_billed_excused_not_and_lines_per_child_unit_price(
     got = [(l.child_name, l.label, l.quantity, l.unit_price_cents, l.amount_cents) for l in lines]
     assert got == [
         ("Tom Bernard", "Périscolaire — Repas", 8, 420, 3360),
-        ("Tom Bernard", "Périscolaire — Repas", 3, 330, 990),
+        ("Tom Bernard", "Périscolaire — Repas", 2, 330, 660),
+        # The late cancellation is billed on its own line, marked.
+        ("Tom Bernard", "Périscolaire — Repas (annulation hors délai)", 1, 330, 330),
         ("Zoé Bernard", "Périscolaire — Accueil soir", 3, 260, 780),
     ]
+    assert lines[2].dates == NOV_DAYS[10].isoformat()
     assert inv.total_cents == 3360 + 990 + 780
     assert inv.anomalies == ""
 
@@ -177,7 +180,7 @@ def test_issue_numbers_pdf_and_immutability(setup, clock):
         rows = s.execute(select(Invoice).order_by(Invoice.number)).scalars().all()
         assert [r.billed_name for r in rows] == ["Claire Arnaud", "Claire Morel", "Claire Zola"]
         assert all(r.status == InvoiceStatus.ISSUED and r.issue_date == date(2026, 12, 2) for r in rows)
-        assert rows[0].due_date == date(2027, 1, 1)  # 30 days
+        assert rows[0].due_date == date(2027, 1, 4)  # 30 days: 01/01 is a public holiday, then a weekend
         assert rows[0].pdf[:5] == b"%PDF-"
         assert s.execute(select(func.count()).select_from(AuditEntry)
                          .where(AuditEntry.action == "invoice.issue")).scalar_one() == 3
@@ -357,7 +360,7 @@ def test_send_queues_invoice_mail_with_pdf_and_names_families_without_email(setu
         assert msg.subject == "Votre facture est disponible" and msg.kind == "invoice"
         assert msg.recipients.startswith("claire.courriel")
         assert "Votre facture n° 2026-000001" in msg.body_text and "novembre 2026" in msg.body_text
-        assert "à régler avant le 01/01/2027" in msg.body_text
+        assert "à régler avant le 04/01/2027" in msg.body_text
         assert msg.attachments[0].content[:5] == b"%PDF-"
         sent = s.execute(select(Invoice.sent_at).where(Invoice.number == "2026-000001")).scalar_one()
         assert sent is not None

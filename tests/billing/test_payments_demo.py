@@ -1,4 +1,4 @@
-"""Demo payments: most past invoices paid, a few unpaid, prélèvement on the collection day."""
+"""Demo payments: most past invoices paid, a few unpaid, prélèvement on the announced debit day."""
 
 from __future__ import annotations
 
@@ -24,7 +24,7 @@ def test_add_payments(desk):
         child = b.child_ids(desk, fam)[0]
         for m in (9, 10):
             b.invoice(desk, fam, date(2026, m, 1), [(u["Soir"], child, "Soir", 5 + m, 415)],
-                      issue=date(2026, m + 1, 2), due=date(2026, m + 1, 25))
+                      issue=date(2026, m + 1, 2), due=None if fam == debit else date(2026, m + 1, 25))
     text = add_payments(desk, random.Random(3))
     assert "paiements" in text
     unpaid = reminders.unpaid_invoices(desk)
@@ -33,8 +33,9 @@ def test_add_payments(desk):
         debit_pay = s.scalars(select(Payment).where(Payment.family_id == debit)).all()
         mandate = s.scalar(select(Mandate).where(Mandate.rum == "GDG-DEMO-1"))
         assert all(payments.family_balance(s, f).balance_cents >= 0 for f in fams)
-    # Most are paid, some stay unpaid; the prélèvement family is debited on the 10th.
+    # Most are paid, some stay unpaid; the prélèvement family is debited on the day its invoice
+    # announced: the 10th, pushed to 14 days after the invoice dated the 2nd.
     assert 90 <= n_pay < 122 and 1 <= len(unpaid) <= 30
-    assert sorted(p.received_on for p in debit_pay) == [date(2026, 10, 12), date(2026, 11, 10)]
-    assert mandate.sequence_type == "RCUR" and mandate.first_collected_on == date(2026, 10, 12)
+    assert sorted(p.received_on for p in debit_pay) == [date(2026, 10, 16), date(2026, 11, 16)]
+    assert mandate.sequence_type == "RCUR" and mandate.first_collected_on == date(2026, 10, 16)
     assert all(p.mode == "prelevement" for p in debit_pay)

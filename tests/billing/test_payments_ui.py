@@ -126,7 +126,7 @@ def test_credit_note_dialog_agent_cannot_issue(qtbot, agent_desk, data):
     assert not dialog.issue_button.isEnabled() and "responsable" in dialog.error.text()
 
 
-def test_sepa_dialog_preview_and_export(qtbot, responsable_desk, data, tmp_path):
+def test_sepa_dialog_preview_and_export(qtbot, responsable_desk, data, tmp_path, clock):
     from gandrange_desk.ui.billing.sepa_dialog import SepaDialog
 
     dialog = SepaDialog(responsable_desk)
@@ -140,9 +140,15 @@ def test_sepa_dialog_preview_and_export(qtbot, responsable_desk, data, tmp_path)
     with responsable_desk.read() as s:
         assert s.scalar(select(func.count(SepaExport.id))) == 1
     assert "Déjà exporté" in dialog.preview.text() and not dialog.export_button.isEnabled()
-    # 10/11 has passed (clock 26/11): the debits are recorded as payments.
+    # Exported on 26/11 for a debit announced on 20/11: pushed back to 14 days after today's
+    # notice, 10/12. Once that day has passed, the debits are recorded as payments.
+    assert "le 10/12/2026" in b.plain(dialog.details.toPlainText()) or "10 décembre 2026" in dialog.preview.text()
+    clock.set(2026, 12, 11, 9, 0)
     assert dialog.collected_button.isEnabled()
-    dialog.record_collected()
+    dialog.record_collected("INCONNU:AM04")  # a typing error: refused, nothing recorded
+    with responsable_desk.read() as s:
+        assert s.scalar(select(func.count(Payment.id))) == 0
+    dialog.record_collected("")
     with responsable_desk.read() as s:
         assert payments.remaining_cents(s, data["oct"]) == 0
     assert "0 prélèvement" in b.plain(dialog.preview.text())
@@ -243,3 +249,37 @@ def test_remind_button(qtbot, desk, data, monkeypatch, tmp_path, no_popups):
     assert "Sansmail2" in PdfReader(io.BytesIO(letters.read_bytes())).pages[0].extract_text()
     with desk.read() as s:
         assert s.scalar(select(func.count(OutboxMessage.id)).where(OutboxMessage.kind == "relance")) == 2
+
+
+def test_reverse_a_payment_from_the_view(qtbot, desk, data, no_popups):
+    from gandrange_desk.ui.billing.payments_view import PaymentsView
+    from gandrange_desk.ui.billing.reversal_dialog import ReversalDialog
+
+    paid = payments.record_payment(desk, data["fam"], mode="prelevement", received_on=date(2026, 11, 16),
+                                   amount_cents=3000, reference="SEPA test")
+    view = PaymentsView(desk)
+    qtbot.addWidget(view)
+    assert view.unpaid_model.rowCount() == 1
+    view.tabs.setCurrentIndex(1)
+    view.payments_view.selectRow(0)
+    assert view.reverse_button.isEnabled()
+    dialog = ReversalDialog(desk, view.selected_payment(), view)
+    qtbot.addWidget(dialog)
+    assert dialog.kind.currentData() == "rejected_debit" and dialog.code.currentText().startswith("AM04")
+    dialog.save()  # no reason given: refused, in French, nothing written
+    assert "Indiquez la raison" in dialog.error.text()
+    dialog.reason.setText("Avis de rejet du 20/11")
+    dialog.switch.setChecked(True)
+    dialog.new_mode.setCurrentIndex(dialog.new_mode.findData("cheque"))
+    dialog.save()
+    assert dialog.result() == QDialog.Accepted
+    assert "La famille passe au paiement par chèque." in dialog.result_obj.summary()
+    view.refresh()
+    view.tabs.setCurrentIndex(1)
+    view.payments_view.selectRow(0)
+    assert view.payments_model.data(view.payments_model.index(0, 8)).startswith(
+        "Prélèvement rejeté (AM04 : provision insuffisante) le 26/11/2026")
+    assert not view.reverse_button.isEnabled()
+    assert view.unpaid_model.rowCount() == 2  # September is due again
+    with desk.read() as s:
+        assert s.get(Payment, paid.payment_id).reversal_code == "AM04"

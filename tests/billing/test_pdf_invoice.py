@@ -73,7 +73,9 @@ def test_invoice_pdf_carries_design_section_5(issued):
         "Service Enfance-Jeunesse — Commune de Gandrange", "Mairie de Gandrange, 57175 Gandrange",
         "SIRET : 21570242700018", "Émise par Marie Dupont, Responsable du service Enfance-Jeunesse",
         "Claire Lefèvre-Œillet", "12 rue de la Gare", "57175 Gandrange", "Famille Lefèvre-Œillet",
-        "Facture n° 2026-000001", "Date 02/12/2026", "Période novembre 2026", "Échéance 01/01/2027",
+        "Facture n° 2026-000001", "Date 02/12/2026", "Période novembre 2026",
+        # 30 days after 02/12 is 01/01/2027, a public holiday, then a weekend: Monday 04/01.
+        "Échéance 04/01/2027",
         "Chloé Lefèvre-Œillet", "Noël Lefèvre-Œillet",
         # Chloé: 17 meals at 4,20 € (QF 800), 2 evenings at 2,60 €; Noël: 3 meals.
         "Périscolaire — Repas", "17 4,20 € 71,40 €", "2 2,60 € 5,20 €", "3 4,20 € 12,60 €",
@@ -92,7 +94,8 @@ def test_prelevement_invoice_has_debit_notice_and_no_stub(issued):
     desk, _, inv = issued
     text = text_of(inv.pdf)
     assert "Mode de paiement : Prélèvement" in text
-    assert ("Montant prélevé le 10/12/2026 sur le compte FR76 **** 0185 — RUM RUM-" in text
+    # Collection day 10/12, but the invoice (the pre-notification) is dated 02/12: 14 days later.
+    assert ("Montant prélevé le 16/12/2026 sur le compte FR76 **** 0185 — RUM RUM-" in text
             and "ICS FR12ZZZ123456" in text)
     assert "Total de la facture 21,00 €" in text
     assert "Talon" not in text

@@ -8,12 +8,12 @@ from datetime import date
 
 import pytest
 import xmlschema
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
 import sepaxml
 from gandrange_desk.cli import main
 from gandrange_desk.errors import AlreadyDecided, PermissionDenied, ValidationFailed
-from gandrange_desk.models import AuditEntry, Mandate, OutboxMessage, SepaExport
+from gandrange_desk.models import AuditEntry, Mandate, OutboxMessage, SepaDebit, SepaExport
 from gandrange_desk.services.billing import payments
 from gandrange_desk.services.billing import sepa
 from tests import payments_builders as b
@@ -23,7 +23,8 @@ XSD = os.path.join(os.path.dirname(sepaxml.__file__), "schemas", "pain.008.001.0
 
 
 @pytest.fixture
-def month(desk):
+def month(desk, clock):
+    clock.set(2026, 11, 3, 9, 0)  # the day after October's invoices, before the debit they announce
     b.structure(desk)
     u = b.units(desk)
     a = b.family(desk, "Muller", mode="prelevement")
@@ -60,8 +61,9 @@ def test_export_valid_frst_rcur_sums_and_prenotifications(responsable_desk, mont
     result = sepa.export_month(desk, date(2026, 10, 1))
     assert sepa._schema().is_valid(result.xml.decode())
     txs, count, ctrl, root = _xml_facts(result.xml)
-    # Collection day 10 of November 2026 is a Tuesday.
-    assert txs == [("GDG-2024-0007", "RCUR", "41.50", "2026-11-10"), ("GDG-2025-0001", "FRST", "60.00", "2026-11-10")]
+    # Collection day 10 of November, but the invoices (the pre-notification) are dated 02/11:
+    # the debit comes 14 days later, on Monday 16/11 (pushed back, the notice not shortened).
+    assert txs == [("GDG-2024-0007", "RCUR", "41.50", "2026-11-16"), ("GDG-2025-0001", "FRST", "60.00", "2026-11-16")]
     assert (count, ctrl) == ("2", "101.50")
     assert root.findtext(".//p:CdtrSchmeId/p:Id/p:PrvtId/p:Othr/p:Id", namespaces=NS) == "FR44ZZZ123456"
     assert root.findtext(".//p:CdtrAcct/p:Id/p:IBAN", namespaces=NS) == "FR7630006000011234567890189"
@@ -69,14 +71,14 @@ def test_export_valid_frst_rcur_sums_and_prenotifications(responsable_desk, mont
     assert any("Nomandat" in x and "aucun mandat actif" in x for x in result.skipped)
     with desk.read() as s:
         mandate = s.scalar(select(Mandate).where(Mandate.rum == "GDG-2025-0001"))
-        assert mandate.first_collected_on == date(2026, 11, 10) and mandate.sequence_type == "RCUR"
+        assert mandate.first_collected_on == date(2026, 11, 16) and mandate.sequence_type == "RCUR"
         export = s.scalar(select(SepaExport))
         assert export.count == 2 and export.total_cents == 10150 and export.final
         msgs = {m.recipients: m for m in s.scalars(select(OutboxMessage))}
         assert s.scalar(select(func.count(AuditEntry.id)).where(AuditEntry.action == "sepa.export")) == 1
     assert set(msgs) == {"claire.muller@example.fr", "zimmer@example.fr"}
     body = b.plain(msgs["claire.muller@example.fr"].body_text)
-    assert "60,00 €" in body and "10/11/2026" in body
+    assert "60,00 €" in body and "16/11/2026" in body
     assert "FR76 **** 0185" in body and "7630001007941234567890185" not in body
     assert "RUM) : GDG-2025-0001" in body and "ICS) : FR44ZZZ123456" in body
     assert "DE89 **** 3000" in msgs["zimmer@example.fr"].body_text
@@ -92,8 +94,9 @@ def test_next_month_is_rcur(desk, month):
     b.invoice(desk, month["a"], date(2026, 11, 1), [(u["Soir"], child, "Soir", 2, 415)])
     plan = sepa.plan_month(desk, date(2026, 11, 1))
     assert [(d.rum, d.sequence_type, d.amount_cents) for d in plan.debits] == [("GDG-2025-0001", "RCUR", 830)]
-    # December's collection day 10 is a Thursday, January's 10/01/2027 a Sunday -> Monday 11.
-    assert plan.collection_date == date(2026, 12, 10)
+    # November's invoice is dated 02/12: 14 days later, Wednesday 16/12 (not the 10th).
+    assert plan.collection_date == date(2026, 12, 16)
+    # December, not invoiced yet: its collection day, 10/01/2027 a Sunday -> Monday 11.
     assert sepa.plan_month(desk, date(2026, 12, 1)).collection_date == date(2027, 1, 11)
 
 
@@ -140,9 +143,9 @@ def test_record_collection_after_the_date(desk, month, clock):
     with pytest.raises(DeskError) as exc:
         sepa.record_collection(desk, result.export_id)
     assert "pas encore passée" in str(exc.value)
-    clock.set(2026, 11, 12, 9, 0)
-    assert sepa.record_collection(desk, result.export_id) == 2
-    assert sepa.record_collection(desk, result.export_id) == 0  # never twice
+    clock.set(2026, 11, 16, 9, 0)
+    assert sepa.record_collection(desk, result.export_id).recorded == 2
+    assert sepa.record_collection(desk, result.export_id).recorded == 0  # never twice
     with desk.read() as s:
         assert payments.remaining_cents(s, month["inv"][month["a"]]) == 0
         assert payments.remaining_cents(s, month["inv"][month["n"]]) == 1245
@@ -158,7 +161,12 @@ def test_command(desk, month, db_url, tmp_path, capsys):
         assert s.scalar(select(func.count(OutboxMessage.id))) == 0
     assert main(["--db", db_url, "sepa", "export", "--month", "2026-13", "--out", str(out)]) == 1
     assert "Mois illisible" in capsys.readouterr().err
+    # The command ran on today's clock, after the announced day: the debit moved 14 days later.
+    # Pretend that day has passed.
+    with desk.unit_of_work() as s:
+        s.execute(update(SepaExport).values(collection_date=date(2026, 11, 20)))
+        s.execute(update(SepaDebit).values(collection_date=date(2026, 11, 20)))
     assert main(["--db", db_url, "sepa", "collected", "--month", "2026-10"]) == 0
-    assert "2 paiements enregistrés (prélèvements d'octobre 2026)" in capsys.readouterr().out
+    assert "2 paiements enregistrés pour 112,05 € (prélèvements d'octobre 2026)" in b.plain(capsys.readouterr().out)
     assert main(["--db", db_url, "sepa", "collected", "--month", "2026-09"]) == 1
     assert "Aucun export définitif" in capsys.readouterr().err

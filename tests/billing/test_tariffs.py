@@ -11,6 +11,7 @@ from gandrange_desk.errors import PermissionDenied, StaleEdit, ValidationFailed
 from gandrange_desk.models import AuditEntry, Tariff
 from gandrange_desk.services.billing import invoicing
 from gandrange_desk.services.billing.tariffs import (
+    regularisation_note,
     Bracket, BracketInput, PriceBook, QuotientBook, TariffInput, TariffView, add_tariff, delete_tariff,
     list_tariffs, pick_price, price_of, update_tariff,
 )
@@ -46,7 +47,9 @@ def test_tariff_in_force_on_the_day_and_quotient_in_force_on_the_day():
     old = TariffView(1, 7, date(2025, 9, 1), (Bracket(None, 400, 1),), None, None)
     new = TariffView(2, 7, date(2026, 1, 1), (Bracket(None, 415, 1),), None, 50)
     book = PriceBook([new, old])
-    assert book.tariff_for(7, date(2025, 8, 31)) is None
+    # A unit's first tariff applies from the start (a tariff imported without a date starts on
+    # the import day: the months before must not go unbilled).
+    assert book.tariff_for(7, date(2025, 8, 31)) is old and book.price(7, date(2024, 9, 2), quotient=None).cents == 400
     assert book.price(7, date(2025, 12, 31), quotient=None).cents == 400
     assert book.price(7, date(2026, 1, 1), quotient=None).cents == 415
     assert book.surcharge(7, date(2025, 12, 31)) is None and book.surcharge(7, date(2026, 1, 2)) == 50
@@ -103,23 +106,30 @@ def test_validation_messages_in_french_and_nothing_written(settings):
         assert s.execute(select(func.count()).select_from(Tariff).where(Tariff.unit_id == soir)).scalar_one() == 1
 
 
-def test_update_with_stale_version_refused_and_issued_months_locked(settings, clock):
+def test_update_with_stale_version_refused_and_corrections_of_issued_months_regularised(settings, clock):
     repas = unit_id(settings, "PERISCOLAIRE", "Repas")
     tid = add_tariff(settings, TariffInput(repas, date(2026, 11, 1), [BracketInput(None, 500)]))
     update_tariff(settings, tid, 1, TariffInput(repas, date(2026, 11, 1), [BracketInput(None, 510)]))
     with pytest.raises(StaleEdit, match="la fiche tarif a été modifiée par systeme"):
         update_tariff(settings, tid, 1, TariffInput(repas, date(2026, 11, 1), [BracketInput(None, 520)]))
-    # Issue November: the tariff in force then can no longer move or change.
-    from tests.billing.test_invoicing import NOV_DAYS, book
-    fam = make_family(settings, "Lock")
-    book(settings, fam.children[0].id, repas, NOV_DAYS[:1])
+    # November issued at 5,10 €, then the tariff corrected to 4,80 € (DESIGN §5: a tariff
+    # correction is accepted and regularised on the next invoice, never an edit of an issued one).
+    from tests.billing.test_invoicing import NOV_DAYS, book, lines_of
+    fam = make_family(settings, "Correction")
+    book(settings, fam.children[0].id, repas, NOV_DAYS[:3])
     clock.set(2026, 12, 1, 9, 0)
     invoicing.prepare(settings, "2026-11")
     invoicing.issue(settings, "2026-11")
-    with pytest.raises(ValidationFailed, match="novembre 2026 sont déjà émises"):
-        update_tariff(settings, tid, 2, TariffInput(repas, date(2026, 11, 1), [BracketInput(None, 530)]))
-    with pytest.raises(ValidationFailed, match="déjà émises"):
-        delete_tariff(settings, tid, 2)
-    with pytest.raises(ValidationFailed, match="qu'après le 30/11/2026"):
-        add_tariff(settings, TariffInput(repas, date(2026, 11, 15), [BracketInput(None, 530)]))
-    add_tariff(settings, TariffInput(repas, date(2026, 12, 1), [BracketInput(None, 530)]))
+    with settings.read() as s:
+        assert "décembre" not in regularisation_note(s, date(2026, 12, 1))
+        assert regularisation_note(s, date(2026, 12, 1)) == ""
+        assert regularisation_note(s, date(2026, 11, 1)).startswith("Les factures de novembre 2026 sont déjà émises")
+    update_tariff(settings, tid, 2, TariffInput(repas, date(2026, 11, 1), [BracketInput(None, 480)]))
+    clock.set(2027, 1, 4, 9, 0)
+    invoicing.prepare(settings, "2026-12")
+    _, lines = lines_of(settings, fam.id, date(2026, 12, 1))
+    assert [(l.kind, l.quantity, l.unit_price_cents, l.amount_cents) for l in lines] == [
+        ("regularisation", 3, -30, -90)]
+    assert lines[0].label.replace("\u00a0", " ") == (
+        "Régularisation novembre 2026 — Périscolaire — Repas : prix corrigé (4,80 € au lieu de 5,10 €)")
+    delete_tariff(settings, tid, 3)

@@ -1,4 +1,4 @@
-"""The cell rules of DESIGN §2: each transition, each refusal, deadlines, capacity, locks."""
+"""The cell rules of DESIGN §2: each transition, each refusal, deadlines, capacity, issued months."""
 
 from __future__ import annotations
 
@@ -236,19 +236,31 @@ def test_af_is_final(desk, world):
         ask_cancel(desk, world)
 
 
-def test_issued_month_is_locked(desk, world):
+def test_issued_month_is_not_locked_changes_are_flagged_for_regularisation(desk, world):
     rid = ask(desk, world)
     with desk.unit_of_work() as s:
         s.add(Invoice(family_id=world["family"], month=date(2026, 3, 1), status="issued",
                       number="2026-000001"))
-    with pytest.raises(BookingRefused, match="factures de mars 2026 sont émises"):
-        ask(desk, world, date(2026, 3, 16))
-    with pytest.raises(BookingRefused, match="verrouillé"):
-        decide(desk, rid, True)
-    # A refusal changes nothing that was billed: still possible.
-    decide(desk, rid, False, reason="Mois clos")
-    # Another family's month is not locked.
-    ask(desk, world, date(2026, 3, 16), child="other_child")
+    # Asked in time, still pending when March was issued: still decidable, and flagged.
+    cell = (world["child"], world["repas"], FRI)
+    decided = cells.decide_cells(desk, [cell], True)
+    assert decided.changed == {cell: "R"} and decided.regularisations == 1
+    assert decided.summary(("acceptée", "acceptées")) == (
+        "1 case acceptée. 1 case d'un mois déjà facturé : régularisation sur la prochaine facture.")
+    # The office books and cancels directly in March: allowed, flagged.
+    later = (world["child"], world["repas"], date(2026, 3, 16))
+    booked = cells.book_cells(desk, [later])
+    assert booked.changed == {later: "R"} and booked.regularisations == 1
+    cancelled = cells.cancel_cells(desk, [cell], billing="billed", reason="Certificat refusé")
+    assert cancelled.changed == {cell: "AF"} and cancelled.regularisations == 1
+    # Another family's March cell too: the month was invoiced as a whole.
+    other = (world["other_child"], world["repas"], FRI)
+    assert cells.book_cells(desk, [other]).regularisations == 1
+    # A month not invoiced: nothing to regularise.
+    may = (world["child"], world["repas"], date(2026, 5, 5))
+    result = cells.book_cells(desk, [may])
+    assert result.regularisations == 0 and "régularisation" not in result.summary(("réservée", "réservées"))
+    assert state(desk, world["child"], world["repas"], date(2026, 3, 16)) == "R"
 
 
 def test_capacity(desk, world):

@@ -137,5 +137,18 @@ def test_same_refusals_same_words_nothing_written(twin, monkeypatch):
     a, b = both(monkeypatch, one, many, attempt)
     assert a == b
     assert any("complet (2 places)" in p for p in a)
-    assert any("les factures de mai 2026 sont émises" in p for p in a)
+    # May is invoiced: its requests are not refused for that (regularisation, not a lock).
+    assert not any("émises" in p or "verrouillé" in p for p in a)
     assert rows(one) == before == rows(many)
+
+
+def test_issued_month_decided_the_same_way_and_counted(twin, monkeypatch):
+    one, many = twin
+    for d in (one, many):
+        with d.unit_of_work() as s:
+            s.add(Invoice(family_id=1, month=date(2026, 5, 1), status=InvoiceStatus.ISSUED, number="2026-000001"))
+    a, b = both(monkeypatch, one, many, lambda d: queue.accept(d, None, capacity_override=True))
+    assert a.decided == b.decided and rows(one) == rows(many)
+    # Every cell request of the queue is in May, the month already invoiced.
+    assert a.regularisations == b.regularisations == len(a.decided)
+    assert "d'un mois déjà facturé : régularisation sur la prochaine facture." in a.summary()

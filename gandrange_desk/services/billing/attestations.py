@@ -282,7 +282,8 @@ def _period(s: Session, family_id: int, start: date, end: date, today: date) -> 
             line.presumed.append(day)
     att.attendance = list(present.values())
     for p in s.scalars(select(Payment).where(Payment.family_id == family_id, Payment.received_on >= start,
-                                             Payment.received_on <= end).order_by(Payment.received_on, Payment.id)):
+                                             Payment.received_on <= end, Payment.reversed_at.is_(None))
+                       .order_by(Payment.received_on, Payment.id)):
         att.payments.append((p.received_on, PaymentMode.label_of(p.mode), p.reference, p.amount_cents))
     return att
 

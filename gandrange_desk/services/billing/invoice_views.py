@@ -17,7 +17,7 @@ from gandrange_desk.models import (
 from gandrange_desk.services.mail import outbox
 from gandrange_desk.services.changes import Changes
 from gandrange_desk.services.context import Desk
-from gandrange_desk.services.billing.invoicing import collection_date_for, debit_date, month_start
+from gandrange_desk.services.billing.invoicing import debit_date, month_start
 from gandrange_desk.services.pdf.base import StructureInfo, load_structure, merge_pdfs
 
 
@@ -138,7 +138,7 @@ def invoice_pdf(desk: Desk, invoice_id: int) -> tuple[str, bytes]:
                                                   Mandate.state == MandateState.ACTIVE)).scalars().first()
         from gandrange_desk.models import Structure
         st = s.execute(select(Structure).limit(1)).scalar_one_or_none()
-        debit = debit_date(st, inv.month, desk.today()) if st else collection_date_for(desk.today(), 10)
+        debit = debit_date(st, inv.month, desk.today()) if st else None
         return name, render_invoice(document_for(inv, fam, structure, mandate, debit_date=debit))
 
 
@@ -158,6 +158,18 @@ def print_month(desk: Desk, month: date | str, out_path: str | Path) -> int:
     except OSError as exc:
         raise DeskError(f"Impossible d'écrire {path} : {exc.strerror or exc}.") from None
     return len(pdfs)
+
+
+def pdf_for_printing(desk: Desk, month: date | str, invoice_ids: list[int] | None = None) -> bytes:
+    """The chosen issued invoices (several), or the whole month's, as one PDF to print."""
+    if not invoice_ids:
+        return month_pdf(desk, month)
+    with desk.read() as s:
+        pdfs = [p for p in s.execute(select(Invoice.pdf).where(
+            Invoice.id.in_(invoice_ids), Invoice.status == InvoiceStatus.ISSUED).order_by(Invoice.number)).scalars() if p]
+    if not pdfs:
+        raise DeskError("Aucune facture émise parmi celles choisies : rien à imprimer.")
+    return merge_pdfs(pdfs)
 
 
 def month_pdf(desk: Desk, month: date | str) -> bytes:
@@ -188,25 +200,49 @@ class SendResult:
 
 
 def invoice_mail(structure: StructureInfo, number: str, month: date, total_cents: int, due: date | None,
-                 prelevement: bool):
+                 prelevement: bool, *, settled_cents: int = 0, credited_cents: int = 0):
+    """"Votre facture est disponible", saying what is left to pay on the day it is sent: the
+    total less the credit notes and the payments already received; for prélèvement, the amount
+    that will be debited and its date (nothing is debited when nothing is left)."""
     from gandrange_desk.services.mail.texts import Sender, render
+
+    def eur(cents: int) -> str:
+        return formats.euros(cents).replace("\u202f", " ")
 
     sender = Sender(structure.name, structure.phone, structure.email, structure.portal_url)
     period = formats.month_year(month)
     lines = [f"Votre facture n° {number} concernant {structure.name} pour la période de {period} est "
              "disponible. Vous la trouverez en pièce jointe et dans « Mes factures » sur le portail famille."]
-    amount = formats.euros(total_cents).replace("\u202f", " ")
+    left = max(0, total_cents - settled_cents)
+    if total_cents < 0:
+        lines.append(f"Cette facture présente un solde de {eur(total_cents)} en votre faveur : "
+                     "il n'y a rien à payer.")
+        return render("Votre facture est disponible", [lines], sender)
+    if settled_cents:
+        parts = []
+        if credited_cents:
+            parts.append(f"avoir de {eur(credited_cents)}")
+        if settled_cents - credited_cents:
+            parts.append(f"déjà réglé : {eur(settled_cents - credited_cents)}")
+        lines.append(f"Montant de la facture : {eur(total_cents)} ({', '.join(parts)}). "
+                     + (f"Reste à payer : {eur(left)}." if left else "Il ne reste rien à payer."))
     if prelevement:
-        lines.append(f"Montant : {amount}. Il sera prélevé sur votre compte"
-                     + (f" le {formats.ddmmyyyy(due)}." if due else "."))
-    else:
-        lines.append(f"Montant : {amount}" + (f", à régler avant le {formats.ddmmyyyy(due)}." if due else "."))
+        if left:
+            lines.append(f"Le montant de {eur(left)} sera prélevé sur votre compte"
+                         + (f" le {formats.ddmmyyyy(due)}." if due else "."))
+        else:
+            lines.append("Aucun prélèvement ne sera effectué pour cette facture.")
+    elif not settled_cents:
+        lines.append(f"Montant : {eur(total_cents)}" + (f", à régler avant le {formats.ddmmyyyy(due)}." if due else "."))
+    elif left:
+        lines.append(f"À régler avant le {formats.ddmmyyyy(due)}." if due else "À régler à réception.")
     return render("Votre facture est disponible", [lines], sender)
 
 
 def send_invoices(desk: Desk, invoice_ids: list[int]) -> SendResult:
     """Queue "Votre facture est disponible" with the PDF for each issued invoice given."""
     from gandrange_desk.models import PaymentMode
+    from gandrange_desk.services.billing.payments import credited_cents, paid_cents
 
     desk.require(Role.AGENT, "Envoyer les factures")
     result = SendResult()
@@ -224,8 +260,12 @@ def send_invoices(desk: Desk, invoice_ids: list[int]) -> SendResult:
             if not recipients:
                 result.without_email.append(fam.name)
                 continue
-            mail = invoice_mail(structure, inv.number, inv.month, inv.total_cents, inv.due_date,
-                                inv.payment_mode == PaymentMode.PRELEVEMENT)
+            credited, paid = credited_cents(s, inv.id), paid_cents(s, inv.id)
+            # Without an active mandate the PDF asks for another means of payment: so does the mail.
+            debited = inv.payment_mode == PaymentMode.PRELEVEMENT and s.scalar(
+                select(Mandate.id).where(Mandate.family_id == fam.id, Mandate.state == MandateState.ACTIVE).limit(1))
+            mail = invoice_mail(structure, inv.number, inv.month, inv.total_cents, inv.due_date, bool(debited),
+                                settled_cents=credited + paid, credited_cents=credited)
             outbox.enqueue(s, desk, recipients=recipients, subject=mail.subject, body_text=mail.text,
                            body_html=mail.html, family_id=fam.id, kind="invoice", invoice_id=inv.id,
                            attachments=[(f"Facture-{inv.number}.pdf", "application/pdf", inv.pdf)])

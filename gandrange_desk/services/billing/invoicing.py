@@ -19,19 +19,20 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 
 from sqlalchemy import and_, delete, func, insert, or_, select, update
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm import Session, aliased, selectinload
 
 from gandrange_desk import formats
 from gandrange_desk.errors import DeskError, ValidationFailed
 from gandrange_desk.models import (
-    Activity, Booking, CellState, Child, Family, Guardian, Invoice, InvoiceLine, InvoiceStatus,
+    Activity, BilledDay, Booking, CellState, Child, Family, Guardian, Invoice, InvoiceLine, InvoiceStatus,
     LineKind, Mandate, MandateState, NumberSequence, PaymentAllocation, PaymentMode, Request,
     RequestStatus, Role, Structure, Unit,
 )
 from gandrange_desk.services.changes import Changes
 from gandrange_desk.services.context import Desk
 from gandrange_desk.services.progress import Progress
-from gandrange_desk.services.billing.sepa import collection_date
+from gandrange_desk.services.billing import dates, regularisation
+from gandrange_desk.services.calendar import Calendar
 from gandrange_desk.services.billing.tariffs import PriceBook, QuotientBook
 
 INVOICE_SEQUENCE = "invoice"
@@ -101,17 +102,26 @@ class PrepareResult:
     with_anomalies: int = 0
     regularisations: int = 0
     structure_problems: list[str] = field(default_factory=list)
+    # Days that could not be priced (no tariff for that unit): listed, never billed silently at 0.
+    unpriced: list[str] = field(default_factory=list)
     changes: Changes = field(default_factory=Changes, compare=False, repr=False)
 
-    def text(self) -> str:
+    def text(self, shown: int = 5) -> str:
         out = (f"{formats.month_year(self.month).capitalize()} : "
                f"{formats.count(self.invoices, 'facture préparée', 'factures préparées')}, "
                f"total {formats.euros(self.total_cents)}")
         if self.with_anomalies:
             out += f", {formats.count(self.with_anomalies, 'avec anomalie', 'avec anomalies')}"
         if self.regularisations:
-            out += f", {formats.count(self.regularisations, 'régularisation', 'régularisations')}"
+            out += f", {formats.count(self.regularisations, 'ligne de régularisation', 'lignes de régularisation')}"
         out += "."
+        if self.unpriced:
+            n = len(self.unpriced)
+            out += (f"\n{formats.count(n, 'jour sans tarif', 'jours sans tarif')} "
+                    f"({formats.plural(n, 'non facturé', 'non facturés')}) :")
+            out += "".join(f"\n  {line}" for line in self.unpriced[:shown])
+            if n > shown:
+                out += f"\n  … et {n - shown} autres."
         for problem in self.structure_problems:
             out += "\n" + problem
         return out
@@ -158,6 +168,16 @@ def _ordinal(n: int) -> str:
     return "1er" if n == 1 else f"{n}e"
 
 
+@dataclass
+class _Draft:
+    """One family's draft as it is built: its lines, what it bills per day, its anomalies."""
+
+    lines: list[dict] = field(default_factory=list)
+    records: list[dict] = field(default_factory=list)
+    anomalies: list[str] = field(default_factory=list)
+    no_quotient_days: int = 0
+
+
 def prepare(desk: Desk, month: date | str, progress: Progress | None = None) -> PrepareResult:
     """Drafts of every family with billable cells (or regularisations) in `month`."""
     desk.require(Role.AGENT, "Préparer les factures")
@@ -171,6 +191,7 @@ def prepare(desk: Desk, month: date | str, progress: Progress | None = None) -> 
         result.structure_problems = structure_problems(s)
         units = _load_units(s)
         book = PriceBook.load(s)
+        quotients = QuotientBook.load(s)
         # unit_id IN (…) lets the (unit_id, day) index serve the day range.
         unit_ids = sorted(units)
         rows = s.execute(
@@ -181,16 +202,18 @@ def prepare(desk: Desk, month: date | str, progress: Progress | None = None) -> 
         cells_by_child: dict[int, list[_Cell]] = defaultdict(list)
         for r in rows:
             cells_by_child[r.child_id].append(_Cell(*r))
-        regul = _regularisations(s, month, units)
-        child_ids = set(cells_by_child) | {c for per in regul.values() for c in per}
+        regul = regularisation.compute(s, month, units, book, quotients, lambda u: _unit_label(units, u))
+        child_ids = set(cells_by_child) | {c for reg in regul.values() for c in reg.lines}
         children = {c.id: c for c in s.execute(
             select(Child.id, Child.family_id, Child.first_name, Child.last_name, Child.birth_date, Child.pai)
             .where(Child.id.in_(child_ids))).all()} if child_ids else {}
         family_children: dict[int, list] = defaultdict(list)
         for child in children.values():
             family_children[child.family_id].append(child)
+        for family_id, reg in regul.items():
+            if reg.anomalies and family_id not in family_children:
+                result.unpriced += reg.anomalies  # nothing else to bill: said here, not lost
         family_ids = sorted(family_children)
-        quotients = QuotientBook.load(s, family_ids)
         families = {f.id: f for f in s.execute(
             select(Family.id, Family.ref, Family.name, Family.street, Family.postcode, Family.city,
                    Family.payment_mode).where(Family.id.in_(family_ids))).all()} if family_ids else {}
@@ -210,13 +233,15 @@ def prepare(desk: Desk, month: date | str, progress: Progress | None = None) -> 
             if child_id in children:
                 pending_da[children[child_id].family_id] += n
 
-        drafts = select(Invoice.id).where(Invoice.month == month, Invoice.status == InvoiceStatus.DRAFT)
-        result.changes.invoices.update(s.scalars(drafts))  # replaced below, or gone
-        s.execute(delete(InvoiceLine).where(InvoiceLine.invoice_id.in_(drafts)))
-        s.execute(delete(Invoice).where(Invoice.month == month, Invoice.status == InvoiceStatus.DRAFT))
+        drafts_of_month = select(Invoice.id).where(Invoice.month == month, Invoice.status == InvoiceStatus.DRAFT)
+        result.changes.invoices.update(s.scalars(drafts_of_month))  # replaced below, or gone
+        # Core deletes: the session holds none of these rows, so nothing to fetch back.
+        s.execute(delete(BilledDay.__table__).where(BilledDay.invoice_id.in_(drafts_of_month)))
+        s.execute(delete(InvoiceLine.__table__).where(InvoiceLine.invoice_id.in_(drafts_of_month)))
+        s.execute(delete(Invoice.__table__).where(Invoice.month == month, Invoice.status == InvoiceStatus.DRAFT))
 
         now = desk.now()
-        invoice_rows, lines_per_family = [], []
+        invoice_rows, drafts = [], []
         total = len(family_ids)
         for done, family_id in enumerate(family_ids):
             if progress:
@@ -224,55 +249,15 @@ def prepare(desk: Desk, month: date | str, progress: Progress | None = None) -> 
                 if done % 50 == 0:
                     progress.step(done, total, f"Préparation : {done} / {total} familles")
             fam = families[family_id]
-            kids = family_children[family_id]
-            # Sibling rank: eldest child billed this month first.
-            billed_kids = sorted((k for k in kids if cells_by_child.get(k.id)),
-                                 key=lambda k: (k.birth_date, k.id))
-            rank = {k.id: i + 1 for i, k in enumerate(billed_kids)}
-            anomalies: list[str] = []
-            lines: list[dict] = []
-            no_quotient_days = 0
-            for kid in sorted(kids, key=lambda k: (rank.get(k.id, 99), k.birth_date, k.id)):
-                kid_name = f"{kid.first_name} {kid.last_name}".strip()
-                groups: dict[tuple, list[date]] = defaultdict(list)
-                surcharges: dict[tuple, list[date]] = defaultdict(list)
-                for cell in cells_by_child.get(kid.id, ()):
-                    quotient = quotients.on(family_id, cell.day)
-                    price = book.price(cell.unit_id, cell.day, quotient=quotient,
-                                       sibling_rank=rank.get(kid.id, 1), pai=kid.pai)
-                    if price is None:
-                        anomalies.append(f"Pas de tarif pour {_unit_label(units, cell.unit_id)} le "
-                                         f"{formats.ddmm(cell.day)} ({kid_name}) : case non facturée.")
-                        continue
-                    if price.no_quotient:
-                        no_quotient_days += 1
-                    groups[(cell.unit_id, price.cents, price.pai, price.no_quotient, price.sibling_rank)].append(cell.day)
-                    if cell.late:
-                        extra = book.surcharge(cell.unit_id, cell.day)
-                        if extra:
-                            surcharges[(cell.unit_id, extra)].append(cell.day)
-                for (unit_id, cents, pai, noq, srank), days in sorted(
-                        groups.items(), key=lambda kv: (units.get(kv[0][0], ("", "", 0, 0))[2:4],
-                                                        kv[0][0], min(kv[1]))):
-                    notes = []
-                    if pai:
-                        notes.append("tarif PAI")
-                    if srank > 1:
-                        notes.append(f"tarif {_ordinal(srank)} enfant")
-                    if noq:
-                        notes.append("sans quotient : tranche la plus haute")
-                    label = _unit_label(units, unit_id) + (f" ({', '.join(notes)})" if notes else "")
-                    lines.append(_line(kid.id, kid_name, unit_id, LineKind.NORMAL, label, sorted(days), cents))
-                for (unit_id, cents), days in sorted(surcharges.items()):
-                    lines.append(_line(kid.id, kid_name, unit_id, LineKind.SURCHARGE,
-                                       f"Majoration hors délai — {_unit_label(units, unit_id)}", sorted(days), cents))
-                for line in _regularisation_lines(regul.get(family_id, {}).get(kid.id, {}), kid.id, kid_name,
-                                                  family_id, units, book, quotients, rank.get(kid.id, 1), kid.pai):
-                    lines.append(line)
-                    result.regularisations += 1
-            if not lines:
+            reg = regul.get(family_id)
+            draft = _family_draft(family_id, family_children[family_id], cells_by_child, reg, units, book,
+                                  quotients)
+            result.unpriced += [a for a in draft.anomalies if a.startswith("Pas de tarif")]
+            result.regularisations += sum(len(lines) for lines in reg.lines.values()) if reg else 0
+            if not draft.lines:
                 continue
-            if no_quotient_days:
+            anomalies = draft.anomalies
+            if draft.no_quotient_days:
                 anomalies.insert(0, "Aucun quotient familial en vigueur : tranche la plus haute appliquée.")
             if fam.payment_mode == PaymentMode.PRELEVEMENT and family_id not in mandated:
                 anomalies.append("Prélèvement sans mandat SEPA actif.")
@@ -282,7 +267,7 @@ def prepare(desk: Desk, month: date | str, progress: Progress | None = None) -> 
                 n = pending_da[family_id]
                 anomalies.append(f"{formats.count(n, 'demande', 'demandes')} d'annulation en attente "
                                  f"(non {formats.plural(n, 'facturée', 'facturées')}).")
-            total_cents = sum(line["amount_cents"] for line in lines)
+            total_cents = sum(line["amount_cents"] for line in draft.lines)
             invoice_rows.append(dict(
                 family_id=family_id, month=month, status=InvoiceStatus.DRAFT.value, prepared_at=now,
                 total_cents=total_cents, payment_mode=fam.payment_mode, anomalies="\n".join(anomalies),
@@ -290,29 +275,90 @@ def prepare(desk: Desk, month: date | str, progress: Progress | None = None) -> 
                 billed_address="\n".join(x for x in (fam.street, f"{fam.postcode} {fam.city}".strip()) if x),
                 version=1, updated_at=now, updated_by=desk.actor.login,
             ))
-            lines_per_family.append(lines)
+            drafts.append(draft)
             result.total_cents += total_cents
             result.with_anomalies += bool(anomalies)
         if progress:
             progress.check()
             progress.step(total, total, "Enregistrement des brouillons…")
         if invoice_rows:
-            # Core executemany without RETURNING (SQLite would fall back to one INSERT per row to
-            # keep RETURNING in order); ids come back by the (family, month) unique key.
-            s.execute(insert(Invoice.__table__), invoice_rows)
-            id_of = dict(s.execute(select(Invoice.family_id, Invoice.id).where(
-                Invoice.month == month, Invoice.status == InvoiceStatus.DRAFT)).all())
-            ids = [id_of[row["family_id"]] for row in invoice_rows]
-            all_lines = []
-            for invoice_id, lines in zip(ids, lines_per_family):
-                for position, line in enumerate(lines):
-                    all_lines.append({**line, "invoice_id": invoice_id, "position": position})
-            s.execute(insert(InvoiceLine.__table__), all_lines)
-            result.changes.invoices.update(ids)
+            result.changes.invoices.update(_insert_drafts(s, month, invoice_rows, drafts))
         result.invoices = len(invoice_rows)
         desk.audit(s, "invoice.prepare", "invoice_month", None,
-                   after={"month": month.isoformat(), "invoices": result.invoices, "total_cents": result.total_cents})
+                   after={"month": month.isoformat(), "invoices": result.invoices, "total_cents": result.total_cents,
+                          "regularisations": result.regularisations, "unpriced": len(result.unpriced)})
     return result
+
+
+def _family_draft(family_id, kids, cells_by_child, reg, units, book, quotients) -> _Draft:
+    """The month's lines of one family (per child: unit and price, AF days on their own line,
+    surcharges), what each day bills, then the family's regularisation lines."""
+    draft = _Draft()
+    # Sibling rank: eldest child billed this month first.
+    billed_kids = sorted((k for k in kids if cells_by_child.get(k.id)), key=lambda k: (k.birth_date, k.id))
+    rank = {k.id: i + 1 for i, k in enumerate(billed_kids)}
+    for kid in sorted(kids, key=lambda k: (rank.get(k.id, 99), k.birth_date, k.id)):
+        kid_name = f"{kid.first_name} {kid.last_name}".strip()
+        groups: dict[tuple, list[date]] = defaultdict(list)
+        surcharges: dict[tuple, list[date]] = defaultdict(list)
+        for cell in cells_by_child.get(kid.id, ()):
+            price = book.price(cell.unit_id, cell.day, quotient=quotients.on(family_id, cell.day),
+                               sibling_rank=rank.get(kid.id, 1), pai=kid.pai)
+            if price is None:
+                draft.anomalies.append(f"Pas de tarif pour {_unit_label(units, cell.unit_id)} le "
+                                       f"{formats.ddmmyyyy(cell.day)} ({kid_name}) : jour non facturé.")
+                continue
+            draft.no_quotient_days += price.no_quotient
+            af = cell.state == CellState.AF
+            groups[(cell.unit_id, af, price.cents, price.pai, price.no_quotient, price.sibling_rank)].append(cell.day)
+            extra = (book.surcharge(cell.unit_id, cell.day) or 0) if cell.late else 0
+            if extra:
+                surcharges[(cell.unit_id, extra)].append(cell.day)
+            draft.records.append({"family_id": family_id, "child_id": kid.id, "unit_id": cell.unit_id,
+                                  "day": cell.day, "state": cell.state, "price_cents": price.cents,
+                                  "surcharge_cents": extra, "pai": price.pai})
+        for (unit_id, af, cents, pai, noq, srank), days in sorted(
+                groups.items(), key=lambda kv: (units.get(kv[0][0], ("", "", 0, 0))[2:4], kv[0][0], kv[0][1],
+                                                min(kv[1]))):
+            notes = []
+            if af:
+                notes.append("annulation hors délai")
+            if pai:
+                notes.append("tarif PAI")
+            if srank > 1:
+                notes.append(f"tarif {_ordinal(srank)} enfant")
+            if noq:
+                notes.append("sans quotient : tranche la plus haute")
+            label = _unit_label(units, unit_id) + (f" ({', '.join(notes)})" if notes else "")
+            draft.lines.append(_line(kid.id, kid_name, unit_id, LineKind.NORMAL, label, sorted(days), cents))
+        for (unit_id, cents), days in sorted(surcharges.items()):
+            draft.lines.append(_line(kid.id, kid_name, unit_id, LineKind.SURCHARGE,
+                                     f"Majoration hors délai — {_unit_label(units, unit_id)}", sorted(days), cents))
+        if reg:
+            draft.lines += reg.lines.get(kid.id, [])
+    if reg:
+        draft.records += reg.records
+        draft.anomalies += reg.anomalies
+    return draft
+
+
+def _insert_drafts(s: Session, month: date, invoice_rows: list[dict], drafts: list[_Draft]) -> list[int]:
+    # Core executemany without RETURNING (SQLite would fall back to one INSERT per row to keep
+    # RETURNING in order); ids come back by the (family, month) unique key.
+    s.execute(insert(Invoice.__table__), invoice_rows)
+    id_of = dict(s.execute(select(Invoice.family_id, Invoice.id).where(
+        Invoice.month == month, Invoice.status == InvoiceStatus.DRAFT)).all())
+    all_lines, all_days = [], []
+    for row, draft in zip(invoice_rows, drafts):
+        invoice_id = id_of[row["family_id"]]
+        for position, line in enumerate(draft.lines):
+            all_lines.append({**line, "invoice_id": invoice_id, "position": position})
+        for record in draft.records:
+            all_days.append({**record, "invoice_id": invoice_id})
+    s.execute(insert(InvoiceLine.__table__), all_lines)
+    if all_days:
+        regularisation.insert_billed_days(s, all_days)
+    return [id_of[row["family_id"]] for row in invoice_rows]
 
 
 def _line(child_id, child_name, unit_id, kind, label, days, cents, quantity=None) -> dict:
@@ -320,94 +366,6 @@ def _line(child_id, child_name, unit_id, kind, label, days, cents, quantity=None
     return dict(child_id=child_id, child_name=child_name, unit_id=unit_id, kind=kind.value, label=label,
                 dates=",".join(d.isoformat() for d in days), quantity=qty, unit_price_cents=cents,
                 amount_cents=qty * cents)
-
-
-# --------------------------------------------------------------------------- regularisation
-def _regularisations(s: Session, month: date, units) -> dict[int, dict[int, dict]]:
-    """family → child → {"added": {(unit, day)}, "removed": {(unit, day): price}} for issued months.
-
-    A cell of an issued month is a candidate when its booking or one of its requests changed
-    after the month was issued; for candidates, what issued invoices billed (normal lines plus
-    earlier regularisations) is compared with the current R/AF cells.
-    """
-    issued = s.execute(select(Invoice.month, func.min(Invoice.issued_at))
-                       .where(Invoice.status == InvoiceStatus.ISSUED, Invoice.month < month)
-                       .group_by(Invoice.month)).all()
-    candidates: set[tuple[int, int, date]] = set()
-    if not issued:
-        return {}
-    # One scan per table for every issued month (an OR of month ranges with their cutoffs).
-    booking_when = or_(*(and_(Booking.day >= m, Booking.day <= month_end(m), Booking.updated_at > cutoff)
-                         for m, cutoff in issued))
-    unit_ids = sorted(units) or [0]
-    first = min(m for m, _ in issued)
-    for row in s.execute(select(Booking.child_id, Booking.unit_id, Booking.day).where(
-            Booking.unit_id.in_(unit_ids), Booking.day >= first, Booking.day < month, booking_when)).all():
-        candidates.add(tuple(row))
-    request_when = or_(*(and_(Request.day >= m, Request.day <= month_end(m), Request.decided_at > cutoff)
-                         for m, cutoff in issued))
-    for row in s.execute(select(Request.child_id, Request.unit_id, Request.day).where(
-            request_when, Request.child_id.is_not(None), Request.unit_id.is_not(None),
-            Request.status == RequestStatus.ACCEPTED)).all():
-        candidates.add(tuple(row))
-    if not candidates:
-        return {}
-    child_ids = {c[0] for c in candidates}
-    current = {(r.child_id, r.unit_id, r.day) for r in s.execute(
-        select(Booking.child_id, Booking.unit_id, Booking.day).where(
-            Booking.child_id.in_(child_ids), Booking.day < month, Booking.state.in_(BILLED_STATES))).all()}
-    billed: dict[tuple[int, int, date], int] = defaultdict(int)
-    billed_price: dict[tuple[int, int, date], int] = {}
-    for line in s.execute(
-            select(InvoiceLine.child_id, InvoiceLine.unit_id, InvoiceLine.dates, InvoiceLine.quantity,
-                   InvoiceLine.unit_price_cents, InvoiceLine.kind)
-            .join(Invoice, Invoice.id == InvoiceLine.invoice_id)
-            .where(Invoice.status == InvoiceStatus.ISSUED, InvoiceLine.child_id.in_(child_ids),
-                   InvoiceLine.kind.in_([LineKind.NORMAL, LineKind.REGULARISATION]))).all():
-        sign = -1 if line.quantity < 0 else 1
-        for text in filter(None, (line.dates or "").split(",")):
-            key = (line.child_id, line.unit_id, date.fromisoformat(text))
-            if key in candidates:
-                billed[key] += sign
-                if sign > 0:
-                    billed_price[key] = line.unit_price_cents
-    family_of = dict(s.execute(select(Child.id, Child.family_id).where(Child.id.in_(child_ids))).all())
-    out: dict[int, dict[int, dict]] = {}
-    for key in candidates:
-        child_id, unit_id, day = key
-        is_billed = billed.get(key, 0) > 0
-        is_current = key in current
-        if is_billed == is_current:
-            continue
-        per_child = out.setdefault(family_of[child_id], {}).setdefault(child_id, {"added": set(), "removed": {}})
-        if is_current:
-            per_child["added"].add((unit_id, day))
-        else:
-            per_child["removed"][(unit_id, day)] = billed_price.get(key, 0)
-    return out
-
-
-def _regularisation_lines(changes: dict, child_id, child_name, family_id, units, book, quotients,
-                          rank, pai) -> list[dict]:
-    if not changes:
-        return []
-    lines = []
-    added: dict[tuple, list[date]] = defaultdict(list)
-    for unit_id, day in changes.get("added", ()):
-        price = book.price(unit_id, day, quotient=quotients.on(family_id, day), sibling_rank=rank, pai=pai)
-        added[(day.replace(day=1), unit_id, price.cents if price else 0)].append(day)
-    removed: dict[tuple, list[date]] = defaultdict(list)
-    for (unit_id, day), cents in changes.get("removed", {}).items():
-        removed[(day.replace(day=1), unit_id, cents)].append(day)
-    for (m, unit_id, cents), days in sorted(added.items()):
-        lines.append(_line(child_id, child_name, unit_id, LineKind.REGULARISATION,
-                           f"Régularisation {formats.month_year(m)} — {_unit_label(units, unit_id)} "
-                           f"(cases ajoutées après émission)", sorted(days), cents))
-    for (m, unit_id, cents), days in sorted(removed.items()):
-        lines.append(_line(child_id, child_name, unit_id, LineKind.REGULARISATION,
-                           f"Régularisation {formats.month_year(m)} — {_unit_label(units, unit_id)} "
-                           f"(cases retirées après émission)", sorted(days), cents, quantity=-len(days)))
-    return lines
 
 
 # --------------------------------------------------------------------------- issue
@@ -429,23 +387,10 @@ class IssueResult:
                 f"total {formats.euros(self.total_cents)}.")
 
 
-def collection_date_for(issue_date: date, collection_day: int, min_days: int = 8) -> date:
-    """The debit date printed on a prélèvement invoice: the structure's collection day, at least
-    `min_days` after the invoice (the invoice is the family's pre-notification)."""
-    day = min(max(collection_day or 10, 1), 28)
-    candidate = date(issue_date.year, issue_date.month, day)
-    while candidate < issue_date + timedelta(days=min_days):
-        candidate = date(candidate.year + candidate.month // 12, candidate.month % 12 + 1, day)
-    return candidate
-
-
 def debit_date(structure: Structure, month: date, issue_date: date) -> date:
-    """The date printed on prélèvement invoices: the SEPA export's collection date for the month,
-    unless the invoice is issued too late for it."""
-    planned = collection_date(structure, month)
-    if planned < issue_date + timedelta(days=2):
-        return collection_date_for(issue_date, structure.collection_day)
-    return planned
+    """The debit date printed on `month`'s prélèvement invoices issued on `issue_date`
+    (at least the pre-notification delay after it: see `billing.dates`)."""
+    return dates.debit_date(structure, month, issue_date)
 
 
 def issue(desk: Desk, month: date | str, progress: Progress | None = None) -> IssueResult:
@@ -486,7 +431,7 @@ def issue(desk: Desk, month: date | str, progress: Progress | None = None) -> Is
         today = desk.today()
         now = desk.now()
         numbers = reserve_numbers(s, INVOICE_SEQUENCE, today.year, len(drafts))
-        due = today + timedelta(days=structure.payment_terms_days or 30)
+        due = dates.due_date(Calendar.load(s), today, structure.payment_terms_days or 30)
         debit = debit_date(structure_row, month, today)
         total = len(drafts)
         docs = []
@@ -511,6 +456,8 @@ def issue(desk: Desk, month: date | str, progress: Progress | None = None) -> Is
                               "total_cents": invoice.total_cents})
         for invoice, pdf in zip(drafts, render_invoices(docs, progress)):
             invoice.pdf = pdf
+        s.flush()
+        regularisation.make_current(s, month)
         if progress:
             progress.check()
             progress.step(total, total, "Enregistrement…")
@@ -523,10 +470,25 @@ def issue(desk: Desk, month: date | str, progress: Progress | None = None) -> Is
 
 
 def _refuse_stale(s: Session, month: date, drafts: list[Invoice]) -> None:
-    """Cells changed since the drafts were prepared: issuing them would bill yesterday's grid."""
+    """Cells changed since the drafts were prepared: issuing them would bill yesterday's grid.
+    Another month issued since that regularised the same days: the drafts' regularisations were
+    measured against what was billed before it, and would bill a difference twice."""
     prepared = min((d.prepared_at for d in drafts if d.prepared_at), default=None)
     if prepared is None:
         return
+    # The same earlier day regularised by an invoice of another month issued since: this draft
+    # would bill the difference a second time.
+    mine, theirs, other_invoice = aliased(BilledDay), aliased(BilledDay), aliased(Invoice)
+    other = s.execute(
+        select(other_invoice.month).select_from(mine)
+        .join(theirs, and_(theirs.child_id == mine.child_id, theirs.unit_id == mine.unit_id, theirs.day == mine.day))
+        .join(other_invoice, other_invoice.id == theirs.invoice_id)
+        .where(mine.invoice_id.in_([d.id for d in drafts]), mine.day < month,
+               other_invoice.status == InvoiceStatus.ISSUED, other_invoice.month != month,
+               other_invoice.issued_at > prepared).limit(1)).scalar()
+    if other is not None:
+        raise DeskError(f"Les factures {formats.of_month(other)} ont été émises depuis la préparation : "
+                        "relancez « Préparer » (les régularisations en dépendent), vérifiez, puis émettez.")
     changed = s.execute(select(func.count()).select_from(Booking).where(
         Booking.day >= month, Booking.day <= month_end(month), Booking.updated_at > prepared)).scalar_one()
     changed += s.execute(select(func.count()).select_from(Request).where(

@@ -3,6 +3,8 @@
 An invoice's remaining amount is its total, less its credit notes, less what payments were
 allocated to it. A payment is allocated oldest invoice first unless the clerk chooses; what is
 left over stays unallocated on the payment: the family's credit, used by the next invoices.
+A reversed payment (`reversals`) counts for nothing: its allocations are undone and it is
+never the family's credit.
 """
 
 from __future__ import annotations
@@ -146,7 +148,7 @@ def family_balance(s: Session, family_id: int) -> Balance:
                         .join(Invoice, Invoice.id == CreditNote.invoice_id)
                         .where(Invoice.family_id == family_id)) or 0
     paid = s.scalar(select(func.coalesce(func.sum(Payment.amount_cents), 0))
-                    .where(Payment.family_id == family_id)) or 0
+                    .where(Payment.family_id == family_id, Payment.reversed_at.is_(None))) or 0
     allocated = s.scalar(select(func.coalesce(func.sum(PaymentAllocation.amount_cents), 0))
                          .join(Payment, Payment.id == PaymentAllocation.payment_id)
                          .where(Payment.family_id == family_id)) or 0
@@ -170,7 +172,8 @@ def balances(desk: Desk, family_ids: list[int] | None = None) -> dict[int, Balan
                  .where(Invoice.status == InvoiceStatus.ISSUED).group_by(Invoice.family_id))
         cn_q = (select(Invoice.family_id, func.sum(CreditNote.total_cents))
                 .join(Invoice, Invoice.id == CreditNote.invoice_id).group_by(Invoice.family_id))
-        pay_q = select(Payment.family_id, func.sum(Payment.amount_cents)).group_by(Payment.family_id)
+        pay_q = (select(Payment.family_id, func.sum(Payment.amount_cents)).where(Payment.reversed_at.is_(None))
+                 .group_by(Payment.family_id))
         alloc_q = (select(Payment.family_id, func.sum(PaymentAllocation.amount_cents))
                    .join(Payment, Payment.id == PaymentAllocation.payment_id).group_by(Payment.family_id))
         if family_ids is not None:
@@ -335,6 +338,8 @@ def record_payment(desk: Desk, family_id: int, *, mode: str, received_on: date, 
 
 
 def payment_unallocated(s: Session, payment: Payment) -> int:
+    if payment.reversed_at is not None:
+        return 0
     return payment.amount_cents - sum(a.amount_cents for a in payment.allocations)
 
 
@@ -347,6 +352,9 @@ def allocate_payment(desk: Desk, payment_id: int, allocations: list[tuple[int, i
             raise NotFound("Paiement introuvable.")
         lock_family_money(s, payment.family_id)
         s.refresh(payment)
+        if payment.reversed_at is not None:
+            raise ValidationFailed(["Ce paiement a été annulé : il ne peut plus être affecté."],
+                                   "Affectation refusée :")
         free = payment_unallocated(s, payment)
         if free <= 0:
             raise ValidationFailed(["Ce paiement est déjà entièrement affecté."], "Affectation refusée :")
@@ -365,7 +373,7 @@ def apply_credit(s: Session, desk: Desk, family_id: int) -> int:
     payments on its open invoices, oldest first. Returns the cents allocated."""
     lock_family_money(s, family_id)
     used = 0
-    payments = s.scalars(select(Payment).where(Payment.family_id == family_id)
+    payments = s.scalars(select(Payment).where(Payment.family_id == family_id, Payment.reversed_at.is_(None))
                          .order_by(Payment.received_on, Payment.id)).all()
     for payment in payments:
         free = payment_unallocated(s, payment)
@@ -393,10 +401,15 @@ class PaymentRow:
     reference: str
     allocated_cents: int
     invoices: str  # numbers it was allocated to
+    reversal: str = ""  # "Prélèvement rejeté (AM04 : provision insuffisante) le 05/01/2027 : motif"
+
+    @property
+    def reversed(self) -> bool:
+        return bool(self.reversal)
 
     @property
     def unallocated_cents(self) -> int:
-        return self.amount_cents - self.allocated_cents
+        return 0 if self.reversed else self.amount_cents - self.allocated_cents
 
 
 def list_payments(desk: Desk, *, family_id: int | None = None, limit: int = 2000) -> list[PaymentRow]:
@@ -416,8 +429,23 @@ def list_payments(desk: Desk, *, family_id: int | None = None, limit: int = 2000
                 alloc.setdefault(pid, []).append((number or "", int(cents)))
         return [PaymentRow(p.id, p.family_id, ref, name, p.mode, p.received_on, p.amount_cents, p.reference,
                            sum(c for _, c in alloc.get(p.id, [])),
-                           ", ".join(n for n, _ in alloc.get(p.id, [])))
+                           ", ".join(n for n, _ in alloc.get(p.id, [])), reversal_text(p))
                 for p, ref, name in rows]
+
+
+def reversal_text(p: Payment) -> str:
+    """How a reversed payment reads in lists: kind, SEPA reason code, date and reason."""
+    if p.reversed_at is None:
+        return ""
+    from gandrange_desk.models import SEPA_REASON_CODES, ReversalKind
+
+    kind = ReversalKind(p.reversal_kind).label if p.reversal_kind in ReversalKind._value2member_map_ else "Annulé"
+    code = ""
+    if p.reversal_code:
+        meaning = SEPA_REASON_CODES.get(p.reversal_code)
+        code = f" ({p.reversal_code}{' : ' + meaning if meaning else ''})"
+    return (f"{kind}{code} le {formats.ddmmyyyy(p.reversed_at.date())}"
+            + (f" : {p.reversal_reason}" if p.reversal_reason else ""))
 
 
 def family_choices(desk: Desk) -> list[tuple[int, str, str]]:
@@ -453,7 +481,7 @@ def credit_new_invoices(s: Session, desk: Desk, drafts: list[Invoice]) -> dict[i
     free_payments = s.execute(
         select(Payment.id, Payment.family_id, Payment.amount_cents - func.coalesce(allocated.c.cents, 0))
         .outerjoin(allocated, allocated.c.payment_id == Payment.id)
-        .where(Payment.family_id.in_(list(by_family)),
+        .where(Payment.family_id.in_(list(by_family)), Payment.reversed_at.is_(None),
                Payment.amount_cents > func.coalesce(allocated.c.cents, 0))
         .order_by(Payment.received_on, Payment.id)).all()
     paid: dict[int, int] = {}

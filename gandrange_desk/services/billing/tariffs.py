@@ -1,6 +1,8 @@
 """Tariffs: which price applies to a cell, and the supervisor's tariff editor.
 
-A unit's tariff is in force from its `valid_from` until the next tariff of that unit. Within a
+A unit's tariff is in force from its `valid_from` until the next tariff of that unit; a unit's
+first tariff also applies before its date (a tariff imported without `valid_from` starts on the
+import day, and the months booked before must not go unbilled). Within a
 tariff a price is chosen by sibling rank (the highest rank defined that is ≤ the child's rank)
 and then by quotient bracket (the first `qf_max` ≥ the family's quotient in force that day; no
 quotient on file → the top bracket, and the draft says so). A child with a PAI eating a meal
@@ -119,6 +121,10 @@ class PriceBook:
         units = session.execute(select(Unit)).scalars().all()
         return cls([view_of(t) for t in tariffs], units)
 
+    def starts(self, unit_id: int) -> list[date]:
+        """The days a new tariff of the unit takes effect."""
+        return self._starts.get(unit_id, [])
+
     def tariff_for(self, unit_id: int, day: date) -> TariffView | None:
         key = (unit_id, day)
         if key in self._day_cache:
@@ -132,7 +138,7 @@ class PriceBook:
         if not starts:
             return None
         i = bisect.bisect_right(starts, day) - 1
-        return self._by_unit[unit_id][i] if i >= 0 else None
+        return self._by_unit[unit_id][max(i, 0)]
 
     def price(self, unit_id: int, day: date, *, quotient: int | None, sibling_rank: int = 1,
               pai: bool = False) -> Price | None:
@@ -170,6 +176,10 @@ class QuotientBook:
         if family_ids is not None:
             stmt = stmt.where(QuotientRecord.family_id.in_(family_ids))
         return cls(session.execute(stmt).all())
+
+    def starts(self, family_id: int) -> list[date]:
+        """The days a new quotient of the family takes effect."""
+        return self._starts.get(family_id, [])
 
     def on(self, family_id: int, day: date) -> int | None:
         starts = self._starts.get(family_id)
@@ -282,12 +292,19 @@ def validate(data: TariffInput, *, meal: bool = True) -> list[str]:
     return problems
 
 
-def _check_not_issued(s: Session, day: date, what: str) -> None:
+def regularisation_note(s: Session, day: date) -> str:
+    """A tariff taking effect on `day` changes the price of days already invoiced: allowed
+    (DESIGN §5, a tariff correction), and said, since the next invoices will regularise them."""
     issued = last_issued_month(s)
-    if issued is not None and day <= _month_end(issued):
-        raise ValidationFailed([
-            f"{what} : les factures {formats.of_month(issued)} sont déjà émises ; un tarif ne "
-            f"peut prendre effet qu'après le {formats.ddmmyyyy(_month_end(issued))}."])
+    if issued is None or day > _month_end(issued):
+        return ""
+    return (f"Les factures {formats.of_month(issued)} sont déjà émises : les jours déjà facturés "
+            f"depuis le {formats.ddmmyyyy(day)} seront régularisés sur la prochaine facture.")
+
+
+def tariff_change_note(desk: Desk, day: date) -> str:
+    with desk.read() as s:
+        return regularisation_note(s, day)
 
 
 def _snapshot(t: Tariff | TariffInput) -> dict:
@@ -324,7 +341,6 @@ def add_tariff(desk: Desk, data: TariffInput) -> int:
         if same is not None:
             raise ValidationFailed([f"Un tarif de « {unit.name} » commence déjà le "
                                     f"{formats.ddmmyyyy(data.valid_from)} : modifiez-le plutôt."])
-        _check_not_issued(s, data.valid_from, "Date d'effet refusée")
         tariff = Tariff(unit_id=unit.id, valid_from=data.valid_from, pai_price_cents=data.pai_price_cents,
                         late_surcharge_cents=data.late_surcharge_cents)
         stamp(tariff, desk)
@@ -353,7 +369,6 @@ def update_tariff(desk: Desk, tariff_id: int, expected_version: int | None, data
         problems = validate(data, meal=unit.meal)
         if problems:
             raise ValidationFailed(problems)
-        _check_not_issued(s, min(tariff.valid_from, data.valid_from), "Modification refusée")
         if data.valid_from != tariff.valid_from:
             clash = s.execute(select(Tariff.id).where(Tariff.unit_id == unit.id, Tariff.id != tariff.id,
                                                       Tariff.valid_from == data.valid_from)).first()
@@ -376,7 +391,6 @@ def delete_tariff(desk: Desk, tariff_id: int, expected_version: int | None) -> C
     desk.require(Role.RESPONSABLE, "Modifier les tarifs")
     with desk.unit_of_work() as s:
         tariff = _tariff_to_change(s, tariff_id, expected_version)
-        _check_not_issued(s, tariff.valid_from, "Suppression refusée")
         before = _snapshot(tariff)
         desk.audit(s, "tariff.delete", "tariff", tariff.id, before=before)
         s.delete(tariff)

@@ -29,7 +29,7 @@ from gandrange_desk.services.changes import Changes
 from gandrange_desk.services.context import Desk
 from gandrange_desk.services.intake.check import CellPlan, check_feed, load_by
 from gandrange_desk.services.reservations.engine import CellBatch
-from gandrange_desk.services.reservations.rules import Refusal
+from gandrange_desk.services.reservations.rules import Refusal, regularisation_note
 
 MAX_FEED_BYTES = 50 * 1024 * 1024
 MAX_ENTRIES = 100_000
@@ -47,6 +47,7 @@ class IntakeResult:
     past_days: int = 0  # cells whose day is already past (a late import): flagged in the queue
     late: int = 0  # cell requests past their deadline (judged on submitted_at)
     already: int = 0  # cells of a period already booked or asked: left as they are
+    regularisations: int = 0  # cell requests in a month already invoiced
     changes: Changes = field(default_factory=Changes)
 
     def summary(self) -> str:
@@ -66,6 +67,8 @@ class IntakeResult:
                                "cases déjà réservées ou demandées laissées telles quelles"))
         if self.past_days:
             parts.append(count(self.past_days, "jour déjà passé", "jours déjà passés"))
+        if self.regularisations:
+            parts.append(regularisation_note(self.regularisations))
         if self.skipped:
             parts.append(count(len(self.skipped), "entrée déjà importée ignorée",
                                "entrées déjà importées ignorées"))
@@ -202,6 +205,7 @@ def _import_once(desk: Desk, entries: list) -> IntakeResult:
                     result.requests += 1
                     result.late += bool(outcome.late)
                     result.past_days += day < today
+                    result.regularisations += outcome.regularisation
                     result.changes.cells.add(cell)
                 continue
             kind, ref, submitted_at, content, raw = plan

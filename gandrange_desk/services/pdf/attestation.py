@@ -40,13 +40,15 @@ def fiscal_attestations_pdf(structure: StructureInfo, atts: Sequence, today: dat
     for i, att in enumerate(atts):
         if step:
             step(i)
-        pdf.label = f"Attestation fiscale {att.year} — famille {att.family_ref}"
         _fiscal_page(pdf, structure, att, today)
     return pdf.to_bytes()
 
 
-def _fiscal_page(pdf: DeskPDF, structure: StructureInfo, att, today: date) -> None:
+def _fiscal_page(pdf: BatchPDF, structure: StructureInfo, att, today: date) -> None:
     pdf.add_page()
+    # After add_page: fpdf2 draws the previous page's footer inside add_page, and that footer
+    # must still name the previous family.
+    pdf.label = f"Attestation fiscale {att.year} — famille {att.family_ref}"
     pdf.structure_header("ATTESTATION FISCALE", [
         ("Année", str(att.year)),
         ("Famille", att.family_ref),

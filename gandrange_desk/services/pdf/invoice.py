@@ -215,14 +215,62 @@ def draw_invoice(pdf: DeskPDF, doc: InvoiceDoc) -> None:
                       "en CESU au bureau périscolaire, par virement ou par carte bancaire sur le portail "
                       "famille. Rappelez la référence de la facture.", size=8.5)
     pdf.ln(2)
-    pdf.paragraph(s.appeal_text or DEFAULT_APPEAL_TEXT, size=7, height=3.4)
-    if not (doc.payment_mode == PaymentMode.PRELEVEMENT and doc.rum):
+    appeal = s.appeal_text or DEFAULT_APPEAL_TEXT
+    if doc.payment_mode == PaymentMode.PRELEVEMENT and doc.rum:
+        _appeal(pdf, appeal)
+        return
+    # The stub goes at the foot of the first page whenever the lines and totals leave room for
+    # it there; the appeal text then follows on the next page if it does not fit above it.
+    stub_top = pdf.h - pdf.b_margin - STUB_HEIGHT
+    if pdf.get_y() + _appeal_height(pdf, appeal) <= stub_top:
+        _appeal(pdf, appeal)
         _payment_stub(pdf, doc)
+    elif pdf.get_y() <= stub_top:
+        _payment_stub(pdf, doc)
+        pdf.add_page()
+        _appeal(pdf, appeal)
+    else:
+        _appeal(pdf, appeal)
+        _payment_stub(pdf, doc)
+
+
+APPEAL_SIZE, APPEAL_LINE, APPEAL_GAP = 7, 3.3, 6
+
+
+def _appeal_columns(pdf: DeskPDF, text: str) -> tuple[list[str], list[str], float]:
+    pdf.set_font("DejaVu", "", APPEAL_SIZE)
+    width = (pdf.epw - APPEAL_GAP) / 2
+    lines = pdf.wrap(pdf_text(text), width)
+    half = (len(lines) + 1) // 2
+    return lines[:half], lines[half:], width
+
+
+def _appeal_height(pdf: DeskPDF, text: str) -> float:
+    left, _, _ = _appeal_columns(pdf, text)
+    return len(left) * APPEAL_LINE
+
+
+def _appeal(pdf: DeskPDF, text: str) -> None:
+    """The "voies et délais de recours" in two columns (half the height of one)."""
+    left, right, width = _appeal_columns(pdf, text)
+    if pdf.will_page_break(len(left) * APPEAL_LINE):
+        pdf.add_page()
+        pdf.set_font("DejaVu", "", APPEAL_SIZE)
+    top = pdf.get_y()
+    for column, lines in ((pdf.l_margin, left), (pdf.l_margin + width + APPEAL_GAP, right)):
+        for n, line in enumerate(lines):
+            pdf.set_xy(column, top + n * APPEAL_LINE)
+            pdf.cell(width, APPEAL_LINE, line)
+    pdf.set_xy(pdf.l_margin, top + len(left) * APPEAL_LINE)
+    pdf.set_font("DejaVu", "", 9)
+
+
+STUB_HEIGHT = 33  # cut line and its words, title, three rows, the reference
 
 
 def _payment_stub(pdf: DeskPDF, doc: InvoiceDoc) -> None:
     """The detachable slip at the foot of the page, returned with a cheque or cash."""
-    height = 42
+    height = STUB_HEIGHT
     if pdf.get_y() > pdf.h - pdf.b_margin - height:
         pdf.add_page()
     pdf.set_y(pdf.h - pdf.b_margin - height)

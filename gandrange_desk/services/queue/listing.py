@@ -14,7 +14,9 @@ from typing import Iterable
 
 from sqlalchemy import select
 
-from gandrange_desk.models import Activity, Child, Family, Request, RequestKind, RequestStatus, Unit
+from gandrange_desk.models import (
+    Activity, Child, Family, Invoice, InvoiceStatus, Request, RequestKind, RequestStatus, Unit,
+)
 from gandrange_desk.services.context import Desk
 from gandrange_desk.services.reservations.rules import places_used
 from gandrange_desk.services.search import normalize
@@ -62,6 +64,8 @@ class QueueItem:
     past: bool = False  # the day is already past (the office catching up): shown as such
     proposed_billing: str | None = None
     places_left: int | None = None  # what accepting this one (and those before it) would leave
+    # The day's month is already invoiced: deciding it is a regularisation on the next invoice.
+    regularisation: bool = False
     payload: dict = field(default_factory=dict)
 
     @property
@@ -78,7 +82,7 @@ class QueueItem:
             "dates": [self.day.isoformat()] if self.day else [],
             "submitted_at": self.submitted_at.isoformat(), "late": self.late, "past": self.past,
             "proposed_billing": self.proposed_billing, "places_left": self.places_left,
-            "source": self.source,
+            "regularisation": self.regularisation, "source": self.source,
         }
 
 
@@ -154,6 +158,14 @@ def pending_items(desk: Desk, flt: QueueFilter | None = None) -> list[QueueItem]
                 activity_id=aid, activity_code=acode or "", activity_name=aname or "",
                 unit_id=r.unit_id, unit_name=uname or "", unit_position=upos or 0, day=r.day,
                 past=bool(r.day and r.day < today), proposed_billing=r.proposed_billing, payload=payload))
+        days = [i.day for i in items if i.day is not None and i.kind in CELL_KINDS]
+        if days:
+            issued = set(s.execute(select(Invoice.month).distinct().where(
+                Invoice.status == InvoiceStatus.ISSUED, Invoice.month >= min(days).replace(day=1),
+                Invoice.month <= max(days))).scalars())
+            for item in items:
+                item.regularisation = bool(item.day and item.kind in CELL_KINDS
+                                           and item.day.replace(day=1) in issued)
         # Places left if accepted: bookings on one unit and day, in arrival order, each take one.
         units = {u.id: u for u in s.execute(select(Unit)).scalars()}
         keys = {(i.unit_id, i.day) for i in items if i.kind == RequestKind.BOOKING}

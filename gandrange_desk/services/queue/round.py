@@ -26,6 +26,7 @@ from gandrange_desk.services.changes import Changes
 from gandrange_desk.services.mail import texts as mail_texts
 from gandrange_desk.services.mail.outbox import Outgoing, enqueue_many, family_recipients
 from gandrange_desk.services.reservations.engine import CellBatch, Step
+from gandrange_desk.services.reservations.rules import regularisation_note
 
 CHUNK = 900
 
@@ -40,12 +41,15 @@ class DecisionResult:
     credentials: list[tuple[str, str, str, bool]] = field(default_factory=list)  # ref, login, password, mailed
     skipped: dict[int, str] = field(default_factory=dict)  # request id -> why it was left pending
     held_until: datetime | None = None  # the round's e-mails wait until then for the next decisions
+    regularisations: int = 0  # decided cells of a month already invoiced
     changes: Changes = field(default_factory=Changes)
 
     def summary(self, verb: str = "acceptée") -> str:
         plural_verb = verb + "s"
         lines = [f"{count(len(self.decided), 'demande ' + verb, 'demandes ' + plural_verb)}, "
                  f"{count(self.messages, 'e-mail mis', 'e-mails mis')} en file d'envoi."]
+        if self.regularisations:
+            lines.append(regularisation_note(self.regularisations) + ".")
         lines += self.already
         if self.without_email:
             lines.append("Sans adresse électronique, à prévenir autrement : " + ", ".join(self.without_email) + ".")
@@ -88,6 +92,7 @@ class DecisionRound:
             self._cells[(step.family_id, unit.activity_id)].append((step.request_id, line))
             self.decided(step.request_id, step.family_id)
             self.result.changes.cells.add(step.cell)
+            self.result.regularisations += step.regularisation
 
     def decided(self, request_id: int, family_id: int | None = None) -> None:
         self.result.decided.append(request_id)

@@ -2,9 +2,10 @@
 
 A cell is `(child_id, unit_id, day)`. Each operation loads the rules' picture of its cells once
 (`engine.CellBatch`), plans every cell, and writes them together. Cells the action does not
-apply to (a closed day, a cell in another state, a locked month) are skipped with their reason;
+apply to (a closed day, a cell in another state) are skipped with their reason;
 when no cell at all could change, the operation is refused with the first reason, so a single
-click gets the precise French sentence. Going over capacity refuses the whole operation unless
+click gets the precise French sentence. A cell of a month already invoiced changes like any
+other; the result counts it (`regularisations`): the next invoice carries the difference. Going over capacity refuses the whole operation unless
 the override is given. Decisions go through the validation queue's round, so a family gets the
 same e-mail whichever screen decided.
 """
@@ -29,7 +30,7 @@ from .engine import CellBatch, Step
 from .periods import plan_for
 from .rules import (
     NO_CELL, BookingRefused, Cell, Refusal, cells_table, check_billing, nothing_changed, over_capacity,
-    override_reason_required,
+    override_reason_required, regularisation_note,
 )
 
 
@@ -40,6 +41,7 @@ class CellsResult:
     request_ids: list[int] = field(default_factory=list)
     messages: int = 0  # e-mails queued (inline decisions)
     action: str = ""  # book | ask | cancel | ask_cancel | withdraw | decide | undo: what `undo` takes back
+    regularisations: int = 0  # changed cells of a month already invoiced
 
     @property
     def changes(self) -> Changes:
@@ -50,7 +52,10 @@ class CellsResult:
             len(self.changed), *verb)
         if self.skipped:
             text += f", {formats.count(len(self.skipped), 'case ignorée', 'cases ignorées')}"
-        return text + "."
+        text += "."
+        if self.regularisations:
+            text += f" {regularisation_note(self.regularisations)}."
+        return text
 
 
 def _unique(cells: Iterable[Cell]) -> list[Cell]:
@@ -94,6 +99,7 @@ class _Outcomes:
         for step in self.batch.flush():
             self.result.changed[step.cell] = step.to_state
             self.result.request_ids.append(step.request_id)
+            self.result.regularisations += step.regularisation
         return self.result
 
 

@@ -44,6 +44,8 @@ class Step:
     billing: str | None = None
     reason: str = ""
     request: NewRequest | int | None = None
+    # The cell's month is already invoiced: the change is carried by the next invoice.
+    regularisation: bool = False
 
     @property
     def request_id(self) -> int:
@@ -198,7 +200,7 @@ class CellBatch:
         del self.rules.pending[cell]
         step = Step(cell, action, pending.kind, "", values["status"], new_state,
                     self.rules.children[cell[0]].family_id, late=pending.late, billing=chosen,
-                    reason=reason, request=handle)
+                    reason=reason, request=handle, regularisation=self.rules.regularised(cell, action))
         self.steps.append(step)
         return step
 
@@ -241,9 +243,12 @@ class CellBatch:
             day=cell[2], from_state=self.rules.state(cell), to_state=to_state, submitted_at=at,
             submitted_by=None if source == RequestSource.PORTAL else login, status=status, late=late,
             decided_by=login if decided else None, decided_at=self.now if decided else None, **extra)
-        self._move(cell, to_state, late)
+        # A cell's `late` says its booking was accepted hors délai (the surcharge): a late
+        # cancellation request must not make a booking late.
+        self._move(cell, to_state, late if kind == RequestKind.BOOKING else None)
         step = Step(cell, action, kind, source, status, to_state, family_id, late=late,
-                    billing=extra.get("billing"), request=request)
+                    billing=extra.get("billing"), request=request,
+                    regularisation=self.rules.regularised(cell, action))
         self.steps.append(step)
         return step
 

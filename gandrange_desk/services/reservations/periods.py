@@ -33,7 +33,7 @@ class PeriodPlan:
 @dataclass
 class PeriodPreview:
     plan: PeriodPlan
-    to_book: int  # cells that will change (blank, unlocked)
+    to_book: int  # cells that will change (blank)
     already: int  # cells already booked or asked
     children: int
 

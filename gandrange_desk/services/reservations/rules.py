@@ -5,6 +5,9 @@ cell may make, by action; `Rules` is what the rules need to know about a set of 
 once per transaction (children, units, calendar, current states, issued months, places used,
 pending requests), and answers "may this cell do that, and if not, why" in one French wording.
 
+A month whose invoices are issued is not locked (DESIGN §2, §5): a change there is allowed and
+flagged (`regularised`): the next invoice carries it as a regularisation line.
+
 `Rules` keeps its picture up to date as changes are planned (states, places, pending requests),
 so a batch of 5,000 decisions is judged exactly as if they were applied one after the other.
 The writes themselves are `writer.CellWriter`'s; this module never writes.
@@ -69,9 +72,11 @@ TRANSITIONS: dict[tuple[Action, CellState | None], tuple[CellState | None, ...]]
 
 # Actions that put a child in the cell on that day: the day must be open.
 _NEEDS_OPEN_DAY = {Action.ASK_BOOKING, Action.BOOK, Action.ACCEPT_BOOKING}
-# Actions that change what a month bills: refused once the month's invoices are issued.
+# Actions that change (or ask to change) what a month bills: in an issued month they are
+# flagged "régularisation sur la prochaine facture". Refusing or withdrawing a booking request
+# leaves the billed days as they were.
 _CHANGES_BILLING = {Action.ASK_BOOKING, Action.BOOK, Action.ACCEPT_BOOKING, Action.ASK_CANCELLATION,
-                    Action.CANCEL, Action.ACCEPT_CANCELLATION}
+                    Action.CANCEL, Action.ACCEPT_CANCELLATION, Action.REFUSE_CANCELLATION}
 # Actions that take a place.
 _TAKES_PLACE = {Action.BOOK, Action.ACCEPT_BOOKING}
 
@@ -102,7 +107,7 @@ class CapacityExceeded(BookingRefused):
 class Refusal:
     """Why one cell may not change: `code` for callers that sort refusals, `reason` to read."""
 
-    code: str  # state | pending | closed | locked | capacity | archived | family | missing | undecidable
+    code: str  # state | pending | closed | capacity | archived | family | missing | undecidable
     reason: str  # a French clause, completed by the cell's label: "Léa — Repas du … : <reason>."
 
     def sentence(self, label: str) -> str:
@@ -138,9 +143,13 @@ def closed(reason: str) -> Refusal:
     return Refusal("closed", f"jour fermé ({reason})")
 
 
-def locked(day: date) -> Refusal:
-    return Refusal("locked", f"les factures {formats.of_month(day)} sont émises, ce mois est verrouillé "
-                             "(une correction passe en régularisation sur la facture suivante)")
+REGULARISATION = "régularisation sur la prochaine facture"
+
+
+def regularisation_note(count: int) -> str:
+    """How many changed cells fall in a month already invoiced: "2 cases d'un mois déjà facturé :
+    régularisation sur la prochaine facture"."""
+    return (f"{formats.count(count, 'case', 'cases')} d'un mois déjà facturé : {REGULARISATION}")
 
 
 def full(capacity: int) -> Refusal:
@@ -239,7 +248,8 @@ class Rules:
         self.activities: dict[int, Activity] = {}
         self.cells: dict[Cell, CellInfo] = {}
         self.pending: dict[Cell, PendingInfo] = {}
-        self.locked: set[tuple[int, date]] = set()
+        self.issued_months: set[date] = set()  # months whose invoices are issued
+        self._months_loaded: set[date] = set()
         self.used: Counter = Counter()  # (unit_id, day) -> places held now (as planned)
         self.used_at_load: Counter = Counter()
         self._places_loaded: set[tuple[int, date]] = set()
@@ -265,8 +275,7 @@ class Rules:
                 self.cells[(cid, uid, day)] = CellInfo(bid, state, bool(late), state, bool(late))
         for cell in cells:
             self.cells.setdefault(cell, CellInfo(None, None, False, None, False))
-        self._load_locks({self.children[c[0]].family_id for c in cells if c[0] in self.children},
-                         {month_start(c[2]) for c in cells})
+        self._load_issued({month_start(c[2]) for c in cells})
         if pending:
             self._load_pending([c for c in cells if self.cells[c].state in PENDING_STATES])
         if places:
@@ -292,8 +301,7 @@ class Rules:
             cell = cells[r.id]
             self.cells.setdefault(cell, CellInfo(None, None, False, None, False))
             self.pending[cell] = PendingInfo(r.id, r.kind, bool(r.late), r.proposed_billing)
-        self._load_locks({self.children[c[0]].family_id for c in cells.values() if c[0] in self.children},
-                         {month_start(c[2]) for c in cells.values()})
+        self._load_issued({month_start(c[2]) for c in cells.values()})
         if places:
             self.load_places({(c[1], c[2]) for c in cells.values()})
         return self
@@ -317,13 +325,16 @@ class Rules:
             for activity in self.s.execute(select(Activity).where(Activity.id.in_(wanted))).scalars():
                 self.activities[activity.id] = activity
 
-    def _load_locks(self, families: set[int], months: set[date]) -> None:
-        if not families or not months:
+    def _load_issued(self, months: set[date]) -> None:
+        # A month is issued as a whole (every draft at once, then preparing it is refused), so
+        # a change there goes to the family's next invoice even when it had no invoice that month.
+        months = months - self._months_loaded
+        if not months:
             return
-        for chunk in _chunks(sorted(families), 900):
-            self.locked |= set(self.s.execute(select(Invoice.family_id, Invoice.month).where(
-                Invoice.family_id.in_(chunk), Invoice.status == InvoiceStatus.ISSUED,
-                Invoice.month >= min(months), Invoice.month <= max(months))).all())
+        self._months_loaded |= months
+        self.issued_months |= set(self.s.execute(select(Invoice.month).distinct().where(
+            Invoice.status == InvoiceStatus.ISSUED, Invoice.month >= min(months),
+            Invoice.month <= max(months))).scalars())
 
     def _load_pending(self, cells: list[Cell]) -> None:
         for chunk in _chunks(cells):
@@ -407,13 +418,16 @@ class Rules:
             reason = self.cal.closed_reason(self.activity(cell[1]), cell[2])
             if reason:
                 return closed(reason)
-        if action in _CHANGES_BILLING and (child.family_id, month_start(cell[2])) in self.locked:
-            return locked(cell[2])
         if action in _TAKES_PLACE and not capacity_override:
             left = self.places_left(cell[1], cell[2])
             if left is not None and left <= 0:
                 return full(self.units[cell[1]].capacity)
         return None
+
+    def regularised(self, cell: Cell, action: Action) -> bool:
+        """Whether `action` on `cell` changes a month already invoiced: allowed, and carried by
+        the family's next invoice as a regularisation."""
+        return action in _CHANGES_BILLING and month_start(cell[2]) in self.issued_months
 
     def move(self, cell: Cell, new_state: CellState | None, late: bool | None = None) -> None:
         """Record a planned change: the cell's state and the places it holds."""
@@ -466,8 +480,9 @@ def is_cell_request(kind: str) -> bool:
 
 
 __all__ = [
-    "Action", "BookingRefused", "already_decided_message", "CapacityExceeded", "Cell", "CellInfo", "ChildInfo", "NO_CELL",
-    "NO_PENDING", "OCCUPYING", "nothing_changed", "PendingInfo", "REASON_REQUIRED", "Refusal", "Rules", "TRANSITIONS",
-    "cell_label", "cells_table", "check_billing", "closed", "full", "is_cell_request", "locked", "month_start",
-    "over_capacity", "override_reason_required", "places_used", "state_refusal", "target",
+    "Action", "BookingRefused", "already_decided_message", "CapacityExceeded", "Cell", "CellInfo", "ChildInfo",
+    "NO_CELL", "NO_PENDING", "OCCUPYING", "nothing_changed", "PendingInfo", "REASON_REQUIRED", "REGULARISATION",
+    "Refusal", "Rules", "TRANSITIONS", "cell_label", "cells_table", "check_billing", "closed", "full",
+    "is_cell_request", "month_start", "over_capacity", "override_reason_required", "places_used",
+    "regularisation_note", "state_refusal", "target",
 ]

@@ -53,6 +53,10 @@ STRUCTURE_FIELDS = (
     Field("collection_day", "int", 10, "&Jour de prélèvement", bounds=(1, 28), suffix=" du mois", extra=True),
     Field("payment_terms_days", "int", 30, "Délai de paie&ment (jours)", bounds=(0, 365), suffix=" jours",
           extra=True),
+    Field("prenotification_days", "int", 14, "Pré-notification SEPA (jours)", bounds=(1, 60), suffix=" jours",
+          extra=True, hint="Jours entre la facture (qui vaut pré-notification) et le prélèvement : 14 par défaut "
+          "(règlement SEPA), moins seulement si vos mandats le prévoient. La date de prélèvement est repoussée, "
+          "jamais le préavis raccourci."),
     Field("appeal_text", "text", "", "&Voies et délais de recours", verbatim=True, extra=True),
 )
 STRUCTURE_FIELD = {f.key: f for f in STRUCTURE_FIELDS}

@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 from PySide6.QtWidgets import (
-    QDialog, QDialogButtonBox, QFileDialog, QHBoxLayout, QLabel, QMessageBox, QPushButton, QVBoxLayout,
+    QDialog, QDialogButtonBox, QFileDialog, QHBoxLayout, QLabel, QPushButton, QVBoxLayout,
 )
 
 from gandrange_desk import formats
@@ -88,15 +88,9 @@ class PaperInvoicesDialog(QDialog):
         return ops.run(self, "Factures à imprimer", lambda: paper_invoices_pdf(self.desk, self.invoice_ids))
 
     def print_them(self) -> None:
-        from PySide6.QtPrintSupport import QPrinterInfo
-
-        if not QPrinterInfo.availablePrinters():
-            QMessageBox.warning(self, "Imprimer", "Aucune imprimante n'est installée sur ce poste : "
-                                                  "enregistrez le PDF pour l'imprimer ailleurs.")
-            return
-        data = self.pdf()
-        if data is not None and self.print_pdf is not None:
-            self.print_pdf(self, data, "Factures à poster")
+        # The tab chooses the printer and spools; the PDF is built there, in its worker thread.
+        if self.print_pdf is not None:
+            self.print_pdf(self, lambda: paper_invoices_pdf(self.desk, self.invoice_ids))
 
     def save_them(self, path: str | None = None) -> str | None:
         if not path:

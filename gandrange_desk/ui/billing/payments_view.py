@@ -276,6 +276,9 @@ class PaymentsView(QWidget):
         self.desk = desk
         self.record_button = QPushButton("&Enregistrer un paiement…")
         self.allocate_button = QPushButton("Affe&cter…")
+        self.reverse_button = QPushButton("Annu&ler le paiement…")
+        self.reverse_button.setToolTip("Prélèvement rejeté, chèque impayé ou erreur de saisie : le paiement "
+                                       "reste dans la liste, ses factures redeviennent dues")
         self.remind_button = QPushButton("&Relancer les impayés")
         self.credit_button = QPushButton("Avoir s&ur une facture…")
         self.sepa_button = QPushButton("Prélèvements &SEPA…")
@@ -286,7 +289,7 @@ class PaymentsView(QWidget):
         self.search.setClearButtonEnabled(True)
         self.search.setFixedWidth(380)
         bar = QHBoxLayout()
-        for b in (self.record_button, self.allocate_button, self.remind_button, self.credit_button,
+        for b in (self.record_button, self.allocate_button, self.reverse_button, self.remind_button, self.credit_button,
                   self.sepa_button, self.attest_button):
             bar.addWidget(b)
         bar.addStretch(1)
@@ -318,8 +321,11 @@ class PaymentsView(QWidget):
             ("Référence", lambda r: r.reference, False),
             ("Affecté à", lambda r: r.invoices, False),
             ("Non affecté", lambda r: formats.euros(r.unallocated_cents) if r.unallocated_cents else "—", True),
+            ("Annulation", lambda r: r.reversal, False),
         ], self)
-        self.payments_view = make_table(self.payments_model, stretch=5, widths=(90, 220, 70, 110, 90, 200, 200, 90))
+        self.payments_model.color = lambda r, c: QColor("#b00020") if r.reversed else None
+        self.payments_view = make_table(self.payments_model, stretch=8,
+                                        widths=(90, 220, 70, 110, 90, 200, 200, 90, 260))
         keep(self.unpaid_view, "unpaid")
         keep(self.payments_view, "payments")
         self.tabs = QTabWidget()
@@ -340,6 +346,7 @@ class PaymentsView(QWidget):
 
         self.record_button.clicked.connect(self.record_payment)
         self.allocate_button.clicked.connect(self.allocate_selected)
+        self.reverse_button.clicked.connect(self.reverse_selected)
         self.remind_button.clicked.connect(self.remind)
         self.credit_button.clicked.connect(self.credit_note_for_selected)
         self.sepa_button.clicked.connect(self.open_sepa)
@@ -391,6 +398,7 @@ class PaymentsView(QWidget):
     def _update_buttons(self, *_):
         p = self.selected_payment()
         self.allocate_button.setEnabled(self.tabs.currentIndex() == 1 and p is not None and p.unallocated_cents > 0)
+        self.reverse_button.setEnabled(self.tabs.currentIndex() == 1 and p is not None and not p.reversed)
         self.credit_button.setEnabled(self.desk.actor.at_least(Role.RESPONSABLE))
         self.remind_button.setEnabled(bool(self.unpaid_model.rows))
 
@@ -405,6 +413,17 @@ class PaymentsView(QWidget):
         if row is None:
             return
         AllocateDialog(self.desk, row, self).exec()
+
+    def reverse_selected(self) -> None:
+        from gandrange_desk.ui.billing.reversal_dialog import ReversalDialog
+
+        row = self.selected_payment()
+        if row is None or row.reversed:
+            return
+        dialog = ReversalDialog(self.desk, row, self)
+        if dialog.exec() == QDialog.Accepted and dialog.result_obj:
+            self.refresh()
+            QMessageBox.information(self, "Paiement annulé", dialog.result_obj.summary())
 
     def remind(self) -> None:
         selected = self.selected_unpaid()

@@ -92,13 +92,17 @@ class SepaDialog(QDialog):
         if plan.creditor_missing:
             lines.append("Paramètres SEPA de la structure à compléter :")
             lines += [f"  – {x}" for x in plan.creditor_missing]
+        if plan.represented:
+            lines.append(f"Prélèvements rejetés représentés ({len(plan.represented)}) :")
+            lines += [f"  – {d.family_name} ({d.family_ref}) : {', '.join(d.represented)}, le "
+                      f"{formats.ddmmyyyy(d.collection_date)}" for d in plan.represented]
         if plan.skipped:
             lines.append(f"Familles en prélèvement non prélevées ({len(plan.skipped)}) :")
             lines += [f"  – {x}" for x in plan.skipped]
         if plan.debits:
             lines.append("Prélèvements :")
             lines += [f"  {d.family_name} ({d.family_ref}) — {formats.euros(d.amount_cents)} — {d.sequence_type} — "
-                      f"RUM {d.rum} — {sepa.mask_iban(d.iban)}" for d in plan.debits]
+                      f"RUM {d.rum} — {sepa.mask_iban(d.iban)} — réf. {d.end_to_end}" for d in plan.debits]
         self.details.setPlainText("\n".join(lines))
         allowed = self.desk.actor.at_least(Role.RESPONSABLE)
         self.export_button.setEnabled(allowed and bool(plan.debits) and not plan.creditor_missing
@@ -107,15 +111,27 @@ class SepaDialog(QDialog):
         self.export_id = sepa.final_export_id(self.desk, self.month.currentData()) if plan.previous_final else None
         self.collected_button.setEnabled(allowed and self.export_id is not None)
 
-    def record_collected(self) -> None:
-        # It returns a count: the families it records payments for are those of the export.
-        debited = Changes(payments={d.family_id for d in self.plan.debits})
-        n = ops.run(self, "Prélèvements", lambda: sepa.record_collection(self.desk, self.export_id), changes=debited)
-        if n is None:
+    def ask_rejections(self) -> str | None:
+        """The end-to-end ids the bank rejected (one a line, "ID:CODE"); None when cancelled."""
+        from PySide6.QtWidgets import QInputDialog
+
+        text, ok = QInputDialog.getMultiLineText(
+            self, "Prélèvements encaissés",
+            "Prélèvements rejetés par la banque : une référence de bout en bout par ligne, avec le code "
+            "motif (par exemple 2026-000012:AM04).\nLaissez vide si tout a été encaissé.")
+        return text if ok else None
+
+    def record_collected(self, rejections: str | None = None) -> None:
+        if rejections is None or isinstance(rejections, bool):
+            rejections = self.ask_rejections()
+            if rejections is None:
+                return
+        result = ops.run(self, "Prélèvements", lambda: sepa.record_collection(
+            self.desk, self.export_id, sepa.parse_rejections(rejections.replace(",", "\n").split())))
+        if result is None:
             return
-        QMessageBox.information(self, "Prélèvements encaissés",
-                                f"{formats.count(n, 'paiement enregistré', 'paiements enregistrés')}." if n else
-                                "Ces prélèvements étaient déjà enregistrés comme encaissés.")
+        self.last_result = result
+        QMessageBox.information(self, "Prélèvements encaissés", result.summary(self.month.currentData()))
         self.refresh()
 
     def export(self, path: str | None = None) -> None:

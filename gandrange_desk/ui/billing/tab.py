@@ -416,29 +416,56 @@ class BillingTab(QWidget):
         self.open_url(QUrl.fromLocalFile(str(path)))
         return path
 
-    def _pdf_for_printing(self) -> bytes | None:
-        rows = [r for r in self.selected_rows() if r.status == InvoiceStatus.ISSUED]
+    def choose_printer(self) -> str | None:
+        """The printer to print on, the default one proposed (None: cancelled or none installed)."""
+        from PySide6.QtWidgets import QInputDialog
 
-        def pdf() -> bytes:
-            if len(rows) > 1:  # a chosen set; otherwise (one row is just the cursor) the whole month
-                from gandrange_desk.services.pdf.base import merge_pdfs
-                return merge_pdfs(invoice_views.invoice_pdf(self.desk, r.id)[1] for r in rows)
-            return invoice_views.month_pdf(self.desk, self.month())
+        from gandrange_desk.services.pdf import spool
 
-        return ops.run(self, "Imprimer", pdf, on_error=lambda text: self.warn("Imprimer", text))
-
-    def print_invoices(self) -> bool:
-        """Print the selected invoices (several) or the whole month through the print dialog."""
-        from PySide6.QtPrintSupport import QPrinterInfo
-
-        data = self._pdf_for_printing()
-        if data is None:
-            return False
-        if not QPrinterInfo.availablePrinters():
+        found = spool.printers()
+        if not found:
             self.warn("Imprimer", "Aucune imprimante n'est installée sur ce poste : enregistrez le PDF du "
                                   "mois (« Enregistrer le PDF du mois… ») ou ouvrez-le pour l'imprimer.")
+            return None
+        names = [p.name + (" (par défaut)" if p.default else "") for p in found]
+        chosen, ok = QInputDialog.getItem(self, "Imprimer", "Imprimante :", names, 0, False)
+        return found[names.index(chosen)].name if ok else None
+
+    def print_invoices(self) -> bool:
+        """Print the selected invoices (several) or the whole month: the PDF goes to the system's
+        spooler as a PDF, in a worker thread, with progress and cancel."""
+        rows = [r for r in self.selected_rows() if r.status == InvoiceStatus.ISSUED]
+        # A chosen set; one selected row is just the cursor: the whole month.
+        ids = [r.id for r in rows] if len(rows) > 1 else None
+        if not ids and not any(r.status == InvoiceStatus.ISSUED for r in self.all_rows):
+            self.warn("Imprimer", f"Aucune facture émise pour {formats.month_year(self.month())} : rien à imprimer.")
             return False
-        return print_pdf(self, data, f"Factures {formats.month_year(self.month())}")
+        printer = self.choose_printer()
+        if printer is None:
+            return False
+        month = self.month()
+        self.spool(printer, f"Factures {formats.month_year(month)}",
+                   lambda: invoice_views.pdf_for_printing(self.desk, month, ids))
+        return True
+
+    def spool(self, printer: str, title: str, make_pdf) -> None:
+        """Build the PDF and hand it to the system's spooler in a worker thread (progress, cancel)."""
+        from gandrange_desk.services.pdf import spool
+
+        def work(progress):
+            progress.step(0, 0, "Préparation du document…")
+            data = make_pdf()
+            progress.check()
+            return spool.spool_pdf(data, printer=printer, title=title, progress=progress)
+
+        ops.run(self, "Impression des factures", work, long=True,
+                on_done=lambda job: self.inform("Imprimer", job.summary()),
+                on_error=lambda text: self.warn("Imprimer", text))
+
+    def print_paper(self, dialog, make_pdf) -> None:
+        printer = self.choose_printer()
+        if printer is not None:
+            self.spool(printer, "Factures à poster", make_pdf)
 
     def save_month_pdf(self) -> None:
         month = self.month()
@@ -477,47 +504,10 @@ class BillingTab(QWidget):
         return RecapDialog(recap, question, self).exec() == RecapDialog.Accepted
 
     def show_paper_invoices(self, families) -> None:
-        PaperInvoicesDialog(self.desk, families, self, print_pdf=print_pdf).exec()
+        PaperInvoicesDialog(self.desk, families, self, print_pdf=self.print_paper).exec()
 
     def edit_tariffs(self) -> None:
         from gandrange_desk.ui.billing.tariff_editor import TariffEditorDialog
 
         dialog = TariffEditorDialog(self.desk, self)
         dialog.exec()
-
-
-def print_pdf(parent, data: bytes, title: str) -> bool:
-    """Render each page with QtPdf onto the printer chosen in the print dialog."""
-    from PySide6.QtCore import QBuffer, QByteArray, QIODevice, QSize
-    from PySide6.QtGui import QPainter
-    from PySide6.QtPdf import QPdfDocument
-    from PySide6.QtPrintSupport import QPrintDialog, QPrinter
-
-    printer = QPrinter(QPrinter.HighResolution)
-    printer.setDocName(title)
-    dialog = QPrintDialog(printer, parent)
-    if dialog.exec() != QPrintDialog.Accepted:
-        return False
-    buffer = QBuffer(parent)
-    buffer.setData(QByteArray(data))
-    buffer.open(QIODevice.ReadOnly)
-    document = QPdfDocument(parent)
-    document.load(buffer)
-    painter = QPainter()
-    if not painter.begin(printer):
-        return False
-    try:
-        dpi = printer.resolution()
-        for page in range(document.pageCount()):
-            if page:
-                printer.newPage()
-            size = document.pagePointSize(page)
-            pixels = QSize(int(size.width() * dpi / 72), int(size.height() * dpi / 72))
-            image = document.render(page, pixels)
-            target = painter.viewport()
-            scaled = pixels.scaled(target.size(), Qt.KeepAspectRatio)
-            painter.drawImage(target.x(), target.y(), image.scaled(scaled, Qt.KeepAspectRatio,
-                                                                   Qt.SmoothTransformation))
-    finally:
-        painter.end()
-    return True

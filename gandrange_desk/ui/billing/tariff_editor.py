@@ -285,7 +285,8 @@ class TariffEditorDialog(QDialog):
         if tid is None:
             return False
         self.reload(keep_unit=data.unit_id, keep_tariff=tid)
-        self.status.setText("Tarif enregistré.")
+        note = svc.tariff_change_note(self.desk, data.valid_from)
+        self.status.setText("Tarif enregistré." + (f" {note}" if note else ""))
         return True
 
     def delete(self) -> bool:

@@ -191,7 +191,8 @@ class QueueTreeModel(QAbstractItemModel):
                     return formats.count(n, "champ modifié", "champs modifiés")
                 return ""
             text = f"{formats.WEEKDAYS_SHORT_FR[item.day.weekday()]} {formats.ddmmyyyy(item.day)}"
-            return text + " (passé)" if item.past else text
+            text += " (passé)" if item.past else ""
+            return text + " (mois facturé)" if item.regularisation else text
         if col == SUBMITTED:
             return formats.instant(item.submitted_at)
         if col == LATE:
@@ -218,4 +219,6 @@ class QueueTreeModel(QAbstractItemModel):
             lines.append("Demandée après la date limite (hors délai).")
         if item.past:
             lines.append("Le jour est déjà passé : décision de rattrapage.")
+        if item.regularisation:
+            lines.append("Mois déjà facturé : régularisation sur la prochaine facture.")
         return "\n".join(lines)

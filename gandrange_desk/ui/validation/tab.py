@@ -389,7 +389,9 @@ class ValidationTab(QWidget):
                  f"{RequestKind.label_of(item.kind)} — {item.child_name}",
                  f"{item.activity_name} — {item.unit_name}"]
         if item.day:
-            lines.append(formats.long_date(item.day) + (" <i>(jour passé)</i>" if item.past else ""))
+            lines.append(formats.long_date(item.day) + (" <i>(jour passé)</i>" if item.past else "")
+                         + (" — mois déjà facturé : régularisation sur la prochaine facture"
+                            if item.regularisation else ""))
         lines.append(f"Demandée le {formats.instant(item.submitted_at)}"
                      + (" — <span style='color:#b00020'>hors délai</span>" if item.late else ""))
         if item.places_left is not None:
