@@ -20,7 +20,7 @@ from gandrange_desk.models import (
     SEPA_REASON_CODES, Family, Invoice, Payment, PaymentAllocation, PaymentMode, ReversalKind, Role, SepaDebit,
     SepaDebitStatus,
 )
-from gandrange_desk.services.billing.payments import lock_family_money, mode_label
+from gandrange_desk.services.billing.payments import lock_family_money
 from gandrange_desk.services.changes import Changes
 from gandrange_desk.services.context import Desk, stamp
 
@@ -50,7 +50,7 @@ class ReversalResult:
             text += (f" {formats.plural(len(self.reopened), 'Facture', 'Factures')} à nouveau "
                      f"{formats.plural(len(self.reopened), 'due', 'dues')} : {parts}.")
         if self.new_mode:
-            text += f" La famille passe au paiement par {mode_label(self.new_mode).lower()}."
+            text += f" La famille passe au paiement par {PaymentMode.label_of(self.new_mode).lower()}."
         elif self.represent and self.reopened:
             text += " Le montant sera représenté au prochain fichier de prélèvement."
         return text
@@ -93,10 +93,10 @@ def reverse_payment(desk: Desk, payment_id: int, *, kind: str, reason: str, code
             raise AlreadyDecided(f"Ce paiement a déjà été annulé le {formats.instant(payment.reversed_at)} "
                                  f"par {payment.reversed_by}.")
         if kind == ReversalKind.REJECTED_DEBIT and payment.mode != PaymentMode.PRELEVEMENT:
-            raise ValidationFailed([f"Ce paiement est un règlement par {mode_label(payment.mode).lower()}, "
+            raise ValidationFailed([f"Ce paiement est un règlement par {PaymentMode.label_of(payment.mode).lower()}, "
                                     "pas un prélèvement."], "Paiement non annulé :")
         if kind == ReversalKind.BOUNCED_CHEQUE and payment.mode != PaymentMode.CHEQUE:
-            raise ValidationFailed([f"Ce paiement est un règlement par {mode_label(payment.mode).lower()}, "
+            raise ValidationFailed([f"Ce paiement est un règlement par {PaymentMode.label_of(payment.mode).lower()}, "
                                     "pas un chèque."], "Paiement non annulé :")
         allocations = s.scalars(select(PaymentAllocation).where(PaymentAllocation.payment_id == payment.id)
                                 .order_by(PaymentAllocation.id)).all()

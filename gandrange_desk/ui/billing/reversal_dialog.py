@@ -10,7 +10,7 @@ from PySide6.QtWidgets import (
 
 from gandrange_desk import formats
 from gandrange_desk.errors import DeskError
-from gandrange_desk.models import PAYMENT_MODE_LABELS, SEPA_REASON_CODES, PaymentMode, ReversalKind
+from gandrange_desk.models import SEPA_REASON_CODES, PaymentMode, ReversalKind
 from gandrange_desk.services.billing import payments, reversals
 from gandrange_desk.services.context import Desk
 
@@ -23,7 +23,7 @@ class ReversalDialog(QDialog):
         self.setWindowTitle("Annuler un paiement")
         self.resize(560, 360)
         layout = QVBoxLayout(self)
-        head = QLabel(f"{row.family_name} ({row.family_ref}) — {payments.mode_label(row.mode)} de "
+        head = QLabel(f"{row.family_name} ({row.family_ref}) — {PaymentMode.label_of(row.mode)} de "
                       f"{formats.euros(row.amount_cents)} reçu le {formats.ddmmyyyy(row.received_on)}"
                       + (f", affecté à {row.invoices}" if row.invoices else "")
                       + ". Le paiement reste dans la liste, marqué annulé ; les factures qu'il réglait "
@@ -52,7 +52,7 @@ class ReversalDialog(QDialog):
         self.new_mode = QComboBox()
         for mode in PaymentMode:
             if mode != PaymentMode.PRELEVEMENT:
-                self.new_mode.addItem(PAYMENT_MODE_LABELS[mode], mode.value)
+                self.new_mode.addItem(mode.label, mode.value)
         form = QFormLayout()
         form.addRow("&Motif", self.kind)
         form.addRow("Code &rejet SEPA", self.code)
