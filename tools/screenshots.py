@@ -354,13 +354,23 @@ def tools_dialogs(sh: Shots) -> None:
     sh.dialog("19-documents-publies", PublishedDocumentsDialog(sh.desk, window))
 
 
+def door_lists_dashboard(sh: Shots) -> None:
+    """Pointage, Listes and Tableau de bord: the tabs after Rendez-vous, by their titles."""
+    window = sh.main_window()
+    titles = [window.tabs.tabText(i).replace("&", "") for i in range(window.tabs.count())]
+    for title, name in (("Pointage", "20-pointage"), ("Listes", "21-listes"), ("Tableau de bord", "22-tableau-de-bord")):
+        if title in titles:
+            sh.tab(titles.index(title))
+            sh.save(name, sh.window)
+
+
 SCREENS: dict[str, Callable[[Shots], None]] = {
     "login": login, "families": families, "family_file": family_file, "new_family": new_family,
     "grid": grid, "period": period, "cancel": cancel_dialog, "validation": validation,
     "validation_dialogs": validation_dialogs, "validation_held": validation_held, "billing": billing,
     "billing_checks": billing_checks, "billing_dialogs": billing_dialogs,
     "mail": mail, "mail_dialogs": mail_dialogs, "appointments": appointments,
-    "appointment_dialogs": appointment_dialogs, "tools": tools_dialogs,
+    "appointment_dialogs": appointment_dialogs, "tools": tools_dialogs, "door": door_lists_dashboard,
 }
 
 

@@ -267,7 +267,7 @@ class MainWindow(QMainWindow):
         if problem:
             # The status bar is short: the whole sentence is the mail count's tooltip.
             kind = getattr(self.mail_sender, "problem_kind", "")
-            short = ("Courriels en attente : mot de passe SMTP manquant (onglet Courriels › Envoyer maintenant)."
+            short = ("Mot de passe SMTP manquant : Courriels › Envoyer maintenant."
                      if kind == "password" else problem)
             self.statusBar().showMessage(short, 15000)
 

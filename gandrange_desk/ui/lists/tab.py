@@ -131,7 +131,7 @@ class ListsTab(QWidget):
         self.units_view, self.children_view, self.kitchen_view = (_table(self.units), _table(self.children),
                                                                   _table(self.kitchen))
         self.units_view.horizontalHeader().setToolTip("Annul. dem. : demandes d'annulation en attente")
-        for view, widths in ((self.units_view, (140, 220, 64)), (self.children_view, (220, 60, 200)),
+        for view, widths in ((self.units_view, (130, 200, 60, 90)), (self.children_view, (220, 60, 200)),
                              (self.kitchen_view, (160, 200, 80, 80, 90))):
             for col, width in enumerate(widths):
                 view.horizontalHeader().resizeSection(col, width)
@@ -139,7 +139,7 @@ class ListsTab(QWidget):
         split = QSplitter(Qt.Horizontal)
         split.addWidget(self.units_view)
         split.addWidget(self.children_view)
-        split.setSizes([480, 900])
+        split.setSizes([520, 840])
         self.message = QLabel("")
         layout = QVBoxLayout(self)
         layout.addLayout(bar)
@@ -185,7 +185,7 @@ class ListsTab(QWidget):
             return
         self.units.set_rows(self.lists.lists)
         self.kitchen.set_rows(self.lists.kitchen)
-        closed = f" — {'; '.join(self.lists.closed)}" if self.lists.closed else ""
+        closed = f" — {' ; '.join(self.lists.closed)}" if self.lists.closed else ""
         self.summary.setText(self.lists.summary() + closed)
         if self.lists.lists:
             self.units_view.selectRow(0)
