@@ -158,3 +158,18 @@ def test_an_expired_reset_link_is_refused(desk, portal_base, clock):
     link = re.search(r"http://testserver(/nouveau-mot-de-passe/\S+)", body).group(1)
     clock.set(2026, 11, 26, 10, 1)
     assert "plus valable (déjà utilisé ou expiré)" in anon.get(link).text
+
+
+def test_demo_logins_open_the_portal(desk, portal_base):
+    from gandrange_desk.services.portal.demo import demo_logins, demo_logins_text
+
+    from tests.builders import make_family
+
+    make_family(desk, "Petit")  # an account already open (login set), as in the demo
+    make_family(desk, "Grand")
+    logins = demo_logins(desk, 2)
+    assert len(logins) == 2
+    login, password, name = logins[0]
+    assert f"{login} / {password}  (famille {name})" in demo_logins_text(logins)
+    r = post(make_client(desk), "/connexion", {"identifiant": login, "mot_de_passe": password})
+    assert r.headers["location"] == "/mot-de-passe"
