@@ -36,6 +36,7 @@ COMMAND_MODULES = (
     "gandrange_desk.commands.exports",
     "gandrange_desk.commands.caf",
     "gandrange_desk.commands.school_holidays",
+    "gandrange_desk.commands.portal",
 )
 
 EXIT_FAILED = 1

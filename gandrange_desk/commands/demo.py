@@ -28,5 +28,11 @@ def demo_command(args) -> int:
     desk = open_desk(args)
     summary = run_demo(desk, families=args.families, seed=args.seed, year=args.year,
                        progress=Progress(report=report))
-    emit(args, summary.as_dict(), summary.text)
+    from gandrange_desk.services.portal.demo import demo_logins, demo_logins_text
+
+    logins = demo_logins(desk)
+    text = summary.text() if callable(summary.text) else summary.text
+    emit(args, {**summary.as_dict(), "portal_logins": [{"login": l, "password": p, "family": n}
+                                                       for l, p, n in logins]},
+         lambda: text + demo_logins_text(logins))
     return 0

@@ -46,5 +46,6 @@ from .billing import (
 from .attendance import Attendance, Presence
 from .outbox import OutboxAttachment, OutboxMessage, OutboxStatus
 from .people import Appointment, AppointmentStatus, AuditEntry, DeskUser, Role
+from .portal import PortalThrottle
 
 metadata = Base.metadata
