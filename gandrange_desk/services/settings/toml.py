@@ -16,7 +16,9 @@ from decimal import Decimal, InvalidOperation
 from gandrange_desk.errors import ValidationFailed
 from gandrange_desk.models import WEEKDAY_CODES, Opens
 from gandrange_desk.models.base import money_str
-from gandrange_desk.services.settings.fields import ACTIVITY_FIELDS, STRUCTURE_FIELDS, UNIT_FIELDS
+from gandrange_desk.services.settings.fields import (
+    ACTIVITY_FIELDS, ATTENDANCE_FIELD, ATTENDANCE_FIELDS, STRUCTURE_FIELDS, UNIT_FIELDS,
+)
 
 HEADLINE = "Paramètres refusés, rien n'a été enregistré :"
 SECURITIES = ("starttls", "ssl", "none")
@@ -75,6 +77,9 @@ class SettingsSpec:
     closures: list[tuple[date, date, str]]
     smtp: dict | None
     activities: list[ActivitySpec]
+    # [attendance]: AttendanceRules attribute -> value; None when the file has no such section
+    # (an import then leaves the saved rules as they are).
+    attendance: dict | None = None
 
 
 class Problems(list):
@@ -242,7 +247,7 @@ def _time(value, place: str, problems: Problems) -> str | None:
 
 
 def _read(doc: dict, problems: Problems, subdivisions: tuple[str, ...]) -> SettingsSpec:
-    _unknown_keys(doc, {"structure", "smtp", "activity"}, "", problems)
+    _unknown_keys(doc, {"structure", "smtp", "activity", "attendance"}, "", problems)
     structure_table = doc.get("structure")
     if not isinstance(structure_table, dict):
         problems.add("structure", "section [structure] obligatoire manquante")
@@ -271,7 +276,37 @@ def _read(doc: dict, problems: Problems, subdivisions: tuple[str, ...]) -> Setti
             elif activity.code:
                 codes[activity.code] = index
             activities.append(activity)
-    return SettingsSpec(structure, schools, closures, smtp, activities)
+    attendance = None
+    if "attendance" in doc:
+        if isinstance(doc["attendance"], dict):
+            attendance = _read_attendance(doc["attendance"], problems)
+        else:
+            problems.add("attendance", "section [attendance] attendue")
+    return SettingsSpec(structure, schools, closures, smtp, activities, attendance)
+
+
+def _read_attendance(table: dict, problems: Problems) -> dict:
+    """The section's keys (fields.ATTENDANCE_FIELDS); a key left out keeps its saved value."""
+    _unknown_keys(table, set(ATTENDANCE_FIELD), "attendance", problems)
+    out = {}
+    for key, f in ATTENDANCE_FIELD.items():
+        if key not in table:
+            continue
+        where, value = f"attendance.{key}", table[key]
+        if f.kind == "bool":
+            if isinstance(value, bool):
+                out[f.key] = value
+            else:
+                problems.add(where, f"true ou false attendu, trouvé {_show(value)}")
+        elif f.kind == "int":
+            out[f.key] = _integer(table, key, "attendance", problems, *f.bounds, f.default)
+        else:
+            cents = parse_price(value, where, problems)
+            if cents is not None and not f.bounds[0] <= cents <= f.bounds[1]:
+                problems.add(where, f"montant entre {money_str(f.bounds[0])} et {money_str(f.bounds[1])} attendu")
+            elif cents is not None:
+                out[f.key] = cents
+    return out
 
 
 def _read_structure(table: dict, problems: Problems, subdivisions):
@@ -544,6 +579,8 @@ HEADER = """\
 # and closures may carry a third item, their label.
 # Each [[activity.unit]] may hold valid_from (the day its prices apply from; the import date
 # otherwise), sibling_prices = [{{ rank = 2, prices = [...] }}], pai_price, late_surcharge.
+# [attendance] says what an absence or a walk-in costs: bill_no_shows, bill_walk_ins,
+# walk_in_surcharge_percent (of the price), walk_in_surcharge (a fixed amount).
 # The SMTP password is never here: keyring or GANDRANGE_DESK_SMTP_PASSWORD.
 """
 
@@ -574,6 +611,13 @@ def render_settings(spec: SettingsSpec, today: date) -> str:
                   f"sender = {_q(m['sender'])}"]
         if m.get("reply_to"):
             lines.append(f"reply_to = {_q(m['reply_to'])}")
+    if spec.attendance is not None:
+        lines += ["", "[attendance]"]
+        for f in ATTENDANCE_FIELDS:
+            value = spec.attendance.get(f.key, f.default)
+            shown = ("true" if value else "false") if f.kind == "bool" else \
+                _q(money_str(value)) if f.kind == "price" else str(value)
+            lines.append(f"{f.file_key} = {shown}")
     for a in spec.activities:
         lines += ["", "[[activity]]", f"code = {_q(a.code)}", f"name = {_q(a.name)}",
                   f"opens = {_q(a.opens)}",
