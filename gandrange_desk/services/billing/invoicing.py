@@ -26,7 +26,7 @@ from gandrange_desk.errors import DeskError, ValidationFailed
 from gandrange_desk.models import (
     Activity, Attendance, BilledDay, Booking, CellState, Family, Guardian, Invoice, InvoiceLine, InvoiceStatus,
     LineKind, Mandate, MandateState, NumberSequence, PaymentAllocation, PaymentMode, Request,
-    RequestStatus, Role, Structure, Unit,
+    Presence, RequestStatus, Role, Structure, Unit,
 )
 from gandrange_desk.services.attendance.rules import AttendanceRules, Outcome, day_billing
 from gandrange_desk.services.attendance.settings import load_rules
@@ -183,20 +183,54 @@ _FREE_WORDS = {
 }
 
 
+def _read_cells(s: Session, month: date, last: date, unit_ids: list[int]):
+    """The month's R, AF and DA cells as plain rows (child, unit, day, state, late): the largest
+    read of the run (40,000 rows at 2,000 families), at driver level so each row costs a tuple,
+    not a Row with its per-column processing; the day strings SQLite returns become dates once each."""
+    connection = s.connection()
+    mark = "?" if connection.dialect.paramstyle == "qmark" else "%s"
+    states = (CellState.R.value, CellState.AF.value, CellState.DA.value)
+    sql = (f"SELECT child_id, unit_id, day, state, late FROM booking WHERE unit_id IN ({', '.join([mark] * len(unit_ids))}) "
+           f"AND day >= {mark} AND day <= {mark} AND state IN ({mark}, {mark}, {mark})")
+    sqlite = connection.dialect.name == "sqlite"
+    bounds = (month.isoformat(), last.isoformat()) if sqlite else (month, last)
+    rows = connection.exec_driver_sql(sql, (*unit_ids, *bounds, *states)).fetchall()
+    if not sqlite:
+        return rows
+    days: dict[str, date] = {}
+    out = []
+    for c, u, d, state, late in rows:
+        day = days.get(d)
+        if day is None:
+            day = days[d] = date.fromisoformat(d)
+        out.append((c, u, day, state, late))
+    return out
+
+
 def _month_cells(s: Session, month: date, last: date, unit_ids: list[int], rules: AttendanceRules):
-    """child -> unit -> [(day, state, late, how)] of the days to bill, and child -> unit ->
-    outcome -> [days] of the marked days not billed. One read of the month's R and AF cells, one
-    of the marks that may change them (see `attendance.rules`)."""
+    """child -> unit -> [(day, state, late, how)] of the days to bill; child -> unit -> outcome
+    -> [days] of the marked days not billed; child -> its pending cancellations (DA). One read
+    of the month's cells, two of its marks (see `regularisation._marks`)."""
     cells: dict[int, dict[int, list]] = defaultdict(lambda: defaultdict(list))
-    for c, u, d, state, late in s.execute(
-            select(Booking.child_id, Booking.unit_id, Booking.day, Booking.state, Booking.late)
-            .where(Booking.unit_id.in_(unit_ids), Booking.day >= month, Booking.day <= last,
-                   Booking.state.in_(BILLED_STATES))).tuples():
-        cells[c][u].append((d, state, late, AS_BOOKED))
+    state_of: dict[tuple, str] = {}
+    masks: dict[tuple[int, int], int] = defaultdict(int)
+    pending_da: dict[int, int] = defaultdict(int)
+    for c, u, d, state, late in _read_cells(s, month, last, unit_ids):
+        state_of[(c, u, d)] = state
+        masks[(c, u)] |= 1 << d.day
+        if state == CellState.DA:
+            pending_da[c] += 1
+        else:
+            cells[c][u].append((d, state, late, AS_BOOKED))
     free: dict[int, dict[int, dict]] = defaultdict(lambda: defaultdict(lambda: defaultdict(list)))
     changed: dict[tuple, object] = {}
-    for c, u, d, presence, state in regularisation._neutral_marks(s, month, last + timedelta(days=1), unit_ids):
-        found = day_billing(state if state in regularisation._WANTED else None, presence, rules)
+    others, present = regularisation._marks(s, month, last + timedelta(days=1), unit_ids)
+    marks = [(c, u, d, presence, state_of.get((c, u, d))) for c, u, d, presence in others]
+    for (c, u), days in present.items():
+        emptied = days & ~masks.get((c, u), 0)  # marked present, the cell emptied since: a walk-in
+        marks += [(c, u, month.replace(day=n), Presence.PRESENT.value, None) for n in range(1, 32) if emptied >> n & 1]
+    for c, u, d, presence, state in marks:
+        found = day_billing(state, presence, rules)
         if found.outcome in _FREE_WORDS:
             free[c][u][found.outcome].append(d)
         if state in BILLED_STATES and not found.billed:
@@ -218,7 +252,7 @@ def _month_cells(s: Session, month: date, last: date, unit_ids: list[int], rules
                 del cells[c][u]
             if not cells[c]:
                 del cells[c]
-    return cells, free
+    return cells, free, pending_da
 
 
 def prepare(desk: Desk, month: date | str, progress: Progress | None = None) -> PrepareResult:
@@ -238,7 +272,7 @@ def prepare(desk: Desk, month: date | str, progress: Progress | None = None) -> 
         rules = load_rules(s)
         # unit_id IN (…) lets the (unit_id, day) index serve the day range.
         unit_ids = sorted(units) or [0]
-        cells_by_child, free_by_child = _month_cells(s, month, last, unit_ids, rules)
+        cells_by_child, free_by_child, pending_by_child = _month_cells(s, month, last, unit_ids, rules)
         regul = regularisation.compute(s, month, units, book, quotients, lambda u: _unit_label(units, u), rules)
         child_ids = set(cells_by_child) | set(free_by_child) | {c for reg in regul.values() for c in reg.lines}
         children = regularisation._children(s, child_ids)
@@ -260,11 +294,7 @@ def prepare(desk: Desk, month: date | str, progress: Progress | None = None) -> 
         mandated = set(s.execute(select(Mandate.family_id).where(
             Mandate.state == MandateState.ACTIVE, Mandate.family_id.in_(family_ids))).scalars())
         pending_da: dict[int, int] = defaultdict(int)
-        for child_id, n in s.execute(
-                select(Booking.child_id, func.count()).where(
-                    Booking.unit_id.in_(unit_ids), Booking.day >= month, Booking.day <= last,
-                    Booking.state == CellState.DA)
-                .group_by(Booking.child_id)).all():
+        for child_id, n in pending_by_child.items():
             if child_id in children:
                 pending_da[children[child_id].family_id] += n
 

@@ -24,7 +24,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date
 
-from sqlalchemy import BigInteger, Integer, and_, case, cast, extract, func, literal, or_, select, update
+from sqlalchemy import BigInteger, Integer, and_, case, cast, extract, func, literal, select, update
 from sqlalchemy.orm import Session, aliased
 
 from gandrange_desk import formats
@@ -163,19 +163,23 @@ def _day_bit(column, dialect: str):
     return literal(1).op("<<")(cast(func.substr(column, 9, 2), Integer))
 
 
-def _neutral_marks(s: Session, first: date, before: date, unit_ids, child_ids=None):
-    """The month's attendance marks that may change what the grid alone bills: every mark but
-    "présent" on an R or AF cell (the 9 marks in 10 that change nothing are never read)."""
-    on_cell = and_(Booking.child_id == Attendance.child_id, Booking.unit_id == Attendance.unit_id,
-                   Booking.day == Attendance.day)
-    stmt = (select(Attendance.child_id, Attendance.unit_id, Attendance.day, Attendance.presence, Booking.state)
-            .outerjoin(Booking, on_cell)
-            .where(Attendance.unit_id.in_(unit_ids), Attendance.day >= first, Attendance.day < before,
-                   or_(Attendance.presence != Presence.PRESENT.value, Booking.state.is_(None),
-                       Booking.state.not_in(BILLED))))
-    if child_ids is not None:
-        stmt = stmt.where(Attendance.child_id.in_(child_ids))
-    return s.execute(stmt).tuples()
+def _marks(s: Session, first: date, before: date, unit_ids) -> tuple[list, dict]:
+    """A month's attendance in two reads without a join: the marks other than "présent", as
+    rows (child, unit, day, presence), and per (child, unit) the days marked "présent" as a bit
+    mask. "Présent" changes nothing on an R, AF or DA cell (9 marks in 10): the caller looks only
+    at the present days whose cell holds none of them any more."""
+    where = (Attendance.unit_id.in_(unit_ids), Attendance.day >= first, Attendance.day < before)
+    others = s.execute(select(Attendance.child_id, Attendance.unit_id, Attendance.day, Attendance.presence)
+                       .where(*where, Attendance.presence != Presence.PRESENT.value)).tuples().all()
+    present = {(c, u): int(mask) for c, u, mask in s.execute(
+        select(Attendance.child_id, Attendance.unit_id, func.sum(_day_bit(Attendance.day, s.get_bind().dialect.name)))
+        .where(*where, Attendance.presence == Presence.PRESENT.value)
+        .group_by(Attendance.child_id, Attendance.unit_id)).tuples()}
+    return others, present
+
+
+def _state_of(bit: int, r: int, af: int, da: int) -> str | None:
+    return CellState.R.value if r & bit else CellState.AF.value if af & bit else CellState.DA.value if da & bit else None
 
 
 def compute(s: Session, month: date, units: dict, book: PriceBook, quotients: QuotientBook,
@@ -198,25 +202,37 @@ def compute(s: Session, month: date, units: dict, book: PriceBook, quotients: Qu
     surcharged = and_(is_billed, BilledDay.surcharge_cents != 0)
     truth: dict[tuple, list] = {}  # (month, child, unit) -> [days, late days, walk-in or odd]
     billed: dict[tuple, tuple] = {}  # (month, child, unit) -> days, surcharged days, prices, pai, …
+    state = Booking.state
+    walk_in_billed = day_billing(None, Presence.PRESENT.value, rules).billed
     for m in months:
         nxt = _next(m)
-        for c, u, days, lates in s.execute(
-                select(Booking.child_id, Booking.unit_id, func.sum(booked_bit),
-                       func.sum(case((Booking.late.is_(True), booked_bit), else_=0)))
-                .where(Booking.unit_id.in_(unit_ids), Booking.day >= m, Booking.day < nxt,
-                       Booking.state.in_(BILLED))
+        booked = {}
+        for c, u, r, af, da, lates in s.execute(
+                select(Booking.child_id, Booking.unit_id, func.sum(case((state == CellState.R.value, booked_bit), else_=0)),
+                       func.sum(case((state == CellState.AF.value, booked_bit), else_=0)),
+                       func.sum(case((state == CellState.DA.value, booked_bit), else_=0)),
+                       func.sum(case((and_(Booking.late.is_(True), state.in_(BILLED)), booked_bit), else_=0)))
+                .where(Booking.unit_id.in_(unit_ids), Booking.day >= m, Booking.day < nxt, state.in_(_WANTED))
                 .group_by(Booking.child_id, Booking.unit_id)).tuples():
-            truth[(m, c, u)] = [int(days), int(lates or 0), False]
-        for c, u, d, presence, state in _neutral_marks(s, m, nxt, unit_ids):
-            found = day_billing(state if state in _WANTED else None, presence, rules)
-            if state in BILLED and not found.billed:
-                row = truth.get((m, c, u))
-                if row is not None:
-                    bit = ~(1 << d.day)
-                    row[0] &= bit
-                    row[1] &= bit
+            r, af, da = int(r or 0), int(af or 0), int(da or 0)
+            booked[(c, u)] = (r, af, da)
+            truth[(m, c, u)] = [r | af, int(lates or 0), False]
+        others, present = _marks(s, m, nxt, unit_ids)
+        for c, u, d, presence in others:
+            bit = 1 << d.day
+            cell = _state_of(bit, *booked.get((c, u), (0, 0, 0)))
+            found = day_billing(cell, presence, rules)
+            if cell in BILLED and not found.billed:
+                row = truth[(m, c, u)]
+                row[0] &= ~bit
+                row[1] &= ~bit
             elif found.walk_in:  # priced with its surcharge day by day
                 truth.setdefault((m, c, u), [0, 0, False])[2] = True
+        if walk_in_billed:
+            for (c, u), days in present.items():
+                r, af, da = booked.get((c, u), (0, 0, 0))
+                if days & ~(r | af | da):  # marked present, the cell since emptied: a walk-in
+                    truth.setdefault((m, c, u), [0, 0, False])[2] = True
         for c, u, days, sur_days, low, high, pai, low_s, high_s, walk_ins in s.execute(
                 select(BilledDay.child_id, BilledDay.unit_id, func.sum(case((is_billed, billed_bit), else_=0)),
                        func.sum(case((surcharged, billed_bit), else_=0)),
@@ -258,15 +274,18 @@ def compute(s: Session, month: date, units: dict, book: PriceBook, quotients: Qu
             chunk = kids[start:start + 500]
             booked = {(c, u, d): (state, bool(late)) for c, u, d, state, late in s.execute(
                 select(Booking.child_id, Booking.unit_id, Booking.day, Booking.state, Booking.late)
-                .where(Booking.child_id.in_(chunk), Booking.day >= m, Booking.day < nxt,
-                       Booking.state.in_(_WANTED))).tuples() if (c, u) in pairs}
+                .where(Booking.child_id.in_(chunk), Booking.unit_id.in_(unit_ids), Booking.day >= m,
+                       Booking.day < nxt, Booking.state.in_(_WANTED))).tuples() if (c, u) in pairs}
             old = {(c, u, d): (st, p, sur, bool(pai)) for c, u, d, st, p, sur, pai in s.execute(
                 select(BilledDay.child_id, BilledDay.unit_id, BilledDay.day, BilledDay.state, BilledDay.price_cents,
                        BilledDay.surcharge_cents, BilledDay.pai)
-                .where(BilledDay.current.is_(True), BilledDay.child_id.in_(chunk), BilledDay.day >= m,
-                       BilledDay.day < nxt)).tuples() if (c, u) in pairs}
-            marks = {(c, u, d): p for c, u, d, p, _st in _neutral_marks(s, m, nxt, unit_ids, chunk)
-                     if (c, u) in pairs}
+                .where(BilledDay.current.is_(True), BilledDay.child_id.in_(chunk), BilledDay.unit_id.in_(unit_ids),
+                       BilledDay.day >= m, BilledDay.day < nxt)).tuples() if (c, u) in pairs}
+            marks = {(c, u, d): p for c, u, d, p in s.execute(
+                select(Attendance.child_id, Attendance.unit_id, Attendance.day, Attendance.presence)
+                .where(Attendance.child_id.in_(chunk), Attendance.unit_id.in_(unit_ids), Attendance.day >= m,
+                       Attendance.day < nxt)).tuples()
+                if (c, u) in pairs}
             for cell in booked.keys() | old.keys() | marks.keys():
                 state, late = booked.get(cell, ("", False))
                 judge[cell] = (old.get(cell, _NOTHING), state, late, marks.get(cell))
