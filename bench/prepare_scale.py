@@ -34,9 +34,13 @@ def _desk(path: str, tmp: Path, name: str):
     from gandrange_desk.db import make_engine
     from gandrange_desk.services.context import Desk
 
+    from gandrange_desk.services.system import schema
+
     target = tmp / name
     shutil.copyfile(path, target)
-    return Desk(make_engine(f"sqlite:///{target}"), _supervisor(), lambda: FIXED_NOW)
+    engine = make_engine(f"sqlite:///{target}")
+    schema.upgrade(engine)  # a base built before the newest migration
+    return Desk(engine, _supervisor(), lambda: FIXED_NOW)
 
 
 def prepare_figure(path: str, tmp: Path, profile: bool = False) -> dict:
