@@ -153,3 +153,21 @@ def test_a_mark_after_preparing_makes_the_drafts_stale(family, clock):
     records.record(desk, child, repas, NOV_DAYS[3], "excused")
     with pytest.raises(DeskError, match="ont changé depuis la préparation"):
         invoicing.issue(desk, NOV)
+
+
+def test_attestation_lists_billed_days_and_real_attendance(family, clock):
+    from gandrange_desk.services.billing import attestations
+
+    desk, fam, child, repas = family
+    records.record(desk, child, repas, NOV_DAYS[0], "present")
+    records.record(desk, child, repas, NOV_DAYS[1], "excused")
+    records.record(desk, child, repas, NOV_DAYS[2], "absent")
+    clock.set(2026, 12, 1, 9, 0)
+    invoicing.prepare(desk, NOV)
+    invoicing.issue(desk, NOV)
+    att = attestations.period_attestation(desk, fam.id, NOV, date(2026, 11, 30))
+    # Billed: the days booked less the excused one (the no-show is billed, the settings say so).
+    assert sorted((a.unit_label, a.days, a.amount_cents) for a in att.billed) == [
+        (REPAS, [NOV_DAYS[0], NOV_DAYS[3]], 840), (f"{REPAS} (absence non excusée)", [NOV_DAYS[2]], 420)]
+    # There: marked present, and the day nobody marked, from its reservation.
+    assert [(a.days, a.presumed) for a in att.attendance] == [([NOV_DAYS[0], NOV_DAYS[3]], [NOV_DAYS[3]])]
