@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from datetime import date
 
-from PySide6.QtCore import QModelIndex, Qt
+from PySide6.QtCore import QLocale, QModelIndex, Qt
 from PySide6.QtGui import QBrush, QColor
 from PySide6.QtWidgets import (
     QAbstractSpinBox,
@@ -328,6 +328,7 @@ class AttendancePage(QWidget):
             else:
                 widget = QDoubleSpinBox() if field.kind == "price" else QSpinBox()
                 if field.kind == "price":
+                    widget.setLocale(QLocale(QLocale.French, QLocale.France))  # "0,80 €"
                     widget.setDecimals(2)
                     widget.setRange(field.bounds[0] / 100, field.bounds[1] / 100)
                     widget.setSuffix(" €")
