@@ -24,8 +24,9 @@ class Booking(Base):
     __table_args__ = (
         UniqueConstraint("child_id", "unit_id", "day"),
         Index("ix_booking_unit_day", "unit_id", "day"),
-        # Covers the grid's places-used count per unit and day (no table lookups on SQLite).
-        Index("ix_booking_unit_day_state", "unit_id", "day", "state"),
+        # Covers the grid's places-used count per unit and day (no table lookups on SQLite), and
+        # the monthly run's reads of a month's cells (child and late flag included).
+        Index("ix_booking_unit_day_state", "unit_id", "day", "state", "child_id", "late"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -23,6 +23,7 @@ from gandrange_desk.services.attendance.rules import AttendanceRules
 from gandrange_desk.services.changes import Changes
 from gandrange_desk.services.context import Desk
 from gandrange_desk.services.search import normalize
+from gandrange_desk.services.settings.fields import ATTENDANCE_FIELDS
 
 
 @dataclass(frozen=True)
@@ -34,16 +35,10 @@ class RuleField:
     bounds: tuple[int, int] = (0, 0)
 
 
-RULE_FIELDS = (
-    RuleField("attendance.bill_no_shows", "bill_no_shows", "bool",
-              "Facturer les absences non excusées d'un enfant réservé"),
-    RuleField("attendance.bill_walk_ins", "bill_walk_ins", "bool",
-              "Facturer les présences sans réservation"),
-    RuleField("attendance.walk_in_surcharge_percent", "walk_in_surcharge_percent", "int",
-              "Majoration d'une présence sans réservation (% du prix)", (0, 200)),
-    RuleField("attendance.walk_in_surcharge_cents", "walk_in_surcharge_cents", "cents",
-              "Majoration fixe d'une présence sans réservation", (0, 10_000)),
-)
+# Declared once with the settings file's keys (settings.fields): the file, the Réglages window
+# and the attendance screen's dialog read and write the same AppSetting keys.
+RULE_FIELDS = tuple(RuleField(f.setting, f.key, "cents" if f.kind == "price" else f.kind, f.label, f.bounds)
+                    for f in ATTENDANCE_FIELDS)
 UNIT_MINUTES = "unit.{id}.caf_minutes"
 UNIT_PICKUP = "unit.{id}.pickup"
 MAX_MINUTES = 24 * 60

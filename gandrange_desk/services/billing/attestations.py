@@ -253,7 +253,8 @@ def _period(s: Session, family_id: int, start: date, end: date, today: date) -> 
     for line, unit_name in rows:
         days = [date.fromisoformat(d) for d in line.dates.split(",") if d]
         days = [d for d in days if start <= d <= end]
-        if not days or line.quantity <= 0:
+        # A line at 0 € lists days the door saw but nobody billed (an excused absence): not billed days.
+        if not days or line.quantity <= 0 or (line.unit_price_cents == 0 and line.amount_cents == 0):
             continue
         key = (line.child_name, line.label)
         entry = merged.setdefault(key, AttendanceLine(line.child_name, line.label, [], 0))

@@ -24,24 +24,32 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date
 
-from sqlalchemy import and_, case, func, or_, select, update
+from sqlalchemy import BigInteger, Integer, and_, case, cast, extract, func, literal, select, update
 from sqlalchemy.orm import Session, aliased
 
 from gandrange_desk import formats
 from gandrange_desk.models import (
-    BilledDay, Booking, CellState, Child, Invoice, InvoiceStatus, LineKind,
+    Attendance, BilledDay, Booking, CellState, Child, Invoice, InvoiceStatus, LineKind, Presence,
 )
+from gandrange_desk.services.attendance.rules import AttendanceRules, Outcome, day_billing
+from gandrange_desk.services.attendance.settings import load_rules
 from gandrange_desk.services.billing.tariffs import PriceBook, QuotientBook
 
 Cell = tuple[int, int, date]
+# What a draft bills for one cell: (family, child, unit, day, state, price, surcharge, pai).
+Record = tuple[int, int, int, date, str, int, int, bool]
 BILLED = (CellState.R.value, CellState.AF.value)
 _WANTED = (CellState.R.value, CellState.AF.value, CellState.DA.value)
+# A billed day's state when the child came without a reservation ("présent sans réservation").
+WALK_IN = "SR"
+_NOTHING = ("", 0, 0, False)
+_NO_SHOW, _EXCUSED = "absent", "excused"  # why a day was added or removed, for the line's words
 
 
 @dataclass
 class FamilyRegularisation:
     lines: dict[int, list[dict]] = field(default_factory=lambda: defaultdict(list))  # child -> lines
-    records: list[dict] = field(default_factory=list)  # BilledDay rows for the draft
+    records: list[tuple] = field(default_factory=list)  # BilledDay rows for the draft (`Record`)
     anomalies: list[str] = field(default_factory=list)
 
 
@@ -59,28 +67,24 @@ def issued_months(s: Session, before: date) -> list[date]:
         Invoice.status == InvoiceStatus.ISSUED, Invoice.month < before)).scalars())
 
 
-def _current(first: date, before: date):
-    """What issued invoices billed last for each day in [first, before), as a subquery."""
-    return (select(BilledDay.id, BilledDay.child_id, BilledDay.unit_id, BilledDay.day, BilledDay.state,
-                   BilledDay.price_cents, BilledDay.surcharge_cents, BilledDay.pai)
-            .where(BilledDay.current.is_(True), BilledDay.day >= first, BilledDay.day < before).subquery("cur"))
-
-
 _DAY_COLUMNS = ("invoice_id", "family_id", "child_id", "unit_id", "day", "state", "price_cents", "surcharge_cents",
                 "pai", "current")
 
 
-def insert_billed_days(s: Session, rows: list[dict]) -> None:
+def insert_billed_days(s: Session, rows: list[tuple]) -> None:
     """A month's billed days (tens of thousands) in one driver-level executemany: binding them
-    through the ORM's parameter processing costs twice the insert itself."""
+    through the ORM's parameter processing costs twice the insert itself. A row is (invoice,
+    family, child, unit, day, state, price, surcharge, pai), as `Record` plus its invoice."""
+    if not rows:
+        return
     connection = s.connection()
     dialect = connection.dialect
-    marks = ", ".join(["?"] * len(_DAY_COLUMNS)) if dialect.paramstyle == "qmark" else ", ".join(["%s"] * len(_DAY_COLUMNS))
+    marks = ", ".join(["?" if dialect.paramstyle == "qmark" else "%s"] * len(_DAY_COLUMNS))
     sql = f"INSERT INTO billed_day ({', '.join(_DAY_COLUMNS)}) VALUES ({marks})"
-    sqlite = dialect.name == "sqlite"
-    values = [(r["invoice_id"], r["family_id"], r["child_id"], r["unit_id"],
-               r["day"].isoformat() if sqlite else r["day"], r["state"], r["price_cents"], r["surcharge_cents"],
-               int(bool(r["pai"])) if sqlite else bool(r["pai"]), 0 if sqlite else False) for r in rows]
+    if dialect.name == "sqlite":
+        values = [(i, f, c, u, d.isoformat(), st, p, sur, 1 if pai else 0, 0) for i, f, c, u, d, st, p, sur, pai in rows]
+    else:
+        values = [(*row[:8], bool(row[8]), False) for row in rows]
     connection.exec_driver_sql(sql, values)
 
 
@@ -131,10 +135,19 @@ class _Truth:
 
     def stable_price(self, family_id: int, unit_id: int, month: date, rank: int, pai: bool):
         """The one price of the month (None: no tariff, or it changes inside the month)."""
-        if not (self._stable(self._unit_stable, self.book.starts(unit_id), (unit_id, month), month)
-                and self._stable(self._family_stable, self.quotients.starts(family_id), (family_id, month), month)):
+        units, families = self._unit_stable, self._family_stable
+        ok = units.get((unit_id, month))
+        if ok is None:
+            ok = self._stable(units, self.book.starts(unit_id), (unit_id, month), month)
+        if not ok:
             return None
-        return self.price(family_id, unit_id, month, month, rank, pai)
+        ok = families.get((family_id, month))
+        if ok is None:
+            ok = self._stable(families, self.quotients.starts(family_id), (family_id, month), month)
+        if not ok:
+            return None
+        return self.book.price(unit_id, month, quotient=self.quotients.on(family_id, month), sibling_rank=rank,
+                               pai=pai)
 
     def stable_surcharge(self, unit_id: int, month: date) -> int | None:
         if not self._stable(self._unit_stable, self.book.starts(unit_id), (unit_id, month), month):
@@ -151,90 +164,154 @@ class _Truth:
         return found
 
 
+def _day_bit(column, dialect: str):
+    """1 << day of the month, in SQL: a group's sum is the exact set of its days (one row per
+    cell), so two sets compare as two integers without joining the tables."""
+    if dialect == "postgresql":
+        return cast(literal(1), BigInteger).op("<<")(cast(extract("day", column), Integer))
+    return literal(1).op("<<")(cast(func.substr(column, 9, 2), Integer))
+
+
+def _marks(s: Session, first: date, before: date, unit_ids) -> tuple[list, dict]:
+    """A month's attendance in two reads without a join: the marks other than "présent", as
+    rows (child, unit, day, presence), and per (child, unit) the days marked "présent" as a bit
+    mask. "Présent" changes nothing on an R, AF or DA cell (9 marks in 10): the caller looks only
+    at the present days whose cell holds none of them any more."""
+    where = (Attendance.unit_id.in_(unit_ids), Attendance.day >= first, Attendance.day < before)
+    others = s.connection().execute(select(Attendance.child_id, Attendance.unit_id, Attendance.day, Attendance.presence)
+                       .where(*where, Attendance.presence != Presence.PRESENT.value)).tuples().all()
+    present = {(c, u): int(mask) for c, u, mask in s.connection().execute(
+        select(Attendance.child_id, Attendance.unit_id, func.sum(_day_bit(Attendance.day, s.get_bind().dialect.name)))
+        .where(*where, Attendance.presence == Presence.PRESENT.value)
+        .group_by(Attendance.child_id, Attendance.unit_id)).tuples()}
+    return others, present
+
+
+# Reads below go through the connection, not the session: plain rows, without the ORM's
+# per-row loading (a third of the comparison's time on 60,000 rows).
+
+
+def _state_of(bit: int, r: int, af: int, da: int) -> str | None:
+    return CellState.R.value if r & bit else CellState.AF.value if af & bit else CellState.DA.value if da & bit else None
+
+
 def compute(s: Session, month: date, units: dict, book: PriceBook, quotients: QuotientBook,
-            label_of) -> dict[int, FamilyRegularisation]:
+            label_of, rules: AttendanceRules | None = None) -> dict[int, FamilyRegularisation]:
     """family -> its regularisation lines (per child), the records to keep and the anomalies.
 
-    The database does the bulk of the comparison, two grouped queries per issued month: per
-    child and unit, the R and AF days with what was billed for them (how many were billed, at
-    which prices and surcharges), and the days billed. A group whose counts, prices and
-    surcharges all agree with today's is right; only the others are looked at day by day."""
+    The database does the bulk of the comparison, two single-table grouped queries per issued
+    month: per child and unit, the set of R and AF days (and of late ones) as a bit mask, and
+    the set of days billed with their lowest and highest prices and surcharges. Attendance marks
+    that change billing (see `attendance.rules`) adjust today's set. A group whose sets, prices
+    and surcharges all agree with today's is right; only the others are looked at day by day."""
     months = issued_months(s, month)
     if not months:
         return {}
+    rules = rules if rules is not None else load_rules(s)
     unit_ids = sorted(units) or [0]
-    late_cell = Booking.late.is_(True)
-    groups, billed_counts = [], {}
-    billed_kids: set[tuple[int, date]] = set()  # (child, month): the children billed, for their rank
+    dialect = s.get_bind().dialect.name
+    booked_bit, billed_bit = _day_bit(Booking.day, dialect), _day_bit(BilledDay.day, dialect)
+    is_billed = BilledDay.state != ""
+    surcharged = and_(is_billed, BilledDay.surcharge_cents != 0)
+    truth: dict[tuple, list] = {}  # (month, child, unit) -> [days, late days, walk-in or odd]
+    billed: dict[tuple, tuple] = {}  # (month, child, unit) -> days, surcharged days, prices, pai, …
+    state = Booking.state
+    walk_in_billed = day_billing(None, Presence.PRESENT.value, rules).billed
     for m in months:
-        cur = _current(m, _next(m))
-        on_cell = and_(Booking.child_id == cur.c.child_id, Booking.unit_id == cur.c.unit_id,
-                       Booking.day == cur.c.day, cur.c.state != "")
-        for row in s.execute(
-                select(Booking.child_id, Booking.unit_id, func.count(), func.count(cur.c.id),
-                       func.min(cur.c.price_cents), func.max(cur.c.price_cents), func.max(case((cur.c.pai, 1), else_=0)),
-                       func.sum(case((late_cell, 1), else_=0)), func.min(case((late_cell, cur.c.surcharge_cents))),
-                       func.max(case((late_cell, cur.c.surcharge_cents))),
-                       func.sum(case((and_(~late_cell, cur.c.surcharge_cents != 0), 1), else_=0)))
-                .outerjoin(cur, on_cell)
-                .where(Booking.unit_id.in_(unit_ids), Booking.day >= m, Booking.day < _next(m),
-                       Booking.state.in_(BILLED))
+        nxt = _next(m)
+        booked = {}
+        for c, u, r, af, da, lates in s.connection().execute(
+                select(Booking.child_id, Booking.unit_id, func.sum(case((state == CellState.R.value, booked_bit), else_=0)),
+                       func.sum(case((state == CellState.AF.value, booked_bit), else_=0)),
+                       func.sum(case((state == CellState.DA.value, booked_bit), else_=0)),
+                       func.sum(case((and_(Booking.late.is_(True), state.in_(BILLED)), booked_bit), else_=0)))
+                .where(Booking.unit_id.in_(unit_ids), Booking.day >= m, Booking.day < nxt, state.in_(_WANTED))
                 .group_by(Booking.child_id, Booking.unit_id)).tuples():
-            groups.append((m, *row))
-            billed_kids.add((row[0], m))
-        for child_id, unit_id, n in s.execute(
-                select(BilledDay.child_id, BilledDay.unit_id, func.count())
-                .where(BilledDay.current.is_(True), BilledDay.day >= m, BilledDay.day < _next(m), BilledDay.state != "")
+            r, af, da = int(r or 0), int(af or 0), int(da or 0)
+            booked[(c, u)] = (r, af, da)
+            truth[(m, c, u)] = [r | af, int(lates or 0), False]
+        others, present = _marks(s, m, nxt, unit_ids)
+        for c, u, d, presence in others:
+            bit = 1 << d.day
+            cell = _state_of(bit, *booked.get((c, u), (0, 0, 0)))
+            found = day_billing(cell, presence, rules)
+            if cell in BILLED and not found.billed:
+                row = truth[(m, c, u)]
+                row[0] &= ~bit
+                row[1] &= ~bit
+            elif found.walk_in:  # priced with its surcharge day by day
+                truth.setdefault((m, c, u), [0, 0, False])[2] = True
+        if walk_in_billed:
+            for (c, u), days in present.items():
+                r, af, da = booked.get((c, u), (0, 0, 0))
+                if days & ~(r | af | da):  # marked present, the cell since emptied: a walk-in
+                    truth.setdefault((m, c, u), [0, 0, False])[2] = True
+        for c, u, days, sur_days, low, high, pai, low_s, high_s, walk_ins in s.connection().execute(
+                select(BilledDay.child_id, BilledDay.unit_id, func.sum(case((is_billed, billed_bit), else_=0)),
+                       func.sum(case((surcharged, billed_bit), else_=0)),
+                       func.min(case((is_billed, BilledDay.price_cents))),
+                       func.max(case((is_billed, BilledDay.price_cents))),
+                       func.max(case((and_(is_billed, BilledDay.pai), 1), else_=0)),
+                       func.min(case((surcharged, BilledDay.surcharge_cents))),
+                       func.max(case((surcharged, BilledDay.surcharge_cents))),
+                       func.sum(case((BilledDay.state == WALK_IN, 1), else_=0)))
+                .where(BilledDay.current.is_(True), BilledDay.day >= m, BilledDay.day < nxt)
                 .group_by(BilledDay.child_id, BilledDay.unit_id)).tuples():
-            billed_counts[(m, child_id, unit_id)] = n
-    children = _children(s, {c for c, _m in billed_kids} | {c for _m, c, _u in billed_counts})
+            billed[(m, c, u)] = (int(days or 0), int(sur_days or 0), low, high, pai, low_s, high_s, walk_ins)
+    billed_kids = {(c, m) for (m, c, _u), (days, _l, odd) in truth.items() if days or odd}
+    children = _children(s, {c for _m, c, _u in truth} | {c for _m, c, _u in billed})
     rank = _ranks(billed_kids, children)
     prices = _Truth(book, quotients)
-    # Groups that may differ from today's truth: looked at day by day.
     flagged: dict[date, set[tuple[int, int]]] = defaultdict(set)
-    for m, child_id, unit_id, reserved, both, low, high, pai, lates, low_s, high_s, stray in groups:
+    nothing_billed = (0, 0, None, None, 0, None, None, 0)
+    for key in truth.keys() | billed.keys():
+        m, child_id, unit_id = key
         child = children.get(child_id)
         if child is None or unit_id not in units:
             continue
-        same = reserved == both == billed_counts.pop((m, child_id, unit_id), 0) and not stray
-        if same:
+        days, lates, odd = truth.get(key, (0, 0, False))
+        b_days, b_sur, low, high, pai, low_s, high_s, walk_ins = billed.get(key, nothing_billed)
+        same = not odd and not walk_ins and days == b_days and lates == b_sur
+        if same and days:
             price = prices.stable_price(child.family_id, unit_id, m, rank.get((child_id, m), 1), bool(pai))
             surcharge = prices.stable_surcharge(unit_id, m)
             same = (price is not None and surcharge is not None and low == high == price.cents
                     and (not pai or price.pai) and (not lates or low_s == high_s == surcharge))
         if not same:
             flagged[m].add((child_id, unit_id))
-    for (m, child_id, unit_id) in billed_counts:  # billed days of a child and unit with no R nor AF left
-        flagged[m].add((child_id, unit_id))
-    judge: dict[Cell, tuple] = {}  # cell -> (what was billed, today's state, late)
+    judge: dict[Cell, tuple] = {}  # cell -> (what was billed, today's state, late, presence)
     for m, pairs in flagged.items():
         kids = sorted({c for c, _u in pairs})
-        cur = _current(m, _next(m))
-        on_cell = and_(Booking.child_id == cur.c.child_id, Booking.unit_id == cur.c.unit_id, Booking.day == cur.c.day)
+        nxt = _next(m)
         for start in range(0, len(kids), 500):
             chunk = kids[start:start + 500]
-            for c, u, d, state, late, st, p, sur, pai in s.execute(
-                    select(Booking.child_id, Booking.unit_id, Booking.day, Booking.state, Booking.late, cur.c.state,
-                           cur.c.price_cents, cur.c.surcharge_cents, cur.c.pai).outerjoin(cur, on_cell)
-                    .where(Booking.child_id.in_(chunk), Booking.day >= m, Booking.day < _next(m),
-                           Booking.state.in_(_WANTED))).tuples():
-                if (c, u) in pairs:
-                    judge[(c, u, d)] = ((st or "", p or 0, sur or 0, bool(pai)), state, bool(late))
-            for c, u, d, st, p, sur, pai in s.execute(
-                    select(cur.c.child_id, cur.c.unit_id, cur.c.day, cur.c.state, cur.c.price_cents,
-                           cur.c.surcharge_cents, cur.c.pai).where(cur.c.child_id.in_(chunk))).tuples():
-                if (c, u) in pairs and (c, u, d) not in judge:
-                    judge[(c, u, d)] = ((st, p, sur, bool(pai)), "", False)  # billed, nothing reserved now
+            booked = {(c, u, d): (state, bool(late)) for c, u, d, state, late in s.connection().execute(
+                select(Booking.child_id, Booking.unit_id, Booking.day, Booking.state, Booking.late)
+                .where(Booking.child_id.in_(chunk), Booking.unit_id.in_(unit_ids), Booking.day >= m,
+                       Booking.day < nxt, Booking.state.in_(_WANTED))).tuples() if (c, u) in pairs}
+            old = {(c, u, d): (st, p, sur, bool(pai)) for c, u, d, st, p, sur, pai in s.connection().execute(
+                select(BilledDay.child_id, BilledDay.unit_id, BilledDay.day, BilledDay.state, BilledDay.price_cents,
+                       BilledDay.surcharge_cents, BilledDay.pai)
+                .where(BilledDay.current.is_(True), BilledDay.child_id.in_(chunk), BilledDay.unit_id.in_(unit_ids),
+                       BilledDay.day >= m, BilledDay.day < nxt)).tuples() if (c, u) in pairs}
+            marks = {(c, u, d): p for c, u, d, p in s.connection().execute(
+                select(Attendance.child_id, Attendance.unit_id, Attendance.day, Attendance.presence)
+                .where(Attendance.child_id.in_(chunk), Attendance.unit_id.in_(unit_ids), Attendance.day >= m,
+                       Attendance.day < nxt)).tuples()
+                if (c, u) in pairs}
+            for cell in booked.keys() | old.keys() | marks.keys():
+                state, late = booked.get(cell, ("", False))
+                judge[cell] = (old.get(cell, _NOTHING), state, late, marks.get(cell))
     if not judge:
         return {}
-    for (c, _u, d), (_old, state, _late) in judge.items():
-        if state in BILLED:
+    for (c, _u, d), (_old, state, _late, presence) in judge.items():
+        if day_billing(state or None, presence, rules).billed:
             billed_kids.add((c, d.replace(day=1)))
     missing = {c for c, _u, _d in judge} - set(children)
     if missing:
         children.update(_children(s, missing))
-        rank = _ranks(billed_kids, children)
-    return _judge(judge, children, units, rank, prices, label_of)
+    rank = _ranks(billed_kids, children)
+    return _judge(judge, children, units, rank, prices, label_of, rules)
 
 
 def _ranks(billed_kids: set[tuple[int, date]], children: dict) -> dict[tuple[int, date], int]:
@@ -250,19 +327,20 @@ def _ranks(billed_kids: set[tuple[int, date]], children: dict) -> dict[tuple[int
     return rank
 
 
-def _judge(judge: dict, children: dict, units: dict, rank: dict, prices: "_Truth", label_of) -> dict:
+def _judge(judge: dict, children: dict, units: dict, rank: dict, prices: "_Truth", label_of,
+           rules: AttendanceRules) -> dict:
     """Today's truth of each cell to look at, against what was billed: the records and lines."""
     out: dict[int, FamilyRegularisation] = {}
     changes: dict[int, dict[tuple, list[date]]] = defaultdict(lambda: defaultdict(list))
-    nothing = ("", 0, 0, False)
-    for (child_id, unit_id, day), (old, state, late) in judge.items():
+    for (child_id, unit_id, day), (old, state, late, presence) in judge.items():
         child = children.get(child_id)
         if child is None or unit_id not in units:
             continue
         m = day.replace(day=1)
         if state == CellState.DA:
             continue  # the cancellation is not decided yet: what was billed stands
-        if state:
+        found = day_billing(state or None, presence, rules)
+        if found.billed:
             pai = old[3] if old[0] else child.pai
             price = prices.price(child.family_id, unit_id, day, m, rank.get((child_id, m), 1), pai)
             if price is None:
@@ -270,25 +348,30 @@ def _judge(judge: dict, children: dict, units: dict, rank: dict, prices: "_Truth
                     f"Pas de tarif pour {label_of(unit_id)} le {formats.ddmmyyyy(day)} ({child.name}) : "
                     "jour non régularisé.")
                 continue
-            new = (state, price.cents, prices.surcharge(unit_id, day, m) if late else 0, price.pai)
+            if found.walk_in:
+                new = (WALK_IN, price.cents, rules.walk_in_surcharge(price.cents), price.pai)
+            else:
+                new = (state, price.cents, prices.surcharge(unit_id, day, m) if late else 0, price.pai)
         else:
-            new = nothing
+            new = _NOTHING
         if not old[0]:
-            old = nothing
+            old = _NOTHING
         if (old[0] != "") == (new[0] != "") and old[1:3] == new[1:3]:
             continue
         reg = out.setdefault(child.family_id, FamilyRegularisation())
-        reg.records.append({"family_id": child.family_id, "child_id": child.id, "unit_id": unit_id, "day": day,
-                            "state": new[0], "price_cents": new[1], "surcharge_cents": new[2], "pai": new[3]})
+        reg.records.append((child.family_id, child.id, unit_id, day, *new))
         per_child = changes[child.id]
         if not old[0]:
-            per_child[("add", m, unit_id, new[0] == CellState.AF, new[1], 0)].append(day)
+            why = new[0] if new[0] != CellState.R else _NO_SHOW if found.outcome == Outcome.NO_SHOW_BILLED else ""
+            per_child[("add", m, unit_id, why, new[1], 0)].append(day)
         elif not new[0]:
-            per_child[("remove", m, unit_id, False, old[1], 0)].append(day)
+            why = {Outcome.EXCUSED: _EXCUSED, Outcome.NO_SHOW_FREE: _NO_SHOW}.get(found.outcome, "")
+            per_child[("remove", m, unit_id, why, old[1], 0)].append(day)
         elif old[1] != new[1]:
-            per_child[("price", m, unit_id, False, old[1], new[1])].append(day)
+            per_child[("price", m, unit_id, "", old[1], new[1])].append(day)
         if old[2] != new[2]:
-            per_child[("surcharge", m, unit_id, False, old[2], new[2])].append(day)
+            walk_in = WALK_IN if WALK_IN in (old[0], new[0]) else ""
+            per_child[("surcharge", m, unit_id, walk_in, old[2], new[2])].append(day)
     order = {"add": 0, "price": 1, "remove": 2, "surcharge": 3}
     for child_id, groups in changes.items():
         child = children[child_id]
@@ -316,20 +399,25 @@ def _euros(cents: int) -> str:
     return formats.euros(cents)
 
 
+_ADDED = {CellState.AF.value: "annulations hors délai facturées", WALK_IN: "présences sans réservation facturées",
+          _NO_SHOW: "absences non excusées facturées"}
+_REMOVED = {_EXCUSED: "absences excusées retirées", _NO_SHOW: "absences non excusées retirées"}
+
+
 def _line(key: tuple, days: list[date], child: ChildRow, label_of) -> dict:
-    kind, m, unit_id, af, a, b = key
+    kind, m, unit_id, why, a, b = key
     head = f"Régularisation {_month(m)} — "
     n = len(days)
     if kind == "add":
-        what = "annulations hors délai facturées" if af else "jours ajoutés"
-        label, quantity, cents = f"{head}{label_of(unit_id)} : {what}", n, a
+        label, quantity, cents = f"{head}{label_of(unit_id)} : {_ADDED.get(why, 'jours ajoutés')}", n, a
     elif kind == "remove":
-        label, quantity, cents = f"{head}{label_of(unit_id)} : jours retirés", -n, a
+        label, quantity, cents = f"{head}{label_of(unit_id)} : {_REMOVED.get(why, 'jours retirés')}", -n, a
     elif kind == "price":
         label = f"{head}{label_of(unit_id)} : prix corrigé ({_euros(b)} au lieu de {_euros(a)})"
         quantity, cents = n, b - a
     else:
-        label = f"{head}Majoration hors délai — {label_of(unit_id)}"
+        what = "Majoration présence sans réservation" if why == WALK_IN else "Majoration hors délai"
+        label = f"{head}{what} — {label_of(unit_id)}"
         if a and b:
             label += f" ({_euros(b)} au lieu de {_euros(a)})"
             quantity, cents = n, b - a
@@ -347,8 +435,8 @@ def _children(s: Session, ids: set[int]) -> dict[int, ChildRow]:
     out: dict[int, ChildRow] = {}
     ordered = sorted(ids)
     for start in range(0, len(ordered), 900):
-        for r in s.execute(select(Child.id, Child.family_id, Child.first_name, Child.last_name, Child.birth_date,
-                                  Child.pai).where(Child.id.in_(ordered[start:start + 900]))):
+        for r in s.connection().execute(select(Child.id, Child.family_id, Child.first_name, Child.last_name,
+                                               Child.birth_date, Child.pai).where(Child.id.in_(ordered[start:start + 900]))):
             out[r.id] = ChildRow(r.id, r.family_id, f"{r.first_name} {r.last_name}".strip(), r.birth_date,
                                  bool(r.pai))
     return out

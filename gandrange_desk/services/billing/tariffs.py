@@ -86,13 +86,15 @@ def view_of(tariff: Tariff) -> TariffView:
 
 
 def pick_price(tariff: TariffView, *, quotient: int | None, sibling_rank: int = 1,
-               pai: bool = False, meal: bool = False) -> Price:
+               pai: bool = False, meal: bool = False, rows: list[Bracket] | None = None) -> Price:
+    """`rows`: the tariff's brackets for the child's rank, when the caller keeps them (PriceBook)."""
     if pai and meal and tariff.pai_price_cents is not None:
         return Price(tariff.pai_price_cents, no_quotient=quotient is None, pai=True, quotient=quotient)
-    rank = tariff.rank_used(max(1, sibling_rank))
-    rows = tariff.brackets_for_rank(rank)
+    if rows is None:
+        rows = tariff.brackets_for_rank(tariff.rank_used(max(1, sibling_rank)))
     if not rows:
         raise LookupError("tariff without brackets")
+    rank = rows[0].sibling_rank
     if quotient is None:
         top = rows[-1]
         return Price(top.price_cents, no_quotient=True, qf_max=top.qf_max, sibling_rank=rank)
@@ -113,6 +115,7 @@ class PriceBook:
         self._starts = {u: [t.valid_from for t in ts] for u, ts in self._by_unit.items()}
         self.meal_units = {u.id for u in units if u.meal}
         self._cache: dict[tuple, Price] = {}
+        self._rows: dict[tuple[int, int], list[Bracket]] = {}  # (tariff, rank) -> its brackets, in order
         self._day_cache: dict[tuple[int, date], TariffView | None] = {}
 
     @classmethod
@@ -149,8 +152,12 @@ class PriceBook:
         key = (tariff.id, unit_id, quotient, sibling_rank, pai)
         found = self._cache.get(key)
         if found is None:
+            rank_key = (tariff.id, sibling_rank)
+            rows = self._rows.get(rank_key)
+            if rows is None:
+                rows = self._rows[rank_key] = tariff.brackets_for_rank(tariff.rank_used(max(1, sibling_rank)))
             found = pick_price(tariff, quotient=quotient, sibling_rank=sibling_rank, pai=pai,
-                               meal=unit_id in self.meal_units)
+                               meal=unit_id in self.meal_units, rows=rows)
             self._cache[key] = found
         return found
 

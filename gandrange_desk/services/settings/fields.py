@@ -72,3 +72,37 @@ UNIT_FIELDS = {
     "pai_price": "prix PAI", "late_surcharge": "majoration", "valid_from": "date des prix",
 }
 
+
+
+@dataclass(frozen=True)
+class AttendanceField:
+    """One key of the file's [attendance] section: what an absence or a walk-in costs
+    (`attendance.rules.AttendanceRules`, attribute `key`). Stored as the `setting` AppSetting,
+    which the attendance screen's own dialog saves too."""
+
+    key: str
+    kind: str  # "bool", "int" within `bounds`, "price" in cents within `bounds` (written "1.50" in the file)
+    default: object
+    label: str  # the window's words
+    bounds: tuple[int, int] = (0, 0)
+    suffix: str = ""
+
+    @property
+    def setting(self) -> str:
+        return f"attendance.{self.key}"
+
+    @property
+    def file_key(self) -> str:
+        """The key in the file: prices are written in euros, without the `_cents`."""
+        return self.key.removesuffix("_cents")
+
+
+ATTENDANCE_FIELDS = (
+    AttendanceField("bill_no_shows", "bool", True, "Facturer les absences non excusées d'un enfant réservé"),
+    AttendanceField("bill_walk_ins", "bool", True, "Facturer les présences sans réservation"),
+    AttendanceField("walk_in_surcharge_percent", "int", 0, "Majoration d'une présence sans réservation (% du prix)",
+                    (0, 200), " %"),
+    AttendanceField("walk_in_surcharge_cents", "price", 0, "Majoration fixe d'une présence sans réservation",
+                    (0, 10_000)),
+)
+ATTENDANCE_FIELD = {f.file_key: f for f in ATTENDANCE_FIELDS}

@@ -18,13 +18,15 @@ from sqlalchemy.orm import Session, selectinload
 
 from gandrange_desk.errors import DeskError, StaleEdit, ValidationFailed
 from gandrange_desk.models import (
-    Activity, Booking, Child, Closure, Request, Role, School, SmtpSettings, Structure, Tariff,
+    Activity, AppSetting, Booking, Child, Closure, Request, Role, School, SmtpSettings, Structure, Tariff,
     TariffBracket, Unit,
 )
 from gandrange_desk.models.base import money_str
 from gandrange_desk.services.changes import Changes
 from gandrange_desk.services.context import Desk, stamp
-from gandrange_desk.services.settings.fields import STRUCTURE_COLUMNS
+from gandrange_desk import formats
+from gandrange_desk.services.attendance import settings as attendance_settings
+from gandrange_desk.services.settings.fields import ATTENDANCE_FIELDS, STRUCTURE_COLUMNS
 from gandrange_desk.services.settings.toml import (
     HEADLINE, ActivitySpec, PriceRow, SettingsSpec, UnitSpec, check_document, parse_settings, render_settings,
 )
@@ -94,6 +96,7 @@ def apply_settings(s: Session, desk: Desk, spec: SettingsSpec, *,
     _apply_closures(s, desk, spec, summary)
     _apply_smtp(s, desk, spec, summary)
     _apply_activities(s, desk, spec, effective, summary)
+    _apply_attendance(s, desk, spec, summary)
     if summary.changed:
         desk.audit(s, action, "settings", None, after=summary.as_dict())
     return summary
@@ -190,7 +193,9 @@ def current_spec(s: Session) -> SettingsSpec | None:
                 unit.valid_from = latest.valid_from
             spec.units.append(unit)
         activities.append(spec)
-    return SettingsSpec(values, schools, closures, smtp, activities)
+    rules = attendance_settings.load_rules(s)
+    attendance = {f.key: getattr(rules, f.key) for f in ATTENDANCE_FIELDS}
+    return SettingsSpec(values, schools, closures, smtp, activities, attendance)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -296,6 +301,42 @@ def _apply_smtp(s: Session, desk: Desk, spec: SettingsSpec, summary: ImportSumma
         desk.audit(s, "settings.smtp.update", "smtp_settings", row.id,
                    before={k: before[k] for k in changed}, after=changed)
         summary.updated.append("serveur SMTP")
+
+
+def _apply_attendance(s: Session, desk: Desk, spec: SettingsSpec, summary: ImportSummary) -> None:
+    """[attendance] into its AppSetting keys (the ones the attendance screen's dialog saves);
+    a key the file leaves out keeps its saved value."""
+    if not spec.attendance:
+        return
+    wanted = {f.setting: ("1" if spec.attendance[f.key] else "0") if f.kind == "bool" else str(spec.attendance[f.key])
+              for f in ATTENDANCE_FIELDS if f.key in spec.attendance}
+    stored = {row.key: row for row in s.execute(select(AppSetting).where(AppSetting.key.in_(wanted))).scalars()}
+    before = attendance_settings.load_rules(s)
+    changed = {}
+    for key, value in wanted.items():
+        row = stored.get(key)
+        if row is None:
+            s.add(AppSetting(key=key, value=value))
+            changed[key] = (None, value)
+        elif row.value != value:
+            changed[key] = (row.value, value)
+            row.value = value
+    if not changed:
+        return
+    s.flush()
+    after = attendance_settings.load_rules(s)
+    for f in ATTENDANCE_FIELDS:
+        old, new = getattr(before, f.key), getattr(after, f.key)
+        if old != new:
+            summary.updated.append(f"{f.label.lower()} : {_rule_words(f, old)} → {_rule_words(f, new)}")
+    desk.audit(s, "settings.attendance", "settings", None, before={k: v[0] for k, v in changed.items()},
+               after={k: v[1] for k, v in changed.items()})
+
+
+def _rule_words(f, value) -> str:
+    if f.kind == "bool":
+        return "oui" if value else "non"
+    return formats.euros(value) if f.kind == "price" else f"{value}{f.suffix}"
 
 
 def _activity_values(a: ActivitySpec, position: int) -> dict:

@@ -16,7 +16,9 @@ from decimal import Decimal, InvalidOperation
 from gandrange_desk.errors import ValidationFailed
 from gandrange_desk.models import WEEKDAY_CODES, Opens
 from gandrange_desk.models.base import money_str
-from gandrange_desk.services.settings.fields import ACTIVITY_FIELDS, STRUCTURE_FIELDS, UNIT_FIELDS
+from gandrange_desk.services.settings.fields import ACTIVITY_FIELDS, ATTENDANCE_FIELD, STRUCTURE_FIELDS, UNIT_FIELDS
+# Writing a file back lives beside; its names stay importable from here.
+from gandrange_desk.services.settings.toml_write import DEFAULT_CLOSURE_LABEL, HEADER, render_settings  # noqa: F401
 
 HEADLINE = "Paramètres refusés, rien n'a été enregistré :"
 SECURITIES = ("starttls", "ssl", "none")
@@ -25,7 +27,6 @@ DEFAULT_WEEKDAYS = {
     Opens.WEDNESDAYS.value: ["wed"],
     Opens.HOLIDAY_WEEKDAYS.value: ["mon", "tue", "wed", "thu", "fri"],
 }
-DEFAULT_CLOSURE_LABEL = "Fermeture"
 _TIME = re.compile(r"^(\d{2}):(\d{2})$")
 _CODE = re.compile(r"^[A-Z0-9_-]+$")
 
@@ -75,6 +76,9 @@ class SettingsSpec:
     closures: list[tuple[date, date, str]]
     smtp: dict | None
     activities: list[ActivitySpec]
+    # [attendance]: AttendanceRules attribute -> value; None when the file has no such section
+    # (an import then leaves the saved rules as they are).
+    attendance: dict | None = None
 
 
 class Problems(list):
@@ -242,7 +246,7 @@ def _time(value, place: str, problems: Problems) -> str | None:
 
 
 def _read(doc: dict, problems: Problems, subdivisions: tuple[str, ...]) -> SettingsSpec:
-    _unknown_keys(doc, {"structure", "smtp", "activity"}, "", problems)
+    _unknown_keys(doc, {"structure", "smtp", "activity", "attendance"}, "", problems)
     structure_table = doc.get("structure")
     if not isinstance(structure_table, dict):
         problems.add("structure", "section [structure] obligatoire manquante")
@@ -271,7 +275,37 @@ def _read(doc: dict, problems: Problems, subdivisions: tuple[str, ...]) -> Setti
             elif activity.code:
                 codes[activity.code] = index
             activities.append(activity)
-    return SettingsSpec(structure, schools, closures, smtp, activities)
+    attendance = None
+    if "attendance" in doc:
+        if isinstance(doc["attendance"], dict):
+            attendance = _read_attendance(doc["attendance"], problems)
+        else:
+            problems.add("attendance", "section [attendance] attendue")
+    return SettingsSpec(structure, schools, closures, smtp, activities, attendance)
+
+
+def _read_attendance(table: dict, problems: Problems) -> dict:
+    """The section's keys (fields.ATTENDANCE_FIELDS); a key left out keeps its saved value."""
+    _unknown_keys(table, set(ATTENDANCE_FIELD), "attendance", problems)
+    out = {}
+    for key, f in ATTENDANCE_FIELD.items():
+        if key not in table:
+            continue
+        where, value = f"attendance.{key}", table[key]
+        if f.kind == "bool":
+            if isinstance(value, bool):
+                out[f.key] = value
+            else:
+                problems.add(where, f"true ou false attendu, trouvé {_show(value)}")
+        elif f.kind == "int":
+            out[f.key] = _integer(table, key, "attendance", problems, *f.bounds, f.default)
+        else:
+            cents = parse_price(value, where, problems)
+            if cents is not None and not f.bounds[0] <= cents <= f.bounds[1]:
+                problems.add(where, f"montant entre {money_str(f.bounds[0])} et {money_str(f.bounds[1])} attendu")
+            elif cents is not None:
+                out[f.key] = cents
+    return out
 
 
 def _read_structure(table: dict, problems: Problems, subdivisions):
@@ -510,91 +544,3 @@ def _read_unit(table: dict, place: str, problems: Problems) -> UnitSpec:
 
 # ---------------------------------------------------------------------------------------------
 # Writing
-
-
-def _q(value: str) -> str:
-    out = value.replace("\\", "\\\\").replace('"', '\\"')
-    out = out.replace("\n", "\\n").replace("\r", "\\r").replace("\t", "\\t")
-    out = "".join(c if ord(c) >= 0x20 and c != "\x7f" else f"\\u{ord(c):04x}" for c in out)
-    return f'"{out}"'
-
-
-def _prices(rows: list[PriceRow]) -> str:
-    items = []
-    for row in rows:
-        price = f'price = {_q(money_str(row.cents))}'
-        items.append(f"{{ qf_max = {row.qf_max}, {price} }}" if row.qf_max is not None else f"{{ {price} }}")
-    return "[" + ", ".join(items) + "]"
-
-
-def _extra_keys() -> str:
-    lines = []
-    for f in STRUCTURE_FIELDS:
-        if f.extra:
-            bounds = f", {f.bounds[0]} to {f.bounds[1]}" if f.bounds else ""
-            lines.append(f"#   {f.key}: {f.title}{bounds}\n")
-    return "".join(lines)
-
-
-HEADER = """\
-# Gandrange Desk settings (DESIGN §7), exported {today}.
-# Import with: gandrange-desk settings import FILE.toml
-# Besides the design's keys, [structure] may hold:
-""" + _extra_keys().replace("{", "{{").replace("}", "}}") + """\
-# and closures may carry a third item, their label.
-# Each [[activity.unit]] may hold valid_from (the day its prices apply from; the import date
-# otherwise), sibling_prices = [{{ rank = 2, prices = [...] }}], pai_price, late_surcharge.
-# The SMTP password is never here: keyring or GANDRANGE_DESK_SMTP_PASSWORD.
-"""
-
-
-def _structure_line(f, value) -> str:
-    if f.kind == "int":
-        return f"{f.key} = {value}"
-    return f"{f.key} = {_q(value or '')}"
-
-
-def render_settings(spec: SettingsSpec, today: date) -> str:
-    lines = [HEADER.format(today=today.isoformat()), "[structure]"]
-    s = spec.structure
-    lines += [_structure_line(f, s.get(f.key)) for f in STRUCTURE_FIELDS if not f.extra]
-    lines.append("schools = [" + ", ".join(_q(n) for n in spec.schools) + "]")
-    closures = []
-    for first, last, label in spec.closures:
-        item = f"{_q(first.isoformat())}, {_q(last.isoformat())}"
-        if label != DEFAULT_CLOSURE_LABEL:
-            item += f", {_q(label)}"
-        closures.append(f"[{item}]")
-    lines.append("closures = [" + ", ".join(closures) + "]")
-    lines += [_structure_line(f, s.get(f.key)) for f in STRUCTURE_FIELDS if f.extra]
-    if spec.smtp is not None:
-        m = spec.smtp
-        lines += ["", "[smtp]", f"host = {_q(m['host'])}", f"port = {m['port']}",
-                  f"security = {_q(m['security'])}", f"user = {_q(m['user'])}",
-                  f"sender = {_q(m['sender'])}"]
-        if m.get("reply_to"):
-            lines.append(f"reply_to = {_q(m['reply_to'])}")
-    for a in spec.activities:
-        lines += ["", "[[activity]]", f"code = {_q(a.code)}", f"name = {_q(a.name)}",
-                  f"opens = {_q(a.opens)}",
-                  "weekdays = [" + ", ".join(_q(d) for d in a.weekdays) + "]",
-                  f"booking_deadline = {{ working_days = {a.booking_days}, time = {_q(a.booking_time)} }}",
-                  f"cancellation_deadline = {{ working_days = {a.cancellation_days}, "
-                  f"time = {_q(a.cancellation_time)} }}"]
-        for u in a.units:
-            lines += ["", "  [[activity.unit]]", f"  name = {_q(u.name)}"]
-            if u.capacity is not None:
-                lines.append(f"  capacity = {u.capacity}")
-            lines.append(f"  meal = {'true' if u.meal else 'false'}")
-            if u.valid_from is not None:
-                lines.append(f"  valid_from = {_q(u.valid_from.isoformat())}")
-            lines.append(f"  prices = {_prices(u.prices)}")
-            if u.sibling_prices:
-                sib = ", ".join(f"{{ rank = {rank}, prices = {_prices(rows)} }}"
-                                for rank, rows in sorted(u.sibling_prices.items()))
-                lines.append(f"  sibling_prices = [{sib}]")
-            if u.pai_cents is not None:
-                lines.append(f"  pai_price = {_q(money_str(u.pai_cents))}")
-            if u.late_surcharge_cents is not None:
-                lines.append(f"  late_surcharge = {_q(money_str(u.late_surcharge_cents))}")
-    return "\n".join(lines) + "\n"

@@ -24,12 +24,12 @@ from gandrange_desk.models import Role
 from gandrange_desk.services.settings import service as svc
 from gandrange_desk.ui.common import ops
 from gandrange_desk.ui.settings.activities import ActivitiesPage, UnitModel
-from gandrange_desk.services.settings.fields import ACTIVITY_FIELDS, STRUCTURE_FIELD, UNIT_FIELDS
-from gandrange_desk.ui.settings.pages import ClosuresPage, SchoolsPage, StructurePage, mark
+from gandrange_desk.services.settings.fields import ACTIVITY_FIELDS, ATTENDANCE_FIELD, STRUCTURE_FIELD, UNIT_FIELDS
+from gandrange_desk.ui.settings.pages import AttendancePage, ClosuresPage, SchoolsPage, StructurePage, mark
 from gandrange_desk.ui.common.windows import remember
 
-PAGES = ("Structure", "Écoles", "Fermetures", "Activités et unités")
-STRUCTURE, SCHOOLS, CLOSURES, ACTIVITIES = range(4)
+PAGES = ("Structure", "Écoles", "Fermetures", "Activités et unités", "Présences")
+STRUCTURE, SCHOOLS, CLOSURES, ACTIVITIES, ATTENDANCE = range(5)
 
 UNIT_COLUMNS = {"name": UnitModel.NAME, "capacity": UnitModel.CAPACITY, "meal": UnitModel.MEAL,
                 "prices": UnitModel.PRICE}
@@ -80,7 +80,9 @@ class SettingsDialog(QDialog):
         self.schools_page = SchoolsPage()
         self.closures_page = ClosuresPage()
         self.activities_page = ActivitiesPage()
-        self.pages = (self.structure_page, self.schools_page, self.closures_page, self.activities_page)
+        self.attendance_page = AttendancePage()
+        self.pages = (self.structure_page, self.schools_page, self.closures_page, self.activities_page,
+                      self.attendance_page)
         self.stack = QStackedWidget()
         for page in self.pages:
             if page is self.structure_page:
@@ -295,6 +297,9 @@ class SettingsDialog(QDialog):
             return f"{where} : {message}", ACTIVITIES, row
         if place == "activity":
             return f"Activités : {message}", ACTIVITIES, -1
+        if place.startswith("attendance"):
+            f = ATTENDANCE_FIELD.get(place.partition(".")[2])
+            return f"Présences{f', ' + f.label.lower() if f else ''} : {message}", ATTENDANCE, -1
         return f"{place} : {message}", STRUCTURE, -1
 
     def _go_to_problem(self, item: QListWidgetItem) -> None:

@@ -1,4 +1,4 @@
-"""Pages of the "Réglages" dialog: the structure, its schools and its closures.
+"""Pages of the "Réglages" dialog: the structure, its schools, its closures, attendance billing.
 
 Each page reads its part of the settings document (the TOML file's shape, see
 `services.settings.current_document`) and writes it back; nothing here validates: the service
@@ -10,16 +10,16 @@ from __future__ import annotations
 import re
 from datetime import date
 
-from PySide6.QtCore import QModelIndex, Qt
+from PySide6.QtCore import QLocale, QModelIndex, Qt
 from PySide6.QtGui import QBrush, QColor
 from PySide6.QtWidgets import (
     QAbstractSpinBox,
-    QAbstractItemView, QComboBox, QFormLayout, QHBoxLayout, QHeaderView, QLabel, QLineEdit,
+    QAbstractItemView, QCheckBox, QComboBox, QDoubleSpinBox, QFormLayout, QHBoxLayout, QHeaderView, QLabel, QLineEdit,
     QListWidget, QListWidgetItem, QPlainTextEdit, QPushButton, QSpinBox, QTableView, QVBoxLayout,
     QWidget,
 )
 
-from gandrange_desk.services.settings.fields import STRUCTURE_FIELDS
+from gandrange_desk.services.settings.fields import ATTENDANCE_FIELDS, STRUCTURE_FIELDS
 from gandrange_desk.ui.common.table_model import RowsTableModel
 
 ERROR_BG = QColor("#ffd7d7")
@@ -306,3 +306,68 @@ class ClosuresPage(QWidget):
 
     def clear_marks(self) -> None:
         self.model.set_errors({})
+
+
+class AttendancePage(QWidget):
+    """What an absence or a walk-in costs (the file's [attendance] section)."""
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self.fields: dict[str, QWidget] = {}
+        form = QFormLayout(self)
+        form.setFieldGrowthPolicy(QFormLayout.ExpandingFieldsGrow)
+        intro = QLabel("Ce que coûte une absence ou une présence sans réservation, d'après le pointage : "
+                       "les factures préparées ensuite suivent ces règles. Une absence excusée n'est jamais "
+                       "facturée ; un enfant réservé non pointé est facturé comme réservé.")
+        intro.setWordWrap(True)
+        form.addRow(intro)
+        for field in ATTENDANCE_FIELDS:
+            if field.kind == "bool":
+                widget = QCheckBox(field.label)
+                form.addRow(widget)
+            else:
+                widget = QDoubleSpinBox() if field.kind == "price" else QSpinBox()
+                if field.kind == "price":
+                    widget.setLocale(QLocale(QLocale.French, QLocale.France))  # "0,80 €"
+                    widget.setDecimals(2)
+                    widget.setRange(field.bounds[0] / 100, field.bounds[1] / 100)
+                    widget.setSuffix(" €")
+                else:
+                    widget.setRange(*field.bounds)
+                    widget.setSuffix(field.suffix)
+                form.addRow(field.label + " :", widget)
+            self.fields[field.file_key] = widget
+
+    def load(self, doc: dict) -> None:
+        section = doc.get("attendance", {})
+        for field in ATTENDANCE_FIELDS:
+            widget, value = self.fields[field.file_key], section.get(field.file_key, field.default)
+            if isinstance(widget, QCheckBox):
+                widget.setChecked(bool(value))
+            elif isinstance(widget, QDoubleSpinBox):
+                widget.setValue(float(value) if isinstance(value, str) else value / 100)
+            else:
+                widget.setValue(int(value))
+
+    def store(self, doc: dict) -> None:
+        section = doc.setdefault("attendance", {})
+        for field in ATTENDANCE_FIELDS:
+            widget = self.fields[field.file_key]
+            if isinstance(widget, QCheckBox):
+                section[field.file_key] = widget.isChecked()
+            elif isinstance(widget, QDoubleSpinBox):
+                section[field.file_key] = f"{widget.value():.2f}"
+            else:
+                section[field.file_key] = widget.value()
+
+    def set_read_only(self) -> None:
+        for widget in self.fields.values():
+            if isinstance(widget, QCheckBox):
+                widget.setEnabled(False)
+            else:
+                widget.setReadOnly(True)
+                widget.setButtonSymbols(QAbstractSpinBox.NoButtons)
+
+    def clear_marks(self) -> None:
+        for widget in self.fields.values():
+            mark(widget, None)

@@ -1,0 +1,122 @@
+"""Prepare and issue at several sizes: `python bench/prepare_scale.py [--sizes 2000 8000] [--db FILE] [--profile]`.
+
+Issue 14's targets: prepare a month for 8,000 families ≤ 3 s; issue with PDFs ≤ 1.2× the same
+drawing code (`pdf.invoice.render_invoices` of the same documents) run without the database.
+Each size uses the cached demo base of bench/base.py (built on first use, a few minutes at 8,000
+families) unless `--db` names a copy to use. Prints figures, never passes or fails on a timing.
+`--profile` prints the top of a cProfile of one prepare instead.
+"""
+
+from __future__ import annotations
+
+import argparse
+import cProfile
+import pstats
+import shutil
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+sys.path.insert(0, str(HERE.parent))
+
+from base import FIXED_NOW, BenchBase  # noqa: E402
+from bench_invoicing import MONTH, _docs_of, _supervisor  # noqa: E402
+
+RUNS = 3
+ISSUE_N = 300
+
+
+def _desk(path: str, tmp: Path, name: str):
+    from gandrange_desk.db import make_engine
+    from gandrange_desk.services.context import Desk
+
+    from gandrange_desk.services.system import schema
+
+    target = tmp / name
+    shutil.copyfile(path, target)
+    engine = make_engine(f"sqlite:///{target}")
+    schema.upgrade(engine)  # a base built before the newest migration
+    return Desk(engine, _supervisor(), lambda: FIXED_NOW)
+
+
+def prepare_figure(path: str, tmp: Path, profile: bool = False) -> dict:
+    from gandrange_desk.services.billing import invoicing
+
+    desk = _desk(path, tmp, "prepare.sqlite3")
+    invoicing.prepare(desk, MONTH)  # warm: imports, the file in the page cache
+    if profile:
+        prof = cProfile.Profile()
+        prof.enable()
+        invoicing.prepare(desk, MONTH)
+        prof.disable()
+        pstats.Stats(prof).sort_stats("cumulative").print_stats(35)
+        pstats.Stats(prof).sort_stats("tottime").print_stats(25)
+    wall, cpu, result = [], [], None
+    for _ in range(RUNS):
+        started, started_cpu = time.perf_counter(), time.process_time()
+        result = invoicing.prepare(desk, MONTH)
+        wall.append(time.perf_counter() - started)
+        cpu.append(time.process_time() - started_cpu)
+    desk.engine.dispose()
+    ms = statistics.median(wall) * 1000
+    return {"prepare_ms": round(ms, 1), "prepare_cpu_ms": round(statistics.median(cpu) * 1000, 1),
+            "invoices": result.invoices, "regularisations": result.regularisations,
+            "per_invoice_ms": round(ms / max(result.invoices, 1), 3)}
+
+
+def issue_figure(path: str, tmp: Path) -> dict:
+    """issue() of ISSUE_N drafts against render_invoices() of the same documents, no database."""
+    from sqlalchemy import delete, select
+
+    from gandrange_desk.models import BilledDay, Invoice, InvoiceLine
+    from gandrange_desk.services.billing import invoicing
+    from gandrange_desk.services.pdf.invoice import render_invoices
+
+    issue_s, draw_s = [], []
+    for run in range(RUNS):
+        desk = _desk(path, tmp, f"issue-{run}.sqlite3")
+        invoicing.prepare(desk, MONTH)
+        with desk.unit_of_work() as s:
+            keep = s.execute(select(Invoice.id).where(Invoice.month == MONTH, Invoice.status == "draft")
+                             .order_by(Invoice.id).limit(ISSUE_N)).scalars().all()
+            drop = select(Invoice.id).where(Invoice.month == MONTH, Invoice.status == "draft",
+                                            Invoice.id.not_in(keep))
+            s.execute(delete(BilledDay).where(BilledDay.invoice_id.in_(drop)))
+            s.execute(delete(InvoiceLine).where(InvoiceLine.invoice_id.in_(drop)))
+            s.execute(delete(Invoice).where(Invoice.id.in_(drop)))
+        started = time.perf_counter()
+        invoicing.issue(desk, MONTH)
+        issue_s.append(time.perf_counter() - started)
+        docs = _docs_of(desk, keep)
+        started = time.perf_counter()
+        render_invoices(docs)
+        draw_s.append(time.perf_counter() - started)
+        desk.engine.dispose()
+    issue, draw = statistics.median(issue_s), statistics.median(draw_s)
+    return {"issue_ms": round(issue * 1000, 1), "drawing_alone_ms": round(draw * 1000, 1),
+            "issue_ratio": round(issue / draw, 3)}
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sizes", type=int, nargs="*", default=[2000, 8000])
+    parser.add_argument("--db", help="use this base instead of the cached demo one (one size)")
+    parser.add_argument("--profile", action="store_true")
+    parser.add_argument("--no-issue", action="store_true")
+    args = parser.parse_args(argv)
+    bases = [("db", args.db)] if args.db else [(n, str(BenchBase(families=n).path)) for n in args.sizes]
+    for size, path in bases:
+        with tempfile.TemporaryDirectory(prefix="prepare-scale-") as tmp:
+            out = prepare_figure(path, Path(tmp), args.profile)
+            if not args.no_issue and not args.profile:
+                out.update(issue_figure(path, Path(tmp)))
+        print(f"{size}: " + ", ".join(f"{k} {v}" for k, v in out.items()), flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
