@@ -1,7 +1,7 @@
 """booking: the (unit, day, state) index also carries the child and the late flag
 
-Revision ID: 0007
-Revises: 0006
+Revision ID: 0008
+Revises: 0007
 
 The monthly run reads every R, AF and DA cell of the month being prepared and of each month
 already invoiced (regularisation); with the child and the late flag in the index those reads
@@ -11,8 +11,8 @@ day keeps its covering prefix (unit, day, state).
 from alembic import op
 
 
-revision = "0007"
-down_revision = "0006"
+revision = "0008"
+down_revision = "0007"
 branch_labels = None
 depends_on = None
 
