@@ -222,7 +222,7 @@ def _import_once(desk: Desk, entries: list) -> IntakeResult:
                 continue
             others.append(Request(kind=RequestKind.FAMILY_CHANGE, source=RequestSource.PORTAL, ref=ref,
                                   family_id=family.id, submitted_at=submitted_at, status=RequestStatus.PENDING,
-                                  payload=json.dumps({"changes": changes}, ensure_ascii=False)))
+                                  payload=json.dumps(changes, ensure_ascii=False)))
             result.family_changes += 1
         if problems:
             raise _refusal(problems)
