@@ -58,6 +58,11 @@ def _bad_character(ch: str, multiline: bool) -> str | None:
 _SUSPECT = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029\ud800-\udfff\ufffe\uffff]")
 
 
+def suspect(value: str) -> bool:
+    """Whether a text holds a character `text` would look at twice (control, surrogate…)."""
+    return _SUSPECT.search(value) is not None
+
+
 def text(value, *, max_len: int, required: bool = False, multiline: bool = False,
          strip: bool = True) -> str:
     """A clean text: no control character (line breaks and tabs only when `multiline`), no lone

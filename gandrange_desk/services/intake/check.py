@@ -388,11 +388,11 @@ def _check_family_change(e: _Entry) -> tuple[Family | None, dict, str | None] | 
         if group != "family" and family is not None:
             target = pin(family, group, key)
             if target is None:
-                e.problem(f"« {path} » : la famille {family_ref} n'a pas de {member_words(group, key)}.")
+                e.problem(f"« {path} » : la famille {family_ref} n'a pas {member_words(group, key)}.")
                 continue
             targets[path] = target
         elif group != "family" and waiting is not None and not waiting_has(waiting, group, key):
-            e.problem(f"« {path} » : la famille {family_ref} n'a pas de {member_words(group, key)} "
+            e.problem(f"« {path} » : la famille {family_ref} n'a pas {member_words(group, key)} "
                       "(inscription en attente).")
             continue
         try:
@@ -493,7 +493,9 @@ def check_feed(desk: Desk, s: Session, entries: list[Any], cal=None) -> tuple[li
 
 
 def _strings(values) -> set[str]:
-    return {v for v in values if isinstance(v, str) and len(v) <= 40}
+    # Only what the validation layer would take may reach a query: a lone surrogate cannot even
+    # be encoded for the database (its entry is refused by name further on).
+    return {s for s in values if isinstance(s, str) and len(s) <= 40 and not v.suspect(s)}
 
 
 def load_by(s: Session, stmt, column, values: set, chunk: int = 900):

@@ -102,6 +102,7 @@ def waiting_has(waiting: dict, group: str, key) -> bool:
 
 
 def member_words(group: str, key) -> str:
+    """'de responsable n° 2', "d'enfant E-0107": what a family lacks, after « n'a pas »."""
     if group == "guardians":
-        return f"responsable n° {key + 1}"
-    return f"enfant n° {key + 1}" if isinstance(key, int) else f"enfant {v.shown(key)}"
+        return f"de responsable n° {key + 1}"
+    return f"d'enfant n° {key + 1}" if isinstance(key, int) else f"d'enfant {v.shown(key)}"
