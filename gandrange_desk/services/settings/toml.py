@@ -16,7 +16,11 @@ from decimal import Decimal, InvalidOperation
 from gandrange_desk.errors import ValidationFailed
 from gandrange_desk.models import WEEKDAY_CODES, Opens
 from gandrange_desk.models.base import money_str
+from gandrange_desk.services import validation as v
 from gandrange_desk.services.settings.fields import ACTIVITY_FIELDS, STRUCTURE_FIELDS, UNIT_FIELDS
+from gandrange_desk.services.settings.limits import (
+    MAX_CAPACITY, MAX_PRICE_CENTS, check_closure_window, check_structure_identities, text_limit,
+)
 
 HEADLINE = "Paramètres refusés, rien n'a été enregistré :"
 SECURITIES = ("starttls", "ssl", "none")
@@ -75,6 +79,9 @@ class SettingsSpec:
     closures: list[tuple[date, date, str]]
     smtp: dict | None
     activities: list[ActivitySpec]
+    # The [structure] keys the document names (and whether it has an [smtp] section): an import
+    # leaves the others as they are unless told to replace everything.
+    mentioned: frozenset = frozenset()
 
 
 class Problems(list):
@@ -85,7 +92,7 @@ class Problems(list):
 
 
 def _show(value) -> str:
-    return f"« {value} »" if isinstance(value, str) else f"« {value!r} »"
+    return f"« {v.shown(value, 60)} »"
 
 
 # ---------------------------------------------------------------------------------------------
@@ -133,16 +140,19 @@ def _translate_toml(reason: str) -> str:
     return f"erreur de syntaxe ({reason})"
 
 
-def parse_settings(text: str, *, known_subdivisions: tuple[str, ...] | None = None) -> SettingsSpec:
+def parse_settings(text: str, *, known_subdivisions: tuple[str, ...] | None = None,
+                   today: date | None = None) -> SettingsSpec:
     """Validate a whole settings file; raise ValidationFailed with every problem found."""
-    return check_document(parse_toml(text), known_subdivisions=known_subdivisions)
+    return check_document(parse_toml(text), known_subdivisions=known_subdivisions, today=today)
 
 
-def check_document(doc: dict, *, known_subdivisions: tuple[str, ...] | None = None) -> SettingsSpec:
+def check_document(doc: dict, *, known_subdivisions: tuple[str, ...] | None = None,
+                   today: date | None = None) -> SettingsSpec:
     """Validate a settings document (a parsed file, or the Réglages window's); raise
     ValidationFailed with every problem found."""
     problems = Problems()
     spec = _read(doc, problems, known_subdivisions or _subdivisions())
+    check_closure_window(spec.closures, problems, today)
     if problems:
         raise ValidationFailed(problems, headline=HEADLINE)
     return spec
@@ -160,7 +170,8 @@ def _unknown_keys(table: dict, allowed: set[str], place: str, problems: Problems
             problems.add(f"{place}.{key}" if place else key, "clé inconnue")
 
 
-def _text(table: dict, key: str, place: str, problems: Problems, *, required=False, default="", strip=True):
+def _text(table: dict, key: str, place: str, problems: Problems, *, required=False, default="", strip=True,
+          max_len: int = 200, multiline: bool = False):
     if key not in table:
         if required:
             problems.add(f"{place}.{key}", "clé obligatoire manquante")
@@ -169,9 +180,11 @@ def _text(table: dict, key: str, place: str, problems: Problems, *, required=Fal
     if not isinstance(value, str):
         problems.add(f"{place}.{key}", f"texte attendu, trouvé {_show(value)}")
         return default
-    if required and not value.strip():
-        problems.add(f"{place}.{key}", "ne doit pas être vide")
-    return value.strip() if strip else value
+    try:
+        return v.text(value, max_len=max_len, required=required, multiline=not strip or multiline, strip=strip)
+    except v.Invalid as exc:
+        problems.add(f"{place}.{key}", exc.reason)
+        return default
 
 
 def _integer(table: dict, key: str, place: str, problems: Problems, low: int, high: int | None,
@@ -227,6 +240,9 @@ def parse_price(value, place: str, problems: Problems) -> int | None:
         problems.add(place, f"prix négatif {_show(value)}")
         return None
     cents = amount * 100
+    if cents > MAX_PRICE_CENTS:
+        problems.add(place, f"prix {_show(value)} trop élevé (au plus {MAX_PRICE_CENTS // 100} €)")
+        return None
     if cents != cents.to_integral_value():
         problems.add(place, f"prix invalide {_show(value)} : au plus deux décimales")
         return None
@@ -248,6 +264,7 @@ def _read(doc: dict, problems: Problems, subdivisions: tuple[str, ...]) -> Setti
         problems.add("structure", "section [structure] obligatoire manquante")
         structure_table = {}
     structure, schools, closures = _read_structure(structure_table, problems, subdivisions)
+    check_structure_identities(structure_table, structure, problems)
     smtp = None
     if "smtp" in doc:
         if isinstance(doc["smtp"], dict):
@@ -271,7 +288,8 @@ def _read(doc: dict, problems: Problems, subdivisions: tuple[str, ...]) -> Setti
             elif activity.code:
                 codes[activity.code] = index
             activities.append(activity)
-    return SettingsSpec(structure, schools, closures, smtp, activities)
+    mentioned = frozenset(structure_table) | ({"[smtp]"} if "smtp" in doc else frozenset())
+    return SettingsSpec(structure, schools, closures, smtp, activities, mentioned)
 
 
 def _read_structure(table: dict, problems: Problems, subdivisions):
@@ -324,7 +342,8 @@ def _read_structure(table: dict, problems: Problems, subdivisions):
 def _structure_value(f, table: dict, problems: Problems, subdivisions):
     place = "structure"
     if f.kind in ("line", "text"):
-        return _text(table, f.key, place, problems, required=f.required, default=f.default, strip=not f.verbatim)
+        return _text(table, f.key, place, problems, required=f.required, default=f.default, strip=not f.verbatim,
+                     max_len=text_limit(f.key), multiline=f.kind == "text")
     if f.kind == "int":
         low, high = f.bounds
         return _integer(table, f.key, place, problems, low, high, f.default)
@@ -472,7 +491,7 @@ def _read_brackets(raw, place: str, problems: Problems) -> list[PriceRow]:
 def _read_unit(table: dict, place: str, problems: Problems) -> UnitSpec:
     _unknown_keys(table, UNIT_KEYS, place, problems)
     unit = UnitSpec(name=_text(table, "name", place, problems, required=True))
-    unit.capacity = _integer(table, "capacity", place, problems, 1, None, None)
+    unit.capacity = _integer(table, "capacity", place, problems, 1, MAX_CAPACITY, None)
     if "meal" in table:
         if isinstance(table["meal"], bool):
             unit.meal = table["meal"]
