@@ -341,3 +341,23 @@ def identifier(value: str, what: str = "numéro") -> int:
     if not raw.isdigit() or not raw.isascii() or len(raw) > 18 or int(raw) <= 0:
         raise Invalid(f"{what} invalide : « {shown(raw)} » (un nombre entier positif attendu)")
     return int(raw)
+
+
+# ------------------------------------------------------------------------------- SEPA
+
+# The SEPA Latin character set banks must accept (EPC guidelines): anything else is transliterated
+# (é -> e, ß -> ss, Œ -> OE) or becomes a space, never passed through (XML markup, CR/LF, &).
+_SEPA_ALLOWED = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789/-?:().,'+ ")
+_SEPA_SPECIAL = str.maketrans({"ß": "ss", "Æ": "AE", "æ": "ae", "Œ": "OE", "œ": "oe", "Ø": "O", "ø": "o",
+                               "Ł": "L", "ł": "l", "Đ": "D", "đ": "d", "Þ": "TH", "þ": "th", "&": "+",
+                               "’": "'", "‘": "'", "«": "'", "»": "'", "–": "-", "—": "-", "_": "-"})
+
+
+def sepa_latin(value, max_len: int, fallback: str = "") -> str:
+    """A name or reference in the SEPA Latin character set, at most `max_len` characters."""
+    raw = value if isinstance(value, str) else ""
+    decomposed = unicodedata.normalize("NFKD", raw.translate(_SEPA_SPECIAL))
+    kept = "".join(ch if ch in _SEPA_ALLOWED else " "
+                   for ch in decomposed if not unicodedata.combining(ch))
+    clean = " ".join(kept.split())[:max_len].strip()
+    return clean or (sepa_latin(fallback, max_len) if fallback else "")
