@@ -361,3 +361,26 @@ def sepa_latin(value, max_len: int, fallback: str = "") -> str:
                    for ch in decomposed if not unicodedata.combining(ch))
     clean = " ".join(kept.split())[:max_len].strip()
     return clean or (sepa_latin(fallback, max_len) if fallback else "")
+
+
+# ------------------------------------------------------------------- command arguments
+
+
+def month_text(value: str) -> date:
+    """'2026-11' -> 1 November 2026, within the desk's years; Invalid with the usual sentence."""
+    raw = str(value).strip()
+    match = re.fullmatch(r"(\d{4})-(\d{1,2})", raw)
+    if match is None or not 1 <= int(match.group(2)) <= 12:
+        raise Invalid(f"« {shown(raw)} » (attendu AAAA-MM, par exemple 2026-11)")
+    month = date(int(match.group(1)), int(match.group(2)), 1)
+    if not EARLIEST <= month <= LATEST:
+        raise Invalid(f"« {raw} » hors des années admises ({EARLIEST.year} à {LATEST.year})")
+    return month
+
+
+def day_text(value: str) -> date:
+    """'2026-11-05' within the desk's years."""
+    day = iso_day(str(value).strip())
+    if not EARLIEST <= day <= LATEST:
+        raise Invalid(f"« {day.isoformat()} » hors des années admises ({EARLIEST.year} à {LATEST.year})")
+    return day
