@@ -26,21 +26,26 @@ RUNS = 3
 
 
 def make_feed(desk, n: int = N_ENTRIES, seed: int = 11) -> str:
-    from gandrange_desk.models import Activity, Child, Family
+    from gandrange_desk.models import Activity, Booking, Child, Family
     from gandrange_desk.services.calendar import Calendar
 
     rng = random.Random(seed)
     now = desk.now()
+    first = now.date() + timedelta(days=7)
     with desk.read() as s:
         cal = Calendar.load(s)
-        children = s.execute(select(Child.ref, Family.ref).join(Family).where(Child.archived.is_(False))).all()
-        activities = [(a.code, [u.name for u in a.units], a) for a in s.execute(select(Activity)).scalars()]
-        days = {code: cal.open_days(a, now.date() + timedelta(days=7), now.date() + timedelta(days=120))
-                for code, _, a in activities}
+        children = s.execute(select(Child.id, Child.ref, Family.ref).join(Family)
+                             .where(Child.archived.is_(False))).all()
+        activities = [(a.code, [(u.id, u.name) for u in a.units], a) for a in s.execute(select(Activity)).scalars()]
+        days = {code: cal.open_days(a, first, first + timedelta(days=150)) for code, _, a in activities}
+        # Only white cells: a feed asking for booked cells is refused whole, as it should be.
+        taken = set(s.execute(select(Booking.child_id, Booking.unit_id, Booking.day)
+                              .where(Booking.day >= first)).all())
     submitted = (now - timedelta(hours=2)).isoformat()
-    entries = []
-    for i in range(n):
-        child, family = rng.choice(children)
+    entries, i = [], 0
+    while len(entries) < n:
+        i += 1
+        child_id, child, family = rng.choice(children)
         roll = rng.random()
         if roll < 0.05:
             entries.append({"ref": f"BENCH-{i}", "kind": "family_change", "submitted_at": submitted,
@@ -59,9 +64,17 @@ def make_feed(desk, n: int = N_ENTRIES, seed: int = 11) -> str:
                               "birth_date": "2018-05-02", "school": "École élémentaire", "class": "CE2"}]}})
             continue
         code, units, _ = rng.choice(activities)
-        picked = sorted({rng.choice(days[code]).isoformat() for _ in range(rng.randint(1, 3))})
+        unit_id, unit = rng.choice(units)
+        picked = set()
+        for _ in range(rng.randint(1, 3)):
+            day = rng.choice(days[code])
+            if (child_id, unit_id, day) not in taken:
+                taken.add((child_id, unit_id, day))
+                picked.add(day.isoformat())
+        if not picked:
+            continue
         entries.append({"ref": f"BENCH-{i}", "kind": "booking", "submitted_at": submitted, "family_ref": family,
-                        "child_ref": child, "activity": code, "unit": rng.choice(units), "dates": picked})
+                        "child_ref": child, "activity": code, "unit": unit, "dates": sorted(picked)})
     return json.dumps({"requests": entries}, ensure_ascii=False)
 
 

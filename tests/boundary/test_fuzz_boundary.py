@@ -5,6 +5,7 @@ never a partial write, never a message that cannot itself be printed."""
 from __future__ import annotations
 
 import json
+import os
 import re
 
 import pytest
@@ -20,7 +21,8 @@ from gandrange_desk.services.settings.service import import_settings
 from tests.builders import EXAMPLE_SETTINGS
 from tests.intake.test_intake_fuzz import VALID, office  # noqa: F401 (the fixture)
 
-FUZZ = settings(max_examples=40, deadline=None,
+# BOUNDARY_FUZZ=500 for a longer hunt; the suite keeps it short.
+FUZZ = settings(max_examples=int(os.environ.get("BOUNDARY_FUZZ", "40")), deadline=None,
                 suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
 
 # Text a hostile or broken portal could send: controls, NUL, lone surrogates, markup, long runs.

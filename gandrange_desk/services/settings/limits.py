@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import re
 from datetime import date
+from decimal import Decimal, InvalidOperation
 
 from gandrange_desk.models import Structure
 from gandrange_desk.services import validation as v
@@ -61,3 +62,41 @@ def check_closure_window(closures: list, problems, today: date | None = None) ->
         elif start < first or end > last:
             problems.add(where, f"fermeture du {start:%d/%m/%Y} au {end:%d/%m/%Y} hors de la période admise "
                                 f"(du {first:%d/%m/%Y} au {last:%d/%m/%Y}, l'année scolaire à un an près)")
+
+
+def _show(value) -> str:
+    return f"« {v.shown(value, 60)} »"
+
+
+def parse_price(value, place: str, problems: Problems) -> int | None:
+    """"3.10" -> 310 cents, exactly (Decimal, never float arithmetic)."""
+    if isinstance(value, bool):
+        amount = None
+    elif isinstance(value, int):
+        amount = Decimal(value)
+    elif isinstance(value, float):
+        amount = Decimal(repr(value))
+    elif isinstance(value, str) and re.fullmatch(r"\s*-?\d+(\.\d+)?\s*", value):
+        try:
+            amount = Decimal(value.strip())
+        except InvalidOperation:
+            amount = None
+    else:
+        amount = None
+    if amount is None or not amount.is_finite():
+        if isinstance(value, (int, float)) and not isinstance(value, bool) and value < 0:
+            problems.add(place, f"prix négatif {_show(value)}")
+        else:
+            problems.add(place, f"prix invalide {_show(value)} (attendu par exemple \"3.10\")")
+        return None
+    if amount < 0:
+        problems.add(place, f"prix négatif {_show(value)}")
+        return None
+    cents = amount * 100
+    if cents > MAX_PRICE_CENTS:
+        problems.add(place, f"prix {_show(value)} trop élevé (au plus {MAX_PRICE_CENTS // 100} €)")
+        return None
+    if cents != cents.to_integral_value():
+        problems.add(place, f"prix invalide {_show(value)} : au plus deux décimales")
+        return None
+    return int(cents)

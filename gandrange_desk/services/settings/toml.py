@@ -11,15 +11,14 @@ import re
 import tomllib
 from dataclasses import dataclass, field
 from datetime import date
-from decimal import Decimal, InvalidOperation
 
 from gandrange_desk.errors import ValidationFailed
 from gandrange_desk.models import WEEKDAY_CODES, Opens
 from gandrange_desk.models.base import money_str
 from gandrange_desk.services import validation as v
 from gandrange_desk.services.settings.fields import ACTIVITY_FIELDS, STRUCTURE_FIELDS, UNIT_FIELDS
-from gandrange_desk.services.settings.limits import (
-    MAX_CAPACITY, MAX_PRICE_CENTS, check_closure_window, check_structure_identities, text_limit,
+from gandrange_desk.services.settings.limits import (  # noqa: F401 (parse_price is read from here too)
+    MAX_CAPACITY, check_closure_window, check_structure_identities, parse_price, text_limit,
 )
 
 HEADLINE = "Paramètres refusés, rien n'a été enregistré :"
@@ -215,40 +214,6 @@ def _day(value, place: str, problems: Problems) -> date | None:
     return None
 
 
-def parse_price(value, place: str, problems: Problems) -> int | None:
-    """"3.10" -> 310 cents, exactly (Decimal, never float arithmetic)."""
-    if isinstance(value, bool):
-        amount = None
-    elif isinstance(value, int):
-        amount = Decimal(value)
-    elif isinstance(value, float):
-        amount = Decimal(repr(value))
-    elif isinstance(value, str) and re.fullmatch(r"\s*-?\d+(\.\d+)?\s*", value):
-        try:
-            amount = Decimal(value.strip())
-        except InvalidOperation:
-            amount = None
-    else:
-        amount = None
-    if amount is None or not amount.is_finite():
-        if isinstance(value, (int, float)) and not isinstance(value, bool) and value < 0:
-            problems.add(place, f"prix négatif {_show(value)}")
-        else:
-            problems.add(place, f"prix invalide {_show(value)} (attendu par exemple \"3.10\")")
-        return None
-    if amount < 0:
-        problems.add(place, f"prix négatif {_show(value)}")
-        return None
-    cents = amount * 100
-    if cents > MAX_PRICE_CENTS:
-        problems.add(place, f"prix {_show(value)} trop élevé (au plus {MAX_PRICE_CENTS // 100} €)")
-        return None
-    if cents != cents.to_integral_value():
-        problems.add(place, f"prix invalide {_show(value)} : au plus deux décimales")
-        return None
-    return int(cents)
-
-
 def _time(value, place: str, problems: Problems) -> str | None:
     match = _TIME.match(value) if isinstance(value, str) else None
     if not match or int(match.group(1)) > 23 or int(match.group(2)) > 59:
@@ -409,7 +374,7 @@ def _read_activity(table: dict, place: str, problems: Problems) -> ActivitySpec:
         problems.add(f"{place}.code", f"code invalide {_show(code)} (majuscules, chiffres, _ ou -)")
     activity = ActivitySpec(code=code, name=_text(table, "name", place, problems, required=True))
     if "opens" in table:
-        if table["opens"] in DEFAULT_WEEKDAYS:
+        if isinstance(table["opens"], str) and table["opens"] in DEFAULT_WEEKDAYS:
             activity.opens = table["opens"]
         else:
             problems.add(f"{place}.opens", f"valeur inconnue {_show(table['opens'])} "
@@ -425,7 +390,8 @@ def _read_activity(table: dict, place: str, problems: Problems) -> ActivitySpec:
                          f"jour inconnu {_show(day)} (mon, tue, wed, thu, fri, sat ou sun)")
         elif day in seen:
             problems.add(f"{place}.weekdays[{i}]", f"jour en double {_show(day)}")
-        seen.add(day)
+        else:
+            seen.add(day)
     activity.weekdays = [d for d in WEEKDAY_CODES if d in seen]
     if activity.opens == Opens.WEDNESDAYS.value and seen and "wed" not in seen:
         problems.add(f"{place}.weekdays", "une activité ouverte le mercredi (opens = \"wednesdays\") doit "

@@ -10,7 +10,7 @@ from PySide6.QtWidgets import (
 
 from gandrange_desk import formats
 from gandrange_desk.errors import DeskError
-from gandrange_desk.models import PAYMENT_MODE_LABELS, SEPA_REASON_CODES, PaymentMode, ReversalKind
+from gandrange_desk.models import SEPA_REASON_CODES, PaymentMode, ReversalKind
 from gandrange_desk.services.billing import payments, reversals
 from gandrange_desk.services.context import Desk
 
@@ -52,7 +52,7 @@ class ReversalDialog(QDialog):
         self.new_mode = QComboBox()
         for mode in PaymentMode:
             if mode != PaymentMode.PRELEVEMENT:
-                self.new_mode.addItem(PAYMENT_MODE_LABELS[mode], mode.value)
+                self.new_mode.addItem(mode.label, mode.value)
         form = QFormLayout()
         form.addRow("&Motif", self.kind)
         form.addRow("Code &rejet SEPA", self.code)
