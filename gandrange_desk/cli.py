@@ -117,8 +117,23 @@ def emit(args, payload, text: str | Callable[[], str]) -> None:
             print(out)
 
 
+def unreadable_argument(argv: list[str]) -> str | None:
+    """The sentence for the first argument the system could not decode (bytes that are not UTF-8
+    arrive as lone surrogates), or None."""
+    for position, arg in enumerate(argv, 1):
+        if isinstance(arg, str) and any("\ud800" <= ch <= "\udfff" for ch in arg):
+            from gandrange_desk.services.validation import shown
+
+            return f"Argument n° {position} illisible : « {shown(arg)} » n'est pas du texte UTF-8."
+    return None
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
+    bad = unreadable_argument(argv)  # before any use: printing it alone would raise
+    if bad:
+        print(bad, file=sys.stderr)
+        return EXIT_USAGE
     parser = build_parser()
     args = parser.parse_args(argv)
     # Subcommands that declare their own --json would otherwise reset a global one to False.

@@ -49,10 +49,15 @@ def _json(args) -> None:
 
 
 def _int(text: str, what: str) -> int:
+    from gandrange_desk.services import validation as v
+
     try:
-        return int(text)
+        value = int(str(text).strip())
     except (TypeError, ValueError):
-        raise ValidationFailed([f"{what} : « {text} » n'est pas un nombre entier."]) from None
+        raise ValidationFailed([f"{what} : « {v.shown(str(text))} » n'est pas un nombre entier."]) from None
+    if abs(value) > 10**9:
+        raise ValidationFailed([f"{what} : {str(text)[:30]} est hors limites."])
+    return value
 
 
 def slot_dict(r) -> dict:

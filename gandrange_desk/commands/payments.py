@@ -30,7 +30,7 @@ def register(sub) -> None:
     unpaid.set_defaults(handler=list_unpaid)
 
     rev = p_sub.add_parser("reverse", help="annule un paiement (prélèvement rejeté, chèque impayé, erreur de saisie)")
-    rev.add_argument("payment_id", type=int, metavar="ID", help="numéro du paiement (payments list)")
+    rev.add_argument("payment_id", type=id_arg, metavar="ID", help="numéro du paiement (payments list)")
     rev.add_argument("--reason", required=True, metavar="TEXTE", help="raison, gardée dans l'historique")
     rev.add_argument("--kind", default=None, choices=["rejected_debit", "bounced_cheque", "mistake"],
                      help="rejected_debit (prélèvement rejeté), bounced_cheque (chèque impayé) ou mistake "
@@ -61,11 +61,25 @@ def register(sub) -> None:
 
 
 
-def parse_day(text: str, what: str = "la date") -> date:
+def id_arg(text: str) -> int:
+    """An argparse type for a database id: digits a 64-bit column holds, never a traceback."""
+    from gandrange_desk.services import validation as v
+
     try:
-        return date.fromisoformat(text)
-    except (TypeError, ValueError):
-        raise ValidationFailed([f"Date illisible pour {what} : « {text} » (attendu AAAA-MM-JJ)."]) from None
+        return v.identifier(text)
+    except v.Invalid as exc:
+        raise argparse.ArgumentTypeError(exc.reason) from None
+
+
+def parse_day(text: str, what: str = "la date") -> date:
+    from gandrange_desk.services import validation as v
+
+    try:
+        return v.day_text(text)
+    except v.Invalid as exc:
+        if exc.reason.startswith("« "):  # out of the desk's years
+            raise ValidationFailed([f"Date refusée pour {what} : {exc.reason}."]) from None
+        raise ValidationFailed([f"Date illisible pour {what} : « {v.shown(text)} » (attendu AAAA-MM-JJ)."]) from None
 
 
 def record(args) -> int:

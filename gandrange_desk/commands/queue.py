@@ -38,13 +38,12 @@ def register(sub) -> None:
 
 
 def _request_id(text: str) -> int:
+    from gandrange_desk.services import validation as v
+
     try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"numéro de demande invalide : « {text} »") from None
-    if value <= 0:
-        raise argparse.ArgumentTypeError(f"numéro de demande invalide : « {text} »")
-    return value
+        return v.identifier(text, "numéro de demande")
+    except v.Invalid as exc:
+        raise argparse.ArgumentTypeError(exc.reason) from None
 
 
 def run_intake(args) -> int:

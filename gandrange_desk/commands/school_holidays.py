@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from gandrange_desk.cli import emit, open_desk
-from gandrange_desk.commands.payments import parse_day
+from gandrange_desk.commands.payments import id_arg, parse_day
 
 
 def register(sub) -> None:
@@ -19,7 +19,7 @@ def register(sub) -> None:
     add.add_argument("--label", default="Vacances scolaires", metavar="NOM", help="ex. « Vacances de Noël »")
     add.set_defaults(handler=add_command)
     remove = hol_sub.add_parser("remove", help="supprime une période saisie")
-    remove.add_argument("id", type=int, metavar="N")
+    remove.add_argument("id", type=id_arg, metavar="N")
     remove.set_defaults(handler=remove_command)
     imp = hol_sub.add_parser("import", help="importe le calendrier scolaire du ministère (.ics d'une zone ou .csv)")
     imp.add_argument("file", metavar="FICHIER")

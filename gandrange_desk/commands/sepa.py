@@ -37,11 +37,12 @@ def register(sub) -> None:
 
 
 def parse_month(text: str) -> date:
+    from gandrange_desk.services import validation as v
+
     try:
-        year, month = (int(x) for x in text.split("-"))
-        return date(year, month, 1)
-    except (ValueError, AttributeError):
-        raise ValidationFailed([f"Mois illisible « {text} » : attendu AAAA-MM, par exemple 2026-10."]) from None
+        return v.month_text(text)
+    except v.Invalid as exc:
+        raise ValidationFailed([f"Mois illisible : {exc.reason}."]) from None
 
 
 

@@ -14,6 +14,8 @@ def register(sub) -> None:
     settings_sub = settings.add_subparsers(dest="settings_command", metavar="ACTION", required=True)
     imp = settings_sub.add_parser("import", help="importe un fichier de paramètres TOML (tout ou rien)")
     imp.add_argument("file", metavar="FICHIER.toml")
+    imp.add_argument("--replace", action="store_true",
+                     help="remet à leur valeur par défaut les clés facultatives que le fichier ne cite pas")
     imp.set_defaults(handler=import_command)
     exp = settings_sub.add_parser("export", help="écrit les paramètres en TOML (sortie standard par défaut)")
     exp.add_argument("--out", metavar="FICHIER", help="fichier à écrire")
@@ -24,7 +26,7 @@ def import_command(args) -> int:
     from gandrange_desk.services.settings.service import import_settings_file
 
     desk = open_desk(args)
-    summary = import_settings_file(desk, args.file)
+    summary = import_settings_file(desk, args.file, replace=args.replace)
     emit(args, summary.as_dict(), summary.text)
     return 0
 

@@ -55,7 +55,7 @@ def test_a_registration_shows_its_look_alikes(office):
 
     [item] = queue.pending_items(office)
     found = registration_look_alikes(office, item.id)
-    assert refs(found) == [("F-0001", "même nom et même adresse, même téléphone (0611223344)")]
+    assert refs(found) == [("F-0001", "même nom et même adresse, même téléphone (06 11 22 33 44)")]
 
 
 def test_new_family_warns_then_opens_the_existing_file(qtbot, office, monkeypatch):

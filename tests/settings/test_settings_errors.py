@@ -66,7 +66,7 @@ CASES = [
     ('weekdays = ["wed"]', 'weekdays = ["thu"]',
      "activity[1].weekdays : une activité ouverte le mercredi (opens = \"wednesdays\") doit compter « wed » "
      "parmi ses jours"),
-    ("capacity = 110", "capacity = 0", "activity[0].unit[1].capacity : valeur 0 hors limites (au moins 1)"),
+    ("capacity = 110", "capacity = 0", "activity[0].unit[1].capacity : valeur 0 hors limites (entre 1 et 10000)"),
     ("meal = true", 'meal = "oui"', "activity[0].unit[1].meal : true ou false attendu, trouvé « oui »"),
     ('schools = ["École maternelle", "École élémentaire"]', 'schools = ["École maternelle", "École maternelle"]',
      "structure.schools[1] : école en double « École maternelle »"),
@@ -147,7 +147,7 @@ def test_command_prints_one_line_per_problem(db_url, example, tmp_path, capsys):
     err = capsys.readouterr().err.strip().splitlines()
     assert err == [
         "Paramètres refusés, rien n'a été enregistré :",
-        "activity[0].unit[0].capacity : valeur -2 hors limites (au moins 1)",
+        "activity[0].unit[0].capacity : valeur -2 hors limites (entre 1 et 10000)",
         "activity[0].unit[1].prices[0].price : prix invalide « 3,10 » (attendu par exemple \"3.10\")",
     ]
     assert main(["--db", db_url, "settings", "import", str(tmp_path / "absent.toml")]) == 1

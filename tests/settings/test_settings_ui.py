@@ -62,7 +62,7 @@ def test_bad_values_show_messages_and_write_nothing(dialog, desk):
     assert lines == [
         "Structure, nom de la structure : ne doit pas être vide",
         "Fermetures, ligne 1 : date invalide « 32/13/2026 » (attendu JJ/MM/AAAA)",
-        "Activité PERISCOLAIRE, unité « Repas », capacité : valeur 0 hors limites (au moins 1)",
+        "Activité PERISCOLAIRE, unité « Repas », capacité : valeur 0 hors limites (entre 1 et 10000)",
         "Activité PERISCOLAIRE, unité « Accueil soir », capacité : nombre entier attendu, trouvé « beaucoup »",
     ]
     assert dialog.status.text() == "Rien n'a été enregistré : corrigez les erreurs signalées."

@@ -57,7 +57,10 @@ def test_bad_values_are_refused_whole_with_their_place(desk):
         svc.apply_document(desk, doc, draft.versions)
     assert err.value.problems == [
         "structure.name : ne doit pas être vide",
-        "activity[0].unit[1].capacity : valeur 0 hors limites (au moins 1)",
+        # The window's form goes through the same validation layer as the file.
+        "structure.phone : « changé » n'est pas un numéro de téléphone valide (10 chiffres, exemple : "
+        "03 87 67 17 79, ou +352… pour l'étranger)",
+        "activity[0].unit[1].capacity : valeur 0 hors limites (entre 1 et 10000)",
         "activity[1].booking_deadline.time : heure invalide « 25:00 » (attendu HH:MM, par exemple \"10:00\")",
     ]
     assert _unit(desk, "PERISCOLAIRE", "Repas").capacity == 110

@@ -44,11 +44,12 @@ BILLED_STATES = (CellState.R.value, CellState.AF.value)
 # --------------------------------------------------------------------------- months
 def month_start(value: date | str) -> date:
     if isinstance(value, str):
+        from gandrange_desk.services import validation as v
+
         try:
-            year, month = value.strip().split("-")[:2]
-            return date(int(year), int(month), 1)
-        except (ValueError, TypeError):
-            raise ValidationFailed([f"Mois invalide : « {value} » (attendu AAAA-MM, par exemple 2026-11)."]) from None
+            return v.month_text(value)
+        except v.Invalid as exc:
+            raise ValidationFailed([f"Mois invalide : {exc.reason}."]) from None
     return date(value.year, value.month, 1)
 
 

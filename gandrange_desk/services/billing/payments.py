@@ -45,6 +45,11 @@ MAX_PAYMENT_CENTS = 100_000_00  # a periscolaire payment above 100 000 € is a 
 of_month = formats.of_month
 
 
+def mode_label(mode: str) -> str:
+    # Restored: a merge dropped it while `reversals` and the reversal dialog still call it.
+    return PaymentMode.label_of(mode)
+
+
 def parse_mode(text: str) -> str:
     mode = MODE_ALIASES.get((text or "").strip().lower())
     if mode is None:

@@ -276,17 +276,20 @@ def build_xml(structure: Structure, plan: SepaPlan) -> bytes:
     """The pain.008.001.02 document, validated against its XSD (raises DeskError if not valid)."""
     from sepaxml import SepaDD
 
+    from gandrange_desk.services.validation import sepa_latin
+
     sepa = SepaDD({
-        "name": structure.name, "IBAN": re.sub(r"\s+", "", structure.sepa_iban).upper(),
+        "name": sepa_latin(structure.name, 70, "Gandrange"), "IBAN": re.sub(r"\s+", "", structure.sepa_iban).upper(),
         "BIC": structure.sepa_bic.strip().upper(), "batch": True,
         "creditor_id": structure.sepa_ics.strip(), "currency": "EUR",
     }, schema=SCHEMA)
     for debit in plan.debits:
         payment = {
-            "name": debit.holder, "IBAN": debit.iban, "amount": debit.amount_cents, "type": debit.sequence_type,
+            "name": sepa_latin(debit.holder, 70, debit.family_name or debit.family_ref), "IBAN": debit.iban, "amount": debit.amount_cents, "type": debit.sequence_type,
             "collection_date": debit.collection_date or plan.collection_date, "mandate_id": debit.rum,
             "mandate_date": debit.signed_on,
-            "description": f"Periscolaire {formats.month_year(plan.month)} factures {', '.join(debit.invoice_numbers)}",
+            "description": sepa_latin(f"Periscolaire {formats.month_year(plan.month)} factures "
+                                      f"{', '.join(debit.invoice_numbers)}", 140),
             "endtoend_id": debit.end_to_end,
         }
         if debit.bic:

@@ -182,7 +182,7 @@ def _check_foyer(ck: Checker, foyer: FoyerInput) -> dict:
         "postcode": ck.postcode("foyer.postcode", "Code postal", foyer.postcode),
         "city": ck.text("foyer.city", "Commune", foyer.city),
         "phone": ck.phone("foyer.phone", "Téléphone du foyer", foyer.phone),
-        "notes": str(foyer.notes or "").strip(),
+        "notes": ck.note("foyer.notes", "Notes", foyer.notes).strip(),
         "acknowledgement_returned": bool(foyer.acknowledgement_returned),
     }
 
@@ -227,6 +227,9 @@ def _check_children(ck: Checker, s: Session | None, children: list[ChildInput], 
         }
         for name in HEALTH_FIELDS:
             item[name] = getattr(c, name)
+        for name, label in (("health_notes", "Notes de santé"), ("allergies", "Allergies")):
+            if isinstance(item[name], str):
+                item[name] = ck.note(f"{key}.{name}", f"{label} de {n}", item[name])
         if c.doctor is not None:
             item["doctor"] = ck.text(f"{key}.doctor", f"Médecin de {n}", c.doctor)
         if c.pickups is not None:

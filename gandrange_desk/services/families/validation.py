@@ -9,6 +9,7 @@ from datetime import date, datetime
 
 
 from gandrange_desk.errors import ValidationFailed
+from gandrange_desk.services import validation as v
 
 
 class FieldProblems(ValidationFailed):
@@ -19,7 +20,6 @@ class FieldProblems(ValidationFailed):
         super().__init__(list(self.fields.values()))
 
 
-_EMAIL = re.compile(r"^[^@\s,;<>\"]+@[^@\s,;<>\"]+\.[A-Za-z]{2,}$")
 _DATE_FR = re.compile(r"^\s*(\d{1,2})/(\d{1,2})/(\d{4})\s*$")
 
 
@@ -38,8 +38,24 @@ class Checker:
 
     # Each parser returns the clean value, or None after recording the problem.
 
+    def clean(self, key: str, label: str, value, *, multiline: bool = False) -> str | None:
+        """The value through the validation layer's character checks, or None after the problem."""
+        try:
+            return v.text(str(value) if value is not None and not isinstance(value, str) else value,
+                          max_len=v.TEXT_LIMIT, multiline=multiline)
+        except v.Invalid as exc:
+            self.fail(key, f"{label} : {exc.reason}.")
+            return None
+
+    def note(self, key: str, label: str, value) -> str:
+        """Several lines (notes, allergies): line breaks kept, control characters refused."""
+        return self.clean(key, label, value, multiline=True) or ""
+
     def text(self, key: str, label: str, value, *, required: bool = False, max_len: int = 200) -> str:
-        clean = " ".join(str(value or "").split())
+        checked = self.clean(key, label, value)
+        if checked is None:
+            return ""
+        clean = " ".join(checked.split())
         if required and not clean:
             self.fail(key, f"{label} : ce champ est obligatoire.")
         elif len(clean) > max_len:
@@ -47,31 +63,36 @@ class Checker:
         return clean
 
     def email(self, key: str, label: str, value, *, required: bool = False) -> str:
-        clean = str(value or "").strip()
+        clean = self.clean(key, label, value)
         if not clean:
-            if required:
+            if required and clean is not None:
                 self.fail(key, f"{label} : l'adresse e-mail est obligatoire.")
             return ""
-        if not _EMAIL.match(clean) or ".." in clean:
-            self.fail(key, f"{label} : « {clean} » n'est pas une adresse e-mail valide "
-                           "(exemple : prenom.nom@exemple.fr).")
-        return clean
+        try:
+            return v.email(clean)
+        except v.Invalid as exc:
+            self.fail(key, f"{label} : {exc.reason}.")
+            return clean
 
     def phone(self, key: str, label: str, value) -> str:
-        raw = str(value or "").strip()
+        raw = self.clean(key, label, value)
         if not raw:
             return ""
-        formatted = format_french_phone(raw)
-        if formatted is None:
-            self.fail(key, f"{label} : « {raw} » n'est pas un numéro de téléphone français "
-                           "(10 chiffres, exemple : 03 87 67 17 79).")
+        try:
+            return v.phone(raw)
+        except v.Invalid as exc:
+            self.fail(key, f"{label} : {exc.reason}.")
             return raw
-        return formatted
 
     def postcode(self, key: str, label: str, value) -> str:
-        clean = str(value or "").strip()
+        clean = self.clean(key, label, value) or ""
         if clean and not re.fullmatch(r"\d{5}", clean):
             self.fail(key, f"{label} : le code postal doit comporter 5 chiffres (exemple : 57175).")
+        elif clean:
+            try:
+                v.postcode(clean)
+            except v.Invalid as exc:
+                self.fail(key, f"{label} : {exc.reason}.")
         return clean
 
     def date(self, key: str, label: str, value, *, required: bool = False,
@@ -158,16 +179,7 @@ def parse_date(value) -> date | None:
 
 def format_french_phone(raw: str) -> str | None:
     """'0612345678', '+33 6 12 34 56 78', '06.12.34.56.78' -> '06 12 34 56 78'; None if not French."""
-    digits = re.sub(r"[\s.\-/()]", "", raw)
-    if digits.startswith("+33"):
-        digits = "0" + digits[3:]
-    elif digits.startswith("0033"):
-        digits = "0" + digits[4:]
-    if digits.startswith("00"):
-        return None
-    if not re.fullmatch(r"0[1-9]\d{8}", digits):
-        return None
-    return " ".join(digits[i:i + 2] for i in range(0, 10, 2))
+    return v.french_phone(raw)
 
 
 def mask_iban(iban: str) -> str:

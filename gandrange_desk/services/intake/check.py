@@ -18,23 +18,16 @@ from gandrange_desk.formats import ddmmyyyy
 from gandrange_desk.models import (
     WEEKDAY_CODES, Activity, Child, Family, FeedEntry, Request, RequestKind, RequestStatus, School, Unit,
 )
+from gandrange_desk.services import validation as v
 from gandrange_desk.services.context import Desk
+from gandrange_desk.services.intake.family_change import (  # noqa: F401 (the queue reads them here)
+    CHILD_FIELDS, FAMILY_FIELDS, GUARDIAN_FIELDS, clean_value, member_words, parse_change_path, pin, waiting_has,
+)
 
 MAX_PERIOD_DAYS = 400
 KINDS = ("booking", "period_booking", "cancellation", "registration", "family_change")
 CELL_KINDS = ("booking", "period_booking", "cancellation")
 WEEK_TYPES = ("all", "even", "odd")
-
-# Family fields a family may change from the portal, and how the desk names them.
-FAMILY_FIELDS = {
-    "name": ("name", "Nom de la famille"),
-    "phone": ("phone", "Téléphone du foyer"),
-    "address.street": ("street", "Adresse — rue"),
-    "address.postcode": ("postcode", "Adresse — code postal"),
-    "address.city": ("city", "Adresse — commune"),
-}
-GUARDIAN_FIELDS = {"first_name": "prénom", "last_name": "nom", "email": "courriel", "phone": "téléphone"}
-CHILD_FIELDS = {"first_name": "prénom", "last_name": "nom", "class": "classe", "school": "école"}
 
 # The keys each kind of entry may carry: anything else is refused, never stored unread.
 _COMMON_KEYS = {"ref", "kind", "submitted_at"}
@@ -103,30 +96,39 @@ class _Entry:
         if not isinstance(value, str):
             self.problem(f"« {name} » doit être un texte, pas {_type_fr(value)}.")
             return None
-        value = value.strip()
-        if required and not value:
-            self.problem(f"« {name} » est vide.")
+        try:
+            return v.line(value, max_len=max_len, required=required)
+        except v.Invalid as exc:
+            self.problem(f"« {name} » {_verb(exc.reason)}.")
             return None
-        if len(value) > max_len:
-            self.problem(f"« {name} » est trop long ({len(value)} caractères, au plus {max_len}).")
+
+    def checked(self, name: str, check, *args) -> str | None:
+        """A value through one of the validation layer's checks, the problem named after the field."""
+        try:
+            return check(*args)
+        except v.Invalid as exc:
+            self.problem(f"« {name} » : {exc.reason}.")
             return None
-        return value
 
     def day(self, value, name: str) -> date | None:
-        if not isinstance(value, str):
-            self.problem(f"« {name} » doit être une date AAAA-MM-JJ, pas {_type_fr(value)}.")
-            return None
+        """A booking day: AAAA-MM-JJ, within two years of today."""
         try:
-            if len(value) != 10:
-                raise ValueError
-            return date.fromisoformat(value)
-        except ValueError:
-            self.problem(f"date invalide dans « {name} » : « {_short(value)} » (attendu AAAA-MM-JJ).")
+            return v.booking_day(value, self.ctx.now.date())
+        except v.Invalid as exc:
+            if exc.reason.startswith("date invalide "):
+                self.problem(f"date invalide dans « {name} » : {exc.reason[len('date invalide '):]}.")
+            else:
+                self.problem(f"« {name} » : {exc.reason}.")
             return None
+
+
+def _verb(reason: str) -> str:
+    """'ne doit pas être vide' reads after the field's name; other reasons after a colon."""
+    return reason if reason.startswith(("ne doit", "doit")) else f": {reason}"
 
 
 def _unknown_keys(keys, place: str) -> str:
-    names = ", ".join(f"« {place}{_short(str(k))} »" for k in keys[:5])
+    names = ", ".join(f"« {place}{v.shown(str(k))} »" for k in keys[:5])
     return f"{'clé inconnue' if len(keys) == 1 else 'clés inconnues'} : {names}."
 
 
@@ -136,22 +138,8 @@ def _check_keys(e: "_Entry", table: dict, allowed: set[str], place: str) -> None
         e.problem(_unknown_keys(unknown, place))
 
 
-def _type_fr(value) -> str:
-    if isinstance(value, bool):
-        return "un booléen"
-    if isinstance(value, (int, float)):
-        return "un nombre"
-    if isinstance(value, list):
-        return "une liste"
-    if isinstance(value, dict):
-        return "un objet"
-    if value is None:
-        return "null"
-    return "un texte"
-
-
-def _short(value: str, n: int = 40) -> str:
-    return value if len(value) <= n else value[:n] + "…"
+_type_fr = v.type_fr
+_short = v.shown
 
 
 def _submitted_at(e: _Entry) -> datetime | None:
@@ -159,26 +147,36 @@ def _submitted_at(e: _Entry) -> datetime | None:
     if value is None:
         e.problem("« submitted_at » manquant.")
         return None
-    if not isinstance(value, str):
-        e.problem(f"« submitted_at » doit être une date et heure ISO, pas {_type_fr(value)}.")
-        return None
     try:
-        instant = datetime.fromisoformat(value)
-    except ValueError:
-        e.problem(f"« submitted_at » invalide : « {_short(value)} » (attendu 2026-03-11T09:12:00+01:00).")
+        return v.submitted_at(value, e.ctx.now)
+    except v.Invalid as exc:
+        e.problem(f"« submitted_at » {exc.reason}.")
         return None
-    if instant.tzinfo is None:
-        e.problem(f"« submitted_at » sans fuseau horaire : « {_short(value)} ».")
-        return None
-    from gandrange_desk.clock import to_paris
 
-    instant = to_paris(instant)
-    if instant > e.ctx.now:
-        from gandrange_desk.formats import instant as fmt
 
-        e.problem(f"« submitted_at » est dans le futur ({fmt(instant)}).")
+def first_bad_string(value, place: str = "", depth: int = 0) -> tuple[str, str] | None:
+    """(place, reason) of the first key or text anywhere in an entry that the validation layer
+    refuses (a control character, a lone surrogate): nothing of it may reach the stored payload."""
+    if isinstance(value, str):
+        try:
+            v.text(value, max_len=len(value), strip=False)
+        except v.Invalid as exc:
+            return place, exc.reason
         return None
-    return instant
+    if depth > 8:
+        return None
+    if isinstance(value, dict):
+        for key, item in value.items():
+            here = f"{place}.{v.shown(str(key))}" if place else v.shown(str(key))
+            found = first_bad_string(key, here, depth + 1) or first_bad_string(item, here, depth + 1)
+            if found:
+                return found
+    elif isinstance(value, list):
+        for i, item in enumerate(value):
+            found = first_bad_string(item, f"{place}[{i}]", depth + 1)
+            if found:
+                return found
+    return None
 
 
 def _check_cell(e: _Entry, ref: str, kind: str, submitted_at: datetime | None) -> CellPlan | None:
@@ -309,7 +307,9 @@ def _check_registration(e: _Entry, claimed_families: set[str], claimed_children:
     clean_address = {}
     for key in ("street", "postcode", "city"):
         clean_address[key] = e.text(key, where=address, place="family.address.", required=False,
-                                    max_len=300 if key != "postcode" else 10) or ""
+                                    max_len=v.limit(getattr(Family, key))) or ""
+    if clean_address["postcode"]:
+        clean_address["postcode"] = e.checked("family.address.postcode", v.postcode, clean_address["postcode"]) or ""
     guardians = fam.get("guardians")
     clean_guardians = []
     if not isinstance(guardians, list) or not guardians:
@@ -325,8 +325,8 @@ def _check_registration(e: _Entry, claimed_families: set[str], claimed_children:
         last = e.text("last_name", where=g, place=place, max_len=100)
         email = e.text("email", where=g, place=place, required=False, max_len=200) or ""
         phone = e.text("phone", where=g, place=place, required=False, max_len=40) or ""
-        if email and ("@" not in email or " " in email):
-            e.problem(f"adresse électronique invalide dans « {place}email » : « {_short(email)} ».")
+        email = email and e.checked(f"{place}email", v.email, email)
+        phone = phone and e.checked(f"{place}phone", v.phone, phone)
         clean_guardians.append({"first_name": first, "last_name": last, "email": email, "phone": phone})
     children = fam.get("children", [])
     clean_children = []
@@ -348,14 +348,12 @@ def _check_registration(e: _Entry, claimed_families: set[str], claimed_children:
             claimed_children.add(cref)
         first = e.text("first_name", where=c, place=place, max_len=100)
         last = e.text("last_name", where=c, place=place, max_len=100)
-        birth = e.day(c.get("birth_date"), f"{place}birth_date") if "birth_date" in c else \
-            e.problem(f"« {place}birth_date » manquant.")
-        if birth and birth > ctx.now.date():
-            e.problem(f"date de naissance dans le futur pour {cref} ({ddmmyyyy(birth)}).")
+        birth = e.checked(f"{place}birth_date", v.birth_date, c.get("birth_date"), ctx.now.date()) \
+            if "birth_date" in c else e.problem(f"« {place}birth_date » manquant.")
         school = e.text("school", where=c, place=place, max_len=200)
         if school is not None and school not in ctx.schools:
             known = ", ".join(sorted(ctx.schools)) or "aucune école déclarée"
-            e.problem(f"école inconnue pour {cref} : « {school} » (écoles : {known}).")
+            e.problem(f"école inconnue pour {cref} : « {v.shown(school)} » (écoles : {known}).")
         klass = e.text("class", where=c, place=place, required=False, max_len=40) or ""
         clean_children.append({"ref": cref, "first_name": first, "last_name": last,
                                "birth_date": birth.isoformat() if birth else None,
@@ -366,58 +364,44 @@ def _check_registration(e: _Entry, claimed_families: set[str], claimed_children:
             "guardians": clean_guardians, "children": clean_children}
 
 
-def parse_change_path(path: str) -> tuple[str, int | None, str] | None:
-    """'address.city' -> ('family', None, 'address.city'); 'guardians[0].phone' -> ('guardians', 0, 'phone')."""
-    if path in FAMILY_FIELDS:
-        return ("family", None, path)
-    for group, fields in (("guardians", GUARDIAN_FIELDS), ("children", CHILD_FIELDS)):
-        prefix = group + "["
-        if path.startswith(prefix) and "]." in path:
-            index_text, _, attr = path[len(prefix):].partition("].")
-            if index_text.isdigit() and len(index_text) < 4 and attr in fields:
-                return (group, int(index_text), attr)
-    return None
-
-
 def _check_family_change(e: _Entry) -> tuple[Family | None, dict, str | None] | None:
     ctx = e.ctx
     family_ref = e.text("family_ref", max_len=40)
     family = ctx.families.get(family_ref) if family_ref else None
     waiting = ctx.waiting_families.get(family_ref) if family_ref and family is None else None
     if family_ref is not None and family is None and waiting is None:
-        e.problem(f"famille inconnue : « {family_ref} ».")
+        e.problem(f"famille inconnue : « {v.shown(family_ref)} ».")
     changes = e.raw.get("changes")
     if not isinstance(changes, dict) or not changes:
         e.problem("« changes » doit être un objet non vide (champ → nouvelle valeur).")
         return None
-    clean = {}
+    clean, targets = {}, {}
     for path, value in changes.items():
         parsed = parse_change_path(path)
         if parsed is None:
-            e.problem(f"champ modifiable inconnu : « {_short(path)} ».")
+            e.problem(f"champ modifiable inconnu : « {v.shown(path)} ».")
             continue
         if not isinstance(value, str):
             e.problem(f"la nouvelle valeur de « {path} » doit être un texte, pas {_type_fr(value)}.")
             continue
-        if len(value) > 300:
-            e.problem(f"la nouvelle valeur de « {path} » est trop longue.")
-            continue
-        group, index, attr = parsed
-        if group != "family" and (family is not None or waiting is not None):
-            if family is not None:
-                members = family.guardians if group == "guardians" else family.children
-            else:
-                members = waiting.get(group, [])
-            if index >= len(members):
-                e.problem(f"« {path} » : la famille {family_ref} n'a pas de {'responsable' if group == 'guardians' else 'enfant'} n° {index + 1}.")
+        group, key, attr = parsed
+        if group != "family" and family is not None:
+            target = pin(family, group, key)
+            if target is None:
+                e.problem(f"« {path} » : la famille {family_ref} n'a pas {member_words(group, key)}.")
                 continue
-        if group == "children" and attr == "school" and value.strip() not in ctx.schools:
-            e.problem(f"école inconnue dans « {path} » : « {_short(value)} ».")
+            targets[path] = target
+        elif group != "family" and waiting is not None and not waiting_has(waiting, group, key):
+            e.problem(f"« {path} » : la famille {family_ref} n'a pas {member_words(group, key)} "
+                      "(inscription en attente).")
             continue
-        clean[path] = value.strip()
+        try:
+            clean[path] = clean_value(group, attr, value, ctx.schools)
+        except v.Invalid as exc:
+            e.problem(f"« {path} » : {exc.reason}.")
     if not e.ok or (family is None and waiting is None):
         return None
-    return family, clean, family_ref if waiting is not None else None
+    return family, {"changes": clean, "targets": targets}, family_ref if waiting is not None else None
 
 
 def check_feed(desk: Desk, s: Session, entries: list[Any], cal=None) -> tuple[list, list[str], list[str]]:
@@ -461,8 +445,13 @@ def check_feed(desk: Desk, s: Session, entries: list[Any], cal=None) -> tuple[li
             ctx.problems.append(f"Entrée n° {i + 1} : doit être un objet JSON, pas {_type_fr(raw)}.")
             continue
         ref = raw.get("ref")
-        if not isinstance(ref, str) or not ref.strip() or len(ref) > 40:
-            ctx.problems.append(f"Entrée n° {i + 1} : « ref » manquante ou invalide.")
+        try:
+            if ref is None:
+                raise v.Invalid("manquante")
+            if v.line(ref, max_len=40, required=True) != ref:
+                raise v.Invalid("espaces en trop")
+        except v.Invalid as exc:
+            ctx.problems.append(f"Entrée n° {i + 1} : « ref » invalide ({exc.reason}).")
             continue
         label = f"Entrée {ref}"
         if ref in seen:
@@ -482,6 +471,10 @@ def check_feed(desk: Desk, s: Session, entries: list[Any], cal=None) -> tuple[li
         if unknown:
             e.problem(_unknown_keys(unknown, ""))
             continue
+        bad = first_bad_string(raw)
+        if bad:
+            e.problem(f"« {bad[0]} » : {bad[1]}.")
+            continue
         submitted_at = _submitted_at(e)
         if kind in CELL_KINDS:
             plan = _check_cell(e, ref, kind, submitted_at)
@@ -500,7 +493,9 @@ def check_feed(desk: Desk, s: Session, entries: list[Any], cal=None) -> tuple[li
 
 
 def _strings(values) -> set[str]:
-    return {v for v in values if isinstance(v, str) and len(v) <= 40}
+    # Only what the validation layer would take may reach a query: a lone surrogate cannot even
+    # be encoded for the database (its entry is refused by name further on).
+    return {s for s in values if isinstance(s, str) and len(s) <= 40 and not v.suspect(s)}
 
 
 def load_by(s: Session, stmt, column, values: set, chunk: int = 900):

@@ -79,13 +79,25 @@ class IntakeResult:
 
 
 def read_feed_file(path: str | Path) -> bytes:
+    import stat
+
     p = Path(path)
+    too_big = DeskError(f"Flux refusé : le fichier {p.name} est trop volumineux "
+                        f"(au plus {MAX_FEED_BYTES // (1024 * 1024)} Mo).")
     try:
-        size = p.stat().st_size
-        if size > MAX_FEED_BYTES:
-            raise DeskError(f"Flux refusé : le fichier {p.name} est trop volumineux "
-                            f"({size // (1024 * 1024)} Mo, au plus {MAX_FEED_BYTES // (1024 * 1024)} Mo).")
-        return p.read_bytes()
+        mode = p.stat().st_mode
+        if stat.S_ISDIR(mode):
+            raise IsADirectoryError
+        if not stat.S_ISREG(mode):
+            # /dev/zero, a pipe, a terminal: it may never end; a feed is a file.
+            raise DeskError(f"Flux refusé : {p} n'est pas un fichier ordinaire.")
+        if p.stat().st_size > MAX_FEED_BYTES:
+            raise too_big
+        with p.open("rb") as stream:
+            data = stream.read(MAX_FEED_BYTES + 1)  # a file that grows while read stays bounded
+        if len(data) > MAX_FEED_BYTES:
+            raise too_big
+        return data
     except FileNotFoundError:
         raise DeskError(f"Fichier introuvable : {p}.") from None
     except IsADirectoryError:
@@ -222,7 +234,7 @@ def _import_once(desk: Desk, entries: list) -> IntakeResult:
                 continue
             others.append(Request(kind=RequestKind.FAMILY_CHANGE, source=RequestSource.PORTAL, ref=ref,
                                   family_id=family.id, submitted_at=submitted_at, status=RequestStatus.PENDING,
-                                  payload=json.dumps({"changes": changes}, ensure_ascii=False)))
+                                  payload=json.dumps(changes, ensure_ascii=False)))
             result.family_changes += 1
         if problems:
             raise _refusal(problems)

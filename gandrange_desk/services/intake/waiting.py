@@ -50,7 +50,7 @@ def replay(s: Session, desk, family_ref: str, cal: Calendar | None = None) -> tu
         if raw.get("kind") == "family_change":
             s.add(Request(kind=RequestKind.FAMILY_CHANGE, source=RequestSource.PORTAL, ref=row.ref,
                           family_id=family.id, submitted_at=row.submitted_at, status=RequestStatus.PENDING,
-                          payload=json.dumps({"changes": raw["changes"]}, ensure_ascii=False)))
+                          payload=json.dumps(pinned_changes(s, family, raw["changes"]), ensure_ascii=False)))
             created += 1
             continue
         child = s.execute(select(Child).where(Child.ref == raw["child_ref"])).scalar_one_or_none()
@@ -100,3 +100,30 @@ def waiting_entries(s: Session) -> dict[str, list[dict]]:
 
 
 __all__ = ["drop", "held", "replay", "waiting_entries"]
+
+
+def pinned_changes(s: Session, family: Family, changes: dict) -> dict:
+    """A held change, now that its family exists: values cleaned as at intake, members pinned."""
+    from gandrange_desk.models import School
+    from gandrange_desk.services import validation as v
+    from gandrange_desk.services.intake.family_change import clean_value, parse_change_path, pin
+
+    s.flush()
+    s.refresh(family)
+    schools = set(s.execute(select(School.name)).scalars())
+    clean, targets = {}, {}
+    for path, value in changes.items():
+        parsed = parse_change_path(path)
+        if parsed is None:
+            continue
+        group, key, attr = parsed
+        if group != "family":
+            target = pin(family, group, key)
+            if target is None:
+                continue
+            targets[path] = target
+        try:
+            clean[path] = clean_value(group, attr, value, schools)
+        except v.Invalid:
+            continue  # passed at intake; a school removed since then leaves the field out
+    return {"changes": clean, "targets": targets}

@@ -11,7 +11,10 @@ from sqlalchemy.orm import Session, selectinload
 from gandrange_desk.errors import DeskError, NotFound, ValidationFailed
 from gandrange_desk.models import Family, Request, RequestKind, RequestStatus, School
 from gandrange_desk.services.context import Desk, stamp
-from gandrange_desk.services.intake.check import CHILD_FIELDS, FAMILY_FIELDS, GUARDIAN_FIELDS, parse_change_path
+from gandrange_desk.services import validation as v
+from gandrange_desk.services.intake.family_change import (
+    CHILD_FIELDS, FAMILY_FIELDS, GUARDIAN_FIELDS, clean_value, member_of, parse_change_path,
+)
 from gandrange_desk.services.mail import texts as mail_texts
 from gandrange_desk.services.mail.outbox import family_recipients
 from gandrange_desk.services.reservations.rules import REASON_REQUIRED
@@ -30,21 +33,21 @@ class FieldChange:
     new: str
 
 
-def _family_change_fields(family: Family, changes: dict, schools_by_id: dict[int, str]) -> list[FieldChange]:
+def _family_change_fields(family: Family, payload: dict, schools_by_id: dict[int, str]) -> list[FieldChange]:
     out = []
-    for path, new in changes.items():
+    targets = payload.get("targets") or {}
+    for path, new in (payload.get("changes") or {}).items():
         parsed = parse_change_path(path)
         if parsed is None:
             continue
-        group, index, attr = parsed
+        group, key, attr = parsed
         if group == "family":
             column, label = FAMILY_FIELDS[path]
             old = getattr(family, column) or ""
         else:
-            members = family.guardians if group == "guardians" else family.children
-            if index >= len(members):
-                continue
-            member = members[index]
+            member = member_of(family, group, key, targets, path)
+            if member is None:
+                continue  # the member left the family since: nothing to change
             names = GUARDIAN_FIELDS if group == "guardians" else CHILD_FIELDS
             label = f"{names[attr].capitalize()} de {member.full_name}"
             if attr == "class":
@@ -65,7 +68,7 @@ def family_change_view(desk: Desk, request_id: int) -> list[FieldChange]:
             raise NotFound(f"Demande de modification introuvable : n° {request_id}.")
         family = _family(s, r.family_id)
         schools = {sc.id: sc.name for sc in s.execute(select(School)).scalars()}
-        return _family_change_fields(family, request_payload(r).get("changes", {}), schools)
+        return _family_change_fields(family, request_payload(r), schools)
 
 
 def _family(s: Session, family_id: int) -> Family:
@@ -81,37 +84,43 @@ def decide(rnd: DecisionRound, r: Request, fields: list[str], reason: str) -> No
     s, desk = rnd.s, rnd.desk
     family = _family(s, r.family_id)
     schools = {sc.id: sc.name for sc in s.execute(select(School)).scalars()}
-    changes = request_payload(r).get("changes", {})
+    payload = request_payload(r)
+    changes, targets = payload.get("changes", {}), payload.get("targets") or {}
     unknown = [f for f in fields if f not in changes]
     if unknown:
-        raise DeskError(f"champ absent de la demande : {', '.join(unknown)}.")
-    view = _family_change_fields(family, changes, schools)
+        raise DeskError(f"champ absent de la demande : {', '.join(v.shown(f) for f in unknown)}.")
+    view = _family_change_fields(family, payload, schools)
     accepted = [c for c in view if c.path in fields]
     refused = [c for c in view if c.path not in fields]
     if refused and not accepted and not reason:
         raise ValidationFailed([REASON_REQUIRED])
     school_ids = {name: sid for sid, name in schools.items()}
+    school_names = set(school_ids)
     for c in accepted:
-        group, index, attr = parse_change_path(c.path)
+        group, key, attr = parse_change_path(c.path)
+        try:
+            # Checked again as the form would: a request queued before this check existed, or a
+            # school removed since, must not write what the family file would refuse.
+            value = clean_value(group, attr if group != "family" else c.path, c.new, school_names)
+        except v.Invalid as exc:
+            raise ValidationFailed([f"{c.label} : {exc.reason}."]) from None
         if group == "family":
-            setattr(family, FAMILY_FIELDS[c.path][0], c.new)
-        elif group == "guardians":
-            setattr(family.guardians[index], attr, c.new)
+            setattr(family, FAMILY_FIELDS[c.path][0], value)
+            continue
+        member = member_of(family, group, key, targets, c.path)
+        if group == "guardians":
+            setattr(member, attr, value)
         else:
-            child = family.children[index]
             if attr == "school":
-                if c.new not in school_ids:
-                    raise DeskError(f"école inconnue : « {c.new} ».")
-                child.school_id = school_ids[c.new]
+                member.school_id = school_ids[value]
             elif attr == "class":
-                child.class_name = c.new
+                member.class_name = value
             else:
-                setattr(child, attr, c.new)
-            stamp(child, desk)
+                setattr(member, attr, value)
+            stamp(member, desk)
     if accepted:
         family.search_text = family_search_text(family)
         stamp(family, desk)
-    payload = request_payload(r)
     payload["accepted"] = [c.path for c in accepted]
     payload["refused"] = [c.path for c in refused]
     claim(s, desk, r, RequestStatus.ACCEPTED if accepted else RequestStatus.REFUSED,

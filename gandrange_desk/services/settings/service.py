@@ -74,18 +74,23 @@ def read_settings_file(path: str | Path) -> str:
                                headline=HEADLINE) from None
 
 
-def import_settings(desk: Desk, text: str, *, default_valid_from: date | None = None) -> ImportSummary:
+def import_settings(desk: Desk, text: str, *, default_valid_from: date | None = None,
+                    replace: bool = False) -> ImportSummary:
     """Validate then apply a settings file. `default_valid_from` (the import date when None) is
-    the day new prices apply from when a unit gives no `valid_from`."""
+    the day new prices apply from when a unit gives no `valid_from`. The optional structure keys
+    and the [smtp] section the file leaves out stay as they are, unless `replace`."""
     desk.require(Role.RESPONSABLE, "Importer les paramètres")
-    spec = parse_settings(text)
+    spec = parse_settings(text, today=desk.today())
     with desk.unit_of_work() as s:
-        return apply_settings(s, desk, spec, default_valid_from=default_valid_from)
+        return apply_settings(s, desk, spec, default_valid_from=default_valid_from, replace=replace)
 
 
-def apply_settings(s: Session, desk: Desk, spec: SettingsSpec, *,
-                   default_valid_from: date | None = None, action: str = "settings.import") -> ImportSummary:
-    """Apply a validated spec inside the caller's transaction (the demo builds on it)."""
+def apply_settings(s: Session, desk: Desk, spec: SettingsSpec, *, default_valid_from: date | None = None,
+                   action: str = "settings.import", replace: bool = True) -> ImportSummary:
+    """Apply a validated spec inside the caller's transaction (the demo builds on it). Without
+    `replace`, what the document does not mention (`spec.mentioned`) is left as it is."""
+    if not replace:
+        spec = _only_mentioned(s, spec)
     effective = default_valid_from or desk.today()
     summary = ImportSummary()
     problems = _check_removals(s, spec)
@@ -100,6 +105,24 @@ def apply_settings(s: Session, desk: Desk, spec: SettingsSpec, *,
     if summary.changed:
         desk.audit(s, action, "settings", None, after=summary.as_dict())
     return summary
+
+
+def _only_mentioned(s: Session, spec: SettingsSpec) -> SettingsSpec:
+    """The spec with the structure keys and [smtp] it does not mention taken from the base."""
+    from dataclasses import replace as copy
+
+    row = s.execute(select(Structure).order_by(Structure.id)).scalars().first()
+    structure = dict(spec.structure)
+    if row is not None:
+        for key in STRUCTURE_COLUMNS:
+            if key not in spec.mentioned:
+                structure[key] = getattr(row, key)
+    smtp = spec.smtp
+    if "[smtp]" not in spec.mentioned:
+        current = s.execute(select(SmtpSettings).order_by(SmtpSettings.id)).scalars().first()
+        smtp = None if current is None else {key: getattr(current, key) for key in
+                                             ("host", "port", "user", "sender", "reply_to", "security")}
+    return copy(spec, structure=structure, smtp=smtp)
 
 
 def import_settings_file(desk: Desk, path: str | Path, **kw) -> ImportSummary:
@@ -479,7 +502,7 @@ def current_document(desk: Desk) -> SettingsDraft:
 
 def validate_document(doc: dict) -> SettingsSpec:
     """The TOML import's validation of a document (one French line per problem, with its place)."""
-    return check_document(doc)
+    return check_document(doc, today=None)
 
 
 def apply_document(desk: Desk, doc: dict, versions: dict) -> ImportSummary:

@@ -11,12 +11,15 @@ import re
 import tomllib
 from dataclasses import dataclass, field
 from datetime import date
-from decimal import Decimal, InvalidOperation
 
 from gandrange_desk.errors import ValidationFailed
 from gandrange_desk.models import WEEKDAY_CODES, Opens
 from gandrange_desk.models.base import money_str
+from gandrange_desk.services import validation as v
 from gandrange_desk.services.settings.fields import ACTIVITY_FIELDS, ATTENDANCE_FIELD, STRUCTURE_FIELDS, UNIT_FIELDS
+from gandrange_desk.services.settings.limits import (  # noqa: F401 (parse_price is read from here too)
+    MAX_CAPACITY, check_closure_window, check_structure_identities, parse_price, text_limit,
+)
 # Writing a file back lives beside; its names stay importable from here.
 from gandrange_desk.services.settings.toml_write import DEFAULT_CLOSURE_LABEL, HEADER, render_settings  # noqa: F401
 
@@ -79,6 +82,9 @@ class SettingsSpec:
     # [attendance]: AttendanceRules attribute -> value; None when the file has no such section
     # (an import then leaves the saved rules as they are).
     attendance: dict | None = None
+    # The [structure] keys the document names (and whether it has an [smtp] section): an import
+    # leaves the others as they are unless told to replace everything.
+    mentioned: frozenset = frozenset()
 
 
 class Problems(list):
@@ -89,7 +95,7 @@ class Problems(list):
 
 
 def _show(value) -> str:
-    return f"« {value} »" if isinstance(value, str) else f"« {value!r} »"
+    return f"« {v.shown(value, 60)} »"
 
 
 # ---------------------------------------------------------------------------------------------
@@ -137,16 +143,19 @@ def _translate_toml(reason: str) -> str:
     return f"erreur de syntaxe ({reason})"
 
 
-def parse_settings(text: str, *, known_subdivisions: tuple[str, ...] | None = None) -> SettingsSpec:
+def parse_settings(text: str, *, known_subdivisions: tuple[str, ...] | None = None,
+                   today: date | None = None) -> SettingsSpec:
     """Validate a whole settings file; raise ValidationFailed with every problem found."""
-    return check_document(parse_toml(text), known_subdivisions=known_subdivisions)
+    return check_document(parse_toml(text), known_subdivisions=known_subdivisions, today=today)
 
 
-def check_document(doc: dict, *, known_subdivisions: tuple[str, ...] | None = None) -> SettingsSpec:
+def check_document(doc: dict, *, known_subdivisions: tuple[str, ...] | None = None,
+                   today: date | None = None) -> SettingsSpec:
     """Validate a settings document (a parsed file, or the Réglages window's); raise
     ValidationFailed with every problem found."""
     problems = Problems()
     spec = _read(doc, problems, known_subdivisions or _subdivisions())
+    check_closure_window(spec.closures, problems, today)
     if problems:
         raise ValidationFailed(problems, headline=HEADLINE)
     return spec
@@ -164,7 +173,8 @@ def _unknown_keys(table: dict, allowed: set[str], place: str, problems: Problems
             problems.add(f"{place}.{key}" if place else key, "clé inconnue")
 
 
-def _text(table: dict, key: str, place: str, problems: Problems, *, required=False, default="", strip=True):
+def _text(table: dict, key: str, place: str, problems: Problems, *, required=False, default="", strip=True,
+          max_len: int = 200, multiline: bool = False):
     if key not in table:
         if required:
             problems.add(f"{place}.{key}", "clé obligatoire manquante")
@@ -173,9 +183,11 @@ def _text(table: dict, key: str, place: str, problems: Problems, *, required=Fal
     if not isinstance(value, str):
         problems.add(f"{place}.{key}", f"texte attendu, trouvé {_show(value)}")
         return default
-    if required and not value.strip():
-        problems.add(f"{place}.{key}", "ne doit pas être vide")
-    return value.strip() if strip else value
+    try:
+        return v.text(value, max_len=max_len, required=required, multiline=not strip or multiline, strip=strip)
+    except v.Invalid as exc:
+        problems.add(f"{place}.{key}", exc.reason)
+        return default
 
 
 def _integer(table: dict, key: str, place: str, problems: Problems, low: int, high: int | None,
@@ -206,37 +218,6 @@ def _day(value, place: str, problems: Problems) -> date | None:
     return None
 
 
-def parse_price(value, place: str, problems: Problems) -> int | None:
-    """"3.10" -> 310 cents, exactly (Decimal, never float arithmetic)."""
-    if isinstance(value, bool):
-        amount = None
-    elif isinstance(value, int):
-        amount = Decimal(value)
-    elif isinstance(value, float):
-        amount = Decimal(repr(value))
-    elif isinstance(value, str) and re.fullmatch(r"\s*-?\d+(\.\d+)?\s*", value):
-        try:
-            amount = Decimal(value.strip())
-        except InvalidOperation:
-            amount = None
-    else:
-        amount = None
-    if amount is None or not amount.is_finite():
-        if isinstance(value, (int, float)) and not isinstance(value, bool) and value < 0:
-            problems.add(place, f"prix négatif {_show(value)}")
-        else:
-            problems.add(place, f"prix invalide {_show(value)} (attendu par exemple \"3.10\")")
-        return None
-    if amount < 0:
-        problems.add(place, f"prix négatif {_show(value)}")
-        return None
-    cents = amount * 100
-    if cents != cents.to_integral_value():
-        problems.add(place, f"prix invalide {_show(value)} : au plus deux décimales")
-        return None
-    return int(cents)
-
-
 def _time(value, place: str, problems: Problems) -> str | None:
     match = _TIME.match(value) if isinstance(value, str) else None
     if not match or int(match.group(1)) > 23 or int(match.group(2)) > 59:
@@ -252,6 +233,7 @@ def _read(doc: dict, problems: Problems, subdivisions: tuple[str, ...]) -> Setti
         problems.add("structure", "section [structure] obligatoire manquante")
         structure_table = {}
     structure, schools, closures = _read_structure(structure_table, problems, subdivisions)
+    check_structure_identities(structure_table, structure, problems)
     smtp = None
     if "smtp" in doc:
         if isinstance(doc["smtp"], dict):
@@ -281,7 +263,8 @@ def _read(doc: dict, problems: Problems, subdivisions: tuple[str, ...]) -> Setti
             attendance = _read_attendance(doc["attendance"], problems)
         else:
             problems.add("attendance", "section [attendance] attendue")
-    return SettingsSpec(structure, schools, closures, smtp, activities, attendance)
+    mentioned = frozenset(structure_table) | ({"[smtp]"} if "smtp" in doc else frozenset())
+    return SettingsSpec(structure, schools, closures, smtp, activities, attendance, mentioned)
 
 
 def _read_attendance(table: dict, problems: Problems) -> dict:
@@ -358,7 +341,8 @@ def _read_structure(table: dict, problems: Problems, subdivisions):
 def _structure_value(f, table: dict, problems: Problems, subdivisions):
     place = "structure"
     if f.kind in ("line", "text"):
-        return _text(table, f.key, place, problems, required=f.required, default=f.default, strip=not f.verbatim)
+        return _text(table, f.key, place, problems, required=f.required, default=f.default, strip=not f.verbatim,
+                     max_len=text_limit(f.key), multiline=f.kind == "text")
     if f.kind == "int":
         low, high = f.bounds
         return _integer(table, f.key, place, problems, low, high, f.default)
@@ -424,7 +408,7 @@ def _read_activity(table: dict, place: str, problems: Problems) -> ActivitySpec:
         problems.add(f"{place}.code", f"code invalide {_show(code)} (majuscules, chiffres, _ ou -)")
     activity = ActivitySpec(code=code, name=_text(table, "name", place, problems, required=True))
     if "opens" in table:
-        if table["opens"] in DEFAULT_WEEKDAYS:
+        if isinstance(table["opens"], str) and table["opens"] in DEFAULT_WEEKDAYS:
             activity.opens = table["opens"]
         else:
             problems.add(f"{place}.opens", f"valeur inconnue {_show(table['opens'])} "
@@ -440,7 +424,8 @@ def _read_activity(table: dict, place: str, problems: Problems) -> ActivitySpec:
                          f"jour inconnu {_show(day)} (mon, tue, wed, thu, fri, sat ou sun)")
         elif day in seen:
             problems.add(f"{place}.weekdays[{i}]", f"jour en double {_show(day)}")
-        seen.add(day)
+        else:
+            seen.add(day)
     activity.weekdays = [d for d in WEEKDAY_CODES if d in seen]
     if activity.opens == Opens.WEDNESDAYS.value and seen and "wed" not in seen:
         problems.add(f"{place}.weekdays", "une activité ouverte le mercredi (opens = \"wednesdays\") doit "
@@ -506,7 +491,7 @@ def _read_brackets(raw, place: str, problems: Problems) -> list[PriceRow]:
 def _read_unit(table: dict, place: str, problems: Problems) -> UnitSpec:
     _unknown_keys(table, UNIT_KEYS, place, problems)
     unit = UnitSpec(name=_text(table, "name", place, problems, required=True))
-    unit.capacity = _integer(table, "capacity", place, problems, 1, None, None)
+    unit.capacity = _integer(table, "capacity", place, problems, 1, MAX_CAPACITY, None)
     if "meal" in table:
         if isinstance(table["meal"], bool):
             unit.meal = table["meal"]
