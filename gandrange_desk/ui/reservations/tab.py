@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from PySide6.QtCore import QDate, QItemSelectionModel, QLocale, Qt
+from PySide6.QtCore import QDate, QItemSelectionModel, QLocale, Qt, QTimer
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import (
     QAbstractItemView, QCheckBox, QComboBox, QDateEdit, QHBoxLayout, QHeaderView, QLabel,
@@ -61,6 +61,7 @@ class ReservationsTab(GridPrompts, QWidget):
         self.model.history_provider = self._history
         self.last_done: cell_ops.CellsResult | None = None  # what Ctrl+Z takes back
         self.holding = False  # an inline decision's e-mail is held for the next ones
+        self.warmed = False  # the cell operations' statements compiled once (see `_warm`)
         self.family_children: list[int] | None = None  # one family's children (from its file)
         self._build()
         self.follow = Follow(self, ("cells", "families", "settings"), self._changed)
@@ -161,6 +162,8 @@ class ReservationsTab(GridPrompts, QWidget):
         self.grid.horizontalHeader().setDefaultSectionSize(DAY_WIDTH)
         self.grid.horizontalHeader().setMinimumSectionSize(10)
         self.grid.setContextMenuPolicy(Qt.CustomContextMenu)
+        # A day's label spans its units: repaint the whole band, not only the changed sections.
+        self.model.placesChanged.connect(lambda _first, _last: self.grid.horizontalHeader().viewport().update())
         self.grid.verticalScrollBar().valueChanged.connect(self.names.verticalScrollBar().setValue)
         self.names.verticalScrollBar().valueChanged.connect(self.grid.verticalScrollBar().setValue)
         names_box = QWidget()
@@ -181,6 +184,10 @@ class ReservationsTab(GridPrompts, QWidget):
         self.counts = QLabel("")
         self.message = QLabel("")
         self.message.setWordWrap(True)
+        # Two lines held from the start, whatever the text: a message must not re-lay the tab
+        # out (and repaint the whole grid) after a click. A longer one is whole in its tooltip.
+        self.message.setFixedHeight(2 * self.message.fontMetrics().lineSpacing() + 2)
+        self.message.setAlignment(Qt.AlignLeft | Qt.AlignVCenter)
         legend = QLabel("   ".join(f"<b>{code}</b> {text}" for code, text in LEGEND)
                         + "   <span style='background:#D4D4D4'>&nbsp;&nbsp;&nbsp;</span> fermé"
                         + "   <b>12</b> places libres")
@@ -313,6 +320,22 @@ class ReservationsTab(GridPrompts, QWidget):
         n = len(self.model.grid.units)
         self.units_button.setText(f"Unités ({n})")
         self.say("")
+        if not self.warmed:
+            self.warmed = True
+            QTimer.singleShot(0, self._warm)
+
+    def _warm(self) -> None:
+        """Once the grid is painted: the first click must cost what the next ones do."""
+        g = self.model.grid
+        if g is None or not g.child_ids:
+            return
+        c = next((c for c, closed in enumerate(g.closed) if closed is None), None)
+        if c is None:
+            return
+        try:
+            reads.warm_cells(self.desk, self.cal, [g.cell(0, c)])
+        except Exception:  # noqa: BLE001 - a warm-up that fails costs only the first click's time
+            pass
 
     # --- following the other tabs -----------------------------------------------------------
     def apply_changes(self, changes: Changes, origin=None) -> None:
@@ -591,8 +614,11 @@ class ReservationsTab(GridPrompts, QWidget):
         self.say(text, error=True)
 
     def say(self, text: str, error: bool = False) -> None:
-        self.message.setStyleSheet("color: #B00020" if error else "")
+        if error != self.message.property("error"):  # a style sheet change re-polishes the label
+            self.message.setProperty("error", error)
+            self.message.setStyleSheet("color: #B00020" if error else "")
         self.message.setText(text)
+        self.message.setToolTip(text if len(text) > 120 else "")
 
     _say = say
 
