@@ -195,9 +195,11 @@ class MainWindow(QMainWindow):
         self.mail_label = QLabel("")
         for widget in (self.pending_label, self.mail_label, self.user_label, self.db_label):
             status.addPermanentWidget(widget)
-        self.update_status()
         self.mail_sender = None
-        self.update_mail_counts()  # at once, not when the sender first runs
+        # Just after the first paint, not before it: the window first, then its counts (and
+        # not when the sender first runs).
+        QTimer.singleShot(0, self.update_status)
+        QTimer.singleShot(0, self.update_mail_counts)
 
     def update_status(self) -> None:
         try:
