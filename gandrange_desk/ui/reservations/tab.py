@@ -450,13 +450,24 @@ class ReservationsTab(GridPrompts, QWidget):
 
     # --- selection ------------------------------------------------------------------------
     def selected_cells(self) -> list[tuple]:
-        indexes = [i for i in self.grid.selectionModel().selectedIndexes()
-                   if i.column() >= FIXED and not i.data(CLOSED_ROLE)]
-        if not indexes:
+        """The open cells of the selection, read from its ranges and the model's arrays: a
+        1,000-cell rectangle must not cost thousands of index and data() calls through Qt."""
+        g = self.model.grid
+        if g is None:
+            return []
+        cells: dict[tuple, None] = {}
+        visible = self.model.visible
+        for rng in self.grid.selectionModel().selection():
+            cols = [c for c in range(max(rng.left(), FIXED) - FIXED, rng.right() - FIXED + 1) if not g.closed[c]]
+            for r in range(rng.top(), rng.bottom() + 1):
+                row = visible[r]
+                for c in cols:
+                    cells[g.cell(row, c)] = None
+        if not cells:
             current = self.grid.currentIndex()
-            if current.isValid() and current.column() >= FIXED and not current.data(CLOSED_ROLE):
-                indexes = [current]
-        return [i.data(CELL_ROLE) for i in indexes]
+            if current.isValid() and current.column() >= FIXED and not g.closed[current.column() - FIXED]:
+                return [g.cell(visible[current.row()], current.column() - FIXED)]
+        return list(cells)
 
     def cell_states(self, cells) -> dict:
         g = self.model.grid
