@@ -166,6 +166,9 @@ def _click_idle(base, families: int) -> dict:
     return {"value": round(value, 1), "unit": "ms", "children": children, "families": families,
             "first_ms": round(first, 1), "median_ms": round(rest, 1), "max_ms": round(max(idle_ms), 1),
             "action_ms": round(statistics.median(action_ms), 1),
+            # What Qt does after the service has answered (repaints, callbacks): what the rows
+            # must not make grow; the service call itself is the rest.
+            "after_action_ms": round(statistics.median(i - a for i, a in zip(idle_ms, action_ms)), 1),
             "model_calls_per_click": int(statistics.median(per_click)), "runs": len(idle_ms),
             "rectangle": rect}
 

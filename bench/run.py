@@ -51,6 +51,9 @@ def format_line(name: str, result: dict) -> str:
 SUMMARY_KEYS = {
     "grid_click_idle_ms_1732": ("grid_click_idle_ms_1732", "value"),
     "grid_click_idle_ms_7000": ("grid_click_idle_ms_7000", "value"),
+    "grid_click_after_action_ms_1732": ("grid_click_idle_ms_1732", "after_action_ms"),
+    "grid_click_after_action_ms_7000": ("grid_click_idle_ms_7000", "after_action_ms"),
+    "grid_click_model_calls_7000": ("grid_click_idle_ms_7000", "model_calls_per_click"),
     "grid_rectangle_idle_ms_1732": ("grid_rectangle_idle_ms_1732", "value"),
     "grid_rectangle_ratio": ("grid_rectangle_idle_ms_1732", "ratio"),
     "startup_ms": ("startup_ms", "value"),
