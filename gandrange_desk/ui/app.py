@@ -41,40 +41,15 @@ def main(argv: list[str]) -> int:
     return run_window(db=args.db, user=args.user)
 
 
-# The database layer (SQLAlchemy, the 31 models: ~0.3 s of CPU) loads beside Qt's own start-up
-# (the platform, the fonts, the first widgets), which spends most of its time outside Python.
-_PRELOAD = ("gandrange_desk.services.context", "gandrange_desk.db", "gandrange_desk.services.system.schema",
-            "gandrange_desk.services.system.overview", "gandrange_desk.services.families.file")
-
-
-def _preload() -> None:
-    import importlib
-    import threading
-
-    def work() -> None:
-        for name in _PRELOAD:
-            try:
-                importlib.import_module(name)
-            except Exception:  # noqa: BLE001 - the main thread imports it again and reports
-                return
-        try:  # the mappers are configured by the first query otherwise: ~0.1 s before any paint
-            from sqlalchemy.orm import configure_mappers
-
-            configure_mappers()
-        except Exception:  # noqa: BLE001 - the first query configures them and reports
-            pass
-
-    if os.environ.get("GANDRANGE_DESK_NO_PRELOAD") != "1":
-        threading.Thread(target=work, name="preload", daemon=True).start()
-
-
 def run_window(db: str | None = None, user: str | None = None) -> int:
     if not _has_display():
         print("Aucun écran disponible : la fenêtre ne peut pas s'ouvrir ici. "
               "Utilisez les commandes (gandrange-desk --help) ou ouvrez une session graphique.",
               file=sys.stderr)
         return 1
-    _preload()
+    from gandrange_desk import preload
+
+    preload.start()  # the database layer loads beside Qt's start-up
 
     from PySide6.QtWidgets import QApplication, QMessageBox
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from PySide6.QtCore import QDate, QItemSelectionModel, QLocale, Qt, QTimer
+from PySide6.QtCore import QDate, QLocale, Qt, QTimer
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import (
     QAbstractItemView, QCheckBox, QComboBox, QDateEdit, QHBoxLayout, QHeaderView, QLabel,
@@ -41,6 +41,7 @@ from .grid_header import DayHeader
 from .grid_view import GridView, NamesView
 from .grid_model import CELL_ROLE, CLOSED_ROLE, FIXED, STATE_ROLE, GridModel
 from .grid_prompts import GridPrompts
+from .grid_selection import GridSelection
 
 NEVER_OPEN = (WEEKEND_REASON, NO_ACTIVITY_REASON)
 ROW_HEIGHT = 22
@@ -50,7 +51,7 @@ HEADER_HEIGHT = 51
 NAME_WIDTHS = (170, 40, 40, 40)  # child, class, health mark, month total
 
 
-class ReservationsTab(GridPrompts, QWidget):
+class ReservationsTab(GridSelection, GridPrompts, QWidget):
     def __init__(self, desk, parent=None):
         super().__init__(parent)
         self.desk = desk
@@ -449,42 +450,6 @@ class ReservationsTab(GridPrompts, QWidget):
         self.reload()
 
     # --- selection ------------------------------------------------------------------------
-    def selected_cells(self) -> list[tuple]:
-        """The open cells of the selection, read from its ranges and the model's arrays: a
-        1,000-cell rectangle must not cost thousands of index and data() calls through Qt."""
-        g = self.model.grid
-        if g is None:
-            return []
-        cells: dict[tuple, None] = {}
-        visible = self.model.visible
-        for rng in self.grid.selectionModel().selection():
-            cols = [c for c in range(max(rng.left(), FIXED) - FIXED, rng.right() - FIXED + 1) if not g.closed[c]]
-            for r in range(rng.top(), rng.bottom() + 1):
-                row = visible[r]
-                for c in cols:
-                    cells[g.cell(row, c)] = None
-        if not cells:
-            current = self.grid.currentIndex()
-            if current.isValid() and current.column() >= FIXED and not g.closed[current.column() - FIXED]:
-                return [g.cell(visible[current.row()], current.column() - FIXED)]
-        return list(cells)
-
-    def cell_states(self, cells) -> dict:
-        g = self.model.grid
-        out = {}
-        for cell in cells:
-            row = self.model.row_of[cell[0]]
-            out[cell] = g.states[row][g.column_of(cell[1], cell[2])]
-        return out
-
-    def select_cells(self, first, last) -> None:
-        """Select the rectangle between two model indexes (tests and keyboard helpers)."""
-        from PySide6.QtCore import QItemSelection
-
-        self.grid.setCurrentIndex(first)
-        self.grid.selectionModel().select(QItemSelection(first, last),
-                                          QItemSelectionModel.ClearAndSelect)
-
     def _clicked(self, index) -> None:
         """A click only chooses the cell (a stray click never books); it says why a day is closed."""
         if index.column() >= FIXED and index.data(CLOSED_ROLE):
