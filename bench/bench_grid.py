@@ -70,12 +70,20 @@ def _median(samples):
 
 
 def grid_open(base) -> dict:
+    desk = base.desk()
+    school_id, _activity_id = _site(desk)
+    desk.engine.dispose()
+    return measure_open(base, school_id)
+
+
+def measure_open(base, school_id: int) -> dict:
+    """One site's busiest past month opened (query, model, first paint) against the bare SQL."""
     from sqlalchemy.dialects import sqlite
 
     from gandrange_desk.services.reservations.grid import grid_query, month_days
 
     desk = base.desk()
-    school_id, activity_id = _site(desk)
+    _school_id, activity_id = _site(desk)
     month = _busiest_past_month(base)
     tab = _tab(desk, school_id, activity_id, month)
     app = _app()

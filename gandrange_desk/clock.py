@@ -17,6 +17,8 @@ def today() -> date:
 
 
 def to_paris(value: datetime) -> datetime:
+    if value.tzinfo is PARIS:  # the common case (desk.now()): astimezone would return it as is, slowly
+        return value
     if value.tzinfo is None:
         raise ValueError("naive datetime: instants must carry their time zone")
     return value.astimezone(PARIS)

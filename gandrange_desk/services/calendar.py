@@ -48,10 +48,61 @@ def school_holiday_data():
     if _school_data is None:
         from vacances_scolaires_france import SchoolHolidayDates
 
+        class FastSchoolHolidayDates(SchoolHolidayDates):
+            """The package's own rows, its CSV read with `date.fromisoformat`: its `strptime`
+            of 14,000 dates cost 0.5 s of the grid's first opening."""
+
+            def load_data(self):
+                import csv
+                import os
+
+                import vacances_scolaires_france as package
+
+                keys = [self.zone_key(zone) for zone in self.SUPPORTED_ZONES]
+                with open(os.path.join(os.path.dirname(package.__file__), "data", "data.csv"),
+                          encoding="utf-8") as f:
+                    for row in csv.DictReader(f):
+                        flags = [row[k] == "True" for k in keys]
+                        if not any(flags):
+                            continue
+                        day = date.fromisoformat(row["date"])
+                        if not row["nom_vacances"]:
+                            raise ValueError(f"Holiday name not set for date: {day}")
+                        row["date"] = day
+                        row.update(zip(keys, flags))
+                        self.data[day] = row
+
         with _lock:
             if _school_data is None:
-                _school_data = SchoolHolidayDates()
+                _school_data = FastSchoolHolidayDates()
     return _school_data
+
+
+_warming: threading.Thread | None = None
+
+
+def warm_up(zone: str, subdivision: str, years: Iterable[int]) -> threading.Thread:
+    """Load the holiday data of `years` (the `holidays` package, the school holidays' CSV:
+    ~1 s of CPU together) in a background thread, once per process: started when the window
+    is up, so that the grid's first opening does not pay for it. No database is touched."""
+    global _warming
+    with _lock:
+        if _warming is not None:
+            return _warming
+        cal = Calendar(zone, subdivision)
+        years = list(years)
+
+        def work() -> None:
+            try:
+                for year in years:
+                    cal.public_holiday(date(year, 1, 1))
+                    _school_holidays(cal.zone, year)
+            except Exception:  # noqa: BLE001 - the grid loads them itself and reports
+                pass
+
+        _warming = threading.Thread(target=work, name="calendar-warm-up", daemon=True)
+    _warming.start()
+    return _warming
 
 
 def _school_holidays(zone: str, year: int) -> dict[date, str]:

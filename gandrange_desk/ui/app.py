@@ -47,6 +47,9 @@ def run_window(db: str | None = None, user: str | None = None) -> int:
               "Utilisez les commandes (gandrange-desk --help) ou ouvrez une session graphique.",
               file=sys.stderr)
         return 1
+    from gandrange_desk import preload
+
+    preload.start()  # the database layer loads beside Qt's start-up
 
     from PySide6.QtWidgets import QApplication, QMessageBox
 

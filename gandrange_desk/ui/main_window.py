@@ -195,9 +195,11 @@ class MainWindow(QMainWindow):
         self.mail_label = QLabel("")
         for widget in (self.pending_label, self.mail_label, self.user_label, self.db_label):
             status.addPermanentWidget(widget)
-        self.update_status()
         self.mail_sender = None
-        self.update_mail_counts()  # at once, not when the sender first runs
+        # Just after the first paint, not before it: the window first, then its counts (and
+        # not when the sender first runs).
+        QTimer.singleShot(0, self.update_status)
+        QTimer.singleShot(0, self.update_mail_counts)
 
     def update_status(self) -> None:
         try:
@@ -209,6 +211,11 @@ class MainWindow(QMainWindow):
                 "Base vide : importez les réglages (Fichier › Importer les réglages…) "
                 "ou créez une base de démonstration avec « gandrange-desk demo ».")
         self.pending_label.setText(count(figures.pending_requests, "demande en attente", "demandes en attente"))
+        if figures.configured:  # the grid's first opening must not load the holidays (once per process)
+            from gandrange_desk.services.calendar import warm_up
+
+            year = self.desk.today().year
+            warm_up(figures.school_zone, figures.holiday_subdivision, (year - 1, year, year + 1))
 
     def update_mail_counts(self) -> None:
         """E-mails waiting / failed, after an operation queued some (the sender re-reads them)."""

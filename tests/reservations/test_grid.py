@@ -9,6 +9,7 @@ from PySide6.QtCore import QItemSelection, QItemSelectionModel, Qt
 from sqlalchemy import event, func, select
 
 from gandrange_desk.models import Booking, OutboxMessage, Request, Unit
+from gandrange_desk.services.changes import Changes
 from gandrange_desk.services.reservations import cells
 from gandrange_desk.services.calendar import Calendar
 from gandrange_desk.services.reservations.grid import AF, BLANK, DA, DR, R, load_grid
@@ -347,3 +348,27 @@ def test_today_and_go_to_a_date(qtbot, tab, desk, world):
     assert tab.grid.currentIndex().data(Qt.UserRole + 3)[2] == date(2026, 3, 20)
     tab.go_to(date(2026, 3, 21))  # a Saturday
     assert "pas d'accueil ce jour-là" in tab.message.text()
+
+
+def test_a_click_repaints_its_cell_not_the_grid(qtbot, tab, desk, world):
+    """What Qt does after a click must not grow with the rows: one dataChanged on the clicked
+    row (month total to the cell), no reset, no layout change, no header re-measure."""
+    m = tab.model
+    kid, day = world["kids"][1], date(2026, 3, 17)
+    index = m.index_of(kid, world["repas"], day)
+    click(qtbot, tab, index)
+    seen = []
+    m.dataChanged.connect(lambda a, b, roles: seen.append(("data", a.row(), a.column(), b.row(), b.column())))
+    for name in ("layoutChanged", "modelReset", "headerDataChanged", "rowsInserted", "columnsInserted"):
+        getattr(m, name).connect(lambda *args, name=name: seen.append((name,)))
+    places = []
+    m.placesChanged.connect(lambda first, last: places.append((first, last)))
+    qtbot.keyClick(tab.grid, Qt.Key_Space)
+    assert index.data() == "R" and db_state(desk, kid, world["repas"], day) == "R"
+    assert seen == [("data", index.row(), 3, index.row(), index.column())]
+    assert places == [(index.column(), index.column())]
+    assert tab.grid.horizontalHeader().sizeHint().height() == tab.grid.horizontalHeader().height()
+    # The same change coming back from another tab's broadcast is already there: nothing again.
+    seen.clear()
+    tab.apply_changes(Changes(cells={(kid, world["repas"], day)}))
+    assert seen == [] and index.data() == "R"

@@ -37,6 +37,7 @@ def open_window(qtbot, desk) -> MainWindow:
     qtbot.addWidget(window)
     window.resize(1366, 768)
     window.show()
+    qtbot.waitUntil(lambda: window.pending_label.text() != "")  # the counts follow the first paint
     return window
 
 

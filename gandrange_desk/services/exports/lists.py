@@ -34,12 +34,10 @@ from gandrange_desk.services.context import Desk
 from gandrange_desk.services.exports.table import (
     BOOL, DATE, DATETIME, INT, MONEY, MONTH, TEXT, Column, Table,
 )
+from gandrange_desk.services.exports.titles import TITLES
 from gandrange_desk.services.exports.writer import ExportResult, format_of, save
 from gandrange_desk.services.families.data import can_see_health
-from gandrange_desk.services.lists.day import day_lists, day_tables
-from gandrange_desk.services.pdf.base import load_structure
 from gandrange_desk.services.queue.listing import pending_items
-from gandrange_desk.services.reports.caf import caf_report, caf_tables
 from gandrange_desk.services.reservations.grid import CODES, load_grid
 from gandrange_desk.services.search import normalize
 
@@ -331,24 +329,30 @@ class ListSpec:
     options: tuple[str, ...] = ()  # keyword arguments `build` takes
 
 
+# The day's lists, the CAF report and the structure's name come with the PDF layer (fpdf,
+# fontTools: ~0.3 s): imported when they are built, not when a window shows an "Exporter…" button.
 def _day_lists(desk: Desk, *, day: date | None = None, school_id: int | None = None) -> list[Table]:
+    from gandrange_desk.services.lists.day import day_lists, day_tables
+
     return day_tables(day_lists(desk, day or desk.today(), school_id))
 
 
 def _caf(desk: Desk, *, start: date, end: date, activity_id: int | None = None) -> list[Table]:
+    from gandrange_desk.services.reports.caf import caf_report, caf_tables
+
     return caf_tables(caf_report(desk, start, end, activity_id))
 
 
 LISTS: dict[str, ListSpec] = {
-    "families": ListSpec("Familles", families, ("text", "include_archived")),
-    "grid": ListSpec("Grille de réservations du mois", grid, ("month", "activity_id", "school_id", "class_name")),
-    "queue": ListSpec("Demandes en attente", queue),
-    "invoices": ListSpec("Factures", invoices, ("month", "year")),
-    "payments": ListSpec("Règlements", payments, ("month", "year")),
-    "unpaid": ListSpec("Impayés", unpaid),
-    "attendance": ListSpec("Pointage du mois", attendance, ("month", "activity_id", "school_id")),
-    "day": ListSpec("Listes du jour et repas", _day_lists, ("day", "school_id")),
-    "caf": ListSpec("Rapport CAF", _caf, ("start", "end", "activity_id")),
+    "families": ListSpec(TITLES["families"], families, ("text", "include_archived")),
+    "grid": ListSpec(TITLES["grid"], grid, ("month", "activity_id", "school_id", "class_name")),
+    "queue": ListSpec(TITLES["queue"], queue),
+    "invoices": ListSpec(TITLES["invoices"], invoices, ("month", "year")),
+    "payments": ListSpec(TITLES["payments"], payments, ("month", "year")),
+    "unpaid": ListSpec(TITLES["unpaid"], unpaid),
+    "attendance": ListSpec(TITLES["attendance"], attendance, ("month", "activity_id", "school_id")),
+    "day": ListSpec(TITLES["day"], _day_lists, ("day", "school_id")),
+    "caf": ListSpec(TITLES["caf"], _caf, ("start", "end", "activity_id")),
 }
 
 
@@ -376,6 +380,8 @@ def export(desk: Desk, name: str, path: str | Path, **options) -> ExportResult:
 
 def export_tables(desk: Desk, tables: list[Table], path: str | Path) -> ExportResult:
     """Write tables already built (a report also shown or printed) to `path`."""
+    from gandrange_desk.services.pdf.base import load_structure
+
     with desk.read() as s:
         author = load_structure(s).name
     return save(tables, path, title=tables[0].title if tables else "", author=author)

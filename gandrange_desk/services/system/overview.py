@@ -16,13 +16,19 @@ class Overview:
     structure_name: str
     families: int
     pending_requests: int
+    school_zone: str = "B"
+    holiday_subdivision: str = "57"
 
 
 def overview(desk: Desk) -> Overview:
     with desk.read() as s:
-        structure = s.execute(select(Structure.name)).scalar_one_or_none()
+        row = s.execute(select(Structure.name, Structure.school_zone, Structure.holiday_subdivision)
+                        .order_by(Structure.id).limit(1)).first()
         families = s.execute(select(func.count(Family.id)).where(Family.archived.is_(False))).scalar_one()
         pending = s.execute(
             select(func.count(Request.id)).where(Request.status == RequestStatus.PENDING)
         ).scalar_one()
-    return Overview(structure is not None, structure or "", families, pending)
+    if row is None:
+        return Overview(False, "", families, pending)
+    return Overview(True, row.name or "", families, pending, row.school_zone or "B",
+                    "57" if row.holiday_subdivision is None else row.holiday_subdivision)

@@ -13,7 +13,7 @@ from typing import Callable
 
 from PySide6.QtWidgets import QFileDialog, QMessageBox, QPushButton, QWidget
 
-from gandrange_desk.services.exports import lists
+from gandrange_desk.services.exports.titles import TITLES
 from gandrange_desk.ui.common import ops
 
 FILTERS = "Classeur Excel / LibreOffice (*.xlsx);;Texte CSV, points-virgules (*.csv)"
@@ -29,8 +29,10 @@ def _ask_path(parent: QWidget, suggested: str) -> str:
 def export_list(parent: QWidget, desk, name: str, options: Callable[[], dict], ask_path=_ask_path,
                 on_done: Callable[[str], None] | None = None) -> str | None:
     """Ask where, export, and report in one sentence; returns that sentence (None if cancelled)."""
-    spec = lists.LISTS[name]
-    suggested = f"{spec.title.lower().replace(' ', '-')}.xlsx"
+    # The lists' queries load when a list is exported, not when the window opens.
+    from gandrange_desk.services.exports import lists
+
+    suggested = f"{TITLES[name].lower().replace(' ', '-')}.xlsx"
     path = ask_path(parent, suggested)
     if not path:
         return None
@@ -54,7 +56,7 @@ class ExportButton(QPushButton):
         super().__init__("E&xporter…", parent)
         self.desk, self.name, self.options, self.on_done = desk, name, options, on_done
         self.ask_path = _ask_path
-        what = f"« {lists.LISTS[name].title} »" if isinstance(name, str) else "la liste affichée"
+        what = f"« {TITLES[name]} »" if isinstance(name, str) else "la liste affichée"
         self.setToolTip(f"Exporter {what} en classeur (.xlsx) ou en CSV (.csv)")
         self.clicked.connect(self.run)
 

@@ -8,7 +8,7 @@ free (red when none), so unit columns can stay narrow and more days fit on the s
 
 from __future__ import annotations
 
-from PySide6.QtCore import QRect, Qt
+from PySide6.QtCore import QRect, QSize, Qt
 from PySide6.QtGui import QColor, QFont, QFontMetrics, QPainter
 from PySide6.QtWidgets import QHeaderView
 
@@ -34,6 +34,11 @@ class DayHeader(QHeaderView):
         self.small.setPointSizeF(max(7.5, self.font().pointSizeF() - 1))
         self.bold = QFont(self.small)
         self.bold.setBold(True)
+
+    def sizeHint(self) -> QSize:  # noqa: N802 - Qt API
+        # The height is fixed by the tab: Qt's own hint would read headerData of every section
+        # after each change of the places, for a size nobody uses.
+        return QSize(self.length(), max(self.height(), self.minimumHeight()))
 
     def paintEvent(self, event) -> None:  # noqa: N802 - Qt API
         model = self.model()

@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Callable
 
-from PySide6.QtCore import QAbstractTableModel, QModelIndex, Qt
+from PySide6.QtCore import QAbstractTableModel, QModelIndex, Qt, Signal
 
 from gandrange_desk import formats
 from gandrange_desk.services.reservations.grid import BLANK, CODE_OF, CODES, OCCUPYING, GridData
@@ -38,15 +38,23 @@ FLAGS_CLOSED = Qt.ItemIsEnabled
 FLAGS_OPEN = Qt.ItemIsEnabled | Qt.ItemIsSelectable
 FLAGS_NONE = Qt.NoItemFlags
 
+CHANGED_ROLES = [DISPLAY, STATE_ROLE, TOOLTIP]
+
 CODE_TEXT = tuple(str(code) if code else "" for code in CODES)
 STATE_NAMES = {code: f"{state.label} ({state.value})" for code, state in enumerate(CODES) if state}
 
 
 class GridModel(QAbstractTableModel):
+    # (first, last) day columns whose places changed. Not headerDataChanged: Qt answers that
+    # by re-measuring the header (headerData of every section), and the day header paints the
+    # places from the arrays anyway; it only needs these sections repainted.
+    placesChanged = Signal(int, int)
+
     def __init__(self, data: GridData | None = None, parent=None):
         super().__init__(parent)
         self.grid: GridData | None = None
         self.visible: list[int] = []  # model row -> data row
+        self.position: dict[int, int] = {}  # data row -> model row (shown rows only)
         self.row_of: dict[int, int] = {}  # child_id -> data row
         self.history_provider: Callable[[tuple], str] | None = None
         self._history: dict[tuple, str] = {}
@@ -68,7 +76,7 @@ class GridModel(QAbstractTableModel):
     def clear(self) -> None:
         self.beginResetModel()
         self.grid = None
-        self.visible, self.row_of = [], {}
+        self.visible, self.row_of, self.position = [], {}, {}
         self._history.clear()
         self.endResetModel()
 
@@ -87,7 +95,7 @@ class GridModel(QAbstractTableModel):
     def _compute_visible(self) -> None:
         g = self.grid
         if g is None:
-            self.visible = []
+            self.visible, self.position = [], {}
             return
         words = self._name_filter.split()
         self.visible = [
@@ -96,6 +104,7 @@ class GridModel(QAbstractTableModel):
             and (not self._class_filter or g.classes[i] == self._class_filter)
             and (self._children is None or g.child_ids[i] in self._children)
         ]
+        self.position = {row: i for i, row in enumerate(self.visible)}
 
     # --- Qt model API --------------------------------------------------------------------
     def rowCount(self, parent=QModelIndex()) -> int:
@@ -251,23 +260,23 @@ class GridModel(QAbstractTableModel):
             cols.append(c)
         if not rows:
             return 0
-        visible_pos = {r: i for i, r in enumerate(self.visible)}
-        shown = [visible_pos[r] for r in rows if r in visible_pos]
+        # The cost after a click must not grow with the rows: no dict of every shown row here,
+        # one ranged dataChanged (month total to the last changed column), no layout change.
+        position = self.position
+        shown = [position[r] for r in rows if r in position]
         if shown:
-            top, bottom = min(shown), max(shown)
-            self.dataChanged.emit(self.index(top, TOTAL_COL),
-                                  self.index(bottom, FIXED + max(cols)),
-                                  [Qt.DisplayRole, STATE_ROLE, Qt.ToolTipRole])
-        self.headerDataChanged.emit(Qt.Horizontal, FIXED + min(cols), FIXED + max(cols))
+            self.dataChanged.emit(self.index(min(shown), TOTAL_COL),
+                                  self.index(max(shown), FIXED + max(cols)), CHANGED_ROLES)
+        self.placesChanged.emit(FIXED + min(cols), FIXED + max(cols))
         return len(rows)
 
     def index_of(self, child_id: int, unit_id: int, day: date) -> QModelIndex:
         g = self.grid
         row = self.row_of.get(child_id)
         c = g.column_of(unit_id, day) if g else None
-        if row is None or c is None or row not in self.visible:
+        if row is None or c is None or row not in self.position:
             return QModelIndex()
-        return self.index(self.visible.index(row), FIXED + c)
+        return self.index(self.position[row], FIXED + c)
 
 
 __all__ = ["CELL_ROLE", "CLOSED_ROLE", "DAY_START_ROLE", "FIXED", "GridModel", "STATE_ROLE"]

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from PySide6.QtCore import QDate, QItemSelectionModel, QLocale, Qt
+from PySide6.QtCore import QDate, QLocale, Qt, QTimer
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import (
     QAbstractItemView, QCheckBox, QComboBox, QDateEdit, QHBoxLayout, QHeaderView, QLabel,
@@ -41,6 +41,7 @@ from .grid_header import DayHeader
 from .grid_view import GridView, NamesView
 from .grid_model import CELL_ROLE, CLOSED_ROLE, FIXED, STATE_ROLE, GridModel
 from .grid_prompts import GridPrompts
+from .grid_selection import GridSelection
 
 NEVER_OPEN = (WEEKEND_REASON, NO_ACTIVITY_REASON)
 ROW_HEIGHT = 22
@@ -50,7 +51,7 @@ HEADER_HEIGHT = 51
 NAME_WIDTHS = (170, 40, 40, 40)  # child, class, health mark, month total
 
 
-class ReservationsTab(GridPrompts, QWidget):
+class ReservationsTab(GridSelection, GridPrompts, QWidget):
     def __init__(self, desk, parent=None):
         super().__init__(parent)
         self.desk = desk
@@ -61,6 +62,7 @@ class ReservationsTab(GridPrompts, QWidget):
         self.model.history_provider = self._history
         self.last_done: cell_ops.CellsResult | None = None  # what Ctrl+Z takes back
         self.holding = False  # an inline decision's e-mail is held for the next ones
+        self.warmed = False  # the cell operations' statements compiled once (see `_warm`)
         self.family_children: list[int] | None = None  # one family's children (from its file)
         self._build()
         self.follow = Follow(self, ("cells", "families", "settings"), self._changed)
@@ -161,6 +163,8 @@ class ReservationsTab(GridPrompts, QWidget):
         self.grid.horizontalHeader().setDefaultSectionSize(DAY_WIDTH)
         self.grid.horizontalHeader().setMinimumSectionSize(10)
         self.grid.setContextMenuPolicy(Qt.CustomContextMenu)
+        # A day's label spans its units: repaint the whole band, not only the changed sections.
+        self.model.placesChanged.connect(lambda _first, _last: self.grid.horizontalHeader().viewport().update())
         self.grid.verticalScrollBar().valueChanged.connect(self.names.verticalScrollBar().setValue)
         self.names.verticalScrollBar().valueChanged.connect(self.grid.verticalScrollBar().setValue)
         names_box = QWidget()
@@ -181,6 +185,10 @@ class ReservationsTab(GridPrompts, QWidget):
         self.counts = QLabel("")
         self.message = QLabel("")
         self.message.setWordWrap(True)
+        # Two lines held from the start, whatever the text: a message must not re-lay the tab
+        # out (and repaint the whole grid) after a click. A longer one is whole in its tooltip.
+        self.message.setFixedHeight(2 * self.message.fontMetrics().lineSpacing() + 2)
+        self.message.setAlignment(Qt.AlignLeft | Qt.AlignVCenter)
         legend = QLabel("   ".join(f"<b>{code}</b> {text}" for code, text in LEGEND)
                         + "   <span style='background:#D4D4D4'>&nbsp;&nbsp;&nbsp;</span> fermé"
                         + "   <b>12</b> places libres")
@@ -313,6 +321,22 @@ class ReservationsTab(GridPrompts, QWidget):
         n = len(self.model.grid.units)
         self.units_button.setText(f"Unités ({n})")
         self.say("")
+        if not self.warmed:
+            self.warmed = True
+            QTimer.singleShot(0, self._warm)
+
+    def _warm(self) -> None:
+        """Once the grid is painted: the first click must cost what the next ones do."""
+        g = self.model.grid
+        if g is None or not g.child_ids:
+            return
+        c = next((c for c, closed in enumerate(g.closed) if closed is None), None)
+        if c is None:
+            return
+        try:
+            reads.warm_cells(self.desk, self.cal, [g.cell(0, c)])
+        except Exception:  # noqa: BLE001 - a warm-up that fails costs only the first click's time
+            pass
 
     # --- following the other tabs -----------------------------------------------------------
     def apply_changes(self, changes: Changes, origin=None) -> None:
@@ -426,31 +450,6 @@ class ReservationsTab(GridPrompts, QWidget):
         self.reload()
 
     # --- selection ------------------------------------------------------------------------
-    def selected_cells(self) -> list[tuple]:
-        indexes = [i for i in self.grid.selectionModel().selectedIndexes()
-                   if i.column() >= FIXED and not i.data(CLOSED_ROLE)]
-        if not indexes:
-            current = self.grid.currentIndex()
-            if current.isValid() and current.column() >= FIXED and not current.data(CLOSED_ROLE):
-                indexes = [current]
-        return [i.data(CELL_ROLE) for i in indexes]
-
-    def cell_states(self, cells) -> dict:
-        g = self.model.grid
-        out = {}
-        for cell in cells:
-            row = self.model.row_of[cell[0]]
-            out[cell] = g.states[row][g.column_of(cell[1], cell[2])]
-        return out
-
-    def select_cells(self, first, last) -> None:
-        """Select the rectangle between two model indexes (tests and keyboard helpers)."""
-        from PySide6.QtCore import QItemSelection
-
-        self.grid.setCurrentIndex(first)
-        self.grid.selectionModel().select(QItemSelection(first, last),
-                                          QItemSelectionModel.ClearAndSelect)
-
     def _clicked(self, index) -> None:
         """A click only chooses the cell (a stray click never books); it says why a day is closed."""
         if index.column() >= FIXED and index.data(CLOSED_ROLE):
@@ -591,8 +590,11 @@ class ReservationsTab(GridPrompts, QWidget):
         self.say(text, error=True)
 
     def say(self, text: str, error: bool = False) -> None:
-        self.message.setStyleSheet("color: #B00020" if error else "")
+        if error != self.message.property("error"):  # a style sheet change re-polishes the label
+            self.message.setProperty("error", error)
+            self.message.setStyleSheet("color: #B00020" if error else "")
         self.message.setText(text)
+        self.message.setToolTip(text if len(text) > 120 else "")
 
     _say = say
 
