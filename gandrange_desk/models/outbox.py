@@ -16,6 +16,7 @@ class OutboxStatus(Labelled):
     SENT = "sent", "Envoyé"  # envoyé
     TEMP_FAILED = "temp_failed", "Échec temporaire"  # échec temporaire, retried later
     FAILED = "failed", "Échec définitif"  # échec définitif
+    CANCELLED = "cancelled", "Annulé"  # annulé by a clerk: never sent
 
 
 

@@ -290,8 +290,16 @@ def release_held(desk: Desk, family_id: int | Iterable[int] | None = None, *,
     return Changes(outbox=n)
 
 
-def resend(desk: Desk, message_id: int) -> OutboxRow:
-    """Put a failed message back in the queue, due now (same Message-ID: the same message)."""
+def resend(desk: Desk, message_id: int, recipients: str | None = None) -> OutboxRow:
+    """Put a failed message back in the queue, due now (same Message-ID: the same message);
+    `recipients` corrects its addresses first (comma-separated)."""
+    from gandrange_desk.services.mail.sender import recipients_problem
+
+    if recipients is not None:
+        recipients = ", ".join(a.strip() for a in recipients.replace(";", ",").split(",") if a.strip())
+        problem = recipients_problem(recipients)
+        if problem:
+            raise DeskError(problem)
     with desk.unit_of_work() as s:
         m = s.get(OutboxMessage, message_id, with_for_update=True)
         if m is None:
@@ -300,11 +308,44 @@ def resend(desk: Desk, message_id: int) -> OutboxRow:
             raise DeskError(f"Ce courriel est « {OutboxStatus.label_of(m.status).lower()} » : seul un courriel en "
                             "échec peut être renvoyé.")
         before = {"status": m.status, "attempts": m.attempts, "last_error": m.last_error}
+        after: dict = {"status": OutboxStatus.PENDING}
+        if recipients is not None and recipients != m.recipients:
+            before["recipients"] = m.recipients
+            after["recipients"] = recipients
+            m.recipients = recipients
         m.status = OutboxStatus.PENDING
         m.next_attempt_at = desk.now()
         m.claimed_by = None
         m.claimed_at = None
         desk.audit(s, "outbox_resend", "outbox_message", m.id, family_id=m.family_id, before=before,
+                   after=after)
+        s.flush()
+        ref, name = (m.family_id and s.execute(select(Family.ref, Family.name)
+                                               .where(Family.id == m.family_id)).first()) or ("", "")
+        return replace(_row(m, ref, name, len(m.attachments)), changes=Changes(outbox=1))
+
+
+CANCELLABLE = (OutboxStatus.PENDING, OutboxStatus.TEMP_FAILED, OutboxStatus.FAILED)
+
+
+def cancel(desk: Desk, message_id: int) -> OutboxRow:
+    """The clerk gives up on a message: it is kept, marked "Annulé", and never sent."""
+    with desk.unit_of_work() as s:
+        m = s.get(OutboxMessage, message_id, with_for_update=True)
+        if m is None:
+            raise NotFound(f"Courriel introuvable (n° {message_id}).")
+        if m.status not in CANCELLABLE:
+            raise DeskError(f"Ce courriel est « {OutboxStatus.label_of(m.status).lower()} » : seul un courriel "
+                            "en attente ou en échec peut être annulé.")
+        before = {"status": m.status, "last_error": m.last_error}
+        m.status = OutboxStatus.CANCELLED
+        m.next_attempt_at = None
+        m.announce_key = None
+        m.claimed_by = None
+        m.claimed_at = None
+        m.last_error = f"Annulé par {desk.actor.login}. " + (m.last_error or "")
+        m.last_error = m.last_error.strip()
+        desk.audit(s, "outbox_cancel", "outbox_message", m.id, family_id=m.family_id, before=before,
                    after={"status": m.status})
         s.flush()
         ref, name = (m.family_id and s.execute(select(Family.ref, Family.name)

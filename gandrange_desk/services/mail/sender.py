@@ -10,7 +10,9 @@ the queue after `STALE_AFTER`.
 
 from __future__ import annotations
 
+import logging
 import os
+import re
 import smtplib
 import socket
 import ssl
@@ -27,6 +29,8 @@ from gandrange_desk.errors import DeskError
 from gandrange_desk.models import AppSetting, Guardian, OutboxMessage, OutboxStatus, SmtpSettings
 from gandrange_desk.services.system import secrets
 from gandrange_desk.services.context import Desk
+
+log = logging.getLogger("gandrange_desk.mail")
 
 # Growing delays between attempts after a temporary failure; the last one repeats.
 BACKOFF = (timedelta(minutes=1), timedelta(minutes=5), timedelta(minutes=15), timedelta(hours=1),
@@ -125,6 +129,56 @@ def build_message(row: OutboxMessage, config: SmtpConfig) -> EmailMessage:
 
 def recipient_addresses(recipients: str) -> list[str]:
     return [addr for _name, addr in getaddresses([recipients]) if addr]
+
+
+def visible(text: str) -> str:
+    """A stored value as a clerk can read it: control characters written out (\\r, \\n…)."""
+    return "".join(ch if ch.isprintable() else repr(ch)[1:-1] for ch in text or "")
+
+
+def address_problem(address: str) -> str:
+    """Why one address cannot be used (French), or "" when it can."""
+    shown = visible(address)
+    if any(not ch.isprintable() for ch in address):
+        return f"Adresse invalide : « {shown} » (caractère de contrôle ou retour à la ligne)."
+    if not _ADDRESS.fullmatch(address.strip()):
+        return f"Adresse invalide : « {shown} »."
+    return ""
+
+
+# local@domain.tld: accented letters allowed (SMTPUTF8), no spaces, brackets or second "@".
+_ADDRESS = re.compile(r"[^\s@<>()\[\],;:\\\".]+(?:\.[^\s@<>()\[\],;:\\\".]+)*"
+                      r"@(?:[^\W_](?:[\w-]*[^\W_])?\.)+[^\W\d_]{2,}")
+
+
+def recipients_problem(recipients: str) -> str:
+    """Why a message's recipients cannot be used (French), or "" when they all can."""
+    if any(not ch.isprintable() for ch in recipients or ""):
+        return f"Adresse invalide : « {visible(recipients)} » (caractère de contrôle ou retour à la ligne)."
+    addresses = [a.strip() for a in re.split(r"[,;]", recipients or "") if a.strip()]
+    if not addresses:
+        return "Aucune adresse de destinataire."
+    for address in addresses:
+        # "Name <addr>" is allowed; a bare value is checked whole ("encore faux" is not "encore").
+        addr = parseaddr(address)[1] if "<" in address else address
+        problem = address_problem(addr or address)
+        if problem:
+            return problem
+    return ""
+
+
+def message_problem(row: OutboxMessage, config: SmtpConfig) -> tuple[EmailMessage | None, str]:
+    """The message to send, or why it can never be built (a French reason)."""
+    problem = recipients_problem(row.recipients)
+    if problem:
+        return None, problem
+    if any(ch in (row.subject or "") for ch in "\r\n\0"):
+        return None, f"Objet invalide : « {visible(row.subject)} » (retour à la ligne interdit)."
+    try:
+        return build_message(row, config), ""
+    except Exception as exc:  # noqa: BLE001 - one bad row must not stop the others
+        log.warning("outbox message %s cannot be built", row.id, exc_info=True)
+        return None, f"Courriel impossible à construire : {visible(str(exc))}"
 
 
 # ---------------------------------------------------------------------------------------------
@@ -252,6 +306,9 @@ class SendReport:
     released: int = 0  # claimed, then handed back untried (bad password)
     requeued_stale: int = 0
     problem: str = ""  # a reason the run stopped early (server down, password refused)
+    later: int = 0  # messages still waiting for a later attempt when the run ended
+    next_at: datetime | None = None  # the earliest of those attempts
+    hurried: int = 0  # waiting messages made due at once (`--now`)
 
     def count(self, status: str) -> int:
         return sum(1 for d in self.deliveries if d.status == status)
@@ -326,10 +383,44 @@ def next_delay(attempts: int) -> timedelta:
     return BACKOFF[min(max(attempts, 1), len(BACKOFF)) - 1]
 
 
+def hurry_waiting(desk: Desk) -> int:
+    """Make the messages waiting for a later attempt due at once (`outbox send --now`).
+
+    Decision e-mails held for the clerk's next decisions are left alone: they are not retries."""
+    now = desk.now()
+    table = OutboxMessage.__table__
+    with desk.unit_of_work() as s:
+        result = s.execute(
+            update(table)
+            .where(table.c.status.in_(WAITING), table.c.next_attempt_at > now,
+                   or_(table.c.announce_key.is_(None), table.c.attempts > 0))
+            .values(next_attempt_at=now))
+        return result.rowcount or 0
+
+
+def waiting_later(desk: Desk) -> tuple[int, datetime | None]:
+    """(how many messages wait for a later attempt, when the first of them is due)."""
+    now = desk.now()
+    table = OutboxMessage.__table__
+    with desk.read() as s:
+        n, first = s.execute(select(func.count(), func.min(table.c.next_attempt_at))
+                             .where(table.c.status.in_(WAITING), table.c.next_attempt_at > now)).one()
+    return int(n or 0), first
+
+
 def send_pending(desk: Desk, *, limit: int | None = None, password: str | None = None,
                  timeout: float | None = None, batch_size: int = CLAIM_BATCH,
-                 stale_after: timedelta = STALE_AFTER, progress=None) -> SendReport:
-    """Deliver what is due. Raises SmtpNotConfigured / SmtpPasswordMissing before touching a row."""
+                 stale_after: timedelta = STALE_AFTER, progress=None, now: bool = False) -> SendReport:
+    """Deliver what is due (`now`: also what waits for a later attempt).
+    Raises SmtpNotConfigured / SmtpPasswordMissing before touching a row."""
+    report = _send_pending(desk, limit=limit, password=password, timeout=timeout, batch_size=batch_size,
+                           stale_after=stale_after, progress=progress, now=now)
+    report.later, report.next_at = waiting_later(desk)
+    return report
+
+
+def _send_pending(desk: Desk, *, limit: int | None, password: str | None, timeout: float | None,
+                  batch_size: int, stale_after: timedelta, progress, now: bool) -> SendReport:
     config = smtp_config(desk)
     if config is None:
         from gandrange_desk.services.mail.outbox import outbox_counts
@@ -340,6 +431,8 @@ def send_pending(desk: Desk, *, limit: int | None = None, password: str | None =
             "Renseignez la section [smtp] des paramètres.")
     secret = resolve_password(config, password)
     report = SendReport(requeued_stale=release_stale_claims(desk, stale_after))
+    if now:
+        report.hurried = hurry_waiting(desk)
     me = claimant()
     smtp: smtplib.SMTP | None = None
     untried: list[int] = []
@@ -387,10 +480,12 @@ def _send_one(desk: Desk, smtp: smtplib.SMTP, config: SmtpConfig, message_id: in
     with desk.read() as s:
         row = s.execute(select(OutboxMessage).options(selectinload(OutboxMessage.attachments))
                         .where(OutboxMessage.id == message_id)).scalar_one()
-        msg = build_message(row, config)
-        to_addrs = recipient_addresses(row.recipients)
-    if not to_addrs:
-        return _record(desk, message_id, me, "perm", "Aucune adresse de destinataire valable.", {}), True
+        msg, problem = message_problem(row, config)
+        to_addrs = recipient_addresses(row.recipients) if msg is not None else []
+    if msg is None or not to_addrs:
+        # Set aside for the clerk (correct the address, or cancel); the batch goes on.
+        return _record(desk, message_id, me, "perm", problem or "Aucune adresse de destinataire valable.",
+                       {}), True
     try:
         refused = smtp.send_message(msg, from_addr=config.envelope_from, to_addrs=to_addrs)
     except smtplib.SMTPRecipientsRefused as exc:
@@ -413,6 +508,10 @@ def _send_one(desk: Desk, smtp: smtplib.SMTP, config: SmtpConfig, message_id: in
         # Includes a disconnect before the server's answer to DATA: we cannot know whether it
         # kept the message, so it is retried (same Message-ID) — the at-least-once side.
         return _record(desk, message_id, me, "temp", _network_reason(config, exc), {}), False
+    except Exception as exc:  # noqa: BLE001 - one message must never stop the others
+        log.exception("outbox message %s: unexpected error while sending", message_id)
+        return _record(desk, message_id, me, "perm",
+                       f"Message impossible à transmettre : {visible(str(exc)) or type(exc).__name__}", {}), False
     # AT-LEAST-ONCE WINDOW: the server has accepted DATA (250) but 'sent' is not committed yet.
     # A crash here leaves the row 'sending'; after STALE_AFTER it is sent again with the same
     # Message-ID. SMTP has no two-phase commit, so the window is kept to this one local commit.

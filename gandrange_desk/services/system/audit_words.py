@@ -47,6 +47,7 @@ ACTION_LABELS = {
     "feed.import": "Flux du portail importé",
     "email_doubtful": "Adresse e-mail douteuse",
     "outbox_resend": "Courriel renvoyé",
+    "outbox_cancel": "Courriel annulé",
     "notice.send": "Message aux familles",
     # Billing.
     "invoice.prepare": "Factures préparées",
