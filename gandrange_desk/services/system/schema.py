@@ -32,7 +32,8 @@ def head_revision() -> str:
 
 
 def current_revision(engine: Engine) -> str | None:
-    with engine.connect() as conn:
+    # Read-only: the start-up check never takes the write lock, so it never waits behind a writer.
+    with engine.connect().execution_options(read_only=True) as conn:
         if not inspect(conn).has_table("alembic_version"):
             return None
         return conn.execute(text("SELECT version_num FROM alembic_version")).scalar()
