@@ -16,7 +16,9 @@ def register(sub) -> None:
                                            "ou GANDRANGE_DESK_NEW_PASSWORD)")
     add.add_argument("login")
     add.add_argument("--name", required=True, help="nom complet")
-    add.add_argument("--role", choices=["agent", "responsable", "admin"], default="agent")
+    add.add_argument("--role", choices=["agent", "responsable", "admin", "taches"], default="agent",
+                     help="rôle (taches : compte des tâches planifiées, qui ne fait qu'envoyer les courriels, "
+                          "sauvegarder et importer le flux)")
     add.set_defaults(handler=add_user)
     listing = users_sub.add_parser("list", help="liste les utilisateurs")
     listing.set_defaults(handler=list_users)
@@ -25,7 +27,14 @@ def register(sub) -> None:
 def add_user(args) -> int:
     from gandrange_desk.services.system.users import create_user
 
-    desk = open_desk(args)
+    from gandrange_desk.services.system.users import has_users, login_problems
+
+    desk = open_desk(args, first_run_ok=True)
+    problems = login_problems(args.login)
+    if problems:
+        raise DeskError(problems[0])
+    if not has_users(desk) and args.role != "admin":
+        raise DeskError("Le premier utilisateur du bureau est son administrateur : ajoutez --role admin.")
     password = os.environ.get("GANDRANGE_DESK_NEW_PASSWORD")
     if password is None:
         try:

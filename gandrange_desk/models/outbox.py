@@ -67,3 +67,15 @@ class OutboxAttachment(Base):
     content: Mapped[bytes] = mapped_column(LargeBinary)
 
     message: Mapped[OutboxMessage] = relationship(back_populates="attachments")
+
+
+class OutboxSecret(Base):
+    """A temporary portal password waiting for its e-mail: the body holds `{{secret:<name>}}`,
+    filled at send time; the row is erased once the message is delivered (never in backups)."""
+
+    __tablename__ = "outbox_secret"
+
+    message_id: Mapped[int] = mapped_column(ForeignKey("outbox_message.id", ondelete="CASCADE"),
+                                            primary_key=True)
+    name: Mapped[str] = mapped_column(String(40), primary_key=True)
+    value: Mapped[str] = mapped_column(String(200))

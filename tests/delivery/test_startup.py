@@ -15,6 +15,9 @@ from gandrange_desk.__main__ import wants_window
 
 ROOT = Path(__file__).resolve().parents[2]
 
+# Commands act as an authenticated desk user (tests/conftest.py).
+pytestmark = pytest.mark.usefixtures("cli_user")
+
 # Runs the program's own entry point in a fresh interpreter, then reports what got imported.
 PROBE = """
 import json, sys
@@ -112,6 +115,9 @@ def test_redirected_output_is_utf8_whatever_the_code_page(tmp_path):
     run = lambda *a: subprocess.run([sys.executable, "-m", "gandrange_desk", "--db", str(db), *a],
                                     capture_output=True, env=env, cwd=tmp_path, timeout=300)
     assert run("db", "upgrade").returncode == 0
+    env.update(GANDRANGE_DESK_NEW_PASSWORD="admin-1234", GANDRANGE_DESK_USER="chef",
+               GANDRANGE_DESK_PASSWORD="admin-1234")
+    assert run("users", "add", "chef", "--name", "Chef", "--role", "admin").returncode == 0
     assert run("settings", "import", str(ROOT / "tests" / "data" / "settings.toml")).returncode == 0
     done = run("users", "list")
     assert done.returncode == 0, done.stderr

@@ -17,6 +17,9 @@ from gandrange_desk.services.mail.outbox import cancel, list_messages, resend
 from tests.mail.test_mailer import configure, queue, rows, send
 from tests.smtp_server import SMTP_TIMEOUT, SmtpServer
 
+# Commands act as an authenticated desk user (tests/conftest.py).
+pytestmark = pytest.mark.usefixtures("cli_user")
+
 EVIL = "a@b.fr\r\nBcc: x@evil.example"
 
 

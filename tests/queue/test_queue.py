@@ -22,6 +22,9 @@ from gandrange_desk.services.calendar import Calendar
 from gandrange_desk.services.context import Actor
 from tests.builders import load_example_settings, make_family, unit_id
 
+# Commands act as an authenticated desk user (tests/conftest.py).
+pytestmark = pytest.mark.usefixtures("cli_user")
+
 SIGNATURE = """Cordialement,
 
 Le bureau périscolaire
@@ -321,7 +324,7 @@ def test_queue_commands(office, db_url, capsys):
     assert main(["--db", db_url, "queue", "refuse", str(late["id"]), "--reason", "Demande hors délai."]) == 0
     assert "1 demande refusée, 1 e-mail mis en file d'envoi." in capsys.readouterr().out
     assert main(["--db", db_url, "queue", "refuse", str(late["id"]), "--reason", "x"]) == 1
-    assert "déjà traitée par systeme" in capsys.readouterr().err
+    assert "déjà traitée par essai" in capsys.readouterr().err  # the command's desk user
     assert main(["--db", db_url, "queue", "accept", "999999"]) == 1
     assert "Demande introuvable : n° 999999." in capsys.readouterr().err
     assert main(["--db", db_url, "queue", "accept", "--all", "--billing", "billed"]) == 0

@@ -19,6 +19,9 @@ from gandrange_desk.models import Family
 from gandrange_desk.services.context import Desk
 from gandrange_desk.services.system import schema
 
+# Commands act as an authenticated desk user (tests/conftest.py).
+pytestmark = pytest.mark.usefixtures("cli_user")
+
 
 @pytest.fixture
 def sqlite_url(tmp_path, request):
@@ -92,7 +95,7 @@ def test_db_on_a_file_that_is_not_a_database(tmp_path, logs, capsys):
     assert notes.read_text(encoding="utf-8").startswith("Liste des courses")  # untouched
 
 
-def test_disk_full_is_one_sentence_without_personal_data(sqlite_url, logs, capsys, monkeypatch):
+def test_disk_full_is_one_sentence_without_personal_data(db_url, logs, capsys, monkeypatch):
     from gandrange_desk.services.system import backup as backups
 
     def full(*_a, **_k):
@@ -102,12 +105,12 @@ def test_disk_full_is_one_sentence_without_personal_data(sqlite_url, logs, capsy
     hash_ = "$argon2id$v=19$m=65536,t=3,p=4$c2VjcmV0c2FsdA$aGFzaA"
     monkeypatch.setattr(backups, "backup", lambda *a, **k: (_ for _ in ()).throw(
         OSError(errno.ENOSPC, f"No space left on device: Lefèvre {hash_}")))
-    code, _out, err = _guarded(capsys, ["--db", sqlite_url, "backup", "--out", str(logs.parent.parent / "b.sqlite3")])
+    code, _out, err = _guarded(capsys, ["--db", db_url, "backup", "--out", str(logs.parent.parent / "b.sqlite3")])
     assert code != 0
     assert err.startswith("Disque plein : l'opération n'a pas pu être enregistrée.")
     assert "Lefèvre" not in err and "argon2" not in err
     monkeypatch.setattr(backups, "backup", full)
-    code, _out, err = _guarded(capsys, ["--db", sqlite_url, "backup", "--out", str(logs.parent.parent / "c.sqlite3")])
+    code, _out, err = _guarded(capsys, ["--db", db_url, "backup", "--out", str(logs.parent.parent / "c.sqlite3")])
     assert code != 0 and err.startswith("Disque plein")
 
 
@@ -127,11 +130,11 @@ def test_unknown_errors_never_print_their_text(logs, capsys):
     assert shown and shown[0].startswith("Erreur inattendue (RuntimeError)")
 
 
-def test_backup_onto_a_folder_with_replace(sqlite_url, tmp_path, logs, capsys):
+def test_backup_onto_a_folder_with_replace(db_url, tmp_path, logs, capsys):
     folder = tmp_path / "sauvegardes"
     folder.mkdir()
     (folder / "ancienne.sqlite3").write_bytes(b"x")
-    code, _out, err = _guarded(capsys, ["--db", sqlite_url, "backup", "--out", str(folder), "--replace"])
+    code, _out, err = _guarded(capsys, ["--db", db_url, "backup", "--out", str(folder), "--replace"])
     assert code == 1
     assert err.strip() == (f"{folder} est un dossier : indiquez le nom du fichier de sauvegarde "
                            f"(par exemple {folder / 'gandrange-desk.sqlite3'}).")

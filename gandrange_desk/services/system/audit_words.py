@@ -48,6 +48,8 @@ ACTION_LABELS = {
     "email_doubtful": "Adresse e-mail douteuse",
     "outbox_resend": "Courriel renvoyé",
     "outbox_cancel": "Courriel annulé",
+    "login.failed": "Connexion refusée",
+    "login.locked": "Compte verrouillé",
     "notice.send": "Message aux familles",
     # Billing.
     "invoice.prepare": "Factures préparées",
