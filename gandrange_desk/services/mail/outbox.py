@@ -19,6 +19,7 @@ from gandrange_desk.errors import DeskError, NotFound
 from gandrange_desk.models import Family, OutboxAttachment, OutboxMessage, OutboxStatus
 from gandrange_desk.services.changes import Changes
 from gandrange_desk.services.context import Desk
+from gandrange_desk.services.mail.addresses import recipients_problem
 
 MESSAGE_ID_DOMAIN = "gandrange-desk.local"
 
@@ -293,8 +294,6 @@ def release_held(desk: Desk, family_id: int | Iterable[int] | None = None, *,
 def resend(desk: Desk, message_id: int, recipients: str | None = None) -> OutboxRow:
     """Put a failed message back in the queue, due now (same Message-ID: the same message);
     `recipients` corrects its addresses first (comma-separated)."""
-    from gandrange_desk.services.mail.sender import recipients_problem
-
     if recipients is not None:
         recipients = ", ".join(a.strip() for a in recipients.replace(";", ",").split(",") if a.strip())
         problem = recipients_problem(recipients)
