@@ -22,6 +22,10 @@ def register(sub) -> None:
     add.set_defaults(handler=add_user)
     listing = users_sub.add_parser("list", help="liste les utilisateurs")
     listing.set_defaults(handler=list_users)
+    keep = users_sub.add_parser("keyring", help="enregistre le mot de passe d'un utilisateur dans le trousseau "
+                                                "du système (pour les tâches planifiées)")
+    keep.add_argument("login")
+    keep.set_defaults(handler=keyring_password)
 
 
 def add_user(args) -> int:
@@ -62,4 +66,25 @@ def list_users(args) -> int:
     emit(args, data, lambda: "\n".join(
         f"{d['login']:<16} {d['name']:<30} {Role.label_of(d['role'])}"
         + ("" if d["active"] else " (désactivé)") for d in data) or "Aucun utilisateur.")
+    return 0
+
+
+def keyring_password(args) -> int:
+    """Checked first (a wrong password is refused and counted), then kept in the keyring."""
+    from gandrange_desk.cli import authenticate_command, command_password
+    from gandrange_desk.db import make_engine, resolve_url
+    from gandrange_desk.services.context import Desk
+    from gandrange_desk.services.system import secrets
+
+    if not secrets.keyring_available():
+        raise DeskError("Aucun trousseau n'est disponible sur ce poste : utilisez GANDRANGE_DESK_PASSWORD.")
+    desk = Desk(make_engine(resolve_url(args.db)))
+    password = os.environ.get("GANDRANGE_DESK_PASSWORD") or command_password(desk, args.login)
+    os.environ["GANDRANGE_DESK_PASSWORD"] = password
+    try:
+        authenticate_command(desk, args.login, "users keyring")
+    finally:
+        os.environ.pop("GANDRANGE_DESK_PASSWORD", None)
+    secrets.set_desk_password(args.login, password)
+    emit(args, {"login": args.login}, f"Mot de passe de « {args.login} » enregistré dans le trousseau du système.")
     return 0
