@@ -71,20 +71,17 @@ def list_users(args) -> int:
 
 def keyring_password(args) -> int:
     """Checked first (a wrong password is refused and counted), then kept in the keyring."""
-    from gandrange_desk.cli import authenticate_command, command_password
+    from gandrange_desk.cli import command_password
     from gandrange_desk.db import make_engine, resolve_url
     from gandrange_desk.services.context import Desk
     from gandrange_desk.services.system import secrets
+    from gandrange_desk.services.system.users import authenticate
 
     if not secrets.keyring_available():
         raise DeskError("Aucun trousseau n'est disponible sur ce poste : utilisez GANDRANGE_DESK_PASSWORD.")
     desk = Desk(make_engine(resolve_url(args.db)))
-    password = os.environ.get("GANDRANGE_DESK_PASSWORD") or command_password(desk, args.login)
-    os.environ["GANDRANGE_DESK_PASSWORD"] = password
-    try:
-        authenticate_command(desk, args.login, "users keyring")
-    finally:
-        os.environ.pop("GANDRANGE_DESK_PASSWORD", None)
+    password = command_password(desk, args.login)
+    authenticate(desk, args.login, password, where="ligne de commande")  # any role: the tasks' user too
     secrets.set_desk_password(args.login, password)
     emit(args, {"login": args.login}, f"Mot de passe de « {args.login} » enregistré dans le trousseau du système.")
     return 0

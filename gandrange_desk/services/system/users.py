@@ -163,7 +163,7 @@ def authenticate(desk: Desk, login: str, password: str, *, where: str = "fenêtr
             raise DeskError(_locked_text(values["locked_until"], failures))
     else:
         _audit_login(desk, login, None, "login.failed", {"login": login[:64], "where": where})
-    delay = FAILURE_DELAYS[min(failures, len(FAILURE_DELAYS) - 1)] if failures else 0
+    delay = FAILURE_DELAYS[min(failures - 1, len(FAILURE_DELAYS) - 1)] if failures else 0
     if delay:
         sleep(delay)
     raise DeskError(WRONG)
