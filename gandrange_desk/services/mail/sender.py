@@ -21,11 +21,11 @@ from email.message import EmailMessage
 from email.policy import SMTP as SMTP_POLICY
 from email.utils import format_datetime, getaddresses, parseaddr
 
-from sqlalchemy import func, or_, select, update
+from sqlalchemy import delete, func, or_, select, update
 from sqlalchemy.orm import selectinload
 
 from gandrange_desk.errors import DeskError
-from gandrange_desk.models import AppSetting, Guardian, OutboxMessage, OutboxStatus, SmtpSettings
+from gandrange_desk.models import AppSetting, Guardian, OutboxMessage, OutboxSecret, OutboxStatus, SmtpSettings
 from gandrange_desk.services.system import secrets
 from gandrange_desk.services.context import Desk
 from gandrange_desk.services.mail.addresses import recipients_problem, visible  # noqa: F401 - used by front-ends
@@ -106,8 +106,15 @@ def claimant() -> str:
 # The message
 
 
-def build_message(row: OutboxMessage, config: SmtpConfig) -> EmailMessage:
-    """The exact bytes sent for an outbox row; identical on every attempt (same Message-ID, Date)."""
+def build_message(row: OutboxMessage, config: SmtpConfig, secrets_: dict[str, str] | None = None) -> EmailMessage:
+    """The exact bytes sent for an outbox row; identical on every attempt (same Message-ID, Date).
+    `secrets_` fills the body's placeholders (a temporary password), never stored in the body."""
+    from gandrange_desk.services.mail.outbox import fill_secrets
+
+    body_text, missing = fill_secrets(row.body_text, secrets_ or {})
+    body_html, missing_html = fill_secrets(row.body_html, secrets_ or {})
+    if missing or missing_html:
+        raise _SecretLost()
     msg = EmailMessage(policy=SMTP_POLICY)
     msg["From"] = config.sender
     msg["To"] = row.recipients
@@ -117,9 +124,9 @@ def build_message(row: OutboxMessage, config: SmtpConfig) -> EmailMessage:
     msg["Date"] = format_datetime(row.created_at)
     msg["Message-ID"] = row.message_id
     msg["Auto-Submitted"] = "auto-generated"
-    msg.set_content(row.body_text, charset="utf-8")
-    if row.body_html:
-        msg.add_alternative(row.body_html, subtype="html", charset="utf-8")
+    msg.set_content(body_text, charset="utf-8")
+    if body_html:
+        msg.add_alternative(body_html, subtype="html", charset="utf-8")
     for attachment in row.attachments:
         maintype, _, subtype = (attachment.mime_type or "application/octet-stream").partition("/")
         msg.add_attachment(attachment.content, maintype=maintype, subtype=subtype or "octet-stream",
@@ -127,11 +134,20 @@ def build_message(row: OutboxMessage, config: SmtpConfig) -> EmailMessage:
     return msg
 
 
+class _SecretLost(Exception):
+    """The body names a secret that is no longer kept (erased, or a restored backup)."""
+
+
+SECRET_LOST = ("Mot de passe provisoire introuvable (base restaurée depuis une sauvegarde, qui ne les garde "
+               "pas) : annulez ce courriel et renvoyez les identifiants depuis la fiche famille.")
+
+
 def recipient_addresses(recipients: str) -> list[str]:
     return [addr for _name, addr in getaddresses([recipients]) if addr]
 
 
-def message_problem(row: OutboxMessage, config: SmtpConfig) -> tuple[EmailMessage | None, str]:
+def message_problem(row: OutboxMessage, config: SmtpConfig,
+                    secrets_: dict[str, str] | None = None) -> tuple[EmailMessage | None, str]:
     """The message to send, or why it can never be built (a French reason)."""
     problem = recipients_problem(row.recipients)
     if problem:
@@ -139,7 +155,9 @@ def message_problem(row: OutboxMessage, config: SmtpConfig) -> tuple[EmailMessag
     if any(ch in (row.subject or "") for ch in "\r\n\0"):
         return None, f"Objet invalide : « {visible(row.subject)} » (retour à la ligne interdit)."
     try:
-        return build_message(row, config), ""
+        return build_message(row, config, secrets_), ""
+    except _SecretLost:
+        return None, SECRET_LOST
     except Exception as exc:  # noqa: BLE001 - one bad row must not stop the others
         log.warning("outbox message %s cannot be built", row.id, exc_info=True)
         return None, f"Courriel impossible à construire : {visible(str(exc))}"
@@ -444,7 +462,9 @@ def _send_one(desk: Desk, smtp: smtplib.SMTP, config: SmtpConfig, message_id: in
     with desk.read() as s:
         row = s.execute(select(OutboxMessage).options(selectinload(OutboxMessage.attachments))
                         .where(OutboxMessage.id == message_id)).scalar_one()
-        msg, problem = message_problem(row, config)
+        kept = dict(s.execute(select(OutboxSecret.name, OutboxSecret.value)
+                              .where(OutboxSecret.message_id == message_id)).all())
+        msg, problem = message_problem(row, config, kept)
         to_addrs = recipient_addresses(row.recipients) if msg is not None else []
     if msg is None or not to_addrs:
         # Set aside for the clerk (correct the address, or cancel); the batch goes on.
@@ -512,6 +532,8 @@ def _record(desk: Desk, message_id: int, me: str, outcome: str, error: str,
             row.status = OutboxStatus.SENT
             row.sent_at = now
             row.next_attempt_at = None
+            # Delivered: the temporary password now lives in the family's mailbox only.
+            s.execute(delete(OutboxSecret).where(OutboxSecret.message_id == row.id))
         elif outcome == "perm":
             row.status = OutboxStatus.FAILED
             row.next_attempt_at = None

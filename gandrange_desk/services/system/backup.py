@@ -113,6 +113,7 @@ def _sqlite(engine: Engine, target: Path) -> None:
         try:
             raw.driver_connection.backup(dest)
             check = dest.execute("PRAGMA quick_check").fetchone()[0]
+            _drop_secrets(dest)
             # A single file is easier to move around than a WAL trio.
             dest.execute("PRAGMA journal_mode=DELETE")
         finally:
@@ -126,6 +127,15 @@ def _sqlite(engine: Engine, target: Path) -> None:
         temporary.unlink(missing_ok=True)
         raise DeskError(f"La copie de sauvegarde est incohérente ({check}) : rien n'a été écrit.")
     os.replace(temporary, target)
+
+
+def _drop_secrets(dest: sqlite3.Connection) -> None:
+    """Temporary portal passwords waiting for their e-mail never go into a backup (the copy is
+    kept for weeks; the password is for the family only). secure_delete overwrites the pages."""
+    if dest.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'outbox_secret'").fetchone():
+        dest.execute("PRAGMA secure_delete=ON")
+        dest.execute("DELETE FROM outbox_secret")
+        dest.commit()
 
 
 def _version_of(path: str) -> int:
@@ -195,7 +205,9 @@ def _postgres(engine: Engine, target: Path) -> None:
                         f"récente) ou indiquez son chemin dans {ENV_PG_DUMP}.")
     connection, env = pg_connection_args(engine.url)
     created_private(Path(f"{target}.partiel"))
-    cmd = [pg_dump, "--format=custom", "--no-owner", f"--file={target}.partiel", *connection]
+    # Temporary portal passwords waiting for their e-mail stay out of the copy.
+    cmd = [pg_dump, "--format=custom", "--no-owner", "--exclude-table-data=outbox_secret",
+           f"--file={target}.partiel", *connection]
     try:
         done = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=3600)
     except (OSError, subprocess.TimeoutExpired) as exc:
