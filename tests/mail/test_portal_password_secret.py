@@ -101,3 +101,29 @@ def test_cancelling_a_credentials_message_erases_its_password(desk, credentials)
     mid, _password = credentials
     cancel(desk, mid)
     assert _secrets(desk) == 0
+
+
+def test_migration_takes_clear_passwords_out_of_older_bodies(tmp_path):
+    from sqlalchemy import text
+
+    from gandrange_desk.db import make_engine
+    from gandrange_desk.services.system import schema
+
+    engine = make_engine(f"sqlite:///{tmp_path / 'ancienne.sqlite3'}")
+    schema.upgrade(engine, "0006")
+    with engine.begin() as c:
+        for i, status in enumerate(["sent", "pending"]):
+            c.execute(text("INSERT INTO outbox_message (kind, recipients, subject, body_text, body_html, message_id, "
+                           "status, attempts, last_error, created_at, related_requests) VALUES ('credentials', "
+                           "'a@example.org', 'Vos identifiants', :body, '', :mid, :status, 0, '', "
+                           "'2026-01-05 09:00:00+01:00', '')"),
+                      {"body": "Identifiant : weber\nMot de passe provisoire : AbCd2345xy\n", "mid": f"<{i}@x>",
+                       "status": status})
+    schema.upgrade(engine)
+    with engine.connect() as c:
+        bodies = dict(c.execute(text("SELECT status, body_text FROM outbox_message")).all())
+        kept = c.execute(text("SELECT name, value FROM outbox_secret")).all()
+    engine.dispose()
+    assert bodies["sent"] == "Identifiant : weber\nMot de passe provisoire : (envoyé à la famille, non conservé)\n"
+    assert bodies["pending"] == "Identifiant : weber\nMot de passe provisoire : {{secret:password}}\n"
+    assert kept == [("password", "AbCd2345xy")]

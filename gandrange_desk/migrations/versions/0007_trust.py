@@ -7,8 +7,12 @@ Revises: 0006
 - `outbox_secret`: a temporary portal password waiting for its e-mail to be delivered; the
   message body only holds a placeholder. The row is erased once the message is sent, and
   backups leave this table's data out.
+- Credentials e-mails written before: a delivered one loses its clear password (masked); a
+  waiting one gets the placeholder, its password moved to `outbox_secret`.
 - The `taches` role (scheduled tasks) needs no schema change: roles are plain codes.
 """
+import re
+
 from alembic import op
 import sqlalchemy as sa
 
@@ -34,6 +38,32 @@ def upgrade() -> None:
         sa.ForeignKeyConstraint(["message_id"], ["outbox_message.id"], ondelete="CASCADE"),
         sa.PrimaryKeyConstraint("message_id", "name"),
     )
+    _secrets_out_of_bodies()
+
+
+_CLEAR = re.compile(r"(Mot de passe provisoire\s*:\s*(?:<[^>]*>)*)([^\s<]+)")
+MASK = "(envoyé à la famille, non conservé)"
+
+
+def _secrets_out_of_bodies() -> None:
+    bind = op.get_bind()
+    message = sa.table("outbox_message", sa.column("id", sa.Integer), sa.column("status", sa.String),
+                       sa.column("body_text", sa.Text), sa.column("body_html", sa.Text))
+    secret = sa.table("outbox_secret", sa.column("message_id", sa.Integer), sa.column("name", sa.String),
+                      sa.column("value", sa.String))
+    rows = bind.execute(sa.select(message.c.id, message.c.status, message.c.body_text, message.c.body_html)
+                        .where(message.c.body_text.like("%Mot de passe provisoire%"))).all()
+    for mid, status, text, html in rows:
+        found = _CLEAR.search(text or "")
+        if found is None or found.group(2).startswith("{{secret"):
+            continue
+        waiting = status not in ("sent", "failed", "cancelled")
+        stand_in = "{{secret:password}}" if waiting else MASK
+        bind.execute(message.update().where(message.c.id == mid).values(
+            body_text=_CLEAR.sub(lambda m: m.group(1) + stand_in, text or ""),
+            body_html=_CLEAR.sub(lambda m: m.group(1) + stand_in, html or "")))
+        if waiting:
+            bind.execute(secret.insert().values(message_id=mid, name="password", value=found.group(2)))
 
 
 def downgrade() -> None:
