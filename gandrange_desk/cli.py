@@ -110,6 +110,10 @@ def open_desk(args, *, upgrade_ok: bool = False, first_run_ok: bool = False):
     from gandrange_desk.services.context import SYSTEM, Desk
     from gandrange_desk.services.system.users import has_users
 
+    from gandrange_desk import db as databases
+
+    # A writer kept waiting by another one says so at once, not after 30 silent seconds.
+    databases.on_wait = lambda text: print(text, file=sys.stderr, flush=True)
     engine = make_engine(resolve_url(args.db))
     if not upgrade_ok and schema.needs_upgrade(engine):
         raise DeskError("La base de données n'est pas à jour : lancez « gandrange-desk db upgrade ».")
