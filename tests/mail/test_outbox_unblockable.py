@@ -64,10 +64,10 @@ def test_a_crash_while_sending_one_message_does_not_stop_the_batch(desk, monkeyp
 
     real = mailer.build_message
 
-    def broken(row, config):
+    def broken(row, config, *more):
         if row.id == first:
             raise LookupError("codec introuvable")
-        return real(row, config)
+        return real(row, config, *more)
 
     monkeypatch.setattr(mailer, "build_message", broken)
     with SmtpServer() as server:

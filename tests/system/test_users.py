@@ -109,7 +109,7 @@ def test_scheduled_tasks_user_runs_its_commands_only(db_url, capsys, monkeypatch
     assert _run(capsys, "--db", db_url, "users", "add", "planif", "--name", "Tâches", "--role", "taches")[0] == 0
     monkeypatch.setenv("GANDRANGE_DESK_USER", "planif")
     monkeypatch.setenv("GANDRANGE_DESK_PASSWORD", "taches-123")
-    for refused in (("queue", "list"), ("users", "list"), ("outbox", "list"), ("invoices", "list", "--month", "2026-11")):
+    for refused in (("queue", "list"), ("users", "list"), ("outbox", "list"), ("backup", "restore", "x.sqlite3"), ("invoices", "list", "--month", "2026-11")):
         code, _out, err = _run(capsys, "--db", db_url, *refused)
         assert code == 1 and err.startswith("« planif » est un compte de tâches planifiées"), refused
     code, _out, err = _run(capsys, "--db", db_url, "outbox", "send")

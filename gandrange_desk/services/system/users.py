@@ -38,7 +38,7 @@ RESERVED_LOGINS = frozenset({
 })
 _LOGIN = re.compile(r"[a-z0-9][a-z0-9._-]{1,63}")
 # The commands a scheduled-tasks user may run: (command, action or None for any).
-TASK_COMMANDS = {("outbox", "send"), ("backup", None), ("intake", None)}
+TASK_COMMANDS = {("outbox", "send"), ("backup", None), ("backup", "auto"), ("intake", None)}
 # How a delay is waited (tests record it instead).
 sleep = time.sleep
 _dummy_hash: str | None = None
@@ -88,10 +88,10 @@ def check_command_allowed(actor: Actor, command: str) -> None:
     if actor.role != Role.TASKS:
         return
     name, _, action = command.partition(" ")
-    if (name, action or None) in TASK_COMMANDS or (name, None) in TASK_COMMANDS:
+    if (name, action or None) in TASK_COMMANDS:
         return
     raise PermissionDenied(f"« {actor.login} » est un compte de tâches planifiées : il n'envoie que les courriels "
-                           "(outbox send), ne fait que les sauvegardes (backup) et l'import du flux (intake).")
+                           "(outbox send), ne fait que les sauvegardes (backup, backup auto) et l'import du flux (intake).")
 
 
 @dataclass
