@@ -39,10 +39,20 @@ def main(argv: Sequence[str] | None = None) -> int:
     if window:
         from gandrange_desk.ui.app import main as window_main
 
-        return console.guarded(lambda: window_main(argv))
+        return console.guarded(lambda: window_main(argv), show=_message_box)
     from gandrange_desk.cli import main as command_main
 
     return console.guarded(lambda: command_main(argv))
+
+
+def _message_box(sentence: str) -> None:
+    """The window's last line of defence: the sentence in front of the clerk, not in a console
+    that the windowed program does not have."""
+    from PySide6.QtWidgets import QApplication, QMessageBox
+
+    app = QApplication.instance() or QApplication([])
+    QMessageBox.critical(None, "Gandrange Desk", sentence)
+    del app
 
 
 if __name__ == "__main__":

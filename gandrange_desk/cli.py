@@ -81,7 +81,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--db", metavar="URL",
                         help="base de données (sinon GANDRANGE_DESK_DB, sinon un fichier SQLite local)")
     parser.add_argument("--user", metavar="IDENTIFIANT",
-                        help="utilisateur du bureau au nom duquel agir (sinon GANDRANGE_DESK_USER, sinon « systeme »)")
+                        help="utilisateur du bureau au nom duquel agir (sinon GANDRANGE_DESK_USER) ; "
+                             "mot de passe : GANDRANGE_DESK_PASSWORD, le trousseau ou saisi")
     parser.add_argument("--json", action="store_true", help="sortie JSON pour les programmes")
     parser.add_argument("--version", action="version", version=f"gandrange-desk {__version__}",
                         help="affiche la version et quitte")
@@ -91,19 +92,82 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def open_desk(args, *, upgrade_ok: bool = False):
-    """The service context for a command: database, actor, and a schema that is up to date."""
-    from gandrange_desk.db import make_engine, resolve_url
-    from gandrange_desk.services.system import schema
-    from gandrange_desk.services.context import Desk
-    from gandrange_desk.services.system.users import resolve_actor
+ENV_USER = "GANDRANGE_DESK_USER"
+ENV_PASSWORD = "GANDRANGE_DESK_PASSWORD"
+NO_USER_YET = ("Cette base n'a encore aucun utilisateur du bureau : créez d'abord l'administrateur avec "
+               "« gandrange-desk users add IDENTIFIANT --name NOM --role admin » (mot de passe saisi, ou "
+               "GANDRANGE_DESK_NEW_PASSWORD).")
+WHO_ACTS = ("Indiquez qui agit : --user IDENTIFIANT ou la variable GANDRANGE_DESK_USER (mot de passe : "
+            "GANDRANGE_DESK_PASSWORD, le trousseau du système, ou saisi).")
 
+
+def open_desk(args, *, upgrade_ok: bool = False, first_run_ok: bool = False):
+    """The service context for a command: database, an authenticated desk user, and a schema
+    that is up to date. There is no implicit administrator: a command acts as the desk user
+    named by --user / GANDRANGE_DESK_USER, who proves it with a password. Only a base without
+    any desk user lets the commands that set it up (`first_run_ok`) act as the system."""
+    from gandrange_desk.db import current_holder, make_engine, resolve_url
+    from gandrange_desk.services.system import schema
+    from gandrange_desk.services.context import SYSTEM, Desk
+    from gandrange_desk.services.system.users import has_users
+
+    from gandrange_desk import db as databases
+
+    # A writer kept waiting by another one says so at once, not after 30 silent seconds.
+    databases.on_wait = lambda text: print(text, file=sys.stderr, flush=True)
     engine = make_engine(resolve_url(args.db))
     if not upgrade_ok and schema.needs_upgrade(engine):
         raise DeskError("La base de données n'est pas à jour : lancez « gandrange-desk db upgrade ».")
     desk = Desk(engine)
-    login = args.user or os.environ.get("GANDRANGE_DESK_USER")
-    return desk.as_actor(resolve_actor(desk, login))
+    if schema.current_revision(engine) is None or not has_users(desk):
+        # Nothing to authenticate against yet (no schema, or no desk user).
+        if not first_run_ok:
+            raise DeskError(NO_USER_YET)
+        return desk.as_actor(SYSTEM)
+    login = (args.user or os.environ.get(ENV_USER) or "").strip()
+    if not login:
+        raise DeskError(WHO_ACTS)
+    actor = authenticate_command(desk, login, _command_name(args), lockout=not schema.needs_upgrade(engine))
+    current_holder.update(who=actor.login, what=_command_name(args))
+    return desk.as_actor(actor)
+
+
+def _command_name(args) -> str:
+    parts = [getattr(args, "command", None)]
+    for key, value in vars(args).items():
+        if key.endswith("_command") and isinstance(value, str):
+            parts.append(value)
+    return " ".join(p for p in parts if p)
+
+
+def command_password(desk, login: str) -> str:
+    """The desk user's password: GANDRANGE_DESK_PASSWORD, the OS keyring, or typed in."""
+    import getpass
+
+    from gandrange_desk.services.system import secrets
+
+    found = os.environ.get(ENV_PASSWORD)
+    if found:
+        return found
+    stored = secrets.get_desk_password(login)
+    if stored:
+        return stored
+    if not (sys.stdin and sys.stdin.isatty()):
+        raise DeskError(f"Mot de passe de « {login} » absent : définissez {ENV_PASSWORD}, enregistrez-le dans le "
+                        "trousseau du système, ou lancez la commande dans un terminal pour le saisir.")
+    try:
+        return getpass.getpass(f"Mot de passe de {login} : ")
+    except EOFError:
+        raise DeskError(f"Aucun mot de passe saisi pour « {login} ».") from None
+
+
+def authenticate_command(desk, login: str, command: str, *, lockout: bool = True):
+    from gandrange_desk.services.system.users import authenticate, check_command_allowed
+
+    actor = authenticate(desk, login, command_password(desk, login), where="ligne de commande",
+                         lockout=lockout)
+    check_command_allowed(actor, command)
+    return actor
 
 
 def emit(args, payload, text: str | Callable[[], str]) -> None:

@@ -119,8 +119,65 @@ def _redacted(argv: list[str]) -> list[str]:
     return out
 
 
-def guarded(run: Callable[[], int]) -> int:
-    """Run the program; an unexpected error is logged with its traceback and told in one line."""
+def _chain(exc: BaseException):
+    seen = set()
+    while exc is not None and id(exc) not in seen:
+        seen.add(id(exc))
+        yield exc
+        exc = exc.__cause__ or exc.__context__
+
+
+def explain(exc: BaseException) -> str | None:
+    """One French sentence for the failures a person can act on (disk full, a file that is not a
+    database, a busy base, a refused access…), or None. Never the exception's own text: a
+    database error carries the statement's values (names, addresses, password hashes)."""
+    import errno
+
+    for err in _chain(exc):
+        text = str(getattr(err, "orig", None) or err).lower()
+        if isinstance(err, OSError) and err.errno == errno.ENOSPC or "disk is full" in text \
+                or "no space left" in text:
+            return ("Disque plein : l'opération n'a pas pu être enregistrée. Libérez de la place sur le "
+                    "disque puis recommencez ; rien n'a été modifié à moitié.")
+        if "file is not a database" in text or "not a database" in text:
+            return ("Le fichier indiqué n'est pas une base de données Gandrange Desk (ni une base SQLite) : "
+                    "vérifiez --db ou GANDRANGE_DESK_DB.")
+        if "database is locked" in text or "database is busy" in text:
+            from gandrange_desk.db import busy_message
+
+            return busy_message()
+        if "unable to open database file" in text:
+            return ("Impossible d'ouvrir la base de données : le dossier n'existe pas ou n'est pas accessible "
+                    "en écriture.")
+        if "readonly database" in text or "read-only" in text and "database" in text:
+            return "La base de données est en lecture seule : vérifiez les droits sur le fichier et son dossier."
+        if isinstance(err, IsADirectoryError):
+            return (f"« {err.filename2 or err.filename} » est un dossier : indiquez un nom de fichier."
+                    if (err.filename2 or err.filename) else "Un dossier a été indiqué là où un fichier est attendu.")
+        if isinstance(err, PermissionError):
+            return f"Accès refusé : {err.filename}." if err.filename else "Accès refusé par le système."
+        if isinstance(err, FileNotFoundError) and err.filename:
+            return f"Fichier introuvable : {err.filename}."
+        if isinstance(err, MemoryError):
+            return "Mémoire insuffisante pour terminer l'opération."
+        if type(err).__name__ in ("OperationalError", "InterfaceError") and (
+                "connection" in text or "could not connect" in text or "server closed" in text):
+            return "Le serveur de base de données est injoignable ou a coupé la connexion : réessayez."
+    return None
+
+
+def unexpected_text(exc: BaseException) -> str:
+    """What a person reads for an error no code path expected: a sentence, never a traceback."""
+    known = explain(exc)
+    where = f" Détails dans {_log_file}." if _log_file else ""
+    if known:
+        return known + where
+    return f"Erreur inattendue ({type(exc).__name__}) : l'opération n'a pas abouti.{where}"
+
+
+def guarded(run: Callable[[], int], show: Callable[[str], None] | None = None) -> int:
+    """Run the program; an unexpected error is logged with its traceback and told in one line
+    (`show` also puts it in front of the person, e.g. in a message box for the window)."""
     try:
         status = run()
     except SystemExit as exc:  # argparse's --help and usage errors
@@ -133,8 +190,13 @@ def guarded(run: Callable[[], int]) -> int:
         status = 130
     except Exception as exc:  # noqa: BLE001 - the last line of defence
         log.exception("unexpected error")
-        where = f" Détails dans {_log_file}." if _log_file else ""
-        print(f"Erreur inattendue : {type(exc).__name__}: {exc}.{where}", file=sys.stderr)
+        sentence = unexpected_text(exc)
+        print(sentence, file=sys.stderr)
+        if show is not None:
+            try:
+                show(sentence)
+            except Exception:  # noqa: BLE001 - no screen: the sentence is in the log already
+                log.warning("could not show the error", exc_info=True)
         status = EXIT_CRASHED
     log.info("exit %s", status)
     for stream in (sys.stdout, sys.stderr):

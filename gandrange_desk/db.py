@@ -9,18 +9,33 @@ locks and WAL do not work over SMB or NFS, and PostgreSQL is the way to share a 
 
 from __future__ import annotations
 
+import json
 import os
+import socket
+import time
+from datetime import datetime
 from pathlib import Path
+from typing import Callable
 
 from sqlalchemy import create_engine, event, text
 from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.engine.url import URL
 from sqlalchemy.exc import OperationalError
 
-from gandrange_desk.errors import DatabaseUnavailable
+from gandrange_desk.errors import DatabaseBusy, DatabaseUnavailable
 from gandrange_desk.services.system import secrets
 
 ENV_DB = "GANDRANGE_DESK_DB"
+
+# How long a writer waits for another one to finish before it gives up, and after how long it
+# says that it is waiting. Readers never wait (WAL, BEGIN DEFERRED).
+WRITE_WAIT = 30.0
+WAIT_NOTICE_AFTER = 2.0
+# Who is writing: set by the front-ends (login, program) and written beside the SQLite file
+# while a write transaction is open, so that a writer kept waiting can say who holds the base.
+current_holder = {"who": "", "what": ""}
+# Told once when a writer starts waiting (the command line prints it; the window may show it).
+on_wait: Callable[[str], None] | None = None
 
 NETWORK_SQLITE = (
     "La base SQLite ne peut pas être placée sur un lecteur réseau ({path}) : SQLite ne fonctionne "
@@ -96,7 +111,9 @@ def make_engine(url: URL | str, *, check: bool = True, **kw) -> Engine:
     url = make_url(url) if isinstance(url, str) else url
     backend = url.get_backend_name()
     if backend == "sqlite":
-        engine = create_engine(url, connect_args={"timeout": 30}, **kw)
+        # The driver's own wait is short: `_sqlite_begin` waits in steps, says so, and names the holder.
+        engine = create_engine(url, connect_args={"timeout": WAIT_NOTICE_AFTER}, **kw)
+        holder_file = occupant_path(url.database) if url.database and url.database != ":memory:" else None
 
         @event.listens_for(engine, "connect")
         def _sqlite_pragmas(dbapi_conn, _record):
@@ -116,8 +133,20 @@ def make_engine(url: URL | str, *, check: bool = True, **kw) -> Engine:
             # search never waits behind a long invoice run (WAL lets them read meanwhile).
             if conn.get_execution_options().get("read_only"):
                 conn.exec_driver_sql("BEGIN")
-            else:
-                conn.exec_driver_sql("BEGIN IMMEDIATE")
+                return
+            _begin_immediate(conn, holder_file)
+            conn.info["gd_holder"] = holder_file
+
+        def _released(conn):
+            path = conn.info.pop("gd_holder", None)
+            if path is not None:
+                try:
+                    path.unlink(missing_ok=True)
+                except OSError:
+                    pass
+
+        event.listen(engine, "commit", _released)
+        event.listen(engine, "rollback", _released)
 
     elif backend == "postgresql":
         password = postgres_password(url)
@@ -131,9 +160,60 @@ def make_engine(url: URL | str, *, check: bool = True, **kw) -> Engine:
     return engine
 
 
+def occupant_path(database: str) -> Path:
+    return Path(database).with_name(Path(database).name + "-occupant")
+
+
+def _begin_immediate(conn, holder_file: Path | None) -> None:
+    started = time.monotonic()
+    told = False
+    while True:
+        try:
+            conn.exec_driver_sql("BEGIN IMMEDIATE")
+            break
+        except OperationalError as exc:
+            if "locked" not in str(exc.orig).lower() and "busy" not in str(exc.orig).lower():
+                raise
+            who = holder_text(holder_file)
+            if time.monotonic() - started >= WRITE_WAIT:
+                raise DatabaseBusy(busy_message(who)) from None
+            if not told and on_wait is not None:
+                told = True
+                on_wait(f"La base est occupée{' par ' + who if who else ''} : attente de la fin de son "
+                        "enregistrement…")
+    if holder_file is not None:
+        note = {"who": current_holder["who"], "what": current_holder["what"], "host": socket.gethostname(),
+                "pid": os.getpid(), "since": datetime.now().strftime("%H:%M:%S")}
+        try:
+            holder_file.write_text(json.dumps(note, ensure_ascii=False), encoding="utf-8")
+        except OSError:
+            pass  # only a courtesy for the next writer
+
+
+def holder_text(holder_file: Path | None) -> str:
+    """Who holds the write lock, as a French phrase, when the holder left its note."""
+    if holder_file is None:
+        return ""
+    try:
+        note = json.loads(holder_file.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return ""
+    who = note.get("who") or "un autre programme"
+    where = f" sur {note['host']}" if note.get("host") else ""
+    what = f" ({note['what']})" if note.get("what") else ""
+    since = f" depuis {note['since']}" if note.get("since") else ""
+    return f"{who}{where}{what}{since}"
+
+
+def busy_message(who: str = "") -> str:
+    return (f"La base de données est occupée{' par ' + who if who else ''} : une autre opération "
+            "enregistre en ce moment. Réessayez dans un instant ; rien n'a été modifié.")
+
+
 def check_connection(engine: Engine) -> None:
     try:
-        with engine.connect() as conn:
+        # Read-only: opening the program never takes the write lock (nor waits for it).
+        with engine.connect().execution_options(read_only=True) as conn:
             conn.execute(text("SELECT 1"))
     except OperationalError as exc:
         raise DatabaseUnavailable(

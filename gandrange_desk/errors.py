@@ -47,3 +47,7 @@ class DatabaseUnavailable(DeskError):
 
 class IssuedInvoiceChange(DeskError):
     """An issued invoice or one of its lines was about to change: a credit note corrects it."""
+
+
+class DatabaseBusy(DeskError):
+    """A writer waited for the SQLite write lock longer than it may."""

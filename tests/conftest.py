@@ -17,7 +17,7 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 # Tests never read a real keyring or a developer's environment.
 os.environ["PYTHON_KEYRING_BACKEND"] = "keyring.backends.null.Keyring"
 for _var in ("GANDRANGE_DESK_DB", "GANDRANGE_DESK_DB_PASSWORD", "GANDRANGE_DESK_SMTP_PASSWORD",
-             "GANDRANGE_DESK_USER"):
+             "GANDRANGE_DESK_USER", "GANDRANGE_DESK_PASSWORD", "GANDRANGE_DESK_NEW_PASSWORD"):
     os.environ.pop(_var, None)
 
 import pytest
@@ -197,6 +197,31 @@ def agent_desk(desk) -> Desk:
 @pytest.fixture
 def responsable_desk(desk) -> Desk:
     return desk.as_actor(RESPONSABLE)
+
+
+CLI_LOGIN = "essai"
+CLI_PASSWORD = "essai-cli-1234"
+
+
+@pytest.fixture
+def cli_user(request, monkeypatch):
+    """The desk user (an administrator) the test's commands act as: no command runs without an
+    authenticated desk user, as on a real workstation (GANDRANGE_DESK_USER + _PASSWORD).
+    Created in the test's database when it has one (tests without a database are left alone)."""
+    from gandrange_desk.services.system.users import create_user
+
+    monkeypatch.setenv("GANDRANGE_DESK_USER", CLI_LOGIN)
+    monkeypatch.setenv("GANDRANGE_DESK_PASSWORD", CLI_PASSWORD)
+    if "db_url" not in request.fixturenames:
+        return CLI_LOGIN
+    engine = make_engine(request.getfixturevalue("db_url"))
+    try:
+        create_user(Desk(engine, SYSTEM), CLI_LOGIN, "Poste d'essai", "admin", CLI_PASSWORD)
+        with engine.begin() as conn:  # scaffolding, not a user's action: the audit trail stays empty
+            conn.execute(text("DELETE FROM audit_entry"))
+    finally:
+        engine.dispose()
+    return CLI_LOGIN
 
 
 @pytest.fixture

@@ -73,8 +73,8 @@ class FrozenRunner:
                         WIN_PD_OVERRIDE_LOCAL_APPDATA=str(home / "Local"),
                         WIN_PD_OVERRIDE_APPDATA=str(home / "Roaming"),
                         PYTHON_KEYRING_BACKEND="keyring.backends.null.Keyring")
-        for var in ("GANDRANGE_DESK_DB", "GANDRANGE_DESK_USER", "GANDRANGE_DESK_LOG_DIR", "GANDRANGE_DESK_CONFIG",
-                    "PYTHONIOENCODING", "PYTHONUTF8"):
+        for var in ("GANDRANGE_DESK_DB", "GANDRANGE_DESK_USER", "GANDRANGE_DESK_PASSWORD", "GANDRANGE_DESK_LOG_DIR",
+                    "GANDRANGE_DESK_CONFIG", "PYTHONIOENCODING", "PYTHONUTF8"):
             self.env.pop(var, None)
 
     def path(self, name: str) -> str:
@@ -103,8 +103,8 @@ class WineRunner:
         self.env = dict(os.environ, WINEDEBUG="-all")
         if prefix is not None:
             self.env["WINEPREFIX"] = str(prefix)
-        for var in ("GANDRANGE_DESK_DB", "GANDRANGE_DESK_USER", "GANDRANGE_DESK_LOG_DIR", "GANDRANGE_DESK_CONFIG",
-                    "PYTHONIOENCODING", "PYTHONUTF8", "DISPLAY", "WAYLAND_DISPLAY"):
+        for var in ("GANDRANGE_DESK_DB", "GANDRANGE_DESK_USER", "GANDRANGE_DESK_PASSWORD", "GANDRANGE_DESK_LOG_DIR",
+                    "GANDRANGE_DESK_CONFIG", "PYTHONIOENCODING", "PYTHONUTF8", "DISPLAY", "WAYLAND_DISPLAY"):
             self.env.pop(var, None)
         self.env["PYTHON_KEYRING_BACKEND"] = "keyring.backends.null.Keyring"
 
@@ -205,6 +205,10 @@ def run_commands(smoke: Smoke, runner) -> None:
     smoke.check("db upgrade --db", lambda: smoke.command("--db", db, "db", "upgrade", expect="Schéma créé"))
     smoke.check("demo", lambda: smoke.command("--db", db, "demo", "--families", "30",
                                               expect="Données de démonstration créées", timeout=600))
+    smoke.check("no implicit administrator: a command names its desk user",
+                lambda: smoke.command("--db", db, "queue", "list", status=1, expect="Indiquez qui agit"))
+    # From here on the commands act as the demo's administrator, as a scheduled task would.
+    runner.env.update(GANDRANGE_DESK_USER="admin", GANDRANGE_DESK_PASSWORD="demo1234")
 
     def prepare():
         result = smoke.command("--db", db, "invoices", "prepare", "--month", month, expect="préparée")

@@ -36,7 +36,7 @@ def register(sub) -> None:
 def upgrade(args) -> int:
     from gandrange_desk.services.system import schema
 
-    desk = open_desk(args, upgrade_ok=True)
+    desk = open_desk(args, upgrade_ok=True, first_run_ok=True)
     before = schema.current_revision(desk.engine)
     copy = schema.backup_sqlite_before_upgrade(desk.engine) if schema.needs_upgrade(desk.engine) else None
     schema.upgrade(desk.engine)

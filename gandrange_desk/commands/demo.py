@@ -25,7 +25,7 @@ def demo_command(args) -> int:
         # On stderr, so --json output stays a single document.
         print(f"{label} : {done}/{total}", file=sys.stderr, flush=True)
 
-    desk = open_desk(args)
+    desk = open_desk(args, first_run_ok=True)
     summary = run_demo(desk, families=args.families, seed=args.seed, year=args.year,
                        progress=Progress(report=report))
     from gandrange_desk.services.portal.demo import demo_logins, demo_logins_text

@@ -16,16 +16,29 @@ def register(sub) -> None:
                                            "ou GANDRANGE_DESK_NEW_PASSWORD)")
     add.add_argument("login")
     add.add_argument("--name", required=True, help="nom complet")
-    add.add_argument("--role", choices=["agent", "responsable", "admin"], default="agent")
+    add.add_argument("--role", choices=["agent", "responsable", "admin", "taches"], default="agent",
+                     help="rôle (taches : compte des tâches planifiées, qui ne fait qu'envoyer les courriels, "
+                          "sauvegarder et importer le flux)")
     add.set_defaults(handler=add_user)
     listing = users_sub.add_parser("list", help="liste les utilisateurs")
     listing.set_defaults(handler=list_users)
+    keep = users_sub.add_parser("keyring", help="enregistre le mot de passe d'un utilisateur dans le trousseau "
+                                                "du système (pour les tâches planifiées)")
+    keep.add_argument("login")
+    keep.set_defaults(handler=keyring_password)
 
 
 def add_user(args) -> int:
     from gandrange_desk.services.system.users import create_user
 
-    desk = open_desk(args)
+    from gandrange_desk.services.system.users import has_users, login_problems
+
+    desk = open_desk(args, first_run_ok=True)
+    problems = login_problems(args.login)
+    if problems:
+        raise DeskError(problems[0])
+    if not has_users(desk) and args.role != "admin":
+        raise DeskError("Le premier utilisateur du bureau est son administrateur : ajoutez --role admin.")
     password = os.environ.get("GANDRANGE_DESK_NEW_PASSWORD")
     if password is None:
         try:
@@ -53,4 +66,22 @@ def list_users(args) -> int:
     emit(args, data, lambda: "\n".join(
         f"{d['login']:<16} {d['name']:<30} {Role.label_of(d['role'])}"
         + ("" if d["active"] else " (désactivé)") for d in data) or "Aucun utilisateur.")
+    return 0
+
+
+def keyring_password(args) -> int:
+    """Checked first (a wrong password is refused and counted), then kept in the keyring."""
+    from gandrange_desk.cli import command_password
+    from gandrange_desk.db import make_engine, resolve_url
+    from gandrange_desk.services.context import Desk
+    from gandrange_desk.services.system import secrets
+    from gandrange_desk.services.system.users import authenticate
+
+    if not secrets.keyring_available():
+        raise DeskError("Aucun trousseau n'est disponible sur ce poste : utilisez GANDRANGE_DESK_PASSWORD.")
+    desk = Desk(make_engine(resolve_url(args.db)))
+    password = command_password(desk, args.login)
+    authenticate(desk, args.login, password, where="ligne de commande")  # any role: the tasks' user too
+    secrets.set_desk_password(args.login, password)
+    emit(args, {"login": args.login}, f"Mot de passe de « {args.login} » enregistré dans le trousseau du système.")
     return 0

@@ -44,7 +44,7 @@ from .billing import (
     SepaExport,
 )
 from .attendance import Attendance, Presence
-from .outbox import OutboxAttachment, OutboxMessage, OutboxStatus
+from .outbox import OutboxAttachment, OutboxMessage, OutboxSecret, OutboxStatus
 from .people import Appointment, AppointmentStatus, AuditEntry, DeskUser, Role
 from .portal import PortalThrottle
 

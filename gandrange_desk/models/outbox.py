@@ -16,6 +16,7 @@ class OutboxStatus(Labelled):
     SENT = "sent", "Envoyé"  # envoyé
     TEMP_FAILED = "temp_failed", "Échec temporaire"  # échec temporaire, retried later
     FAILED = "failed", "Échec définitif"  # échec définitif
+    CANCELLED = "cancelled", "Annulé"  # annulé by a clerk: never sent
 
 
 
@@ -66,3 +67,15 @@ class OutboxAttachment(Base):
     content: Mapped[bytes] = mapped_column(LargeBinary)
 
     message: Mapped[OutboxMessage] = relationship(back_populates="attachments")
+
+
+class OutboxSecret(Base):
+    """A temporary portal password waiting for its e-mail: the body holds `{{secret:<name>}}`,
+    filled at send time; the row is erased once the message is delivered (never in backups)."""
+
+    __tablename__ = "outbox_secret"
+
+    message_id: Mapped[int] = mapped_column(ForeignKey("outbox_message.id", ondelete="CASCADE"),
+                                            primary_key=True)
+    name: Mapped[str] = mapped_column(String(40), primary_key=True)
+    value: Mapped[str] = mapped_column(String(200))

@@ -14,6 +14,9 @@ class Role(Labelled):
     AGENT = "agent", "Agent"  # clerk
     RESPONSABLE = "responsable", "Responsable"  # supervisor
     ADMIN = "admin", "Administrateur"
+    # A desk user for the scheduled tasks (outbox send, backups, portal feed): nothing else, and
+    # never the window.
+    TASKS = "taches", "Tâches planifiées"
 
 
 
@@ -26,6 +29,9 @@ class DeskUser(Versioned, Base):
     role: Mapped[str] = mapped_column(String(20), default=Role.AGENT)
     password_hash: Mapped[str] = mapped_column(String(200), default="")
     active: Mapped[bool] = mapped_column(Boolean, default=True)
+    # Wrong passwords in a row, and the lock they led to (see services.system.users.authenticate).
+    failed_logins: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    locked_until: Mapped[datetime | None] = mapped_column(AwareDateTime(), nullable=True)
 
 
 class AuditEntry(Base):

@@ -20,7 +20,9 @@ from gandrange_desk import clock
 from gandrange_desk.errors import PermissionDenied, StaleEdit
 from gandrange_desk.models import AuditEntry, Role
 
-ROLE_RANK = {Role.AGENT: 1, Role.RESPONSABLE: 2, Role.ADMIN: 3}
+# The scheduled-tasks role ranks as an agent for the services it runs; the command line limits
+# it to those commands (services.system.users.check_command_allowed) and the window refuses it.
+ROLE_RANK = {Role.TASKS: 1, Role.AGENT: 1, Role.RESPONSABLE: 2, Role.ADMIN: 3}
 
 
 @dataclass(frozen=True)

@@ -59,6 +59,7 @@ def run_window(db: str | None = None, user: str | None = None) -> int:
     from gandrange_desk.services.context import SYSTEM, Desk
 
     app = QApplication.instance() or QApplication(sys.argv[:1])
+    _install_excepthook()
     app.setApplicationName("Gandrange Desk")
     app.setOrganizationName("Commune de Gandrange")
     from PySide6.QtGui import QIcon
@@ -105,6 +106,9 @@ def run_window(db: str | None = None, user: str | None = None) -> int:
         if actor is None:
             return 0
     desk = desk.as_actor(actor)
+    from gandrange_desk import db as databases
+
+    databases.current_holder.update(who=actor.login, what="fenêtre")
 
     from gandrange_desk.ui.main_window import MainWindow
 
@@ -132,6 +136,27 @@ def run_window(db: str | None = None, user: str | None = None) -> int:
     status = app.exec()
     _backup_on_close(desk)
     return status
+
+
+def _install_excepthook() -> None:
+    """An error escaping a Qt slot (outside `ui.common.ops`) is logged and told in one French
+    sentence; PySide would otherwise print its traceback and carry on silently."""
+    from gandrange_desk import console
+
+    def hook(kind, value, tb) -> None:
+        if issubclass(kind, KeyboardInterrupt):
+            return
+        console.log.error("unexpected error in the window", exc_info=(kind, value, tb))
+        from gandrange_desk.errors import DeskError
+        from PySide6.QtWidgets import QMessageBox
+
+        sentence = str(value) if isinstance(value, DeskError) else console.unexpected_text(value)
+        try:
+            QMessageBox.critical(None, "Gandrange Desk", sentence)
+        except Exception:  # noqa: BLE001 - already in the log
+            pass
+
+    sys.excepthook = hook
 
 
 def _backup_on_close(desk) -> None:

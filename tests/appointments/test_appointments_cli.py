@@ -14,6 +14,10 @@ from gandrange_desk.cli import main
 from gandrange_desk.models import Appointment, DeskUser, OutboxMessage, Structure
 from gandrange_desk.services.calendar import Calendar
 from tests.builders import make_family
+import pytest
+
+# Commands act as an authenticated desk user (tests/conftest.py).
+pytestmark = pytest.mark.usefixtures("cli_user")
 
 
 def working_week(desk) -> date:
@@ -69,7 +73,7 @@ def test_appointments_commands(desk, db_url, capsys, tmp_path):
 
     code, out, err = run(capsys, db_url, "appointments", "book", "--slot", str(slots[0]["id"]),
                          "--visitor", "Nadia Haddad", "--phone", "0612345678")
-    assert code == 1 and "vient d'être pris par systeme (la famille Keller)" in err and out == ""
+    assert code == 1 and "vient d'être pris par essai (la famille Keller)" in err and out == ""
     code, out, err = run(capsys, db_url, "appointments", "book", "--slot", str(slots[1]["id"]),
                          "--visitor", "Nadia Haddad", "--phone", "0612345678", "--no-mail", "--json")
     assert code == 0 and json.loads(out)["visitor_name"] == "Nadia Haddad"

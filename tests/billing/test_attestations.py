@@ -15,6 +15,9 @@ from gandrange_desk.services.billing import credit_notes
 from gandrange_desk.services.billing import payments
 from tests import payments_builders as b
 
+# Commands act as an authenticated desk user (tests/conftest.py).
+pytestmark = pytest.mark.usefixtures("cli_user")
+
 
 def _text(pdf: bytes) -> str:
     return b.plain("\n".join(p.extract_text() for p in PdfReader(io.BytesIO(pdf)).pages))

@@ -17,6 +17,10 @@ from gandrange_desk.clock import PARIS
 from gandrange_desk.models import Booking, Invoice, InvoiceStatus
 from gandrange_desk.services.billing import invoicing
 from tests.builders import load_example_settings, make_family, unit_id
+import pytest
+
+# Commands act as an authenticated desk user (tests/conftest.py).
+pytestmark = pytest.mark.usefixtures("cli_user")
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -65,9 +69,10 @@ def test_commands_prepare_issue_list_print(desk, db_url, capsys, tmp_path):
     assert capsys.readouterr().err.startswith("Mois invalide")
 
 
-def test_agent_cannot_issue_from_the_command_line(desk, db_url, capsys):
+def test_agent_cannot_issue_from_the_command_line(desk, db_url, capsys, monkeypatch):
     from gandrange_desk.services.system.users import create_user
 
+    monkeypatch.setenv("GANDRANGE_DESK_PASSWORD", "motdepasse2")
     load_example_settings(desk)
     create_user(desk, "admin", "Admin", "admin", "motdepasse1")
     create_user(desk, "sfoncin", "Sandrine Foncin", "agent", "motdepasse2")
@@ -84,8 +89,7 @@ def test_processes_issuing_at_once_leave_no_gap_nor_duplicate(desk, db_url):
     _families_with_bookings(desk, months, 12)
     for m in months:
         invoicing.prepare(desk, m)
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    env.pop("GANDRANGE_DESK_USER", None)
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}  # the desk user of tests/conftest.py acts
     procs = [subprocess.Popen([sys.executable, "-m", "gandrange_desk", "--db", db_url, "invoices", "issue",
                                "--month", f"{m:%Y-%m}"], env=env, stdout=subprocess.PIPE,
                               stderr=subprocess.PIPE, text=True)

@@ -17,6 +17,9 @@ from gandrange_desk.services.billing import payments
 from gandrange_desk.services.billing import reminders
 from tests import payments_builders as b
 
+# Commands act as an authenticated desk user (tests/conftest.py).
+pytestmark = pytest.mark.usefixtures("cli_user")
+
 
 @pytest.fixture
 def setup(desk):

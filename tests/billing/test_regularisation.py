@@ -26,6 +26,9 @@ from gandrange_desk.services.reservations import cells
 from tests.billing.test_invoicing import NOV, NOV_DAYS, lines_of
 from tests.builders import load_example_settings, make_booking, make_family, unit_id
 
+# Commands act as an authenticated desk user (tests/conftest.py).
+pytestmark = pytest.mark.usefixtures("cli_user")
+
 DEC = date(2026, 12, 1)
 
 

@@ -17,6 +17,9 @@ from gandrange_desk.services.billing import payments, reminders, sepa
 from gandrange_desk.services.billing.reversals import reverse_payment
 from tests import payments_builders as b
 
+# Commands act as an authenticated desk user (tests/conftest.py).
+pytestmark = pytest.mark.usefixtures("cli_user")
+
 NS = {"p": "urn:iso:std:iso:20022:tech:xsd:pain.008.001.02"}
 OCT, NOV = date(2026, 10, 1), date(2026, 11, 1)
 

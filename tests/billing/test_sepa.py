@@ -18,6 +18,9 @@ from gandrange_desk.services.billing import payments
 from gandrange_desk.services.billing import sepa
 from tests import payments_builders as b
 
+# Commands act as an authenticated desk user (tests/conftest.py).
+pytestmark = pytest.mark.usefixtures("cli_user")
+
 NS = {"p": "urn:iso:std:iso:20022:tech:xsd:pain.008.001.02"}
 XSD = os.path.join(os.path.dirname(sepaxml.__file__), "schemas", "pain.008.001.02.xsd")
 

@@ -25,6 +25,9 @@ from gandrange_desk.services.system import backup as backup_service
 from gandrange_desk.services.system.restore import restore
 from tests.builders import load_example_settings, make_family
 
+# Commands act as an authenticated desk user (tests/conftest.py).
+pytestmark = pytest.mark.usefixtures("cli_user")
+
 
 def families_in(url: str) -> list[str]:
     engine = make_engine(url)

@@ -9,6 +9,9 @@ from gandrange_desk.cli import main
 from gandrange_desk.db import is_configured, resolve_url
 from gandrange_desk.errors import DatabaseUnavailable
 
+# Commands act as an authenticated desk user (tests/conftest.py).
+pytestmark = pytest.mark.usefixtures("cli_user")
+
 
 @pytest.fixture
 def workstation(tmp_path, monkeypatch):

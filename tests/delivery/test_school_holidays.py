@@ -13,6 +13,9 @@ from gandrange_desk.services.calendar import Calendar
 from gandrange_desk.services.system import school_holidays as sh
 from tests.builders import load_example_settings
 
+# Commands act as an authenticated desk user (tests/conftest.py).
+pytestmark = pytest.mark.usefixtures("cli_user")
+
 PERISCOLAIRE = SimpleNamespace(opens="school_days", weekday_numbers=[0, 1, 3, 4])
 CENTRE_DE_LOISIRS = SimpleNamespace(opens="holiday_weekdays", weekday_numbers=[0, 1, 2, 3, 4])
 NOEL_2028 = (date(2028, 12, 23), date(2029, 1, 7), "Vacances de Noël")

@@ -73,6 +73,7 @@ def test_wheel_install_issues_an_invoice(wheel, tmp_path):
     assert Path(where) == Path(target_site) / "gandrange_desk" / "resources"
     run("db", "upgrade")
     run("demo", "--families", "12")
+    env.update(GANDRANGE_DESK_USER="nbecker", GANDRANGE_DESK_PASSWORD="demo1234")  # the demo's responsable
     month = date.today().strftime("%Y-%m")
     run("invoices", "prepare", "--month", month)
     assert "émise" in run("invoices", "issue", "--month", month)

@@ -21,6 +21,9 @@ from gandrange_desk.services.queue.listing import pending_items
 from tests import payments_builders as b
 from tests.builders import load_example_settings, make_booking, make_family, unit_id
 
+# Commands act as an authenticated desk user (tests/conftest.py).
+pytestmark = pytest.mark.usefixtures("cli_user")
+
 
 def _sheet(path, name=None):
     book = openpyxl.load_workbook(path, data_only=True)

@@ -23,6 +23,9 @@ from gandrange_desk.services.mail.outbox import enqueue
 from tests import payments_builders as pb
 from tests.builders import make_booking, make_family
 
+# Commands act as an authenticated desk user (tests/conftest.py).
+pytestmark = pytest.mark.usefixtures("cli_user")
+
 OLD_WORDS = ("Muller", "Claire", "Léa", "claire.muller", "06 12 34 56 78", "Mamie Jeanne", "arachide",
              "Dr Weber", "rue de la Gare")
 

@@ -20,6 +20,9 @@ from gandrange_desk.services import queue
 from gandrange_desk.services.calendar import Calendar
 from tests.builders import load_example_settings, make_family, unit_id
 
+# Commands act as an authenticated desk user (tests/conftest.py).
+pytestmark = pytest.mark.usefixtures("cli_user")
+
 
 def counts(desk) -> dict:
     with desk.read() as s:

@@ -16,6 +16,9 @@ from gandrange_desk.models import Booking, Family, FeedEntry, Request
 from gandrange_desk.services.intake import feed as intake
 from tests.builders import load_example_settings, make_family
 
+# Commands act as an authenticated desk user (tests/conftest.py).
+pytestmark = pytest.mark.usefixtures("cli_user")
+
 FUZZ = settings(max_examples=60, deadline=None,
                 suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
 

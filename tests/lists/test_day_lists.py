@@ -13,6 +13,9 @@ from gandrange_desk.cli import main
 from gandrange_desk.services.lists.day import day_lists, day_pdf
 from tests.builders import load_example_settings, make_booking, make_family, unit_id
 
+# Commands act as an authenticated desk user (tests/conftest.py).
+pytestmark = pytest.mark.usefixtures("cli_user")
+
 DAY = date(2026, 11, 26)  # Thursday: périscolaire open, MERCREDI closed
 
 

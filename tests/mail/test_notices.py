@@ -17,6 +17,9 @@ from gandrange_desk.models import AuditEntry, Family, OutboxMessage
 from gandrange_desk.services.mail import notices
 from tests.builders import load_example_settings, make_booking, make_family, unit_id
 
+# Commands act as an authenticated desk user (tests/conftest.py).
+pytestmark = pytest.mark.usefixtures("cli_user")
+
 BODY = "Bonjour,\n\nLe périscolaire sera fermé le vendredi 18 décembre.\n\nMerci de votre compréhension."
 
 

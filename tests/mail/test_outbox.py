@@ -17,6 +17,9 @@ from gandrange_desk.services.mail.outbox import (counts_text, list_messages, mes
 from tests.smtp_server import SMTP_TIMEOUT, SmtpServer, closed_port
 from tests.mail.test_mailer import PDF, add_family, configure, queue, rows
 
+# Commands act as an authenticated desk user (tests/conftest.py).
+pytestmark = pytest.mark.usefixtures("cli_user")
+
 
 def _run(capsys, db_url, *args):
     code = main(["--db", db_url, *args])

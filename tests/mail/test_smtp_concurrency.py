@@ -13,6 +13,10 @@ from sqlalchemy import select
 from gandrange_desk.models import OutboxMessage
 from tests.smtp_server import SmtpServer
 from tests.mail.test_mailer import configure, queue
+import pytest
+
+# Commands act as an authenticated desk user (tests/conftest.py).
+pytestmark = pytest.mark.usefixtures("cli_user")
 
 ROOT = Path(__file__).resolve().parents[2]
 

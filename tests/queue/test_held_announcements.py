@@ -21,6 +21,9 @@ from gandrange_desk.services.mail import outbox
 from gandrange_desk.services.mail.sender import claim_batch
 from tests.builders import load_example_settings, make_family
 
+# Commands act as an authenticated desk user (tests/conftest.py).
+pytestmark = pytest.mark.usefixtures("cli_user")
+
 HOLD = timedelta(minutes=3)
 
 

@@ -12,7 +12,7 @@ from sqlalchemy import func, insert, select
 from gandrange_desk.cli import main
 from gandrange_desk.errors import AlreadyDecided, PermissionDenied, ValidationFailed
 from gandrange_desk.models import (
-    AuditEntry, Booking, CellState, Child, Family, OutboxMessage, Request, RequestStatus, Unit,
+    AuditEntry, Booking, CellState, Child, Family, OutboxMessage, OutboxSecret, Request, RequestStatus, Unit,
 )
 from gandrange_desk.services.reservations import bookings
 from gandrange_desk.services.intake import feed as intake
@@ -21,6 +21,9 @@ from gandrange_desk.services.intake import waiting
 from gandrange_desk.services.calendar import Calendar
 from gandrange_desk.services.context import Actor
 from tests.builders import load_example_settings, make_family, unit_id
+
+# Commands act as an authenticated desk user (tests/conftest.py).
+pytestmark = pytest.mark.usefixtures("cli_user")
 
 SIGNATURE = """Cordialement,
 
@@ -237,7 +240,11 @@ def test_registration_accepted_creates_family_account_and_mails_credentials(offi
         assert "tom" in family.search_text and "weber" in family.search_text
     mail = outbox(office)[0]
     assert mail.recipients == "anne.weber@example.org"
-    assert f"Identifiant : anne.weber@example.org\nMot de passe provisoire : {password}\n" in mail.body_text
+    # Stored with a placeholder; the password itself waits apart, erased once the e-mail is delivered.
+    assert "Identifiant : anne.weber@example.org\nMot de passe provisoire : {{secret:password}}\n" in mail.body_text
+    assert password not in mail.body_text and password not in mail.body_html
+    with office.read() as s:
+        assert s.execute(select(OutboxSecret.value).where(OutboxSecret.message_id == mail.id)).scalar_one() == password
     assert "Adresse du portail : https://enfance-jeunesse-gandrange.leportailfamille.fr" in mail.body_text
     with pytest.raises(AlreadyDecided):
         queue.accept_registration(office, item.id)
@@ -321,7 +328,7 @@ def test_queue_commands(office, db_url, capsys):
     assert main(["--db", db_url, "queue", "refuse", str(late["id"]), "--reason", "Demande hors délai."]) == 0
     assert "1 demande refusée, 1 e-mail mis en file d'envoi." in capsys.readouterr().out
     assert main(["--db", db_url, "queue", "refuse", str(late["id"]), "--reason", "x"]) == 1
-    assert "déjà traitée par systeme" in capsys.readouterr().err
+    assert "déjà traitée par essai" in capsys.readouterr().err  # the command's desk user
     assert main(["--db", db_url, "queue", "accept", "999999"]) == 1
     assert "Demande introuvable : n° 999999." in capsys.readouterr().err
     assert main(["--db", db_url, "queue", "accept", "--all", "--billing", "billed"]) == 0

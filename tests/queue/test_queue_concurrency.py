@@ -22,6 +22,9 @@ from gandrange_desk.services import queue
 from gandrange_desk.services.context import Actor
 from tests.builders import load_example_settings, make_family
 
+# Commands act as an authenticated desk user (tests/conftest.py).
+pytestmark = pytest.mark.usefixtures("cli_user")
+
 ROOT = Path(__file__).resolve().parents[2]
 
 

@@ -18,6 +18,9 @@ from gandrange_desk.services.exports import lists
 from gandrange_desk.services.reports.caf import band, caf_pdf, caf_report
 from tests.builders import load_example_settings, make_booking, make_family, unit_id
 
+# Commands act as an authenticated desk user (tests/conftest.py).
+pytestmark = pytest.mark.usefixtures("cli_user")
+
 START, END = date(2026, 11, 16), date(2026, 11, 27)  # today is Thursday 26 November
 
 

@@ -16,6 +16,9 @@ from gandrange_desk.models import (
 from gandrange_desk.services.settings.service import export_settings, import_settings
 from tests.builders import load_example_settings, make_family
 
+# Commands act as an authenticated desk user (tests/conftest.py).
+pytestmark = pytest.mark.usefixtures("cli_user")
+
 
 def snapshot(desk) -> dict:
     """Every settings value, without ids, versions or stamps: what a round-trip must preserve."""

@@ -11,6 +11,9 @@ from gandrange_desk.models import Activity, AuditEntry, School, Structure, Tarif
 from gandrange_desk.services.settings.service import import_settings
 from gandrange_desk.services.settings.toml import parse_settings
 
+# Commands act as an authenticated desk user (tests/conftest.py).
+pytestmark = pytest.mark.usefixtures("cli_user")
+
 
 @pytest.fixture
 def example(settings_path) -> str:

@@ -15,6 +15,9 @@ from gandrange_desk.models import Family
 from gandrange_desk.services.system.backup import find_pg_dump
 from tests.builders import load_example_settings, make_family
 
+# Commands act as an authenticated desk user (tests/conftest.py).
+pytestmark = pytest.mark.usefixtures("cli_user")
+
 
 def families_in(url: str) -> list[str]:
     engine = make_engine(url)

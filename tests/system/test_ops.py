@@ -174,6 +174,22 @@ def test_a_long_bug_is_logged_from_the_worker(qtbot, window, caplog):
     assert "ZeroDivisionError" in caplog.text
 
 
+def test_disk_full_in_the_window_is_said_as_such(qtbot, window, boxes):
+    import errno
+    import sqlite3
+
+    def full():
+        raise sqlite3.OperationalError("database or disk is full")
+
+    assert ops.run(window, "Enregistrer", full) is None
+    assert boxes[-1][2].startswith("Disque plein : l'opération n'a pas pu être enregistrée.")
+    errors = []
+    ops.run(window, "Émission", lambda progress: (_ for _ in ()).throw(OSError(errno.ENOSPC, "No space left")),
+            long=True, on_error=errors.append)
+    qtbot.waitUntil(lambda: bool(errors), timeout=5000)
+    assert errors[0].startswith("Disque plein")
+
+
 def test_annuler_stops_a_long_run_and_rolls_it_back(qtbot, window, desk, boxes):
     from gandrange_desk.models import Invoice
     from gandrange_desk.services.billing import invoicing

@@ -23,7 +23,31 @@ QUOTIENT_SOURCES = ("CAF", "MSA", "Attestation", "Avis d'imposition")
 
 
 def can_see_health(actor: Actor) -> bool:
+    """Allergies, PAI (and who may collect the child): what a clerk needs to feed a child and
+    hand it over, visible to every desk role."""
     return actor.role in HEALTH_ROLES
+
+
+# Medical notes and the doctor: only the roles the `health.medical_roles` setting names
+# (comma-separated role codes); by default the responsable and the administrator.
+MEDICAL_ROLES_KEY = "health.medical_roles"
+DEFAULT_MEDICAL_ROLES = frozenset({Role.RESPONSABLE.value, Role.ADMIN.value})
+MEDICAL_FIELDS = ("health_notes", "doctor")
+
+
+def medical_roles(session) -> frozenset[str]:
+    from sqlalchemy import select
+
+    from gandrange_desk.models import AppSetting
+
+    value = session.execute(select(AppSetting.value).where(AppSetting.key == MEDICAL_ROLES_KEY)).scalar_one_or_none()
+    if value is None:
+        return DEFAULT_MEDICAL_ROLES
+    return frozenset(r.strip() for r in value.split(",") if r.strip()) & HEALTH_ROLES
+
+
+def can_see_medical(actor: Actor, roles: frozenset[str]) -> bool:
+    return can_see_health(actor) and actor.role in roles
 
 
 @dataclass(frozen=True)
@@ -69,6 +93,7 @@ class ChildData:
     pai: bool | None
     doctor: str | None
     pickups: tuple[PickupData, ...]
+    medical_visible: bool = True  # health notes and doctor (None when not)
 
     @property
     def full_name(self) -> str:
@@ -151,6 +176,7 @@ class FamilySnapshot:
     health_visible: bool
     # Set on the snapshot a write operation returns (empty on a plain read): what it changed.
     changes: Changes = field(default_factory=Changes, compare=False, repr=False)
+    medical_visible: bool = True  # health notes and the doctor (see MEDICAL_ROLES_KEY)
 
     def quotient_on(self, day: date) -> QuotientData | None:
         current = None

@@ -48,7 +48,10 @@ from gandrange_desk.services.families.data import (
     PortalInput,
     QuotientData,
     QuotientInput,
+    MEDICAL_FIELDS,
     can_see_health,
+    can_see_medical,
+    medical_roles,
 )
 from gandrange_desk.services.families.search import SearchResult, balances, pending_counts
 from gandrange_desk.services.families.search import search as _search
@@ -94,17 +97,19 @@ def get_family(desk: Desk, family_id: int) -> FamilySnapshot:
 
 def snapshot(s: Session, f: Family, desk: Desk) -> FamilySnapshot:
     health = can_see_health(desk.actor)
+    medical = can_see_medical(desk.actor, medical_roles(s))
     schools = dict(s.execute(select(School.id, School.name)).all())
     children = tuple(
         ChildData(
             id=c.id, ref=c.ref, first_name=c.first_name, last_name=c.last_name,
             birth_date=c.birth_date, school_id=c.school_id, school_name=schools.get(c.school_id, ""),
             class_name=c.class_name, archived=c.archived, health_visible=health,
-            health_notes=c.health_notes if health else None,
+            health_notes=c.health_notes if medical else None,
             allergies=c.allergies if health else None,
-            pai=c.pai if health else None, doctor=c.doctor if health else None,
+            pai=c.pai if health else None, doctor=c.doctor if medical else None,
             pickups=tuple(PickupData(p.id, p.name, p.relation, p.phone, p.forbidden)
                           for p in c.pickup_persons),
+            medical_visible=medical,
         ) for c in sorted(f.children, key=lambda c: (c.archived, c.birth_date, c.id)))
     mandates = tuple(
         MandateData(m.id, m.rum, mask_iban(m.iban), m.bic, m.holder, m.signed_on, m.state,
@@ -135,7 +140,7 @@ def snapshot(s: Session, f: Family, desk: Desk) -> FamilySnapshot:
                         for q in sorted(f.quotients, key=lambda q: (q.valid_from, q.id))),
         mandates=mandates, documents=documents,
         balance_cents=balances(s, [f.id]).get(f.id, 0), issued_invoices=int(issued),
-        pending_requests=pending_counts(s, [f.id]).get(f.id, 0), health_visible=health,
+        pending_requests=pending_counts(s, [f.id]).get(f.id, 0), health_visible=health, medical_visible=medical,
     )
 
 
@@ -338,6 +343,12 @@ def save_family(desk: Desk, family_id: int, version: int, *, foyer: FoyerInput |
             for name in HEALTH_FIELDS:
                 if item[name] is not None:
                     raise PermissionDenied("Données de santé : votre rôle ne permet pas de les modifier.")
+    if children_v is not None:
+        with desk.read() as s:
+            medical = can_see_medical(desk.actor, medical_roles(s))
+        if not medical and any(item[name] is not None for item in children_v for name in MEDICAL_FIELDS):
+            raise PermissionDenied("Notes médicales et médecin : réservés aux rôles que les paramètres désignent ; "
+                                   "votre rôle ne permet pas de les modifier.")
 
     with desk.unit_of_work() as s:
         f = load_family(s, family_id, lock=True)

@@ -15,7 +15,7 @@ from gandrange_desk.services.context import Desk, check_version, stamp
 from gandrange_desk.services.families.file import WHAT, load_family, saved_snapshot
 from gandrange_desk.services.families.data import DocumentData, FamilySnapshot
 from gandrange_desk.services.families.validation import FieldProblems
-from gandrange_desk.services.mail.outbox import enqueue, family_recipients
+from gandrange_desk.services.mail.outbox import enqueue, family_recipients, secret_placeholder
 from gandrange_desk.services.system.users import hash_password
 
 # No 0/O, 1/l/I: the password is read off a letter and typed by hand.
@@ -93,11 +93,12 @@ def send_credentials(desk: Desk, family_id: int, version: int) -> CredentialsRes
         holder = next((g for g in f.guardians if g.holds_portal_account and g.email and not g.email_doubtful), None)
         recipients = [holder.email] if holder else [a for a in family_recipients(f)
                                                      if not any(g.email == a and g.email_doubtful for g in f.guardians)]
-        text = credentials_text(structure, login, password)
         letter = None
         if recipients:
+            # The body keeps a placeholder; the password waits apart and is erased once delivered.
             enqueue(s, desk, recipients=recipients, subject="Vos identifiants du Portail Famille",
-                    body_text=text, family_id=f.id, kind="credentials")
+                    body_text=credentials_text(structure, login, secret_placeholder("password")),
+                    family_id=f.id, kind="credentials", secrets={"password": password})
         else:
             letter = credentials_letter_pdf(structure, f, login, password, desk.today())
         stamp(f, desk)

@@ -11,14 +11,15 @@ from dataclasses import dataclass, field, replace
 from datetime import date, datetime, time, timedelta
 from typing import Iterable, Sequence
 
-from sqlalchemy import func, insert, or_, select, update
+from sqlalchemy import delete, func, insert, or_, select, update
 from sqlalchemy.orm import Session, selectinload
 
 from gandrange_desk.clock import PARIS
 from gandrange_desk.errors import DeskError, NotFound
-from gandrange_desk.models import Family, OutboxAttachment, OutboxMessage, OutboxStatus
+from gandrange_desk.models import Family, OutboxAttachment, OutboxMessage, OutboxSecret, OutboxStatus
 from gandrange_desk.services.changes import Changes
 from gandrange_desk.services.context import Desk
+from gandrange_desk.services.mail.addresses import recipients_problem
 
 MESSAGE_ID_DOMAIN = "gandrange-desk.local"
 
@@ -57,6 +58,29 @@ class Outgoing:
     attachments: Iterable[tuple[str, str, bytes]] = ()
     not_before: datetime | None = None  # held until then (decisions merged into one message)
     announce_key: str | None = None
+    # Values the body names by placeholder (`secret_placeholder(name)`), e.g. a temporary portal
+    # password: kept apart, filled in at send time, erased once the message is delivered.
+    secrets: dict[str, str] = field(default_factory=dict)
+
+
+def secret_placeholder(name: str) -> str:
+    return "{{secret:" + name + "}}"
+
+
+_PLACEHOLDER = re.compile(r"\{\{secret:([a-z_]+)\}\}")
+
+
+def fill_secrets(text: str, values: dict[str, str]) -> tuple[str, list[str]]:
+    """The text with its placeholders filled, and the names of those with no value left."""
+    missing: list[str] = []
+
+    def value(m: re.Match) -> str:
+        if m.group(1) in values:
+            return values[m.group(1)]
+        missing.append(m.group(1))
+        return m.group(0)
+
+    return _PLACEHOLDER.sub(value, text or ""), missing
 
 
 def enqueue_many(session: Session, desk: Desk, messages: Sequence[Outgoing], *,
@@ -79,7 +103,7 @@ def enqueue_many(session: Session, desk: Desk, messages: Sequence[Outgoing], *,
         "related_requests": ",".join(str(i) for i in m.related_requests), "invoice_id": m.invoice_id,
     } for m in messages]
     table = OutboxMessage.__table__
-    if not with_ids and not any(m.attachments for m in messages):
+    if not with_ids and not any(m.attachments or m.secrets for m in messages):
         # A decision round's thousands of e-mails: one plain multi-row INSERT, no ids to read back.
         session.execute(insert(table), rows)
         return []
@@ -91,17 +115,22 @@ def enqueue_many(session: Session, desk: Desk, messages: Sequence[Outgoing], *,
              for mid, m in zip(ids, messages) for name, mime, content in m.attachments]
     if files:
         session.execute(insert(OutboxAttachment.__table__), files)
+    kept = [{"message_id": mid, "name": name, "value": value}
+            for mid, m in zip(ids, messages) for name, value in m.secrets.items()]
+    if kept:
+        session.execute(insert(OutboxSecret.__table__), kept)
     return ids
 
 
 def enqueue(session: Session, desk: Desk, *, recipients: Sequence[str], subject: str, body_text: str,
             body_html: str = "", family_id: int | None = None, kind: str = "",
             related_requests: Iterable[int] = (), invoice_id: int | None = None,
-            attachments: Iterable[tuple[str, str, bytes]] = ()) -> OutboxMessage:
+            attachments: Iterable[tuple[str, str, bytes]] = (),
+            secrets: dict[str, str] | None = None) -> OutboxMessage:
     """One message: `enqueue_many` with one row; returns it as stored."""
     [message_id] = enqueue_many(session, desk, [Outgoing(
         recipients, subject, body_text, body_html, family_id, kind, tuple(related_requests), invoice_id,
-        tuple(attachments))], with_ids=True)
+        tuple(attachments), secrets=dict(secrets or {}))], with_ids=True)
     return session.get(OutboxMessage, message_id)
 
 
@@ -230,7 +259,7 @@ MASK = "•••••••• (masqué : seule la famille le reçoit)"
 
 
 def mask_secrets(text: str) -> str:
-    return _SECRET.sub(lambda m: m.group(1) + MASK, text or "")
+    return _PLACEHOLDER.sub(MASK, _SECRET.sub(lambda m: m.group(1) + MASK, text or ""))
 
 
 def message_detail(desk: Desk, message_id: int) -> OutboxDetail:
@@ -290,8 +319,14 @@ def release_held(desk: Desk, family_id: int | Iterable[int] | None = None, *,
     return Changes(outbox=n)
 
 
-def resend(desk: Desk, message_id: int) -> OutboxRow:
-    """Put a failed message back in the queue, due now (same Message-ID: the same message)."""
+def resend(desk: Desk, message_id: int, recipients: str | None = None) -> OutboxRow:
+    """Put a failed message back in the queue, due now (same Message-ID: the same message);
+    `recipients` corrects its addresses first (comma-separated)."""
+    if recipients is not None:
+        recipients = ", ".join(a.strip() for a in recipients.replace(";", ",").split(",") if a.strip())
+        problem = recipients_problem(recipients)
+        if problem:
+            raise DeskError(problem)
     with desk.unit_of_work() as s:
         m = s.get(OutboxMessage, message_id, with_for_update=True)
         if m is None:
@@ -300,11 +335,45 @@ def resend(desk: Desk, message_id: int) -> OutboxRow:
             raise DeskError(f"Ce courriel est « {OutboxStatus.label_of(m.status).lower()} » : seul un courriel en "
                             "échec peut être renvoyé.")
         before = {"status": m.status, "attempts": m.attempts, "last_error": m.last_error}
+        after: dict = {"status": OutboxStatus.PENDING}
+        if recipients is not None and recipients != m.recipients:
+            before["recipients"] = m.recipients
+            after["recipients"] = recipients
+            m.recipients = recipients
         m.status = OutboxStatus.PENDING
         m.next_attempt_at = desk.now()
         m.claimed_by = None
         m.claimed_at = None
         desk.audit(s, "outbox_resend", "outbox_message", m.id, family_id=m.family_id, before=before,
+                   after=after)
+        s.flush()
+        ref, name = (m.family_id and s.execute(select(Family.ref, Family.name)
+                                               .where(Family.id == m.family_id)).first()) or ("", "")
+        return replace(_row(m, ref, name, len(m.attachments)), changes=Changes(outbox=1))
+
+
+CANCELLABLE = (OutboxStatus.PENDING, OutboxStatus.TEMP_FAILED, OutboxStatus.FAILED)
+
+
+def cancel(desk: Desk, message_id: int) -> OutboxRow:
+    """The clerk gives up on a message: it is kept, marked "Annulé", and never sent."""
+    with desk.unit_of_work() as s:
+        m = s.get(OutboxMessage, message_id, with_for_update=True)
+        if m is None:
+            raise NotFound(f"Courriel introuvable (n° {message_id}).")
+        if m.status not in CANCELLABLE:
+            raise DeskError(f"Ce courriel est « {OutboxStatus.label_of(m.status).lower()} » : seul un courriel "
+                            "en attente ou en échec peut être annulé.")
+        before = {"status": m.status, "last_error": m.last_error}
+        m.status = OutboxStatus.CANCELLED
+        m.next_attempt_at = None
+        s.execute(delete(OutboxSecret).where(OutboxSecret.message_id == m.id))  # never sent: nothing to keep
+        m.announce_key = None
+        m.claimed_by = None
+        m.claimed_at = None
+        m.last_error = f"Annulé par {desk.actor.login}. " + (m.last_error or "")
+        m.last_error = m.last_error.strip()
+        desk.audit(s, "outbox_cancel", "outbox_message", m.id, family_id=m.family_id, before=before,
                    after={"status": m.status})
         s.flush()
         ref, name = (m.family_id and s.execute(select(Family.ref, Family.name)

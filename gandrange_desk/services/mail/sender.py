@@ -10,6 +10,7 @@ the queue after `STALE_AFTER`.
 
 from __future__ import annotations
 
+import logging
 import os
 import smtplib
 import socket
@@ -20,13 +21,16 @@ from email.message import EmailMessage
 from email.policy import SMTP as SMTP_POLICY
 from email.utils import format_datetime, getaddresses, parseaddr
 
-from sqlalchemy import func, or_, select, update
+from sqlalchemy import delete, func, or_, select, update
 from sqlalchemy.orm import selectinload
 
 from gandrange_desk.errors import DeskError
-from gandrange_desk.models import AppSetting, Guardian, OutboxMessage, OutboxStatus, SmtpSettings
+from gandrange_desk.models import AppSetting, Guardian, OutboxMessage, OutboxSecret, OutboxStatus, SmtpSettings
 from gandrange_desk.services.system import secrets
 from gandrange_desk.services.context import Desk
+from gandrange_desk.services.mail.addresses import recipients_problem, visible  # noqa: F401 - used by front-ends
+
+log = logging.getLogger("gandrange_desk.mail")
 
 # Growing delays between attempts after a temporary failure; the last one repeats.
 BACKOFF = (timedelta(minutes=1), timedelta(minutes=5), timedelta(minutes=15), timedelta(hours=1),
@@ -102,8 +106,15 @@ def claimant() -> str:
 # The message
 
 
-def build_message(row: OutboxMessage, config: SmtpConfig) -> EmailMessage:
-    """The exact bytes sent for an outbox row; identical on every attempt (same Message-ID, Date)."""
+def build_message(row: OutboxMessage, config: SmtpConfig, secrets_: dict[str, str] | None = None) -> EmailMessage:
+    """The exact bytes sent for an outbox row; identical on every attempt (same Message-ID, Date).
+    `secrets_` fills the body's placeholders (a temporary password), never stored in the body."""
+    from gandrange_desk.services.mail.outbox import fill_secrets
+
+    body_text, missing = fill_secrets(row.body_text, secrets_ or {})
+    body_html, missing_html = fill_secrets(row.body_html, secrets_ or {})
+    if missing or missing_html:
+        raise _SecretLost()
     msg = EmailMessage(policy=SMTP_POLICY)
     msg["From"] = config.sender
     msg["To"] = row.recipients
@@ -113,9 +124,9 @@ def build_message(row: OutboxMessage, config: SmtpConfig) -> EmailMessage:
     msg["Date"] = format_datetime(row.created_at)
     msg["Message-ID"] = row.message_id
     msg["Auto-Submitted"] = "auto-generated"
-    msg.set_content(row.body_text, charset="utf-8")
-    if row.body_html:
-        msg.add_alternative(row.body_html, subtype="html", charset="utf-8")
+    msg.set_content(body_text, charset="utf-8")
+    if body_html:
+        msg.add_alternative(body_html, subtype="html", charset="utf-8")
     for attachment in row.attachments:
         maintype, _, subtype = (attachment.mime_type or "application/octet-stream").partition("/")
         msg.add_attachment(attachment.content, maintype=maintype, subtype=subtype or "octet-stream",
@@ -123,8 +134,33 @@ def build_message(row: OutboxMessage, config: SmtpConfig) -> EmailMessage:
     return msg
 
 
+class _SecretLost(Exception):
+    """The body names a secret that is no longer kept (erased, or a restored backup)."""
+
+
+SECRET_LOST = ("Mot de passe provisoire introuvable (base restaurée depuis une sauvegarde, qui ne les garde "
+               "pas) : annulez ce courriel et renvoyez les identifiants depuis la fiche famille.")
+
+
 def recipient_addresses(recipients: str) -> list[str]:
     return [addr for _name, addr in getaddresses([recipients]) if addr]
+
+
+def message_problem(row: OutboxMessage, config: SmtpConfig,
+                    secrets_: dict[str, str] | None = None) -> tuple[EmailMessage | None, str]:
+    """The message to send, or why it can never be built (a French reason)."""
+    problem = recipients_problem(row.recipients)
+    if problem:
+        return None, problem
+    if any(ch in (row.subject or "") for ch in "\r\n\0"):
+        return None, f"Objet invalide : « {visible(row.subject)} » (retour à la ligne interdit)."
+    try:
+        return build_message(row, config, secrets_), ""
+    except _SecretLost:
+        return None, SECRET_LOST
+    except Exception as exc:  # noqa: BLE001 - one bad row must not stop the others
+        log.warning("outbox message %s cannot be built", row.id, exc_info=True)
+        return None, f"Courriel impossible à construire : {visible(str(exc))}"
 
 
 # ---------------------------------------------------------------------------------------------
@@ -252,6 +288,9 @@ class SendReport:
     released: int = 0  # claimed, then handed back untried (bad password)
     requeued_stale: int = 0
     problem: str = ""  # a reason the run stopped early (server down, password refused)
+    later: int = 0  # messages still waiting for a later attempt when the run ended
+    next_at: datetime | None = None  # the earliest of those attempts
+    hurried: int = 0  # waiting messages made due at once (`--now`)
 
     def count(self, status: str) -> int:
         return sum(1 for d in self.deliveries if d.status == status)
@@ -326,10 +365,44 @@ def next_delay(attempts: int) -> timedelta:
     return BACKOFF[min(max(attempts, 1), len(BACKOFF)) - 1]
 
 
+def hurry_waiting(desk: Desk) -> int:
+    """Make the messages waiting for a later attempt due at once (`outbox send --now`).
+
+    Decision e-mails held for the clerk's next decisions are left alone: they are not retries."""
+    now = desk.now()
+    table = OutboxMessage.__table__
+    with desk.unit_of_work() as s:
+        result = s.execute(
+            update(table)
+            .where(table.c.status.in_(WAITING), table.c.next_attempt_at > now,
+                   or_(table.c.announce_key.is_(None), table.c.attempts > 0))
+            .values(next_attempt_at=now))
+        return result.rowcount or 0
+
+
+def waiting_later(desk: Desk) -> tuple[int, datetime | None]:
+    """(how many messages wait for a later attempt, when the first of them is due)."""
+    now = desk.now()
+    table = OutboxMessage.__table__
+    with desk.read() as s:
+        n, first = s.execute(select(func.count(), func.min(table.c.next_attempt_at))
+                             .where(table.c.status.in_(WAITING), table.c.next_attempt_at > now)).one()
+    return int(n or 0), first
+
+
 def send_pending(desk: Desk, *, limit: int | None = None, password: str | None = None,
                  timeout: float | None = None, batch_size: int = CLAIM_BATCH,
-                 stale_after: timedelta = STALE_AFTER, progress=None) -> SendReport:
-    """Deliver what is due. Raises SmtpNotConfigured / SmtpPasswordMissing before touching a row."""
+                 stale_after: timedelta = STALE_AFTER, progress=None, now: bool = False) -> SendReport:
+    """Deliver what is due (`now`: also what waits for a later attempt).
+    Raises SmtpNotConfigured / SmtpPasswordMissing before touching a row."""
+    report = _send_pending(desk, limit=limit, password=password, timeout=timeout, batch_size=batch_size,
+                           stale_after=stale_after, progress=progress, now=now)
+    report.later, report.next_at = waiting_later(desk)
+    return report
+
+
+def _send_pending(desk: Desk, *, limit: int | None, password: str | None, timeout: float | None,
+                  batch_size: int, stale_after: timedelta, progress, now: bool) -> SendReport:
     config = smtp_config(desk)
     if config is None:
         from gandrange_desk.services.mail.outbox import outbox_counts
@@ -340,6 +413,8 @@ def send_pending(desk: Desk, *, limit: int | None = None, password: str | None =
             "Renseignez la section [smtp] des paramètres.")
     secret = resolve_password(config, password)
     report = SendReport(requeued_stale=release_stale_claims(desk, stale_after))
+    if now:
+        report.hurried = hurry_waiting(desk)
     me = claimant()
     smtp: smtplib.SMTP | None = None
     untried: list[int] = []
@@ -387,10 +462,14 @@ def _send_one(desk: Desk, smtp: smtplib.SMTP, config: SmtpConfig, message_id: in
     with desk.read() as s:
         row = s.execute(select(OutboxMessage).options(selectinload(OutboxMessage.attachments))
                         .where(OutboxMessage.id == message_id)).scalar_one()
-        msg = build_message(row, config)
-        to_addrs = recipient_addresses(row.recipients)
-    if not to_addrs:
-        return _record(desk, message_id, me, "perm", "Aucune adresse de destinataire valable.", {}), True
+        kept = dict(s.execute(select(OutboxSecret.name, OutboxSecret.value)
+                              .where(OutboxSecret.message_id == message_id)).all())
+        msg, problem = message_problem(row, config, kept)
+        to_addrs = recipient_addresses(row.recipients) if msg is not None else []
+    if msg is None or not to_addrs:
+        # Set aside for the clerk (correct the address, or cancel); the batch goes on.
+        return _record(desk, message_id, me, "perm", problem or "Aucune adresse de destinataire valable.",
+                       {}), True
     try:
         refused = smtp.send_message(msg, from_addr=config.envelope_from, to_addrs=to_addrs)
     except smtplib.SMTPRecipientsRefused as exc:
@@ -413,6 +492,10 @@ def _send_one(desk: Desk, smtp: smtplib.SMTP, config: SmtpConfig, message_id: in
         # Includes a disconnect before the server's answer to DATA: we cannot know whether it
         # kept the message, so it is retried (same Message-ID) — the at-least-once side.
         return _record(desk, message_id, me, "temp", _network_reason(config, exc), {}), False
+    except Exception as exc:  # noqa: BLE001 - one message must never stop the others
+        log.exception("outbox message %s: unexpected error while sending", message_id)
+        return _record(desk, message_id, me, "perm",
+                       f"Message impossible à transmettre : {visible(str(exc)) or type(exc).__name__}", {}), False
     # AT-LEAST-ONCE WINDOW: the server has accepted DATA (250) but 'sent' is not committed yet.
     # A crash here leaves the row 'sending'; after STALE_AFTER it is sent again with the same
     # Message-ID. SMTP has no two-phase commit, so the window is kept to this one local commit.
@@ -449,6 +532,8 @@ def _record(desk: Desk, message_id: int, me: str, outcome: str, error: str,
             row.status = OutboxStatus.SENT
             row.sent_at = now
             row.next_attempt_at = None
+            # Delivered: the temporary password now lives in the family's mailbox only.
+            s.execute(delete(OutboxSecret).where(OutboxSecret.message_id == row.id))
         elif outcome == "perm":
             row.status = OutboxStatus.FAILED
             row.next_attempt_at = None

@@ -19,7 +19,7 @@ from gandrange_desk.models import Child, Family, Guardian, PortalState, Request,
 from gandrange_desk.services.context import stamp
 from gandrange_desk.services.intake import waiting
 from gandrange_desk.services.mail import texts as mail_texts
-from gandrange_desk.services.mail.outbox import family_recipients
+from gandrange_desk.services.mail.outbox import family_recipients, secret_placeholder
 from gandrange_desk.services.search import family_search_text
 
 from .claims import claim, load_in
@@ -79,8 +79,10 @@ def accept(rnd: DecisionRound, r: Request, cal) -> Family:
                after={"request": r.id, "ref": family.ref, "portal_login": login,
                       "children": child_refs})
     recipients = family_recipients(family)
-    mail = mail_texts.registration_accepted_mail(rnd.sender, family.name, login, password)
-    rnd.mail(family.id, recipients, mail, "registration", [r.id], f"{family.name} ({family.ref})")
+    # The stored body names the password by placeholder; it waits apart until delivered.
+    mail = mail_texts.registration_accepted_mail(rnd.sender, family.name, login, secret_placeholder("password"))
+    rnd.mail(family.id, recipients, mail, "registration", [r.id], f"{family.name} ({family.ref})",
+             secrets={"password": password})
     if not recipients:
         family.portal_state = PortalState.TO_CREATE
     rnd.result.credentials.append((family.ref, login, password, bool(recipients)))

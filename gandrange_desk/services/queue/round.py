@@ -101,13 +101,13 @@ class DecisionRound:
             self.result.changes.families.add(family_id)
 
     def mail(self, family_id: int | None, recipients: list[str], mail: mail_texts.Mail, kind: str,
-             related: list[int], family_label: str) -> None:
+             related: list[int], family_label: str, secrets: dict[str, str] | None = None) -> None:
         if not recipients:
             if family_label not in self.result.without_email:
                 self.result.without_email.append(family_label)
             return
         self._outgoing.append(Outgoing(recipients, mail.subject, mail.text, mail.html, family_id, kind,
-                                       tuple(related)))
+                                       tuple(related), secrets=dict(secrets or {})))
 
     def close(self, hold: timedelta | None = None) -> DecisionResult:
         """Compose the cell e-mails and write every message of the round; returns the result.

@@ -16,7 +16,7 @@ from sqlalchemy import and_, distinct, func, select
 from gandrange_desk.clock import PARIS
 from gandrange_desk.models import AuditEntry, DeskUser, Family, Role
 from gandrange_desk.services.context import SYSTEM, Desk
-from gandrange_desk.services.families.data import can_see_health
+from gandrange_desk.services.families.data import can_see_health, can_see_medical, medical_roles
 from gandrange_desk.services.search import normalize
 from gandrange_desk.services.system.audit_words import ENTITY_LABELS, VALUE_LABELS, action_label, change_lines
 
@@ -114,7 +114,7 @@ def _conditions(f: AuditFilter) -> list:
     return conds
 
 
-def _change_text(before: str, after: str, health: bool) -> str:
+def _change_text(before: str, after: str, health: bool, medical: bool = True) -> str:
     def parse(text):
         if text and text[:1] in "{[":
             try:
@@ -127,9 +127,9 @@ def _change_text(before: str, after: str, health: bool) -> str:
     if b is None and a is None:
         raw = " → ".join(t for t in (before, after) if t)
         return raw if len(raw) <= 300 else raw[:297] + "…"
-    lines = change_lines(b, a, health)
+    lines = change_lines(b, a, health, medical)
     if not lines and (isinstance(a, dict) or isinstance(b, dict)):
-        lines = change_lines({}, a if isinstance(a, dict) else b, health)
+        lines = change_lines({}, a if isinstance(a, dict) else b, health, medical)
     text = " ; ".join(lines)
     return text if len(text) <= 400 else text[:397] + "…"
 
@@ -151,11 +151,12 @@ def query(desk: Desk, filters: AuditFilter | None = None, *, before_id: int | No
         stmt = stmt.where(and_(*conds))
     with desk.read() as s:
         found = s.execute(stmt).all()
+        medical = can_see_medical(desk.actor, medical_roles(s))
     return [AuditRow(
         id=e.id, at=e.at, user_login=e.user_login, user_name=uname or (SYSTEM.full_name if e.user_login == SYSTEM.login else ""), action=e.action,
         action_label=action_label(e.action), entity=e.entity, entity_label=ENTITY_LABELS.get(e.entity, e.entity),
         entity_id=e.entity_id, family_id=e.family_id, family_ref=ref or "", family_name=fname or "",
-        change=_change_text(e.before, e.after, health),
+        change=_change_text(e.before, e.after, health, medical),
         entity_name=entity_name(e.entity, e.before, e.after, ref),
     ) for e, ref, fname, uname in found]
 

@@ -47,6 +47,10 @@ ACTION_LABELS = {
     "feed.import": "Flux du portail importé",
     "email_doubtful": "Adresse e-mail douteuse",
     "outbox_resend": "Courriel renvoyé",
+    "outbox_cancel": "Courriel annulé",
+    "login.failed": "Connexion refusée",
+    "login.locked": "Compte verrouillé",
+    "settings.medical_roles": "Lecteurs des notes médicales",
     "notice.send": "Message aux familles",
     # Billing.
     "invoice.prepare": "Factures préparées",
@@ -152,6 +156,7 @@ VALUE_LABELS = {m.value: m.phrase for enum in (RequestStatus, Billing, InvoiceSt
 VALUE_LABELS.update({"email": "par e-mail", "courrier": "par courrier", "email + courrier": "par e-mail et par courrier"})
 
 HEALTH_KEYS = {"health_notes", "allergies", "pai", "doctor"}
+MEDICAL_KEYS = {"health_notes", "doctor"}
 
 
 def action_label(action: str) -> str:
@@ -194,9 +199,11 @@ def person_name(item: dict) -> str:
     return f"{item.get('first_name', '')} {item.get('last_name', '')}".strip() or "?"
 
 
-def change_lines(before: dict | list | None, after: dict | list | None, health: bool) -> list[str]:
+def change_lines(before: dict | list | None, after: dict | list | None, health: bool,
+                 medical: bool | None = None) -> list[str]:
     """One French line per changed field ("téléphone : — → 03 87 12 34 56"); health values are
-    hidden from a role that may not see them."""
+    hidden from a role that may not see them, medical notes from one the settings do not name."""
+    medical = health if medical is None else medical and health
     if isinstance(before, dict) or isinstance(after, dict):
         b = before if isinstance(before, dict) else {}
         a = after if isinstance(after, dict) else {}
@@ -205,7 +212,7 @@ def change_lines(before: dict | list | None, after: dict | list | None, health: 
             if key in HIDDEN_KEYS or b.get(key) == a.get(key) and key in b:
                 continue
             label = FIELD_LABELS.get(key, key)
-            if key in HEALTH_KEYS and not health:
+            if key in HEALTH_KEYS and not health or key in MEDICAL_KEYS and not medical:
                 out.append(f"{label} : modifié (donnée de santé)")
                 continue
             if key in b:
@@ -214,11 +221,11 @@ def change_lines(before: dict | list | None, after: dict | list | None, health: 
                 out.append(f"{label} : {value_text(key, a.get(key))}")
         return out
     if isinstance(before, list) or isinstance(after, list):
-        return _list_lines(before or [], after or [], health)
+        return _list_lines(before or [], after or [], health, medical)
     return []
 
 
-def _list_lines(before: list, after: list, health: bool) -> list[str]:
+def _list_lines(before: list, after: list, health: bool, medical: bool) -> list[str]:
     """Guardians saved as a list: say who was added, removed, or what changed for whom."""
     old = {item.get("id"): item for item in before if isinstance(item, dict)}
     out = []
@@ -231,7 +238,7 @@ def _list_lines(before: list, after: list, health: bool) -> list[str]:
             out.append(f"ajouté : {person_name(item)}")
             continue
         seen.add(item.get("id"))
-        for line in change_lines(previous, item, health):
+        for line in change_lines(previous, item, health, medical):
             out.append(f"{person_name(item)} — {line}")
     for key, item in old.items():
         if key not in seen and not any(isinstance(a, dict) and a.get("id") == key for a in after):

@@ -53,6 +53,9 @@ def backup(engine_or_desk, out: str | Path, *, replace: bool = False) -> BackupR
     """`engine_or_desk`: an Engine or a Desk (the window passes its Desk)."""
     engine: Engine = getattr(engine_or_desk, "engine", engine_or_desk)
     target = Path(out).expanduser()
+    if target.is_dir():
+        raise DeskError(f"{target} est un dossier : indiquez le nom du fichier de sauvegarde "
+                        f"(par exemple {target / 'gandrange-desk.sqlite3'}).")
     if target.exists() and not replace:
         raise DeskError(f"Le fichier {target} existe déjà : choisissez un autre nom (ou --replace).")
     if not target.parent.exists():
@@ -87,18 +90,30 @@ def owner_only(path: Path) -> None:
         pass
 
 
+def created_private(path: Path) -> None:
+    """An empty file readable by its owner only, made before any family's data goes into it
+    (a mode set afterwards leaves a window where the copy is world-readable)."""
+    path.unlink(missing_ok=True)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    os.close(fd)
+    if sys.platform == "win32":
+        owner_only(path)
+
+
 def _sqlite(engine: Engine, target: Path) -> None:
     if not engine.url.database or engine.url.database == ":memory:":
         raise DeskError("Sauvegarde impossible : la base SQLite est en mémoire.")
     if Path(engine.url.database).resolve() == target.resolve():
         raise DeskError("La copie de sauvegarde ne peut pas remplacer la base elle-même.")
     temporary = target.with_name(f".{target.name}.partiel")
+    created_private(temporary)
     raw = engine.raw_connection()
     try:
         dest = sqlite3.connect(temporary)
         try:
             raw.driver_connection.backup(dest)
             check = dest.execute("PRAGMA quick_check").fetchone()[0]
+            _drop_secrets(dest)
             # A single file is easier to move around than a WAL trio.
             dest.execute("PRAGMA journal_mode=DELETE")
         finally:
@@ -112,6 +127,15 @@ def _sqlite(engine: Engine, target: Path) -> None:
         temporary.unlink(missing_ok=True)
         raise DeskError(f"La copie de sauvegarde est incohérente ({check}) : rien n'a été écrit.")
     os.replace(temporary, target)
+
+
+def _drop_secrets(dest: sqlite3.Connection) -> None:
+    """Temporary portal passwords waiting for their e-mail never go into a backup (the copy is
+    kept for weeks; the password is for the family only). secure_delete overwrites the pages."""
+    if dest.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'outbox_secret'").fetchone():
+        dest.execute("PRAGMA secure_delete=ON")
+        dest.execute("DELETE FROM outbox_secret")
+        dest.commit()
 
 
 def _version_of(path: str) -> int:
@@ -180,7 +204,10 @@ def _postgres(engine: Engine, target: Path) -> None:
                         "Installez les outils clients PostgreSQL (de la version du serveur ou plus "
                         f"récente) ou indiquez son chemin dans {ENV_PG_DUMP}.")
     connection, env = pg_connection_args(engine.url)
-    cmd = [pg_dump, "--format=custom", "--no-owner", f"--file={target}.partiel", *connection]
+    created_private(Path(f"{target}.partiel"))
+    # Temporary portal passwords waiting for their e-mail stay out of the copy.
+    cmd = [pg_dump, "--format=custom", "--no-owner", "--exclude-table-data=outbox_secret",
+           f"--file={target}.partiel", *connection]
     try:
         done = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=3600)
     except (OSError, subprocess.TimeoutExpired) as exc:

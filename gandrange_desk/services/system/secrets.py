@@ -113,3 +113,16 @@ def _store(account: str, password: str) -> bool:
 
 def forget_session() -> None:
     _SESSION.clear()
+
+
+def desk_account(login: str) -> str:
+    return f"desk:{login}"
+
+
+def get_desk_password(login: str) -> str | None:
+    """A desk user's password for the command line (scheduled tasks): the keyring only."""
+    return _keyring_get(desk_account(login))
+
+
+def set_desk_password(login: str, password: str) -> bool:
+    return _store(desk_account(login), password) if keyring_available() else False

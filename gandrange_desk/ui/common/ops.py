@@ -102,9 +102,9 @@ class _Operation:
         except DeskError as exc:
             retry = self.refused(exc)
             return self.call(retry) if retry is not None else None
-        except Exception:
+        except Exception as exc:
             log.exception("%s : erreur inattendue", self.title)
-            self.fail(UNEXPECTED)
+            self.fail(_unexpected(exc))
             return None
         self.succeeded(result)
         return result
@@ -186,9 +186,9 @@ class _Worker(QObject):
             self.failed.emit("cancelled", None)
         except DeskError as exc:
             self.failed.emit("refused", exc)
-        except Exception:  # the clerk gets a sentence; the details go to the log
+        except Exception as exc:  # the clerk gets a sentence; the details go to the log
             log.exception("%s : erreur inattendue", self.title)
-            self.failed.emit("error", None)
+            self.failed.emit("error", _unexpected(exc))
         else:
             self.finished.emit(result)
 
@@ -229,7 +229,15 @@ class _Bridge(QObject):
             if retry is not None:
                 self.operation.start(retry)
         else:
-            self.operation.fail(UNEXPECTED)
+            self.operation.fail(exc if isinstance(exc, str) else UNEXPECTED)
+
+
+def _unexpected(exc: BaseException) -> str:
+    """Disk full, a busy base, a refused access… said as such; anything else in general words
+    (never the exception's text: it may carry personal data)."""
+    from gandrange_desk.console import explain
+
+    return explain(exc) or UNEXPECTED
 
 
 __all__ = ["CANCELLED", "UNEXPECTED", "attempt", "changes_of", "run", "run_operation"]

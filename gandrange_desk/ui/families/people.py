@@ -384,9 +384,12 @@ class ChildrenPage(_MasterDetail):
         detail.addWidget(pick_box)
         detail.addStretch(1)
         self.health_visible = True
+        self.medical_visible = True
 
     def load(self, snap) -> None:
         self.health_visible = snap.health_visible
+        # Medical notes and the doctor: only for the roles the settings name.
+        self.medical_visible = snap.health_visible and snap.medical_visible
         self.drafts = [ChildInput(
             id=c.id, first_name=c.first_name, last_name=c.last_name, birth_date=date_text(c.birth_date),
             school_id=c.school_id, class_name=c.class_name, archived=c.archived,
@@ -397,6 +400,8 @@ class ChildrenPage(_MasterDetail):
         self._family_name = snap.name
         self.health_w.setVisible(self.health_visible)
         self.health_hidden.setVisible(not self.health_visible)
+        for key in ("doctor", "health_notes"):
+            self.health_form.set_row_visible(key, self.medical_visible)
         self.errors = {}
         self.current = 0
         self._refresh_list()
@@ -416,8 +421,9 @@ class ChildrenPage(_MasterDetail):
         if self.health_visible:
             self.allergies.setText(d.allergies or "")
             self.pai.setChecked(bool(d.pai))
-            self.doctor.setText(d.doctor or "")
-            self.health_notes.setPlainText(d.health_notes or "")
+            if self.medical_visible:
+                self.doctor.setText(d.doctor or "")
+                self.health_notes.setPlainText(d.health_notes or "")
         self.pickups.set_rows(d.pickups or [])
 
     def _read(self, d: ChildInput) -> ChildInput:
@@ -426,8 +432,9 @@ class ChildrenPage(_MasterDetail):
                       class_name=self.class_name.text(), archived=self.archived.isChecked(),
                       pickups=[replace(p) for p in self.pickups.rows])
         if self.health_visible:
-            values.update(allergies=self.allergies.text(), pai=self.pai.isChecked(),
-                          doctor=self.doctor.text(), health_notes=self.health_notes.toPlainText())
+            values.update(allergies=self.allergies.text(), pai=self.pai.isChecked())
+        if self.health_visible and self.medical_visible:
+            values.update(doctor=self.doctor.text(), health_notes=self.health_notes.toPlainText())
         return replace(d, **values)
 
     def _form_errors(self, fields: dict[str, str]) -> None:
@@ -442,10 +449,11 @@ class ChildrenPage(_MasterDetail):
 
     def add_child(self) -> None:
         self.drafts.append(ChildInput(first_name="", last_name=getattr(self, "_family_name", ""), birth_date="",
-                                      health_notes="" if self.health_visible else None,
+                                      health_notes="" if self.health_visible and self.medical_visible else None,
                                       allergies="" if self.health_visible else None,
                                       pai=False if self.health_visible else None,
-                                      doctor="" if self.health_visible else None, pickups=[]))
+                                      doctor="" if self.health_visible and self.medical_visible else None,
+                                      pickups=[]))
         self.current = len(self.drafts) - 1
         self._refresh_list()
         self.first_name.setFocus()

@@ -58,6 +58,9 @@ class Form(QFormLayout):
         self.errors[key] = err
         return editor
 
+    def set_row_visible(self, key: str, visible: bool) -> None:
+        self.setRowVisible(self.editors[key].parentWidget(), visible)
+
     def show_errors(self, fields: dict[str, str]) -> int:
         """Show the messages whose key this form holds; returns how many were shown."""
         shown = 0

@@ -11,7 +11,8 @@ from datetime import date
 from PySide6.QtCore import QDate, QModelIndex, Qt, QTimer, Signal
 from PySide6.QtGui import QBrush, QColor, QKeySequence, QShortcut
 from PySide6.QtWidgets import (QAbstractItemView, QComboBox, QDateEdit, QFrame, QHBoxLayout, QHeaderView,
-                               QLabel, QLineEdit, QMessageBox, QPushButton, QSplitter, QTableView,
+                               QInputDialog, QLabel, QLineEdit, QMessageBox, QPushButton, QSplitter,
+                               QTableView,
                                QTextBrowser, QVBoxLayout, QWidget)
 
 from gandrange_desk import formats
@@ -19,8 +20,8 @@ from gandrange_desk.models import OutboxStatus
 from gandrange_desk.services.changes import Changes
 from gandrange_desk.services.mail import sender as mailer
 from gandrange_desk.services.context import Desk
-from gandrange_desk.services.mail.outbox import (OutboxRow, counts_text, list_messages, message_detail,
-                                            outbox_counts, resend)
+from gandrange_desk.services.mail.outbox import (CANCELLABLE, OutboxRow, cancel, counts_text, list_messages,
+                                                 message_detail, outbox_counts, resend)
 from gandrange_desk.ui.common import ops
 from gandrange_desk.ui.common.refresh import Follow
 from gandrange_desk.ui.common.table_model import RowsTableModel
@@ -31,7 +32,8 @@ LIST_LIMIT = 2000
 COLUMNS = ("Créé le", "Famille", "Destinataires", "Objet", "État", "Essais", "Envoyé / prochain essai", "Erreur")
 COL_FAMILY = 1
 STATUS_COLORS = {OutboxStatus.FAILED: "#b3261e", OutboxStatus.TEMP_FAILED: "#a15c00",
-                 OutboxStatus.SENT: "#1e6b35", OutboxStatus.SENDING: "#1f4e9c"}
+                 OutboxStatus.SENT: "#1e6b35", OutboxStatus.SENDING: "#1f4e9c",
+                 OutboxStatus.CANCELLED: "#6b6b6b"}
 RESENDABLE = (OutboxStatus.FAILED, OutboxStatus.TEMP_FAILED)
 NO_DATE = QDate(2000, 1, 1)
 
@@ -73,11 +75,11 @@ class OutboxTableModel(RowsTableModel):
             if col == 1:
                 return f"{r.family_ref} {r.family_name}".strip() or "—"
             if col == 2:
-                return r.recipients
+                return mailer.visible(r.recipients)
             if col == 3:
                 if not r.attachment_count:
-                    return r.subject
-                return f"{r.subject} ({formats.count(r.attachment_count, 'pièce jointe', 'pièces jointes')})"
+                    return mailer.visible(r.subject)
+                return f"{mailer.visible(r.subject)} ({formats.count(r.attachment_count, 'pièce jointe', 'pièces jointes')})"
             if col == 4:
                 return OutboxStatus.label_of(r.status)
             if col == 5:
@@ -89,7 +91,7 @@ class OutboxTableModel(RowsTableModel):
         if role == Qt.ForegroundRole and col == 4 and r.status in STATUS_COLORS:
             return QBrush(QColor(STATUS_COLORS[r.status]))
         if role == Qt.ToolTipRole and col in (1, 2, 3, 7):
-            return (f"{r.family_ref} {r.family_name}".strip(), r.recipients, r.subject,
+            return (f"{r.family_ref} {r.family_name}".strip(), mailer.visible(r.recipients), mailer.visible(r.subject),
                     r.last_error)[(1, 2, 3, 7).index(col)] or None
         if role == Qt.ToolTipRole and col == 6 and self.now is not None and r.held_until(self.now()):
             return ("Décision prise ligne à ligne : l'e-mail attend les décisions suivantes pour la même famille "
@@ -147,8 +149,19 @@ class MessageDetail(QWidget):
         self.resend_button.setToolTip("Remet ce courriel en file pour un nouvel envoi (Ctrl+R)")
         self.resend_button.setEnabled(False)
         self.resend_button.clicked.connect(self.resend)
+        self.correct_button = QPushButton("Corriger l'&adresse et renvoyer…")
+        self.correct_button.setToolTip("Remplace les adresses de ce courriel en échec, puis le renvoie")
+        self.correct_button.setEnabled(False)
+        self.correct_button.clicked.connect(self.correct)
+        self.cancel_button = QPushButton("Annu&ler ce courriel")
+        self.cancel_button.setToolTip("Ce courriel ne partira jamais (il reste visible, « Annulé »)")
+        self.cancel_button.setEnabled(False)
+        self.cancel_button.clicked.connect(self.cancel)
         buttons.addStretch(1)
+        buttons.addWidget(self.cancel_button)
+        buttons.addWidget(self.correct_button)
         buttons.addWidget(self.resend_button)
+        self.recipients = ""
         layout.addWidget(self.headers)
         layout.addWidget(self.error)
         layout.addWidget(self.body, 1)
@@ -161,12 +174,14 @@ class MessageDetail(QWidget):
             self.body.clear()
             self.error.hide()
             self.resend_button.setEnabled(False)
+            self.correct_button.setEnabled(False)
+            self.cancel_button.setEnabled(False)
             return
         d = message_detail(self.desk, message_id)
         r = d.row
         config = mailer.smtp_config(self.desk)
         lines = [("De", config.sender if config else "(expéditeur des paramètres SMTP)"),
-                 ("À", r.recipients), ("Objet", r.subject),
+                 ("À", mailer.visible(r.recipients)), ("Objet", mailer.visible(r.subject)),
                  ("Créé le", formats.instant(r.created_at)),
                  ("État", OutboxStatus.label_of(r.status) + (f" le {formats.instant(r.sent_at)}" if r.sent_at else "")),
                  ("Essais", str(r.attempts))]
@@ -189,6 +204,9 @@ class MessageDetail(QWidget):
                            + r.last_error)
         self.body.setPlainText(d.body_text)
         self.resend_button.setEnabled(r.status in RESENDABLE)
+        self.correct_button.setEnabled(r.status in RESENDABLE)
+        self.cancel_button.setEnabled(r.status in CANCELLABLE)
+        self.recipients = r.recipients
 
     def resend(self) -> None:
         if self.message_id is None or not self.resend_button.isEnabled():
@@ -196,6 +214,32 @@ class MessageDetail(QWidget):
         message_id = self.message_id
         ops.run(self, "Renvoyer", lambda: resend(self.desk, message_id),
                 on_done=lambda _row: self.resent.emit(message_id))
+
+
+    def correct(self) -> None:
+        if self.message_id is None or not self.correct_button.isEnabled():
+            return
+        message_id = self.message_id
+        shown = mailer.visible(self.recipients)
+        text, ok = QInputDialog.getText(self, "Corriger l'adresse",
+                                        "Adresses du destinataire (séparées par des virgules) :",
+                                        QLineEdit.Normal, shown)
+        if not ok:
+            return
+        ops.run(self, "Corriger l'adresse", lambda: resend(self.desk, message_id, recipients=text),
+                on_done=lambda _row: self.resent.emit(message_id))
+
+    def cancel(self) -> None:
+        if self.message_id is None or not self.cancel_button.isEnabled():
+            return
+        message_id = self.message_id
+        answer = QMessageBox.question(self, "Annuler le courriel",
+                                      "Ce courriel ne sera jamais envoyé. L'annuler ?",
+                                      QMessageBox.Yes | QMessageBox.No, QMessageBox.No)
+        if answer != QMessageBox.Yes:
+            return
+        ops.run(self, "Annuler le courriel", lambda: cancel(self.desk, message_id),
+                on_done=lambda _row: self.show_message(message_id))
 
 
 def _esc(text: str) -> str:
