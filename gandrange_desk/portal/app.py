@@ -26,7 +26,7 @@ from starlette.staticfiles import StaticFiles
 from gandrange_desk import formats
 from gandrange_desk.errors import DeskError, NotFound, ValidationFailed
 from gandrange_desk.services.context import Desk
-from gandrange_desk.services.portal import accounts, bookings, household, online_payment
+from gandrange_desk.services.portal import accounts, bookings, household, online_payment, registration
 
 from .security import SecurityHeaders, check_csrf, client_address, csrf_token, start_session
 
@@ -137,6 +137,29 @@ class Pages:
         await run_in_threadpool(accounts.request_reset, self.desk, self.config.secret,
                                 str(form.get("identifiant", "")), base, client_address(request))
         return self.render(request, "oubli.html", sent=True)
+
+    async def register(self, request: Request):
+        """S'inscrire: the first details, a registration request for the desk's queue."""
+        names = await run_in_threadpool(registration.schools, self.desk)
+        if request.method == "GET":
+            return self.render(request, "inscription.html", form=registration.RegistrationForm(),
+                               schools=names, problems=[], sent=False, slots=registration.MAX_CHILDREN)
+        data = await self.form(request)
+        text = lambda key: str(data.get(key, ""))  # noqa: E731
+        form = registration.RegistrationForm(
+            name=text("nom"), first_name=text("prenom"), last_name=text("nom_responsable"), email=text("email"),
+            phone=text("telephone"), street=text("adresse"), postcode=text("code_postal"), city=text("ville"),
+            children=[registration.ChildForm(text(f"enfant{n}_prenom"), text(f"enfant{n}_nom"),
+                                             text(f"enfant{n}_naissance"), text(f"enfant{n}_ecole"),
+                                             text(f"enfant{n}_classe"))
+                      for n in range(1, registration.MAX_CHILDREN + 1)])
+        try:
+            await run_in_threadpool(registration.register, self.desk, form, client_address(request))
+        except DeskError as exc:
+            return self.render(request, "inscription.html", status=400, form=form, schools=names,
+                               problems=self.problems(exc), sent=False, slots=registration.MAX_CHILDREN)
+        return self.render(request, "inscription.html", form=None, schools=names, problems=[], sent=True,
+                           sent_text=registration.SENT, slots=0)
 
     async def reset(self, request: Request):
         token = request.path_params["token"]
@@ -449,6 +472,7 @@ def create_app(desk: Desk, config: PortalConfig) -> Starlette:
         Route("/deconnexion", pages.logout, methods=["POST"]),
         Route("/mot-de-passe", pages.password, methods=both),
         Route("/mot-de-passe-oublie", pages.forgotten, methods=both),
+        Route("/inscription", pages.register, methods=both),
         Route("/nouveau-mot-de-passe/{token}", pages.reset, methods=both),
         Route("/accueil", pages.welcome),
         Route("/reservations", pages.reservations, methods=both),
