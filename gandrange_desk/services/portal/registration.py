@@ -19,9 +19,9 @@ from sqlalchemy import select
 from gandrange_desk.errors import DeskError, ValidationFailed
 from gandrange_desk.models import Child, Family, Request, RequestKind, RequestSource, RequestStatus, School
 from gandrange_desk.services.context import Actor, Desk
-from gandrange_desk.services.intake.check import _pending_registrations
+from gandrange_desk.services.intake.check import pending_registrations
 
-from .accounts import _fail, _locked
+from .accounts import throttle_count, throttle_locked
 
 MAX_PER_ADDRESS = 5
 MAX_PER_EMAIL = 3
@@ -125,18 +125,18 @@ def register(desk: Desk, form: RegistrationForm, address: str | None = None) -> 
     keys = [(f"inscription:ip:{address}"[:220], MAX_PER_ADDRESS)] if address else []
     keys.append((f"inscription:mel:{(form.email or '').strip().lower()}"[:220], MAX_PER_EMAIL))
     with desk.read() as s:
-        if _locked(s, keys, now):
+        if throttle_locked(s, keys, now):
             raise DeskError(TOO_MANY)
         known = {sc.name for sc in s.execute(select(School)).scalars()}
     data, problems = _check(form, known, now.date())
     with desk.unit_of_work() as s:
-        _fail(s, keys, now)  # every submission counts, good or bad
+        throttle_count(s, keys, now)  # every submission counts, good or bad
     if problems:
         raise ValidationFailed(problems)
     actor = desk.as_actor(Actor(f"portail:{data['guardians'][0]['email']}"[:64],
                                 f"{form.first_name} {form.last_name}".strip()[:100], "famille"))
     with actor.unit_of_work() as s:
-        pending = _pending_registrations(s)
+        pending = pending_registrations(s)
         # Refs of the desk's own series, past those of families and of registrations waiting.
         family_refs = list(s.execute(select(Family.ref)).scalars()) + list(pending)
         width = max([5, *(len(r) - 2 for r in family_refs if r and r.startswith("F-"))])
