@@ -52,7 +52,7 @@ def _accounts(desk, n: int) -> list[tuple[str, int, int, int]]:
                               .order_by(Child.id)).scalars().first()
             if child is None:
                 continue
-            f.portal_login = f.portal_login or f.ref.lower()
+            f.portal_login = (f.portal_login or f.ref).lower()  # sign-in matches lower case
             f.portal_password_hash, f.portal_state = password_hash, PortalState.ACTIVE
             out.append((f.portal_login, f.id, child, repas))
             if len(out) == n:
@@ -126,7 +126,7 @@ class _Family:
                        data={"csrf": csrf, "identifiant": self.login, "mot_de_passe": PASSWORD})
         ok = r is not None and r.headers.get("location") == "/accueil"
         if not ok:
-            self.errors.append("connexion refusée")
+            self.errors.append(f"connexion refusée ({r.status_code if r is not None else '-'})")
         return ok
 
     def close(self):
@@ -152,12 +152,14 @@ def portal_pages_200(base) -> dict:
         barrier = threading.Barrier(len(families), timeout=120)
 
         def visit(f: _Family):
-            if f.sign_in():
-                barrier.wait()  # every family signed in: now all at once
+            signed = f.sign_in()
+            try:
+                barrier.wait()  # every family through its sign-in: now all at once
+            except threading.BrokenBarrierError:
+                f.errors.append("barrière")
+            if signed:
                 for path in PAGES:
                     f.timed("page", "GET", path)
-            else:
-                barrier.abort()
 
         started = time.perf_counter()
         _run(families, visit, len(families))
@@ -165,7 +167,7 @@ def portal_pages_200(base) -> dict:
     pages = _merge(families, "page")
     errors = sum(len(f.errors) for f in families)
     return {"value": round(_p95(pages), 1), "unit": "ms", "target": "p95 ≤ 150 ms, no error",
-            "errors": errors, "pages": len(pages), "families": len(families),
+            "errors": errors, "first_errors": sorted({e for f in families for e in f.errors})[:5], "pages": len(pages), "families": len(families),
             "sign_in_p95_ms": round(_p95(_merge(families, "connexion")), 1), "wall_s": round(wall, 1)}
 
 
@@ -214,6 +216,7 @@ def portal_september_rush(base) -> dict:
     reserver = _merge(families, "reserver")
     return {"value": round(_p95(reserver), 1), "unit": "ms", "target": "p95 ≤ 150 ms, no error, decided once",
             "errors": sum(len(f.errors) for f in families), "families": len(families),
+            "first_errors": sorted({e for f in families for e in f.errors})[:5],
             "requests_asked": sum(asked), "requests_created": created, "accepted": accepted,
             "left_pending": still,
             "sign_in_p95_ms": round(_p95(_merge(families, "connexion")), 1), "wall_s": round(wall, 1)}
