@@ -98,7 +98,8 @@ def test_the_guide_from_the_credentials_e_mail_to_the_invoice_pdf(desk, portal_b
         login = re.search(r"Identifiant : (\S+)", mail).group(1)
         temporary = re.search(r"Mot de passe provisoire : (\S+)", mail).group(1)
 
-        browser = pw.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox", "--disable-dev-shm-usage", "--lang=fr-FR"])
+        browser = pw.chromium.launch(executable_path=CHROMIUM,
+                                     args=["--no-sandbox", "--disable-dev-shm-usage", "--lang=fr-FR"])
         try:
             context = browser.new_context(locale="fr-FR", accept_downloads=True, **VIEWPORTS[size])
             page = context.new_page()

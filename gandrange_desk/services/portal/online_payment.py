@@ -43,7 +43,8 @@ class Decision:
         if self.status == "paid":
             return f"Votre paiement de {amount} pour la facture {self.invoice_number} est enregistré. Merci."
         if self.status == "refused":
-            return f"Le paiement de {amount} pour la facture {self.invoice_number} a été refusé : rien n'a été débité."
+            return (f"Le paiement de {amount} pour la facture {self.invoice_number} a été refusé : "
+                    "rien n'a été débité.")
         if self.status == "abandoned":
             return f"Le paiement de la facture {self.invoice_number} a été abandonné : rien n'a été débité."
         return f"Le paiement de la facture {self.invoice_number} est en cours de traitement."
