@@ -46,6 +46,6 @@ from .billing import (
 from .attendance import Attendance, Presence
 from .outbox import OutboxAttachment, OutboxMessage, OutboxSecret, OutboxStatus
 from .people import Appointment, AppointmentStatus, AuditEntry, DeskUser, Role
-from .portal import PortalThrottle
+from .portal import OnlinePayment, PortalThrottle
 
 metadata = Base.metadata

@@ -19,14 +19,14 @@ from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
 from starlette.middleware.sessions import SessionMiddleware
 from starlette.requests import Request
-from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
+from starlette.responses import HTMLResponse, JSONResponse, PlainTextResponse, RedirectResponse, Response
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from gandrange_desk import formats
 from gandrange_desk.errors import DeskError, NotFound, ValidationFailed
 from gandrange_desk.services.context import Desk
-from gandrange_desk.services.portal import accounts, bookings, household
+from gandrange_desk.services.portal import accounts, bookings, household, online_payment, registration
 
 from .security import SecurityHeaders, check_csrf, client_address, csrf_token, start_session
 
@@ -40,6 +40,7 @@ class PortalConfig:
     secret: str
     secure_cookies: bool = True  # False only for plain http on one machine (demo, tests)
     public_url: str = ""  # "https://portail.example.fr" for links in e-mails; else the request's
+    payments: object | None = None  # a services.portal.payfip.PaymentProvider: "Payer" shown when set
 
 
 class Pages:
@@ -136,6 +137,29 @@ class Pages:
         await run_in_threadpool(accounts.request_reset, self.desk, self.config.secret,
                                 str(form.get("identifiant", "")), base, client_address(request))
         return self.render(request, "oubli.html", sent=True)
+
+    async def register(self, request: Request):
+        """S'inscrire: the first details, a registration request for the desk's queue."""
+        names = await run_in_threadpool(registration.schools, self.desk)
+        if request.method == "GET":
+            return self.render(request, "inscription.html", form=registration.RegistrationForm(),
+                               schools=names, problems=[], sent=False, slots=registration.MAX_CHILDREN)
+        data = await self.form(request)
+        text = lambda key: str(data.get(key, ""))  # noqa: E731
+        form = registration.RegistrationForm(
+            name=text("nom"), first_name=text("prenom"), last_name=text("nom_responsable"), email=text("email"),
+            phone=text("telephone"), street=text("adresse"), postcode=text("code_postal"), city=text("ville"),
+            children=[registration.ChildForm(text(f"enfant{n}_prenom"), text(f"enfant{n}_nom"),
+                                             text(f"enfant{n}_naissance"), text(f"enfant{n}_ecole"),
+                                             text(f"enfant{n}_classe"))
+                      for n in range(1, registration.MAX_CHILDREN + 1)])
+        try:
+            await run_in_threadpool(registration.register, self.desk, form, client_address(request))
+        except DeskError as exc:
+            return self.render(request, "inscription.html", status=400, form=form, schools=names,
+                               problems=self.problems(exc), sent=False, slots=registration.MAX_CHILDREN)
+        return self.render(request, "inscription.html", form=None, schools=names, problems=[], sent=True,
+                           sent_text=registration.SENT, slots=0)
 
     async def reset(self, request: Request):
         token = request.path_params["token"]
@@ -268,7 +292,65 @@ class Pages:
         rows = await run_in_threadpool(household.history, fdesk, account.family_id)
         home = await run_in_threadpool(household.household, fdesk, account.family_id)
         return self.render(request, "factures.html", rows=rows, prelevement=home.on_prelevement,
-                           prelevement_sentence=household.PRELEVEMENT_SENTENCE)
+                           prelevement_sentence=household.PRELEVEMENT_SENTENCE,
+                           payer=self.config.payments is not None and not home.on_prelevement)
+
+    def _base(self, request: Request) -> str:
+        return (self.config.public_url or str(request.base_url)).rstrip("/")
+
+    async def pay(self, request: Request):
+        """« Payer »: off to the provider's page for what is still due on the invoice."""
+        signed, redirect = await self.signed_in(request)
+        if redirect:
+            return redirect
+        account, fdesk = signed
+        await self.form(request)
+        if self.config.payments is None:
+            raise HTTPException(404, "Page introuvable.")
+        base = self._base(request)
+        try:
+            started = await run_in_threadpool(online_payment.start, fdesk, account.family_id,
+                                              request.path_params["id"], self.config.payments,
+                                              base + "/paiement/notification", base + "/paiement/retour")
+        except NotFound:
+            raise HTTPException(404, "Facture introuvable.") from None
+        except DeskError as exc:
+            request.session["flash"] = exc.message
+            return RedirectResponse("/factures", 303)
+        return RedirectResponse(started.redirect_url, 303)
+
+    async def pay_notification(self, request: Request):
+        """The provider's server-to-server call: only an operation id, checked back with it."""
+        if self.config.payments is None:
+            raise HTTPException(404, "Page introuvable.")
+        form = await request.form()
+        idop = str(form.get("idop") or request.query_params.get("idop") or "")
+        try:
+            await run_in_threadpool(online_payment.notified, self.desk, self.config.payments, idop)
+        except NotFound:
+            return PlainTextResponse("inconnu", 404)
+        except DeskError as exc:
+            return PlainTextResponse(exc.message, 400)
+        return PlainTextResponse("OK")
+
+    async def pay_return(self, request: Request):
+        """The family's browser back from the provider: the same check, then Historique."""
+        signed, redirect = await self.signed_in(request)
+        if redirect:
+            return redirect
+        account, _fdesk = signed
+        if self.config.payments is None:
+            raise HTTPException(404, "Page introuvable.")
+        try:
+            decision = await run_in_threadpool(online_payment.notified, self.desk, self.config.payments,
+                                               str(request.query_params.get("idop", "")), account.family_id)
+        except NotFound:
+            raise HTTPException(404, "Paiement inconnu.") from None
+        except DeskError as exc:
+            request.session["flash"] = exc.message
+        else:
+            request.session["flash"] = decision.sentence()
+        return RedirectResponse("/factures", 303)
 
     async def bill_pdf(self, request: Request):
         signed, redirect = await self.signed_in(request)
@@ -369,6 +451,14 @@ async def _not_found(request: Request, exc: HTTPException):
     return HTMLResponse(body, status_code=exc.status_code)
 
 
+def _origin(url: str) -> str:
+    """The scheme and host a form may lead to (the provider's page after « Payer »)."""
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(url or "")
+    return f"{parts.scheme}://{parts.netloc}" if parts.scheme in ("http", "https") and parts.netloc else ""
+
+
 def _escape(text: str) -> str:
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace('"', "&quot;")
 
@@ -382,6 +472,7 @@ def create_app(desk: Desk, config: PortalConfig) -> Starlette:
         Route("/deconnexion", pages.logout, methods=["POST"]),
         Route("/mot-de-passe", pages.password, methods=both),
         Route("/mot-de-passe-oublie", pages.forgotten, methods=both),
+        Route("/inscription", pages.register, methods=both),
         Route("/nouveau-mot-de-passe/{token}", pages.reset, methods=both),
         Route("/accueil", pages.welcome),
         Route("/reservations", pages.reservations, methods=both),
@@ -389,6 +480,9 @@ def create_app(desk: Desk, config: PortalConfig) -> Starlette:
         Route("/reservations/periode/total", pages.period_total),
         Route("/factures", pages.bills),
         Route("/factures/{kind:str}/{id:int}.pdf", pages.bill_pdf),
+        Route("/factures/payer/{id:int}", pages.pay, methods=["POST"]),
+        Route("/paiement/notification", pages.pay_notification, methods=["POST"]),
+        Route("/paiement/retour", pages.pay_return),
         Route("/famille", pages.family),
         Route("/famille/{key:str}", pages.family_section, methods=both),
         Route("/telechargements", pages.downloads),
@@ -397,7 +491,8 @@ def create_app(desk: Desk, config: PortalConfig) -> Starlette:
         Mount("/static", StaticFiles(directory=HERE / "static"), name="static"),
     ]
     middleware = [
-        Middleware(SecurityHeaders, hsts=config.secure_cookies),
+        Middleware(SecurityHeaders, hsts=config.secure_cookies,
+                   form_action=[_origin(getattr(config.payments, "pay_url", ""))]),
         Middleware(SessionMiddleware, secret_key=config.secret, session_cookie=SESSION_COOKIE,
                    max_age=SESSION_HOURS * 3600, same_site="lax", https_only=config.secure_cookies),
     ]

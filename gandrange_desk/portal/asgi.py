@@ -32,6 +32,19 @@ def secret_key() -> str:
     return path.read_text().strip()
 
 
+def payment_provider():
+    """PayFiP when the collectivity's client number is set (GANDRANGE_DESK_PAYFIP_NUMCLI; mode
+    GANDRANGE_DESK_PAYFIP_SAISIE T test, X activation, W production; default T); else no « Payer »."""
+    numcli = os.environ.get("GANDRANGE_DESK_PAYFIP_NUMCLI", "").strip()
+    if not numcli:
+        return None
+    from gandrange_desk.services.portal.payfip import ENDPOINT, PAY_URL, PayFiP
+
+    return PayFiP(numcli, os.environ.get("GANDRANGE_DESK_PAYFIP_SAISIE", "T").strip() or "T",
+                  endpoint=os.environ.get("GANDRANGE_DESK_PAYFIP_ENDPOINT", ENDPOINT),
+                  pay_url=os.environ.get("GANDRANGE_DESK_PAYFIP_PAY_URL", PAY_URL))
+
+
 def create():
     from gandrange_desk.db import make_engine, resolve_url
     from gandrange_desk.errors import DeskError
@@ -44,5 +57,5 @@ def create():
     if schema.needs_upgrade(engine):
         raise DeskError("La base de données n'est pas à jour : lancez « gandrange-desk db upgrade ».")
     config = PortalConfig(secret=secret_key(), secure_cookies=os.environ.get(ENV_INSECURE) != "1",
-                          public_url=os.environ.get(ENV_URL, ""))
+                          public_url=os.environ.get(ENV_URL, ""), payments=payment_provider())
     return create_app(Desk(engine), config)

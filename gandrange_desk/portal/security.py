@@ -28,9 +28,14 @@ HEADERS = [
 class SecurityHeaders:
     """Adds the headers to every response, error pages included."""
 
-    def __init__(self, app, hsts: bool = False):
+    def __init__(self, app, hsts: bool = False, form_action: list[str] | None = None):
         self.app = app
-        self.headers = HEADERS + ([(b"strict-transport-security", b"max-age=31536000")] if hsts else [])
+        headers = list(HEADERS)
+        extra = " ".join(o for o in (form_action or []) if o)
+        if extra:  # a form's redirect to the payment provider is a form action too
+            headers[0] = (b"content-security-policy",
+                          CSP.replace("form-action 'self'", f"form-action 'self' {extra}").encode())
+        self.headers = headers + ([(b"strict-transport-security", b"max-age=31536000")] if hsts else [])
 
     async def __call__(self, scope, receive, send):
         if scope["type"] != "http":

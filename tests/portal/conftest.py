@@ -4,15 +4,17 @@ and a TestClient per family (plain http: cookies without Secure, as `--http-loca
 from __future__ import annotations
 
 import re
+from datetime import date
 
 import pytest
 from sqlalchemy import select
 from starlette.testclient import TestClient
 
-from gandrange_desk.models import Family, OutboxMessage, PortalState
+from gandrange_desk.models import Family, Invoice, OutboxMessage, PaymentMode, PortalState, Structure
 from gandrange_desk.portal.app import PortalConfig, create_app
+from gandrange_desk.services.billing import invoicing
 from gandrange_desk.services.families.portal import send_credentials
-from tests.builders import load_example_settings, make_family
+from tests.builders import load_example_settings, make_booking, make_family, unit_id
 
 SECRET = "test-secret-not-for-production"
 
@@ -39,8 +41,8 @@ def portal_base(desk):
     return {"martin": martin.id, "durand": durand.id}
 
 
-def make_client(desk, secure: bool = False) -> TestClient:
-    return TestClient(create_app(desk, PortalConfig(secret=SECRET, secure_cookies=secure)),
+def make_client(desk, secure: bool = False, payments=None) -> TestClient:
+    return TestClient(create_app(desk, PortalConfig(secret=SECRET, secure_cookies=secure, payments=payments)),
                       base_url="https://testserver" if secure else "http://testserver")
 
 
@@ -57,10 +59,10 @@ def post(client: TestClient, url: str, data: dict, page: str | None = None, **kw
 NEW_PASSWORD = "Un-mot-de-passe-2026"
 
 
-def signed_in(desk, family_id: int) -> TestClient:
+def signed_in(desk, family_id: int, payments=None) -> TestClient:
     """A client past the first sign-in (temporary password, then its own)."""
     login, temporary = credentials(desk, family_id)
-    client = make_client(desk)
+    client = make_client(desk, payments=payments)
     r = post(client, "/connexion", {"identifiant": login, "mot_de_passe": temporary})
     assert r.headers["location"] == "/mot-de-passe"
     r = post(client, "/mot-de-passe", {"actuel": temporary, "nouveau": NEW_PASSWORD,
@@ -77,3 +79,25 @@ def martin(desk, portal_base) -> TestClient:
 @pytest.fixture
 def durand(desk, portal_base) -> TestClient:
     return signed_in(desk, portal_base["durand"])
+
+
+@pytest.fixture
+def invoices(desk, portal_base, clock):
+    """November 2026 invoiced for Martin and Durand (chèque) and Muller (prélèvement): their
+    invoice ids by family id, and Muller's family id under "muller"."""
+    with desk.unit_of_work() as s:
+        st = s.execute(select(Structure)).scalar_one()
+        st.issuer_name, st.issuer_role = "Marie Dupont", "Responsable du service Enfance-Jeunesse"
+        st.sepa_ics, st.siret = "FR12ZZZ123456", "21570242700018"
+    repas = unit_id(desk, "PERISCOLAIRE", "Repas")
+    debit = make_family(desk, "Muller", payment_mode=PaymentMode.PRELEVEMENT)
+    for fid in (portal_base["martin"], portal_base["durand"], debit.id):
+        with desk.read() as s:
+            child = s.get(Family, fid).children[0].id
+        for day in (date(2026, 11, 5), date(2026, 11, 6)):
+            make_booking(desk, child, repas, day, "R")
+    clock.set(2026, 12, 2, 10, 0)
+    invoicing.prepare(desk, date(2026, 11, 1))
+    invoicing.issue(desk, date(2026, 11, 1))
+    with desk.read() as s:
+        return {fid: iid for iid, fid in s.execute(select(Invoice.id, Invoice.family_id))} | {"muller": debit.id}

@@ -7,14 +7,13 @@ import io
 import re
 from datetime import date
 
-import pytest
 from pypdf import PdfReader
 from sqlalchemy import select
 
-from gandrange_desk.models import Activity, Booking, Family, PaymentMode, Request, RequestStatus, Structure
+from gandrange_desk.models import Activity, Booking, Family, Request, RequestStatus
 from gandrange_desk.services import queue
 from gandrange_desk.services.queue.listing import pending_items
-from tests.builders import make_booking, make_family, unit_id
+from tests.builders import make_booking, unit_id
 
 from .conftest import post, signed_in
 
@@ -132,29 +131,6 @@ def test_ma_famille_modifier_sends_a_change_request_shown_pending(desk, portal_b
     with desk.read() as s:
         assert s.get(Family, portal_base["martin"]).street == "3 rue des Écoles"
     assert "en attente de validation</h2>" not in martin.get("/famille").text
-
-
-@pytest.fixture
-def invoices(desk, portal_base, clock):
-    with desk.unit_of_work() as s:
-        st = s.execute(select(Structure)).scalar_one()
-        st.issuer_name, st.issuer_role = "Marie Dupont", "Responsable du service Enfance-Jeunesse"
-        st.sepa_ics, st.siret = "FR12ZZZ123456", "21570242700018"
-    from gandrange_desk.services.billing import invoicing
-
-    repas = unit_id(desk, "PERISCOLAIRE", "Repas")
-    debit = make_family(desk, "Muller", payment_mode=PaymentMode.PRELEVEMENT)
-    for fid in (portal_base["martin"], portal_base["durand"], debit.id):
-        with desk.read() as s:
-            child = s.get(Family, fid).children[0].id
-        for day in (date(2026, 11, 5), date(2026, 11, 6)):
-            make_booking(desk, child, repas, day, "R")
-    clock.set(2026, 12, 2, 10, 0)
-    invoicing.prepare(desk, date(2026, 11, 1))
-    invoicing.issue(desk, date(2026, 11, 1))
-    from gandrange_desk.models import Invoice
-    with desk.read() as s:
-        return {fid: iid for iid, fid in s.execute(select(Invoice.id, Invoice.family_id))} | {"muller": debit.id}
 
 
 def test_historique_lists_the_invoice_and_its_pdf_downloads(desk, portal_base, martin, invoices):

@@ -326,20 +326,32 @@ def record_payment(desk: Desk, family_id: int, *, mode: str, received_on: date, 
     if problems:
         raise ValidationFailed(problems, "Paiement non enregistré :")
     with desk.unit_of_work() as s:
-        family = _family(s, family_id)
-        lock_family_money(s, family.id)
-        payment = Payment(family_id=family.id, mode=mode, received_on=received_on, amount_cents=amount_cents,
-                          reference=(reference or "").strip(), recorded_at=desk.now(),
-                          recorded_by=desk.actor.login)
-        s.add(payment)
-        s.flush()
-        desk.audit(s, "payment.record", "payment", payment.id, family_id=family.id,
-                   after={"mode": mode, "received_on": received_on, "amount_cents": amount_cents,
-                          "reference": payment.reference})
-        done = _allocate(s, desk, payment, allocations, amount_cents)
-        allocated = sum(c for _, c in done)
-        return PaymentResult(payment.id, family.id, amount_cents, done, amount_cents - allocated,
-                             _moved(payment))
+        return record_payment_in(s, desk, family_id, mode=mode, received_on=received_on,
+                                 amount_cents=amount_cents, reference=reference, allocations=allocations)
+
+
+def record_payment_in(s: Session, desk: Desk, family_id: int, *, mode: str, received_on: date, amount_cents: int,
+                      reference: str = "", allocations: list[tuple[int, int]] | None = None) -> PaymentResult:
+    """`record_payment` inside the caller's transaction (an online payment's notification
+    records the payment and marks itself paid in one commit: recorded once, never twice)."""
+    desk.require(Role.AGENT, "Enregistrer un paiement")
+    problems = _validate_payment(desk, mode, received_on, amount_cents, reference)
+    if problems:
+        raise ValidationFailed(problems, "Paiement non enregistré :")
+    family = _family(s, family_id)
+    lock_family_money(s, family.id)
+    payment = Payment(family_id=family.id, mode=mode, received_on=received_on, amount_cents=amount_cents,
+                      reference=(reference or "").strip(), recorded_at=desk.now(),
+                      recorded_by=desk.actor.login)
+    s.add(payment)
+    s.flush()
+    desk.audit(s, "payment.record", "payment", payment.id, family_id=family.id,
+               after={"mode": mode, "received_on": received_on, "amount_cents": amount_cents,
+                      "reference": payment.reference})
+    done = _allocate(s, desk, payment, allocations, amount_cents)
+    allocated = sum(c for _, c in done)
+    return PaymentResult(payment.id, family.id, amount_cents, done, amount_cents - allocated,
+                         _moved(payment))
 
 
 def payment_unallocated(s: Session, payment: Payment) -> int:

@@ -523,3 +523,8 @@ def _pending_registrations(s: Session) -> dict[str, dict]:
 # --- writing --------------------------------------------------------------------------------
 
 
+
+
+def pending_registrations(s: Session) -> dict[str, dict]:
+    """Registrations waiting in the queue by family ref (their refs and children's are taken)."""
+    return _pending_registrations(s)

@@ -281,3 +281,12 @@ def reset_password(desk: Desk, secret: str, token: str, new: str, confirm: str) 
 __all__ = ["BAD_CREDENTIALS", "FAMILY_ROLE", "LOCKED", "PortalAccount", "RESET_INVALID", "RESET_SENT",
            "change_password", "check_reset", "current_account", "family_actor", "family_desk",
            "fingerprint", "request_reset", "reset_password", "reset_token", "sign_in"]
+
+
+# The same counters for the portal's other anonymous forms (S'inscrire).
+def throttle_locked(s, keys: list[tuple[str, int]], now: datetime) -> bool:
+    return _locked(s, keys, now)
+
+
+def throttle_count(s, keys: list[tuple[str, int]], now: datetime) -> None:
+    _fail(s, keys, now)
