@@ -12,6 +12,8 @@ from tests.builders import load_example_settings
 
 HUGE = "12345678901234567890123"
 
+pytestmark = pytest.mark.usefixtures("cli_user")
+
 
 @pytest.fixture
 def base(desk, clock, db_url):

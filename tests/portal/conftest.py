@@ -10,10 +10,11 @@ import pytest
 from sqlalchemy import select
 from starlette.testclient import TestClient
 
-from gandrange_desk.models import Family, Invoice, OutboxMessage, PaymentMode, PortalState, Structure
+from gandrange_desk.models import Family, Invoice, OutboxMessage, OutboxSecret, PaymentMode, PortalState, Structure
 from gandrange_desk.portal.app import PortalConfig, create_app
 from gandrange_desk.services.billing import invoicing
 from gandrange_desk.services.families.portal import send_credentials
+from gandrange_desk.services.mail.outbox import fill_secrets
 from tests.builders import load_example_settings, make_booking, make_family, unit_id
 
 SECRET = "test-secret-not-for-production"
@@ -25,11 +26,21 @@ def credentials(desk, family_id: int) -> tuple[str, str]:
         version = s.get(Family, family_id).version
     result = send_credentials(desk, family_id, version)
     with desk.read() as s:
-        body = s.execute(select(OutboxMessage.body_text).where(
+        message_id = s.execute(select(OutboxMessage.id).where(
             OutboxMessage.family_id == family_id, OutboxMessage.kind == "credentials")
             .order_by(OutboxMessage.id.desc())).scalars().first()
-    password = re.search(r"Mot de passe provisoire : (\S+)", body).group(1)
+    password = re.search(r"Mot de passe provisoire : (\S+)", delivered_body(desk, message_id)).group(1)
     return result.login, password
+
+
+def delivered_body(desk, message_id: int) -> str:
+    """The e-mail's text as the family receives it: the stored body keeps a placeholder for a
+    temporary password, filled from its secret at send time (as the sender does)."""
+    with desk.read() as s:
+        body = s.get(OutboxMessage, message_id).body_text
+        values = dict(s.execute(select(OutboxSecret.name, OutboxSecret.value)
+                                .where(OutboxSecret.message_id == message_id)).all())
+    return fill_secrets(body, values)[0]
 
 
 @pytest.fixture

@@ -49,6 +49,7 @@ def test_an_import_without_the_sepa_keys_leaves_them_as_they_are(configured):
         assert s.execute(select(SmtpSettings.host)).scalar_one() == "smtp.mairie-gandrange.example"
 
 
+@pytest.mark.usefixtures("cli_user")
 def test_replace_resets_what_the_file_does_not_mention(configured, db_url, tmp_path, capsys):
     from gandrange_desk.cli import main
 
