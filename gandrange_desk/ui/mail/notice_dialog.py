@@ -63,6 +63,11 @@ class NoticeDialog(QDialog):
         remember(self, "notice", (640, 520))
         self.count()
 
+    def hideEvent(self, event) -> None:
+        # A count still waiting would run against a base the dialog no longer looks at.
+        self._count_timer.stop()
+        super().hideEvent(event)
+
     def count(self) -> notices.Audience | None:
         aud = ops.run(self, "Message aux familles", lambda: notices.audience(
             self.desk, activity=self.activity.currentData(), school=self.school.currentData()),
