@@ -104,3 +104,16 @@ def test_the_dialog_counts_before_sending(qtbot, town):
     dialog.send()
     assert asked == ["Envoyer « Fermeture » à 1 famille (École maternelle) : 1 e-mail."]
     assert told == ["1 message mis en file d'envoi."] and [m.subject for m in outbox(town)] == ["Fermeture"]
+
+
+def test_a_dialog_not_on_screen_counts_nothing_later(qtbot, town):
+    """The delayed count belongs to a dialog on screen: one never shown, or closed, may outlive
+    its base (it did, between two tests) and must not query it."""
+    from gandrange_desk.ui.mail.notice_dialog import NoticeDialog
+
+    dialog = NoticeDialog(town)
+    qtbot.addWidget(dialog)
+    before = dialog.reach.text()
+    dialog.school.setCurrentIndex(dialog.school.findData("École maternelle"))
+    qtbot.wait(400)
+    assert dialog.reach.text() == before
