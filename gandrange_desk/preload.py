@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import importlib
 import os
+import sys
 import threading
 
 MODULES = ("gandrange_desk.services.context", "gandrange_desk.db", "gandrange_desk.services.system.schema",
@@ -18,6 +19,10 @@ MODULES = ("gandrange_desk.services.context", "gandrange_desk.db", "gandrange_de
 def start() -> threading.Thread | None:
     """Start the thread (`GANDRANGE_DESK_NO_PRELOAD=1`: not, to compare in a benchmark)."""
     if os.environ.get("GANDRANGE_DESK_NO_PRELOAD") == "1":
+        return None
+    if getattr(sys, "frozen", False):
+        # PyInstaller's importer does not serialise two threads importing one package: the frozen
+        # window died on "partially initialized module 'sqlalchemy.engine'". It imports in one thread.
         return None
     thread = threading.Thread(target=_work, name="preload", daemon=True)
     thread.start()
