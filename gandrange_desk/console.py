@@ -80,6 +80,15 @@ class _LogStream(io.TextIOBase):
         self._pending = ""
 
 
+class _SafeFormatter(logging.Formatter):
+    """Never fails on what a record carries: a lone surrogate becomes its escape, so the record
+    is readable in the log and in any other handler (a console, a journal) that encodes strictly."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        text = super().format(record)
+        return text.encode("utf-8", "backslashreplace").decode("utf-8")
+
+
 def _open_log() -> Path | None:
     global _log_file
     if _log_file is not None:
@@ -88,10 +97,13 @@ def _open_log() -> Path | None:
         folder = log_dir()
         folder.mkdir(parents=True, exist_ok=True)
         path = folder / LOG_NAME
-        handler = RotatingFileHandler(path, maxBytes=2_000_000, backupCount=3, encoding="utf-8")
+        # An argument the system could not decode arrives surrogate-escaped ("x\udcff.json"):
+        # written as "\udcff" rather than breaking the record into "--- Logging error ---".
+        handler = RotatingFileHandler(path, maxBytes=2_000_000, backupCount=3, encoding="utf-8",
+                                      errors="backslashreplace")
     except OSError:
         return None  # a read-only profile must not stop the program
-    handler.setFormatter(logging.Formatter("%(asctime)s %(process)d %(levelname)s %(name)s: %(message)s"))
+    handler.setFormatter(_SafeFormatter("%(asctime)s %(process)d %(levelname)s %(name)s: %(message)s"))
     log.addHandler(handler)
     log.setLevel(logging.INFO)
     log.propagate = False

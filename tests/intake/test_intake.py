@@ -295,3 +295,40 @@ def test_same_feed_from_two_workstations_at_once(office):
     assert errors == []
     assert sorted(r.entries for r in results) == [0, 0, 2]
     assert counts(office)["Request"] == 2
+
+
+def test_a_second_import_checked_while_the_first_commits_skips_its_refs(office, monkeypatch):
+    """The second workstation checks its refs before the first commits and its cells after:
+    it must still skip the taken refs, not refuse its own requests as « déjà en attente »."""
+    import threading
+    import time
+
+    from gandrange_desk.services.intake import feed as feed_module
+
+    checked = feed_module.check_feed
+
+    def slow_check(*args, **kwargs):
+        out = checked(*args, **kwargs)
+        time.sleep(0.6)  # between the refs' check and the cells' load
+        return out
+
+    monkeypatch.setattr(feed_module, "check_feed", slow_check)
+    data = feed(entry("P-1"), entry("P-2", dates=["2026-03-16"]))
+    results, errors = [], []
+
+    def run():
+        try:
+            results.append(intake.import_feed(office, data))
+        except Exception as exc:  # noqa: BLE001 - the test reports any failure
+            errors.append(repr(exc))
+
+    first = threading.Thread(target=run)
+    second = threading.Thread(target=run)
+    first.start()
+    time.sleep(0.3)
+    second.start()
+    for t in (first, second):
+        t.join(60)
+    assert errors == []
+    assert sorted(r.entries for r in results) == [0, 2]
+    assert counts(office)["Request"] == 2

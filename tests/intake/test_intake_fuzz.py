@@ -49,7 +49,8 @@ def office(desk, clock):
     clock.set(2026, 3, 11, 12, 0)
     load_example_settings(desk)
     make_family(desk, "Keller", ref="F-0042", children=[
-        {"ref": "E-0107", "first_name": "Jules", "birth_date": date(2019, 5, 2)}])
+        {"ref": "E-0107", "first_name": "Jules", "birth_date": date(2019, 5, 2),
+         "pickup": [{"name": "Paul Hoffmann", "relation": "Voisin"}]}])
     return desk
 
 
@@ -142,3 +143,42 @@ def test_intake_command_never_a_traceback(office, db_url, tmp_path_factory, data
     assert code in (0, 1)
     if code == 1:
         assert snapshot(office) == before
+
+
+MEMBER_PATHS = ["guardians[+1]", "children[+1]", "children[E-0107].allergies", "children[E-0107].pai",
+                "children[E-0107].pickups[+1]", "children[E-0107].pickups[0]", "children[0].pickups[+2]"]
+CHILD = {"first_name": "Tom", "last_name": "Keller", "birth_date": "2021-06-02", "school": "École maternelle"}
+GUARDIAN = {"first_name": "Anne", "last_name": "Weber", "email": "anne@example.org", "phone": "06 11 22 33 44"}
+PICKUP = {"name": "Odile Keller", "relation": "Grand-mère", "phone": "0610101010", "forbidden": False}
+GOOD = {"guardians[+1]": [GUARDIAN], "children[+1]": [CHILD], "children[E-0107].allergies": ["Kiwi\nLait", ""],
+        "children[E-0107].pai": [True, False], "children[E-0107].pickups[+1]": [PICKUP],
+        "children[E-0107].pickups[0]": [PICKUP, None], "children[0].pickups[+2]": [PICKUP]}
+
+
+def value_for(path: str):
+    """Mostly what the form takes, then the same with a key or two damaged, then anything."""
+    good = st.sampled_from(GOOD[path])
+    damaged = good.filter(lambda g: isinstance(g, dict)).flatmap(lambda g: st.dictionaries(
+        st.sampled_from(sorted(g) + ["x"]), json_values, min_size=1, max_size=2).map(lambda d: {**g, **d}))
+    return st.one_of(good, good, damaged, json_values)
+
+
+member_changes = st.lists(st.sampled_from(MEMBER_PATHS), min_size=1, max_size=3, unique=True).flatmap(
+    lambda paths: st.fixed_dictionaries({path: value_for(path) for path in paths}))
+
+
+@FUZZ
+@given(member_changes)
+def test_member_changes_are_refused_in_french_or_decided_without_a_traceback(office, changes):
+    from gandrange_desk.services import queue
+
+    entry = {"ref": "P-M", "kind": "family_change", "submitted_at": "2026-03-01T20:00:00+01:00",
+             "family_ref": "F-0042", "changes": changes}
+    if not attempt(office, json.dumps({"requests": [entry]})):
+        return
+    rid = next(i.id for i in queue.pending_items(office) if i.kind == "family_change" and i.ref == "P-M")
+    view = queue.family_change_view(office, rid)
+    assert all(isinstance(c.new, str) and isinstance(c.old, str) for c in view)
+    queue.accept_family_change(office, rid, [c.path for c in view], reason="Essai.")
+    with office.unit_of_work() as s:  # the next example starts from the same family
+        s.execute(FeedEntry.__table__.delete())

@@ -7,6 +7,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QMessageBox
 from sqlalchemy import select
 
+from gandrange_desk.errors import ValidationFailed
 from gandrange_desk.models import AuditEntry, Closure, Structure, Unit
 from gandrange_desk.services.settings import service as svc
 from gandrange_desk.services.context import Actor
@@ -197,3 +198,29 @@ def test_new_activity_from_the_window(dialog, desk):
     assert 'code = "STAGE"' in text and 'opens = "holiday_weekdays"' in text
     assert "booking_deadline = { working_days = 5, time = \"12:00\" }" in text
     assert _capacity(desk, "STAGE", "Semaine") is None
+
+
+def test_a_closure_outside_the_school_year_is_refused_as_the_import_refuses_it(dialog, desk):
+    # The clock says 26/11/2026: the school year 2026-2027, give or take one year.
+    with desk.read() as s:
+        before = [(c.first_day, c.last_day, c.label) for c in s.execute(select(Closure)).scalars()]
+    dialog.nav.setCurrentRow(CLOSURES)
+    model = dialog.closures_page.model
+    row = model.add_row()
+    model.setData(model.index(row, 0), "01/07/2062")
+    model.setData(model.index(row, 1), "02/07/2062")
+    model.setData(model.index(row, 2), "Faute de frappe")
+    assert not dialog.save()
+    lines = [dialog.problems.item(i).text() for i in range(dialog.problems.count())]
+    assert lines == [f"Fermetures, ligne {row + 1} : fermeture du 01/07/2062 au 02/07/2062 hors de la "
+                     "période admise (du 01/09/2025 au 31/08/2028, l'année scolaire à un an près)"]
+    assert dialog.status.text() == "Rien n'a été enregistré : corrigez les erreurs signalées."
+    assert dialog.nav.currentRow() == CLOSURES
+    with desk.read() as s:
+        assert [(c.first_day, c.last_day, c.label) for c in s.execute(select(Closure)).scalars()] == before
+    # The import of the same closure in a file says the same thing.
+    text = svc.export_text(desk).replace('closures = [', 'closures = [\n  ["2062-07-01", "2062-07-02", "Faute de frappe"],', 1)
+    with pytest.raises(ValidationFailed) as info:
+        svc.import_settings(desk, text)
+    assert any("fermeture du 01/07/2062 au 02/07/2062 hors de la période admise (du 01/09/2025 au "
+               "31/08/2028, l'année scolaire à un an près)" in p for p in info.value.problems)

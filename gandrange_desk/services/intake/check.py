@@ -21,8 +21,10 @@ from gandrange_desk.models import (
 from gandrange_desk.services import validation as v
 from gandrange_desk.services.context import Desk
 from gandrange_desk.services.intake.family_change import (  # noqa: F401 (the queue reads them here)
-    CHILD_FIELDS, FAMILY_FIELDS, GUARDIAN_FIELDS, clean_value, member_words, parse_change_path, pin, waiting_has,
+    CHILD_FIELDS, FAMILY_FIELDS, GUARDIAN_FIELDS, NEW, clean_value, member_words, parse_change_path, pin, pin_change,
+    waiting_has,
 )
+from gandrange_desk.services.intake.member_change import PartInvalid, clean_change
 
 MAX_PERIOD_DAYS = 400
 KINDS = ("booking", "period_booking", "cancellation", "registration", "family_change")
@@ -154,12 +156,13 @@ def _submitted_at(e: _Entry) -> datetime | None:
         return None
 
 
-def first_bad_string(value, place: str = "", depth: int = 0) -> tuple[str, str] | None:
+def first_bad_string(value, place: str = "", depth: int = 0, multiline: bool = False) -> tuple[str, str] | None:
     """(place, reason) of the first key or text anywhere in an entry that the validation layer
-    refuses (a control character, a lone surrogate): nothing of it may reach the stored payload."""
+    refuses (a control character, a lone surrogate): nothing of it may reach the stored payload.
+    Only a child's allergies may hold line breaks, as the family file's note does."""
     if isinstance(value, str):
         try:
-            v.text(value, max_len=len(value), strip=False)
+            v.text(value, max_len=len(value), strip=False, multiline=multiline)
         except v.Invalid as exc:
             return place, exc.reason
         return None
@@ -168,7 +171,8 @@ def first_bad_string(value, place: str = "", depth: int = 0) -> tuple[str, str] 
     if isinstance(value, dict):
         for key, item in value.items():
             here = f"{place}.{v.shown(str(key))}" if place else v.shown(str(key))
-            found = first_bad_string(key, here, depth + 1) or first_bad_string(item, here, depth + 1)
+            notes = isinstance(key, str) and key.endswith(".allergies")
+            found = first_bad_string(key, here, depth + 1) or first_bad_string(item, here, depth + 1, notes)
             if found:
                 return found
     elif isinstance(value, list):
@@ -381,22 +385,31 @@ def _check_family_change(e: _Entry) -> tuple[Family | None, dict, str | None] | 
         if parsed is None:
             e.problem(f"champ modifiable inconnu : « {v.shown(path)} ».")
             continue
-        if not isinstance(value, str):
+        group, key, attr = parsed
+        if attr != NEW and group != "pickups" and attr != "pai" and not isinstance(value, str):
             e.problem(f"la nouvelle valeur de « {path} » doit être un texte, pas {_type_fr(value)}.")
             continue
-        group, key, attr = parsed
-        if group != "family" and family is not None:
-            target = pin(family, group, key)
-            if target is None:
-                e.problem(f"« {path} » : la famille {family_ref} n'a pas {member_words(group, key)}.")
+        if family is not None:
+            target, lacking = pin_change(family, parsed)
+            if lacking:
+                e.problem(f"« {path} » : la famille {family_ref} n'a pas {lacking}.")
                 continue
-            targets[path] = target
-        elif group != "family" and waiting is not None and not waiting_has(waiting, group, key):
-            e.problem(f"« {path} » : la famille {family_ref} n'a pas {member_words(group, key)} "
-                      "(inscription en attente).")
-            continue
+            if target is not None:
+                targets[path] = target
+        elif waiting is not None and attr != NEW and group != "family":
+            member_group = "children" if group == "pickups" else group
+            if not waiting_has(waiting, member_group, key):
+                e.problem(f"« {path} » : la famille {family_ref} n'a pas {member_words(member_group, key)} "
+                          "(inscription en attente).")
+                continue
+            if group == "pickups" and not attr.startswith("+"):
+                e.problem(f"« {path} » : la famille {family_ref} n'a pas encore de personne autorisée "
+                          "(inscription en attente) ; ajoutez-en une avec pickups[+1].")
+                continue
         try:
-            clean[path] = clean_value(group, attr, value, ctx.schools)
+            clean[path] = clean_change(parsed, value, ctx.schools, ctx.now.date())
+        except PartInvalid as exc:
+            e.problem(f"« {path}.{exc.part} » {_verb(exc.reason)}.")
         except v.Invalid as exc:
             e.problem(f"« {path} » : {exc.reason}.")
     if not e.ok or (family is None and waiting is None):
@@ -420,8 +433,8 @@ def check_feed(desk: Desk, s: Session, entries: list[Any], cal=None) -> tuple[li
 
     ctx = _Context(
         desk=desk, now=desk.now(),
-        families={f.ref: f for f in load_by(s, select(Family).options(
-            selectinload(Family.guardians), selectinload(Family.children)), Family.ref, family_refs)},
+        families=_families(s, family_refs, _strings(e.get("family_ref") for e in dicts
+                                                    if e.get("kind") == "family_change")),
         children={c.ref: c for c in load_by(s, select(Child), Child.ref, child_refs)},
         activities={a.code: a for a in s.execute(select(Activity).options(selectinload(Activity.units))).scalars()},
         schools=set(s.execute(select(School.name)).scalars()),
@@ -496,6 +509,18 @@ def _strings(values) -> set[str]:
     # Only what the validation layer would take may reach a query: a lone surrogate cannot even
     # be encoded for the database (its entry is refused by name further on).
     return {s for s in values if isinstance(s, str) and len(s) <= 40 and not v.suspect(s)}
+
+
+def _families(s: Session, refs: set[str], changed: set[str]) -> dict[str, Family]:
+    """Families by ref; only those a family change targets come with their members (pinning
+    reads them): a cell request needs the family's id, and loading every booking family's
+    guardians and children was most of the check's time on a big feed."""
+    from sqlalchemy.orm import selectinload
+
+    out = {f.ref: f for f in load_by(s, select(Family).options(
+        selectinload(Family.guardians), selectinload(Family.children)), Family.ref, refs & changed)}
+    out.update((f.ref, f) for f in load_by(s, select(Family), Family.ref, refs - changed))
+    return out
 
 
 def load_by(s: Session, stmt, column, values: set, chunk: int = 900):

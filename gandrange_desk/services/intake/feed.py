@@ -1,4 +1,5 @@
-"""The portal feed (DESIGN §7): parse, check every entry, then write all of it or nothing.
+"""The portal feed (DESIGN §7): parse, check every entry, then write all of it or nothing
+(a long feed in chunks of bounded transactions, see `import_feed`).
 
 Checking happens before any write so a bad feed gets one French line per problem, naming the
 entry's `ref`. Cell requests go through the reservation engine (one `CellBatch` for the whole
@@ -17,7 +18,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import select, text
 
 from gandrange_desk.errors import DeskError, ValidationFailed
 from gandrange_desk.formats import count, ddmmyyyy
@@ -28,12 +29,17 @@ from gandrange_desk.services.calendar import Calendar
 from gandrange_desk.services.changes import Changes
 from gandrange_desk.services.context import Desk
 from gandrange_desk.services.intake.check import CellPlan, check_feed, load_by
+from gandrange_desk.services.progress import Progress
 from gandrange_desk.services.reservations.engine import CellBatch
 from gandrange_desk.services.reservations.rules import Refusal, regularisation_note
 
 MAX_FEED_BYTES = 50 * 1024 * 1024
 MAX_ENTRIES = 100_000
 MAX_PROBLEMS_SHOWN = 200
+# Entries written per transaction by a long import (see `import_feed`): a few seconds of work
+# at most, so another workstation's save never waits long for the SQLite write lock.
+CHUNK_ENTRIES = 500
+FEED_LOCK = 0x47444650  # the advisory lock feed imports take turns on (PostgreSQL)
 
 
 @dataclass
@@ -49,6 +55,14 @@ class IntakeResult:
     already: int = 0  # cells of a period already booked or asked: left as they are
     regularisations: int = 0  # cell requests in a month already invoiced
     changes: Changes = field(default_factory=Changes)
+
+    def add(self, other: "IntakeResult") -> None:
+        """Count a chunk of the same feed in."""
+        for name in ("entries", "requests", "registrations", "family_changes", "waiting", "past_days",
+                     "late", "already", "regularisations"):
+            setattr(self, name, getattr(self, name) + getattr(other, name))
+        self.skipped += other.skipped
+        self.changes.merge(other.changes)
 
     def summary(self) -> str:
         parts = [f"{count(self.entries, 'entrée importée', 'entrées importées')}"]
@@ -156,11 +170,52 @@ def _json_reason(msg: str) -> str:
 # --- checking -------------------------------------------------------------------------------
 
 
-def import_feed(desk: Desk, data: bytes | str) -> IntakeResult:
-    """Take a whole feed or nothing; ValidationFailed lists every problem by entry ref."""
+def import_feed(desk: Desk, data: bytes | str, *, chunk: int | None = None,
+                progress: Progress | None = None) -> IntakeResult:
+    """Take a whole feed or nothing; ValidationFailed lists every problem by entry ref.
+
+    A feed of more than `chunk` entries (CHUNK_ENTRIES) is first checked whole, cell decisions
+    included, in a read transaction (nothing written, no write lock), then written a chunk at a
+    time, each chunk its own transaction: on SQLite another workstation's save waits for one
+    chunk, never for the whole import. Each chunk is checked again as it is written (the base may
+    have moved meanwhile); should one be refused then, the chunks before it stay and importing
+    the same feed again skips their refs and takes the rest."""
+    entries = parse_feed(data)
+    chunk = chunk or CHUNK_ENTRIES
+    if len(entries) <= chunk:
+        return _import_retrying(desk, entries)
+    _import_once(desk, entries, dry_run=True)
+    total = IntakeResult()
+    parts = _chunks(entries, chunk)
+    for number, part in enumerate(parts):
+        if progress is not None:
+            progress.check()
+        try:
+            done = _import_retrying(desk, part)
+        except ValidationFailed as exc:
+            if number == 0:
+                raise
+            raise ValidationFailed(exc.problems, headline=(
+                f"Flux importé en partie : {count(total.entries, 'entrée enregistrée', 'entrées enregistrées')}, "
+                "la suite refusée car la base a changé pendant l'import. Relancez l'import du même "
+                "fichier une fois corrigé : les entrées déjà enregistrées seront ignorées.")) from None
+        total.add(done)
+        if progress is not None:
+            progress.step(number + 1, len(parts), f"{total.entries + len(total.skipped)} entrées sur {len(entries)}")
+    return total
+
+
+def _chunks(entries: list, size: int) -> list[list]:
+    """The entries in the order the check reads them (registrations first: a feed may register a
+    family and book for it further down), cut in chunks of `size`."""
+    ordered = [e for e in entries if isinstance(e, dict) and e.get("kind") == "registration"]
+    ordered += [e for e in entries if not (isinstance(e, dict) and e.get("kind") == "registration")]
+    return [ordered[i:i + size] for i in range(0, len(ordered), size)]
+
+
+def _import_retrying(desk: Desk, entries: list) -> IntakeResult:
     from sqlalchemy.exc import IntegrityError
 
-    entries = parse_feed(data)
     try:
         return _import_once(desk, entries)
     except IntegrityError:
@@ -169,17 +224,34 @@ def import_feed(desk: Desk, data: bytes | str) -> IntakeResult:
         return _import_once(desk, entries)
 
 
-def _import_once(desk: Desk, entries: list) -> IntakeResult:
+def _import_once(desk: Desk, entries: list, *, dry_run: bool = False) -> IntakeResult:
+    """Check and plan `entries` against the base, then (unless `dry_run`) write them in one
+    transaction. Nothing is written before every problem is known."""
     result = IntakeResult()
-    with desk.unit_of_work() as s:
+    with (desk.read() if dry_run else desk.unit_of_work()) as s:
+        if not dry_run and s.get_bind().dialect.name == "postgresql":
+            # Two workstations importing at once take turns: otherwise the second may check its
+            # refs before the first commits and its cells after, and find its own requests
+            # "déjà en attente" instead of skipping the refs already taken.
+            s.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": FEED_LOCK})
         cal = Calendar.load(s)
         plans, skipped, problems = check_feed(desk, s, entries, cal)
         result.skipped = skipped
         if problems:
             raise _refusal(problems)
+        children = {c.ref: c.id for c in load_by(s, select(Child), Child.ref,
+                                                 {p.child_ref for p in plans if isinstance(p, CellPlan)})}
+        batch = CellBatch(s, desk, cal)
+        batch.load([(children[p.child_ref], p.unit.id, day) for p in plans
+                    if isinstance(p, CellPlan) and not p.waiting for day in p.days], pending=True)
+        others = _plan_requests(plans, batch, children, desk.today(), result, problems)
+        if problems:
+            raise _refusal(problems)
+        if dry_run:
+            return result
         now = desk.now()
-        # The refs first: a workstation importing the same feed at the same moment waits here on
-        # the unique ref, then finds them taken and skips them (`import_feed` retries once).
+        # The refs before the requests: a workstation importing the same feed at the same moment
+        # waits here on the unique ref, then finds them taken and skips them (`import_feed` retries once).
         for plan in plans:
             if isinstance(plan, CellPlan):
                 _add_feed_entry(s, desk, plan.ref, plan.raw.get("kind"), plan.submitted_at, plan.raw,
@@ -189,55 +261,6 @@ def _import_once(desk: Desk, entries: list) -> IntakeResult:
                 waiting_for = content[2] if kind == "family_change" else None
                 _add_feed_entry(s, desk, ref, kind, submitted_at, raw, held_for=waiting_for, now=now)
         s.flush()
-        children = {c.ref: c.id for c in load_by(s, select(Child), Child.ref,
-                                                 {p.child_ref for p in plans if isinstance(p, CellPlan)})}
-        batch = CellBatch(s, desk, cal)
-        batch.load([(children[p.child_ref], p.unit.id, day) for p in plans
-                    if isinstance(p, CellPlan) and not p.waiting for day in p.days], pending=True)
-        today = desk.today()
-        others: list[Request] = []
-        for plan in plans:
-            if isinstance(plan, CellPlan):
-                result.entries += 1
-                if plan.waiting:
-                    result.waiting += 1
-                    continue
-                period = plan.raw.get("kind") == "period_booking"
-                for day in plan.days:
-                    cell = (children[plan.child_ref], plan.unit.id, day)
-                    if period and batch.rules.state(cell) is not None:
-                        # A period only asks for the white cells, as the portal's total counts them.
-                        result.already += 1
-                        continue
-                    outcome = ask_cell(batch, plan.kind, cell, plan.submitted_at, plan.ref)
-                    if isinstance(outcome, Refusal):
-                        problems.append(f"Entrée {plan.ref} : {ddmmyyyy(day)} : "
-                                        f"{outcome.sentence(batch.label(cell))}")
-                        continue
-                    result.requests += 1
-                    result.late += bool(outcome.late)
-                    result.past_days += day < today
-                    result.regularisations += outcome.regularisation
-                    result.changes.cells.add(cell)
-                continue
-            kind, ref, submitted_at, content, raw = plan
-            result.entries += 1
-            if kind == "registration":
-                others.append(Request(kind=RequestKind.REGISTRATION, source=RequestSource.PORTAL, ref=ref,
-                                      submitted_at=submitted_at, status=RequestStatus.PENDING,
-                                      payload=json.dumps({"family": content}, ensure_ascii=False)))
-                result.registrations += 1
-                continue
-            family, changes, waiting_for = content
-            if waiting_for:
-                result.waiting += 1
-                continue
-            others.append(Request(kind=RequestKind.FAMILY_CHANGE, source=RequestSource.PORTAL, ref=ref,
-                                  family_id=family.id, submitted_at=submitted_at, status=RequestStatus.PENDING,
-                                  payload=json.dumps(changes, ensure_ascii=False)))
-            result.family_changes += 1
-        if problems:
-            raise _refusal(problems)
         steps = batch.flush()
         s.add_all(others)
         s.flush()
@@ -245,6 +268,54 @@ def _import_once(desk: Desk, entries: list) -> IntakeResult:
         desk.audit(s, "feed.import", "feed_entry", None, after={
             "entries": result.entries, "requests": result.requests, "skipped": len(skipped)})
     return result
+
+
+def _plan_requests(plans: list, batch: CellBatch, children: dict, today, result: IntakeResult,
+                   problems: list[str]) -> list[Request]:
+    """Cell requests asked of the batch (in memory until it flushes); the registrations and
+    family changes as Request rows not yet added to the session."""
+    others: list[Request] = []
+    for plan in plans:
+        if isinstance(plan, CellPlan):
+            result.entries += 1
+            if plan.waiting:
+                result.waiting += 1
+                continue
+            period = plan.raw.get("kind") == "period_booking"
+            for day in plan.days:
+                cell = (children[plan.child_ref], plan.unit.id, day)
+                if period and batch.rules.state(cell) is not None:
+                    # A period only asks for the white cells, as the portal's total counts them.
+                    result.already += 1
+                    continue
+                outcome = ask_cell(batch, plan.kind, cell, plan.submitted_at, plan.ref)
+                if isinstance(outcome, Refusal):
+                    problems.append(f"Entrée {plan.ref} : {ddmmyyyy(day)} : "
+                                    f"{outcome.sentence(batch.label(cell))}")
+                    continue
+                result.requests += 1
+                result.late += bool(outcome.late)
+                result.past_days += day < today
+                result.regularisations += outcome.regularisation
+                result.changes.cells.add(cell)
+            continue
+        kind, ref, submitted_at, content, raw = plan
+        result.entries += 1
+        if kind == "registration":
+            others.append(Request(kind=RequestKind.REGISTRATION, source=RequestSource.PORTAL, ref=ref,
+                                  submitted_at=submitted_at, status=RequestStatus.PENDING,
+                                  payload=json.dumps({"family": content}, ensure_ascii=False)))
+            result.registrations += 1
+            continue
+        family, changes, waiting_for = content
+        if waiting_for:
+            result.waiting += 1
+            continue
+        others.append(Request(kind=RequestKind.FAMILY_CHANGE, source=RequestSource.PORTAL, ref=ref,
+                              family_id=family.id, submitted_at=submitted_at, status=RequestStatus.PENDING,
+                              payload=json.dumps(changes, ensure_ascii=False)))
+        result.family_changes += 1
+    return others
 
 
 def import_feed_file(desk: Desk, path: str | Path) -> IntakeResult:

@@ -50,7 +50,7 @@ def replay(s: Session, desk, family_ref: str, cal: Calendar | None = None) -> tu
         if raw.get("kind") == "family_change":
             s.add(Request(kind=RequestKind.FAMILY_CHANGE, source=RequestSource.PORTAL, ref=row.ref,
                           family_id=family.id, submitted_at=row.submitted_at, status=RequestStatus.PENDING,
-                          payload=json.dumps(pinned_changes(s, family, raw["changes"]), ensure_ascii=False)))
+                          payload=json.dumps(pinned_changes(s, family, raw["changes"], desk.today()), ensure_ascii=False)))
             created += 1
             continue
         child = s.execute(select(Child).where(Child.ref == raw["child_ref"])).scalar_one_or_none()
@@ -102,11 +102,12 @@ def waiting_entries(s: Session) -> dict[str, list[dict]]:
 __all__ = ["drop", "held", "replay", "waiting_entries"]
 
 
-def pinned_changes(s: Session, family: Family, changes: dict) -> dict:
+def pinned_changes(s: Session, family: Family, changes: dict, today: date) -> dict:
     """A held change, now that its family exists: values cleaned as at intake, members pinned."""
     from gandrange_desk.models import School
     from gandrange_desk.services import validation as v
-    from gandrange_desk.services.intake.family_change import clean_value, parse_change_path, pin
+    from gandrange_desk.services.intake.family_change import parse_change_path, pin_change
+    from gandrange_desk.services.intake.member_change import clean_change
 
     s.flush()
     s.refresh(family)
@@ -116,14 +117,13 @@ def pinned_changes(s: Session, family: Family, changes: dict) -> dict:
         parsed = parse_change_path(path)
         if parsed is None:
             continue
-        group, key, attr = parsed
-        if group != "family":
-            target = pin(family, group, key)
-            if target is None:
-                continue
+        target, lacking = pin_change(family, parsed)
+        if lacking:
+            continue
+        if target is not None:
             targets[path] = target
         try:
-            clean[path] = clean_value(group, attr, value, schools)
+            clean[path] = clean_change(parsed, value, schools, today)
         except v.Invalid:
             continue  # passed at intake; a school removed since then leaves the field out
     return {"changes": clean, "targets": targets}

@@ -500,9 +500,11 @@ def current_document(desk: Desk) -> SettingsDraft:
     return SettingsDraft(tomllib.loads(render_settings(spec, desk.today())), versions)
 
 
-def validate_document(doc: dict) -> SettingsSpec:
-    """The TOML import's validation of a document (one French line per problem, with its place)."""
-    return check_document(doc, today=None)
+def validate_document(doc: dict, today: date) -> SettingsSpec:
+    """The TOML import's validation of a document (one French line per problem, with its place),
+    with the import's day: closures outside the school year ± 1 are refused by the same check
+    (`limits.check_closure_window`) whether they come from a file or from the window."""
+    return check_document(doc, today=today)
 
 
 def apply_document(desk: Desk, doc: dict, versions: dict) -> ImportSummary:
@@ -513,7 +515,7 @@ def apply_document(desk: Desk, doc: dict, versions: dict) -> ImportSummary:
     from gandrange_desk.services.context import check_version
 
     desk.require(Role.RESPONSABLE, "Modifier les réglages")
-    spec = validate_document(doc)
+    spec = validate_document(doc, desk.today())
     with desk.unit_of_work() as s:
         # The structure row locked first serialises window saves (PostgreSQL): the second one
         # then reads what the first saved and is refused as stale, never half-merged.

@@ -35,6 +35,12 @@ ACTION_LABELS = {
     "mandate.update": "Mandat SEPA modifié",
     "mandate.revoke": "Mandat SEPA révoqué",
     "portal.credentials": "Identifiants du portail envoyés",
+    "portal.upload": "Document envoyé par la famille (Mes envois)",
+    "portal.attestation": "Attestation téléchargée par la famille",
+    "portal.email_request": "Changement d'adresse e-mail demandé par la famille",
+    "portal.email": "Adresse e-mail changée par la famille",
+    "portal.child_health": "Santé de l'enfant renseignée par la famille",
+    "portal.complete": "Inscription complétée par la famille",
     "document.add": "Document enregistré",
     "document.state": "Document traité",
     # Requests and the portal feed.
