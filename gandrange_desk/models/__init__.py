@@ -38,6 +38,7 @@ from .billing import (
     MandateState,
     Payment,
     PaymentAllocation,
+    RegularisationCheck,
     ReversalKind,
     SepaDebit,
     SepaDebitStatus,

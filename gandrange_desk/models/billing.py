@@ -104,6 +104,18 @@ class BilledDay(Base):
     current: Mapped[bool] = mapped_column(Boolean, default=False)
 
 
+class RegularisationCheck(Base):
+    """An invoiced month found with nothing to regularise, and the fingerprint of everything that
+    finding depended on (its cells and marks, the billed days, tariffs, quotients, children,
+    attendance settings). While the fingerprint is the same, preparing skips that month."""
+
+    __tablename__ = "regularisation_check"
+
+    month: Mapped[date] = mapped_column(Date, primary_key=True)
+    fingerprint: Mapped[str] = mapped_column(String(64))
+    checked_at: Mapped[datetime] = mapped_column(AwareDateTime())
+
+
 class CreditNote(Base):
     """Corrects an issued invoice; numbered AV-YYYY-NNNNNN in its own gap-free sequence."""
 

@@ -13,7 +13,8 @@ from sqlalchemy import select
 from gandrange_desk.models import Invoice, PaymentMode, Structure
 from gandrange_desk.services.billing import invoice_views
 from gandrange_desk.services.billing import invoicing
-from gandrange_desk.services.pdf.base import DeskPDF, StructureInfo, covered, merge_pdfs
+from gandrange_desk.services.pdf.base import StructureInfo, covered, merge_pdfs
+from gandrange_desk.services.pdf.document import DeskPDF
 from tests.builders import load_example_settings, make_family, unit_id
 from tests.billing.test_invoicing import NOV, NOV_DAYS, book
 

@@ -8,6 +8,8 @@
   same transaction, the PDF made and stored; all or nothing.
 - `next_number(s, name, year)`: the gap-free counter (credit notes use it too).
 
+One family's draft lines (pricing, attendance, bulk writes) are built in `billing.drafts`.
+
 An issued invoice never changes: the models refuse a flush that would alter or delete one
 (models/billing.py).
 """
@@ -18,27 +20,27 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 
-from sqlalchemy import and_, delete, func, insert, select, update
+from sqlalchemy import and_, delete, func, select, update
 from sqlalchemy.orm import Session, aliased, selectinload
 
 from gandrange_desk import formats
 from gandrange_desk.errors import DeskError, ValidationFailed
 from gandrange_desk.models import (
-    Activity, Attendance, BilledDay, Booking, CellState, Family, Guardian, Invoice, InvoiceLine, InvoiceStatus,
-    LineKind, Mandate, MandateState, NumberSequence, PaymentAllocation, PaymentMode, Request,
-    Presence, RequestStatus, Role, Structure, Unit,
+    Attendance, BilledDay, Booking, Family, Guardian, Invoice, InvoiceLine, InvoiceStatus, Mandate,
+    MandateState, NumberSequence, PaymentAllocation, PaymentMode, Request, RequestStatus, Role, Structure,
 )
-from gandrange_desk.services.attendance.rules import AttendanceRules, Outcome, day_billing
 from gandrange_desk.services.attendance.settings import load_rules
 from gandrange_desk.services.changes import Changes
 from gandrange_desk.services.context import Desk
 from gandrange_desk.services.progress import Progress
 from gandrange_desk.services.billing import dates, regularisation
+from gandrange_desk.services.billing.drafts import (
+    Labels, family_draft, insert_drafts, load_units, month_cells, no_cycle_collection, unit_label,
+)
 from gandrange_desk.services.calendar import Calendar
 from gandrange_desk.services.billing.tariffs import PriceBook, QuotientBook
 
 INVOICE_SEQUENCE = "invoice"
-BILLED_STATES = (CellState.R.value, CellState.AF.value)
 
 
 # --------------------------------------------------------------------------- months
@@ -147,134 +149,25 @@ def _month_issued(s: Session, month: date) -> bool:
                                               Invoice.status == InvoiceStatus.ISSUED).limit(1)).first() is not None
 
 
-def _load_units(s: Session) -> dict[int, tuple[str, str, int, int, bool]]:
-    rows = s.execute(select(Unit.id, Unit.name, Activity.name, Activity.position, Unit.position, Unit.meal)
-                     .join(Activity, Activity.id == Unit.activity_id)).all()
-    return {r[0]: (r[1], r[2], r[3], r[4], r[5]) for r in rows}
-
-
-def _unit_label(units, unit_id: int) -> str:
-    name, activity, *_ = units.get(unit_id, ("Unité supprimée", "", 0, 0, False))
-    return f"{activity} — {name}" if activity else name
-
-
-def _ordinal(n: int) -> str:
-    return "1er" if n == 1 else f"{n}e"
-
-
-@dataclass
-class _Draft:
-    """One family's draft as it is built: its lines, what it bills per day, its anomalies."""
-
-    lines: list[dict] = field(default_factory=list)
-    records: list[tuple] = field(default_factory=list)  # regularisation.Record
-    anomalies: list[str] = field(default_factory=list)
-    no_quotient_days: int = 0
-    free_lines: int = 0  # lines of days not billed, at 0 €: alone, they make no invoice
-
-
-# How a day of the month is billed once attendance is applied (the key of its invoice line).
-AS_BOOKED, NO_SHOW, WALK_IN = "", "absent", regularisation.WALK_IN
-_HOW_ORDER = {CellState.R.value: 0, NO_SHOW: 1, CellState.AF.value: 2, WALK_IN: 3}
-# Days the door saw that are not billed: said on the invoice at 0 €, never silently dropped.
-_FREE_WORDS = {
-    Outcome.EXCUSED: ("absence excusée, non facturée", "absences excusées, non facturées"),
-    Outcome.NO_SHOW_FREE: ("absence non excusée, non facturée", "absences non excusées, non facturées"),
-    Outcome.WALK_IN_FREE: ("présence sans réservation, non facturée", "présences sans réservation, non facturées"),
-}
-
-
-def _read_cells(s: Session, month: date, last: date, unit_ids: list[int]):
-    """The month's R, AF and DA cells as plain rows (child, unit, day, state, late): the largest
-    read of the run (40,000 rows at 2,000 families), at driver level so each row costs a tuple,
-    not a Row with its per-column processing; the day strings SQLite returns become dates once each."""
-    connection = s.connection()
-    mark = "?" if connection.dialect.paramstyle == "qmark" else "%s"
-    states = (CellState.R.value, CellState.AF.value, CellState.DA.value)
-    sql = (f"SELECT child_id, unit_id, day, state, late FROM booking WHERE unit_id IN ({', '.join([mark] * len(unit_ids))}) "
-           f"AND day >= {mark} AND day <= {mark} AND state IN ({mark}, {mark}, {mark})")
-    sqlite = connection.dialect.name == "sqlite"
-    bounds = (month.isoformat(), last.isoformat()) if sqlite else (month, last)
-    rows = connection.exec_driver_sql(sql, (*unit_ids, *bounds, *states)).fetchall()
-    if not sqlite:
-        return rows
-    days: dict[str, date] = {}
-    out = []
-    for c, u, d, state, late in rows:
-        day = days.get(d)
-        if day is None:
-            day = days[d] = date.fromisoformat(d)
-        out.append((c, u, day, state, late))
-    return out
-
-
-def _month_cells(s: Session, month: date, last: date, unit_ids: list[int], rules: AttendanceRules):
-    """child -> unit -> [(day, state, late, how)] of the days to bill; child -> unit -> outcome
-    -> [days] of the marked days not billed; child -> its pending cancellations (DA). One read
-    of the month's cells, two of its marks (see `regularisation._marks`)."""
-    cells: dict[int, dict[int, list]] = defaultdict(lambda: defaultdict(list))
-    state_of: dict[tuple, str] = {}
-    masks: dict[tuple[int, int], int] = defaultdict(int)
-    pending_da: dict[int, int] = defaultdict(int)
-    for c, u, d, state, late in _read_cells(s, month, last, unit_ids):
-        state_of[(c, u, d)] = state
-        masks[(c, u)] |= 1 << d.day
-        if state == CellState.DA:
-            pending_da[c] += 1
-        else:
-            cells[c][u].append((d, state, late, AS_BOOKED))
-    free: dict[int, dict[int, dict]] = defaultdict(lambda: defaultdict(lambda: defaultdict(list)))
-    changed: dict[tuple, object] = {}
-    others, present = regularisation._marks(s, month, last + timedelta(days=1), unit_ids)
-    marks = [(c, u, d, presence, state_of.get((c, u, d))) for c, u, d, presence in others]
-    for (c, u), days in present.items():
-        emptied = days & ~masks.get((c, u), 0)  # marked present, the cell emptied since: a walk-in
-        marks += [(c, u, month.replace(day=n), Presence.PRESENT.value, None) for n in range(1, 32) if emptied >> n & 1]
-    for c, u, d, presence, state in marks:
-        found = day_billing(state, presence, rules)
-        if found.outcome in _FREE_WORDS:
-            free[c][u][found.outcome].append(d)
-        if state in BILLED_STATES and not found.billed:
-            changed[(c, u, d)] = None
-        elif state in BILLED_STATES and found.outcome == Outcome.NO_SHOW_BILLED:
-            changed[(c, u, d)] = NO_SHOW
-        elif found.walk_in:
-            cells[c][u].append((d, WALK_IN, False, WALK_IN))
-    if changed:
-        for (c, u, d), how in changed.items():
-            days = cells[c][u]
-            i = next(i for i, cell in enumerate(days) if cell[0] == d)
-            if how is None:
-                del days[i]
-            else:
-                days[i] = (d, days[i][1], days[i][2], how)
-        for c in {c for c, _u, _d in changed}:
-            for u in [u for u, days in cells[c].items() if not days]:
-                del cells[c][u]
-            if not cells[c]:
-                del cells[c]
-    return cells, free, pending_da
-
-
 def prepare(desk: Desk, month: date | str, progress: Progress | None = None) -> PrepareResult:
     """Drafts of every family with billable cells (or regularisations) in `month`."""
     desk.require(Role.AGENT, "Préparer les factures")
     month = month_start(month)
     last = month_end(month)
     result = PrepareResult(month)
-    with desk.unit_of_work() as s:
+    with no_cycle_collection(), desk.unit_of_work() as s:
         if _month_issued(s, month):
             raise DeskError(f"Les factures {formats.of_month(month)} sont déjà émises : les "
                             "changements de ce mois iront en régularisation sur la facture suivante.")
         result.structure_problems = structure_problems(s)
-        units = _load_units(s)
+        units = load_units(s)
         book = PriceBook.load(s)
         quotients = QuotientBook.load(s)
         rules = load_rules(s)
         # unit_id IN (…) lets the (unit_id, day) index serve the day range.
         unit_ids = sorted(units) or [0]
-        cells_by_child, free_by_child, pending_by_child = _month_cells(s, month, last, unit_ids, rules)
-        regul = regularisation.compute(s, month, units, book, quotients, lambda u: _unit_label(units, u), rules)
+        cells_by_child, free_by_child, pending_by_child = month_cells(s, month, last, unit_ids, rules)
+        regul = regularisation.compute(s, month, units, book, quotients, lambda u: unit_label(units, u), rules)
         child_ids = set(cells_by_child) | set(free_by_child) | {c for reg in regul.values() for c in reg.lines}
         children = regularisation._children(s, child_ids)
         family_children: dict[int, list] = defaultdict(list)
@@ -309,7 +202,7 @@ def prepare(desk: Desk, month: date | str, progress: Progress | None = None) -> 
         now = desk.now()
         invoice_rows, drafts = [], []
         pricing = regularisation._Truth(book, quotients)
-        labels = _Labels(units)
+        labels = Labels(units)
         total = len(family_ids)
         for done, family_id in enumerate(family_ids):
             if progress:
@@ -318,7 +211,7 @@ def prepare(desk: Desk, month: date | str, progress: Progress | None = None) -> 
                     progress.step(done, total, f"Préparation : {done} / {total} familles")
             fam = families[family_id]
             reg = regul.get(family_id)
-            draft = _family_draft(family_id, month, family_children[family_id], cells_by_child, free_by_child, reg,
+            draft = family_draft(family_id, month, family_children[family_id], cells_by_child, free_by_child, reg,
                                   pricing, labels, rules)
             if draft.anomalies:
                 result.unpriced += [a for a in draft.anomalies if a.startswith("Pas de tarif")]
@@ -352,152 +245,12 @@ def prepare(desk: Desk, month: date | str, progress: Progress | None = None) -> 
             progress.check()
             progress.step(total, total, "Enregistrement des brouillons…")
         if invoice_rows:
-            result.changes.invoices.update(_insert_drafts(s, month, invoice_rows, drafts))
+            result.changes.invoices.update(insert_drafts(s, month, invoice_rows, drafts))
         result.invoices = len(invoice_rows)
         desk.audit(s, "invoice.prepare", "invoice_month", None,
                    after={"month": month.isoformat(), "invoices": result.invoices, "total_cents": result.total_cents,
                           "regularisations": result.regularisations, "unpriced": len(result.unpriced)})
     return result
-
-
-class _Labels:
-    """The words of a unit's lines, made once per run rather than once per family."""
-
-    def __init__(self, units: dict):
-        self.units = units
-        self._cache: dict[tuple, str] = {}
-
-    def unit(self, unit_id: int) -> str:
-        return _unit_label(self.units, unit_id)
-
-    def order(self, unit_id: int):
-        return self.units.get(unit_id, ("", "", 0, 0))[2:4], unit_id
-
-    def line(self, unit_id: int, how: str, n: int, pai: bool, rank: int, no_quotient: bool) -> str:
-        key = (unit_id, how, n > 1, pai, rank, no_quotient)
-        found = self._cache.get(key)
-        if found is None:
-            notes = []
-            if how == CellState.AF:
-                notes.append("annulation hors délai")
-            elif how == NO_SHOW:
-                notes.append(formats.plural(n, "absence non excusée", "absences non excusées"))
-            elif how == WALK_IN:
-                notes.append(formats.plural(n, "présence sans réservation", "présences sans réservation"))
-            if pai:
-                notes.append("tarif PAI")
-            if rank > 1:
-                notes.append(f"tarif {_ordinal(rank)} enfant")
-            if no_quotient:
-                notes.append("sans quotient : tranche la plus haute")
-            found = self._cache[key] = self.unit(unit_id) + (f" ({', '.join(notes)})" if notes else "")
-        return found
-
-
-def _family_draft(family_id, month, kids, cells_by_child, free_by_child, reg, pricing, labels: _Labels,
-                  rules: AttendanceRules) -> _Draft:
-    """The month's lines of one family (per child: unit and price, AF days, no-shows and walk-ins
-    on their own lines, surcharges, days not billed at 0 €), what each day bills, then the
-    family's regularisation lines."""
-    draft = _Draft()
-    # Sibling rank: eldest child billed this month first.
-    billed_kids = sorted((k for k in kids if k.id in cells_by_child), key=lambda k: (k.birth_date, k.id))
-    rank = {k.id: i + 1 for i, k in enumerate(billed_kids)}
-    records = draft.records
-    for kid in sorted(kids, key=lambda k: (rank.get(k.id, 99), k.birth_date, k.id)):
-        kid_rank = rank.get(kid.id, 1)
-        groups: dict[tuple, list[date]] = defaultdict(list)
-        surcharges: dict[tuple, list[date]] = defaultdict(list)
-        for unit_id, cells in cells_by_child.get(kid.id, {}).items():
-            # Almost always one price for the whole month: looked up once, not once per day.
-            stable = pricing.stable_price(family_id, unit_id, month, kid_rank, kid.pai)
-            late_fee = pricing.stable_surcharge(unit_id, month) if stable is not None else None
-            for day, state, late, how in cells:
-                price = stable or pricing.price(family_id, unit_id, day, month, kid_rank, kid.pai)
-                if price is None:
-                    draft.anomalies.append(f"Pas de tarif pour {labels.unit(unit_id)} le "
-                                           f"{formats.ddmmyyyy(day)} ({kid.name}) : jour non facturé.")
-                    continue
-                draft.no_quotient_days += price.no_quotient
-                cents = price.cents
-                groups[(unit_id, state if how == AS_BOOKED else how, cents, price.pai, price.no_quotient,
-                        price.sibling_rank)].append(day)
-                if how == WALK_IN:
-                    extra = rules.walk_in_surcharge(cents)
-                    if extra:
-                        surcharges[(unit_id, WALK_IN, extra)].append(day)
-                elif late:
-                    extra = late_fee if late_fee is not None else (pricing.book.surcharge(unit_id, day) or 0)
-                    if extra:
-                        surcharges[(unit_id, "", extra)].append(day)
-                else:
-                    extra = 0
-                records.append((family_id, kid.id, unit_id, day, state, cents, extra, price.pai))
-        for (unit_id, how, cents, pai, noq, srank), days in sorted(
-                groups.items(), key=lambda kv: (labels.order(kv[0][0]), _HOW_ORDER.get(kv[0][1], 9), min(kv[1]))):
-            label = labels.line(unit_id, how if how != CellState.R else AS_BOOKED, len(days), pai, srank, noq)
-            draft.lines.append(_line(kid.id, kid.name, unit_id, LineKind.NORMAL, label, sorted(days), cents))
-        for (unit_id, how, cents), days in sorted(surcharges.items()):
-            what = "Majoration présence sans réservation" if how == WALK_IN else "Majoration hors délai"
-            draft.lines.append(_line(kid.id, kid.name, unit_id, LineKind.SURCHARGE,
-                                     f"{what} — {labels.unit(unit_id)}", sorted(days), cents))
-        for unit_id, outcomes in sorted(free_by_child.get(kid.id, {}).items(), key=lambda kv: labels.order(kv[0])):
-            for outcome, days in outcomes.items():
-                words = formats.plural(len(days), *_FREE_WORDS[outcome])
-                draft.lines.append(_line(kid.id, kid.name, unit_id, LineKind.NORMAL,
-                                         f"{labels.unit(unit_id)} ({words})", sorted(days), 0))
-                draft.free_lines += 1
-        if reg:
-            draft.lines += reg.lines.get(kid.id, [])
-    if reg:
-        records += reg.records
-        draft.anomalies += reg.anomalies
-    return draft
-
-
-_LINE_COLUMNS = ("invoice_id", "position", "child_id", "child_name", "unit_id", "kind", "label", "dates",
-                 "quantity", "unit_price_cents", "amount_cents")
-
-
-def _insert_drafts(s: Session, month: date, invoice_rows: list[dict], drafts: list[_Draft]) -> list[int]:
-    # Core executemany without RETURNING (SQLite would fall back to one INSERT per row to keep
-    # RETURNING in order); ids come back by the (family, month) unique key.
-    s.execute(insert(Invoice.__table__), invoice_rows)
-    id_of = dict(s.execute(select(Invoice.family_id, Invoice.id).where(
-        Invoice.month == month, Invoice.status == InvoiceStatus.DRAFT)).all())
-    all_lines, all_days = [], []
-    for row, draft in zip(invoice_rows, drafts):
-        invoice_id = id_of[row["family_id"]]
-        for position, line in enumerate(draft.lines):
-            all_lines.append((invoice_id, position, line["child_id"], line["child_name"], line["unit_id"],
-                              line["kind"], line["label"], line["dates"], line["quantity"],
-                              line["unit_price_cents"], line["amount_cents"]))
-        all_days += [(invoice_id, *record) for record in draft.records]
-    # Driver-level executemany, like the billed days: plain values, nothing for the ORM to bind.
-    connection = s.connection()
-    mark = "?" if connection.dialect.paramstyle == "qmark" else "%s"
-    connection.exec_driver_sql(
-        f"INSERT INTO invoice_line ({', '.join(_LINE_COLUMNS)}) VALUES ({', '.join([mark] * len(_LINE_COLUMNS))})",
-        all_lines)
-    regularisation.insert_billed_days(s, all_days)
-    return [id_of[row["family_id"]] for row in invoice_rows]
-
-
-_DATES: dict[date, str] = {}
-
-
-def _iso(day: date) -> str:
-    found = _DATES.get(day)
-    if found is None:
-        found = _DATES[day] = day.isoformat()
-    return found
-
-
-def _line(child_id, child_name, unit_id, kind, label, days, cents, quantity=None) -> dict:
-    qty = len(days) if quantity is None else quantity
-    return dict(child_id=child_id, child_name=child_name, unit_id=unit_id, kind=kind.value, label=label,
-                dates=",".join(map(_iso, days)), quantity=qty, unit_price_cents=cents,
-                amount_cents=qty * cents)
 
 
 # --------------------------------------------------------------------------- issue

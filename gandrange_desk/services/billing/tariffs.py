@@ -184,6 +184,10 @@ class QuotientBook:
             stmt = stmt.where(QuotientRecord.family_id.in_(family_ids))
         return cls(session.execute(stmt).all())
 
+    def fingerprint(self) -> tuple:
+        """Every family's quotients, comparable between two runs (see `billing.checked_months`)."""
+        return tuple(sorted((f, tuple(rows)) for f, rows in self._by_family.items()))
+
     def starts(self, family_id: int) -> list[date]:
         """The days a new quotient of the family takes effect."""
         return self._starts.get(family_id, [])

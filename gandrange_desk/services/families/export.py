@@ -154,7 +154,8 @@ def _d(value: str | None) -> str:
 
 def export_pdf(data: dict, structure=None) -> bytes:
     """The same content as the JSON, laid out for a person to read."""
-    from gandrange_desk.services.pdf.base import Column, DeskPDF, StructureInfo, money
+    from gandrange_desk.services.pdf.base import Column, StructureInfo, money
+    from gandrange_desk.services.pdf.document import DeskPDF
 
     info = StructureInfo.from_structure(structure)
     fam = data["famille"]

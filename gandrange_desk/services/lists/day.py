@@ -22,7 +22,7 @@ from sqlalchemy.orm import selectinload
 
 from gandrange_desk import formats
 from gandrange_desk.errors import ValidationFailed
-from gandrange_desk.models import Activity, Booking, CellState, Child, Guardian, Role, School, Unit
+from gandrange_desk.models import Activity, Booking, CellState, Child, Guardian, PickupPerson, Role, School, Unit
 from gandrange_desk.services.attendance.settings import load as load_settings
 from gandrange_desk.services.calendar import Calendar
 from gandrange_desk.services.context import Desk
@@ -148,34 +148,47 @@ def day_lists(desk: Desk, day: date, school_id: int | None = None) -> DayLists:
                 out.open_units.append(f"{activity.name} — {unit.name}")
         if not units:
             return out
-        stmt = (select(Booking.unit_id, Booking.state, Child)
+        # Columns, not ORM objects: at 8,000 families the day is ~10,000 children, and full
+        # Child/Guardian/PickupPerson objects cost the window ~50 MB it never gave back.
+        stmt = (select(Booking.unit_id, Booking.state, Child.id, Child.family_id, Child.school_id,
+                       Child.last_name, Child.first_name, Child.class_name, Child.pai, Child.allergies)
                 .join(Child, Child.id == Booking.child_id)
                 .where(Booking.day == day, Booking.unit_id.in_(sorted(units)),
-                       Booking.state.in_([CellState.R.value, CellState.DA.value]), Child.archived.is_(False))
-                .options(selectinload(Child.pickup_persons)))
+                       Booking.state.in_([CellState.R.value, CellState.DA.value]), Child.archived.is_(False)))
         if school_id is not None:
             stmt = stmt.where(Child.school_id == school_id)
         rows = s.execute(stmt).all()
-        family_ids = {child.family_id for _u, _st, child in rows}
+        family_ids = sorted({row.family_id for row in rows})
+        child_ids = sorted({row.id for row in rows})
         guardians: dict[int, list[Pickup]] = defaultdict(list)
         for start in range(0, len(family_ids), 500):
-            chunk = sorted(family_ids)[start:start + 500]
-            for g in s.execute(select(Guardian).where(Guardian.family_id.in_(chunk))
-                               .order_by(Guardian.position, Guardian.id)).scalars():
-                guardians[g.family_id].append(Pickup(g.full_name, g.relation, g.phone))
+            chunk = family_ids[start:start + 500]
+            for fid, first, last, relation, phone in s.execute(
+                    select(Guardian.family_id, Guardian.first_name, Guardian.last_name, Guardian.relation,
+                           Guardian.phone).where(Guardian.family_id.in_(chunk))
+                    .order_by(Guardian.position, Guardian.id)):
+                guardians[fid].append(Pickup(f"{first} {last}".strip(), relation, phone))
+        pickups_of: dict[int, list[Pickup]] = defaultdict(list)
+        for start in range(0, len(child_ids), 500):
+            chunk = child_ids[start:start + 500]
+            for cid, name, relation, phone, forbidden in s.execute(
+                    select(PickupPerson.child_id, PickupPerson.name, PickupPerson.relation, PickupPerson.phone,
+                           PickupPerson.forbidden).where(PickupPerson.child_id.in_(chunk))
+                    .order_by(PickupPerson.id)):
+                pickups_of[cid].append(Pickup(name, relation, phone, forbidden))
         by_list: dict[tuple[int | None, int], UnitList] = {}
-        for unit_id, state, child in rows:
-            unit, activity = units[unit_id]
-            key = (child.school_id, unit_id)
+        for row in rows:
+            unit, activity = units[row.unit_id]
+            key = (row.school_id, row.unit_id)
             unit_list = by_list.get(key)
             if unit_list is None:
-                unit_list = by_list[key] = UnitList(schools.get(child.school_id, NO_SCHOOL), activity.name, unit.name,
-                                                    unit.id, unit.capacity, unit_id in pickup_units)
-            pickups = tuple(Pickup(p.name, p.relation, p.phone, p.forbidden) for p in child.pickup_persons)
+                unit_list = by_list[key] = UnitList(schools.get(row.school_id, NO_SCHOOL), activity.name, unit.name,
+                                                    unit.id, unit.capacity, row.unit_id in pickup_units)
+            pickups = pickups_of.get(row.id, ())
             unit_list.children.append(DayChild(
-                child.id, f"{child.last_name.upper()} {child.first_name}", child.class_name or "", state,
-                child.pai if health else False, (child.allergies or "").strip() if health else "",
-                tuple(guardians.get(child.family_id, ())), tuple(p for p in pickups if not p.forbidden),
+                row.id, f"{row.last_name.upper()} {row.first_name}", row.class_name or "", row.state,
+                bool(row.pai) if health else False, (row.allergies or "").strip() if health else "",
+                tuple(guardians.get(row.family_id, ())), tuple(p for p in pickups if not p.forbidden),
                 tuple(p for p in pickups if p.forbidden)))
         order = {uid: (activity.position, activity.id, unit.position, unit.id) for uid, (unit, activity) in units.items()}
         for (sid, uid), unit_list in sorted(by_list.items(), key=lambda kv: (

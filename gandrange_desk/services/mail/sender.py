@@ -5,7 +5,7 @@ on PostgreSQL the candidate rows are picked `FOR UPDATE SKIP LOCKED`, on SQLite 
 taken by BEGIN IMMEDIATE serialises claimers) and commits the claim before talking to the server.
 Each message's outcome is committed on its own right after the server's answer, so a crash
 loses at most the outcome of the one message in flight; its claim goes stale and it returns to
-the queue after `STALE_AFTER`.
+the queue after `STALE_AFTER`. Connecting to the server, and its failures in French, is `mail.smtp`.
 """
 
 from __future__ import annotations
@@ -14,7 +14,6 @@ import logging
 import os
 import smtplib
 import socket
-import ssl
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from email.message import EmailMessage
@@ -29,6 +28,7 @@ from gandrange_desk.models import AppSetting, Guardian, OutboxMessage, OutboxSec
 from gandrange_desk.services.system import secrets
 from gandrange_desk.services.context import Desk
 from gandrange_desk.services.mail.addresses import recipients_problem, visible  # noqa: F401 - used by front-ends
+from gandrange_desk.services.mail.smtp import ConnectFailed, answer, close, connect, network_reason
 
 log = logging.getLogger("gandrange_desk.mail")
 
@@ -161,97 +161,6 @@ def message_problem(row: OutboxMessage, config: SmtpConfig,
     except Exception as exc:  # noqa: BLE001 - one bad row must not stop the others
         log.warning("outbox message %s cannot be built", row.id, exc_info=True)
         return None, f"Courriel impossible à construire : {visible(str(exc))}"
-
-
-# ---------------------------------------------------------------------------------------------
-# SMTP connection
-
-
-class _ConnectFailed(Exception):
-    """The server could not be reached or refused the session (not one message's fault)."""
-
-    def __init__(self, text: str, auth: bool = False):
-        super().__init__(text)
-        self.text = text
-        self.auth = auth
-
-
-def _answer(code: int, text: bytes | str) -> str:
-    if isinstance(text, bytes):
-        text = text.decode("utf-8", "replace")
-    return f"{code} {' '.join(text.split())}".strip()
-
-
-def connect(config: SmtpConfig, password: str | None, timeout: float | None = None) -> smtplib.SMTP:
-    """An open, secured and logged-in session, or _ConnectFailed with a French reason."""
-    wait = timeout or config.timeout
-    # Loading the system's CA store costs ~0.1 s: only when TLS is used.
-    context = ssl.create_default_context(cafile=config.ca_file or None) if config.security != "none" else None
-    local = socket.gethostname() or "localhost"
-    smtp: smtplib.SMTP | None = None
-    phase = "connect"
-    try:
-        if config.security == "ssl":
-            smtp = smtplib.SMTP_SSL(config.host, config.port, local_hostname=local, timeout=wait,
-                                    context=context)
-        else:
-            smtp = smtplib.SMTP(config.host, config.port, local_hostname=local, timeout=wait)
-            if config.security == "starttls":
-                phase = "starttls"
-                smtp.ehlo()
-                smtp.starttls(context=context)
-                smtp.ehlo()
-        if config.user:
-            phase = "login"
-            smtp.login(config.user, password or "")
-        return smtp
-    except smtplib.SMTPAuthenticationError as exc:
-        _close(smtp)
-        raise _ConnectFailed("Identifiant ou mot de passe SMTP refusé par le serveur "
-                             f"({_answer(exc.smtp_code, exc.smtp_error)}).", auth=True) from exc
-    except smtplib.SMTPNotSupportedError as exc:
-        _close(smtp)
-        what = "STARTTLS" if phase == "starttls" else "l'authentification"
-        raise _ConnectFailed(f"Le serveur SMTP {config.label} ne propose pas {what} : "
-                             "vérifiez la sécurité choisie.") from exc
-    except ssl.SSLCertVerificationError as exc:
-        _close(smtp)
-        raise _ConnectFailed(f"Certificat du serveur SMTP {config.label} non reconnu "
-                             f"({exc.verify_message or exc.reason}) : vérifiez l'adresse du serveur "
-                             "ou le fichier d'autorité de certification.") from exc
-    except smtplib.SMTPResponseException as exc:
-        _close(smtp)
-        raise _ConnectFailed(f"Le serveur SMTP {config.label} a refusé la connexion : "
-                             f"{_answer(exc.smtp_code, exc.smtp_error)}.") from exc
-    except (OSError, smtplib.SMTPException) as exc:
-        _close(smtp)
-        raise _ConnectFailed(_network_reason(config, exc)) from exc
-
-
-def _network_reason(config: SmtpConfig, exc: BaseException) -> str:
-    if isinstance(exc, ConnectionRefusedError):
-        return f"Serveur SMTP injoignable ({config.label}) : connexion refusée."
-    if isinstance(exc, (socket.timeout, TimeoutError)):
-        return f"Le serveur SMTP ({config.label}) n'a pas répondu à temps."
-    if isinstance(exc, socket.gaierror):
-        return f"Serveur SMTP inconnu : « {config.host} » (adresse introuvable)."
-    if isinstance(exc, smtplib.SMTPServerDisconnected):
-        return f"Le serveur SMTP ({config.label}) a coupé la connexion."
-    if isinstance(exc, ssl.SSLError):
-        return f"Échec du chiffrement TLS avec {config.label} ({exc.reason or exc})."
-    return f"Échec de connexion au serveur SMTP ({config.label}) : {exc}."
-
-
-def _close(smtp: smtplib.SMTP | None) -> None:
-    if smtp is None:
-        return
-    try:
-        smtp.quit()
-    except Exception:
-        try:
-            smtp.close()
-        except Exception:
-            pass
 
 
 def resolve_password(config: SmtpConfig, password: str | None = None) -> str | None:
@@ -432,7 +341,7 @@ def _send_pending(desk: Desk, *, limit: int | None, password: str | None, timeou
                 if smtp is None:
                     try:
                         smtp = connect(config, secret, timeout)
-                    except _ConnectFailed as exc:
+                    except ConnectFailed as exc:
                         report.problem = exc.text
                         if exc.auth:
                             # The password, not the messages, is at fault: they wait untouched.
@@ -447,13 +356,13 @@ def _send_pending(desk: Desk, *, limit: int | None, password: str | None, timeou
                 untried.pop(0)
                 report.deliveries.append(delivery)
                 if not alive:
-                    _close(smtp)
+                    close(smtp)
                     smtp = None
     finally:
         # Cancelled or broken run: what we claimed but never tried goes straight back to the queue.
         if untried:
             release_claims(desk, untried, me, "")
-        _close(smtp)
+        close(smtp)
     return report
 
 
@@ -473,15 +382,15 @@ def _send_one(desk: Desk, smtp: smtplib.SMTP, config: SmtpConfig, message_id: in
     try:
         refused = smtp.send_message(msg, from_addr=config.envelope_from, to_addrs=to_addrs)
     except smtplib.SMTPRecipientsRefused as exc:
-        codes = {addr: _answer(code, text) for addr, (code, text) in exc.recipients.items()}
+        codes = {addr: answer(code, text) for addr, (code, text) in exc.recipients.items()}
         permanent = all(code >= 500 for code, _t in exc.recipients.values())
         error = "Destinataire refusé par le serveur : " + " ; ".join(f"{a} ({c})" for a, c in codes.items())
         doubtful = {a: c for a, (code, _t) in exc.recipients.items() for c in [codes[a]] if code >= 500}
         return _record(desk, message_id, me, "perm" if permanent else "temp", error, doubtful), False
     except smtplib.SMTPResponseException as exc:
-        answer = _answer(exc.smtp_code, exc.smtp_error)
+        said = answer(exc.smtp_code, exc.smtp_error)
         kind = "perm" if exc.smtp_code >= 500 else "temp"
-        return _record(desk, message_id, me, kind, f"Réponse du serveur : {answer}", {}), False
+        return _record(desk, message_id, me, kind, f"Réponse du serveur : {said}", {}), False
     except smtplib.SMTPNotSupportedError as exc:
         # An accented address needs SMTPUTF8; a server without it will never take this message.
         return _record(desk, message_id, me, "perm",
@@ -491,7 +400,7 @@ def _send_one(desk: Desk, smtp: smtplib.SMTP, config: SmtpConfig, message_id: in
     except (OSError, smtplib.SMTPException) as exc:
         # Includes a disconnect before the server's answer to DATA: we cannot know whether it
         # kept the message, so it is retried (same Message-ID) — the at-least-once side.
-        return _record(desk, message_id, me, "temp", _network_reason(config, exc), {}), False
+        return _record(desk, message_id, me, "temp", network_reason(config, exc), {}), False
     except Exception as exc:  # noqa: BLE001 - one message must never stop the others
         log.exception("outbox message %s: unexpected error while sending", message_id)
         return _record(desk, message_id, me, "perm",
@@ -500,7 +409,7 @@ def _send_one(desk: Desk, smtp: smtplib.SMTP, config: SmtpConfig, message_id: in
     # A crash here leaves the row 'sending'; after STALE_AFTER it is sent again with the same
     # Message-ID. SMTP has no two-phase commit, so the window is kept to this one local commit.
     refused = refused or {}
-    partial = {a: _answer(code, text) for a, (code, text) in refused.items()}
+    partial = {a: answer(code, text) for a, (code, text) in refused.items()}
     doubtful = {a: c for a, c in partial.items() if refused[a][0] >= 500}
     deferred = [a for a in to_addrs if a in refused and refused[a][0] < 500]
     if deferred:
@@ -591,19 +500,19 @@ def send_test_message(config: SmtpConfig, password: str | None, to: str, *,
     msg = build_message(row, config)
     try:
         smtp = connect(config, password, timeout)
-    except _ConnectFailed as exc:
+    except ConnectFailed as exc:
         raise DeskError(exc.text) from exc
     try:
         smtp.send_message(msg, from_addr=config.envelope_from, to_addrs=[parseaddr(to)[1]])
     except smtplib.SMTPRecipientsRefused as exc:
-        answers = "; ".join(_answer(c, t) for c, t in exc.recipients.values())
+        answers = "; ".join(answer(c, t) for c, t in exc.recipients.values())
         raise DeskError(f"Le serveur a refusé l'adresse {to} : {answers}.") from exc
     except smtplib.SMTPResponseException as exc:
-        raise DeskError(f"Le serveur a refusé le courriel : {_answer(exc.smtp_code, exc.smtp_error)}.") from exc
+        raise DeskError(f"Le serveur a refusé le courriel : {answer(exc.smtp_code, exc.smtp_error)}.") from exc
     except (OSError, smtplib.SMTPException) as exc:
-        raise DeskError(_network_reason(config, exc)) from exc
+        raise DeskError(network_reason(config, exc)) from exc
     finally:
-        _close(smtp)
+        close(smtp)
     return f"Courriel de test envoyé à {to} par {config.label}."
 
 

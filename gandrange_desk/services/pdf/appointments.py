@@ -14,7 +14,8 @@ from gandrange_desk.errors import NotFound
 from gandrange_desk.models import Family
 from gandrange_desk.services.appointments import book as appointments
 from gandrange_desk.services.context import Desk
-from gandrange_desk.services.pdf.base import FAMILY, GREY, INK, Column, DeskPDF, load_structure, pdf_text
+from gandrange_desk.services.pdf.base import FAMILY, GREY, INK, Column, load_structure, pdf_text
+from gandrange_desk.services.pdf.document import DeskPDF
 
 # Seed page 0, word for word; the name goes where the guide has its dotted line.
 NEWS_TITLE = "ATTENTION NOUVEAUTÉ !"

@@ -9,7 +9,8 @@ from typing import Callable, Sequence
 from fpdf.enums import XPos, YPos
 
 from gandrange_desk import formats
-from gandrange_desk.services.pdf.base import FAMILY, GREY, INK, Column, DeskPDF, StructureInfo, money, pdf_text
+from gandrange_desk.services.pdf.base import FAMILY, GREY, INK, Column, StructureInfo, money, pdf_text
+from gandrange_desk.services.pdf.document import DeskPDF
 from gandrange_desk.services.pdf.letters import new_pdf, signature_block
 
 

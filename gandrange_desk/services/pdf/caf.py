@@ -5,7 +5,8 @@ from __future__ import annotations
 from decimal import Decimal
 
 from gandrange_desk import formats
-from gandrange_desk.services.pdf.base import GREY, Column, DeskPDF, StructureInfo
+from gandrange_desk.services.pdf.base import GREY, Column, StructureInfo
+from gandrange_desk.services.pdf.document import DeskPDF
 
 
 def _hours(value: Decimal | None) -> str:

@@ -14,7 +14,8 @@ from typing import Sequence
 from fpdf.enums import XPos, YPos
 
 from gandrange_desk import formats
-from gandrange_desk.services.pdf.base import FAMILY, GREY, Column, DeskPDF, StructureInfo, pdf_text
+from gandrange_desk.services.pdf.base import FAMILY, GREY, Column, StructureInfo, pdf_text
+from gandrange_desk.services.pdf.document import DeskPDF
 
 LINE = 4.4
 BOX = 3.6

@@ -11,7 +11,8 @@ from datetime import date
 
 from gandrange_desk import formats
 from gandrange_desk.models import PaymentMode
-from gandrange_desk.services.pdf.base import Column, DeskPDF, StructureInfo, money, pdf_text, split_pages
+from gandrange_desk.services.pdf.base import Column, StructureInfo, money, pdf_text, split_pages
+from gandrange_desk.services.pdf.document import DeskPDF
 
 DEFAULT_APPEAL_TEXT = (
     "Voies et délais de recours. Conformément à l'article L. 1617-5 du code général des "

@@ -1,26 +1,31 @@
 """Letters of the payments side (reminders) and the small blocks credit notes and attestations share.
 
-Built on `pdf_base.DeskPDF` (embedded DejaVu, structure header and footer).
+Built on `pdf.document.DeskPDF` (embedded DejaVu, structure header and footer), imported when a
+letter is drawn: the mail notices and the credit notes use this module's address helpers at import.
 """
 
 from __future__ import annotations
 
 from datetime import date
-from typing import Iterable
-
-from fpdf.enums import XPos, YPos
+from typing import TYPE_CHECKING, Iterable
 
 from gandrange_desk import formats
-from gandrange_desk.services.pdf.base import FAMILY, GREY, INK, DeskPDF, StructureInfo, pdf_text
+from gandrange_desk.services.pdf.base import FAMILY, GREY, INK, StructureInfo, pdf_text
+
+if TYPE_CHECKING:
+    from gandrange_desk.services.pdf.document import DeskPDF
 
 
 def new_pdf(structure: StructureInfo, title: str, texts: Iterable[str] = ()) -> DeskPDF:
-    pdf = DeskPDF(structure, title=title, text_hint=list(texts))
-    return pdf
+    from gandrange_desk.services.pdf.document import DeskPDF
+
+    return DeskPDF(structure, title=title, text_hint=list(texts))
 
 
 def signature_block(pdf: DeskPDF, structure: StructureInfo, on: date) -> None:
     """'Fait à Gandrange, le …', the issuer's name and role, room for the signature and stamp."""
+    from fpdf.enums import XPos, YPos
+
     if pdf.will_page_break(42):
         pdf.add_page()
     pdf.ln(6)

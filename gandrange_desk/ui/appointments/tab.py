@@ -25,7 +25,6 @@ from gandrange_desk.errors import DeskError
 from gandrange_desk.models import PortalState, Role
 from gandrange_desk.services.appointments import book as ap
 from gandrange_desk.services.changes import Changes
-from gandrange_desk.services.pdf import appointments as pdf_appointments
 from gandrange_desk.ui.common import ops
 from gandrange_desk.ui.common.refresh import Follow
 from gandrange_desk.ui.common.table_model import RowsTableModel
@@ -35,6 +34,13 @@ COLUMNS = ("Heure", "Agent", "Famille / visiteur", "Téléphone", "État", "Accu
 ASKED = ("demandée pour la famille", "demandées pour la famille")
 STATUS_COLORS = {"free": QColor("#6b6b6b"), "done": QColor("#1b5e20"), "missed": QColor("#b00020"),
                  "cancelled": QColor("#9e9e9e")}
+
+
+def _pdf():
+    """The appointment PDFs: their module brings fpdf2 in (~25 MB), loaded on the first one drawn."""
+    from gandrange_desk.services.pdf import appointments
+
+    return appointments
 
 
 class SlotsModel(RowsTableModel):
@@ -484,7 +490,7 @@ class AppointmentsTab(QWidget):
         r = self.current()
         if r is None or not r.taken:
             return
-        data = ops.run(self, "Accusé de réception", lambda: pdf_appointments.acknowledgement_pdf(
+        data = ops.run(self, "Accusé de réception", lambda: _pdf().acknowledgement_pdf(
             self.desk, r.family_id, name=r.visitor_name, contact=r.clerk_name), on_error=self._refused)
         if data:
             who = r.family_ref or "visiteur"
@@ -507,7 +513,7 @@ class AppointmentsTab(QWidget):
         day = self.selected_day()
         if day is None:
             return
-        data = ops.run(self, "Liste du jour", lambda: pdf_appointments.day_list_pdf(self.desk, day),
+        data = ops.run(self, "Liste du jour", lambda: _pdf().day_list_pdf(self.desk, day),
                        on_error=self._refused)
         if data:
             self._show_pdf(data, f"rendez-vous-{day.isoformat()}.pdf")
@@ -517,7 +523,7 @@ class AppointmentsTab(QWidget):
         day = self.selected_day()
         if day is None:
             return
-        result = ops.run(self, "Accusés du jour", lambda: pdf_appointments.day_acknowledgements_pdf(self.desk, day),
+        result = ops.run(self, "Accusés du jour", lambda: _pdf().day_acknowledgements_pdf(self.desk, day),
                          on_error=self._refused)
         if result is None:
             return
