@@ -10,7 +10,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
-from urllib.parse import quote
 
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from starlette.applications import Starlette
@@ -19,15 +18,19 @@ from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
 from starlette.middleware.sessions import SessionMiddleware
 from starlette.requests import Request
-from starlette.responses import HTMLResponse, JSONResponse, PlainTextResponse, RedirectResponse, Response
+from starlette.responses import HTMLResponse, JSONResponse, PlainTextResponse, RedirectResponse
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from gandrange_desk import formats
 from gandrange_desk.errors import DeskError, NotFound, ValidationFailed
 from gandrange_desk.services.context import Desk
-from gandrange_desk.services.portal import accounts, bookings, household, online_payment, registration
+from gandrange_desk.services.portal import (
+    accounts, attestations, bookings, email_change, household, online_payment, registration,
+)
 
+from . import account_pages, documents
+from .responses import attachment as _attachment
 from .security import SecurityHeaders, check_csrf, client_address, csrf_token, start_session
 
 HERE = Path(__file__).parent
@@ -190,8 +193,11 @@ class Pages:
         signed, redirect = await self.signed_in(request)
         if redirect:
             return redirect
-        account, _ = signed
-        return self.render(request, "accueil.html")
+        account, fdesk = signed
+        due, lead = await account_pages.completion_due(self, request, fdesk, account.family_id)
+        if lead:
+            return RedirectResponse("/completer", 303)
+        return self.render(request, "accueil.html", complete=due)
 
     async def reservations(self, request: Request):
         signed, redirect = await self.signed_in(request)
@@ -210,8 +216,8 @@ class Pages:
             month = _month(params.get("mois")) or fdesk.today().replace(day=1)
         except ValueError:
             raise HTTPException(404, "Page introuvable.") from None
-        problems, message = [], None
         if request.method == "POST":
+            # Post/Redirect/Get: the answer is a 303 to the grid, so a reload asks nothing again.
             try:
                 unit_text, _, day_text = str(params.get("case", "")).partition(":")
                 unit_id, day = int(unit_text), date.fromisoformat(day_text)
@@ -220,17 +226,20 @@ class Pages:
             try:
                 result = await run_in_threadpool(bookings.click_cell, fdesk, account.family_id, child_id,
                                                  unit_id, day)
-                message = result.summary()
+                request.session["flash"] = result.summary()
             except NotFound:
                 raise HTTPException(404, "Page introuvable.") from None
             except DeskError as exc:
-                problems = self.problems(exc)
+                request.session["problems"] = self.problems(exc)
+            return RedirectResponse(f"/reservations?enfant={child_id}&activite={activity_id}"
+                                    f"&mois={month.strftime('%Y-%m')}", 303)
+        problems, message = request.session.pop("problems", None) or [], None
         try:
             grid = await run_in_threadpool(bookings.month_grid, fdesk, account.family_id, child_id, activity_id, month)
         except NotFound:
             raise HTTPException(404, "Page introuvable.") from None
         return self.render(request, "reservations.html", grid=grid, kids=kids, acts=acts, problems=problems,
-                           message=message, legend=bookings.LEGEND, status=400 if problems else 200)
+                           message=message, legend=bookings.LEGEND)
 
     def _period_form(self, params) -> bookings.PeriodForm:
         try:
@@ -291,7 +300,8 @@ class Pages:
         account, fdesk = signed
         rows = await run_in_threadpool(household.history, fdesk, account.family_id)
         home = await run_in_threadpool(household.household, fdesk, account.family_id)
-        return self.render(request, "factures.html", rows=rows, prelevement=home.on_prelevement,
+        years = await run_in_threadpool(attestations.fiscal_years, fdesk, account.family_id)
+        return self.render(request, "factures.html", rows=rows, prelevement=home.on_prelevement, years=years,
                            prelevement_sentence=household.PRELEVEMENT_SENTENCE,
                            payer=self.config.payments is not None and not home.on_prelevement)
 
@@ -418,7 +428,9 @@ class Pages:
         signed, redirect = await self.signed_in(request)
         if redirect:
             return redirect
-        return self.render(request, "compte.html")
+        account, fdesk = signed
+        email = await run_in_threadpool(email_change.current_email, fdesk, account.family_id)
+        return self.render(request, "compte.html", email=email)
 
 
 def _month(text) -> date | None:
@@ -431,15 +443,6 @@ def _month(text) -> date | None:
 def _day(text) -> date | None:
     text = str(text or "").strip()
     return date.fromisoformat(text) if text else None
-
-
-def _attachment(name: str, content: bytes, mime: str = "application/pdf") -> Response:
-    """Always a download, never shown inline by the portal's origin."""
-    safe = "".join(ch for ch in name if ch.isalnum() or ch in "-_.") or "document.pdf"
-    if mime not in ("application/pdf", "image/jpeg", "image/png"):
-        mime = "application/octet-stream"
-    return Response(content, media_type=mime, headers={
-        "content-disposition": f"attachment; filename=\"{safe}\"; filename*=UTF-8''{quote(name)}"})
 
 
 async def _not_found(request: Request, exc: HTTPException):
@@ -488,6 +491,8 @@ def create_app(desk: Desk, config: PortalConfig) -> Starlette:
         Route("/telechargements", pages.downloads),
         Route("/telechargements/{id:int}", pages.download),
         Route("/compte", pages.my_account),
+        *documents.routes(pages),
+        *account_pages.routes(pages),
         Mount("/static", StaticFiles(directory=HERE / "static"), name="static"),
     ]
     middleware = [

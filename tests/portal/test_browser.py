@@ -158,7 +158,7 @@ def test_the_guide_from_the_credentials_e_mail_to_the_invoice_pdf(desk, portal_b
             [item] = [i for i in pending_items(desk) if i.child_id == lea]
             queue.accept(desk, [item.id], billing="excused")
             assert any("1 annulation excusée le : 10/12" in b for b in _delivered(desk, smtp)[2:])
-            page.goto(grid)  # not a reload: that would post the click again
+            page.reload()  # Post/Redirect/Get: a reload only shows the grid again
             expect(page.locator(f'button[name="case"][value="{repas}:2026-12-10"]')).to_have_attribute(
                 "title", "Demander la réservation")  # white again
 
@@ -177,6 +177,23 @@ def test_the_guide_from_the_credentials_e_mail_to_the_invoice_pdf(desk, portal_b
             text = " ".join(p.extract_text() for p in PdfReader(io.BytesIO(pdf)).pages)
             assert number and number in text and "Martin" in text
             assert info.value.suggested_filename.endswith(".pdf")
+
+            # An attestation of the month, and a document sent through « Mes envois ».
+            page.get_by_label("Du").fill("2026-12-01")
+            page.get_by_label("Au").fill("2026-12-31")
+            with page.expect_download() as info:
+                page.get_by_role("button", name="Attestation de présence et de paiement (PDF)").click()
+            text = " ".join(p.extract_text() for p in PdfReader(io.BytesIO(Path(info.value.path()).read_bytes())).pages)
+            assert "Martin" in text and "01/12/2026" in text
+            page.get_by_role("link", name="Mes envois").last.click()
+            page.get_by_label("Type de document").select_option("Justificatif de domicile")
+            page.get_by_label("Fichier (PDF, JPEG ou PNG, 5 Mo au plus)").set_input_files(
+                files=[{"name": "domicile.pdf", "mimeType": "application/pdf", "buffer": pdf}])
+            page.get_by_role("button", name="Envoyer").click()
+            expect(page.get_by_role("status")).to_contain_text("en attente de vérification")
+            expect(page.locator("tr", has_text="domicile.pdf")).to_contain_text("En attente de vérification")
+            shot("mes-envois")
+            assert [i.kind for i in pending_items(desk) if i.family_id == family_id] == ["document"]
             context.close()
         finally:
             browser.close()

@@ -39,10 +39,15 @@ def grid_url(child, activity, month="2026-12"):
     return f"/reservations?enfant={child}&activite={activity}&mois={month}"
 
 
-def click(client, child, activity, unit, day, page=None):
+def click(client, child, activity, unit, day, page=None, follow=True):
+    """A grid click as the browser makes it: the POST, answered 303 to the grid, then that GET."""
     url = page or grid_url(child, activity, day.strftime("%Y-%m"))
-    return post(client, "/reservations", {"enfant": child, "activite": activity, "mois": day.strftime("%Y-%m"),
-                                          "case": f"{unit}:{day.isoformat()}"}, page=url)
+    r = post(client, "/reservations", {"enfant": child, "activite": activity, "mois": day.strftime("%Y-%m"),
+                                       "case": f"{unit}:{day.isoformat()}"}, page=url)
+    if r.status_code != 303 or not follow:
+        return r
+    assert r.headers["location"] == grid_url(child, activity, day.strftime("%Y-%m"))
+    return client.get(r.headers["location"])
 
 
 def test_a_white_cell_becomes_dr_in_the_desk_queue_and_r_once_the_desk_accepts(desk, portal_base, martin):
@@ -90,7 +95,7 @@ def test_a_late_request_is_marked_hors_delai(desk, portal_base, martin):
 def test_a_closed_day_is_refused_by_the_rules(desk, portal_base, martin):
     (lea, _), activity, repas = ids(desk, portal_base["martin"])
     r = click(martin, lea, activity, repas, date(2026, 12, 6))  # a Sunday
-    assert r.status_code == 400
+    assert 'role="alert"' in r.text
     assert "Léa Martin — Repas du dimanche 06/12/2026 : jour fermé (Week-end)." in r.text
     assert state(desk, lea, repas, date(2026, 12, 6)) is None
 
@@ -175,3 +180,18 @@ def test_another_familys_ids_give_404_and_nothing(desk, portal_base, martin, dur
         assert "Martin" not in durand.get(url).text, url
     # A family section that is not theirs does not exist for them.
     assert durand.get("/famille/enfant-2").status_code == 404
+
+
+def test_a_reload_after_a_click_asks_nothing_again(desk, portal_base, martin):
+    (lea, _), activity, repas = ids(desk, portal_base["martin"])
+    r = click(martin, lea, activity, repas, IN_TIME, follow=False)
+    assert r.status_code == 303
+    url = r.headers["location"]
+    first = martin.get(url).text
+    assert "1 demande de réservation envoyée. La structure doit valider." in first
+    # The reload is a GET of the grid: the message is gone, the cell is still one DR, one request.
+    again = martin.get(url).text
+    assert "demande de réservation envoyée" not in again
+    assert re.search(rf'value="{repas}:{IN_TIME.isoformat()}"[^>]*>DR<', again)
+    assert state(desk, lea, repas, IN_TIME) == "DR"
+    assert len([i for i in pending_items(desk) if i.child_id == lea]) == 1

@@ -361,3 +361,28 @@ def test_a_registration_names_the_families_that_look_alike(office, qtbot):
     text = widget.registration_view.toPlainText()
     assert "1 famille existante ressemble à cette inscription" in text
     assert "Weber (F-0077)" in text and "même e-mail (anne.weber@example.org)" in text
+
+
+def test_a_new_child_and_a_pickup_person_shown_and_accepted_in_the_tab(office, qtbot):
+    intake.import_feed(office, json.dumps({"requests": [
+        {"ref": "P-9", "kind": "family_change", "submitted_at": "2026-05-03T12:00:00+02:00", "family_ref": "F-0042",
+         "changes": {"children[+1]": {"first_name": "Lina", "last_name": "Keller", "birth_date": "2022-01-15",
+                                      "school": "École maternelle"},
+                     "children[E-0107].pickups[+1]": {"name": "Odile Keller", "relation": "Grand-mère",
+                                                      "phone": "0610101010"}}}]}))
+    tab = ValidationTab(office)
+    qtbot.addWidget(tab)
+    tab.warn = lambda title, text: None
+    item = next(i for i in tab.model.all_items() if i.kind == "family_change" and i.ref == "P-9")
+    tab.tree.setCurrentIndex(tab.model.index_of(item.id))
+    m = tab.change_model
+    rows = [[m.data(m.index(r, c)) for c in range(1, 4)] for r in range(m.rowCount())]
+    assert rows == [["Nouvel enfant", "—", "Lina Keller, né(e) le 15/01/2022, École maternelle"],
+                    ["Nouvelle personne autorisée pour Jules Keller", "—", "Odile Keller (Grand-mère), 06 10 10 10 10"]]
+    m.toggle(1)  # untick the pick-up person
+    tab.change_reason.setText("Pièce d'identité à fournir.")
+    tab.accept_checked_fields()
+    with office.read() as s:
+        family = s.execute(select(Family).where(Family.ref == "F-0042")).scalar_one()
+        assert sorted(c.first_name for c in family.children) == ["Jules", "Lina"]
+        assert [p.name for c in family.children for p in c.pickup_persons] == []

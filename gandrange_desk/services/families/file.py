@@ -289,7 +289,7 @@ def _check_portal(ck: Checker, p: PortalInput) -> dict:
 # ---------------------------------------------------------------- saving
 
 
-def _next_ref(s: Session, column, prefix: str) -> str:
+def next_ref(s: Session, column, prefix: str) -> str:
     refs = s.execute(select(column).where(column.like(f"{prefix}%"))).scalars().all()
     digits = [r[len(prefix):] for r in refs if r[len(prefix):].isdigit()]
     # Same width as the refs already given (the demo and the portal use F-00042, tests F-0042).
@@ -305,7 +305,7 @@ def create_family(desk: Desk, foyer: FoyerInput, guardian: GuardianInput) -> int
     guardians_v = _check_guardians(ck, [guardian])
     ck.done()
     with desk.unit_of_work() as s:
-        f = Family(ref=_next_ref(s, Family.ref, "F-"), created_at=desk.now(), **foyer_v)
+        f = Family(ref=next_ref(s, Family.ref, "F-"), created_at=desk.now(), **foyer_v)
         g = guardians_v[0]
         f.guardians.append(Guardian(**{k: v for k, v in g.items() if k != "id"}, position=0))
         f.search_text = family_search_text(f)
@@ -440,7 +440,7 @@ def _apply_children(s, desk, f: Family, items: list[dict]) -> None:
         child = existing.get(item["id"])
         before = _child_dict(child) if child else None
         if child is None:
-            child = Child(ref=_next_ref(s, Child.ref, "E-"), health_notes="", allergies="", pai=False, doctor="")
+            child = Child(ref=next_ref(s, Child.ref, "E-"), health_notes="", allergies="", pai=False, doctor="")
             f.children.append(child)
         for key in ("first_name", "last_name", "birth_date", "school_id", "class_name", "archived"):
             setattr(child, key, item[key])

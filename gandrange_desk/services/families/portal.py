@@ -113,7 +113,8 @@ def send_credentials(desk: Desk, family_id: int, version: int) -> CredentialsRes
 
 def credentials_letter_pdf(structure, family, login: str, password: str, today) -> bytes:
     """The letter handed or posted to a family without e-mail; same words as the e-mail."""
-    from gandrange_desk.services.pdf.base import DeskPDF, StructureInfo
+    from gandrange_desk.services.pdf.base import StructureInfo
+    from gandrange_desk.services.pdf.document import DeskPDF
 
     info = StructureInfo.from_structure(structure)
     body = credentials_text(structure, login, password).replace("Bonjour,", "Madame, Monsieur,", 1)
@@ -191,6 +192,9 @@ def set_document_state(desk: Desk, document_id: int, version: int, state: str, r
                 changes.outbox += 1
         desk.audit(s, "document.state", "document", d.id, family_id=d.family_id, before=before,
                    after={"state": d.state, "reason": d.reason})
+        from gandrange_desk.services.queue.documents import settle
+
+        settle(s, desk, d)  # its "document received" request in the queue, decided the same way
         s.flush()
         return replace(_document_data(d), changes=changes)
 

@@ -39,7 +39,11 @@ LOCK_FOR = timedelta(minutes=15)
 MIN_PASSWORD = 10
 FAMILY_ROLE = "famille"  # ranks below every desk role: `desk.require` refuses it everything
 
-_hasher = PasswordHasher()
+# OWASP's first argon2id setting (19 MiB, 2 passes, 1 lane): ~20 ms of one core per sign-in,
+# where argon2-cffi's default (64 MiB, 3 passes, 4 lanes) takes ~170 ms of CPU and a September
+# rush of sign-ins queued behind it. Hashes made with other parameters (the defaults before, the
+# desk's temporary passwords) still verify and are re-hashed with these at the next sign-in.
+_hasher = PasswordHasher(time_cost=2, memory_cost=19 * 1024, parallelism=1)
 # Verified when the login is unknown, so an unknown login costs the same time as a known one.
 _DUMMY_HASH = _hasher.hash("pas-un-vrai-mot-de-passe")
 
@@ -71,14 +75,25 @@ def _account(f: Family) -> PortalAccount:
                          fingerprint(f.portal_password_hash))
 
 
+def hash_password(password: str) -> str:
+    return _hasher.hash(password)
+
+
+_CURRENT = (Family.portal_login, Family.name, Family.portal_state, Family.portal_password_hash,
+            Family.archived)
+
+
 def current_account(desk: Desk, family_id: int, expected_fingerprint: str) -> PortalAccount | None:
     """The signed-in family, or None when the session no longer holds (password changed,
-    account closed, family archived)."""
+    account closed, family archived). Every page asks: one read of five columns, no write."""
     with desk.read() as s:
-        f = s.get(Family, family_id)
-        if f is None or f.archived or not f.portal_login or not f.portal_password_hash:
-            return None
-        account = _account(f)
+        row = s.execute(select(*_CURRENT).where(Family.id == family_id)).first()
+    if row is None:
+        return None
+    login, name, state, password_hash, archived = row
+    if archived or not login or not password_hash:
+        return None
+    account = PortalAccount(family_id, login, name, state != PortalState.ACTIVE, fingerprint(password_hash))
     if not hmac.compare_digest(account.fingerprint, expected_fingerprint or ""):
         return None
     return account
@@ -128,6 +143,13 @@ def _verify(password_hash: str | None, password: str) -> bool:
         return False
 
 
+def _needs_rehash(password_hash: str) -> bool:
+    try:
+        return _hasher.check_needs_rehash(password_hash)
+    except (InvalidHashError, ValueError):
+        return False
+
+
 def sign_in(desk: Desk, login: str, password: str, address: str | None = None) -> PortalAccount:
     """The family whose login and password these are; DeskError with one sentence otherwise."""
     login = (login or "").strip()
@@ -146,9 +168,15 @@ def sign_in(desk: Desk, login: str, password: str, address: str | None = None) -
         with desk.unit_of_work() as s:
             _fail(s, keys, now)
         raise DeskError(BAD_CREDENTIALS)
+    rehash = _needs_rehash(password_hash)
+    new_hash = _hasher.hash(password) if rehash else None  # outside the write transaction
     with desk.unit_of_work() as s:
         _clear(s, login)
-        f = s.get(Family, f.id)
+        f = s.get(Family, f.id, with_for_update=rehash)
+        if rehash and f.portal_password_hash == password_hash:
+            # Same password, today's parameters. Only if nobody changed it meanwhile; a session
+            # opened on the old hash elsewhere ends (its fingerprint), once.
+            f.portal_password_hash = new_hash
         account = _account(f)
         desk.as_actor(family_actor(account.login, account.name)).audit(
             s, "portal.sign_in", "family", f.id, family_id=f.id)
@@ -190,7 +218,7 @@ def _set_password(desk: Desk, family_id: int, new: str, confirm: str, action: st
     problems = password_problems(new, confirm, login or "")
     if problems:
         raise ValidationFailed(problems)
-    new_hash = _hasher.hash(new)
+    new_hash = hash_password(new)
     with desk.unit_of_work() as s:
         f = s.get(Family, family_id, with_for_update=True)
         desk = desk.as_actor(family_actor(f.portal_login or "", f.name))
@@ -280,7 +308,7 @@ def reset_password(desk: Desk, secret: str, token: str, new: str, confirm: str) 
 
 __all__ = ["BAD_CREDENTIALS", "FAMILY_ROLE", "LOCKED", "PortalAccount", "RESET_INVALID", "RESET_SENT",
            "change_password", "check_reset", "current_account", "family_actor", "family_desk",
-           "fingerprint", "request_reset", "reset_password", "reset_token", "sign_in"]
+           "fingerprint", "hash_password", "request_reset", "reset_password", "reset_token", "sign_in"]
 
 
 # The same counters for the portal's other anonymous forms (S'inscrire).
@@ -290,3 +318,12 @@ def throttle_locked(s, keys: list[tuple[str, int]], now: datetime) -> bool:
 
 def throttle_count(s, keys: list[tuple[str, int]], now: datetime) -> None:
     _fail(s, keys, now)
+
+
+def login_keys(login: str) -> list[tuple[str, int]]:
+    """The sign-in counter of a login, for another form that asks for the password."""
+    return _keys(login, None)
+
+
+def password_matches(password_hash: str | None, password: str) -> bool:
+    return _verify(password_hash, password)

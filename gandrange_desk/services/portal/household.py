@@ -25,6 +25,11 @@ from gandrange_desk.services.billing.credit_notes import credit_note_pdf_bytes
 from gandrange_desk.services.billing.invoice_views import invoice_pdf
 from gandrange_desk.services.context import Desk
 from gandrange_desk.services.intake.check import CHILD_FIELDS, FAMILY_FIELDS, GUARDIAN_FIELDS, parse_change_path
+from gandrange_desk.services.intake.family_change import pin_change
+from gandrange_desk.services.intake.member_change import clean_change
+from gandrange_desk.services.queue.family_changes import family_change_fields
+from gandrange_desk.services.queue.listing import request_payload
+from gandrange_desk.services.validation import Invalid
 
 NOT_FOUND = "Document introuvable."
 PRELEVEMENT_SENTENCE = ("Le prélèvement étant en place, vous n'aurez pas de facture à payer directement "
@@ -95,17 +100,14 @@ def household(desk: Desk, family_id: int) -> Household:
         f = _load(s, family_id)
         schools = {sc.id: sc.name for sc in s.execute(select(School)).scalars()}
         sections = _sections(f, schools)
-        labels = {fl.path: fl.label + (f" ({sec.title})" if sec.key != "foyer" else "")
-                  for sec in sections for fl in sec.fields}
         pending = []
         for r in s.execute(select(Request).where(
                 Request.family_id == family_id, Request.kind == RequestKind.FAMILY_CHANGE,
                 Request.status == RequestStatus.PENDING).order_by(Request.submitted_at)).scalars():
-            try:
-                changes = json.loads(r.payload or "{}").get("changes", {})
-            except ValueError:
-                changes = {}
-            pending.append(PendingChange(r.submitted_at, [(labels.get(p, p), v) for p, v in changes.items()]))
+            # The desk's own reading of the change (its labels, a new member or pick-up person in
+            # words), so the family and the clerk see the same request.
+            shown = family_change_fields(f, request_payload(r), schools)
+            pending.append(PendingChange(r.submitted_at, [(c.label, c.new) for c in shown]))
         return Household(f.name, f.ref, f.portal_login or "", f.payment_mode, sections, pending)
 
 
@@ -130,20 +132,29 @@ def ask_change(desk: Desk, family_id: int, key: str, values: dict[str, str]) -> 
             changes[fl.path] = new
     with desk.read() as s:
         schools = {sc.name for sc in s.execute(select(School)).scalars()}
-    for path, new in changes.items():
-        group, _index, attr = parse_change_path(path)
-        if group == "children" and attr == "school" and new not in schools:
-            problems.append(f"École inconnue : « {new} ». Choisissez une école de la liste.")
-        if attr in ("first_name", "last_name", "name") and not new:
-            problems.append("Le nom et le prénom ne peuvent pas être vides.")
+    for path, new in list(changes.items()):
+        # The feed's own check of a family change: the same words, the same limits.
+        try:
+            changes[path] = clean_change(parse_change_path(path), new, schools, desk.today())
+        except Invalid as exc:
+            label = next(fl.label for fl in sec.fields if fl.path == path)
+            problems.append(f"{label} : {exc}")
     if problems:
         raise ValidationFailed(problems)
     if not changes:
         raise ValidationFailed(["Aucune modification : les valeurs sont celles déjà connues de la structure."])
     with desk.unit_of_work() as s:
+        # Pinned to the member the family was looking at, not to its position: a sibling added
+        # before the desk decides must not receive the change.
+        f = _load(s, family_id)
+        targets = {}
+        for path in changes:
+            target, _lacking = pin_change(f, parse_change_path(path))
+            if target is not None:
+                targets[path] = target
         r = Request(kind=RequestKind.FAMILY_CHANGE, source=RequestSource.PORTAL, ref="portail",
                     family_id=family_id, submitted_at=desk.now(), status=RequestStatus.PENDING,
-                    payload=json.dumps({"changes": changes}, ensure_ascii=False))
+                    payload=json.dumps({"changes": changes, "targets": targets}, ensure_ascii=False))
         s.add(r)
         s.flush()
         desk.audit(s, "portal.family_change", "request", r.id, family_id=family_id, after={"changes": changes})

@@ -19,7 +19,7 @@ from gandrange_desk.models import Request, RequestKind, RequestStatus
 from gandrange_desk.services.reservations.rules import already_decided_message
 
 CHUNK = 900
-# What "everything" in the queue means: documents are checked from the family file.
+# What "everything" in the queue means: a document is looked at one by one, never accepted wholesale.
 DECIDABLE = (RequestKind.BOOKING, RequestKind.CANCELLATION, RequestKind.REGISTRATION, RequestKind.FAMILY_CHANGE)
 
 _LOCK_NAMES = ("id", "kind", "ref", "family_id", "child_id", "unit_id", "day", "status", "decided_by",

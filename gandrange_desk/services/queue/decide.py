@@ -19,7 +19,7 @@ from gandrange_desk.services.calendar import Calendar
 from gandrange_desk.services.context import Desk
 from gandrange_desk.services.reservations.rules import REASON_REQUIRED
 
-from . import cell_requests, family_changes, registrations
+from . import cell_requests, documents, family_changes, registrations
 from .claims import LockedRequest, load_in, lock_rows, with_retries
 from .listing import request_payload
 from .options import DecisionOptions
@@ -59,6 +59,17 @@ def _family_changes(rnd: DecisionRound, rows: list[LockedRequest], accept: bool,
     return problems
 
 
+def _documents(rnd: DecisionRound, rows: list[LockedRequest], accept: bool, options: DecisionOptions) -> list[str]:
+    """Accept: the document is checked; refuse: another is asked for, the reason e-mailed."""
+    problems = []
+    for r in load_in(rnd.s, select(Request), Request.id, {r.id for r in rows}):
+        try:
+            documents.decide(rnd, r, accept, options.reason)
+        except DeskError as exc:
+            problems.append(f"Demande n° {r.id} ({r.ref}) : {exc.message}")
+    return problems
+
+
 # Request kinds plug in here; cell requests are decided first (a registration's replayed
 # requests must not be decided in the round that creates them).
 Handler = Callable[[DecisionRound, list, bool, DecisionOptions], list[str]]
@@ -67,6 +78,7 @@ HANDLERS: dict[str, Handler] = {
     RequestKind.CANCELLATION: _cells,
     RequestKind.REGISTRATION: _registrations,
     RequestKind.FAMILY_CHANGE: _family_changes,
+    RequestKind.DOCUMENT: _documents,
 }
 
 

@@ -8,27 +8,36 @@ from PySide6.QtWidgets import (
     QComboBox, QDialog, QDialogButtonBox, QFormLayout, QLabel, QLineEdit, QRadioButton, QVBoxLayout,
 )
 
-from gandrange_desk.models import Billing
+from gandrange_desk import formats
+from gandrange_desk.models import Billing, RequestKind
 from gandrange_desk.services.queue import USUAL_REASONS, QueueItem
+
+
+DOCUMENT_REASONS = ("Document illisible", "Document incomplet", "Document périmé",
+                    "Ce n'est pas le document demandé")
 
 
 class RefusalDialog(QDialog):
     """A reason is required: pick a usual one or type another; it is e-mailed to the family."""
 
-    def __init__(self, count: int, parent=None):
+    def __init__(self, count: int, parent=None, documents: bool = False):
         super().__init__(parent)
-        self.setWindowTitle("Refuser")
+        self.setWindowTitle("Demander un autre document" if documents else "Refuser")
         layout = QVBoxLayout(self)
-        what = "la demande choisie" if count == 1 else f"les {count} demandes choisies"
-        layout.addWidget(QLabel(f"Motif du refus de {what} (envoyé à la famille) :"))
+        if documents:
+            what = "le document choisi" if count == 1 else f"les {count} documents choisis"
+            layout.addWidget(QLabel(f"Ce qui ne va pas dans {what} (envoyé à la famille) :"))
+        else:
+            what = "la demande choisie" if count == 1 else f"les {count} demandes choisies"
+            layout.addWidget(QLabel(f"Motif du refus de {what} (envoyé à la famille) :"))
         self.reason = QComboBox()
         self.reason.setEditable(True)
-        self.reason.addItems(USUAL_REASONS)
+        self.reason.addItems(DOCUMENT_REASONS if documents else USUAL_REASONS)
         self.reason.setCurrentIndex(-1)
         self.reason.lineEdit().setPlaceholderText("Choisissez un motif habituel ou saisissez-le")
         layout.addWidget(self.reason)
         self.buttons = QDialogButtonBox(QDialogButtonBox.Ok | QDialogButtonBox.Cancel)
-        self.buttons.button(QDialogButtonBox.Ok).setText("Refuser")
+        self.buttons.button(QDialogButtonBox.Ok).setText("Demander un autre" if documents else "Refuser")
         self.buttons.button(QDialogButtonBox.Cancel).setText("Annuler")
         self.buttons.accepted.connect(self.accept)
         self.buttons.rejected.connect(self.reject)
@@ -120,3 +129,43 @@ def registration_html(item: QueueItem) -> str:
     parts.append("</ul><p style='margin:0; color:#555'>Accepter crée la famille, ses enfants et son compte du "
                  "portail, et envoie l'identifiant et un mot de passe provisoire par courriel.</p>")
     return "".join(parts)
+
+
+def document_html(item: QueueItem) -> str:
+    """A document the family sent through « Mes envois »: what it is, and a link to look at it
+    before marking it checked or asking for another."""
+    esc = lambda v: html.escape(str(v or ""), quote=False)  # noqa: E731
+    what = item.payload.get("kind") or "Document"
+    lines = [f"<b>{esc(item.family_name)}</b> ({esc(item.family_ref)})",
+             f"Document reçu par « Mes envois » : <b>{esc(what)}</b> — {esc(item.payload.get('filename'))}",
+             f"Envoyé le {formats.instant(item.submitted_at)}"]
+    if isinstance(item.payload.get("document_id"), int):
+        lines.append(f"<a href='document:{item.payload['document_id']}'>Ouvrir le document</a> — A le marque "
+                     "vérifié ; R en demande un autre à la famille (le motif lui est envoyé par courriel).")
+    return "<br>".join(lines)
+
+
+def accept_all_question(items: list[QueueItem]) -> str:
+    """What "Tout accepter" will do, counted, before the clerk says yes."""
+    kinds = {kind: sum(1 for i in items if i.kind == kind) for kind in
+             (RequestKind.BOOKING, RequestKind.CANCELLATION, RequestKind.REGISTRATION, RequestKind.FAMILY_CHANGE)}
+    late = sum(1 for i in items if i.late)
+    billed = sum(1 for i in items if i.kind == RequestKind.CANCELLATION and i.proposed_billing == Billing.BILLED)
+    lines = [f"Accepter les {formats.count(len(items), 'demande affichée', 'demandes affichées')} "
+             "et envoyer les courriels ?", "", "Cela comprend :"]
+    if kinds[RequestKind.BOOKING]:
+        lines.append("– " + formats.count(kinds[RequestKind.BOOKING], "réservation", "réservations"))
+    if kinds[RequestKind.CANCELLATION]:
+        text = "– " + formats.count(kinds[RequestKind.CANCELLATION], "annulation", "annulations")
+        if billed:
+            text += f", dont {formats.count(billed, 'facturée', 'facturées')} (hors délai)"
+        lines.append(text)
+    if late:
+        lines.append("– " + formats.count(late, "demande hors délai", "demandes hors délai"))
+    if kinds[RequestKind.REGISTRATION]:
+        lines.append("– " + formats.count(kinds[RequestKind.REGISTRATION], "inscription", "inscriptions")
+                     + " : création de la famille et de son compte du portail")
+    if kinds[RequestKind.FAMILY_CHANGE]:
+        lines.append("– " + formats.count(kinds[RequestKind.FAMILY_CHANGE], "modification de famille",
+                                          "modifications de famille") + " : tous les champs demandés acceptés")
+    return "\n".join(lines)

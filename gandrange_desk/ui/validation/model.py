@@ -176,6 +176,8 @@ class QueueTreeModel(QAbstractItemModel):
 
     def _line_text(self, item: QueueItem, col: int) -> str:
         if col == 0:
+            if item.kind == "document" and item.payload.get("kind"):
+                return f"Document : {item.payload['kind']}"
             return RequestKind.label_of(item.kind)
         if col == CHILD:
             if item.kind == "registration":

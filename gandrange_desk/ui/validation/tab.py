@@ -30,10 +30,13 @@ from gandrange_desk.services.context import Desk
 from gandrange_desk.ui.common import ops
 from gandrange_desk.ui.common.export import export_button
 from gandrange_desk.ui.common.refresh import Follow
-from gandrange_desk.ui.common.table_model import RowsTableModel
 from gandrange_desk.ui.families.file import open_family_file
 from gandrange_desk.ui.families.lookalikes import look_alikes_html
-from gandrange_desk.ui.validation.dialogs import BillingDialog, RefusalDialog, registration_html
+from gandrange_desk.ui.families.docs import open_document
+from gandrange_desk.ui.validation.dialogs import (
+    BillingDialog, RefusalDialog, accept_all_question, document_html, registration_html,
+)
+from gandrange_desk.ui.validation.field_changes import FieldChangeModel
 from gandrange_desk.ui.validation.model import FAMILY, QueueTreeModel
 from gandrange_desk.ui.common.windows import keep
 
@@ -43,37 +46,8 @@ KIND_FILTERS = (
     ("Annulations", {"cancellation"}),
     ("Inscriptions", {"registration"}),
     ("Modifications de famille", {"family_change"}),
+    ("Documents reçus", {"document"}),
 )
-
-
-class FieldChangeModel(RowsTableModel):
-    """Old and new values side by side; the first column says which fields are accepted."""
-
-    HEADERS = ("Accepter", "Champ", "Valeur actuelle", "Nouvelle valeur")
-    CHECK_COLUMN = 0
-
-    def __init__(self, parent=None):
-        super().__init__(parent)
-        self.checked: set[str] = set()
-
-    def rows_reset(self) -> None:
-        self.checked = {r.path for r in self.rows}
-
-    def is_checked(self, row: int) -> bool:
-        return self.rows[row].path in self.checked
-
-    def set_checked(self, row: int, checked: bool) -> None:
-        (self.checked.add if checked else self.checked.discard)(self.rows[row].path)
-
-    def data(self, index, role=Qt.DisplayRole):
-        row = self.row(index)
-        if row is None:
-            return None
-        if role == Qt.CheckStateRole and index.column() == 0:
-            return self.check_state(index.row())
-        if role == Qt.DisplayRole:
-            return ("", row.label, row.old or "—", row.new)[index.column()]
-        return None
 
 
 class _Keys(QObject):
@@ -174,6 +148,7 @@ class ValidationTab(QWidget):
         self.detail_info = QLabel()
         self.detail_info.setWordWrap(True)
         self.detail_info.setAlignment(Qt.AlignTop | Qt.AlignLeft)
+        self.detail_info.linkActivated.connect(self._open_document)
         self.detail.addWidget(self.detail_info)
         self.registration_view = QTextBrowser()
         self.registration_view.setOpenLinks(False)
@@ -362,6 +337,9 @@ class ValidationTab(QWidget):
     # ------------------------------------------------------------------ detail pane
     def _show_detail(self) -> None:
         item = self.current_item()
+        document = item is not None and item.kind == RequestKind.DOCUMENT
+        self.accept_button.setText("Vérifié (A)" if document else "Accepter (A)")
+        self.refuse_button.setText("Demander un autre… (R)" if document else "Refuser… (R)")
         if item is None:
             self.detail_info.setText("Choisissez une demande : A accepte, R refuse, N passe à la famille suivante ; "
                                      "sur une ligne de groupe, A et R valent pour tout le groupe.")
@@ -384,6 +362,10 @@ class ValidationTab(QWidget):
             self.change_reason.clear()
             self.detail.setCurrentIndex(2)
             self._room_for_detail()
+            return
+        if item.kind == RequestKind.DOCUMENT:
+            self.detail_info.setText(document_html(item))
+            self.detail.setCurrentIndex(0)
             return
         lines = [f"<b>{item.family_name}</b> ({item.family_ref})",
                  f"{RequestKind.label_of(item.kind)} — {item.child_name}",
@@ -414,6 +396,11 @@ class ValidationTab(QWidget):
         top, bottom = self.splitter.sizes()
         if bottom < height and top + bottom > height + 150:
             self.splitter.setSizes([top + bottom - height, height])
+
+    def _open_document(self, link: str) -> None:
+        if link.startswith("document:"):
+            ops.run(self, "Ouvrir le document", lambda: open_document(self.desk, int(link.split(":", 1)[1])),
+                    on_error=self.status.setText)
 
     def _open_link(self, url) -> None:
         """A look-alike family named in a registration's detail: its file."""
@@ -570,7 +557,9 @@ class ValidationTab(QWidget):
 
     # ------------------------------------------------------------------ questions (overridden in tests)
     def ask_reason(self, count: int) -> str | None:
-        dialog = RefusalDialog(count, self)
+        items = self.selected_items()
+        documents = bool(items) and all(i.kind == RequestKind.DOCUMENT for i in items)
+        dialog = RefusalDialog(count, self, documents=documents)
         return dialog.text() if dialog.exec() == RefusalDialog.Accepted else None
 
     def ask_billing(self, item: queue.QueueItem) -> tuple[str, str] | None:
@@ -589,29 +578,3 @@ class ValidationTab(QWidget):
             box.setDetailedText(text)
             box.setInformativeText("\n".join(text.splitlines()[1:12]))
         box.exec()
-
-
-def accept_all_question(items: list[queue.QueueItem]) -> str:
-    """What "Tout accepter" will do, counted, before the clerk says yes."""
-    kinds = {kind: sum(1 for i in items if i.kind == kind) for kind in
-             (RequestKind.BOOKING, RequestKind.CANCELLATION, RequestKind.REGISTRATION, RequestKind.FAMILY_CHANGE)}
-    late = sum(1 for i in items if i.late)
-    billed = sum(1 for i in items if i.kind == RequestKind.CANCELLATION and i.proposed_billing == Billing.BILLED)
-    lines = [f"Accepter les {formats.count(len(items), 'demande affichée', 'demandes affichées')} "
-             "et envoyer les courriels ?", "", "Cela comprend :"]
-    if kinds[RequestKind.BOOKING]:
-        lines.append("– " + formats.count(kinds[RequestKind.BOOKING], "réservation", "réservations"))
-    if kinds[RequestKind.CANCELLATION]:
-        text = "– " + formats.count(kinds[RequestKind.CANCELLATION], "annulation", "annulations")
-        if billed:
-            text += f", dont {formats.count(billed, 'facturée', 'facturées')} (hors délai)"
-        lines.append(text)
-    if late:
-        lines.append("– " + formats.count(late, "demande hors délai", "demandes hors délai"))
-    if kinds[RequestKind.REGISTRATION]:
-        lines.append("– " + formats.count(kinds[RequestKind.REGISTRATION], "inscription", "inscriptions")
-                     + " : création de la famille et de son compte du portail")
-    if kinds[RequestKind.FAMILY_CHANGE]:
-        lines.append("– " + formats.count(kinds[RequestKind.FAMILY_CHANGE], "modification de famille",
-                                          "modifications de famille") + " : tous les champs demandés acceptés")
-    return "\n".join(lines)
