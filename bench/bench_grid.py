@@ -78,8 +78,6 @@ def grid_open(base) -> dict:
 
 def measure_open(base, school_id: int) -> dict:
     """One site's busiest past month opened (query, model, first paint) against the bare SQL."""
-    from sqlalchemy.dialects import sqlite
-
     from gandrange_desk.services.reservations.grid import grid_query, month_days
 
     desk = base.desk()
@@ -98,15 +96,18 @@ def measure_open(base, school_id: int) -> dict:
     g = tab.model.grid
     days = month_days(month)
     statement = grid_query([u.id for u in g.units], days[0], days[-1], school_id)
-    compiled = statement.compile(dialect=sqlite.dialect(), compile_kwargs={"literal_binds": True})
+    # The same SQL, compiled for the base's own backend (sqlite3 or psycopg), run on its cursor.
+    compiled = statement.compile(dialect=desk.engine.dialect, compile_kwargs={"literal_binds": True})
     sql = str(compiled)
     bare, rows = [], 0
     with desk.engine.connect() as conn:
         cursor = conn.connection.driver_connection.cursor()
-        cursor.execute(sql).fetchall()
+        cursor.execute(sql)
+        cursor.fetchall()
         for _ in range(RUNS):
             started = time.perf_counter()
-            rows = len(cursor.execute(sql).fetchall())
+            cursor.execute(sql)
+            rows = len(cursor.fetchall())
             bare.append((time.perf_counter() - started) * 1000)
         cursor.close()
     cells = len(g.child_ids) * len(g.columns)

@@ -15,6 +15,7 @@ import argparse
 import contextlib
 import importlib
 import json
+import os
 import sys
 import traceback
 from pathlib import Path
@@ -44,6 +45,8 @@ def format_line(name: str, result: dict) -> str:
         line += f", soit {result['ratio']}×"
     if result.get("target"):
         line += f" (cible {result['target']})"
+    if result.get("load_1min") is not None:
+        line += f" [charge {result['load_1min']}]"
     return line
 
 
@@ -66,8 +69,14 @@ SUMMARY_KEYS = {
     "grid_open_ratio_1066": ("grid_open_ratio_1066", "value"),
     "grid_open_ratio_1732": ("grid_open_ratio_1732", "value"),
     "grid_open_ratio_7126": ("grid_open_ratio_7126", "value"),
+    "grid_open_ratio_466_postgresql": ("grid_open_ratio_466_postgresql", "value"),
+    "grid_open_ratio_1066_postgresql": ("grid_open_ratio_1066_postgresql", "value"),
+    "grid_open_ratio_1732_postgresql": ("grid_open_ratio_1732_postgresql", "value"),
+    "grid_open_ratio_7126_postgresql": ("grid_open_ratio_7126_postgresql", "value"),
     "prepare_ms_8000": ("invoices_prepare_month_8000", "value"),
-    "issue_ratio": ("invoices_issue_vs_bare_fpdf2", "value"),
+    # Issue 14: against the same drawing code without the database (the bare fpdf2 ratio stays the figure's value).
+    "issue_ratio": ("invoices_issue_vs_bare_fpdf2", "ratio_vs_same_drawing"),
+    "issue_ratio_cpu": ("invoices_issue_vs_bare_fpdf2", "ratio_vs_same_drawing_cpu"),
 }
 
 
@@ -109,6 +118,8 @@ def main(argv=None) -> int:
         try:
             with quiet:
                 result = dict(fn(base))
+            # Two shared cores: a figure means little without the load it was measured under.
+            result.setdefault("load_1min", round(os.getloadavg()[0], 2))
         except Exception as exc:  # one broken figure must not hide the others
             failed = True
             result = {"value": None, "unit": "", "error": f"{type(exc).__name__}: {exc}"}

@@ -74,3 +74,51 @@ def test_a_closed_window_never_starts_a_mail_sender(qtbot, desk):
     assert not window._sender_timer.isActive()
     window._sender_timer.timeout.emit()
     assert window.mail_sender is None
+
+
+def test_the_window_is_painted_before_its_first_tab_queries(qtbot, desk):
+    """Paint first: building the window runs no query; the first tab is built and filled, and the
+    status bar counted, just after the first paint."""
+    from sqlalchemy import event
+
+    statements: list[str] = []
+    event.listen(desk.engine, "before_cursor_execute", lambda *a: statements.append(a[2]))
+    window = MainWindow(desk)
+    qtbot.addWidget(window)
+    assert window.built_tabs() == [] and statements == []
+    window.show()
+    qtbot.waitUntil(lambda: window.first_painted_at is not None)
+    qtbot.waitUntil(lambda: window.built_tabs() != [])
+    families = window.built_tabs()[0]
+    assert families is window.tab_widget(0)
+    qtbot.waitUntil(lambda: window.pending_label.text() == "0 demande en attente")
+    assert statements  # the search and the counts ran, after the paint
+
+
+def test_a_tab_asked_for_before_the_first_paint_is_built_at_once(qtbot, desk):
+    window = MainWindow(desk)
+    qtbot.addWidget(window)
+    tab = window.tab_widget(0)
+    assert window.built_tabs() == [tab]
+    window.show()
+    qtbot.waitUntil(lambda: window.first_painted_at is not None)
+    assert window.built_tabs() == [tab]  # built once, not again after the paint
+
+
+def test_a_window_never_painted_still_fills_its_first_tab(qtbot, desk):
+    """A shown window whose first paint never comes (minimised, locked session) is not left empty."""
+    from PySide6.QtCore import QEvent, QObject
+
+    class NoPaint(QObject):
+        def eventFilter(self, obj, event):  # noqa: N802 - Qt API
+            return event.type() == QEvent.UpdateRequest
+
+    window = MainWindow(desk)
+    qtbot.addWidget(window)
+    blocker = NoPaint()
+    window.installEventFilter(blocker)
+    window.show()
+    qtbot.waitUntil(lambda: window.built_tabs() != [], timeout=5000)
+    assert window.first_painted_at is None
+    qtbot.waitUntil(lambda: window.pending_label.text() == "0 demande en attente")
+    window.removeEventFilter(blocker)

@@ -78,8 +78,11 @@ def warm_cells(desk: Desk, cal: Calendar, cells: list[Cell]) -> None:
     a statement the first time it runs, ~10 ms for the batch's load)."""
     from gandrange_desk.services.reservations.engine import CellBatch
 
+    from gandrange_desk.services.reservations.writer import CellWriter
+
     with desk.read() as s:
         CellBatch(s, desk, cal).load(cells, places=True, pending=True)
+    CellWriter.warm(desk.engine)
 
 
 def cell_history_text(desk: Desk, cell: Cell) -> str:
