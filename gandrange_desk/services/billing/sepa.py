@@ -23,7 +23,7 @@ import functools
 import os
 import re
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import date
 
 from sqlalchemy import insert, select
 from sqlalchemy.orm import Session, selectinload
@@ -49,7 +49,6 @@ from gandrange_desk.models import (
 from gandrange_desk.services.billing import dates
 from gandrange_desk.services.changes import Changes
 from gandrange_desk.services.mail import outbox
-from gandrange_desk.services.changes import Changes
 from gandrange_desk.services.context import Desk
 from gandrange_desk.services.billing.payments import family_invoices, of_month, settled_subqueries
 

@@ -7,9 +7,13 @@ from __future__ import annotations
 import re
 from datetime import date
 from decimal import Decimal, InvalidOperation
+from typing import TYPE_CHECKING
 
 from gandrange_desk.models import Structure
 from gandrange_desk.services import validation as v
+
+if TYPE_CHECKING:  # the problems list is toml's, which imports this module
+    from gandrange_desk.services.settings.toml import Problems
 
 MAX_PRICE_CENTS = 100_000  # 1 000 € for one act: far above any day's price, far below an overflow
 MAX_CAPACITY = 10_000

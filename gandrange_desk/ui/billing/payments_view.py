@@ -7,7 +7,6 @@ whose Changes refresh the lists (here, the Familles balances, the family files).
 
 from __future__ import annotations
 
-from typing import Sequence
 
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QColor, QKeySequence, QShortcut

@@ -20,7 +20,6 @@ from PySide6.QtWidgets import (
 from gandrange_desk import formats
 from gandrange_desk.models import Role
 from gandrange_desk.services.billing import sepa
-from gandrange_desk.services.changes import Changes
 from gandrange_desk.services.context import Desk
 from gandrange_desk.ui.common import ops
 from gandrange_desk.ui.common.windows import remember
