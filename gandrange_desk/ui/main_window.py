@@ -247,7 +247,12 @@ class MainWindow(QMainWindow):
     def _warm_tabs(self) -> None:
         from gandrange_desk import preload
 
-        self._warming = preload.warm_modules()
+        def warm_grid() -> None:  # the Réservations tab's first month: its statements compiled
+            from gandrange_desk.services.reservations.reads import warm_grid
+
+            warm_grid(self.desk, self.desk.today())
+
+        self._warming = preload.warm_modules(then=warm_grid)
 
     def update_status(self) -> None:
         try:
