@@ -142,13 +142,7 @@ def grid_frame(s, cal: Calendar, month: date, activity_id: int, unit_ids: list[i
     children = _run(s, ("children", with_school, with_class),
                     lambda: _children_stmt(with_school, with_class),
                     {"school": school_id, "klass": class_name})
-    n = len(units)
-    unit_values = {f"u{i}": u.id for i, u in enumerate(units)}
-    unit_pos = {u.id: i for i, u in enumerate(units)}
-    used = data.used
-    for unit_id, day, count in _run(s, ("used", n), lambda: _used_stmt(n),
-                                    {**unit_values, "first": days[0], "last": days[-1]}):
-        used[(_day_of(day) - 1) * n + unit_pos[unit_id]] = count
+    data.used = grid_places(s, data)
     width = len(data.columns)
     norm = _norm
     children.sort(key=lambda r: (norm(r[2]), norm(r[1]), r[0]))
@@ -163,6 +157,20 @@ def grid_frame(s, cal: Calendar, month: date, activity_id: int, unit_ids: list[i
     data.states = [blank] * len(children)
     data.loaded = bytearray(len(children))
     return data
+
+
+def grid_places(s, data: GridData) -> list[int]:
+    """Places held per column (R and DA of every child, every school), as now."""
+    n = len(data.units)
+    used = [0] * len(data.columns)
+    if not n:
+        return used
+    unit_values = {f"u{i}": u.id for i, u in enumerate(data.units)}
+    unit_pos = {u.id: i for i, u in enumerate(data.units)}
+    for unit_id, day, count in _run(s, ("used", n), lambda: _used_stmt(n),
+                                    {**unit_values, "first": data.days[0], "last": data.days[-1]}):
+        used[(_day_of(day) - 1) * n + unit_pos[unit_id]] = count
+    return used
 
 
 def grid_rows(s, data: GridData, rows: list[int]) -> dict[int, bytearray]:
@@ -195,4 +203,4 @@ def grid_rows(s, data: GridData, rows: list[int]) -> dict[int, bytearray]:
     return out
 
 
-__all__ = ["grid_frame", "grid_rows"]
+__all__ = ["grid_frame", "grid_places", "grid_rows"]

@@ -18,7 +18,7 @@ from gandrange_desk.services.context import Desk
 from gandrange_desk.services.families.data import can_see_health
 from gandrange_desk.services.reservations.bookings import cell_history, history_text
 from gandrange_desk.services.reservations.grid import GridData, grid_filters, load_grid
-from gandrange_desk.services.reservations.grid_paged import grid_frame, grid_rows
+from gandrange_desk.services.reservations.grid_paged import grid_frame, grid_places, grid_rows
 
 Cell = tuple[int, int, date]
 
@@ -67,6 +67,12 @@ def month_grid_rows(desk: Desk, data: GridData, rows: list[int]) -> dict[int, by
     """The cells of these rows of a frame (row → states), in one short read."""
     with desk.read() as s:
         return grid_rows(s, data, rows)
+
+
+def month_grid_places(desk: Desk, data: GridData) -> list[int]:
+    """The places held per column of a frame, read again (a change came before its rows)."""
+    with desk.read() as s:
+        return grid_places(s, data)
 
 
 def warm_grid(desk: Desk, month: date) -> None:
@@ -132,4 +138,4 @@ def cancellation_proposal(desk: Desk, cal: Calendar, activity_id: int, cells: li
 
 
 __all__ = ["GridChoices", "activity_choices", "cancellation_proposal", "cell_history_text", "cell_states",
-           "grid_choices", "month_grid", "month_grid_frame", "month_grid_rows", "warm_grid"]
+           "grid_choices", "month_grid", "month_grid_frame", "month_grid_places", "month_grid_rows", "warm_grid"]

@@ -63,9 +63,9 @@ class GridModel(QAbstractTableModel):
         self._name_filter = ""
         self._class_filter = ""
         self._children: frozenset[int] | None = None  # one family's children (from its file)
-        # Called before a change is written while rows are still unread (the tab's loader
-        # reads them): a state or a place count is never updated against a row not read yet.
-        self.read_all_rows: Callable[[], object] | None = None
+        # Called before a change is written while rows are still unread: the tab reads them
+        # and the places per column again (True), so nothing is counted against a row not read.
+        self.read_all_rows: Callable[[], bool] | None = None
         if data is not None:
             self.set_data(data)
 
@@ -278,8 +278,9 @@ class GridModel(QAbstractTableModel):
         g = self.grid
         if g is None or not changed:
             return 0
-        if g.loaded is not None and self.read_all_rows is not None:
-            self.read_all_rows()
+        # Rows still unread: they are read now, after the change, and the places re-counted
+        # with it; the states below are then written without counting the change twice.
+        recounted = g.loaded is not None and self.read_all_rows is not None and bool(self.read_all_rows())
         rows, cols = [], []
         for (child_id, unit_id, day), state in changed.items():
             row = self.row_of.get(child_id)
@@ -291,8 +292,11 @@ class GridModel(QAbstractTableModel):
             new = CODE_OF[state]
             if new == old:
                 continue
+            if not g.row_loaded(row):
+                continue  # its row is read later, as the database holds it then
             g.states[row][c] = new
-            g.used[c] += (new in OCCUPYING) - (old in OCCUPYING)
+            if not recounted:
+                g.used[c] += (new in OCCUPYING) - (old in OCCUPYING)
             rows.append(row)
             cols.append(c)
         if not rows:

@@ -123,6 +123,20 @@ class GridMonth:
         """Every row of the month read now (an action, a change to follow); False if it failed."""
         return self.loader.finish()
 
+    def _read_rows_for_change(self) -> bool:
+        """A change reached a grid still loading (the model asks): the rows left are read,
+        then the places per column again, both as the database holds them after the change."""
+        g = self.model.grid
+        if g is None or not self.loader.finish():
+            return False
+        used = ops.run(self, "Réservations", lambda: reads.month_grid_places(self.desk, g),
+                       on_error=self._error)
+        if used is None or self.model.grid is not g:
+            return False
+        g.used[:] = used
+        self.model.placesChanged.emit(FIXED, FIXED + len(used) - 1)
+        return True
+
     def _all_rows_read(self) -> None:
         self._show_counts()
         if not self.warmed:

@@ -65,7 +65,7 @@ class ReservationsTab(GridMonth, GridSelection, GridPrompts, QWidget):
         self._build()
         self.loader = GridLoader(self, self._error)
         self.loader.finished.connect(self._all_rows_read)
-        self.model.read_all_rows = self.finish_loading
+        self.model.read_all_rows = self._read_rows_for_change
         self.follow = Follow(self, ("cells", "families", "settings"), self._changed)
         # Nothing is read yet: the first showing reads the choices and the month (`GridMonth`).
 
