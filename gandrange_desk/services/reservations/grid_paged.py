@@ -152,9 +152,7 @@ def grid_frame(s, cal: Calendar, month: date, activity_id: int, unit_ids: list[i
         data.classes.append(klass or "")
         data.marks.append(("PAI" if pai else "Allergie" if allergic else "") if show_health else "")
         data.keys.append(norm(f"{first} {last} {last} {first}"))
-    # One shared blank array until a row is read: the rows are replaced, never written in place.
-    blank = bytearray(width)
-    data.states = [blank] * len(children)
+    data.states = [bytearray(width) for _ in children]  # replaced as each row is read
     data.loaded = bytearray(len(children))
     return data
 
