@@ -195,3 +195,17 @@ def test_another_tabs_change_while_loading_counts_its_place_once(qtbot, desk, wo
     assert tab.model.index_of(kid, world["repas"], day).data(STATE_ROLE) == R
     assert tab.model.headerData(column, Qt.Horizontal).endswith("2/110")
     assert tab.model.grid.used == whole(desk, MARCH).used
+
+
+def test_the_warm_up_reads_and_writes_nothing(desk, engine, world):
+    from gandrange_desk.services.reservations import reads
+
+    statements = []
+    listener = lambda *args: statements.append(args[2])  # noqa: E731
+    event.listen(engine, "before_cursor_execute", listener)
+    try:
+        reads.warm_grid(desk, MARCH)
+    finally:
+        event.remove(engine, "before_cursor_execute", listener)
+    assert statements and all(sql.lstrip().upper().startswith(("SELECT", "PRAGMA", "BEGIN", "ROLLBACK", "SET"))
+                              for sql in statements)
