@@ -57,6 +57,8 @@ def _tab(desk, school_id: int, activity_id: int, month: date):
     tab.activity_combo.setCurrentIndex(tab.activity_combo.findData(activity_id))
     tab.school_combo.setCurrentIndex(tab.school_combo.findData(school_id))
     tab.set_month(month)
+    if hasattr(tab, "finish_loading"):
+        tab.finish_loading()  # every row read: the clicks below are measured on a whole month
     # A benchmark must never wait on a dialog.
     tab.confirm = lambda text: False
     tab.prompt_cancel = lambda *a: None
@@ -85,11 +87,16 @@ def measure_open(base, school_id: int) -> dict:
     month = _busiest_past_month(base)
     tab = _tab(desk, school_id, activity_id, month)
     app = _app()
-    opened = []
+    opened, first_screen = [], []
+    whole = getattr(tab, "finish_loading", lambda: True)
     for _ in range(RUNS):
         app.processEvents()
         started = time.perf_counter()
-        tab.reload()
+        tab.reload()  # the frame and the rows on screen (a paged open reads the rest after)
+        tab.grid.viewport().repaint()
+        tab.names.viewport().repaint()
+        first_screen.append((time.perf_counter() - started) * 1000)
+        whole()  # the whole month read, as the bare SQL reads it
         tab.grid.viewport().repaint()
         tab.names.viewport().repaint()
         opened.append((time.perf_counter() - started) * 1000)
@@ -117,6 +124,7 @@ def measure_open(base, school_id: int) -> dict:
     desk.engine.dispose()
     return {"value": round(value, 2), "unit": "ms", "target": "≤ 150 ms and ≤ 2× bare SQL",
             "bare_sql_ms": round(reference, 2), "ratio": round(value / reference, 2),
+            "first_screen_ms": round(_median(first_screen), 2),
             "rows": rows, "children": len(g.child_ids), "units": len(g.units),
             "open_days": open_days, "cells": cells, "month": month.strftime("%Y-%m"), "runs": RUNS}
 

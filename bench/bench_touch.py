@@ -81,6 +81,8 @@ def _window(desk, school: str, month: date):
     tab.prompt_cancel = tab.prompt_reason = tab.prompt_decision = lambda *a: None
     tab.school_combo.setCurrentIndex(tab.school_combo.findText(school))
     tab.set_month(month)
+    if hasattr(tab, "finish_loading"):
+        tab.finish_loading()  # the month's rows all read, as ~1 s after an opening
     _idle(app)
     return app, window, tab
 
@@ -331,12 +333,17 @@ def grid_first_open_ms(base) -> dict:
     waited = [_child(str(CHILD), "first-tab", base.url, "1")[0] for _ in range(5)]
     at_once = _child(str(CHILD), "first-tab", base.url, "0")[0]
     value = statistics.median(v["first_tab_ms"] for v in waited)
+    med = lambda key: round(statistics.median(v[key] for v in waited), 1)  # noqa: E731
     return {"value": round(value, 1), "unit": "ms", "target": "≤ 150 ms at 2,000 families",
-            "cpu_ms": round(statistics.median(v["first_tab_cpu_ms"] for v in waited), 1),
+            "cpu_ms": med("first_tab_cpu_ms"),
             "runs_ms": [round(v["first_tab_ms"]) for v in waited],
+            "all_rows_ms": med("all_rows_ms"), "all_rows_cpu_ms": med("all_rows_cpu_ms"),
+            "longest_step_ms": med("longest_step_ms"), "steps": int(waited[0]["steps"]),
             "at_once_ms": round(at_once["first_tab_ms"], 1), "children": int(waited[0]["children"]),
-            "shown_again_ms": round(statistics.median(v["again_ms"] for v in waited), 1),
-            "note": "Réservations tab first shown 1 s after the window (module, filters, month, paint)"}
+            "shown_again_ms": med("again_ms"),
+            "note": "Réservations tab first shown 1 s after the window, to its first screen of rows "
+                    "painted (module, filters, month frame, rows on screen); all_rows_ms: every row "
+                    "read; longest_step_ms: the longest turn of the event loop reading rows after"}
 
 
 def _session(base, families: int) -> dict:
@@ -375,7 +382,8 @@ def _open(families: int, school: str):
     def figure(base) -> dict:
         r = open_ratio(base, families, school)
         return {"value": r["ratio"], "unit": "×", "target": "≤ 2× bare SQL", "grid_open_ms": r["value"],
-                "bare_sql_ms": r["bare_sql_ms"], "children": r["children"], "families": families,
+                "bare_sql_ms": r["bare_sql_ms"], "first_screen_ms": r.get("first_screen_ms"),
+                "children": r["children"], "families": families,
                 "school": school, "cells": r["cells"], "month": r["month"]}
 
     return figure

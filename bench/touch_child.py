@@ -104,18 +104,57 @@ def _window(url: str, role: str = "responsable"):
 
 def first_tab(url: str, wait_s: float = 0.0) -> None:
     """The Réservations tab's first opening: its module, its filters, the month, the first paint;
-    `wait_s` after the window is up (a clerk looks at it before clicking)."""
+    `wait_s` after the window is up (a clerk looks at it before clicking).
+
+    first_tab_ms: from the tab chosen to the end of the grid's first paint showing rows (its
+    first screen read: a paged open paints before the rest is read). all_rows_ms: until every
+    row of the month is read (the same moment when the tab reads the whole month at once);
+    longest_step_ms: the longest turn of the event loop spent reading rows in between (what a
+    click made meanwhile may wait)."""
+    from gandrange_desk.ui.reservations.grid_view import GridView
+
     app, window = _window(url)
     until = time.perf_counter() + wait_s
     while time.perf_counter() < until:
         idle(app)
         time.sleep(0.02)
+    painted: list[float] = []
+    paint = GridView.paintEvent
+
+    def timed_paint(view, event):
+        paint(view, event)
+        if not painted and view.model().rowCount():
+            painted.append(time.perf_counter())
+            painted.append(time.process_time())
+
+    GridView.paintEvent = timed_paint
     started, cpu = time.perf_counter(), time.process_time()
     window.tabs.setCurrentIndex(1)
-    idle(app)
-    print(f"first_tab_ms={(time.perf_counter() - started) * 1000:.1f}")
-    print(f"first_tab_cpu_ms={(time.process_time() - cpu) * 1000:.1f}")
     tab = window.tab_widget(1)
+    loader = getattr(tab, "loader", None)
+    steps: list[float] = []
+    if loader is not None:
+        step = loader._step
+
+        def timed_step():
+            t = time.perf_counter()
+            step()
+            steps.append((time.perf_counter() - t) * 1000)
+
+        loader.timer.timeout.disconnect()
+        loader.timer.timeout.connect(timed_step)
+    deadline = time.perf_counter() + 60
+    while (not painted or (loader is not None and loader.loading)) and time.perf_counter() < deadline:
+        app.processEvents()
+    done, done_cpu = time.perf_counter(), time.process_time()
+    idle(app)
+    GridView.paintEvent = paint
+    print(f"first_tab_ms={(painted[0] - started) * 1000:.1f}")
+    print(f"first_tab_cpu_ms={(painted[1] - cpu) * 1000:.1f}")
+    print(f"all_rows_ms={(done - started) * 1000:.1f}")
+    print(f"all_rows_cpu_ms={(done_cpu - cpu) * 1000:.1f}")
+    print(f"longest_step_ms={max(steps, default=0.0):.1f}")
+    print(f"steps={len(steps)}")
     print(f"children={len(tab.model.grid.child_ids) if tab.model.grid else 0}")
     started = time.perf_counter()
     window.tabs.setCurrentIndex(0)

@@ -35,12 +35,13 @@ def start() -> threading.Thread | None:
 AFTER_PAINT = ("gandrange_desk.ui.reservations.tab",)
 
 
-def warm_modules(names=AFTER_PAINT) -> threading.Thread | None:
-    """Import `names` in a background thread (no database, no Qt object made): started once
-    the window is painted, while the clerk looks at it. Not in the frozen program (see `start`)."""
+def warm_modules(names=AFTER_PAINT, then=None) -> threading.Thread | None:
+    """Import `names` in a background thread (no Qt object made), then run `then()` there (a
+    read that compiles what a tab's first opening runs): started once the window is painted,
+    while the clerk looks at it. Not in the frozen program (see `start`)."""
     if os.environ.get("GANDRANGE_DESK_NO_PRELOAD") == "1" or getattr(sys, "frozen", False):
         return None
-    if all(name in sys.modules for name in names):
+    if then is None and all(name in sys.modules for name in names):
         return None
 
     def work() -> None:
@@ -49,6 +50,11 @@ def warm_modules(names=AFTER_PAINT) -> threading.Thread | None:
                 importlib.import_module(name)
             except Exception:  # noqa: BLE001 - the tab imports it again and reports
                 return
+        if then is not None:
+            try:
+                then()
+            except Exception:  # noqa: BLE001 - a warm-up that fails costs only the first opening's time
+                pass
 
     thread = threading.Thread(target=work, name="preload-tabs", daemon=True)
     thread.start()

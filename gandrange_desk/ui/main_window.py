@@ -247,7 +247,16 @@ class MainWindow(QMainWindow):
     def _warm_tabs(self) -> None:
         from gandrange_desk import preload
 
-        self._warming = preload.warm_modules()
+        def warm_grid() -> None:  # the Réservations tab's first month: its statements compiled
+            from gandrange_desk.services.reservations.reads import warm_grid
+
+            # Not once the tab is open: it has read all that itself, and the clerk's first
+            # clicks must not share the CPU with a warm-up.
+            if any(type(w).__name__ == "ReservationsTab" for w in self.built_tabs()):
+                return
+            warm_grid(self.desk, self.desk.today())
+
+        self._warming = preload.warm_modules(then=warm_grid)
 
     def update_status(self) -> None:
         try:

@@ -54,6 +54,17 @@ class GridData:
     keys: list[str] = field(default_factory=list)  # normalised names for the search box
     states: list[bytearray] = field(default_factory=list)
     used: list[int] = field(default_factory=list)  # per column, places held site-wide
+    # Per row, 1 once its cells are read; None when every row is (a paged open, `grid_paged`,
+    # reads the rows after the frame: a row not read yet is not a blank row).
+    loaded: bytearray | None = None
+
+    def row_loaded(self, row: int) -> bool:
+        return self.loaded is None or bool(self.loaded[row])
+
+    @property
+    def pending(self) -> int:
+        """How many rows are still to be read."""
+        return 0 if self.loaded is None else self.loaded.count(0)
 
     def column_of(self, unit_id: int, day: date) -> int | None:
         try:

@@ -18,6 +18,7 @@ from gandrange_desk.services.context import Desk
 from gandrange_desk.services.families.data import can_see_health
 from gandrange_desk.services.reservations.bookings import cell_history, history_text
 from gandrange_desk.services.reservations.grid import GridData, grid_filters, load_grid
+from gandrange_desk.services.reservations.grid_paged import grid_frame, grid_places, grid_rows
 
 Cell = tuple[int, int, date]
 
@@ -51,6 +52,40 @@ def month_grid(desk: Desk, cal: Calendar, month: date, activity_id: int, unit_id
     with desk.read() as s:
         return load_grid(s, cal, month, activity_id, unit_ids, school_id=school_id,
                          show_health=can_see_health(desk.actor))
+
+
+def month_grid_frame(desk: Desk, cal: Calendar, month: date, activity_id: int, unit_ids: list[int],
+                     *, school_id: int | None = None) -> GridData:
+    """`month_grid` without the children's cells (`grid_paged.grid_frame`): names, classes,
+    marks, closures and places per column; `month_grid_rows` reads the rows after."""
+    with desk.read() as s:
+        return grid_frame(s, cal, month, activity_id, unit_ids, school_id=school_id,
+                          show_health=can_see_health(desk.actor))
+
+
+def month_grid_rows(desk: Desk, data: GridData, rows: list[int]) -> dict[int, bytearray]:
+    """The cells of these rows of a frame (row → states), in one short read."""
+    with desk.read() as s:
+        return grid_rows(s, data, rows)
+
+
+def month_grid_places(desk: Desk, data: GridData) -> list[int]:
+    """The places held per column of a frame, read again (a change came before its rows)."""
+    with desk.read() as s:
+        return grid_places(s, data)
+
+
+def warm_grid(desk: Desk, month: date) -> None:
+    """What the Réservations tab's first opening reads (choices, a month's frame, a screenful
+    of rows and a chunk), read and dropped: run in a background thread once the window is up,
+    so the first opening finds SQLAlchemy's statements compiled and the names normalised."""
+    choices = grid_choices(desk)
+    if not choices.activities:
+        return
+    frame = month_grid_frame(desk, choices.calendar, month, choices.activities[0][0], [])
+    n = len(frame.child_ids)
+    month_grid_rows(desk, frame, list(range(min(n, 40))))
+    month_grid_rows(desk, frame, list(range(min(n, 40), min(n, 168))))
 
 
 def cell_states(desk: Desk, cells: Iterable[Cell]) -> dict[Cell, str | None]:
@@ -103,4 +138,4 @@ def cancellation_proposal(desk: Desk, cal: Calendar, activity_id: int, cells: li
 
 
 __all__ = ["GridChoices", "activity_choices", "cancellation_proposal", "cell_history_text", "cell_states",
-           "grid_choices", "month_grid"]
+           "grid_choices", "month_grid", "month_grid_frame", "month_grid_places", "month_grid_rows", "warm_grid"]

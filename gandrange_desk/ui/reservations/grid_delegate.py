@@ -9,7 +9,7 @@ from PySide6.QtWidgets import QStyle, QStyledItemDelegate
 
 from gandrange_desk.models import CellState
 
-from .grid_model import CLASS_COL, CODE_TEXT, FIXED, MARK_COL, NAME_COL
+from .grid_model import CLASS_COL, CODE_TEXT, FIXED, MARK_COL, NAME_COL, UNREAD
 
 # (fill, text) per code; grey levels ≈ 0.90, 0.55, 0.75, 0.23 (Rec. 601).
 COLOURS = {
@@ -19,6 +19,7 @@ COLOURS = {
     4: (QColor("#7F1D1D"), QColor("#FFFFFF")),  # AF dark red
 }
 CLOSED_FILL = QColor("#D4D4D4")
+UNREAD_FILL = QColor("#F1F1F1")  # a row not read yet (a paged open): not white, not closed
 GRID_LINE = QColor("#E0E0E0")
 DAY_LINE = QColor("#8C8C8C")
 SELECTION = QColor(30, 90, 200, 70)
@@ -60,6 +61,8 @@ class GridDelegate(QStyledItemDelegate):
         painter.save()
         if closed:
             painter.fillRect(rect, CLOSED_FILL)
+        elif not g.row_loaded(row):
+            painter.fillRect(rect, UNREAD_FILL)
         elif code:
             fill, ink = COLOURS[code]
             painter.fillRect(rect, fill)
@@ -116,7 +119,7 @@ class NameDelegate(QStyledItemDelegate):
                 painter.drawText(rect, CENTER, g.marks[row])
         else:
             painter.setPen(TEXT_INK)
-            painter.drawText(rect, CENTER, str(g.total(row)))
+            painter.drawText(rect, CENTER, str(g.total(row)) if g.row_loaded(row) else UNREAD)
         painter.setPen(GRID_LINE)
         painter.drawLine(rect.bottomLeft(), rect.bottomRight())
         painter.drawLine(rect.topRight(), rect.bottomRight())

@@ -39,6 +39,8 @@ FLAGS_OPEN = Qt.ItemIsEnabled | Qt.ItemIsSelectable
 FLAGS_NONE = Qt.NoItemFlags
 
 CHANGED_ROLES = [DISPLAY, STATE_ROLE, TOOLTIP]
+UNREAD = "…"  # a row's cells and total before its row is read (a paged open)
+UNREAD_ROLES = frozenset((DISPLAY, STATE_ROLE, TOOLTIP, ACCESSIBLE, ALIGN))
 
 CODE_TEXT = tuple(str(code) if code else "" for code in CODES)
 STATE_NAMES = {code: f"{state.label} ({state.value})" for code, state in enumerate(CODES) if state}
@@ -61,6 +63,9 @@ class GridModel(QAbstractTableModel):
         self._name_filter = ""
         self._class_filter = ""
         self._children: frozenset[int] | None = None  # one family's children (from its file)
+        # Called before a change is written while rows are still unread: the tab reads them
+        # and the places per column again (True), so nothing is counted against a row not read.
+        self.read_all_rows: Callable[[], bool] | None = None
         if data is not None:
             self.set_data(data)
 
@@ -72,6 +77,23 @@ class GridModel(QAbstractTableModel):
         self._history.clear()
         self._compute_visible()
         self.endResetModel()
+
+    def fill_rows(self, states: dict[int, bytearray]) -> None:
+        """Rows of a paged open just read (see `grid_loader`): one ranged dataChanged."""
+        g = self.grid
+        if g is None or g.loaded is None or not states:
+            return
+        for row, row_states in states.items():
+            g.states[row] = row_states
+            g.loaded[row] = 1
+        shown = [self.position[r] for r in states if r in self.position]
+        if shown:
+            self.dataChanged.emit(self.index(min(shown), TOTAL_COL),
+                                  self.index(max(shown), self.columnCount() - 1), CHANGED_ROLES)
+
+    def all_rows_read(self, data: GridData) -> None:
+        if self.grid is data and data.loaded is not None and not data.pending:
+            data.loaded = None
 
     def clear(self) -> None:
         self.beginResetModel()
@@ -125,6 +147,8 @@ class GridModel(QAbstractTableModel):
         if col < FIXED:
             return self._fixed_data(row, col, role)
         c = col - FIXED
+        if g.loaded is not None and not g.loaded[row] and not g.closed[c] and role in UNREAD_ROLES:
+            return self._unread_data(role)
         if role == STATE_ROLE:
             return g.states[row][c]
         if role == DISPLAY:
@@ -145,6 +169,17 @@ class GridModel(QAbstractTableModel):
             return g.closed[c] or STATE_NAMES.get(g.states[row][c], "Libre")
         return None
 
+    @staticmethod
+    def _unread_data(role: int):
+        """A cell whose row is not read yet: no state, never taken for a white cell."""
+        if role == DISPLAY:
+            return UNREAD
+        if role == TOOLTIP or role == ACCESSIBLE:
+            return "Chargement…"
+        if role == ALIGN:
+            return ALIGN_CENTER
+        return None
+
     def _fixed_data(self, row: int, col: int, role: int):
         g = self.grid
         if role == DISPLAY:
@@ -154,7 +189,7 @@ class GridModel(QAbstractTableModel):
                 return g.classes[row]
             if col == MARK_COL:
                 return g.marks[row]
-            return str(g.total(row))
+            return str(g.total(row)) if g.row_loaded(row) else UNREAD
         if role == TOOLTIP and col == MARK_COL and g.marks[row]:
             return ("Projet d'accueil individualisé (PAI) : voir la fiche de l'enfant"
                     if g.marks[row] == "PAI" else "Allergie signalée : voir la fiche de l'enfant")
@@ -243,6 +278,9 @@ class GridModel(QAbstractTableModel):
         g = self.grid
         if g is None or not changed:
             return 0
+        # Rows still unread: they are read now, after the change, and the places re-counted
+        # with it; the states below are then written without counting the change twice.
+        recounted = g.loaded is not None and self.read_all_rows is not None and bool(self.read_all_rows())
         rows, cols = [], []
         for (child_id, unit_id, day), state in changed.items():
             row = self.row_of.get(child_id)
@@ -254,8 +292,11 @@ class GridModel(QAbstractTableModel):
             new = CODE_OF[state]
             if new == old:
                 continue
+            if not g.row_loaded(row):
+                continue  # its row is read later, as the database holds it then
             g.states[row][c] = new
-            g.used[c] += (new in OCCUPYING) - (old in OCCUPYING)
+            if not recounted:
+                g.used[c] += (new in OCCUPYING) - (old in OCCUPYING)
             rows.append(row)
             cols.append(c)
         if not rows:

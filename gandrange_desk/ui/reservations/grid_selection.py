@@ -15,6 +15,8 @@ class GridSelection:
         g = self.model.grid
         if g is None:
             return []
+        if g.loaded is not None and not self.finish_loading():  # an action needs every row read
+            return []
         cells: dict[tuple, None] = {}
         visible = self.model.visible
         for rng in self.grid.selectionModel().selection():
@@ -31,6 +33,8 @@ class GridSelection:
 
     def cell_states(self, cells) -> dict:
         g = self.model.grid
+        if g.loaded is not None:
+            self.finish_loading()
         out = {}
         for cell in cells:
             row = self.model.row_of[cell[0]]

@@ -13,9 +13,10 @@ from PySide6.QtGui import QPainter, QPen, QPixmap
 from PySide6.QtWidgets import QTableView
 
 from .grid_delegate import (
-    CLOSED_FILL, COLOURS, DAY_LINE, FOCUS, GRID_LINE, HATCH, MARK_INK, SELECTION, TEXT_INK, WHITE,
+    CLOSED_FILL, COLOURS, DAY_LINE, FOCUS, GRID_LINE, HATCH, MARK_INK, SELECTION, TEXT_INK, UNREAD_FILL,
+    WHITE,
 )
-from .grid_model import CODE_TEXT, FIXED, MARK_COL
+from .grid_model import CODE_TEXT, FIXED, MARK_COL, UNREAD
 
 CENTER = int(Qt.AlignCenter.value)
 LEFT = int((Qt.AlignVCenter | Qt.AlignLeft).value)
@@ -84,6 +85,10 @@ class GridView(QTableView):
         header = self.horizontalHeader()
         visible, states, closed, columns = model.visible, g.states, g.closed, g.columns
         row_states = [states[visible[r]] for r in range(first_row, last_row + 1)]
+        loaded = g.loaded
+        # Rows not read yet (a paged open): a pale band, never white cells that look free.
+        unread = [] if loaded is None else \
+            [i for i, r in enumerate(range(first_row, last_row + 1)) if not loaded[visible[r]]]
         spans = []  # (x, w, c) of the columns drawn
         for col in range(max(first_col, FIXED), last_col + 1):
             if header.isSectionHidden(col):
@@ -95,6 +100,8 @@ class GridView(QTableView):
             if closed[c]:
                 painter.fillRect(x, y0, w, height, CLOSED_FILL)
                 continue
+            for i in unread:
+                painter.fillRect(x, y0 + i * row_h, w, row_h, UNREAD_FILL)
             y = y0
             for row_state in row_states:
                 code = row_state[c]
@@ -197,7 +204,7 @@ class NamesView(QTableView):
             x, w = xs[1]
             painter.drawText(x, y, w, row_h, CENTER, g.classes[i])
             x, w = xs[3]
-            painter.drawText(x, y, w, row_h, CENTER, str(g.total(i)))
+            painter.drawText(x, y, w, row_h, CENTER, str(g.total(i)) if g.row_loaded(i) else UNREAD)
             if g.marks[i]:
                 x, w = xs[MARK_COL]
                 painter.setPen(MARK_INK)

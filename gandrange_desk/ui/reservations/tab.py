@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from PySide6.QtCore import QDate, QLocale, Qt, QTimer
+from PySide6.QtCore import QDate, QLocale, Qt
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import (
     QAbstractItemView, QCheckBox, QComboBox, QDateEdit, QHBoxLayout, QHeaderView, QLabel,
@@ -28,7 +28,7 @@ from gandrange_desk.services.mail import outbox
 from gandrange_desk.services.reservations import cells as cell_ops
 from gandrange_desk.services.reservations import reads
 from gandrange_desk.services.reservations.bookings import CapacityExceeded
-from gandrange_desk.services.calendar import NO_ACTIVITY_REASON, WEEKEND_REASON, Calendar
+from gandrange_desk.services.calendar import Calendar
 from gandrange_desk.services.reservations.grid import DR
 from gandrange_desk.ui.common import ops
 from gandrange_desk.ui.common.refresh import Follow, inside
@@ -38,20 +38,18 @@ from gandrange_desk.ui.common.export import export_button
 from .grid_actions import APPLIES_TO, SPECS, VERBS, default_action, operation
 from .grid_delegate import LEGEND, GridDelegate, NameDelegate
 from .grid_header import DayHeader
+from .grid_loader import GridLoader
+from .grid_month import DAY_WIDTH, GridMonth
 from .grid_view import GridView, NamesView
-from .grid_model import CELL_ROLE, CLOSED_ROLE, FIXED, STATE_ROLE, GridModel
+from .grid_model import CLOSED_ROLE, FIXED, STATE_ROLE, GridModel
 from .grid_prompts import GridPrompts
 from .grid_selection import GridSelection
 
-NEVER_OPEN = (WEEKEND_REASON, NO_ACTIVITY_REASON)
 ROW_HEIGHT = 22
-DAY_WIDTH = 36
-CLOSED_WIDTH = 14  # a holiday or closure: grey and narrow, the open days get the room
 HEADER_HEIGHT = 51
-NAME_WIDTHS = (170, 40, 40, 40)  # child, class, health mark, month total
 
 
-class ReservationsTab(GridSelection, GridPrompts, QWidget):
+class ReservationsTab(GridMonth, GridSelection, GridPrompts, QWidget):
     def __init__(self, desk, parent=None):
         super().__init__(parent)
         self.desk = desk
@@ -65,8 +63,11 @@ class ReservationsTab(GridSelection, GridPrompts, QWidget):
         self.warmed = False  # the cell operations' statements compiled once (see `_warm`)
         self.family_children: list[int] | None = None  # one family's children (from its file)
         self._build()
+        self.loader = GridLoader(self, self._error)
+        self.loader.finished.connect(self._all_rows_read)
+        self.model.read_all_rows = self._read_rows_for_change
         self.follow = Follow(self, ("cells", "families", "settings"), self._changed)
-        self.refresh()
+        # Nothing is read yet: the first showing reads the choices and the month (`GridMonth`).
 
     # --- layout ---------------------------------------------------------------------------
     def _build(self) -> None:
@@ -248,96 +249,6 @@ class ReservationsTab(GridSelection, GridPrompts, QWidget):
             action.triggered.connect(fn)
             self.addAction(action)
 
-    # --- loading --------------------------------------------------------------------------
-    def refresh(self) -> None:
-        """Reload the filter choices, the calendar and the month (after a settings change)."""
-        choices = ops.run(self, "Réservations", lambda: reads.grid_choices(self.desk), on_error=self._error)
-        if choices is None:
-            return
-        self.filters, self.cal = choices.filters, choices.calendar
-        current = self.activity_combo.currentData()
-        self.activity_combo.blockSignals(True)
-        self.activity_combo.clear()
-        for aid, name, _units, _days in self.filters["activities"]:
-            self.activity_combo.addItem(name, aid)
-        if current is not None and self.activity_combo.findData(current) >= 0:
-            self.activity_combo.setCurrentIndex(self.activity_combo.findData(current))
-        self.activity_combo.blockSignals(False)
-        self._fill_combo(self.school_combo, "Toutes les écoles", self.filters["schools"])
-        self._fill_combo(self.class_combo, "Toutes les classes",
-                         [(c, c) for c in self.filters["classes"]])
-        self._fill_units()
-        self.reload()
-
-    def _fill_combo(self, combo: QComboBox, everything: str, items) -> None:
-        current = combo.currentData()
-        combo.blockSignals(True)
-        combo.clear()
-        combo.addItem(everything, None)
-        for value, label in items:
-            combo.addItem(label, value)
-        index = combo.findData(current) if current is not None else 0
-        combo.setCurrentIndex(max(0, index))
-        combo.blockSignals(False)
-
-    def _fill_units(self) -> None:
-        self.units_menu.clear()
-        entry = self._activity_entry()
-        for uid, name in (entry[2] if entry else []):
-            action = self.units_menu.addAction(name)
-            action.setCheckable(True)
-            action.setChecked(True)
-            action.setData(uid)
-            action.toggled.connect(lambda _: self.reload())
-
-    def _activity_entry(self):
-        aid = self.activity_combo.currentData()
-        return next((a for a in self.filters["activities"] if a[0] == aid), None)
-
-    def selected_unit_ids(self) -> list[int]:
-        return [a.data() for a in self.units_menu.actions() if a.isChecked()]
-
-    def set_units(self, unit_ids) -> None:
-        for action in self.units_menu.actions():
-            action.blockSignals(True)
-            action.setChecked(action.data() in set(unit_ids))
-            action.blockSignals(False)
-        self.reload()
-
-    def reload(self) -> None:
-        aid = self.activity_combo.currentData()
-        if aid is None:
-            self.model.clear()
-            self.say("Aucune activité : importez d'abord les paramètres.")
-            return
-        unit_ids = self.selected_unit_ids()
-        data = ops.run(self, "Réservations", lambda: reads.month_grid(
-            self.desk, self.cal, self.month, aid, unit_ids or [-1], school_id=self.school_combo.currentData()),
-            on_error=self._error)
-        if data is None:
-            return
-        self.model.set_data(data)
-        self._apply_memory_filter(force=True)
-        n = len(self.model.grid.units)
-        self.units_button.setText(f"Unités ({n})")
-        self.say("")
-        if not self.warmed:
-            self.warmed = True
-            QTimer.singleShot(0, self._warm)
-
-    def _warm(self) -> None:
-        """Once the grid is painted: the first click must cost what the next ones do."""
-        g = self.model.grid
-        if g is None or not g.child_ids:
-            return
-        c = next((c for c, closed in enumerate(g.closed) if closed is None), None)
-        if c is None:
-            return
-        try:
-            reads.warm_cells(self.desk, self.cal, [g.cell(0, c)])
-        except Exception:  # noqa: BLE001 - a warm-up that fails costs only the first click's time
-            pass
-
     # --- following the other tabs -----------------------------------------------------------
     def apply_changes(self, changes: Changes, origin=None) -> None:
         if inside(origin, self) and not changes.touches("families", "settings"):
@@ -360,41 +271,6 @@ class ReservationsTab(GridSelection, GridPrompts, QWidget):
                              on_error=self._error)
             if states is not None:
                 self.model.apply_changes(states)
-
-    def _apply_memory_filter(self, force: bool = False) -> None:
-        self.model.set_filter(self.search.text(), self.class_combo.currentData() or "", self.family_children)
-        self._apply_columns()
-        g = self.model.grid
-        if g is None:
-            self.counts.setText("")
-            return
-        shown, total = self.model.rowCount(), len(g.child_ids)
-        text = f"{formats.month_year(self.month).capitalize()} — "
-        if shown == total:
-            text += formats.count(total, "enfant", "enfants") + "."
-        else:
-            text += f"{formats.count(shown, 'enfant affiché', 'enfants affichés')} sur {total}."
-        self.counts.setText(text)
-
-    def _apply_columns(self) -> None:
-        g = self.model.grid
-        if g is None:
-            return
-        total = self.model.columnCount()
-        show_weekends = self.weekends.isChecked()
-        header = self.grid.horizontalHeader()
-        for col in range(total):
-            fixed = col < FIXED
-            self.names.setColumnHidden(col, not fixed)
-            hidden = fixed
-            if not fixed and not show_weekends:
-                hidden = g.closed[col - FIXED] in NEVER_OPEN
-            self.grid.setColumnHidden(col, hidden)
-            if not fixed:
-                header.resizeSection(col, CLOSED_WIDTH if g.closed[col - FIXED] else DAY_WIDTH)
-        for col, width in enumerate(NAME_WIDTHS):
-            self.names.setColumnWidth(col, width)
-        self.names.setFixedWidth(sum(NAME_WIDTHS) + 2 * self.names.frameWidth())
 
     def show_family(self, label: str | None, child_ids=None) -> None:
         """Only these children (a family's, from its file), or everyone again (None)."""
