@@ -117,6 +117,7 @@ class _Truth:
         self._unit_stable: dict[tuple, bool] = {}
         self._family_stable: dict[tuple, bool] = {}
         self._stable_prices: dict[tuple, object] = {}
+        self._stable_surcharges: dict[tuple, int | None] = {}
 
     def _stable(self, cache: dict, starts: list[date] | None, key: tuple, month: date) -> bool:
         found = cache.get(key)
@@ -162,9 +163,15 @@ class _Truth:
                                pai=pai)
 
     def stable_surcharge(self, unit_id: int, month: date) -> int | None:
-        if not self._stable(self._unit_stable, self.book.starts(unit_id), (unit_id, month), month):
-            return None
-        return self.surcharge(unit_id, month, month)
+        key = (unit_id, month)
+        found = self._stable_surcharges.get(key, self)
+        if found is self:
+            if not self._stable(self._unit_stable, self.book.starts(unit_id), key, month):
+                found = None
+            else:
+                found = self.surcharge(unit_id, month, month)
+            self._stable_surcharges[key] = found
+        return found
 
     def surcharge(self, unit_id: int, day: date, month: date) -> int:
         if not self._stable(self._unit_stable, self.book.starts(unit_id), (unit_id, month), month):
@@ -350,13 +357,15 @@ def compare(truth: dict, billed: dict, children_of, cells_of, units: dict, price
         judge.update(cells_of(m, pairs))
     if not judge:
         return {}
+    known = len(billed_kids)
     for (c, _u, d), (_old, state, _late, presence) in judge.items():
         if day_billing(state or None, presence, rules).billed:
             billed_kids.add((c, d.replace(day=1)))
     missing = {c for c, _u, _d in judge} - set(children)
     if missing:
         children.update(children_of(missing))
-    rank = _ranks(billed_kids, children)
+    if missing or len(billed_kids) != known:  # otherwise the ranks are the ones above
+        rank = _ranks(billed_kids, children)
     return _judge(judge, children, units, rank, prices, label_of, rules, touched)
 
 
