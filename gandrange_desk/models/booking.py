@@ -27,6 +27,9 @@ class Booking(Base):
         # Covers the grid's places-used count per unit and day (no table lookups on SQLite), and
         # the monthly run's reads of a month's cells (child and late flag included).
         Index("ix_booking_unit_day_state", "unit_id", "day", "state", "child_id", "late"),
+        # Issuing a month counts the cells changed since its drafts were prepared: the few rows
+        # written since, not the whole month (`invoicing._refuse_stale`).
+        Index("ix_booking_updated_at", "updated_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -78,6 +81,7 @@ class Request(Base):
     __table_args__ = (
         Index("ix_request_status_family", "status", "family_id"),
         Index("ix_request_cell", "child_id", "unit_id", "day"),
+        Index("ix_request_decided_at", "decided_at"),  # the same for requests decided since
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

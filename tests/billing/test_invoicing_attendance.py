@@ -155,6 +155,25 @@ def test_a_mark_after_preparing_makes_the_drafts_stale(family, clock):
         invoicing.issue(desk, NOV)
 
 
+def test_a_cell_booked_after_preparing_makes_the_drafts_stale(family, clock):
+    """Found through the bookings written since preparing (index on updated_at), the same
+    refusal as before: a November cell booked after the drafts counts (the cell and its request),
+    a December cell does not."""
+    from gandrange_desk.errors import DeskError
+    from gandrange_desk.services.reservations import cells
+
+    desk, fam, child, repas = family
+    clock.set(2026, 12, 1, 9, 0)
+    invoicing.prepare(desk, NOV)
+    clock.set(2026, 12, 1, 10, 0)
+    cells.book_cells(desk, [(child, repas, date(2026, 12, 3))])  # December: not this month's drafts
+    cells.book_cells(desk, [(child, repas, NOV_DAYS[5])])
+    with pytest.raises(DeskError, match=r"ont changé depuis la préparation \(2 changements\)"):
+        invoicing.issue(desk, NOV)
+    invoicing.prepare(desk, NOV)
+    assert invoicing.issue(desk, NOV).invoices == 1
+
+
 def test_attestation_lists_billed_days_and_real_attendance(family, clock):
     from gandrange_desk.services.billing import attestations
 

@@ -15,20 +15,30 @@ fingerprint of everything the comparison read:
 The next run computes the same fingerprint (a few aggregates) and skips the months whose
 fingerprint is unchanged: the rule is the same, only the proof that nothing changed is cheaper.
 Any difference rescans the month in full.
+
+A fingerprint is 48 hex digits of the inputs (everything above but the issued invoices) and 16 of
+the issued invoices. Issuing a month (`after_issue`) keeps the months it does not bill a day of
+known as right: their billed days did not move, so only the issued part is brought up to date,
+and only where it was the one before the issue. The issued month itself is recorded as right
+when preparing it proved that its drafts bill exactly what the comparison would find
+(`regularisation.prove_draft`, `record_proof`) and the drafts issued are those proved: the inputs
+part is then the one read before the drafts were made, so any change since shows at the next
+prepare, which compares the month in full.
 """
 
 from __future__ import annotations
 
 import hashlib
+from dataclasses import dataclass
 from datetime import date
 
-from sqlalchemy import BigInteger, case, cast, delete, func, insert, select
+from sqlalchemy import BigInteger, case, cast, delete, func, insert, select, update
 from sqlalchemy.orm import Session
 
 from gandrange_desk.clock import now as clock_now
 from gandrange_desk.models import (
-    Attendance, Booking, Invoice, InvoiceStatus, Presence, RegularisationCheck, Tariff, TariffBracket,
-    Unit,
+    Attendance, BilledDay, Booking, Invoice, InvoiceStatus, Presence, RegularisationCheck, Tariff,
+    TariffBracket, Unit,
 )
 
 # Each row adds (id * A + code * B) mod P: a changed, added or removed row moves the sum, and two
@@ -60,12 +70,39 @@ def _next(month: date) -> date:
     return date(month.year + month.month // 12, month.month % 12 + 1, 1)
 
 
+_INPUTS, _TAG = 48, 16  # hex digits of a fingerprint: the comparison's inputs, then the issued invoices
+
+
+def _tag(*parts) -> str:
+    return hashlib.sha256(repr(parts).encode()).hexdigest()[:_TAG]
+
+
+def issued_tag(s: Session) -> str:
+    """The issued invoices (the billed days change only when one is issued: `make_current`)."""
+    found = s.connection().execute(select(func.count(), func.sum(Invoice.id), func.max(Invoice.id))
+                                   .where(Invoice.status == InvoiceStatus.ISSUED)).one()
+    return _tag("issued", tuple(found))
+
+
+def drafts_tag(month: date, invoice_ids, billed_days: tuple[int, int, int]) -> str:
+    """A month's drafts as they were proved: which invoices, and their billed days (how many,
+    the sum of their prices and of their surcharges)."""
+    ids = list(invoice_ids)
+    return _tag("drafts", month.isoformat(), len(ids), sum(ids), sum(i * i for i in ids), tuple(billed_days))
+
+
+def records_totals(records) -> tuple[int, int, int]:
+    """`drafts_tag`'s billed days from a prepare's records (`regularisation.Record`)."""
+    return len(records), sum(r[5] for r in records), sum(r[6] for r in records)
+
+
 class Fingerprints:
     """The fingerprint of each invoiced month's comparison, as `regularisation.compute` reads it."""
 
     def __init__(self, s: Session, units: dict, quotients, rules, unit_ids: list[int]):
         self.s, self.unit_ids = s, unit_ids
         self._common = self._common_digest(units, quotients, rules)
+        self.issued = issued_tag(s)
 
     def _common_digest(self, units: dict, quotients, rules) -> bytes:
         connection = self.s.connection()
@@ -79,12 +116,13 @@ class Fingerprints:
                           .encode())
         digest.update(repr(connection.exec_driver_sql(
             "SELECT id, family_id, birth_date, pai FROM child ORDER BY id").fetchall()).encode())
-        digest.update(repr(tuple(connection.execute(
-            select(func.count(), func.sum(Invoice.id), func.max(Invoice.id))
-            .where(Invoice.status == InvoiceStatus.ISSUED)).one())).encode())
         return digest.digest()
 
     def of(self, month: date) -> str:
+        return self.inputs(month) + self.issued
+
+    def inputs(self, month: date) -> str:
+        """The part of `of(month)` that does not depend on the issued invoices."""
         nxt = _next(month)
         booked = self.s.connection().execute(
             select(func.count(), *_row_sums(Booking.id, _booking_code()))
@@ -94,7 +132,7 @@ class Fingerprints:
             .where(Attendance.unit_id.in_(self.unit_ids), Attendance.day >= month, Attendance.day < nxt)).one()
         digest = hashlib.sha256(self._common)
         digest.update(repr((month.isoformat(), tuple(booked), tuple(marked))).encode())
-        return digest.hexdigest()
+        return digest.hexdigest()[:_INPUTS]
 
 
 def unchanged(s: Session, fingerprints: dict[date, str]) -> set[date]:
@@ -111,3 +149,53 @@ def settle(s: Session, compared: dict[date, str], touched: set[date]) -> None:
     right = [dict(month=m, fingerprint=f, checked_at=clock_now()) for m, f in compared.items() if m not in touched]
     if right:
         s.execute(insert(RegularisationCheck), right)
+
+
+
+# --------------------------------------------------------------------------- prepare and issue
+def record_proof(s: Session, month: date, inputs: str | None, invoice_ids, billed_days: tuple[int, int, int]) -> None:
+    """Preparing `month`: its drafts proved right (`inputs`, read before the drafts were made) or
+    not (None). Kept under the month until it is issued (`after_issue`); a month not issued is
+    never looked up by `unchanged`, and the drafts' tag never equals an issued tag."""
+    s.execute(delete(RegularisationCheck).where(RegularisationCheck.month == month))
+    if inputs is not None:
+        s.execute(insert(RegularisationCheck), [dict(month=month, checked_at=clock_now(),
+                                                     fingerprint=inputs + drafts_tag(month, invoice_ids, billed_days))])
+
+
+@dataclass
+class BeforeIssue:
+    issued: str  # the issued invoices before this issue
+    drafts: str | None  # the drafts about to be issued (None: the month already has issued ones)
+
+
+def before_issue(s: Session, month: date, draft_ids: list[int]) -> BeforeIssue:
+    """Read in the issue's transaction before any draft changes."""
+    already = s.execute(select(Invoice.id).where(Invoice.month == month, Invoice.status == InvoiceStatus.ISSUED)
+                        .limit(1)).first()
+    days = s.execute(select(func.count(), func.coalesce(func.sum(BilledDay.price_cents), 0),
+                            func.coalesce(func.sum(BilledDay.surcharge_cents), 0))
+                     .where(BilledDay.invoice_id.in_(select(Invoice.id).where(
+                         Invoice.month == month, Invoice.status == InvoiceStatus.DRAFT)))).one()
+    return BeforeIssue(issued_tag(s), None if already else drafts_tag(month, draft_ids, tuple(int(x) for x in days)))
+
+
+def after_issue(s: Session, month: date, before: BeforeIssue) -> None:
+    """`month` issued (its days made current): the months whose billed days did not move keep
+    being known as right; the month itself is right when its drafts were proved so and are the
+    ones issued. Everything else is compared in full at the next prepare."""
+    now = issued_tag(s)
+    issued_now = select(Invoice.id).where(Invoice.month == month, Invoice.status == InvoiceStatus.ISSUED)
+    moved = {date(d.year, d.month, 1) for d in s.execute(select(BilledDay.day).distinct().where(
+        BilledDay.invoice_id.in_(issued_now), BilledDay.day < month)).scalars()}
+    for m, fingerprint in s.execute(select(RegularisationCheck.month, RegularisationCheck.fingerprint)).all():
+        inputs, tag = fingerprint[:_INPUTS], fingerprint[_INPUTS:]
+        if m == month:
+            right = before.drafts is not None and tag == before.drafts
+        else:
+            right = tag == before.issued and m not in moved
+        if right:
+            s.execute(update(RegularisationCheck).where(RegularisationCheck.month == m)
+                      .values(fingerprint=inputs + now, checked_at=clock_now()))
+        else:  # no longer known as right: compared in full at the next prepare
+            s.execute(delete(RegularisationCheck).where(RegularisationCheck.month == m))

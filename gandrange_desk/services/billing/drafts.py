@@ -90,10 +90,11 @@ def _read_cells(s: Session, month: date, last: date, unit_ids: list[int]) -> lis
 
 def month_cells(s: Session, month: date, last: date, unit_ids: list[int], rules: AttendanceRules):
     """child -> unit -> [(day, state, late, how)] of the days to bill; child -> unit -> outcome
-    -> [days] of the marked days not billed; child -> its pending cancellations (DA). One read
+    -> [days] of the marked days not billed; child -> its pending cancellations (DA); and the
+    month as `regularisation.compare` reads it (`MonthSeen`), for the draft's proof. One read
     of the month's cells, two of its marks (see `regularisation._marks`)."""
-    # One pass over the rows, keyed by (child, unit): the day's state is kept as three bit masks
-    # (R, AF, DA) rather than a dict entry per cell; SQLite's day strings become dates once each.
+    # One pass over the rows, keyed by (child, unit): the day's state is kept as bit masks
+    # (R, AF, DA, and the late ones among R and AF) rather than a dict entry per cell; SQLite's day strings become dates once each.
     day_of: dict = {}
     per_pair: dict[tuple[int, int], list] = {}
     masks: dict[tuple[int, int], list[int]] = {}
@@ -106,12 +107,14 @@ def month_cells(s: Session, month: date, last: date, unit_ids: list[int], rules:
         key = (c, u)
         found = masks.get(key)
         if found is None:
-            found = masks[key] = [0, 0, 0]
+            found = masks[key] = [0, 0, 0, 0]
         if state == da_state:
             found[2] |= 1 << day.day
             pending_da[c] += 1
             continue
         found[0 if state == r_state else 1] |= 1 << day.day
+        if late:
+            found[3] |= 1 << day.day
         days = per_pair.get(key)
         if days is None:
             days = per_pair[key] = []
@@ -122,11 +125,11 @@ def month_cells(s: Session, month: date, last: date, unit_ids: list[int], rules:
     free: dict[int, dict[int, dict]] = defaultdict(lambda: defaultdict(lambda: defaultdict(list)))
     changed: dict[tuple, object] = {}
     others, present = regularisation._marks(s, month, last + timedelta(days=1), unit_ids)
-    nothing = (0, 0, 0)
-    marks = [(c, u, d, presence, regularisation.state_of_day(1 << d.day, *masks.get((c, u), nothing)))
+    nothing = (0, 0, 0, 0)
+    marks = [(c, u, d, presence, regularisation.state_of_day(1 << d.day, *masks.get((c, u), nothing)[:3]))
              for c, u, d, presence in others]
     for (c, u), days in present.items():
-        r, af, da = masks.get((c, u), nothing)
+        r, af, da, _late = masks.get((c, u), nothing)
         emptied = days & ~(r | af | da)  # marked present, the cell emptied since: a walk-in
         marks += [(c, u, month.replace(day=n), Presence.PRESENT.value, None) for n in range(1, 32) if emptied >> n & 1]
     for c, u, d, presence, state in marks:
@@ -152,7 +155,18 @@ def month_cells(s: Session, month: date, last: date, unit_ids: list[int], rules:
                 del cells[c][u]
             if not cells[c]:
                 del cells[c]
-    return cells, free, pending_da
+    return cells, free, pending_da, MonthSeen(masks, others, present)
+
+
+@dataclass
+class MonthSeen:
+    """The month's cells and marks as the comparison of an invoiced month reads them:
+    (child, unit) -> [R, AF, DA, late] day masks, the marks other than "présent", and the
+    "présent" days per (child, unit) as a mask (`regularisation.month_truth`)."""
+
+    booked: dict
+    others: list
+    present: dict
 
 
 class Labels:

@@ -33,7 +33,7 @@ from gandrange_desk.services.attendance.settings import load_rules
 from gandrange_desk.services.changes import Changes
 from gandrange_desk.services.context import Desk
 from gandrange_desk.services.progress import Progress
-from gandrange_desk.services.billing import dates, regularisation
+from gandrange_desk.services.billing import checked_months, dates, regularisation
 from gandrange_desk.services.billing.drafts import (
     Labels, family_draft, insert_drafts, load_units, month_cells, no_cycle_collection, unit_label,
 )
@@ -166,8 +166,13 @@ def prepare(desk: Desk, month: date | str, progress: Progress | None = None) -> 
         rules = load_rules(s)
         # unit_id IN (…) lets the (unit_id, day) index serve the day range.
         unit_ids = sorted(units) or [0]
-        cells_by_child, free_by_child, pending_by_child = month_cells(s, month, last, unit_ids, rules)
-        regul = regularisation.compute(s, month, units, book, quotients, lambda u: unit_label(units, u), rules)
+        # The inputs of this month's comparison once issued, read before its cells: a change made
+        # meanwhile shows as a different fingerprint at the next prepare (see `checked_months`).
+        fingerprints = checked_months.Fingerprints(s, units, quotients, rules, unit_ids)
+        inputs = fingerprints.inputs(month)
+        cells_by_child, free_by_child, pending_by_child, seen = month_cells(s, month, last, unit_ids, rules)
+        regul = regularisation.compute(s, month, units, book, quotients, lambda u: unit_label(units, u), rules,
+                                       fingerprints)
         child_ids = set(cells_by_child) | set(free_by_child) | {c for reg in regul.values() for c in reg.lines}
         children = regularisation._children(s, child_ids)
         family_children: dict[int, list] = defaultdict(list)
@@ -244,8 +249,21 @@ def prepare(desk: Desk, month: date | str, progress: Progress | None = None) -> 
         if progress:
             progress.check()
             progress.step(total, total, "Enregistrement des brouillons…")
+        # The drafts bill exactly what the comparison of the month will find once they are
+        # issued: proved here, on what this run read, so that the issue records the month as right.
+        records = [record for draft in drafts for record in draft.records]
+
+        def children_of(ids):
+            found = {c: children[c] for c in ids if c in children}
+            missing = set(ids) - set(found)
+            return found | (regularisation._children(s, missing) if missing else {})
+
+        proved = regularisation.prove_draft(month, seen, records, children_of, units, pricing, labels.unit, rules)
+        ids: list[int] = []
         if invoice_rows:
-            result.changes.invoices.update(insert_drafts(s, month, invoice_rows, drafts))
+            ids = insert_drafts(s, month, invoice_rows, drafts)
+            result.changes.invoices.update(ids)
+        checked_months.record_proof(s, month, inputs if proved else None, ids, checked_months.records_totals(records))
         result.invoices = len(invoice_rows)
         desk.audit(s, "invoice.prepare", "invoice_month", None,
                    after={"month": month.isoformat(), "invoices": result.invoices, "total_cents": result.total_cents,
@@ -304,6 +322,7 @@ def issue(desk: Desk, month: date | str, progress: Progress | None = None) -> Is
             raise DeskError(f"Aucune facture en préparation pour {formats.month_year(month)} : "
                             "lancez d'abord « Préparer ».")
         _refuse_stale(s, month, drafts)
+        checks = checked_months.before_issue(s, month, [d.id for d in drafts])
         structure_row = s.execute(select(Structure).order_by(Structure.id).limit(1)).scalar_one()
         structure = StructureInfo.from_structure(structure_row)
         family_ids = [d.family_id for d in drafts]
@@ -343,6 +362,7 @@ def issue(desk: Desk, month: date | str, progress: Progress | None = None) -> Is
             invoice.pdf = pdf
         s.flush()
         regularisation.make_current(s, month)
+        checked_months.after_issue(s, month, checks)
         if progress:
             progress.check()
             progress.step(total, total, "Enregistrement…")
@@ -374,13 +394,16 @@ def _refuse_stale(s: Session, month: date, drafts: list[Invoice]) -> None:
     if other is not None:
         raise DeskError(f"Les factures {formats.of_month(other)} ont été émises depuis la préparation : "
                         "relancez « Préparer » (les régularisations en dépendent), vérifiez, puis émettez.")
+    # Found through the rows written since (indexes on updated_at and decided_at); the day range
+    # is kept out of the (unit, day) index's reach, which SQLite would otherwise walk whole.
+    booked_day, asked_day = func.coalesce(Booking.day, Booking.day), func.coalesce(Request.day, Request.day)
     changed = s.execute(select(func.count()).select_from(Booking).where(
-        Booking.day >= month, Booking.day <= month_end(month), Booking.updated_at > prepared)).scalar_one()
+        booked_day >= month, booked_day <= month_end(month), Booking.updated_at > prepared)).scalar_one()
     # A mark at the door changes what the month bills (as the attendance settings say).
     changed += s.execute(select(func.count()).select_from(Attendance).where(
         Attendance.day >= month, Attendance.day <= month_end(month), Attendance.recorded_at > prepared)).scalar_one()
     changed += s.execute(select(func.count()).select_from(Request).where(
-        Request.day >= month, Request.day <= month_end(month), Request.decided_at > prepared,
+        asked_day >= month, asked_day <= month_end(month), Request.decided_at > prepared,
         Request.status == RequestStatus.ACCEPTED)).scalar_one()
     if changed:
         raise DeskError(f"Des cases {formats.of_month(month)} ont changé depuis la préparation "

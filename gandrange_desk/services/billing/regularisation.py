@@ -116,6 +116,8 @@ class _Truth:
         self._surcharges: dict[tuple, int] = {}
         self._unit_stable: dict[tuple, bool] = {}
         self._family_stable: dict[tuple, bool] = {}
+        self._stable_prices: dict[tuple, object] = {}
+        self._stable_surcharges: dict[tuple, int | None] = {}
 
     def _stable(self, cache: dict, starts: list[date] | None, key: tuple, month: date) -> bool:
         found = cache.get(key)
@@ -139,6 +141,13 @@ class _Truth:
 
     def stable_price(self, family_id: int, unit_id: int, month: date, rank: int, pai: bool):
         """The one price of the month (None: no tariff, or it changes inside the month)."""
+        key = (family_id, unit_id, month, rank, pai)
+        found = self._stable_prices.get(key, self)
+        if found is self:
+            found = self._stable_prices[key] = self._stable_price(family_id, unit_id, month, rank, pai)
+        return found
+
+    def _stable_price(self, family_id: int, unit_id: int, month: date, rank: int, pai: bool):
         units, families = self._unit_stable, self._family_stable
         ok = units.get((unit_id, month))
         if ok is None:
@@ -154,9 +163,15 @@ class _Truth:
                                pai=pai)
 
     def stable_surcharge(self, unit_id: int, month: date) -> int | None:
-        if not self._stable(self._unit_stable, self.book.starts(unit_id), (unit_id, month), month):
-            return None
-        return self.surcharge(unit_id, month, month)
+        key = (unit_id, month)
+        found = self._stable_surcharges.get(key, self)
+        if found is self:
+            if not self._stable(self._unit_stable, self.book.starts(unit_id), key, month):
+                found = None
+            else:
+                found = self.surcharge(unit_id, month, month)
+            self._stable_surcharges[key] = found
+        return found
 
     def surcharge(self, unit_id: int, day: date, month: date) -> int:
         if not self._stable(self._unit_stable, self.book.starts(unit_id), (unit_id, month), month):
@@ -200,21 +215,24 @@ def state_of_day(bit: int, r: int, af: int, da: int) -> str | None:
 
 
 def compute(s: Session, month: date, units: dict, book: PriceBook, quotients: QuotientBook,
-            label_of, rules: AttendanceRules | None = None) -> dict[int, FamilyRegularisation]:
+            label_of, rules: AttendanceRules | None = None,
+            fingerprints: "checked_months.Fingerprints | None" = None) -> dict[int, FamilyRegularisation]:
     """family -> its regularisation lines (per child), the records to keep and the anomalies.
 
     The database does the bulk of the comparison, two single-table grouped queries per issued
     month: per child and unit, the set of R and AF days (and of late ones) as a bit mask, and
     the set of days billed with their lowest and highest prices and surcharges. Attendance marks
     that change billing (see `attendance.rules`) adjust today's set. A group whose sets, prices
-    and surcharges all agree with today's is right; only the others are looked at day by day."""
+    and surcharges all agree with today's is right; only the others are looked at day by day
+    (`compare`, which `prove_draft` runs on a draft's own records before it is issued)."""
     months = issued_months(s, month)
     if not months:
         return {}
     rules = rules if rules is not None else load_rules(s)
     unit_ids = sorted(units) or [0]
     # Months found right before and unchanged since are not compared again (`checked_months`).
-    fingerprints = checked_months.Fingerprints(s, units, quotients, rules, unit_ids)
+    if fingerprints is None:
+        fingerprints = checked_months.Fingerprints(s, units, quotients, rules, unit_ids)
     prints = {m: fingerprints.of(m) for m in months}
     right = checked_months.unchanged(s, prints)
     months = [m for m in months if m not in right]
@@ -227,7 +245,6 @@ def compute(s: Session, month: date, units: dict, book: PriceBook, quotients: Qu
     truth: dict[tuple, list] = {}  # (month, child, unit) -> [days, late days, walk-in or odd]
     billed: dict[tuple, tuple] = {}  # (month, child, unit) -> days, surcharged days, prices, pai, …
     state = Booking.state
-    walk_in_billed = day_billing(None, Presence.PRESENT.value, rules).billed
     for m in months:
         nxt = _next(m)
         booked = {}
@@ -238,25 +255,9 @@ def compute(s: Session, month: date, units: dict, book: PriceBook, quotients: Qu
                        func.sum(case((and_(Booking.late.is_(True), state.in_(BILLED)), booked_bit), else_=0)))
                 .where(Booking.unit_id.in_(unit_ids), Booking.day >= m, Booking.day < nxt, state.in_(_WANTED))
                 .group_by(Booking.child_id, Booking.unit_id)).tuples():
-            r, af, da = int(r or 0), int(af or 0), int(da or 0)
-            booked[(c, u)] = (r, af, da)
-            truth[(m, c, u)] = [r | af, int(lates or 0), False]
+            booked[(c, u)] = (int(r or 0), int(af or 0), int(da or 0), int(lates or 0))
         others, present = _marks(s, m, nxt, unit_ids)
-        for c, u, d, presence in others:
-            bit = 1 << d.day
-            cell = state_of_day(bit, *booked.get((c, u), (0, 0, 0)))
-            found = day_billing(cell, presence, rules)
-            if cell in BILLED and not found.billed:
-                row = truth[(m, c, u)]
-                row[0] &= ~bit
-                row[1] &= ~bit
-            elif found.walk_in:  # priced with its surcharge day by day
-                truth.setdefault((m, c, u), [0, 0, False])[2] = True
-        if walk_in_billed:
-            for (c, u), days in present.items():
-                r, af, da = booked.get((c, u), (0, 0, 0))
-                if days & ~(r | af | da):  # marked present, the cell since emptied: a walk-in
-                    truth.setdefault((m, c, u), [0, 0, False])[2] = True
+        month_truth(m, booked, others, present, rules, truth)
         for c, u, days, sur_days, low, high, pai, low_s, high_s, walk_ins in s.connection().execute(
                 select(BilledDay.child_id, BilledDay.unit_id, func.sum(case((is_billed, billed_bit), else_=0)),
                        func.sum(case((surcharged, billed_bit), else_=0)),
@@ -269,31 +270,11 @@ def compute(s: Session, month: date, units: dict, book: PriceBook, quotients: Qu
                 .where(BilledDay.current.is_(True), BilledDay.day >= m, BilledDay.day < nxt)
                 .group_by(BilledDay.child_id, BilledDay.unit_id)).tuples():
             billed[(m, c, u)] = (int(days or 0), int(sur_days or 0), low, high, pai, low_s, high_s, walk_ins)
-    billed_kids = {(c, m) for (m, c, _u), (days, _l, odd) in truth.items() if days or odd}
-    children = _children(s, {c for _m, c, _u in truth} | {c for _m, c, _u in billed})
-    rank = _ranks(billed_kids, children)
-    prices = _Truth(book, quotients)
-    flagged: dict[date, set[tuple[int, int]]] = defaultdict(set)
-    nothing_billed = (0, 0, None, None, 0, None, None, 0)
-    for key in truth.keys() | billed.keys():
-        m, child_id, unit_id = key
-        child = children.get(child_id)
-        if child is None or unit_id not in units:
-            continue
-        days, lates, odd = truth.get(key, (0, 0, False))
-        b_days, b_sur, low, high, pai, low_s, high_s, walk_ins = billed.get(key, nothing_billed)
-        same = not odd and not walk_ins and days == b_days and lates == b_sur
-        if same and days:
-            price = prices.stable_price(child.family_id, unit_id, m, rank.get((child_id, m), 1), bool(pai))
-            surcharge = prices.stable_surcharge(unit_id, m)
-            same = (price is not None and surcharge is not None and low == high == price.cents
-                    and (not pai or price.pai) and (not lates or low_s == high_s == surcharge))
-        if not same:
-            flagged[m].add((child_id, unit_id))
-    judge: dict[Cell, tuple] = {}  # cell -> (what was billed, today's state, late, presence)
-    for m, pairs in flagged.items():
+
+    def cells_of(m: date, pairs: set[tuple[int, int]]) -> dict:
         kids = sorted({c for c, _u in pairs})
         nxt = _next(m)
+        judge: dict[Cell, tuple] = {}
         for start in range(0, len(kids), 500):
             chunk = kids[start:start + 500]
             booked = {(c, u, d): (state, bool(late)) for c, u, d, state, late in s.connection().execute(
@@ -313,20 +294,152 @@ def compute(s: Session, month: date, units: dict, book: PriceBook, quotients: Qu
             for cell in booked.keys() | old.keys() | marks.keys():
                 state, late = booked.get(cell, ("", False))
                 judge[cell] = (old.get(cell, _NOTHING), state, late, marks.get(cell))
+        return judge
+
     touched: set[date] = set()  # months with a difference or an anomaly: compared again next time
+    out = compare(truth, billed, lambda ids: _children(s, ids), cells_of, units, _Truth(book, quotients),
+                  label_of, rules, touched)
+    checked_months.settle(s, {m: prints[m] for m in months}, touched)
+    return out
+
+
+def month_truth(m: date, booked: dict, others, present: dict, rules: AttendanceRules, truth: dict) -> None:
+    """Today's truth of month `m` per (child, unit), into `truth`: [billed days, late days, walk-in
+    or odd], from the cells' masks `booked` ((child, unit) -> R, AF, DA, late days) and the marks
+    (`_marks`). The same for the comparison of an issued month and the proof of a draft."""
+    for (c, u), (r, af, _da, lates) in booked.items():
+        truth[(m, c, u)] = [r | af, lates, False]
+    nothing = (0, 0, 0, 0)
+    for c, u, d, presence in others:
+        bit = 1 << d.day
+        cell = state_of_day(bit, *booked.get((c, u), nothing)[:3])
+        found = day_billing(cell, presence, rules)
+        if cell in BILLED and not found.billed:
+            row = truth[(m, c, u)]
+            row[0] &= ~bit
+            row[1] &= ~bit
+        elif found.walk_in:  # priced with its surcharge day by day
+            truth.setdefault((m, c, u), [0, 0, False])[2] = True
+    if day_billing(None, Presence.PRESENT.value, rules).billed:
+        for (c, u), days in present.items():
+            r, af, da, _l = booked.get((c, u), nothing)
+            if days & ~(r | af | da):  # marked present, the cell since emptied: a walk-in
+                truth.setdefault((m, c, u), [0, 0, False])[2] = True
+
+
+def compare(truth: dict, billed: dict, children_of, cells_of, units: dict, prices: "_Truth", label_of,
+            rules: AttendanceRules, touched: set[date]) -> dict[int, FamilyRegularisation]:
+    """Today's truth against what was billed: per (month, child, unit) the sets of days, prices
+    and surcharges first; the groups that differ are then judged day by day (`cells_of(month,
+    pairs)` gives their cells). Months with a difference or an anomaly are added to `touched`."""
+    billed_kids = {(c, m) for (m, c, _u), (days, _l, odd) in truth.items() if days or odd}
+    children = children_of({c for _m, c, _u in truth} | {c for _m, c, _u in billed})
+    rank = _ranks(billed_kids, children)
+    flagged: dict[date, set[tuple[int, int]]] = defaultdict(set)
+    nothing_billed = (0, 0, None, None, 0, None, None, 0)
+    for key in truth.keys() | billed.keys():
+        m, child_id, unit_id = key
+        child = children.get(child_id)
+        if child is None or unit_id not in units:
+            continue
+        days, lates, odd = truth.get(key, (0, 0, False))
+        b_days, b_sur, low, high, pai, low_s, high_s, walk_ins = billed.get(key, nothing_billed)
+        same = not odd and not walk_ins and days == b_days and lates == b_sur
+        if same and days:
+            price = prices.stable_price(child.family_id, unit_id, m, rank.get((child_id, m), 1), bool(pai))
+            surcharge = prices.stable_surcharge(unit_id, m)
+            same = (price is not None and surcharge is not None and low == high == price.cents
+                    and (not pai or price.pai) and (not lates or low_s == high_s == surcharge))
+        if not same:
+            flagged[m].add((child_id, unit_id))
+    judge: dict[Cell, tuple] = {}  # cell -> (what was billed, today's state, late, presence)
+    for m, pairs in flagged.items():
+        judge.update(cells_of(m, pairs))
     if not judge:
-        checked_months.settle(s, {m: prints[m] for m in months}, touched)
         return {}
+    known = len(billed_kids)
     for (c, _u, d), (_old, state, _late, presence) in judge.items():
         if day_billing(state or None, presence, rules).billed:
             billed_kids.add((c, d.replace(day=1)))
     missing = {c for c, _u, _d in judge} - set(children)
     if missing:
-        children.update(_children(s, missing))
-    rank = _ranks(billed_kids, children)
-    out = _judge(judge, children, units, rank, prices, label_of, rules, touched)
-    checked_months.settle(s, {m: prints[m] for m in months}, touched)
-    return out
+        children.update(children_of(missing))
+    if missing or len(billed_kids) != known:  # otherwise the ranks are the ones above
+        rank = _ranks(billed_kids, children)
+    return _judge(judge, children, units, rank, prices, label_of, rules, touched)
+
+
+def prove_draft(m: date, seen, records, children_of, units: dict, prices: "_Truth", label_of,
+                rules: AttendanceRules) -> bool:
+    """Whether the comparison of month `m`, once its drafts are issued, would find nothing to
+    regularise: `compare` itself, run on the month's cells and marks as prepare read them
+    (`drafts.MonthSeen`) against the drafts' own records as what was billed, each grouped as
+    the database groups them for an issued month. Issuing then records the month as right
+    (`checked_months`), so the next prepare does not compare it in full."""
+    nxt = _next(m)
+    truth: dict[tuple, list] = {}
+    month_truth(m, seen.booked, seen.others, seen.present, rules, truth)
+    groups: dict[tuple, list] = {}
+    last_key, g = None, None
+    for _family, c, u, d, st, price, surcharge, pai in records:
+        if d < m or d >= nxt:
+            continue  # a regularisation of an earlier month
+        if (c, u) != last_key:  # a draft's records come (child, unit) after (child, unit)
+            last_key = (c, u)
+            g = groups.get((m, c, u))
+            if g is None:  # days, surcharged days, low, high, pai, low surcharge, high surcharge, walk-ins
+                g = groups[(m, c, u)] = [0, 0, None, None, 0, None, None, 0]
+        if st != "":
+            bit = 1 << d.day
+            g[0] += bit
+            if g[2] is None or price < g[2]:
+                g[2] = price
+            if g[3] is None or price > g[3]:
+                g[3] = price
+            if pai:
+                g[4] = 1
+            if surcharge != 0:
+                g[1] += bit
+                if g[5] is None or surcharge < g[5]:
+                    g[5] = surcharge
+                if g[6] is None or surcharge > g[6]:
+                    g[6] = surcharge
+        if st == WALK_IN:
+            g[7] += 1
+    billed = {key: tuple(g) for key, g in groups.items()}
+    present_value = Presence.PRESENT.value
+
+    def cells_of(month: date, pairs: set[tuple[int, int]]) -> dict:
+        marks: dict[tuple[int, int], dict[date, str]] = defaultdict(dict)
+        for c, u, d, presence in seen.others:
+            if (c, u) in pairs:
+                marks[(c, u)][d] = presence
+        old: dict[tuple[int, int], dict] = defaultdict(dict)
+        for _family, c, u, d, st, price, surcharge, pai in records:
+            if (c, u) in pairs and month <= d < nxt:
+                old[(c, u)][d] = (st, price, surcharge, bool(pai))
+        judge: dict[Cell, tuple] = {}
+        for c, u in pairs:
+            marked = marks[(c, u)]
+            present = seen.present.get((c, u), 0)
+            r, af, da, lates = seen.booked.get((c, u), (0, 0, 0, 0))
+            cells = {}
+            for n in range(1, 32):
+                bit = 1 << n
+                if present & bit:
+                    marked[month.replace(day=n)] = present_value
+                state = state_of_day(bit, r, af, da)
+                if state is not None:
+                    cells[month.replace(day=n)] = (state, bool(lates & bit))
+            billed_days = old.get((c, u), {})
+            for d in cells.keys() | billed_days.keys() | marked.keys():
+                state, late = cells.get(d, ("", False))
+                judge[(c, u, d)] = (billed_days.get(d, _NOTHING), state, late, marked.get(d))
+        return judge
+
+    touched: set[date] = set()
+    out = compare(truth, billed, children_of, cells_of, units, prices, label_of, rules, touched)
+    return not touched and not out
 
 
 def _ranks(billed_kids: set[tuple[int, date]], children: dict) -> dict[tuple[int, date], int]:
@@ -459,4 +572,5 @@ def _children(s: Session, ids: set[int]) -> dict[int, ChildRow]:
     return out
 
 
-__all__ = ["FamilyRegularisation", "compute", "insert_billed_days", "issued_months", "make_current"]
+__all__ = ["FamilyRegularisation", "compare", "compute", "insert_billed_days", "issued_months", "make_current",
+           "month_truth", "prove_draft"]
