@@ -62,6 +62,8 @@ SUMMARY_KEYS = {
     "startup_ms": ("startup_ms", "value"),
     "startup_floor_ms": ("startup_floor_ms", "value"),
     "startup_ratio": ("startup_ms", "ratio"),
+    "startup_filled_ms": ("startup_ms", "filled_ms"),
+    "startup_filled_ratio": ("startup_ms", "filled_ratio"),
     "grid_first_open_ms": ("grid_first_open_ms", "value"),
     "session_rss_mb_2000": ("session_rss_mb_2000", "value"),
     "session_rss_mb_8000": ("session_rss_mb_8000", "value"),

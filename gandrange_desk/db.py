@@ -15,15 +15,18 @@ import socket
 import time
 from datetime import datetime
 from pathlib import Path
-from typing import Callable
-
-from sqlalchemy import create_engine, event, text
-from sqlalchemy.engine import Engine, make_url
-from sqlalchemy.engine.url import URL
-from sqlalchemy.exc import OperationalError
+from typing import TYPE_CHECKING, Callable
 
 from gandrange_desk.errors import DatabaseBusy, DatabaseUnavailable
 from gandrange_desk.services.system import secrets
+
+if TYPE_CHECKING:
+    from sqlalchemy.engine import Engine
+    from sqlalchemy.engine.url import URL
+    from sqlalchemy.exc import OperationalError
+
+# SQLAlchemy is imported by the functions that need it, not by this module: the window asks
+# `is_configured` and draws itself before SQLAlchemy loads (issue 14, start-up).
 
 ENV_DB = "GANDRANGE_DESK_DB"
 
@@ -65,6 +68,8 @@ def is_configured(cli_url: str | None = None) -> bool:
 
 def sqlite_url(path: str | Path) -> URL:
     """The URL of a SQLite file, refused on a network drive."""
+    from sqlalchemy.engine import make_url
+
     from gandrange_desk.paths import is_network_path
 
     text = str(path)
@@ -74,6 +79,8 @@ def sqlite_url(path: str | Path) -> URL:
 
 
 def resolve_url(cli_url: str | None = None) -> URL:
+    from sqlalchemy.engine import make_url
+
     raw = configured_url(cli_url)
     if not raw:
         path = default_sqlite_path()
@@ -108,6 +115,9 @@ def describe(url: URL) -> str:
 
 
 def make_engine(url: URL | str, *, check: bool = True, **kw) -> Engine:
+    from sqlalchemy import create_engine, event
+    from sqlalchemy.engine import make_url
+
     url = make_url(url) if isinstance(url, str) else url
     backend = url.get_backend_name()
     if backend == "sqlite":
@@ -165,6 +175,8 @@ def occupant_path(database: str) -> Path:
 
 
 def _begin_immediate(conn, holder_file: Path | None) -> None:
+    from sqlalchemy.exc import OperationalError
+
     started = time.monotonic()
     told = False
     while True:
@@ -211,6 +223,9 @@ def busy_message(who: str = "") -> str:
 
 
 def check_connection(engine: Engine) -> None:
+    from sqlalchemy import text
+    from sqlalchemy.exc import OperationalError
+
     try:
         # Read-only: opening the program never takes the write lock (nor waits for it).
         with engine.connect().execution_options(read_only=True) as conn:

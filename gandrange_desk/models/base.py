@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 from datetime import datetime, timezone
-from enum import StrEnum
 
 from sqlalchemy import DateTime, Integer, MetaData, String
 from sqlalchemy.orm import DeclarativeBase, Mapped, declared_attr, mapped_column
 from sqlalchemy.types import TypeDecorator
 
 from gandrange_desk.clock import PARIS
+from gandrange_desk.roles import Labelled  # noqa: F401 - declared without SQLAlchemy (see roles)
 
 # Stable constraint names: Alembic batch mode on SQLite needs them to alter tables.
 NAMING_CONVENTION = {
@@ -19,43 +19,6 @@ NAMING_CONVENTION = {
     "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
     "pk": "pk_%(table_name)s",
 }
-
-
-class Labelled(StrEnum):
-    """A stored code that carries its French words: `CellState.R.label` ("Réservé") for lists
-    and headers, `.phrase` ("réservée") inside a sentence. Declared once, on the enum.
-
-    Members are written `CODE = "value", "Label"` or `CODE = "value", "Label", "phrase"`.
-    """
-
-    def __new__(cls, value: str, label: str = "", phrase: str = ""):
-        member = str.__new__(cls, value)
-        member._value_ = value
-        member.label = label or value
-        member.phrase = phrase or member.label[:1].lower() + member.label[1:]
-        return member
-
-    @classmethod
-    def labels(cls) -> dict[str, str]:
-        """value -> label, for combo boxes and exports."""
-        return {m.value: m.label for m in cls}
-
-    @classmethod
-    def label_of(cls, code: str | None, default: str | None = None) -> str:
-        """The label of a stored code; a code that is not one of ours is shown as it is (or as
-        `default`), because old rows and foreign feeds must still display."""
-        member = cls._value2member_map_.get(code)
-        if member is not None:
-            return member.label
-        return (code or "") if default is None else default
-
-    @classmethod
-    def phrase_of(cls, code: str | None, default: str | None = None) -> str:
-        """Like `label_of`, the in-sentence word."""
-        member = cls._value2member_map_.get(code)
-        if member is not None:
-            return member.phrase
-        return (code or "") if default is None else default
 
 
 class Base(DeclarativeBase):

@@ -7,17 +7,9 @@ from datetime import datetime
 from sqlalchemy import Boolean, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
+from gandrange_desk.roles import Role  # noqa: F401 - re-exported: the window reads it before the ORM loads
+
 from .base import AwareDateTime, Base, Versioned, Labelled
-
-
-class Role(Labelled):
-    AGENT = "agent", "Agent"  # clerk
-    RESPONSABLE = "responsable", "Responsable"  # supervisor
-    ADMIN = "admin", "Administrateur"
-    # A desk user for the scheduled tasks (outbox send, backups, portal feed): nothing else, and
-    # never the window.
-    TASKS = "taches", "Tâches planifiées"
-
 
 
 class DeskUser(Versioned, Base):

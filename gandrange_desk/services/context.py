@@ -10,15 +10,19 @@ import json
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from typing import Callable, Iterator
-
-from sqlalchemy.engine import Engine
-from sqlalchemy.orm import Session, sessionmaker
-from sqlalchemy.orm.exc import StaleDataError
+from typing import TYPE_CHECKING, Callable, Iterator
 
 from gandrange_desk import clock
 from gandrange_desk.errors import PermissionDenied, StaleEdit
-from gandrange_desk.models import AuditEntry, Role
+from gandrange_desk.roles import Role
+
+if TYPE_CHECKING:
+    from sqlalchemy.engine import Engine
+    from sqlalchemy.orm import Session, sessionmaker
+
+# SQLAlchemy's ORM and the models are imported by the first unit of work, not by this module:
+# the window's shell and the login dialog import `Actor`, `Desk` and `SYSTEM` and are painted
+# before the ORM loads (issue 14, start-up).
 
 # The scheduled-tasks role ranks as an agent for the services it runs; the command line limits
 # it to those commands (services.system.users.check_command_allowed) and the window refuses it.
@@ -43,10 +47,16 @@ class Desk:
     engine: Engine
     actor: Actor = SYSTEM
     now: Callable[[], datetime] = clock.now
-    sessions: sessionmaker[Session] = field(init=False)
+    _sessions: sessionmaker[Session] | None = field(init=False, default=None, repr=False, compare=False)
 
-    def __post_init__(self) -> None:
-        self.sessions = sessionmaker(self.engine, expire_on_commit=False)
+    @property
+    def sessions(self) -> sessionmaker[Session]:
+        """The session factory, made (and the ORM imported) on first use."""
+        if self._sessions is None:
+            from sqlalchemy.orm import sessionmaker
+
+            self._sessions = sessionmaker(self.engine, expire_on_commit=False)
+        return self._sessions
 
     def today(self) -> date:
         return self.now().date()
@@ -62,6 +72,8 @@ class Desk:
     @contextmanager
     def unit_of_work(self) -> Iterator[Session]:
         """One transaction: commit on success, roll back on any error (nothing half-written)."""
+        from sqlalchemy.orm.exc import StaleDataError
+
         session = self.sessions()
         try:
             with session.begin():
@@ -91,6 +103,8 @@ class Desk:
 
     def audit(self, session: Session, action: str, entity: str, entity_id: int | None = None, *,
               family_id: int | None = None, before=None, after=None) -> None:
+        from gandrange_desk.models import AuditEntry
+
         session.add(AuditEntry(
             at=self.now(), user_login=self.actor.login, action=action, entity=entity,
             entity_id=entity_id, family_id=family_id,

@@ -42,21 +42,24 @@ def main(argv: list[str]) -> int:
 
 
 def run_window(db: str | None = None, user: str | None = None) -> int:
+    """The window, drawn before the database layer loads (issue 14, start-up).
+
+    With a login expected (one asked for, or one that succeeded on this workstation before) the
+    login dialog is painted first and the base opened, checked and upgraded behind it while the
+    clerk types; otherwise the base is opened first (a new base may need its first
+    administrator). The main window is then painted as a shell, its first tab filled just after.
+    SQLAlchemy and the models are imported by the opening, never before the first paint."""
     if not _has_display():
         print("Aucun écran disponible : la fenêtre ne peut pas s'ouvrir ici. "
               "Utilisez les commandes (gandrange-desk --help) ou ouvrez une session graphique.",
               file=sys.stderr)
         return 1
-    from gandrange_desk import preload
+    # No thread imports the database layer beside Qt's start-up any more: it only slowed the
+    # first paint (both want the GIL), and the window is painted before the layer is needed.
+    from PySide6.QtWidgets import QApplication
 
-    preload.start()  # the database layer loads beside Qt's start-up
-
-    from PySide6.QtWidgets import QApplication, QMessageBox
-
-    from gandrange_desk.db import is_configured, make_engine, resolve_url
+    from gandrange_desk.db import is_configured
     from gandrange_desk.errors import DeskError
-    from gandrange_desk.services.system import schema
-    from gandrange_desk.services.context import SYSTEM, Desk
 
     app = QApplication.instance() or QApplication(sys.argv[:1])
     _install_excepthook()
@@ -68,30 +71,32 @@ def run_window(db: str | None = None, user: str | None = None) -> int:
 
     app.setWindowIcon(QIcon(str(resource("icons", "gandrange-desk.png"))))
     install_french(app)
-    bench = os.environ.get("GANDRANGE_DESK_BENCH_STARTUP") == "1"
+    if os.environ.get("GANDRANGE_DESK_BENCH_STARTUP") == "1":
+        return _bench_window(app, db)
 
-    if not bench and not is_configured(db):
+    if not is_configured(db):
         from gandrange_desk.ui.setup.wizard import run_first_run
 
         db = run_first_run()
         if db is None:
             return 0
-    try:
-        url = resolve_url(db)
-        url = _ask_database_password_if_needed(url)
-        engine = make_engine(url)
-        copy = schema.upgrade_on_start(engine)
-    except DeskError as exc:
-        QMessageBox.critical(None, "Gandrange Desk", str(exc))
-        print(str(exc), file=sys.stderr)
-        return 1
-    desk = Desk(engine)
-    if copy:
-        print(f"Base mise à jour ; copie de l'ancienne base : {copy}", file=sys.stderr)
+    from gandrange_desk.ui.login import last_login
 
-    if bench:
-        actor = SYSTEM
-    else:
+    login = user or os.environ.get("GANDRANGE_DESK_USER") or last_login()
+    desk = actor = None
+    if login:
+        try:
+            desk, actor = _login_first(db, login)
+        except DeskError as exc:
+            return _refused(exc)
+        if desk is None:
+            return 0  # « Quitter »
+    if desk is None:
+        try:
+            desk = open_desk(db)
+        except DeskError as exc:
+            return _refused(exc)
+    if actor is None:
         from gandrange_desk.services.system.users import has_users
 
         if not has_users(desk):
@@ -102,7 +107,7 @@ def run_window(db: str | None = None, user: str | None = None) -> int:
                 return 0
         from gandrange_desk.ui.login import choose_actor
 
-        actor = choose_actor(desk, user or os.environ.get("GANDRANGE_DESK_USER"))
+        actor = choose_actor(desk, login)
         if actor is None:
             return 0
     desk = desk.as_actor(actor)
@@ -112,31 +117,135 @@ def run_window(db: str | None = None, user: str | None = None) -> int:
 
     from gandrange_desk.ui.main_window import MainWindow
 
-    window = MainWindow(desk)
+    window = MainWindow(desk)  # painted first, its first tab filled just after
     window.show()
-    if bench:
-        from PySide6.QtCore import QTimer
-
-        def report() -> None:
-            # Painted: the window on screen, usable; filled: its first tab's list and the
-            # status bar's counts, which come just after (both drawn).
-            app.processEvents()
-            print(f"startup_ms={(window.first_painted_at - _T0) * 1000:.1f}")
-            print(f"filled_ms={(time.perf_counter() - _T0) * 1000:.1f}")
-            print(f"rss_mb={_rss_mb():.1f}")
-            sys.stdout.flush()
-            app.quit()
-
-        window.after_first_paint(report)
-        return app.exec()
     from PySide6.QtCore import QTimer
 
     from gandrange_desk.ui.setup.holidays import warn_if_uncovered
 
     # Said once the window is up: a school year the holiday data does not cover.
-    QTimer.singleShot(0, lambda: warn_if_uncovered(desk, window))
+    window.after_first_paint(lambda: QTimer.singleShot(0, lambda: warn_if_uncovered(desk, window)))
     status = app.exec()
     _backup_on_close(desk)
+    return status
+
+
+def open_desk(db: str | None):
+    """Open the base named by `db` (or configured), check and upgrade its schema: a `Desk`.
+
+    Imports SQLAlchemy and the models; raises `DeskError` in one French sentence."""
+    from gandrange_desk.db import make_engine, resolve_url
+    from gandrange_desk.services.context import Desk
+    from gandrange_desk.services.system import schema
+
+    url = _ask_database_password_if_needed(resolve_url(db))
+    engine = make_engine(url)
+    copy = schema.upgrade_on_start(engine)
+    if copy:
+        print(f"Base mise à jour ; copie de l'ancienne base : {copy}", file=sys.stderr)
+    return Desk(engine)
+
+
+def _login_first(db: str | None, login: str):
+    """The login dialog painted at once, the base opened just after, behind it.
+
+    Returns (desk, actor) once someone logged in; (desk, None) when the base has no desk user
+    yet (its first administrator comes next); (None, None) on « Quitter ». A `DeskError` while
+    opening closes the dialog and is raised (any other error too: the program's guard tells it in
+    one French sentence, as when the base was opened before any window)."""
+    from PySide6.QtWidgets import QDialog
+
+    from gandrange_desk.ui.login import LoginDialog
+
+    dialog = LoginDialog(None, login)
+    state: dict = {}  # what the opening found; an error leaves the dialog and is raised here
+
+    def open_behind() -> None:
+        try:
+            desk = open_desk(db)
+            from gandrange_desk.services.system.users import has_users
+
+            users = has_users(desk)
+        except Exception as exc:  # noqa: BLE001 - raised again below, out of the event loop
+            state["error"] = exc
+            dialog.reject()
+            return
+        state["desk"] = desk
+        if not users:
+            state["no_users"] = True
+            dialog.reject()
+            return
+        dialog.attach(desk)
+        dialog.error.setText("")
+
+    dialog.error.setText("Ouverture de la base…")  # the clerk may type meanwhile
+    dialog.after_first_paint(open_behind)
+    accepted = dialog.exec() == QDialog.Accepted
+    if "error" in state:
+        raise state["error"]
+    desk = state.get("desk")
+    if accepted:
+        return desk, dialog.actor
+    return (desk, None) if state.get("no_users") else (None, None)
+
+
+def _refused(exc) -> int:
+    """The base could not be opened: said in one French sentence, status 1."""
+    from PySide6.QtWidgets import QMessageBox
+
+    print(str(exc), file=sys.stderr)
+    QMessageBox.critical(None, "Gandrange Desk", str(exc))
+    return 1
+
+
+def _bench_window(app, db: str | None) -> int:
+    """`GANDRANGE_DESK_BENCH_STARTUP=1`: the main window as the system, no login, timed.
+
+    The shell is shown and painted, then the base is opened, checked and attached, and the first
+    tab filled; prints `startup_ms` (shell painted), `filled_ms` (first tab filled and counted,
+    the window usable), and which of SQLAlchemy and the ORM were loaded at the first paint."""
+    from gandrange_desk.errors import DeskError
+    from gandrange_desk.ui.main_window import MainWindow
+
+    window = MainWindow()
+    loaded: dict[str, str] = {}
+
+    def at_paint() -> None:
+        loaded.update(sqlalchemy=str(int("sqlalchemy" in sys.modules)),
+                      orm=str(int("sqlalchemy.orm" in sys.modules)),
+                      models=str(int("gandrange_desk.models" in sys.modules)))
+
+    failed: list[BaseException] = []
+
+    def open_and_fill() -> None:
+        try:
+            desk = open_desk(db)
+        except DeskError as exc:
+            print(str(exc), file=sys.stderr)
+            app.exit(1)  # no message box: nobody would close it
+            return
+        except Exception as exc:  # noqa: BLE001 - raised again out of the event loop
+            failed.append(exc)
+            app.exit(1)
+            return
+        window.attach(desk)  # painted already: the first tab is built and filled here
+        app.processEvents()
+        painted = window.first_painted_at
+        print(f"startup_ms={((painted or time.perf_counter()) - _T0) * 1000:.1f}")
+        print(f"filled_ms={(time.perf_counter() - _T0) * 1000:.1f}")
+        print(f"painted={int(not window.paint_fell_back)}")  # 0: the fallback ran, no paint seen
+        for name, value in loaded.items():
+            print(f"{name}_at_paint={value}")
+        print(f"rss_mb={_rss_mb():.1f}")
+        sys.stdout.flush()
+        app.quit()
+
+    window.after_first_paint(at_paint)
+    window.after_first_paint(open_and_fill)
+    window.show()
+    status = app.exec()
+    if failed:
+        raise failed[0]
     return status
 
 

@@ -1,7 +1,11 @@
 """The main window: tabs Familles, Réservations, Validation, Facturation, Courriels, Rendez-vous,
 Pointage, Listes, Tableau de bord.
 
-Tabs are built the first time they are shown, so the window is usable quickly on start.
+Tabs are built the first time they are shown, so the window is usable quickly on start. At
+start-up the window is a shell first (`MainWindow()`: title, tabs bar, menus, status bar, a
+"Chargement…" placeholder), painted before SQLAlchemy and the models load; `attach(desk)` then
+gives it its database, and its first tab is built and filled (see `ui.app.run_window`).
+`MainWindow(desk)` does both at once (the first tab still waits for the first paint).
 Every operation's `Changes` arrive here (`publish_changes`, signal `changesApplied`): the status
 bar's counts follow, and every built tab and open family file is told (`apply_changes`), so a
 decision in one tab shows in the others without F5.
@@ -11,22 +15,21 @@ from __future__ import annotations
 
 import importlib
 import logging
-import time
 from typing import Callable
 
-from PySide6.QtCore import QEvent, Qt, QTimer, Signal
+from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import (QFileDialog, QLabel, QMainWindow, QMessageBox, QTabWidget,
                                QVBoxLayout, QWidget)
 
+# Nothing here imports SQLAlchemy or the models: the shell is painted before they load.
 from gandrange_desk import __version__
-from gandrange_desk.db import describe
-from gandrange_desk.models import Role
+from gandrange_desk.roles import Role
 from gandrange_desk.services.changes import Changes
 from gandrange_desk.services.context import Desk
-from gandrange_desk.services.system.overview import overview
 from gandrange_desk.formats import count
 from gandrange_desk.ui.common import ops
+from gandrange_desk.ui.common.first_paint import PaintsFirst
 from gandrange_desk.ui.common.refresh import broadcast
 from gandrange_desk.ui.common.windows import remember
 
@@ -47,7 +50,7 @@ TABS = (
 
 
 class _LazyTab(QWidget):
-    """Holds a tab's place until it is first shown."""
+    """Holds a tab's place until it is first shown ("Chargement…" meanwhile)."""
 
     def __init__(self, factory: Callable[[], QWidget]):
         super().__init__()
@@ -55,25 +58,29 @@ class _LazyTab(QWidget):
         self.widget: QWidget | None = None
         self.setLayout(QVBoxLayout())
         self.layout().setContentsMargins(0, 0, 0, 0)
+        self.placeholder = QLabel("Chargement…")
+        self.placeholder.setAlignment(Qt.AlignCenter)
+        self.placeholder.setEnabled(False)  # grey, calm: the tab is on its way
+        self.layout().addWidget(self.placeholder)
 
     def materialise(self) -> QWidget:
         if self.widget is None:
             self.widget = self.factory()
+            self.layout().removeWidget(self.placeholder)
+            self.placeholder.deleteLater()
             self.layout().addWidget(self.widget)
             if self.isVisible():  # else Qt shows it from the event loop: "on screen" at once
                 self.widget.show()
         return self.widget
 
 
-class MainWindow(QMainWindow):
+class MainWindow(PaintsFirst, QMainWindow):
     # (Changes, the widget the operation came from): after every operation, before its on_done.
     changesApplied = Signal(object, object)
-    _painted = False  # Qt sends events while __init__ runs
-    first_painted_at: float | None = None
 
-    def __init__(self, desk: Desk, parent=None):
+    def __init__(self, desk: Desk | None = None, parent=None):
         super().__init__(parent)
-        self.desk = desk
+        self.desk: Desk | None = None
         self.setWindowTitle("Gandrange Desk — Bureau périscolaire")
         remember(self, "main", (1366, 697), maximise_first=True)
         self.tabs = QTabWidget()
@@ -86,50 +93,47 @@ class MainWindow(QMainWindow):
             self.tabs.addTab(holder, title)
         self.tabs.currentChanged.connect(self._tab_shown)
         self.changesApplied.connect(self._changes_applied)
-        self._after_paint: list[Callable[[], None]] = []
+        # The mail sender's delayed start (armed by `attach`); closing stops it.
+        self._sender_timer = QTimer(self)
+        self._sender_timer.setSingleShot(True)
+        self._sender_timer.setInterval(3000)
+        self._sender_timer.timeout.connect(self._create_mail_sender)
+        self.mail_sender = None
         self._build_menus()
         self._build_status_bar()
-        # The window is painted first (tabs, menus, status bar), then its first tab is built
-        # and filled: the first search and the status bar's counts are queries, and a clerk
-        # sees the window ~0.1 s sooner. A test or a caller asking for the tab gets it at once.
+        if desk is not None:
+            self.attach(desk)
+
+    def attach(self, desk: Desk) -> None:
+        """The database is open and the clerk known: the shell becomes the working window.
+
+        Its first tab is built and filled once the window is painted (at once if it already was),
+        then the status bar's counts; a test or a caller asking for a tab gets it at once."""
+        self.desk = desk
+        for action in self._needs_desk:
+            action.setEnabled(True)
+        if desk.actor.at_least("admin"):
+            self._action(self._tools_menu, "A&nonymiser les familles éligibles…", lambda: importlib.import_module("gandrange_desk.ui.families.anonymise_dialog").open_dialog(self))
+        from gandrange_desk.db import describe
+
+        self.statusBar().clearMessage()
+        self.db_label.setText(describe(desk.engine.url))
+        self.user_label.setText(f"{desk.actor.full_name} ({Role.label_of(desk.actor.role)})")
         self.after_first_paint(lambda: self._tab_shown(self.tabs.currentIndex()))
+        # Just after the first tab, not before it: the window first, then its counts (and
+        # not when the sender first runs).
+        self.after_first_paint(self.update_status)
+        self.after_first_paint(self.update_mail_counts)
+        self.after_first_paint(self._warm_tabs)
         self._start_mail_sender()
 
-    # ----- first paint
-    def after_first_paint(self, fn: Callable[[], None]) -> None:
-        """Run `fn` once the window has been painted (at once if it already was)."""
-        if self._painted:
-            fn()
-        else:
-            self._after_paint.append(fn)
+    @property
+    def attached(self) -> bool:
+        return self.desk is not None
 
-    def event(self, event) -> bool:  # noqa: D401 - Qt API
-        done = super().event(event)
-        # A top-level window paints on UpdateRequest: the first one is the first paint.
-        if not self._painted and event.type() == QEvent.UpdateRequest and self.isVisible():
-            self._painted = True
-            self.first_painted_at = time.perf_counter()
-            QTimer.singleShot(0, self._run_after_paint)
-        return done
-
-    # A window shown but never painted (minimised at start, a locked session, a platform that
-    # skips the first UpdateRequest) must still fill its first tab and its counts.
-    PAINT_FALLBACK_MS = 1500
-
-    def showEvent(self, event) -> None:  # noqa: N802 - Qt API
-        super().showEvent(event)
-        if not self._painted:
-            QTimer.singleShot(self.PAINT_FALLBACK_MS, self._paint_fallback)
-
-    def _paint_fallback(self) -> None:
-        if not self._painted:
-            self._painted = True
-            self._run_after_paint()
-
-    def _run_after_paint(self) -> None:
-        waiting, self._after_paint = self._after_paint, []
-        for fn in waiting:
-            fn()
+    # ----- first paint: `after_first_paint`, `first_painted_at` (ui.common.first_paint). A window
+    # shown but never painted (minimised at start, a locked session) still fills its first tab
+    # and its counts after `FALLBACK_MS`.
 
     # ----- tabs
     def _build_tab(self, module: str, cls: str) -> QWidget:
@@ -142,6 +146,8 @@ class MainWindow(QMainWindow):
         return factory(self.desk, self)
 
     def _tab_shown(self, index: int) -> None:
+        if self.desk is None:  # the shell: `attach` shows the current tab
+            return
         if 0 <= index < len(self.lazy):
             follow = getattr(self.lazy[index].materialise(), "follow", None)
             if follow is not None:  # what changed while it was hidden (no Show event off screen)
@@ -192,9 +198,13 @@ class MainWindow(QMainWindow):
             action.setShortcut(QKeySequence(shortcut))
         action.triggered.connect(slot)
         menu.addAction(action)
+        if self.desk is None and slot != self.close:  # the shell: usable once attached
+            action.setEnabled(False)
+            self._needs_desk.append(action)
         return action
 
     def _build_menus(self) -> None:
+        self._needs_desk: list[QAction] = []
         bar = self.menuBar()
         file_menu = bar.addMenu("&Fichier")
         self._action(file_menu, "Importer les demandes du &portail…", self.import_feed, "Ctrl+I")
@@ -222,27 +232,20 @@ class MainWindow(QMainWindow):
         self._action(tools, "Paramètres d'&envoi des courriels…", self.smtp_settings)
         self._action(tools, "Envoyer les courriels &maintenant", self.send_mail_now, "Ctrl+Shift+E")
         self._action(tools, "&Journal des opérations…", lambda: importlib.import_module("gandrange_desk.ui.admin.audit_view").open_dialog(self))
-        if self.desk.actor.at_least("admin"):
-            self._action(tools, "A&nonymiser les familles éligibles…", lambda: importlib.import_module("gandrange_desk.ui.families.anonymise_dialog").open_dialog(self))
+        self._tools_menu = tools  # `attach` adds the administrator's action
 
         help_menu = bar.addMenu("Aid&e")
         self._action(help_menu, "À &propos de Gandrange Desk", self.about)
 
     def _build_status_bar(self) -> None:
         status = self.statusBar()
-        self.db_label = QLabel(describe(self.desk.engine.url))
-        actor = self.desk.actor
-        self.user_label = QLabel(f"{actor.full_name} ({Role.label_of(actor.role)})")
+        self.db_label = QLabel("")
+        self.user_label = QLabel("")
         self.pending_label = QLabel("")
         self.mail_label = QLabel("")
         for widget in (self.pending_label, self.mail_label, self.user_label, self.db_label):
             status.addPermanentWidget(widget)
-        self.mail_sender = None
-        # Just after the first paint, not before it: the window first, then its counts (and
-        # not when the sender first runs).
-        self.after_first_paint(self.update_status)
-        self.after_first_paint(self.update_mail_counts)
-        self.after_first_paint(self._warm_tabs)
+        status.showMessage("Ouverture de la base…")  # `attach` clears it
 
     def _warm_tabs(self) -> None:
         from gandrange_desk import preload
@@ -259,6 +262,10 @@ class MainWindow(QMainWindow):
         self._warming = preload.warm_modules(then=warm_grid)
 
     def update_status(self) -> None:
+        if self.desk is None:
+            return
+        from gandrange_desk.services.system.overview import overview
+
         try:
             figures = overview(self.desk)
         except Exception:
@@ -279,6 +286,8 @@ class MainWindow(QMainWindow):
         if self.mail_sender is not None:
             self.mail_sender.refresh_counts()
             return
+        if self.desk is None:
+            return
         from gandrange_desk.services.mail.outbox import outbox_counts
 
         try:
@@ -289,15 +298,11 @@ class MainWindow(QMainWindow):
     def _start_mail_sender(self) -> None:
         # A few seconds after start: the sender (SMTP, keyring, TLS imports, first delivery) must
         # not compete with the window becoming usable.
-        self._sender_timer = QTimer(self)
-        self._sender_timer.setSingleShot(True)
-        self._sender_timer.setInterval(3000)
-        self._sender_timer.timeout.connect(self._create_mail_sender)
         self._sender_timer.start()
 
     def _create_mail_sender(self) -> None:
         # Never for a closed window: its thread would outlive the window and abort Qt.
-        if self.mail_sender is not None or not self.isVisible():
+        if self.mail_sender is not None or self.desk is None or not self.isVisible():
             return
         from gandrange_desk.ui.mail.sender import MailSender
 
@@ -314,6 +319,10 @@ class MainWindow(QMainWindow):
 
     def closeEvent(self, event) -> None:  # noqa: N802 - Qt API
         # The decision e-mails this clerk's one-by-one decisions still hold leave now.
+        if self.desk is None:  # the shell (the database never opened): nothing held
+            self._sender_timer.stop()
+            super().closeEvent(event)
+            return
         from gandrange_desk.services.mail.outbox import release_held
 
         try:
@@ -405,7 +414,6 @@ class MainWindow(QMainWindow):
         SettingsDialog(self.desk, self).exec()  # its save tells every view (Changes.settings)
 
     def users_dialog(self) -> None:
-        from gandrange_desk.models import Role
         from gandrange_desk.ui.admin.users_dialog import UsersDialog
 
         if not self.desk.actor.at_least(Role.RESPONSABLE):
@@ -438,6 +446,8 @@ class MainWindow(QMainWindow):
             self.mail_sender.send_now()
 
     def about(self) -> None:
+        from gandrange_desk.db import describe
+
         QMessageBox.about(
             self, "À propos",
             f"<b>Gandrange Desk</b> {__version__}<br>Bureau périscolaire — Commune de Gandrange<br>"

@@ -12,6 +12,7 @@ import pytest
 
 from gandrange_desk import __version__
 from gandrange_desk.__main__ import wants_window
+from tests.conftest import CLI_LOGIN, CLI_PASSWORD
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -178,3 +179,87 @@ def test_passwords_never_reach_the_log():
 
     assert _redacted(["x", "--db", "postgresql://desk:secret@db.mairie/base"]) == \
         ["x", "--db", "postgresql://desk@db.mairie/base"]
+
+
+# The window's own start-up in a fresh interpreter (offscreen): what was imported when each
+# top-level window was first painted, the login typed in, the main window closed once its first
+# tab is filled. A message box records its sentence instead of waiting for a click.
+WINDOW_PROBE = r"""
+import json, os, sys
+from PySide6.QtCore import QTimer
+from PySide6.QtWidgets import QMessageBox
+from gandrange_desk.ui.common import first_paint
+
+painted, told = [], []
+QMessageBox.critical = staticmethod(lambda parent, title, text, *a, **k: told.append(text))
+run_after_paint = first_paint.PaintsFirst._run_after_first_paint
+
+def run(self):
+    window = self
+    seen = {"window": type(window).__name__, "sqlalchemy": "sqlalchemy" in sys.modules,
+            "orm": "sqlalchemy.orm" in sys.modules, "models": "gandrange_desk.models" in sys.modules}
+    painted.append(seen)
+    run_after_paint(self)  # what waited on the paint: open the base, fill the first tab
+    if seen["window"] == "LoginDialog" and window.desk is not None:
+        window.password.setText(os.environ["PROBE_PASSWORD"])
+        QTimer.singleShot(0, window.try_login)
+    elif seen["window"] == "MainWindow":
+        seen["first_tab_filled"] = bool(window.built_tabs())
+        QTimer.singleShot(0, window.close)
+
+first_paint.PaintsFirst._run_after_first_paint = run
+from gandrange_desk.ui.app import run_window
+status = run_window(db=sys.argv[1], user=(sys.argv[2] if len(sys.argv) > 2 else None))
+sys.__stderr__.write("\nPAINTED " + json.dumps([painted, told]) + " STATUS " + str(status) + "\n")
+"""
+
+
+def window_probe(tmp_path, *args, **extra) -> tuple[list[dict], list[str], int, str]:
+    env = clean_env(tmp_path, QT_QPA_PLATFORM="offscreen", GANDRANGE_DESK_UI_STATE=str(tmp_path / "ui.ini"),
+                    GANDRANGE_DESK_DB_PASSWORD="sans-objet", PROBE_PASSWORD=CLI_PASSWORD, HOME=str(tmp_path),
+                    XDG_DATA_HOME=str(tmp_path / "data"), XDG_CONFIG_HOME=str(tmp_path / "config"), **extra)
+    done = subprocess.run([sys.executable, "-c", WINDOW_PROBE, *args], capture_output=True, cwd=tmp_path,
+                          env=env, timeout=300)
+    err = done.stderr.decode("utf-8")
+    assert "PAINTED " in err, err
+    marker = err.rsplit("PAINTED ", 1)[1]
+    seen, status = marker.split(" STATUS ")
+    painted, told = json.loads(seen)
+    return painted, told, int(status), err
+
+
+def test_the_login_dialog_is_painted_before_the_orm_loads_then_the_window(tmp_path, db_url):
+    """The real start-up with a login: the dialog is on screen before SQLAlchemy is imported;
+    the base is opened behind it, the clerk logs in, the main window fills its first tab."""
+    painted, told, status, err = window_probe(tmp_path, db_url, CLI_LOGIN)
+    assert status == 0, err
+    assert told == []
+    login, window = painted
+    assert login == {"window": "LoginDialog", "sqlalchemy": False, "orm": False, "models": False}
+    assert window["window"] == "MainWindow" and window["first_tab_filled"]
+    assert "Traceback" not in err
+
+
+def test_the_main_window_shell_is_painted_before_sqlalchemy_loads(tmp_path, db_url):
+    """No login (the timed start-up): the main window's shell is painted first, the base opened
+    and the first tab filled just after; the timings are printed."""
+    done = subprocess.run([sys.executable, "-m", "gandrange_desk", "--db", db_url], capture_output=True, cwd=tmp_path,
+                          env=clean_env(tmp_path, QT_QPA_PLATFORM="offscreen", GANDRANGE_DESK_BENCH_STARTUP="1",
+                                        GANDRANGE_DESK_DB_PASSWORD="sans-objet"), timeout=300)
+    assert done.returncode == 0, done.stderr
+    values = dict(line.split("=", 1) for line in done.stdout.decode().splitlines() if "=" in line)
+    assert values["sqlalchemy_at_paint"] == "0" and values["orm_at_paint"] == "0" and values["models_at_paint"] == "0"
+    assert float(values["filled_ms"]) >= float(values["startup_ms"]) > 0
+
+
+@pytest.mark.parametrize("login", [CLI_LOGIN, None])
+def test_a_database_that_cannot_open_is_one_french_sentence_and_status_1(tmp_path, login):
+    """With or without a login dialog drawn first: the message box says one French sentence,
+    the same goes to stderr, the status is 1, no traceback, no window left waiting."""
+    missing = tmp_path / "absent" / "dossier" / "base.sqlite3"
+    painted, told, status, err = window_probe(tmp_path, str(missing), *([login] if login else []))
+    assert status == 1, err
+    assert len(told) == 1 and told[0].startswith("Impossible d'ouvrir la base de données SQLite")
+    assert "le fichier ne peut pas être ouvert" in told[0]
+    assert told[0] in err and "Traceback" not in err
+    assert [p["window"] for p in painted] == (["LoginDialog"] if login else [])

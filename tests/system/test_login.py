@@ -43,3 +43,19 @@ def test_the_login_offered_is_the_last_one_used_here_never_the_os_account(qtbot,
     assert login.choose_actor(desk, None).login == "sfoncin"
     assert login.choose_actor(desk, None).login == "sfoncin"
     assert offered == ["", "sfoncin"]
+
+
+def test_the_dialog_is_drawn_before_the_base_is_open_and_no_key_is_lost(qtbot, desk):
+    """At start-up the dialog is painted first and the base opened just after (ui.app): a
+    password typed and validated before that is kept and checked once the base is there."""
+    create_user(desk, "sfoncin", "Sandrine Foncin", "agent", "secret-123")
+    dialog = LoginDialog(None, "sfoncin")
+    qtbot.addWidget(dialog)
+    dialog.after_first_paint(lambda: dialog.attach(desk))  # as ui.app does, after the paint
+    dialog.show()
+    dialog.password.setText("secret-123")
+    dialog.try_login()  # « Se connecter » before the paint's work has opened the base
+    assert dialog.actor is None and dialog.desk is None and dialog.error.text() == ""  # not refused
+    qtbot.waitUntil(lambda: dialog.actor is not None)
+    assert dialog.actor.full_name == "Sandrine Foncin"
+    assert dialog.result() == LoginDialog.Accepted

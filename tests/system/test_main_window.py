@@ -111,7 +111,7 @@ def test_a_window_never_painted_still_fills_its_first_tab(qtbot, desk):
 
     class NoPaint(QObject):
         def eventFilter(self, obj, event):  # noqa: N802 - Qt API
-            return event.type() == QEvent.UpdateRequest
+            return event.type() in (QEvent.UpdateRequest, QEvent.Paint)
 
     window = MainWindow(desk)
     qtbot.addWidget(window)
@@ -122,3 +122,44 @@ def test_a_window_never_painted_still_fills_its_first_tab(qtbot, desk):
     assert window.first_painted_at is None
     qtbot.waitUntil(lambda: window.pending_label.text() == "0 demande en attente")
     window.removeEventFilter(blocker)
+
+
+def test_the_shell_is_drawn_without_a_database_then_attached(qtbot, desk):
+    """At start-up the window is a shell first (painted before SQLAlchemy loads): title, tabs,
+    menus, a calm « Chargement… »; nothing can act on a base not yet open. Attached, it works."""
+    window = MainWindow()
+    qtbot.addWidget(window)
+    window.show()
+    qtbot.waitUntil(lambda: window.first_paint_done)
+    assert window.windowTitle() == "Gandrange Desk — Bureau périscolaire"
+    assert window.tabs.count() == 9 and window.built_tabs() == []
+    assert window.lazy[0].placeholder.text() == "Chargement…"
+    assert window.statusBar().currentMessage() == "Ouverture de la base…"
+    menus = {a.text().replace("&", ""): a for a in window.menuBar().actions()}
+    assert list(menus) == ["Fichier", "Affichage", "Outils", "Aide"]
+    file_actions = {a.text().replace("&", ""): a.isEnabled() for a in menus["Fichier"].menu().actions()
+                    if not a.isSeparator()}
+    assert file_actions["Quitter"] and not file_actions["Sauvegarder la base…"]
+    window.tabs.setCurrentIndex(2)  # a tab chosen before the base is open waits for it
+    assert window.built_tabs() == []
+    window.update_status()  # the counts wait too (no error, nothing shown)
+    assert window.pending_label.text() == ""
+
+    window.attach(desk)
+    assert window.built_tabs() == [window.tab_widget(2)]  # painted already: built at once
+    assert window.statusBar().currentMessage() != "Ouverture de la base…"  # an empty base says so
+    assert "Système" in window.user_label.text()
+    assert window.db_label.text().startswith(("SQLite — ", "PostgreSQL — "))
+    qtbot.waitUntil(lambda: window.pending_label.text() == "0 demande en attente")
+    tools = [a.text().replace("&", "") for a in menus["Outils"].menu().actions()]
+    assert "Anonymiser les familles éligibles…" in tools  # the system acts as an administrator
+    assert all(a.isEnabled() for a in menus["Fichier"].menu().actions())
+    assert window._sender_timer.isActive()
+
+
+def test_a_shell_closed_before_its_base_opened_closes_quietly(qtbot):
+    window = MainWindow()
+    qtbot.addWidget(window)
+    window.show()
+    window.close()
+    assert not window.isVisible() and not window._sender_timer.isActive()
