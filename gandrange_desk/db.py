@@ -162,12 +162,48 @@ def make_engine(url: URL | str, *, check: bool = True, **kw) -> Engine:
         password = postgres_password(url)
         if password:
             url = url.set(password=password)
-        engine = create_engine(url, pool_pre_ping=True, **kw)
+        engine = create_engine(url, **kw)
+        _ping_when_idle(engine)
     else:
         raise DatabaseUnavailable(f"Type de base de données non pris en charge : {backend}.")
     if check:
         check_connection(engine)
     return engine
+
+
+# A pooled PostgreSQL connection idle longer than this is pinged before it is handed out; one
+# used more recently is handed out as it is. A page of the portal checks out up to four sessions
+# within milliseconds: pinging each (pool_pre_ping) cost a round trip apiece for nothing, while the
+# connections that do die (server restarted, idle timeout of a firewall or pooler) are idle ones.
+PING_IDLE_AFTER = 5.0
+
+
+def _ping_when_idle(engine: Engine) -> None:
+    """pool_pre_ping, only for connections idle more than PING_IDLE_AFTER seconds. A dead one
+    raises DisconnectionError: the pool drops it and tries another (SQLAlchemy's pessimistic
+    disconnect handling). A connection that dies while in use fails its statement once and the
+    pool then discards every connection opened before it (SQLAlchemy's invalidation)."""
+    from sqlalchemy import exc as sa_exc
+
+    @event.listens_for(engine, "connect")
+    def _fresh(_dbapi_conn, record):
+        record.info["gd_used"] = time.monotonic()
+
+    @event.listens_for(engine, "checkin")
+    def _back(_dbapi_conn, record):
+        if record is not None:
+            record.info["gd_used"] = time.monotonic()
+
+    @event.listens_for(engine, "checkout")
+    def _ping(dbapi_conn, record, _proxy):
+        if time.monotonic() - record.info.get("gd_used", 0.0) <= PING_IDLE_AFTER:
+            return
+        try:
+            if getattr(dbapi_conn, "closed", False):
+                raise ConnectionError("connexion fermée")
+            engine.dialect.do_ping(dbapi_conn)  # the very ping of pool_pre_ping
+        except Exception as exc:  # noqa: BLE001 - any failure: hand out a new connection instead
+            raise sa_exc.DisconnectionError(str(exc)) from exc
 
 
 def occupant_path(database: str) -> Path:

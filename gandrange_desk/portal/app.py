@@ -299,11 +299,11 @@ class Pages:
             return redirect
         account, fdesk = signed
         rows = await run_in_threadpool(household.history, fdesk, account.family_id)
-        home = await run_in_threadpool(household.household, fdesk, account.family_id)
+        prelevement = await run_in_threadpool(household.on_prelevement, fdesk, account.family_id)
         years = await run_in_threadpool(attestations.fiscal_years, fdesk, account.family_id)
-        return self.render(request, "factures.html", rows=rows, prelevement=home.on_prelevement, years=years,
+        return self.render(request, "factures.html", rows=rows, prelevement=prelevement, years=years,
                            prelevement_sentence=household.PRELEVEMENT_SENTENCE,
-                           payer=self.config.payments is not None and not home.on_prelevement)
+                           payer=self.config.payments is not None and not prelevement)
 
     def _base(self, request: Request) -> str:
         return (self.config.public_url or str(request.base_url)).rstrip("/")

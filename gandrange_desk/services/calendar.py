@@ -136,6 +136,32 @@ def _weekday_set(activity) -> frozenset[int]:
     return found
 
 
+def _settings(session) -> dict:
+    """What a Calendar is made of, as stored: the structure's zone and subdivision, the closures
+    and the school holidays the clerk entered."""
+    from sqlalchemy import select
+
+    from gandrange_desk.models import Closure, SchoolHoliday, Structure
+
+    structure = session.execute(select(Structure.school_zone, Structure.holiday_subdivision)
+                                .order_by(Structure.id).limit(1)).first()
+    rows = session.execute(
+        select(Closure.first_day, Closure.last_day, Closure.label).order_by(Closure.first_day)
+    ).all()
+    entered = session.execute(
+        select(SchoolHoliday.first_day, SchoolHoliday.last_day, SchoolHoliday.label)
+    ).all()
+    return dict(
+        zone=structure.school_zone if structure else "B",
+        subdivision=structure.holiday_subdivision if structure else "57",
+        closures=[(first, last, label) for first, last, label in rows],
+        school_holidays=[(first, last, label) for first, last, label in entered],
+    )
+
+
+_shared: dict[tuple, "Calendar"] = {}
+
+
 class Calendar:
     """Opening days and deadlines for one structure (zone, subdivision, closures)."""
 
@@ -154,23 +180,25 @@ class Calendar:
 
     @classmethod
     def load(cls, session) -> "Calendar":
-        from sqlalchemy import select
+        return cls(**_settings(session))
 
-        from gandrange_desk.models import Closure, SchoolHoliday, Structure
-
-        structure = session.execute(select(Structure).order_by(Structure.id).limit(1)).scalar()
-        rows = session.execute(
-            select(Closure.first_day, Closure.last_day, Closure.label).order_by(Closure.first_day)
-        ).all()
-        entered = session.execute(
-            select(SchoolHoliday.first_day, SchoolHoliday.last_day, SchoolHoliday.label)
-        ).all()
-        return cls(
-            zone=structure.school_zone if structure else "B",
-            subdivision=structure.holiday_subdivision if structure else "57",
-            closures=[(first, last, label) for first, last, label in rows],
-            school_holidays=[(first, last, label) for first, last, label in entered],
-        )
+    @classmethod
+    def load_shared(cls, session) -> "Calendar":
+        """The calendar `load` gives, read from the same rows, but one instance per process for
+        the same settings: its closed days of a year are worked out once, not once per call (the
+        portal's month grid asks for one month of one activity per page). New closures or
+        school holidays are other settings, hence another instance."""
+        settings = _settings(session)
+        key = (settings["zone"], settings["subdivision"], tuple(settings["closures"]),
+               tuple(settings["school_holidays"]))
+        found = _shared.get(key)
+        if found is None:
+            found = cls(**settings)
+            with _lock:
+                if len(_shared) >= 8:  # settings changed a few times in a long-running server
+                    _shared.clear()
+                _shared[key] = found
+        return found
 
     # --- the three sources -------------------------------------------------------------
 

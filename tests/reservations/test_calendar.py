@@ -222,3 +222,25 @@ def test_calendar_loads_from_database(desk):
     assert cal.zone == "B" and cal.subdivision == "57"
     assert cal.closed_reason(VACANCES, date(2026, 12, 24)) == "Fermeture : Veille de Noël"
     assert cal.closed_reason(VACANCES, date(2026, 12, 23)) is None
+
+
+def test_shared_calendar_follows_a_new_closure(desk):
+    """The portal's month grid keeps one calendar per set of settings: a closure the clerk adds
+    afterwards is on the next grid, as with a calendar read afresh."""
+    from gandrange_desk.models import Closure, Structure
+
+    with desk.unit_of_work() as s:
+        s.add(Structure(name="Gandrange", school_zone="B", holiday_subdivision="57"))
+    with desk.read() as s:
+        first = Calendar.load_shared(s)
+        assert Calendar.load_shared(s) is first
+    assert first.closed_reason(VACANCES, date(2026, 12, 24)) is None
+    with desk.unit_of_work() as s:
+        s.add(Closure(first_day=date(2026, 12, 24), last_day=date(2026, 12, 24), label="Veille de Noël"))
+    with desk.read() as s:
+        after = Calendar.load_shared(s)
+        fresh = Calendar.load(s)
+    assert after.closed_reason(VACANCES, date(2026, 12, 24)) == "Fermeture : Veille de Noël"
+    first_day, last_day = date(2026, 12, 1), date(2026, 12, 31)
+    for activity in (PERI, MERCREDI, VACANCES):
+        assert after.closed_days(activity, first_day, last_day) == fresh.closed_days(activity, first_day, last_day)

@@ -14,7 +14,7 @@ from datetime import date, timedelta
 from typing import Iterable
 
 from sqlalchemy import select
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import joinedload
 
 from gandrange_desk import formats
 from gandrange_desk.errors import NotFound, ValidationFailed
@@ -118,32 +118,37 @@ def month_grid(desk: Desk, family_id: int, child_id: int, activity_id: int, mont
     month = month.replace(day=1)
     last = month.replace(day=pycalendar.monthrange(month.year, month.month)[1])
     with desk.read() as s:
-        _own_children(s, family_id, [child_id])
-        child = s.get(Child, child_id)
+        # The child only if it is the family's own (one read for the check and the name).
+        child = s.execute(select(Child).where(
+            Child.id == child_id, Child.family_id == family_id, Child.archived.is_(False))).scalar_one_or_none()
+        if child is None:
+            raise NotFound(NOT_YOURS)
         activity = s.execute(select(Activity).where(Activity.id == activity_id)
-                             .options(selectinload(Activity.units))).scalar_one_or_none()
+                             .options(joinedload(Activity.units))).unique().scalar_one_or_none()
         if activity is None:
             raise NotFound(NOT_YOURS)
-        cal = Calendar.load(s)
-        unit_ids = [u.id for u in activity.units]
-        states = {(b.unit_id, b.day): b.state for b in s.execute(select(Booking).where(
-            Booking.child_id == child_id, Booking.unit_id.in_(unit_ids),
-            Booking.day >= month, Booking.day <= last)).scalars()} if unit_ids else {}
-        late = {(r.unit_id, r.day) for r in s.execute(select(Request.unit_id, Request.day).where(
+        units = [(u.id, u.name) for u in activity.units]
+        unit_ids = [uid for uid, _name in units]
+        # Closed days by the desk's own calendar, its year table computed once per process.
+        closed = Calendar.load_shared(s).closed_days(activity, month, last)
+        states = dict(((unit_id, day), state) for unit_id, day, state in s.execute(
+            select(Booking.unit_id, Booking.day, Booking.state).where(
+                Booking.child_id == child_id, Booking.unit_id.in_(unit_ids),
+                Booking.day >= month, Booking.day <= last))) if unit_ids else {}
+        late = set(s.execute(select(Request.unit_id, Request.day).where(
             Request.child_id == child_id, Request.status == RequestStatus.PENDING,
-            Request.late.is_(True), Request.day >= month, Request.day <= last))} if unit_ids else set()
-        closed = cal.closed_days(activity, month, last)
-        rows = []
-        for n in range(1, last.day + 1):
-            day = month.replace(day=n)
-            row = DayRow(day, f"{WEEKDAYS[day.weekday()]} {n}", closed.get(day))
-            row.cells = [(u.id, states.get((u.id, day)), (u.id, day) in late) for u in activity.units]
-            rows.append(row)
-        previous = (month - timedelta(days=1)).replace(day=1)
-        following = last + timedelta(days=1)
-        return MonthGrid(ChildChoice(child.id, child.full_name), _activity_choice(activity), month,
-                         f"{MONTHS[month.month - 1]} {month.year}", [(u.id, u.name) for u in activity.units],
-                         rows, previous, following)
+            Request.late.is_(True), Request.day >= month, Request.day <= last)).tuples()) if unit_ids else set()
+        choice = _activity_choice(activity)
+    rows = []
+    for n in range(1, last.day + 1):
+        day = month.replace(day=n)
+        row = DayRow(day, f"{WEEKDAYS[day.weekday()]} {n}", closed.get(day))
+        row.cells = [(uid, states.get((uid, day)), (uid, day) in late) for uid in unit_ids]
+        rows.append(row)
+    previous = (month - timedelta(days=1)).replace(day=1)
+    following = last + timedelta(days=1)
+    return MonthGrid(ChildChoice(child.id, child.full_name), choice, month,
+                     f"{MONTHS[month.month - 1]} {month.year}", units, rows, previous, following)
 
 
 @dataclass

@@ -111,6 +111,16 @@ def household(desk: Desk, family_id: int) -> Household:
         return Household(f.name, f.ref, f.portal_login or "", f.payment_mode, sections, pending)
 
 
+def on_prelevement(desk: Desk, family_id: int) -> bool:
+    """Whether the family pays by prélèvement: the one flag « Factures et documents » needs
+    (one column read, not the whole household of `household`)."""
+    with desk.read() as s:
+        mode = s.execute(select(Family.payment_mode).where(Family.id == family_id)).scalar_one_or_none()
+    if mode is None:
+        raise NotFound("Famille introuvable.")
+    return mode == PaymentMode.PRELEVEMENT
+
+
 def section(desk: Desk, family_id: int, key: str) -> Section:
     for sec in household(desk, family_id).sections:
         if sec.key == key:
@@ -220,7 +230,7 @@ def bill_pdf(desk: Desk, family_id: int, kind: str, bill_id: int) -> tuple[str, 
 
 
 __all__ = ["BillRow", "Field", "Household", "NOT_FOUND", "PRELEVEMENT_SENTENCE", "PendingChange", "Section",
-           "ask_change", "bill_pdf", "history", "household", "section"]
+           "ask_change", "bill_pdf", "history", "household", "on_prelevement", "section"]
 
 
 # --- Téléchargements ---------------------------------------------------------------------------
