@@ -183,7 +183,7 @@ def _ping_when_idle(engine: Engine) -> None:
     raises DisconnectionError: the pool drops it and tries another (SQLAlchemy's pessimistic
     disconnect handling). A connection that dies while in use fails its statement once and the
     pool then discards every connection opened before it (SQLAlchemy's invalidation)."""
-    from sqlalchemy import exc as sa_exc
+    from sqlalchemy import event, exc as sa_exc
 
     @event.listens_for(engine, "connect")
     def _fresh(_dbapi_conn, record):
