@@ -18,6 +18,9 @@ Cell = tuple[int, int, date]  # (child_id, unit_id, day)
 class Changes:
     cells: set[Cell] = field(default_factory=set)
     requests: set[int] = field(default_factory=set)  # requests created or decided (the queue)
+    # Those of `requests` created already decided (an office booking or cancellation): they
+    # never were pending, so the count of pending requests did not move for them.
+    settled: set[int] = field(default_factory=set)
     families: set[int] = field(default_factory=set)  # family files (members, quotients, mandates…)
     invoices: set[int] = field(default_factory=set)  # invoices and credit notes of those families
     payments: set[int] = field(default_factory=set)  # families whose payments or balances moved
@@ -33,6 +36,7 @@ class Changes:
             return self
         self.cells |= other.cells
         self.requests |= other.requests
+        self.settled |= other.settled
         self.families |= other.families
         self.invoices |= other.invoices
         self.payments |= other.payments
@@ -49,6 +53,14 @@ class Changes:
     def touches(self, *topics: str) -> bool:
         """Whether any of the named topics (field names) changed: `changes.touches("cells")`."""
         return self.everything or any(bool(getattr(self, t)) for t in topics)
+
+    def moves_pending(self) -> bool:
+        """Whether the number of pending requests may have changed (the status bar's count)."""
+        if self.everything:
+            return True
+        if self.requests:
+            return bool(self.requests - self.settled)
+        return bool(self.cells)  # a cell change said without its requests: count again
 
     @classmethod
     def all(cls) -> "Changes":

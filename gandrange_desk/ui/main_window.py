@@ -184,8 +184,12 @@ class MainWindow(PaintsFirst, QMainWindow):
         self.changesApplied.emit(changes, origin)
 
     def _changes_applied(self, changes: Changes, origin) -> None:
-        if changes.touches("requests", "cells"):  # a DR or DA cell is a pending request
+        # A DR or DA cell is a pending request; an office booking moves none, and the cost
+        # after a grid click must not grow with the base (the count scans the pending ones).
+        if changes.everything:
             self.update_status()
+        elif changes.touches("requests", "cells") and changes.moves_pending():
+            self.update_pending()
         if changes.touches("outbox"):
             self.update_mail_counts()
         views = [w for w in self.built_tabs() if hasattr(w, "apply_changes")]
@@ -280,6 +284,18 @@ class MainWindow(PaintsFirst, QMainWindow):
 
             year = self.desk.today().year
             warm_up(figures.school_zone, figures.holiday_subdivision, (year - 1, year, year + 1))
+
+    def update_pending(self) -> None:
+        """The pending requests' count alone, after an operation that may have moved it."""
+        if self.desk is None:
+            return
+        from gandrange_desk.services.system.overview import pending_requests
+
+        try:
+            pending = pending_requests(self.desk)
+        except Exception:  # the status bar must never take an operation down with it
+            return
+        self.pending_label.setText(count(pending, "demande en attente", "demandes en attente"))
 
     def update_mail_counts(self) -> None:
         """E-mails waiting / failed, after an operation queued some (the sender re-reads them)."""

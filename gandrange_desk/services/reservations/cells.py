@@ -34,6 +34,10 @@ from .rules import (
 )
 
 
+# Actions whose requests are created already decided (never pending).
+SETTLED_ACTIONS = frozenset(("book", "cancel"))
+
+
 @dataclass
 class CellsResult:
     changed: dict[Cell, str | None] = field(default_factory=dict)  # cell -> its new state
@@ -45,7 +49,10 @@ class CellsResult:
 
     @property
     def changes(self) -> Changes:
-        return Changes(cells=set(self.changed), requests=set(self.request_ids), outbox=self.messages)
+        requests = set(self.request_ids)
+        # An office booking or cancellation is written decided: no pending request moves.
+        settled = requests if self.action in SETTLED_ACTIONS else set()
+        return Changes(cells=set(self.changed), requests=requests, settled=set(settled), outbox=self.messages)
 
     def summary(self, verb: tuple[str, str]) -> str:
         text = formats.count(len(self.changed), "case", "cases") + " " + formats.plural(

@@ -85,7 +85,7 @@ class GridData:
 
 
 @lru_cache(maxsize=200_000)
-def _norm(text: str) -> str:
+def sort_key(text: str) -> str:
     return normalize(text)
 
 
@@ -227,7 +227,7 @@ def _fill(data: GridData, rows, show_health: bool) -> None:
             later.append((n, (d - 1) * n_units + unit_pos[unit_id], code_of[state]))
     for n, column, code in later:
         by_child[n][column] = code
-    order = sorted(info, key=lambda cid: (_norm(info[cid][1]), _norm(info[cid][0]), cid))
+    order = sorted(info, key=lambda cid: (sort_key(info[cid][1]), sort_key(info[cid][0]), cid))
     for cid in order:
         first, last, klass, pai, allergic = info[cid]
         name = f"{last.upper()} {first}"
@@ -235,7 +235,7 @@ def _fill(data: GridData, rows, show_health: bool) -> None:
         data.names.append(name)
         data.classes.append(klass or "")
         data.marks.append(("PAI" if pai else "Allergie" if allergic else "") if show_health else "")
-        data.keys.append(_norm(f"{first} {last} {last} {first}"))
+        data.keys.append(sort_key(f"{first} {last} {last} {first}"))
         data.states.append(by_child[cid])
 
 

@@ -20,7 +20,7 @@ from sqlalchemy import Integer, bindparam, func, literal_column, select
 from gandrange_desk.models import Activity, Booking, Child, Unit
 from gandrange_desk.services.calendar import Calendar
 from gandrange_desk.services.reservations.grid import (
-    CODE_OF, GridData, UnitInfo, _norm, month_days, short_name,
+    CODE_OF, GridData, UnitInfo, sort_key, month_days, short_name,
 )
 
 # The id lists are padded up to one of these lengths (the last id repeated): each statement
@@ -144,7 +144,7 @@ def grid_frame(s, cal: Calendar, month: date, activity_id: int, unit_ids: list[i
                     {"school": school_id, "klass": class_name})
     data.used = grid_places(s, data)
     width = len(data.columns)
-    norm = _norm
+    norm = sort_key
     children.sort(key=lambda r: (norm(r[2]), norm(r[1]), r[0]))
     for cid, first, last, klass, pai, allergic in children:
         data.child_ids.append(cid)

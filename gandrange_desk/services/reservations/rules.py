@@ -24,7 +24,7 @@ from datetime import date, datetime
 from enum import StrEnum
 from typing import Iterable, Iterator
 
-from sqlalchemy import Date, Integer, and_, column, func, select, text
+from sqlalchemy import Date, Integer, and_, bindparam, column, func, select, text
 from sqlalchemy.orm import Session
 
 from gandrange_desk import formats
@@ -237,6 +237,35 @@ class PendingInfo:
     handle: object = None  # the writer's handle for a request planned in this batch
 
 
+class _Statements:
+    """The rules' fixed reads, built once with their parameters bound at run time: a click
+    runs them all, and building a statement and its cache key costs more than running it."""
+
+    def __init__(self):
+        ids = bindparam("ids", expanding=True)
+        self.children = select(Child.id, Child.first_name, Child.last_name, Child.family_id,
+                               Child.archived).where(Child.id.in_(ids))
+        self.units = select(Unit).where(Unit.id.in_(ids))
+        self.activities = select(Activity).where(Activity.id.in_(ids))
+        self.issued = select(Invoice.month).distinct().where(
+            Invoice.status == InvoiceStatus.ISSUED, Invoice.month >= bindparam("first", type_=Date),
+            Invoice.month <= bindparam("last", type_=Date))
+        self.places = select(Booking.unit_id, Booking.day, func.count()).where(
+            Booking.unit_id.in_(ids), Booking.day.between(bindparam("first", type_=Date),
+                                                          bindparam("last", type_=Date)),
+            Booking.state.in_(OCCUPYING)).group_by(Booking.unit_id, Booking.day)
+
+
+_built: _Statements | None = None
+
+
+def _statements() -> _Statements:
+    global _built
+    if _built is None:
+        _built = _Statements()
+    return _built
+
+
 class Rules:
     """The rules' picture of some cells, loaded once per transaction."""
 
@@ -309,20 +338,18 @@ class Rules:
     def _load_children(self, ids: set[int]) -> None:
         ids = sorted(i for i in ids if i not in self.children)
         for chunk in _chunks(ids, 900):
-            for cid, first, last, fam, archived in self.s.execute(
-                    select(Child.id, Child.first_name, Child.last_name, Child.family_id, Child.archived)
-                    .where(Child.id.in_(chunk))):
+            for cid, first, last, fam, archived in self.s.execute(_statements().children, {"ids": chunk}):
                 self.children[cid] = ChildInfo(f"{first} {last}".strip(), fam, bool(archived))
 
     def _load_units(self, ids: set[int]) -> None:
         ids = sorted(i for i in ids if i not in self.units)
         if not ids:
             return
-        for unit in self.s.execute(select(Unit).where(Unit.id.in_(ids))).scalars():
+        for unit in self.s.execute(_statements().units, {"ids": ids}).scalars():
             self.units[unit.id] = unit
         wanted = {u.activity_id for u in self.units.values()} - set(self.activities)
         if wanted:
-            for activity in self.s.execute(select(Activity).where(Activity.id.in_(wanted))).scalars():
+            for activity in self.s.execute(_statements().activities, {"ids": sorted(wanted)}).scalars():
                 self.activities[activity.id] = activity
 
     def _load_issued(self, months: set[date]) -> None:
@@ -332,9 +359,8 @@ class Rules:
         if not months:
             return
         self._months_loaded |= months
-        self.issued_months |= set(self.s.execute(select(Invoice.month).distinct().where(
-            Invoice.status == InvoiceStatus.ISSUED, Invoice.month >= min(months),
-            Invoice.month <= max(months))).scalars())
+        self.issued_months |= set(self.s.execute(
+            _statements().issued, {"first": min(months), "last": max(months)}).scalars())
 
     def _load_pending(self, cells: list[Cell]) -> None:
         for chunk in _chunks(cells):
@@ -460,10 +486,7 @@ def places_used(s: Session, keys: set[tuple[int, date]], units: dict[int, Unit])
     days = sorted({d for _, d in limited})
     wanted = set(limited)
     for chunk in _chunks(sorted({u for u, _ in limited}), 900):
-        for uid, day, n in s.execute(
-                select(Booking.unit_id, Booking.day, func.count()).where(
-                    Booking.unit_id.in_(chunk), Booking.day.between(days[0], days[-1]),
-                    Booking.state.in_(OCCUPYING)).group_by(Booking.unit_id, Booking.day)):
+        for uid, day, n in s.execute(_statements().places, {"ids": chunk, "first": days[0], "last": days[-1]}):
             if (uid, day) in wanted:
                 used[(uid, day)] = n
     return used

@@ -32,3 +32,12 @@ def overview(desk: Desk) -> Overview:
         return Overview(False, "", families, pending)
     return Overview(True, row.name or "", families, pending, row.school_zone or "B",
                     "57" if row.holiday_subdivision is None else row.holiday_subdivision)
+
+
+def pending_requests(desk: Desk) -> int:
+    """The status bar's count of pending requests alone (after an operation): one count on
+    the status index, nothing read that an operation on cells cannot change."""
+    with desk.read() as s:
+        return s.execute(
+            select(func.count(Request.id)).where(Request.status == RequestStatus.PENDING)
+        ).scalar_one()

@@ -13,11 +13,11 @@ from __future__ import annotations
 
 from datetime import date
 
-from PySide6.QtCore import QDate, QLocale, Qt
+from PySide6.QtCore import QDate, QLocale, QSize, Qt
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import (
     QAbstractItemView, QCheckBox, QComboBox, QDateEdit, QHBoxLayout, QHeaderView, QLabel,
-    QLineEdit, QMenu, QPushButton, QSplitter, QToolButton, QVBoxLayout,
+    QLineEdit, QMenu, QPushButton, QSizePolicy, QSplitter, QToolButton, QVBoxLayout,
     QWidget,
 )
 
@@ -47,6 +47,28 @@ from .grid_selection import GridSelection
 
 ROW_HEIGHT = 22
 HEADER_HEIGHT = 51
+
+
+class MessageLine(QWidget):
+    """Holds the tab's message label outside any layout, at the width the bottom bar gives it.
+
+    A word-wrapped label in a layout asks for a new layout at every new text: the whole tab is
+    laid out and the whole window repainted (~5 ms after each click whose message differs).
+    Here its new text repaints the label alone."""
+
+    def __init__(self, label: QLabel):
+        super().__init__()
+        self.label = label
+        label.setParent(self)
+        self.setFixedHeight(label.height())
+        self.setSizePolicy(QSizePolicy.Expanding, QSizePolicy.Fixed)
+
+    def sizeHint(self) -> QSize:  # noqa: N802 - Qt API
+        return QSize(0, self.height())
+
+    def resizeEvent(self, event) -> None:  # noqa: N802 - Qt API
+        self.label.setGeometry(self.rect())
+        super().resizeEvent(event)
 
 
 class ReservationsTab(GridMonth, GridSelection, GridPrompts, QWidget):
@@ -198,7 +220,7 @@ class ReservationsTab(GridMonth, GridSelection, GridPrompts, QWidget):
                           "Clic : choisir ; Espace ou double-clic : agir ; Ctrl+Z : annuler la dernière saisie.")
         bottom = QHBoxLayout()
         bottom.addWidget(self.counts)
-        bottom.addWidget(self.message, 1)
+        bottom.addWidget(MessageLine(self.message), 1)
         bottom.addWidget(legend)
 
         layout = QVBoxLayout(self)
@@ -466,7 +488,9 @@ class ReservationsTab(GridMonth, GridSelection, GridPrompts, QWidget):
         self.say(text, error=True)
 
     def say(self, text: str, error: bool = False) -> None:
-        if error != self.message.property("error"):  # a style sheet change re-polishes the label
+        # A style sheet change re-polishes the label (and repaints around it): only when the
+        # colour changes, never for the first message (no property yet is not an error).
+        if error != bool(self.message.property("error")):
             self.message.setProperty("error", error)
             self.message.setStyleSheet("color: #B00020" if error else "")
         self.message.setText(text)
