@@ -72,21 +72,66 @@ _DAY_COLUMNS = ("invoice_id", "family_id", "child_id", "unit_id", "day", "state"
                 "pai", "current")
 
 
+def _day_values(dialect, rows: list[tuple]) -> list[tuple]:
+    """Rows as the driver stores and reads them back (SQLite: ISO days, 0/1 flags)."""
+    if dialect.name == "sqlite":
+        iso: dict = {}
+        out = []
+        for i, f, c, u, d, st, p, sur, pai in rows:
+            day = iso.get(d)
+            if day is None:
+                day = iso[d] = d.isoformat()
+            out.append((i, f, c, u, day, st, p, sur, 1 if pai else 0, 0))
+        return out
+    return [(*row[:8], bool(row[8]), False) for row in rows]
+
+
 def insert_billed_days(s: Session, rows: list[tuple]) -> None:
     """A month's billed days (tens of thousands) in one driver-level executemany: binding them
     through the ORM's parameter processing costs twice the insert itself. A row is (invoice,
     family, child, unit, day, state, price, surcharge, pai), as `Record` plus its invoice."""
-    if not rows:
-        return
+    if rows:
+        connection = s.connection()
+        _insert_values(connection, _day_values(connection.dialect, rows))
+
+
+def _insert_values(connection, values: list[tuple]) -> None:
+    if values:
+        marks = ", ".join(["?" if connection.dialect.paramstyle == "qmark" else "%s"] * len(_DAY_COLUMNS))
+        connection.exec_driver_sql(f"INSERT INTO billed_day ({', '.join(_DAY_COLUMNS)}) VALUES ({marks})", values)
+
+
+def replace_billed_days(s: Session, month: date, rows: list[tuple], previous: bool) -> None:
+    """The billed days of `month`'s drafts become `rows` (as `insert_billed_days`). When the
+    drafts were there before (`previous`), their rows are compared with the new ones, as the
+    driver gives them back: only the rows that differ are deleted and inserted, which leaves
+    the table as a full replacement would (row ids aside; no reader orders billed days by id).
+    Every billed-day row costs its three indexes to write and again to delete: 1.5 s of CPU
+    for a re-run at 8,000 families, against a tenth of that to read them."""
     connection = s.connection()
     dialect = connection.dialect
-    marks = ", ".join(["?" if dialect.paramstyle == "qmark" else "%s"] * len(_DAY_COLUMNS))
-    sql = f"INSERT INTO billed_day ({', '.join(_DAY_COLUMNS)}) VALUES ({marks})"
-    if dialect.name == "sqlite":
-        values = [(i, f, c, u, d.isoformat(), st, p, sur, 1 if pai else 0, 0) for i, f, c, u, d, st, p, sur, pai in rows]
-    else:
-        values = [(*row[:8], bool(row[8]), False) for row in rows]
-    connection.exec_driver_sql(sql, values)
+    values = _day_values(dialect, rows)
+    if previous:
+        mark = "?" if dialect.paramstyle == "qmark" else "%s"
+        old = connection.exec_driver_sql(
+            f"SELECT id, {', '.join(_DAY_COLUMNS)} FROM billed_day WHERE invoice_id IN "
+            f"(SELECT id FROM invoice WHERE month = {mark} AND status = {mark})",
+            (month.isoformat() if dialect.name == "sqlite" else month, InvoiceStatus.DRAFT.value)).fetchall()
+        spare: dict[tuple, list[int]] = defaultdict(list)
+        for row in old:
+            spare[tuple(row[1:])].append(row[0])
+        fresh = []
+        for value in values:
+            ids = spare.get(value)
+            if ids:
+                ids.pop()
+            else:
+                fresh.append(value)
+        stale = [(i,) for ids in spare.values() for i in ids]
+        if stale:
+            connection.exec_driver_sql(f"DELETE FROM billed_day WHERE id = {mark}", stale)
+        values = fresh
+    _insert_values(connection, values)
 
 
 def make_current(s: Session, month: date) -> None:
@@ -572,5 +617,5 @@ def _children(s: Session, ids: set[int]) -> dict[int, ChildRow]:
     return out
 
 
-__all__ = ["FamilyRegularisation", "compare", "compute", "insert_billed_days", "issued_months", "make_current",
+__all__ = ["FamilyRegularisation", "compare", "compute", "insert_billed_days", "replace_billed_days", "issued_months", "make_current",
            "month_truth", "prove_draft"]
