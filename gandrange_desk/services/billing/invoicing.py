@@ -20,13 +20,13 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 
-from sqlalchemy import and_, delete, func, select, update
+from sqlalchemy import and_, func, select, update
 from sqlalchemy.orm import Session, aliased, selectinload
 
 from gandrange_desk import formats
 from gandrange_desk.errors import DeskError, ValidationFailed
 from gandrange_desk.models import (
-    Attendance, BilledDay, Booking, Family, Guardian, Invoice, InvoiceLine, InvoiceStatus, Mandate,
+    Attendance, BilledDay, Booking, Family, Guardian, Invoice, InvoiceStatus, Mandate,
     MandateState, NumberSequence, PaymentAllocation, PaymentMode, Request, RequestStatus, Role, Structure,
 )
 from gandrange_desk.services.attendance.settings import load_rules
@@ -198,13 +198,10 @@ def prepare(desk: Desk, month: date | str, progress: Progress | None = None) -> 
                 pending_da[children[child_id].family_id] += n
 
         # The month's previous drafts are rewritten in place (`write_drafts`): a family's draft
-        # keeps its row, its billed days that did not change stay; its lines are made again.
-        drafts_of_month = select(Invoice.id).where(Invoice.month == month, Invoice.status == InvoiceStatus.DRAFT)
+        # keeps its row, its lines and billed days that did not change stay.
         previous = dict(s.execute(select(Invoice.family_id, Invoice.id).where(
             Invoice.month == month, Invoice.status == InvoiceStatus.DRAFT)).all())
         result.changes.invoices.update(previous.values())  # rewritten below, or gone
-        # Core delete: the session holds none of these rows, so nothing to fetch back.
-        s.execute(delete(InvoiceLine.__table__).where(InvoiceLine.invoice_id.in_(drafts_of_month)))
 
         now = desk.now()
         invoice_rows, drafts = [], []
