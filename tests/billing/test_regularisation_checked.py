@@ -245,3 +245,61 @@ def test_a_month_found_right_while_another_draft_regularises_it_is_compared_afte
         ("Régularisation novembre 2026 — Périscolaire — Repas : jours retirés", -1),
         ("Régularisation novembre 2026 — Majoration hors délai — Périscolaire — Repas : retirée", -1)]
     assert result.regularisations == 2
+
+
+def _drafts_as_written(desk):
+    """The month's drafts as a full replacement would leave them (row ids and versions aside)."""
+    drafts = select(Invoice.id).where(Invoice.month == DEC, Invoice.status == "draft")
+    with desk.read() as s:
+        invoices = sorted(s.execute(select(Invoice.family_id, Invoice.total_cents, Invoice.anomalies, Invoice.number,
+                                           Invoice.issued_at, Invoice.prepared_at)
+                                    .where(Invoice.id.in_(drafts))).tuples())
+        days = sorted(s.execute(select(BilledDay.family_id, BilledDay.child_id, BilledDay.unit_id, BilledDay.day,
+                                       BilledDay.state, BilledDay.price_cents, BilledDay.surcharge_cents,
+                                       BilledDay.pai, BilledDay.current)
+                                .where(BilledDay.invoice_id.in_(drafts))).tuples())
+        lines = sorted(s.execute(select(Invoice.family_id, InvoiceLine.position, InvoiceLine.label, InvoiceLine.dates,
+                                        InvoiceLine.amount_cents)
+                                 .join(Invoice, Invoice.id == InvoiceLine.invoice_id)
+                                 .where(Invoice.id.in_(drafts))).tuples())
+    return invoices, days, lines
+
+
+def test_preparing_again_rewrites_the_drafts_as_a_full_replacement_would(november):
+    desk = november["desk"]
+    repas, lea, tardif_child = november["repas"], november["lea"], november["tardif_child"]
+    clock_jan(desk)
+    for day in (1, 2, 3):
+        make_booking(desk, lea, repas, date(2026, 12, day))
+    make_booking(desk, tardif_child, repas, date(2026, 12, 1))
+    make_booking(desk, november["sansqf_child"], repas, date(2026, 12, 2))
+    invoicing.prepare(desk, DEC)
+    with desk.read() as s:
+        first = dict(s.execute(select(Invoice.family_id, Invoice.id).where(Invoice.month == DEC)).all())
+    # Between the two runs: a draft's billed day edited and another deleted by hand, a cell
+    # of an issued month booked (a regularisation), a family's only December cell deleted.
+    with desk.unit_of_work() as s:
+        s.execute(update(BilledDay).where(BilledDay.invoice_id == first[november["martin"]],
+                                          BilledDay.day == date(2026, 12, 2)).values(price_cents=999))
+        s.execute(delete(BilledDay).where(BilledDay.invoice_id == first[november["sansqf"]]))
+        s.execute(delete(Booking).where(Booking.child_id == tardif_child, Booking.day == date(2026, 12, 1)))
+    make_booking(desk, lea, repas, NOV_DAYS[8])
+    again = invoicing.prepare(desk, DEC)
+    assert again.regularisations == 1
+    rewritten = _drafts_as_written(desk)
+    with desk.read() as s:
+        now = dict(s.execute(select(Invoice.family_id, Invoice.id).where(Invoice.month == DEC)).all())
+        versions = dict(s.execute(select(Invoice.family_id, Invoice.version).where(Invoice.month == DEC)).all())
+    assert november["tardif"] not in now  # nothing left to bill: its draft is gone
+    assert now == {f: i for f, i in first.items() if f != november["tardif"]}  # the others kept their rows
+    assert set(versions.values()) == {2}  # an edit begun on the previous drafts fails
+    assert (999,) not in {(d[5],) for d in rewritten[1]}
+    with desk.unit_of_work() as s:  # the same run over no drafts at all
+        drafts = select(Invoice.id).where(Invoice.month == DEC, Invoice.status == "draft")
+        s.execute(delete(BilledDay).where(BilledDay.invoice_id.in_(drafts)))
+        s.execute(delete(InvoiceLine).where(InvoiceLine.invoice_id.in_(drafts)))
+        s.execute(delete(Invoice).where(Invoice.id.in_(drafts)))
+    afresh = invoicing.prepare(desk, DEC)
+    assert (afresh.invoices, afresh.total_cents, afresh.regularisations) == (
+        again.invoices, again.total_cents, again.regularisations)
+    assert _drafts_as_written(desk) == rewritten

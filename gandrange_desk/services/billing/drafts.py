@@ -12,13 +12,16 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 
-from sqlalchemy import insert, select
+from sqlalchemy import bindparam, delete, insert, select, update
 from sqlalchemy.orm import Session
 
 from gandrange_desk import formats
-from gandrange_desk.models import Activity, CellState, Invoice, InvoiceStatus, LineKind, Presence, Unit
+from gandrange_desk.models import (
+    Activity, BilledDay, CellState, Invoice, InvoiceLine, InvoiceStatus, LineKind, Presence, Unit,
+)
 from gandrange_desk.services.attendance.rules import AttendanceRules, Outcome, day_billing
 from gandrange_desk.services.billing import regularisation
+from gandrange_desk.services.billing.rows import replace_rows
 
 BILLED_STATES = (CellState.R.value, CellState.AF.value)
 
@@ -268,10 +271,39 @@ _LINE_COLUMNS = ("invoice_id", "position", "child_id", "child_name", "unit_id", 
                  "quantity", "unit_price_cents", "amount_cents")
 
 
-def insert_drafts(s: Session, month: date, invoice_rows: list[dict], drafts: list[Draft]) -> list[int]:
-    # Core executemany without RETURNING (SQLite would fall back to one INSERT per row to keep
-    # RETURNING in order); ids come back by the (family, month) unique key.
-    s.execute(insert(Invoice.__table__), invoice_rows)
+_FRESH_DRAFT = dict(number=None, issued_at=None, issued_by=None, issue_date=None, due_date=None, pdf=None, sent_at=None)
+_CHUNK = 500
+
+
+def write_drafts(s: Session, month: date, invoice_rows: list[dict], drafts: list[Draft],
+                 previous: dict[int, int]) -> list[int]:
+    """The month's drafts written over its `previous` ones (family -> draft id; their lines are
+    already deleted). A family's previous draft keeps its row, rewritten as a new one would be
+    (its version moves on, so an edit begun before fails as if the draft had gone); its lines
+    and billed days are replaced by difference (`rows.replace_rows`): a re-run over a month that barely moved deletes and inserts a few rows, not 170,000 at 8,000 families.
+    Drafts of families with nothing to bill any more are deleted. Returns the drafts' ids, in
+    the order of `invoice_rows`."""
+    table = Invoice.__table__
+    billed = {row["family_id"] for row in invoice_rows}
+    gone = [invoice_id for family_id, invoice_id in previous.items() if family_id not in billed]
+    for start in range(0, len(gone), _CHUNK):
+        chunk = gone[start:start + _CHUNK]
+        # Core deletes: the session holds none of these rows, so nothing to fetch back.
+        s.execute(delete(BilledDay.__table__).where(BilledDay.invoice_id.in_(chunk)))
+        s.execute(delete(InvoiceLine.__table__).where(InvoiceLine.invoice_id.in_(chunk)))
+        s.execute(delete(table).where(table.c.id.in_(chunk)))
+    if not invoice_rows:
+        return []
+    new_rows = [row for row in invoice_rows if row["family_id"] not in previous]
+    if new_rows:
+        # Core executemany without RETURNING (SQLite would fall back to one INSERT per row to
+        # keep RETURNING in order); ids come back by the (family, month) unique key.
+        s.execute(insert(table), new_rows)
+    kept = [{**{k: v for k, v in row.items() if k not in ("family_id", "month", "version")},
+             "draft_id": previous[row["family_id"]]} for row in invoice_rows if row["family_id"] in previous]
+    if kept:
+        s.execute(update(table).where(table.c.id == bindparam("draft_id"))
+                  .values(version=table.c.version + 1, **_FRESH_DRAFT), kept)
     id_of = dict(s.execute(select(Invoice.family_id, Invoice.id).where(
         Invoice.month == month, Invoice.status == InvoiceStatus.DRAFT)).all())
     all_lines, all_days = [], []
@@ -282,13 +314,12 @@ def insert_drafts(s: Session, month: date, invoice_rows: list[dict], drafts: lis
                               line["kind"], line["label"], line["dates"], line["quantity"],
                               line["unit_price_cents"], line["amount_cents"]))
         all_days += [(invoice_id, *record) for record in draft.records]
-    # Driver-level executemany, like the billed days: plain values, nothing for the ORM to bind.
+    # Driver-level, like the billed days: plain values, nothing for the ORM to bind.
     connection = s.connection()
-    mark = "?" if connection.dialect.paramstyle == "qmark" else "%s"
-    connection.exec_driver_sql(
-        f"INSERT INTO invoice_line ({', '.join(_LINE_COLUMNS)}) VALUES ({', '.join([mark] * len(_LINE_COLUMNS))})",
-        all_lines)
-    regularisation.insert_billed_days(s, all_days)
+    replace_rows(connection, "invoice_line", _LINE_COLUMNS, all_lines,
+                 "invoice_id IN (SELECT id FROM invoice WHERE month = ? AND status = ?)" if kept else "",
+                 (month.isoformat() if connection.dialect.name == "sqlite" else month, InvoiceStatus.DRAFT.value))
+    regularisation.replace_billed_days(s, month, all_days, bool(kept))
     return [id_of[row["family_id"]] for row in invoice_rows]
 
 

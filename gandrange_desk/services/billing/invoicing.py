@@ -20,13 +20,13 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 
-from sqlalchemy import and_, delete, func, select, update
+from sqlalchemy import and_, func, select, update
 from sqlalchemy.orm import Session, aliased, selectinload
 
 from gandrange_desk import formats
 from gandrange_desk.errors import DeskError, ValidationFailed
 from gandrange_desk.models import (
-    Attendance, BilledDay, Booking, Family, Guardian, Invoice, InvoiceLine, InvoiceStatus, Mandate,
+    Attendance, BilledDay, Booking, Family, Guardian, Invoice, InvoiceStatus, Mandate,
     MandateState, NumberSequence, PaymentAllocation, PaymentMode, Request, RequestStatus, Role, Structure,
 )
 from gandrange_desk.services.attendance.settings import load_rules
@@ -35,7 +35,7 @@ from gandrange_desk.services.context import Desk
 from gandrange_desk.services.progress import Progress
 from gandrange_desk.services.billing import checked_months, dates, regularisation
 from gandrange_desk.services.billing.drafts import (
-    Labels, family_draft, insert_drafts, load_units, month_cells, no_cycle_collection, unit_label,
+    Labels, family_draft, write_drafts, load_units, month_cells, no_cycle_collection, unit_label,
 )
 from gandrange_desk.services.calendar import Calendar
 from gandrange_desk.services.billing.tariffs import PriceBook, QuotientBook
@@ -197,12 +197,11 @@ def prepare(desk: Desk, month: date | str, progress: Progress | None = None) -> 
             if child_id in children:
                 pending_da[children[child_id].family_id] += n
 
-        drafts_of_month = select(Invoice.id).where(Invoice.month == month, Invoice.status == InvoiceStatus.DRAFT)
-        result.changes.invoices.update(s.scalars(drafts_of_month))  # replaced below, or gone
-        # Core deletes: the session holds none of these rows, so nothing to fetch back.
-        s.execute(delete(BilledDay.__table__).where(BilledDay.invoice_id.in_(drafts_of_month)))
-        s.execute(delete(InvoiceLine.__table__).where(InvoiceLine.invoice_id.in_(drafts_of_month)))
-        s.execute(delete(Invoice.__table__).where(Invoice.month == month, Invoice.status == InvoiceStatus.DRAFT))
+        # The month's previous drafts are rewritten in place (`write_drafts`): a family's draft
+        # keeps its row, its lines and billed days that did not change stay.
+        previous = dict(s.execute(select(Invoice.family_id, Invoice.id).where(
+            Invoice.month == month, Invoice.status == InvoiceStatus.DRAFT)).all())
+        result.changes.invoices.update(previous.values())  # rewritten below, or gone
 
         now = desk.now()
         invoice_rows, drafts = [], []
@@ -259,10 +258,8 @@ def prepare(desk: Desk, month: date | str, progress: Progress | None = None) -> 
             return found | (regularisation._children(s, missing) if missing else {})
 
         proved = regularisation.prove_draft(month, seen, records, children_of, units, pricing, labels.unit, rules)
-        ids: list[int] = []
-        if invoice_rows:
-            ids = insert_drafts(s, month, invoice_rows, drafts)
-            result.changes.invoices.update(ids)
+        ids = write_drafts(s, month, invoice_rows, drafts, previous)
+        result.changes.invoices.update(ids)
         checked_months.record_proof(s, month, inputs if proved else None, ids, checked_months.records_totals(records))
         result.invoices = len(invoice_rows)
         desk.audit(s, "invoice.prepare", "invoice_month", None,

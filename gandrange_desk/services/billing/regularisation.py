@@ -34,6 +34,7 @@ from gandrange_desk.models import (
 from gandrange_desk.services.attendance.rules import AttendanceRules, Outcome, day_billing
 from gandrange_desk.services.attendance.settings import load_rules
 from gandrange_desk.services.billing import checked_months
+from gandrange_desk.services.billing.rows import replace_rows
 from gandrange_desk.services.billing.tariffs import PriceBook, QuotientBook
 
 Cell = tuple[int, int, date]
@@ -72,21 +73,51 @@ _DAY_COLUMNS = ("invoice_id", "family_id", "child_id", "unit_id", "day", "state"
                 "pai", "current")
 
 
+def _day_values(dialect, rows: list[tuple]) -> list[tuple]:
+    """Rows as the driver stores and reads them back (SQLite: ISO days, 0/1 flags)."""
+    if dialect.name == "sqlite":
+        iso: dict = {}
+        out = []
+        for i, f, c, u, d, st, p, sur, pai in rows:
+            day = iso.get(d)
+            if day is None:
+                day = iso[d] = d.isoformat()
+            out.append((i, f, c, u, day, st, p, sur, 1 if pai else 0, 0))
+        return out
+    return [(*row[:8], bool(row[8]), False) for row in rows]
+
+
 def insert_billed_days(s: Session, rows: list[tuple]) -> None:
     """A month's billed days (tens of thousands) in one driver-level executemany: binding them
     through the ORM's parameter processing costs twice the insert itself. A row is (invoice,
     family, child, unit, day, state, price, surcharge, pai), as `Record` plus its invoice."""
-    if not rows:
-        return
+    if rows:
+        connection = s.connection()
+        _insert_values(connection, _day_values(connection.dialect, rows))
+
+
+def _insert_values(connection, values: list[tuple]) -> None:
+    if values:
+        marks = ", ".join(["?" if connection.dialect.paramstyle == "qmark" else "%s"] * len(_DAY_COLUMNS))
+        connection.exec_driver_sql(f"INSERT INTO billed_day ({', '.join(_DAY_COLUMNS)}) VALUES ({marks})", values)
+
+
+def replace_billed_days(s: Session, month: date, rows: list[tuple], previous: bool) -> None:
+    """The billed days of `month`'s drafts become `rows` (as `insert_billed_days`). When the
+    drafts were there before (`previous`), their rows are compared with the new ones, as the
+    driver gives them back: only the rows that differ are deleted and inserted, which leaves
+    the table as a full replacement would (row ids aside; no reader orders billed days by id).
+    Every billed-day row costs its three indexes to write and again to delete: 1.5 s of CPU
+    for a re-run at 8,000 families, against a tenth of that to read them."""
     connection = s.connection()
-    dialect = connection.dialect
-    marks = ", ".join(["?" if dialect.paramstyle == "qmark" else "%s"] * len(_DAY_COLUMNS))
-    sql = f"INSERT INTO billed_day ({', '.join(_DAY_COLUMNS)}) VALUES ({marks})"
-    if dialect.name == "sqlite":
-        values = [(i, f, c, u, d.isoformat(), st, p, sur, 1 if pai else 0, 0) for i, f, c, u, d, st, p, sur, pai in rows]
-    else:
-        values = [(*row[:8], bool(row[8]), False) for row in rows]
-    connection.exec_driver_sql(sql, values)
+    values = _day_values(connection.dialect, rows)
+    if not previous:
+        _insert_values(connection, values)
+        return
+    sqlite = connection.dialect.name == "sqlite"
+    replace_rows(connection, "billed_day", _DAY_COLUMNS, values,
+                 "invoice_id IN (SELECT id FROM invoice WHERE month = ? AND status = ?)",
+                 (month.isoformat() if sqlite else month, InvoiceStatus.DRAFT.value))
 
 
 def make_current(s: Session, month: date) -> None:
@@ -572,5 +603,5 @@ def _children(s: Session, ids: set[int]) -> dict[int, ChildRow]:
     return out
 
 
-__all__ = ["FamilyRegularisation", "compare", "compute", "insert_billed_days", "issued_months", "make_current",
+__all__ = ["FamilyRegularisation", "compare", "compute", "insert_billed_days", "replace_billed_days", "issued_months", "make_current",
            "month_truth", "prove_draft"]
