@@ -89,6 +89,16 @@ def test_rows_names_marks_and_closed_columns(tab, world):
     assert not tab.grid.isColumnHidden(closed.column())
 
 
+def test_the_health_column_holds_its_widest_mark(tab):
+    """« Allergie » in bold was cut to « Allergi » in a 40-pixel column."""
+    from PySide6.QtGui import QFont, QFontMetrics
+
+    bold = QFont(tab.names.font())
+    bold.setBold(True)
+    needed = QFontMetrics(bold).horizontalAdvance("Allergie")
+    assert tab.names.columnWidth(2) >= needed + 4
+
+
 def test_click_books_then_cancel_excused(qtbot, tab, desk, world):
     kid, day = world["kids"][2], date(2026, 3, 13)
     index = tab.model.index_of(kid, world["repas"], day)

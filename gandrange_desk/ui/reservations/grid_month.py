@@ -9,6 +9,7 @@ per column) and the rows on screen; the other rows are read after, between event
 from __future__ import annotations
 
 from PySide6.QtCore import QTimer
+from PySide6.QtGui import QFont, QFontMetrics
 from PySide6.QtWidgets import QComboBox
 
 from gandrange_desk import formats
@@ -22,6 +23,17 @@ NEVER_OPEN = (WEEKEND_REASON, NO_ACTIVITY_REASON)
 DAY_WIDTH = 36
 CLOSED_WIDTH = 14  # a holiday or closure: grey and narrow, the open days get the room
 NAME_WIDTHS = (170, 40, 40, 40)  # child, class, health mark, month total
+# The health marks the grid writes in bold; the column is as wide as the widest of them in the
+# font of this workstation (Windows' Segoe UI is wider than the 40 px that hold "PAI").
+HEALTH_MARKS = ("PAI", "Allergie")
+
+
+def name_widths(font: QFont) -> tuple[int, ...]:
+    bold = QFont(font)
+    bold.setBold(True)
+    metrics = QFontMetrics(bold)
+    health = max(metrics.horizontalAdvance(mark) for mark in HEALTH_MARKS) + 10
+    return NAME_WIDTHS[:2] + (max(NAME_WIDTHS[2], health),) + NAME_WIDTHS[3:]
 
 
 class GridMonth:
@@ -193,9 +205,10 @@ class GridMonth:
             self.grid.setColumnHidden(col, hidden)
             if not fixed:
                 header.resizeSection(col, CLOSED_WIDTH if g.closed[col - FIXED] else DAY_WIDTH)
-        for col, width in enumerate(NAME_WIDTHS):
+        widths = name_widths(self.names.font())
+        for col, width in enumerate(widths):
             self.names.setColumnWidth(col, width)
-        self.names.setFixedWidth(sum(NAME_WIDTHS) + 2 * self.names.frameWidth())
+        self.names.setFixedWidth(sum(widths) + 2 * self.names.frameWidth())
 
 
-__all__ = ["CLOSED_WIDTH", "DAY_WIDTH", "GridMonth", "NAME_WIDTHS", "NEVER_OPEN"]
+__all__ = ["CLOSED_WIDTH", "DAY_WIDTH", "GridMonth", "NAME_WIDTHS", "NEVER_OPEN", "name_widths"]
