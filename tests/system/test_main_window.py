@@ -191,3 +191,22 @@ def test_the_warm_ups_start_once_the_filled_first_tab_is_painted(qtbot, desk, mo
     # A paint of the window with its first tab built came before the warm-up.
     assert any(built for built in paints[:painted_before])
     window.removeEventFilter(counter)
+
+
+def test_the_warm_ups_still_start_when_no_paint_comes(qtbot, desk, monkeypatch):
+    """A window never painted (minimised, locked session) does not wait forever for its warm-ups."""
+    from PySide6.QtCore import QEvent, QObject
+
+    class NoPaint(QObject):
+        def eventFilter(self, obj, event):  # noqa: N802 - Qt API
+            return event.type() in (QEvent.UpdateRequest, QEvent.Paint)
+
+    started: list[bool] = []
+    monkeypatch.setattr(MainWindow, "_warm_up", lambda self: started.append(bool(self.built_tabs())))
+    window = MainWindow(desk)
+    qtbot.addWidget(window)
+    blocker = NoPaint()
+    window.installEventFilter(blocker)
+    window.show()
+    qtbot.waitUntil(lambda: started == [True], timeout=6000)
+    window.removeEventFilter(blocker)

@@ -45,15 +45,17 @@ class PaintsFirst:
     def after_next_paint(self, fn: Callable[[], None]) -> None:
         """Run `fn` from the event loop once the window's next paint is done (what was just put
         in it is on screen), or after `FALLBACK_MS` if no paint comes."""
-        first = self._next_paint_waiting is None
-        if first:
-            self._next_paint_waiting = []
+        if self._next_paint_waiting is None:
+            waiting = self._next_paint_waiting = []
+            # The fallback runs this list only: a later one waits for its own paint.
+            QTimer.singleShot(self.FALLBACK_MS, self, lambda: self._run_after_next_paint(waiting))
         self._next_paint_waiting.append(fn)
-        if first:
-            QTimer.singleShot(self.FALLBACK_MS, self._run_after_next_paint)
 
-    def _run_after_next_paint(self) -> None:
-        waiting, self._next_paint_waiting = self._next_paint_waiting or [], None
+    def _run_after_next_paint(self, only: list | None = None) -> None:
+        waiting = self._next_paint_waiting
+        if not waiting or (only is not None and waiting is not only):
+            return
+        self._next_paint_waiting = None
         for fn in waiting:
             fn()
 
