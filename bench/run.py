@@ -64,6 +64,7 @@ SUMMARY_KEYS = {
     "startup_ratio": ("startup_ms", "ratio"),
     "startup_filled_ms": ("startup_ms", "filled_ms"),
     "startup_filled_ratio": ("startup_ms", "filled_ratio"),
+    "startup_filled_cpu_ratio": ("startup_ms", "filled_cpu_ratio"),
     "grid_first_open_ms": ("grid_first_open_ms", "value"),
     "session_rss_mb_2000": ("session_rss_mb_2000", "value"),
     "session_rss_mb_8000": ("session_rss_mb_8000", "value"),

@@ -54,3 +54,43 @@ class Role(Labelled):
     # A desk user for the scheduled tasks (outbox send, backups, portal feed): nothing else, and
     # never the window.
     TASKS = "taches", "Tâches planifiées"
+
+
+# Codes the first screen (the Familles list, the status bar's counts) reads before the models
+# load; the model modules import them from here.
+
+
+class PaymentMode(Labelled):
+    PRELEVEMENT = "prelevement", "Prélèvement"
+    CHEQUE = "cheque", "Chèque"
+    ESPECES = "especes", "Espèces"
+    CESU = "cesu", "CESU", "CESU"
+    VIREMENT = "virement", "Virement"
+    CARTE = "carte", "Carte bancaire"
+
+
+class PortalState(Labelled):
+    TO_CREATE = "to_create", "À créer"
+    SENT = "sent", "Envoyé"
+    ACTIVE = "active", "Actif"
+
+
+class InvoiceStatus(Labelled):
+    DRAFT = "draft", "Brouillon"
+    ISSUED = "issued", "Émise"
+
+
+class RequestStatus(Labelled):
+    PENDING = "pending", "En attente"
+    ACCEPTED = "accepted", "Acceptée"
+    REFUSED = "refused", "Refusée"
+    WITHDRAWN = "withdrawn", "Retirée"
+
+
+class OutboxStatus(Labelled):
+    PENDING = "pending", "En attente"  # en attente
+    SENDING = "sending", "En cours"  # en cours (claimed by one sender)
+    SENT = "sent", "Envoyé"  # envoyé
+    TEMP_FAILED = "temp_failed", "Échec temporaire"  # échec temporaire, retried later
+    FAILED = "failed", "Échec définitif"  # échec définitif
+    CANCELLED = "cancelled", "Annulé"  # annulé by a clerk: never sent

@@ -13,11 +13,7 @@ from sqlalchemy.orm.util import identity_key
 from gandrange_desk.errors import AlreadyDecided, IssuedInvoiceChange
 
 from .base import AwareDateTime, Base, Versioned, Labelled
-
-
-class InvoiceStatus(Labelled):
-    DRAFT = "draft", "Brouillon"
-    ISSUED = "issued", "Émise"
+from gandrange_desk.roles import InvoiceStatus  # noqa: F401 - re-exported
 
 
 class Invoice(Versioned, Base):

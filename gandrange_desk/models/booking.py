@@ -8,6 +8,7 @@ from sqlalchemy import Boolean, Date, ForeignKey, Index, String, Text, UniqueCon
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from .base import AwareDateTime, Base, Labelled
+from gandrange_desk.roles import RequestStatus  # noqa: F401 - re-exported
 
 
 class CellState(Labelled):
@@ -57,13 +58,6 @@ class RequestSource(Labelled):
     DESK_OFFICE = "desk_office", "Bureau"  # the office's own decision, nothing to validate
 
 
-
-
-class RequestStatus(Labelled):
-    PENDING = "pending", "En attente"
-    ACCEPTED = "accepted", "Acceptée"
-    REFUSED = "refused", "Refusée"
-    WITHDRAWN = "withdrawn", "Retirée"
 
 
 class Billing(Labelled):

@@ -8,23 +8,7 @@ from sqlalchemy import Boolean, Date, ForeignKey, Integer, LargeBinary, String, 
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from .base import AwareDateTime, Base, Versioned, Labelled
-
-
-class PaymentMode(Labelled):
-    PRELEVEMENT = "prelevement", "Prélèvement"
-    CHEQUE = "cheque", "Chèque"
-    ESPECES = "especes", "Espèces"
-    CESU = "cesu", "CESU", "CESU"
-    VIREMENT = "virement", "Virement"
-    CARTE = "carte", "Carte bancaire"
-
-
-
-class PortalState(Labelled):
-    TO_CREATE = "to_create", "À créer"
-    SENT = "sent", "Envoyé"
-    ACTIVE = "active", "Actif"
-
+from gandrange_desk.roles import PaymentMode, PortalState  # noqa: F401 - re-exported
 
 
 class Family(Versioned, Base):

@@ -8,15 +8,7 @@ from sqlalchemy import ForeignKey, Index, Integer, LargeBinary, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from .base import AwareDateTime, Base, Labelled
-
-
-class OutboxStatus(Labelled):
-    PENDING = "pending", "En attente"  # en attente
-    SENDING = "sending", "En cours"  # en cours (claimed by one sender)
-    SENT = "sent", "Envoyé"  # envoyé
-    TEMP_FAILED = "temp_failed", "Échec temporaire"  # échec temporaire, retried later
-    FAILED = "failed", "Échec définitif"  # échec définitif
-    CANCELLED = "cancelled", "Annulé"  # annulé by a clerk: never sent
+from gandrange_desk.roles import OutboxStatus  # noqa: F401 - re-exported
 
 
 

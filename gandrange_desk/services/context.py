@@ -17,7 +17,7 @@ from gandrange_desk.errors import PermissionDenied, StaleEdit
 from gandrange_desk.roles import Role
 
 if TYPE_CHECKING:
-    from sqlalchemy.engine import Engine
+    from sqlalchemy.engine import Connection, Engine
     from sqlalchemy.orm import Session, sessionmaker
 
 # SQLAlchemy's ORM and the models are imported by the first unit of work, not by this module:
@@ -96,6 +96,14 @@ class Desk:
             # close(), not rollback(): loaded objects stay readable after the block (rollback
             # would expire them), and the connection's transaction is still rolled back.
             session.close()
+
+    @contextmanager
+    def read_core(self) -> Iterator[Connection]:
+        """A read on SQLAlchemy Core alone (no ORM, no session): what the first screen reads
+        (the Familles list, the status bar's counts) before the ORM and the models load."""
+        with self.engine.connect() as conn:
+            conn.execution_options(read_only=True)  # never the write lock (see db.make_engine)
+            yield conn
 
     def require(self, role: str, what: str) -> None:
         if not self.actor.at_least(role):

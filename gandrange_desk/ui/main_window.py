@@ -124,7 +124,10 @@ class MainWindow(PaintsFirst, QMainWindow):
         # not when the sender first runs).
         self.after_first_paint(self.update_status)
         self.after_first_paint(self.update_mail_counts)
-        self.after_first_paint(self._warm_tabs)
+        # The warm-ups (the holidays' data, the Réservations tab's modules and the ORM behind
+        # them, in threads) once the filled tab is on screen: started beside its paint, they
+        # took the GIL from it (~0.2-0.3 s later on screen, issue 14 start-up).
+        self.after_first_paint(lambda: self.after_next_paint(self._warm_up))
         self._start_mail_sender()
 
     @property
@@ -251,6 +254,25 @@ class MainWindow(PaintsFirst, QMainWindow):
             status.addPermanentWidget(widget)
         status.showMessage("Ouverture de la base…")  # `attach` clears it
 
+    def _warm_up(self) -> None:
+        if self.desk is None:
+            return
+        self._warmed = True
+        self._warm_calendar()
+        self._warm_tabs()
+
+    _warmed = False
+    _holiday_place: tuple[str, str] | None = None  # (zone, subdivision) read by `update_status`
+
+    def _warm_calendar(self) -> None:
+        # The grid's first opening must not load the holidays (once per process).
+        if self._holiday_place is None:
+            return
+        from gandrange_desk.services.calendar import warm_up
+
+        year = self.desk.today().year
+        warm_up(*self._holiday_place, (year - 1, year, year + 1))
+
     def _warm_tabs(self) -> None:
         from gandrange_desk import preload
 
@@ -279,11 +301,10 @@ class MainWindow(PaintsFirst, QMainWindow):
                 "Base vide : importez les réglages (Fichier › Importer les réglages…) "
                 "ou créez une base de démonstration avec « gandrange-desk demo ».")
         self.pending_label.setText(count(figures.pending_requests, "demande en attente", "demandes en attente"))
-        if figures.configured:  # the grid's first opening must not load the holidays (once per process)
-            from gandrange_desk.services.calendar import warm_up
-
-            year = self.desk.today().year
-            warm_up(figures.school_zone, figures.holiday_subdivision, (year - 1, year, year + 1))
+        if figures.configured:
+            self._holiday_place = (figures.school_zone, figures.holiday_subdivision)
+            if self._warmed:  # configured since the start (settings imported): warm now
+                self._warm_calendar()
 
     def update_pending(self) -> None:
         """The pending requests' count alone, after an operation that may have moved it."""
@@ -304,7 +325,7 @@ class MainWindow(PaintsFirst, QMainWindow):
             return
         if self.desk is None:
             return
-        from gandrange_desk.services.mail.outbox import outbox_counts
+        from gandrange_desk.services.system.overview import outbox_counts
 
         try:
             self.show_mail_counts(*outbox_counts(self.desk))

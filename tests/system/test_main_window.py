@@ -163,3 +163,50 @@ def test_a_shell_closed_before_its_base_opened_closes_quietly(qtbot):
     window.show()
     window.close()
     assert not window.isVisible() and not window._sender_timer.isActive()
+
+
+def test_the_warm_ups_start_once_the_filled_first_tab_is_painted(qtbot, desk, monkeypatch):
+    """The holidays' data and the Réservations tab's modules load in threads that take the GIL
+    from the main thread: they start after the first tab, filled, is on screen, not beside it."""
+    from PySide6.QtCore import QEvent, QObject
+
+    seen: list[tuple[bool, int]] = []
+    paints: list[int] = []
+
+    class CountPaints(QObject):
+        def eventFilter(self, obj, event):  # noqa: N802 - Qt API
+            if event.type() in (QEvent.UpdateRequest, QEvent.Paint):
+                paints.append(len(window.built_tabs()))
+            return False
+
+    monkeypatch.setattr(MainWindow, "_warm_up", lambda self: seen.append((bool(self.built_tabs()), len(paints))))
+    window = MainWindow(desk)
+    qtbot.addWidget(window)
+    counter = CountPaints()
+    window.installEventFilter(counter)
+    window.show()
+    qtbot.waitUntil(lambda: seen != [], timeout=5000)
+    filled, painted_before = seen[0]
+    assert filled
+    # A paint of the window with its first tab built came before the warm-up.
+    assert any(built for built in paints[:painted_before])
+    window.removeEventFilter(counter)
+
+
+def test_the_warm_ups_still_start_when_no_paint_comes(qtbot, desk, monkeypatch):
+    """A window never painted (minimised, locked session) does not wait forever for its warm-ups."""
+    from PySide6.QtCore import QEvent, QObject
+
+    class NoPaint(QObject):
+        def eventFilter(self, obj, event):  # noqa: N802 - Qt API
+            return event.type() in (QEvent.UpdateRequest, QEvent.Paint)
+
+    started: list[bool] = []
+    monkeypatch.setattr(MainWindow, "_warm_up", lambda self: started.append(bool(self.built_tabs())))
+    window = MainWindow(desk)
+    qtbot.addWidget(window)
+    blocker = NoPaint()
+    window.installEventFilter(blocker)
+    window.show()
+    qtbot.waitUntil(lambda: started == [True], timeout=6000)
+    window.removeEventFilter(blocker)

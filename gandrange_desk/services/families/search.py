@@ -1,10 +1,13 @@
 """The Familles list: accent/case-insensitive search and the figures shown per row.
 
-One LIKE per typed word on the normalised `Family.search_text` (kept up to date by every save),
+One LIKE per typed word on the normalised `family.search_text` (kept up to date by every save),
 the page's figures (balance, pending requests, children) as correlated subqueries of the same
 statement. On the 2,000-family demo base a keystroke costs ~15 ms median
 (bench/bench_families.py), so no in-memory index is needed and every workstation sees the
 others' changes at the next keystroke.
+
+Written on SQLAlchemy Core (`services.first_screen`), not the models: the list is the window's
+first tab, filled before the ORM loads (issue 14, start-up).
 """
 
 from __future__ import annotations
@@ -13,18 +16,8 @@ from dataclasses import dataclass
 
 from sqlalchemy import String, and_, cast, func, literal, select
 
-from gandrange_desk.models import (
-    Child,
-    CreditNote,
-    Family,
-    Invoice,
-    InvoiceStatus,
-    PaymentAllocation,
-    PaymentMode,
-    PortalState,
-    Request,
-    RequestStatus,
-)
+from gandrange_desk.roles import InvoiceStatus, PaymentMode, PortalState, RequestStatus
+from gandrange_desk.services.first_screen import child, credit_note, family, invoice, payment_allocation, request
 from gandrange_desk.services.context import Desk
 from gandrange_desk.services.search import normalize
 
@@ -62,9 +55,9 @@ def _like_escape(word: str) -> str:
 def _conditions(text: str, include_archived: bool) -> list:
     conds = []
     for word in normalize(text).split():
-        conds.append(Family.search_text.like(f"%{_like_escape(word)}%", escape="\\"))
+        conds.append(family.c.search_text.like(f"%{_like_escape(word)}%", escape="\\"))
     if not include_archived:
-        conds.append(Family.archived.is_(False))
+        conds.append(family.c.archived.is_(False))
     return conds
 
 
@@ -80,21 +73,21 @@ def _row_statement(backend: str):
     Measured on the 2,000-family base: ~15 ms for 300 rows, against ~60 ms for one grouped
     query per figure over an IN list (bench/bench_families.py).
     """
-    issued = (select(func.coalesce(func.sum(Invoice.total_cents), 0))
-              .where(Invoice.family_id == Family.id, Invoice.status == InvoiceStatus.ISSUED).scalar_subquery())
-    credited = (select(func.coalesce(func.sum(CreditNote.total_cents), 0))
-                .join(Invoice, CreditNote.invoice_id == Invoice.id)
-                .where(Invoice.family_id == Family.id).scalar_subquery())
-    paid = (select(func.coalesce(func.sum(PaymentAllocation.amount_cents), 0))
-            .join(Invoice, PaymentAllocation.invoice_id == Invoice.id)
-            .where(Invoice.family_id == Family.id).scalar_subquery())
-    pending = (select(func.count(Request.id))
-               .where(Request.status == RequestStatus.PENDING, Request.family_id == Family.id).scalar_subquery())
+    issued = (select(func.coalesce(func.sum(invoice.c.total_cents), 0))
+              .where(invoice.c.family_id == family.c.id, invoice.c.status == InvoiceStatus.ISSUED).scalar_subquery())
+    credited = (select(func.coalesce(func.sum(credit_note.c.total_cents), 0))
+                .join(invoice, credit_note.c.invoice_id == invoice.c.id)
+                .where(invoice.c.family_id == family.c.id).scalar_subquery())
+    paid = (select(func.coalesce(func.sum(payment_allocation.c.amount_cents), 0))
+            .join(invoice, payment_allocation.c.invoice_id == invoice.c.id)
+            .where(invoice.c.family_id == family.c.id).scalar_subquery())
+    pending = (select(func.count(request.c.id))
+               .where(request.c.status == RequestStatus.PENDING, request.c.family_id == family.c.id).scalar_subquery())
     # Birth date first so the names can be put in age order whatever order the aggregate took.
-    kids = (select(_children_agg(backend, cast(Child.birth_date, String) + "|" + Child.first_name))
-            .where(Child.family_id == Family.id, Child.archived.is_(False)).scalar_subquery())
-    return select(Family.id, Family.ref, Family.name, Family.payment_mode, Family.portal_state,
-                  Family.acknowledgement_returned, Family.archived, kids.label("kids"),
+    kids = (select(_children_agg(backend, cast(child.c.birth_date, String) + "|" + child.c.first_name))
+            .where(child.c.family_id == family.c.id, child.c.archived.is_(False)).scalar_subquery())
+    return select(family.c.id, family.c.ref, family.c.name, family.c.payment_mode, family.c.portal_state,
+                  family.c.acknowledgement_returned, family.c.archived, kids.label("kids"),
                   (issued - credited - paid).label("balance"), pending.label("pending"))
 
 
@@ -107,15 +100,15 @@ def _names(kids: str | None) -> str:
 def search(desk: Desk, text: str = "", limit: int = 200, *, include_archived: bool = False) -> SearchResult:
     """Families whose name, children, guardians, ref, e-mail or phone contain every typed word."""
     conds = _conditions(text, include_archived)
-    with desk.read() as s:
+    with desk.read_core() as s:  # Core only: the first tab is filled before the ORM loads
         stmt = _row_statement(desk.backend)
         if conds:
             stmt = stmt.where(and_(*conds))
-        found = s.execute(stmt.order_by(Family.name, Family.ref).limit(limit)).all()
+        found = s.execute(stmt.order_by(family.c.name, family.c.ref).limit(limit)).all()
         if len(found) < limit:
             total = len(found)
         else:
-            count = select(func.count(Family.id))
+            count = select(func.count(family.c.id))
             if conds:
                 count = count.where(and_(*conds))
             total = s.execute(count).scalar_one()
@@ -137,21 +130,21 @@ def balances(session, ids: list[int]) -> dict[int, int]:
         return {}
     out: dict[int, int] = {i: 0 for i in ids}
     issued = session.execute(
-        select(Invoice.family_id, func.sum(Invoice.total_cents))
-        .where(Invoice.family_id.in_(ids), Invoice.status == InvoiceStatus.ISSUED)
-        .group_by(Invoice.family_id)).all()
+        select(invoice.c.family_id, func.sum(invoice.c.total_cents))
+        .where(invoice.c.family_id.in_(ids), invoice.c.status == InvoiceStatus.ISSUED)
+        .group_by(invoice.c.family_id)).all()
     for fid, total in issued:
         out[fid] += int(total or 0)
     credited = session.execute(
-        select(Invoice.family_id, func.sum(CreditNote.total_cents))
-        .join(Invoice, CreditNote.invoice_id == Invoice.id)
-        .where(Invoice.family_id.in_(ids)).group_by(Invoice.family_id)).all()
+        select(invoice.c.family_id, func.sum(credit_note.c.total_cents))
+        .join(invoice, credit_note.c.invoice_id == invoice.c.id)
+        .where(invoice.c.family_id.in_(ids)).group_by(invoice.c.family_id)).all()
     for fid, total in credited:
         out[fid] -= int(total or 0)
     paid = session.execute(
-        select(Invoice.family_id, func.sum(PaymentAllocation.amount_cents))
-        .join(Invoice, PaymentAllocation.invoice_id == Invoice.id)
-        .where(Invoice.family_id.in_(ids)).group_by(Invoice.family_id)).all()
+        select(invoice.c.family_id, func.sum(payment_allocation.c.amount_cents))
+        .join(invoice, payment_allocation.c.invoice_id == invoice.c.id)
+        .where(invoice.c.family_id.in_(ids)).group_by(invoice.c.family_id)).all()
     for fid, total in paid:
         out[fid] -= int(total or 0)
     return out
@@ -161,7 +154,7 @@ def pending_counts(session, ids: list[int]) -> dict[int, int]:
     if not ids:
         return {}
     rows = session.execute(
-        select(Request.family_id, func.count(Request.id))
-        .where(Request.status == RequestStatus.PENDING, Request.family_id.in_(ids))
-        .group_by(Request.family_id)).all()
+        select(request.c.family_id, func.count(request.c.id))
+        .where(request.c.status == RequestStatus.PENDING, request.c.family_id.in_(ids))
+        .group_by(request.c.family_id)).all()
     return {fid: int(n) for fid, n in rows}

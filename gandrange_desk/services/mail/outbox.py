@@ -20,6 +20,9 @@ from gandrange_desk.models import Family, OutboxAttachment, OutboxMessage, Outbo
 from gandrange_desk.services.changes import Changes
 from gandrange_desk.services.context import Desk
 from gandrange_desk.services.mail.addresses import recipients_problem
+# The waiting statuses and the status bar's counts live with its other figures (Core only, read
+# before the ORM loads); named here too for this module's callers.
+from gandrange_desk.services.system.overview import WAITING_STATUSES, outbox_counts  # noqa: F401
 
 MESSAGE_ID_DOMAIN = "gandrange-desk.local"
 
@@ -136,9 +139,6 @@ def enqueue(session: Session, desk: Desk, *, recipients: Sequence[str], subject:
 
 # ---------------------------------------------------------------------------------------------
 # Reading the outbox (the Courriels view, the family file, `outbox list`)
-
-WAITING_STATUSES = (OutboxStatus.PENDING, OutboxStatus.SENDING, OutboxStatus.TEMP_FAILED)
-
 
 @dataclass(frozen=True)
 class OutboxRow:
@@ -277,16 +277,6 @@ def message_detail(desk: Desk, message_id: int) -> OutboxDetail:
             related_requests=m.related_requests, invoice_id=m.invoice_id,
             attachments=[(a.filename, a.mime_type, len(a.content)) for a in m.attachments],
             claimed_by=m.claimed_by or "")
-
-
-def outbox_counts(desk: Desk) -> tuple[int, int]:
-    """(waiting, failed): what the status bar shows as "n courriels en attente / n en échec"."""
-    with desk.read() as s:
-        rows = dict(s.execute(select(OutboxMessage.status, func.count())
-                              .where(OutboxMessage.status != OutboxStatus.SENT)
-                              .group_by(OutboxMessage.status)).all())
-    waiting = sum(rows.get(str(st), 0) for st in WAITING_STATUSES)
-    return waiting, rows.get(str(OutboxStatus.FAILED), 0)
 
 
 def counts_text(waiting: int, failed: int) -> str:

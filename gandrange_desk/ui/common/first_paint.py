@@ -31,6 +31,7 @@ class PaintsFirst:
     _paint_seen = False
     _paint_armed = False
     _paint_waiting: list | None = None
+    _next_paint_waiting: list | None = None
 
     def after_first_paint(self, fn: Callable[[], None]) -> None:
         """Run `fn` once the window has been painted (at once if it already was)."""
@@ -41,8 +42,27 @@ class PaintsFirst:
             self._paint_waiting = []
         self._paint_waiting.append(fn)
 
+    def after_next_paint(self, fn: Callable[[], None]) -> None:
+        """Run `fn` from the event loop once the window's next paint is done (what was just put
+        in it is on screen), or after `FALLBACK_MS` if no paint comes."""
+        if self._next_paint_waiting is None:
+            waiting = self._next_paint_waiting = []
+            # The fallback runs this list only: a later one waits for its own paint.
+            QTimer.singleShot(self.FALLBACK_MS, self, lambda: self._run_after_next_paint(waiting))
+        self._next_paint_waiting.append(fn)
+
+    def _run_after_next_paint(self, only: list | None = None) -> None:
+        waiting = self._next_paint_waiting
+        if not waiting or (only is not None and waiting is not only):
+            return
+        self._next_paint_waiting = None
+        for fn in waiting:
+            fn()
+
     def event(self, event) -> bool:  # noqa: D401 - Qt API
         done = super().event(event)
+        if self._next_paint_waiting and event.type() in _PAINTS and self.isVisible():
+            QTimer.singleShot(0, self._run_after_next_paint)
         if not self._paint_seen:
             kind = event.type()
             if kind == QEvent.Show and not self._paint_armed:

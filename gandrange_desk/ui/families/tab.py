@@ -23,7 +23,9 @@ from PySide6.QtWidgets import (
 
 from gandrange_desk import formats
 from gandrange_desk.services.changes import Changes
-from gandrange_desk.services.families import file as fam
+# The list's search alone (SQLAlchemy Core): this tab is the window's first, filled before the ORM
+# and the models load; a family file imports them when it opens.
+from gandrange_desk.services.families import search as fam
 from gandrange_desk.ui.common import ops
 from gandrange_desk.ui.common.export import export_button
 from gandrange_desk.ui.common.refresh import Follow
