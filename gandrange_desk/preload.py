@@ -3,8 +3,10 @@
 The database layer is no longer loaded beside Qt's start-up: the window and the login dialog
 are painted before it is needed, and a thread importing beside the main thread only slowed
 their first paint (both want the GIL; measured in bench/README, issue 14 start-up pass).
-Never in the frozen program: PyInstaller's importer does not serialise two threads importing
-one package (the frozen window died on "partially initialized module 'sqlalchemy.engine'").
+Never in a thread in the frozen program: PyInstaller's importer does not serialise two threads
+importing one package (the frozen window died on "partially initialized module
+'sqlalchemy.engine'"). There the same imports run on the main thread, once the filled window is
+painted: a pause while the clerk reads the first screen rather than on the first family opened.
 """
 
 from __future__ import annotations
@@ -23,8 +25,8 @@ AFTER_PAINT = ("gandrange_desk.ui.reservations.tab",)
 def warm_modules(names=AFTER_PAINT, then=None) -> threading.Thread | None:
     """Import `names` in a background thread (no Qt object made), then run `then()` there (a
     read that compiles what a tab's first opening runs): started once the window is painted,
-    while the clerk looks at it. Not in the frozen program (see above)."""
-    if os.environ.get("GANDRANGE_DESK_NO_PRELOAD") == "1" or getattr(sys, "frozen", False):
+    while the clerk looks at it. In the frozen program, on the calling thread (see above)."""
+    if os.environ.get("GANDRANGE_DESK_NO_PRELOAD") == "1":
         return None
     if then is None and all(name in sys.modules for name in names):
         return None
@@ -41,6 +43,9 @@ def warm_modules(names=AFTER_PAINT, then=None) -> threading.Thread | None:
             except Exception:  # noqa: BLE001 - a warm-up that fails costs only the first opening's time
                 pass
 
+    if getattr(sys, "frozen", False):
+        work()
+        return None
     thread = threading.Thread(target=work, name="preload-tabs", daemon=True)
     thread.start()
     return thread
