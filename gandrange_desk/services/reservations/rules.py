@@ -283,6 +283,9 @@ class Rules:
         self.used_at_load: Counter = Counter()
         self._places_loaded: set[tuple[int, date]] = set()
         self._late_cache: dict[tuple[str, int, date, datetime], bool] = {}
+        # (unit, day) -> why it is closed ("" when open): a rectangle asks it per cell, the
+        # calendar answers the same for every child of the column.
+        self._closed_cache: dict[tuple[int, date], str] = {}
 
     # loading -----------------------------------------------------------------------------
 
@@ -304,7 +307,7 @@ class Rules:
                 self.cells[(cid, uid, day)] = CellInfo(bid, state, bool(late), state, bool(late))
         for cell in cells:
             self.cells.setdefault(cell, CellInfo(None, None, False, None, False))
-        self._load_issued({month_start(c[2]) for c in cells})
+        self._load_issued({date(y, m, 1) for y, m in {(c[2].year, c[2].month) for c in cells}})
         if pending:
             self._load_pending([c for c in cells if self.cells[c].state in PENDING_STATES])
         if places:
@@ -441,7 +444,7 @@ class Rules:
             if child.archived:
                 return Refusal("archived", "la fiche de cet enfant est archivée")
         if action in _NEEDS_OPEN_DAY:
-            reason = self.cal.closed_reason(self.activity(cell[1]), cell[2])
+            reason = self.closed_reason(cell[1], cell[2])
             if reason:
                 return closed(reason)
         if action in _TAKES_PLACE and not capacity_override:
@@ -450,10 +453,20 @@ class Rules:
                 return full(self.units[cell[1]].capacity)
         return None
 
+    def closed_reason(self, unit_id: int, day: date) -> str:
+        """Why the unit's activity is closed on `day` ("" when open), asked of the calendar once
+        per (unit, day) of the batch."""
+        key = (unit_id, day)
+        reason = self._closed_cache.get(key)
+        if reason is None:
+            reason = self._closed_cache[key] = self.cal.closed_reason(self.activity(unit_id), day) or ""
+        return reason
+
     def regularised(self, cell: Cell, action: Action) -> bool:
         """Whether `action` on `cell` changes a month already invoiced: allowed, and carried by
         the family's next invoice as a regularisation."""
-        return action in _CHANGES_BILLING and month_start(cell[2]) in self.issued_months
+        return bool(self.issued_months) and action in _CHANGES_BILLING \
+            and month_start(cell[2]) in self.issued_months
 
     def move(self, cell: Cell, new_state: CellState | None, late: bool | None = None) -> None:
         """Record a planned change: the cell's state and the places it holds."""
