@@ -160,3 +160,40 @@ def test_the_instant_bound_once_per_batch_is_still_checked_and_converted(engine)
         assert process(value) == fresh(value)
     with pytest.raises(ValueError):
         process(at.replace(tzinfo=None))  # naive, even right after the same wall time aware
+
+
+def test_a_rectangle_sends_the_same_statements_whatever_its_cells(desk, engine, world):
+    """A rectangle is one operation: its statements (loads, one INSERT per kind of row, the
+    commit) are the same for 2 children × 8 days as for 14 children × the whole month (252 cells booked), and
+    every cell comes out as the rules say (closed days skipped with their reason)."""
+    from gandrange_desk.services.reservations import cells
+
+    kids = list(world["kids"]) + [
+        make_family(desk, f"Famille{i:02d}", children=[{"first_name": "Hugo", "class_name": "CE2"}])
+        .children[0].id for i in range(2, 16)]
+    repas = world["repas"]
+    statements: list[str] = []
+
+    def sql(conn, cursor, statement, params, context, executemany):
+        statements.append(" ".join(statement.split())[:30])
+
+    def rectangle(children, days):
+        statements.clear()
+        event.listen(engine, "before_cursor_execute", sql)
+        try:
+            result = cells.book_cells(desk, [(k, repas, d) for k in children for d in days])
+        finally:
+            event.remove(engine, "before_cursor_execute", sql)
+        return result, list(statements)
+
+    march = [date(2026, 3, d) for d in range(1, 32)]
+    small, small_sql = rectangle(kids[:2], march[8:16])
+    big, big_sql = rectangle(kids[2:], march)
+    assert len(small.changed) + len(small.skipped) == 16
+    assert len(big.changed) + len(big.skipped) == 14 * 31 and len(big.changed) >= 200
+    assert set(big.changed.values()) == {"R"} and all(r.startswith("jour fermé") for r in big.skipped.values())
+    assert len(big_sql) == len(small_sql) <= 12, big_sql
+    assert [s[:20] for s in big_sql] == [s[:20] for s in small_sql]
+    # Booked again: every cell refused for its state, nothing written, the same reads.
+    with pytest.raises(cells.BookingRefused):
+        rectangle(kids[2:], march)

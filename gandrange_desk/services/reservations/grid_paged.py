@@ -17,10 +17,10 @@ from datetime import date
 
 from sqlalchemy import Integer, bindparam, func, literal_column, select
 
-from gandrange_desk.models import Activity, Booking, Child, Unit
+from gandrange_desk.models import Booking, Child
 from gandrange_desk.services.calendar import Calendar
 from gandrange_desk.services.reservations.grid import (
-    CODE_OF, GridData, UnitInfo, sort_key, month_days, short_name,
+    CODE_OF, GridData, grid_setup, sort_key,
 )
 
 # The id lists are padded up to one of these lengths (the last id repeated): each statement
@@ -122,21 +122,8 @@ def grid_frame(s, cal: Calendar, month: date, activity_id: int, unit_ids: list[i
                *, school_id: int | None = None, class_name: str | None = None,
                show_health: bool = True) -> GridData:
     """The month's grid without any child's cells: every row is `loaded[row] == 0`."""
-    month = month.replace(day=1)
-    activity = s.get(Activity, activity_id)
-    units = [u for u in s.execute(select(Unit).where(Unit.activity_id == activity_id)
-                                  .order_by(Unit.position, Unit.id)).scalars()
-             if not unit_ids or u.id in unit_ids]
-    days = month_days(month)
-    data = GridData(
-        month=month, activity_id=activity_id, activity_name=activity.name,
-        units=[UnitInfo(u.id, u.name, short_name(u.name), u.capacity) for u in units],
-        days=days, columns=[(d, u) for d in range(len(days)) for u in range(len(units))],
-        closed=[], used=[0] * (len(days) * len(units)),
-    )
-    closed = cal.closed_days(activity, days[0], days[-1])
-    data.closed = [closed.get(days[d]) for d, _ in data.columns]
-    if not units:
+    data = grid_setup(s, cal, month, activity_id, unit_ids)
+    if not data.units:
         return data
     with_school, with_class = school_id is not None, bool(class_name)
     children = _run(s, ("children", with_school, with_class),
