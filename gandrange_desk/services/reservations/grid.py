@@ -57,6 +57,7 @@ class GridData:
     # Per row, 1 once its cells are read; None when every row is (a paged open, `grid_paged`,
     # reads the rows after the frame: a row not read yet is not a blank row).
     loaded: bytearray | None = None
+    _unit_index: dict[int, int] | None = field(default=None, repr=False, compare=False)
 
     def row_loaded(self, row: int) -> bool:
         return self.loaded is None or bool(self.loaded[row])
@@ -67,13 +68,13 @@ class GridData:
         return 0 if self.loaded is None else self.loaded.count(0)
 
     def column_of(self, unit_id: int, day: date) -> int | None:
-        try:
-            unit_index = next(i for i, u in enumerate(self.units) if u.id == unit_id)
-        except StopIteration:
+        index = self._unit_index
+        if index is None:  # the units are set once, with the frame
+            index = self._unit_index = {u.id: i for i, u in enumerate(self.units)}
+        unit_index = index.get(unit_id)
+        if unit_index is None or day.year != self.month.year or day.month != self.month.month:
             return None
-        if day.year != self.month.year or day.month != self.month.month:
-            return None
-        return (day.day - 1) * len(self.units) + unit_index
+        return (day.day - 1) * len(index) + unit_index
 
     def cell(self, row: int, column: int) -> tuple[int, int, date]:
         day_index, unit_index = self.columns[column]

@@ -19,6 +19,7 @@ from sqlalchemy import Integer, bindparam, func, literal_column, select
 
 from gandrange_desk.models import Booking, Child
 from gandrange_desk.services.calendar import Calendar
+from gandrange_desk.services.reservations.rules import cell_index
 from gandrange_desk.services.reservations.grid import (
     CODE_OF, GridData, grid_setup, sort_key,
 )
@@ -79,28 +80,6 @@ def _used_stmt(n_units: int):
             .group_by(Booking.unit_id, Booking.day))
 
 
-_child_indexes: dict[str, str | None] = {}
-
-
-def _child_index(s) -> str | None:
-    """SQLite: the name of the (child_id, unit_id, day) unique index (the constraint's automatic
-    one), read once per base. Without statistics SQLite prefers the (unit, day) indexes, which
-    read the whole month's bookings for a few children; this one seeks each child's month."""
-    conn = s.connection()
-    key = str(conn.engine.url)
-    if key not in _child_indexes:
-        name = None
-        cursor = conn.connection.driver_connection.cursor()
-        try:
-            for row in cursor.execute("PRAGMA index_list(booking)").fetchall():
-                index, unique = row[1], row[2]
-                columns = [r[2] for r in cursor.execute(f'PRAGMA index_info("{index}")').fetchall()]
-                if unique and columns == ["child_id", "unit_id", "day"]:
-                    name = index
-        finally:
-            cursor.close()
-        _child_indexes[key] = name
-    return _child_indexes[key]
 
 
 def _cells_stmt(n_units: int, n_children: int, keep_off_unit_index: bool = False):
@@ -171,7 +150,7 @@ def grid_rows(s, data: GridData, rows: list[int]) -> dict[int, bytearray]:
     by_child = {data.child_ids[row]: out[row] for row in rows}
     ids = list(by_child)
     code_of = CODE_OF
-    index = _child_index(s) if s.connection().dialect.name == "sqlite" else None
+    index = cell_index(s) if s.connection().dialect.name == "sqlite" else None
     rewrite = (lambda sql: sql.replace("FROM booking", f'FROM booking INDEXED BY "{index}"', 1)) \
         if index else None
     start = 0
