@@ -197,3 +197,26 @@ def test_a_rectangle_sends_the_same_statements_whatever_its_cells(desk, engine, 
     # Booked again: every cell refused for its state, nothing written, the same reads.
     with pytest.raises(cells.BookingRefused):
         rectangle(kids[2:], march)
+
+
+def test_the_rules_read_a_rectangle_and_scattered_cells_alike(desk, world):
+    """The rules read a grid rectangle as the box around it and scattered cells through the
+    VALUES join: the same picture either way, and never a cell that was not asked for."""
+    from gandrange_desk.services.reservations import cells
+    from gandrange_desk.services.reservations import rules as rules_mod
+    from gandrange_desk.services.reservations.reads import cell_states
+
+    kids, repas = world["kids"], world["repas"]
+    march = [date(2026, 3, d) for d in (2, 3, 5, 6, 9, 10, 12, 13)]
+    cells.book_cells(desk, [(k, repas, d) for k in kids for d in march[::3]])
+    # A checkerboard: half the box, the booked cells between its squares not asked for.
+    board = [(k, repas, d) for i, k in enumerate(kids) for j, d in enumerate(march) if (i + j) % 2 == 0]
+    scattered = board + [(kids[0], repas, date(2026, 6, 30)), (kids[1], repas, date(2026, 12, 1))]
+    assert rules_mod._box(board) is not None and rules_mod._box(scattered) is None
+    stored = cell_states(desk, scattered)
+    for asked in (board, scattered):
+        with desk.read() as s:
+            picture = rules_mod.Rules(s, desk).load(asked)
+            assert set(picture.cells) == set(asked)
+            assert {c: picture.state(c) for c in asked} == {c: stored[c] for c in asked}
+    assert any(stored[c] for c in board) and not all(stored[c] for c in board)
