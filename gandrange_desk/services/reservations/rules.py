@@ -331,7 +331,7 @@ class Rules:
     def _stored_cells(self, cells: list[Cell]) -> Iterator[tuple]:
         """The booking rows of `cells`. A rectangle of the grid (or a click) is read as the box
         of its children × units × days, one cached statement with its lists bound, the rows
-        outside it dropped; scattered cells (a period, a round of the queue) through the VALUES
+        outside it dropped; scattered cells (a period, a portal feed) through the VALUES
         join, which probes once per cell but is a new SQL text each time (~10 ms to build and
         compile for 1,000 cells, 15× the box's read)."""
         box = _box(cells)
