@@ -160,3 +160,63 @@ def test_the_instant_bound_once_per_batch_is_still_checked_and_converted(engine)
         assert process(value) == fresh(value)
     with pytest.raises(ValueError):
         process(at.replace(tzinfo=None))  # naive, even right after the same wall time aware
+
+
+def test_a_rectangle_sends_the_same_statements_whatever_its_cells(desk, engine, world):
+    """A rectangle is one operation: its statements (loads, one INSERT per kind of row, the
+    commit) are the same for 2 children × 8 days as for 14 children × the whole month (252 cells booked), and
+    every cell comes out as the rules say (closed days skipped with their reason)."""
+    from gandrange_desk.services.reservations import cells
+
+    kids = list(world["kids"]) + [
+        make_family(desk, f"Famille{i:02d}", children=[{"first_name": "Hugo", "class_name": "CE2"}])
+        .children[0].id for i in range(2, 16)]
+    repas = world["repas"]
+    statements: list[str] = []
+
+    def sql(conn, cursor, statement, params, context, executemany):
+        statements.append(" ".join(statement.split())[:30])
+
+    def rectangle(children, days):
+        statements.clear()
+        event.listen(engine, "before_cursor_execute", sql)
+        try:
+            result = cells.book_cells(desk, [(k, repas, d) for k in children for d in days])
+        finally:
+            event.remove(engine, "before_cursor_execute", sql)
+        return result, list(statements)
+
+    march = [date(2026, 3, d) for d in range(1, 32)]
+    small, small_sql = rectangle(kids[:2], march[8:16])
+    big, big_sql = rectangle(kids[2:], march)
+    assert len(small.changed) + len(small.skipped) == 16
+    assert len(big.changed) + len(big.skipped) == 14 * 31 and len(big.changed) >= 200
+    assert set(big.changed.values()) == {"R"} and all(r.startswith("jour fermé") for r in big.skipped.values())
+    assert len(big_sql) == len(small_sql) <= 12, big_sql
+    assert [s[:20] for s in big_sql] == [s[:20] for s in small_sql]
+    # Booked again: every cell refused for its state, nothing written, the same reads.
+    with pytest.raises(cells.BookingRefused):
+        rectangle(kids[2:], march)
+
+
+def test_the_rules_read_a_rectangle_and_scattered_cells_alike(desk, world):
+    """The rules read a grid rectangle as the box around it and scattered cells through the
+    VALUES join: the same picture either way, and never a cell that was not asked for."""
+    from gandrange_desk.services.reservations import cells
+    from gandrange_desk.services.reservations import rules as rules_mod
+    from gandrange_desk.services.reservations.reads import cell_states
+
+    kids, repas = world["kids"], world["repas"]
+    march = [date(2026, 3, d) for d in (2, 3, 5, 6, 9, 10, 12, 13)]
+    cells.book_cells(desk, [(k, repas, d) for k in kids for d in march[::3]])
+    # A checkerboard: half the box, the booked cells between its squares not asked for.
+    board = [(k, repas, d) for i, k in enumerate(kids) for j, d in enumerate(march) if (i + j) % 2 == 0]
+    scattered = board + [(kids[0], repas, date(2026, 6, 30)), (kids[1], repas, date(2026, 12, 1))]
+    assert rules_mod._box(board) is not None and rules_mod._box(scattered) is None
+    stored = cell_states(desk, scattered)
+    for asked in (board, scattered):
+        with desk.read() as s:
+            picture = rules_mod.Rules(s, desk).load(asked)
+            assert set(picture.cells) == set(asked)
+            assert {c: picture.state(c) for c in asked} == {c: stored[c] for c in asked}
+    assert any(stored[c] for c in board) and not all(stored[c] for c in board)

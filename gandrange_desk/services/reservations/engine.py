@@ -103,8 +103,8 @@ class CellBatch:
         if refusal:
             return refusal
         at = submitted_at or self.now
-        left = self.rules.places_left(cell[1], cell[2])
-        over = capacity_override and left is not None and left <= 0
+        left = self.rules.places_left(cell[1], cell[2]) if capacity_override else None
+        over = left is not None and left <= 0
         step = self._new(cell, Action.BOOK, RequestKind.BOOKING, RequestSource.DESK_OFFICE,
                          RequestStatus.ACCEPTED, CellState.R, at, ref=ref,
                          late=self.rules.late_booking(cell, at), decided=True, capacity_override=over)

@@ -57,6 +57,7 @@ class GridData:
     # Per row, 1 once its cells are read; None when every row is (a paged open, `grid_paged`,
     # reads the rows after the frame: a row not read yet is not a blank row).
     loaded: bytearray | None = None
+    _unit_index: dict[int, int] | None = field(default=None, repr=False, compare=False)
 
     def row_loaded(self, row: int) -> bool:
         return self.loaded is None or bool(self.loaded[row])
@@ -67,13 +68,13 @@ class GridData:
         return 0 if self.loaded is None else self.loaded.count(0)
 
     def column_of(self, unit_id: int, day: date) -> int | None:
-        try:
-            unit_index = next(i for i, u in enumerate(self.units) if u.id == unit_id)
-        except StopIteration:
+        index = self._unit_index
+        if index is None:  # the units are set once, with the frame
+            index = self._unit_index = {u.id: i for i, u in enumerate(self.units)}
+        unit_index = index.get(unit_id)
+        if unit_index is None or day.year != self.month.year or day.month != self.month.month:
             return None
-        if day.year != self.month.year or day.month != self.month.month:
-            return None
-        return (day.day - 1) * len(self.units) + unit_index
+        return (day.day - 1) * len(index) + unit_index
 
     def cell(self, row: int, column: int) -> tuple[int, int, date]:
         day_index, unit_index = self.columns[column]
@@ -136,9 +137,10 @@ def grid_query(unit_ids: list, first, last, school_id=None, class_name=None):
     return union_all(children, cells, used)
 
 
-def load_grid(s, cal: Calendar, month: date, activity_id: int, unit_ids: list[int] | None = None,
-              *, school_id: int | None = None, class_name: str | None = None,
-              show_health: bool = True) -> GridData:
+def grid_setup(s, cal: Calendar, month: date, activity_id: int, unit_ids: list[int] | None = None) -> GridData:
+    """A month's grid without rows: its units (all the activity's, or those of `unit_ids`), days,
+    columns and closed days; what both the whole read (`load_grid`) and the paged one
+    (`grid_paged.grid_frame`) start from."""
     month = month.replace(day=1)
     activity = s.get(Activity, activity_id)
     units = [u for u in s.execute(select(Unit).where(Unit.activity_id == activity_id)
@@ -148,15 +150,22 @@ def load_grid(s, cal: Calendar, month: date, activity_id: int, unit_ids: list[in
     data = GridData(
         month=month, activity_id=activity_id, activity_name=activity.name,
         units=[UnitInfo(u.id, u.name, short_name(u.name), u.capacity) for u in units],
-        days=days,
-        columns=[(d, u) for d in range(len(days)) for u in range(len(units))],
+        days=days, columns=[(d, u) for d in range(len(days)) for u in range(len(units))],
         closed=[], used=[0] * (len(days) * len(units)),
     )
     closed = cal.closed_days(activity, days[0], days[-1])
     data.closed = [closed.get(days[d]) for d, _ in data.columns]
-    if not units:
+    return data
+
+
+def load_grid(s, cal: Calendar, month: date, activity_id: int, unit_ids: list[int] | None = None,
+              *, school_id: int | None = None, class_name: str | None = None,
+              show_health: bool = True) -> GridData:
+    data = grid_setup(s, cal, month, activity_id, unit_ids)
+    if not data.units:
         return data
-    rows = fetch_grid_rows(s, [u.id for u in units], days[0], days[-1], school_id, class_name)
+    days = data.days
+    rows = fetch_grid_rows(s, [u.id for u in data.units], days[0], days[-1], school_id, class_name)
     _fill(data, rows, show_health)
     return data
 
@@ -253,4 +262,4 @@ def grid_filters(s) -> dict:
 
 
 __all__ = ["AF", "BLANK", "CODES", "CODE_OF", "DA", "DR", "GridData", "R", "UnitInfo",
-           "grid_filters", "grid_query", "load_grid", "month_days"]
+           "grid_filters", "grid_query", "grid_setup", "load_grid", "month_days"]

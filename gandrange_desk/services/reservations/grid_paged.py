@@ -17,10 +17,11 @@ from datetime import date
 
 from sqlalchemy import Integer, bindparam, func, literal_column, select
 
-from gandrange_desk.models import Activity, Booking, Child, Unit
+from gandrange_desk.models import Booking, Child
 from gandrange_desk.services.calendar import Calendar
+from gandrange_desk.services.reservations.rules import cell_index
 from gandrange_desk.services.reservations.grid import (
-    CODE_OF, GridData, UnitInfo, sort_key, month_days, short_name,
+    CODE_OF, GridData, grid_setup, sort_key,
 )
 
 # The id lists are padded up to one of these lengths (the last id repeated): each statement
@@ -79,28 +80,6 @@ def _used_stmt(n_units: int):
             .group_by(Booking.unit_id, Booking.day))
 
 
-_child_indexes: dict[str, str | None] = {}
-
-
-def _child_index(s) -> str | None:
-    """SQLite: the name of the (child_id, unit_id, day) unique index (the constraint's automatic
-    one), read once per base. Without statistics SQLite prefers the (unit, day) indexes, which
-    read the whole month's bookings for a few children; this one seeks each child's month."""
-    conn = s.connection()
-    key = str(conn.engine.url)
-    if key not in _child_indexes:
-        name = None
-        cursor = conn.connection.driver_connection.cursor()
-        try:
-            for row in cursor.execute("PRAGMA index_list(booking)").fetchall():
-                index, unique = row[1], row[2]
-                columns = [r[2] for r in cursor.execute(f'PRAGMA index_info("{index}")').fetchall()]
-                if unique and columns == ["child_id", "unit_id", "day"]:
-                    name = index
-        finally:
-            cursor.close()
-        _child_indexes[key] = name
-    return _child_indexes[key]
 
 
 def _cells_stmt(n_units: int, n_children: int, keep_off_unit_index: bool = False):
@@ -122,21 +101,8 @@ def grid_frame(s, cal: Calendar, month: date, activity_id: int, unit_ids: list[i
                *, school_id: int | None = None, class_name: str | None = None,
                show_health: bool = True) -> GridData:
     """The month's grid without any child's cells: every row is `loaded[row] == 0`."""
-    month = month.replace(day=1)
-    activity = s.get(Activity, activity_id)
-    units = [u for u in s.execute(select(Unit).where(Unit.activity_id == activity_id)
-                                  .order_by(Unit.position, Unit.id)).scalars()
-             if not unit_ids or u.id in unit_ids]
-    days = month_days(month)
-    data = GridData(
-        month=month, activity_id=activity_id, activity_name=activity.name,
-        units=[UnitInfo(u.id, u.name, short_name(u.name), u.capacity) for u in units],
-        days=days, columns=[(d, u) for d in range(len(days)) for u in range(len(units))],
-        closed=[], used=[0] * (len(days) * len(units)),
-    )
-    closed = cal.closed_days(activity, days[0], days[-1])
-    data.closed = [closed.get(days[d]) for d, _ in data.columns]
-    if not units:
+    data = grid_setup(s, cal, month, activity_id, unit_ids)
+    if not data.units:
         return data
     with_school, with_class = school_id is not None, bool(class_name)
     children = _run(s, ("children", with_school, with_class),
@@ -184,7 +150,7 @@ def grid_rows(s, data: GridData, rows: list[int]) -> dict[int, bytearray]:
     by_child = {data.child_ids[row]: out[row] for row in rows}
     ids = list(by_child)
     code_of = CODE_OF
-    index = _child_index(s) if s.connection().dialect.name == "sqlite" else None
+    index = cell_index(s) if s.connection().dialect.name == "sqlite" else None
     rewrite = (lambda sql: sql.replace("FROM booking", f'FROM booking INDEXED BY "{index}"', 1)) \
         if index else None
     start = 0
