@@ -157,6 +157,10 @@ def make_engine(url: URL | str, *, check: bool = True, **kw) -> Engine:
 
         event.listen(engine, "commit", _released)
         event.listen(engine, "rollback", _released)
+        if holder_file is not None:
+            from gandrange_desk import wal
+
+            wal.attach(engine, url.database)
 
     elif backend == "postgresql":
         password = postgres_password(url)
