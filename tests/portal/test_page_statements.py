@@ -135,3 +135,32 @@ def test_the_years_read_together_match_each_year_read_alone_for_the_whole_town(d
         assert [(a.family_name, a.total_cents, [c.name for c in a.children]) for a in together[year]] == \
             [(a.family_name, a.total_cents, [c.name for c in a.children]) for a in alone]
     assert [a.family_name for a in together[2024]] == ["Deux", "Un"]
+
+
+# --- one read per page ---------------------------------------------------------------------------
+
+PAGES = ("/accueil", "/reservations", "/reservations/periode", "/factures", "/famille", "/telechargements",
+         "/compte")
+
+
+def test_each_page_is_one_read_on_one_connection(desk, portal_base):
+    """The session check and every service read of a page share one read transaction: one
+    connection taken from the pool per page, whatever the number of services it asks."""
+    client = signed_in(desk, portal_base["martin"])
+    checkouts: list[int] = []
+
+    def checkout(*_args):
+        checkouts.append(1)
+
+    for page in PAGES:
+        client.get(page)
+    event.listen(desk.engine, "checkout", checkout)
+    try:
+        for page in PAGES:
+            checkouts.clear()
+            r = client.get(page)
+            assert r.status_code == 200, page
+            assert len(checkouts) == 1, (page, len(checkouts))
+    finally:
+        event.remove(desk.engine, "checkout", checkout)
+    assert "Léa" in client.get("/reservations").text and "Historique" in client.get("/factures").text
