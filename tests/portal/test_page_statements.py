@@ -164,3 +164,20 @@ def test_each_page_is_one_read_on_one_connection(desk, portal_base):
     finally:
         event.remove(desk.engine, "checkout", checkout)
     assert "Léa" in client.get("/reservations").text and "Historique" in client.get("/factures").text
+
+
+def test_the_served_portal_keeps_its_connections_open(db_url, monkeypatch):
+    """`portal serve` builds the app with a pool of 15 connections kept open: a burst of
+    families reuses them instead of opening one for a page and closing it after."""
+    from starlette.testclient import TestClient
+
+    from gandrange_desk.portal import asgi
+
+    monkeypatch.setenv("GANDRANGE_DESK_DB", db_url)
+    monkeypatch.setenv(asgi.ENV_SECRET, "test-secret")
+    app = asgi.create()
+    login = next(r for r in app.routes if getattr(r, "path", "") == "/connexion")
+    engine = login.endpoint.__self__.desk.engine
+    assert engine.pool.size() == asgi.POOL_SIZE == 15 and engine.pool._max_overflow == 0
+    with TestClient(app) as client:
+        assert "Identifiant" in client.get("/connexion").text
