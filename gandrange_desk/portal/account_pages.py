@@ -97,10 +97,9 @@ class AccountPages:
         return RedirectResponse("/accueil", 303)
 
 
-async def completion_due(pages, request: Request, fdesk, family_id: int) -> tuple[bool, bool]:
-    """(due, lead there now): the first visit after the accepted Inscription goes to the form."""
-    due = await run_in_threadpool(completion.needed, fdesk, family_id)
-    return due, due and not request.session.get(SEEN)
+def completion_lead(request: Request, due: bool) -> bool:
+    """Whether Accueil leads to the completion form now: once per session while it is due."""
+    return bool(due and not request.session.get(SEEN))
 
 
 def routes(pages) -> list[Route]:
@@ -113,4 +112,4 @@ def routes(pages) -> list[Route]:
     ]
 
 
-__all__ = ["completion_due", "routes"]
+__all__ = ["completion_lead", "routes"]

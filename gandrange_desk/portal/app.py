@@ -26,7 +26,7 @@ from gandrange_desk import formats
 from gandrange_desk.errors import DeskError, NotFound, ValidationFailed
 from gandrange_desk.services.context import Desk
 from gandrange_desk.services.portal import (
-    accounts, attestations, bookings, email_change, household, online_payment, registration,
+    accounts, attestations, bookings, completion, email_change, household, online_payment, registration,
 )
 
 from . import account_pages, documents
@@ -49,8 +49,10 @@ class PortalConfig:
 class Pages:
     def __init__(self, desk: Desk, config: PortalConfig):
         self.desk, self.config = desk, config
+        # auto_reload off: a template is compiled once per process and never checked against its
+        # file again (the templates ship with the package; restart the server after changing one).
         self.env = Environment(loader=FileSystemLoader(HERE / "templates"), autoescape=select_autoescape(),
-                               trim_blocks=True, lstrip_blocks=True)
+                               trim_blocks=True, lstrip_blocks=True, auto_reload=False)
         self.env.filters["ddmmyyyy"] = lambda d: formats.ddmmyyyy(d) if d else ""
         self.env.filters["euros"] = lambda c: formats.amount(c) + " €"
 
@@ -79,6 +81,33 @@ class Pages:
         if account.must_change_password and not allow_temporary:
             return None, RedirectResponse("/mot-de-passe", 303)
         return (account, accounts.family_desk(self.desk, account)), None
+
+    async def signed_page(self, request: Request, work, *, allow_temporary: bool = False):
+        """((account, family desk, data), None), or (None, a redirect to Connexion / to the forced
+        password change). One trip to the thread pool and one read transaction for the whole
+        page: the session's account checked, then `work(account, fdesk)` (the page's service
+        reads) gives `data`. Its exceptions (NotFound, HTTPException) come out as raised."""
+        fid = request.session.get("fid")
+        if not isinstance(fid, int):
+            return None, RedirectResponse("/connexion", 303)
+        fingerprint = request.session.get("fp", "")
+
+        def run():
+            with self.desk.one_read():
+                account = accounts.current_account(self.desk, fid, fingerprint)
+                if account is None or (account.must_change_password and not allow_temporary):
+                    return account, None, None
+                fdesk = accounts.family_desk(self.desk, account)
+                return account, fdesk, work(account, fdesk)
+
+        account, fdesk, data = await run_in_threadpool(run)
+        request.state.account = account
+        if account is None:
+            request.session.clear()
+            return None, RedirectResponse("/connexion", 303)
+        if fdesk is None:
+            return None, RedirectResponse("/mot-de-passe", 303)
+        return (account, fdesk, data), None
 
     async def form(self, request: Request):
         form = await request.form()
@@ -190,16 +219,18 @@ class Pages:
     # --- pages of the signed-in family ------------------------------------------------------
 
     async def welcome(self, request: Request):
-        signed, redirect = await self.signed_in(request)
+        signed, redirect = await self.signed_page(request, lambda account, fdesk: completion.needed(
+            fdesk, account.family_id))
         if redirect:
             return redirect
-        account, fdesk = signed
-        due, lead = await account_pages.completion_due(self, request, fdesk, account.family_id)
-        if lead:
+        _account, _fdesk, due = signed
+        if account_pages.completion_lead(request, due):
             return RedirectResponse("/completer", 303)
         return self.render(request, "accueil.html", complete=due)
 
     async def reservations(self, request: Request):
+        if request.method == "GET":
+            return await self.reservations_grid(request)
         signed, redirect = await self.signed_in(request)
         if redirect:
             return redirect
@@ -241,6 +272,37 @@ class Pages:
         return self.render(request, "reservations.html", grid=grid, kids=kids, acts=acts, problems=problems,
                            message=message, legend=bookings.LEGEND)
 
+    async def reservations_grid(self, request: Request):
+        """Mes réservations: the children, the activities and the month's grid in one read."""
+        params = request.query_params
+
+        def work(account, fdesk):
+            kids = bookings.children(fdesk, account.family_id)
+            acts = bookings.activities(fdesk)
+            if not kids or not acts:
+                return kids, acts, None
+            try:
+                child_id = int(params.get("enfant") or kids[0].id)
+                activity_id = int(params.get("activite") or acts[0].id)
+                month = _month(params.get("mois")) or fdesk.today().replace(day=1)
+            except ValueError:
+                raise HTTPException(404, "Page introuvable.") from None
+            try:
+                return kids, acts, bookings.month_grid(fdesk, account.family_id, child_id, activity_id, month)
+            except NotFound:
+                raise HTTPException(404, "Page introuvable.") from None
+
+        signed, redirect = await self.signed_page(request, work)
+        if redirect:
+            return redirect
+        kids, acts, grid = signed[2]
+        if grid is None:
+            return self.render(request, "reservations.html", grid=None, kids=kids, acts=acts, problems=[],
+                               message=None, legend=bookings.LEGEND)
+        problems = request.session.pop("problems", None) or []
+        return self.render(request, "reservations.html", grid=grid, kids=kids, acts=acts, problems=problems,
+                           message=None, legend=bookings.LEGEND)
+
     def _period_form(self, params) -> bookings.PeriodForm:
         try:
             return bookings.PeriodForm(
@@ -253,12 +315,11 @@ class Pages:
             raise HTTPException(400, "Formulaire invalide.") from None
 
     async def period(self, request: Request):
-        signed, redirect = await self.signed_in(request)
+        signed, redirect = await self.signed_page(request, lambda account, fdesk: (
+            bookings.children(fdesk, account.family_id), bookings.units(fdesk)))
         if redirect:
             return redirect
-        account, fdesk = signed
-        kids = await run_in_threadpool(bookings.children, fdesk, account.family_id)
-        units = await run_in_threadpool(bookings.units, fdesk)
+        account, fdesk, (kids, units) = signed
         problems, message, total, form = [], None, None, None
         if request.method == "POST":
             params = await self.form(request)
@@ -294,13 +355,12 @@ class Pages:
         return JSONResponse({"total": total, "text": f"Total : {total}"})
 
     async def bills(self, request: Request):
-        signed, redirect = await self.signed_in(request)
+        signed, redirect = await self.signed_page(request, lambda account, fdesk: (
+            household.history(fdesk, account.family_id), household.on_prelevement(fdesk, account.family_id),
+            attestations.fiscal_years(fdesk, account.family_id)))
         if redirect:
             return redirect
-        account, fdesk = signed
-        rows = await run_in_threadpool(household.history, fdesk, account.family_id)
-        prelevement = await run_in_threadpool(household.on_prelevement, fdesk, account.family_id)
-        years = await run_in_threadpool(attestations.fiscal_years, fdesk, account.family_id)
+        rows, prelevement, years = signed[2]
         return self.render(request, "factures.html", rows=rows, prelevement=prelevement, years=years,
                            prelevement_sentence=household.PRELEVEMENT_SENTENCE,
                            payer=self.config.payments is not None and not prelevement)
@@ -375,12 +435,11 @@ class Pages:
         return _attachment(name, content)
 
     async def family(self, request: Request):
-        signed, redirect = await self.signed_in(request)
+        signed, redirect = await self.signed_page(request, lambda account, fdesk: household.household(
+            fdesk, account.family_id))
         if redirect:
             return redirect
-        account, fdesk = signed
-        home = await run_in_threadpool(household.household, fdesk, account.family_id)
-        return self.render(request, "famille.html", home=home)
+        return self.render(request, "famille.html", home=signed[2])
 
     async def family_section(self, request: Request):
         signed, redirect = await self.signed_in(request)
@@ -406,12 +465,10 @@ class Pages:
         return RedirectResponse("/famille", 303)
 
     async def downloads(self, request: Request):
-        signed, redirect = await self.signed_in(request)
+        signed, redirect = await self.signed_page(request, lambda _account, fdesk: household.published(fdesk))
         if redirect:
             return redirect
-        _account, fdesk = signed
-        docs = await run_in_threadpool(household.published, fdesk)
-        return self.render(request, "telechargements.html", docs=docs)
+        return self.render(request, "telechargements.html", docs=signed[2])
 
     async def download(self, request: Request):
         signed, redirect = await self.signed_in(request)
@@ -425,12 +482,11 @@ class Pages:
         return _attachment(name, content, mime)
 
     async def my_account(self, request: Request):
-        signed, redirect = await self.signed_in(request)
+        signed, redirect = await self.signed_page(request, lambda account, fdesk: email_change.current_email(
+            fdesk, account.family_id))
         if redirect:
             return redirect
-        account, fdesk = signed
-        email = await run_in_threadpool(email_change.current_email, fdesk, account.family_id)
-        return self.render(request, "compte.html", email=email)
+        return self.render(request, "compte.html", email=signed[2])
 
 
 def _month(text) -> date | None:

@@ -15,6 +15,12 @@ from pathlib import Path
 ENV_SECRET = "GANDRANGE_DESK_PORTAL_SECRET"
 ENV_INSECURE = "GANDRANGE_DESK_PORTAL_INSECURE"
 ENV_URL = "GANDRANGE_DESK_PORTAL_URL"
+# Database connections each worker keeps open. SQLAlchemy's default (5 kept, 10 more opened and
+# closed again as needed) made a burst of families open a new connection for one page in ten
+# (SQLite: open, pragmas, WAL; PostgreSQL: a new backend process). The same 15 at most as before,
+# all kept: a page waits for one (as beyond 15 before) rather than open one. PostgreSQL's
+# max_connections must allow 15 per worker (the README's production section).
+POOL_SIZE = 15
 
 
 def secret_key() -> str:
@@ -53,7 +59,7 @@ def create():
 
     from .app import PortalConfig, create_app
 
-    engine = make_engine(resolve_url(None))
+    engine = make_engine(resolve_url(None), pool_size=POOL_SIZE, max_overflow=0)
     if schema.needs_upgrade(engine):
         raise DeskError("La base de données n'est pas à jour : lancez « gandrange-desk db upgrade ».")
     config = PortalConfig(secret=secret_key(), secure_cookies=os.environ.get(ENV_INSECURE) != "1",

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import TYPE_CHECKING, Callable, Iterator
@@ -42,6 +43,10 @@ class Actor:
 SYSTEM = Actor("systeme", "Système", Role.ADMIN)
 
 
+# The read session `Desk.one_read` shares with the reads inside its block (engine, session).
+_shared_read: ContextVar[tuple | None] = ContextVar("gd_shared_read", default=None)
+
+
 @dataclass
 class Desk:
     engine: Engine
@@ -63,6 +68,7 @@ class Desk:
 
     def as_actor(self, actor: Actor) -> "Desk":
         other = Desk(self.engine, actor, self.now)
+        other._sessions = self._sessions  # the same factory (made once, not once per request)
         return other
 
     @property
@@ -87,7 +93,26 @@ class Desk:
             session.close()
 
     @contextmanager
+    def one_read(self) -> Iterator[None]:
+        """Every `read()` on this engine inside the block, in this thread, is the same read-only
+        session and transaction: a page of the portal that asks three services opens one session
+        and one transaction, not three (units of work are untouched: they keep their own)."""
+        if _shared_read.get() is not None:
+            yield
+            return
+        with self.read() as session:
+            token = _shared_read.set((self.engine, session))
+            try:
+                yield
+            finally:
+                _shared_read.reset(token)
+
+    @contextmanager
     def read(self) -> Iterator[Session]:
+        shared = _shared_read.get()
+        if shared is not None and shared[0] is self.engine:
+            yield shared[1]
+            return
         session = self.sessions()
         session.connection(execution_options={"read_only": True})
         try:

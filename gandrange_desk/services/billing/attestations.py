@@ -18,7 +18,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date
 
-from sqlalchemy import func, select
+from sqlalchemy import extract, func, select
 from sqlalchemy.orm import Session, selectinload
 
 from gandrange_desk import formats
@@ -83,25 +83,36 @@ def _share(paid: int, part: int, whole: int) -> int:
 
 
 def _fiscal(s: Session, year: int, family_id: int | None) -> list[FiscalAttestation]:
-    start, end = date(year, 1, 1), date(year, 12, 31)
-    q = (select(PaymentAllocation.invoice_id, Payment.mode, func.sum(PaymentAllocation.amount_cents))
+    return _fiscal_years(s, [year], family_id)[year]
+
+
+def _fiscal_years(s: Session, years: list[int], family_id: int | None) -> dict[int, list[FiscalAttestation]]:
+    """The fiscal attestations of several years in one pass: the same statements whatever the
+    number of years (payments grouped by year, the invoices' lines and credit notes, the children
+    and families read once), each year then worked out on its own payments by the same rule."""
+    out: dict[int, list[FiscalAttestation]] = {year: [] for year in years}
+    if not years:
+        return out
+    start, end = date(min(years), 1, 1), date(max(years), 12, 31)
+    paid_year = extract("year", Payment.received_on)
+    q = (select(paid_year, PaymentAllocation.invoice_id, Payment.mode, func.sum(PaymentAllocation.amount_cents))
          .join(Payment, Payment.id == PaymentAllocation.payment_id)
          .where(Payment.received_on >= start, Payment.received_on <= end)
-         .group_by(PaymentAllocation.invoice_id, Payment.mode))
+         .group_by(paid_year, PaymentAllocation.invoice_id, Payment.mode))
     if family_id is not None:
         q = q.where(Payment.family_id == family_id)
-    paid: dict[int, int] = defaultdict(int)
-    cesu: dict[int, int] = defaultdict(int)
-    for invoice_id, mode, cents in s.execute(q):
-        (cesu if mode in EXCLUDED_MODES else paid)[invoice_id] += int(cents or 0)
-    if not paid and not cesu:
-        return []
+    paid: dict[int, dict[int, int]] = {year: defaultdict(int) for year in years}
+    cesu: dict[int, dict[int, int]] = {year: defaultdict(int) for year in years}
+    for paid_in, invoice_id, mode, cents in s.execute(q):
+        if int(paid_in) in paid:
+            (cesu if mode in EXCLUDED_MODES else paid)[int(paid_in)][invoice_id] += int(cents or 0)
+    if not any(paid.values()) and not any(cesu.values()):
+        return out
     # The same invoices as a subquery: a year of 2,000 families is too many for an IN list.
     paid_q = (select(PaymentAllocation.invoice_id).join(Payment, Payment.id == PaymentAllocation.payment_id)
               .where(Payment.received_on >= start, Payment.received_on <= end))
     if family_id is not None:
         paid_q = paid_q.where(Payment.family_id == family_id)
-    invoice_ids = sorted(set(paid) | set(cesu))
     meal_units = set(s.scalars(select(Unit.id).where(Unit.meal.is_(True))))
     credited = {lid: int(a or 0) for lid, a in s.execute(
         select(CreditNoteLine.invoice_line_id, func.sum(CreditNoteLine.amount_cents))
@@ -116,37 +127,42 @@ def _fiscal(s: Session, year: int, family_id: int | None) -> list[FiscalAttestat
         net_total[invoice_id] += net
         if child_id is not None and unit_id not in meal_units:
             care[invoice_id][child_id] += net
-    amounts: dict[int, int] = defaultdict(int)
-    cesu_by_child: dict[int, int] = defaultdict(int)
-    for invoice_id in invoice_ids:
-        for child_id, part in care[invoice_id].items():
-            amounts[child_id] += _share(paid.get(invoice_id, 0), part, net_total[invoice_id])
-            cesu_by_child[child_id] += _share(cesu.get(invoice_id, 0), part, net_total[invoice_id])
+    amounts: dict[int, dict[int, int]] = {}
+    cesu_by_child: dict[int, dict[int, int]] = {}
+    for year in years:
+        amounts[year], cesu_by_child[year] = defaultdict(int), defaultdict(int)
+        for invoice_id in sorted(set(paid[year]) | set(cesu[year])):
+            for child_id, part in care[invoice_id].items():
+                amounts[year][child_id] += _share(paid[year].get(invoice_id, 0), part, net_total[invoice_id])
+                cesu_by_child[year][child_id] += _share(cesu[year].get(invoice_id, 0), part, net_total[invoice_id])
     children = []
-    child_ids = sorted(amounts)
-    for start in range(0, len(child_ids), 500):
-        children += s.scalars(select(Child).where(Child.id.in_(child_ids[start:start + 500]))).all()
+    child_ids = sorted(set().union(*(amounts[year] for year in years)))
+    for first in range(0, len(child_ids), 500):
+        children += s.scalars(select(Child).where(Child.id.in_(child_ids[first:first + 500]))).all()
     family_ids = sorted({c.family_id for c in children})
     families: dict[int, Family] = {}
-    for start in range(0, len(family_ids), 500):
-        for fam in s.scalars(select(Family).where(Family.id.in_(family_ids[start:start + 500]))
+    for first in range(0, len(family_ids), 500):
+        for fam in s.scalars(select(Family).where(Family.id.in_(family_ids[first:first + 500]))
                              .options(selectinload(Family.guardians))):
             families[fam.id] = fam
-    by_family: dict[int, FiscalAttestation] = {}
-    for child in sorted(children, key=lambda c: (c.birth_date, c.first_name)):
-        if not under_six_on_first_january(child.birth_date, year):
-            continue
-        if amounts[child.id] <= 0 and cesu_by_child[child.id] <= 0:
-            continue
-        att = by_family.get(child.family_id)
-        if att is None:
-            fam = families[child.family_id]
-            att = FiscalAttestation(year, fam.id, fam.ref, fam.name, _address(fam),
-                                    [g.full_name for g in fam.guardians])
-            by_family[fam.id] = att
-        att.children.append(ChildAmount(child.id, child.full_name, child.birth_date, amounts[child.id]))
-        att.excluded_cesu_cents += cesu_by_child[child.id]
-    return sorted((a for a in by_family.values() if a.total_cents > 0), key=lambda a: (a.family_name, a.family_ref))
+    for year in years:
+        by_family: dict[int, FiscalAttestation] = {}
+        for child in sorted(children, key=lambda c: (c.birth_date, c.first_name)):
+            if not under_six_on_first_january(child.birth_date, year):
+                continue
+            if amounts[year][child.id] <= 0 and cesu_by_child[year][child.id] <= 0:
+                continue
+            att = by_family.get(child.family_id)
+            if att is None:
+                fam = families[child.family_id]
+                att = FiscalAttestation(year, fam.id, fam.ref, fam.name, _address(fam),
+                                        [g.full_name for g in fam.guardians])
+                by_family[fam.id] = att
+            att.children.append(ChildAmount(child.id, child.full_name, child.birth_date, amounts[year][child.id]))
+            att.excluded_cesu_cents += cesu_by_child[year][child.id]
+        out[year] = sorted((a for a in by_family.values() if a.total_cents > 0),
+                           key=lambda a: (a.family_name, a.family_ref))
+    return out
 
 
 def _address(family: Family) -> list[str]:
@@ -156,6 +172,13 @@ def _address(family: Family) -> list[str]:
 def fiscal_attestations(desk: Desk, year: int, family_id: int | None = None) -> list[FiscalAttestation]:
     with desk.read() as s:
         return _fiscal(s, year, family_id)
+
+
+def fiscal_attestations_of_years(desk: Desk, years: list[int], family_id: int | None = None
+                                 ) -> dict[int, list[FiscalAttestation]]:
+    """`fiscal_attestations` of each year, read once for all of them (the portal's list of years)."""
+    with desk.read() as s:
+        return _fiscal_years(s, sorted(set(years)), family_id)
 
 
 def _check_year(desk: Desk, year: int) -> None:

@@ -22,7 +22,7 @@ from datetime import datetime, timedelta
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
-from sqlalchemy import select
+from sqlalchemy import delete, select
 
 from gandrange_desk.errors import DeskError, ValidationFailed
 from gandrange_desk.models import Family, PortalState, PortalThrottle, Structure
@@ -110,9 +110,10 @@ def _keys(login: str, address: str | None) -> list[tuple[str, int]]:
 
 
 def _locked(s, keys, now: datetime) -> bool:
-    for key, _limit in keys:
-        row = s.get(PortalThrottle, key)
-        if row is not None and row.locked_until is not None and row.locked_until > now:
+    """Whether any of the counters is locked now (one statement for all of them)."""
+    for (until,) in s.execute(select(PortalThrottle.locked_until).where(
+            PortalThrottle.key.in_([key for key, _limit in keys]))):
+        if until is not None and until > now:
             return True
     return False
 
@@ -131,9 +132,8 @@ def _fail(s, keys, now: datetime) -> None:
 
 
 def _clear(s, login: str) -> None:
-    row = s.get(PortalThrottle, _keys(login, None)[0][0])
-    if row is not None:
-        s.delete(row)
+    """The login's failure counter reset: one DELETE (nothing to delete is nothing written)."""
+    s.execute(delete(PortalThrottle).where(PortalThrottle.key == _keys(login, None)[0][0]))
 
 
 def _verify(password_hash: str | None, password: str) -> bool:
@@ -159,8 +159,10 @@ def sign_in(desk: Desk, login: str, password: str, address: str | None = None) -
     now = desk.now()
     with desk.read() as s:
         locked = _locked(s, keys, now)
-        f = s.execute(select(Family).where(Family.portal_login == login.lower())).scalar_one_or_none()
-        password_hash = f.portal_password_hash if f is not None and not f.archived else None
+        row = s.execute(select(Family.id, Family.portal_login, Family.name, Family.portal_state,
+                               Family.portal_password_hash, Family.archived)
+                        .where(Family.portal_login == login.lower())).first()
+        password_hash = row.portal_password_hash if row is not None and not row.archived else None
     if locked:
         _verify(None, password)  # same time whether locked, unknown or wrong
         raise DeskError(LOCKED)
@@ -170,16 +172,23 @@ def sign_in(desk: Desk, login: str, password: str, address: str | None = None) -
         raise DeskError(BAD_CREDENTIALS)
     rehash = _needs_rehash(password_hash)
     new_hash = _hasher.hash(password) if rehash else None  # outside the write transaction
+    # The session holds the fingerprint of the hash just verified: a password changed meanwhile
+    # ends it at its first page.
+    account = PortalAccount(row.id, row.portal_login or "", row.name, row.portal_state != PortalState.ACTIVE,
+                            fingerprint(password_hash))
     with desk.unit_of_work() as s:
+        # What a sign-in writes: the login's failure counter reset and its audit entry (and,
+        # once, the hash with today's parameters).
         _clear(s, login)
-        f = s.get(Family, f.id, with_for_update=rehash)
-        if rehash and f.portal_password_hash == password_hash:
-            # Same password, today's parameters. Only if nobody changed it meanwhile; a session
-            # opened on the old hash elsewhere ends (its fingerprint), once.
-            f.portal_password_hash = new_hash
-        account = _account(f)
+        if rehash:
+            f = s.get(Family, row.id, with_for_update=True)
+            if f.portal_password_hash == password_hash:
+                # Same password, today's parameters. Only if nobody changed it meanwhile; a session
+                # opened on the old hash elsewhere ends (its fingerprint), once.
+                f.portal_password_hash = new_hash
+                account = _account(f)
         desk.as_actor(family_actor(account.login, account.name)).audit(
-            s, "portal.sign_in", "family", f.id, family_id=f.id)
+            s, "portal.sign_in", "family", row.id, family_id=row.id)
     return account
 
 

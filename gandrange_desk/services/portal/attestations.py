@@ -10,7 +10,9 @@ from datetime import date
 
 from gandrange_desk import formats
 from gandrange_desk.errors import DeskError, ValidationFailed
-from gandrange_desk.services.billing.attestations import fiscal_attestations, period_attestation
+from gandrange_desk.services.billing.attestations import (
+    fiscal_attestations, fiscal_attestations_of_years, period_attestation,
+)
 from gandrange_desk.services.context import Desk
 from gandrange_desk.services.pdf.base import load_structure
 
@@ -26,12 +28,9 @@ class FiscalYear:
 def fiscal_years(desk: Desk, family_id: int) -> list[FiscalYear]:
     """Completed years for which the family paid for the care of a child under 6, newest first."""
     this_year = desk.today().year
-    out = []
-    for year in range(this_year - 1, this_year - 1 - YEARS_BACK, -1):
-        found = fiscal_attestations(desk, year, family_id)
-        if found:
-            out.append(FiscalYear(year, found[0].total_cents))
-    return out
+    years = list(range(this_year - 1, this_year - 1 - YEARS_BACK, -1))
+    found = fiscal_attestations_of_years(desk, years, family_id)  # one read for the three years
+    return [FiscalYear(year, found[year][0].total_cents) for year in years if found[year]]
 
 
 def fiscal_pdf(desk: Desk, family_id: int, year: int) -> tuple[str, bytes]:

@@ -178,17 +178,34 @@ class AskResult:
         return text.strip()
 
 
-def _ask(desk: Desk, family_id: int, cells: list[tuple[int, int, date, str]], only_white: bool) -> AskResult:
-    """cells: (child, unit, day, kind) with kind "booking" or "cancellation"."""
+def _ask(desk: Desk, family_id: int, cells: list[tuple[int, int, date, str]] | None, only_white: bool,
+         period: "PeriodForm | None" = None) -> AskResult:
+    """cells: (child, unit, day, kind) with kind "booking", "cancellation" or None (by the cell's
+    state: white → booking, else cancellation); or, with `period`,
+    the white cells of that period, worked out in the same transaction (one check of the
+    children, one calendar for the period's days and the rules)."""
     result = AskResult()
     with desk.unit_of_work() as s:
-        _own_children(s, family_id, [c[0] for c in cells])
-        batch = CellBatch(s, desk).load([c[:3] for c in cells], pending=True)
+        cal = None
+        if period is not None:
+            _own_children(s, family_id, period.child_ids)
+            # The calendar as stored now; its closed days of the year worked out once per process.
+            cal = Calendar.load_shared(s)
+            plan = plan_for(s, cal, period.unit_id, period.first, period.last, period.week_type, period.weekdays)
+            if not plan.days:
+                raise ValidationFailed(["Aucun jour d'ouverture dans cette période pour ces choix."])
+            cells = [(cid, period.unit_id, day, "booking") for cid in period.child_ids for day in plan.days]
+        else:
+            _own_children(s, family_id, [c[0] for c in cells])
+        batch = CellBatch(s, desk, cal).load([c[:3] for c in cells], pending=True)
         refusals: list[tuple[tuple, Refusal]] = []
         for child_id, unit_id, day, kind in cells:
             cell = (child_id, unit_id, day)
-            if only_white and batch.rules.state(cell) is not None:
+            state = batch.rules.state(cell)
+            if only_white and state is not None:
                 continue  # a period only asks for the white cells, as its total counts them
+            if kind is None:  # a click: a white cell is asked for, any other is cancelled
+                kind = "booking" if state is None else "cancellation"
             outcome = ask_cell(batch, kind, cell, batch.now, PORTAL_REF)
             if isinstance(outcome, Refusal):
                 refusals.append((cell, outcome))
@@ -214,13 +231,9 @@ def _ask(desk: Desk, family_id: int, cells: list[tuple[int, int, date, str]], on
 
 
 def click_cell(desk: Desk, family_id: int, child_id: int, unit_id: int, day: date) -> AskResult:
-    """One click on the grid: white → DR, R → DA, the family's own DR → withdrawn."""
-    with desk.read() as s:
-        _own_children(s, family_id, [child_id])
-        state = s.execute(select(Booking.state).where(Booking.child_id == child_id, Booking.unit_id == unit_id,
-                                                      Booking.day == day)).scalar_one_or_none()
-    kind = "booking" if state is None else "cancellation"
-    return _ask(desk, family_id, [(child_id, unit_id, day, kind)], only_white=False)
+    """One click on the grid: white → DR, R → DA, the family's own DR → withdrawn (which of
+    them, from the cell's state as the rules read it in the same transaction)."""
+    return _ask(desk, family_id, [(child_id, unit_id, day, None)], only_white=False)
 
 
 @dataclass(frozen=True)
@@ -254,13 +267,7 @@ def book_period(desk: Desk, family_id: int, form: PeriodForm) -> AskResult:
     problems = form.problems()
     if problems:
         raise ValidationFailed(problems)
-    with desk.read() as s:
-        _own_children(s, family_id, form.child_ids)
-        plan = plan_for(s, Calendar.load(s), form.unit_id, form.first, form.last, form.week_type, form.weekdays)
-    if not plan.days:
-        raise ValidationFailed(["Aucun jour d'ouverture dans cette période pour ces choix."])
-    cells = [(cid, form.unit_id, day, "booking") for cid in form.child_ids for day in plan.days]
-    return _ask(desk, family_id, cells, only_white=True)
+    return _ask(desk, family_id, None, only_white=True, period=form)
 
 
 LEGEND = [("", "Case blanche : cliquez pour demander une réservation"),

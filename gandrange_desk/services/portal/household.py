@@ -18,7 +18,7 @@ from sqlalchemy.orm import selectinload
 from gandrange_desk import formats
 from gandrange_desk.errors import NotFound, ValidationFailed
 from gandrange_desk.models import (
-    CreditNote, Family, Invoice, InvoiceStatus, PaymentAllocation, PaymentMode, Request, RequestKind,
+    Child, CreditNote, Family, Invoice, InvoiceStatus, PaymentAllocation, PaymentMode, Request, RequestKind,
     RequestSource, RequestStatus, School,
 )
 from gandrange_desk.services.billing.credit_notes import credit_note_pdf_bytes
@@ -87,26 +87,37 @@ def _sections(f: Family, schools: dict[int, str]) -> list[Section]:
     return out
 
 
-def _load(s, family_id: int) -> Family:
+def _load(s, family_id: int, *, pickups: bool = False) -> Family:
+    """The family with its guardians and children in three statements (eager, never one lazy
+    load per member); with `pickups`, the children's pick-up persons in one more."""
+    children = selectinload(Family.children)
+    if pickups:
+        children = children.selectinload(Child.pickup_persons)
     f = s.execute(select(Family).where(Family.id == family_id).options(
-        selectinload(Family.guardians), selectinload(Family.children))).scalar_one_or_none()
+        selectinload(Family.guardians), children)).scalar_one_or_none()
     if f is None:
         raise NotFound("Famille introuvable.")
     return f
 
 
 def household(desk: Desk, family_id: int) -> Household:
+    """Every section of « Ma famille » and the changes waiting for the desk: a fixed number of
+    statements whatever the number of members and of pending changes."""
     with desk.read() as s:
-        f = _load(s, family_id)
-        schools = {sc.id: sc.name for sc in s.execute(select(School)).scalars()}
+        requests = s.execute(select(Request).where(
+            Request.family_id == family_id, Request.kind == RequestKind.FAMILY_CHANGE,
+            Request.status == RequestStatus.PENDING).order_by(Request.submitted_at)).scalars().all()
+        payloads = [(r, request_payload(r)) for r in requests]
+        # A pending change of a pick-up person reads the children's pick-up persons: all at once.
+        pickups = any(".pickups[" in str(path) for _r, p in payloads for path in (p.get("changes") or {}))
+        f = _load(s, family_id, pickups=pickups)
+        schools = {sid: name for sid, name in s.execute(select(School.id, School.name))}
         sections = _sections(f, schools)
         pending = []
-        for r in s.execute(select(Request).where(
-                Request.family_id == family_id, Request.kind == RequestKind.FAMILY_CHANGE,
-                Request.status == RequestStatus.PENDING).order_by(Request.submitted_at)).scalars():
+        for r, payload in payloads:
             # The desk's own reading of the change (its labels, a new member or pick-up person in
             # words), so the family and the clerk see the same request.
-            shown = family_change_fields(f, request_payload(r), schools)
+            shown = family_change_fields(f, payload, schools)
             pending.append(PendingChange(r.submitted_at, [(c.label, c.new) for c in shown]))
         return Household(f.name, f.ref, f.portal_login or "", f.payment_mode, sections, pending)
 

@@ -127,7 +127,7 @@ def preview_period(desk, child_ids: Iterable[int], unit_id: int, first: date, la
     """What "Réserver" would do, for the dialog's live total: no write."""
     child_ids = sorted(set(child_ids))
     with desk.read() as s:
-        cal = Calendar.load(s)
+        cal = Calendar.load_shared(s)  # the same calendar; its year's closed days kept per process
         plan = plan_for(s, cal, unit_id, first, last, week_type, weekdays)
         taken = 0
         if plan.days and child_ids:
