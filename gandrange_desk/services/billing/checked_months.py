@@ -71,6 +71,7 @@ def _next(month: date) -> date:
 
 
 _INPUTS, _TAG = 48, 16  # hex digits of a fingerprint: the comparison's inputs, then the issued invoices
+INPUTS = _INPUTS
 
 
 def _tag(*parts) -> str:
@@ -102,6 +103,7 @@ class Fingerprints:
     def __init__(self, s: Session, units: dict, quotients, rules, unit_ids: list[int]):
         self.s, self.unit_ids = s, unit_ids
         self._common = self._common_digest(units, quotients, rules)
+        self.common = self._common  # what every month's drafts depend on too (`draft_keys`)
         self.issued = issued_tag(s)
 
     def _common_digest(self, units: dict, quotients, rules) -> bytes:

@@ -20,7 +20,7 @@ from gandrange_desk.models import (
     Activity, BilledDay, CellState, Invoice, InvoiceLine, InvoiceStatus, LineKind, Presence, Unit,
 )
 from gandrange_desk.services.attendance.rules import AttendanceRules, Outcome, day_billing
-from gandrange_desk.services.billing import regularisation
+from gandrange_desk.services.billing import draft_keys, regularisation
 from gandrange_desk.services.billing.rows import replace_rows
 
 BILLED_STATES = (CellState.R.value, CellState.AF.value)
@@ -275,14 +275,17 @@ _FRESH_DRAFT = dict(number=None, issued_at=None, issued_by=None, issue_date=None
 _CHUNK = 500
 
 
-def write_drafts(s: Session, month: date, invoice_rows: list[dict], drafts: list[Draft],
-                 previous: dict[int, int]) -> list[int]:
-    """The month's drafts written over its `previous` ones (family -> draft id; their lines are
-    already deleted). A family's previous draft keeps its row, rewritten as a new one would be
-    (its version moves on, so an edit begun before fails as if the draft had gone); its lines
-    and billed days are replaced by difference (`rows.replace_rows`): a re-run over a month that barely moved deletes and inserts a few rows, not 170,000 at 8,000 families.
-    Drafts of families with nothing to bill any more are deleted. Returns the drafts' ids, in
-    the order of `invoice_rows`."""
+def write_drafts(s: Session, month: date, invoice_rows: list[dict], drafts: list[Draft | None],
+                 previous: dict[int, int], keys: list[str | None] | None = None) -> list[int]:
+    """The month's drafts written over its `previous` ones (family -> draft id). A family's
+    previous draft keeps its row, rewritten as a new one would be (its version moves on, so an
+    edit begun before fails as if the draft had gone); its lines and billed days are replaced by
+    difference (`rows.replace_rows`): a re-run over a month that barely moved deletes and
+    inserts a few rows, not 170,000 at 8,000 families. A draft given as None was found unchanged
+    (`draft_keys`): its row is stamped like the others, its lines and billed days are not read
+    nor written. `keys` (the inputs key of each built draft) are stored with the sums of the
+    rows written (`invoice.draft_key`). Drafts of families with nothing to bill any more are
+    deleted. Returns the drafts' ids, in the order of `invoice_rows`."""
     table = Invoice.__table__
     billed = {row["family_id"] for row in invoice_rows}
     gone = [invoice_id for family_id, invoice_id in previous.items() if family_id not in billed]
@@ -300,15 +303,29 @@ def write_drafts(s: Session, month: date, invoice_rows: list[dict], drafts: list
         # keep RETURNING in order); ids come back by the (family, month) unique key.
         s.execute(insert(table), new_rows)
     kept = [{**{k: v for k, v in row.items() if k not in ("family_id", "month", "version")},
-             "draft_id": previous[row["family_id"]]} for row in invoice_rows if row["family_id"] in previous]
+             "draft_id": previous[row["family_id"]]} for row, draft in zip(invoice_rows, drafts)
+            if row["family_id"] in previous and draft is not None]
     if kept:
         s.execute(update(table).where(table.c.id == bindparam("draft_id"))
                   .values(version=table.c.version + 1, **_FRESH_DRAFT), kept)
+    unchanged = [(previous[row["family_id"]], row) for row, draft in zip(invoice_rows, drafts) if draft is None]
+    for start in range(0, len(unchanged), _CHUNK):
+        # The same row as a rebuild would write, but for the run's stamp: one statement per chunk.
+        chunk = unchanged[start:start + _CHUNK]
+        stamp = chunk[0][1]
+        s.execute(update(table).where(table.c.id.in_([i for i, _row in chunk]))
+                  .values(version=table.c.version + 1, prepared_at=stamp["prepared_at"],
+                          updated_at=stamp["updated_at"], updated_by=stamp["updated_by"], **_FRESH_DRAFT))
     id_of = dict(s.execute(select(Invoice.family_id, Invoice.id).where(
         Invoice.month == month, Invoice.status == InvoiceStatus.DRAFT)).all())
     all_lines, all_days = [], []
+    rebuilt: list[int] = []  # previous drafts built again
     for row, draft in zip(invoice_rows, drafts):
+        if draft is None:
+            continue
         invoice_id = id_of[row["family_id"]]
+        if row["family_id"] in previous:
+            rebuilt.append(invoice_id)
         for position, line in enumerate(draft.lines):
             all_lines.append((invoice_id, position, line["child_id"], line["child_name"], line["unit_id"],
                               line["kind"], line["label"], line["dates"], line["quantity"],
@@ -316,10 +333,32 @@ def write_drafts(s: Session, month: date, invoice_rows: list[dict], drafts: list
         all_days += [(invoice_id, *record) for record in draft.records]
     # Driver-level, like the billed days: plain values, nothing for the ORM to bind.
     connection = s.connection()
-    replace_rows(connection, "invoice_line", _LINE_COLUMNS, all_lines,
-                 "invoice_id IN (SELECT id FROM invoice WHERE month = ? AND status = ?)" if kept else "",
-                 (month.isoformat() if connection.dialect.name == "sqlite" else month, InvoiceStatus.DRAFT.value))
-    regularisation.replace_billed_days(s, month, all_days, bool(kept))
+    day_values = regularisation._day_values(connection.dialect, all_days)
+    sqlite = connection.dialect.name == "sqlite"
+    if not unchanged:  # every previous draft rebuilt: their rows read in one go
+        where = "invoice_id IN (SELECT id FROM invoice WHERE month = ? AND status = ?)" if kept else ""
+        params = (month.isoformat() if sqlite else month, InvoiceStatus.DRAFT.value)
+        replace_rows(connection, "invoice_line", _LINE_COLUMNS, all_lines, where, params)
+        replace_rows(connection, "billed_day", regularisation._DAY_COLUMNS, day_values, where, params)
+    else:  # only the rebuilt drafts' rows are compared; the unchanged drafts' rows stay as they are
+        for name, columns, values in (("invoice_line", _LINE_COLUMNS, all_lines),
+                                      ("billed_day", regularisation._DAY_COLUMNS, day_values)):
+            per_invoice: dict[int, list] = defaultdict(list)
+            for value in values:
+                per_invoice[value[0]].append(value)
+            for start in range(0, len(rebuilt), _CHUNK):
+                chunk = rebuilt[start:start + _CHUNK]
+                replace_rows(connection, name, columns, [v for i in chunk for v in per_invoice.pop(i, ())],
+                             f"invoice_id IN ({', '.join('?' * len(chunk))})", tuple(chunk))
+            replace_rows(connection, name, columns, [v for rows in per_invoice.values() for v in rows], "", ())
+    if keys is not None:
+        days, lines = draft_keys.days_content(day_values), draft_keys.lines_content(all_lines)
+        stored = [{"key": f"{key}|{draft_keys.content(days.get(id_of[row['family_id']]), lines.get(id_of[row['family_id']]))}",
+                   "draft_id": id_of[row["family_id"]]}
+                  for row, draft, key in zip(invoice_rows, drafts, keys) if draft is not None and key is not None]
+        if stored:
+            s.execute(update(table).where(table.c.id == bindparam("draft_id")).values(draft_key=bindparam("key")),
+                      stored)
     return [id_of[row["family_id"]] for row in invoice_rows]
 
 
