@@ -40,7 +40,7 @@ def _cmod(x: int) -> int:
 
 
 def _terms(values, factors) -> int:
-    return sum(_cmod(v * f) for v, f in zip(values, factors))
+    return _cmod(sum(v * f for v, f in zip(values, factors)))
 
 
 def _day_number(d) -> int:
@@ -85,11 +85,12 @@ def content(days: list[int] | None, lines: list[int] | None) -> str:
 
 
 def _sql_terms(columns, factors):
+    # One remainder per row: the products stay below 2^58 (ids and days below 2^26, factors 2^31).
     total = None
     for column, f in zip(columns, factors):
-        term = (cast(column, BigInteger) * f) % _P
+        term = cast(column, BigInteger) * f
         total = term if total is None else total + term
-    return total
+    return total % _P
 
 
 def content_of_drafts(connection: Connection, month: date) -> dict[int, str]:
