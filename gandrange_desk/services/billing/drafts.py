@@ -116,6 +116,7 @@ class MonthCells:
                 self.units[c].append(u)
         self._days: dict[int, date] = {}
         self._made: dict[int, dict[int, list]] = {}
+        self._patterns: dict[tuple, tuple] = {}
 
     def __contains__(self, child_id) -> bool:
         return child_id in self.units
@@ -142,7 +143,17 @@ class MonthCells:
 
     def _days_of(self, c: int, u: int) -> list:
         r, af, _da, lates = self.masks.get((c, u), (0, 0, 0, 0))
-        how_of = self.changed.get((c, u), {})
+        how_of = self.changed.get((c, u))
+        if how_of is None and (c, u) not in self.walk_ins:
+            # Most children share a few weekly patterns: their days (tuples) are made once per pattern.
+            key = (r, af, lates)
+            found = self._patterns.get(key)
+            if found is None:
+                found = self._patterns[key] = tuple(self._made_days(r, af, lates, {}))
+            return found  # read only (`family_draft` iterates it)
+        return self._made_days(r, af, lates, how_of or {}) + self.walk_ins.get((c, u), [])
+
+    def _made_days(self, r: int, af: int, lates: int, how_of: dict) -> list:
         days, day_of, r_state, af_state = [], self._days, CellState.R.value, CellState.AF.value
         rest = r | af
         while rest:
@@ -156,7 +167,7 @@ class MonthCells:
             if day is None:
                 day = day_of[n] = self.month.replace(day=n)
             days.append((day, r_state if r & low else af_state, bool(lates & low), how))
-        return days + self.walk_ins.get((c, u), [])
+        return days
 
 
 def month_cells(s: Session, month: date, last: date, unit_ids: list[int], rules: AttendanceRules):
@@ -318,9 +329,9 @@ def write_drafts(s: Session, month: date, invoice_rows: list[dict], drafts: list
     difference (`rows.replace_rows`): a re-run over a month that barely moved deletes and
     inserts a few rows, not 170,000 at 8,000 families. A draft given as None was found unchanged
     (`draft_keys`): its row is stamped like the others, its lines and billed days are not read
-    nor written. `keys` (the inputs key of each built draft) are stored with the sums of the
-    rows written (`invoice.draft_key`). Drafts of families with nothing to bill any more are
-    deleted. Returns the drafts' ids, in the order of `invoice_rows`."""
+    nor written. `keys` (the inputs key of each built draft, `draft_keys`) are stored with the
+    sums of the rows as written (`invoice.draft_key`). Drafts of families with nothing to bill
+    any more are deleted. Returns the drafts' ids, in the order of `invoice_rows`."""
     table = Invoice.__table__
     billed = {row["family_id"] for row in invoice_rows}
     gone = [invoice_id for family_id, invoice_id in previous.items() if family_id not in billed]
@@ -387,13 +398,14 @@ def write_drafts(s: Session, month: date, invoice_rows: list[dict], drafts: list
                              f"invoice_id IN ({', '.join('?' * len(chunk))})", tuple(chunk))
             replace_rows(connection, name, columns, [v for rows in per_invoice.values() for v in rows], "", ())
     if keys is not None:
-        days, lines = draft_keys.days_content(day_values), draft_keys.lines_content(all_lines)
-        stored = [{"key": f"{key}|{draft_keys.content(days.get(id_of[row['family_id']]), lines.get(id_of[row['family_id']]))}",
-                   "draft_id": id_of[row["family_id"]]}
-                  for row, draft, key in zip(invoice_rows, drafts, keys) if draft is not None and key is not None]
-        if stored:
-            s.execute(update(table).where(table.c.id == bindparam("draft_id")).values(draft_key=bindparam("key")),
-                      stored)
+        built = {id_of[row["family_id"]]: key for row, draft, key in zip(invoice_rows, drafts, keys)
+                 if draft is not None and key is not None}
+        if built:
+            rows_now = draft_keys.content_of_drafts(connection, month, None if not unchanged else list(built))
+            mark = "?" if connection.dialect.paramstyle == "qmark" else "%s"
+            connection.exec_driver_sql(f"UPDATE invoice SET draft_key = {mark} WHERE id = {mark}",
+                                       [(f"{key}|{rows_now.get(i) or draft_keys.content(None, None)}", i)
+                                        for i, key in built.items()])
     return [id_of[row["family_id"]] for row in invoice_rows]
 
 
