@@ -132,3 +132,14 @@ def test_a_draft_row_changed_by_hand_is_rebuilt_even_when_its_totals_are_the_sam
     assert {d[4] for d in rewritten[1]} == {"R"}
     fresh, fresh_drafts = _afresh(desk)
     assert _summary(fresh) == _summary(again) and fresh_drafts == rewritten
+
+
+def test_another_version_of_the_billing_code_builds_every_draft_again(november, monkeypatch):
+    from gandrange_desk.services.billing import draft_keys
+
+    desk = november["desk"]
+    _december(november)
+    monkeypatch.setattr(draft_keys, "_CODE", [b"another version"])
+    with built(monkeypatch) as families:
+        invoicing.prepare(desk, DEC)
+    assert sorted(families) == sorted([november["martin"], november["sansqf"], november["tardif"]])

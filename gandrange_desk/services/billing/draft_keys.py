@@ -93,8 +93,35 @@ def billed_totals(content_text: str) -> tuple[int, int, int]:
 
 def inputs_key(common: bytes, *parts) -> str:
     digest = hashlib.sha256(common)
+    digest.update(code_digest())
     digest.update(repr(parts).encode())
     return digest.hexdigest()[:40]
+
+
+_CODE: list[bytes] = []
+# The code that makes a draft from its inputs: another version of it (new words, a rule
+# changed) builds every draft again.
+_MODULES = ("gandrange_desk.services.billing.drafts", "gandrange_desk.services.billing.invoicing",
+            "gandrange_desk.services.billing.regularisation", "gandrange_desk.services.billing.tariffs",
+            "gandrange_desk.services.billing.draft_keys", "gandrange_desk.services.attendance.rules",
+            "gandrange_desk.formats")
+
+
+def code_digest() -> bytes:
+    if not _CODE:
+        import importlib
+        from pathlib import Path
+
+        import gandrange_desk
+
+        digest = hashlib.sha256(gandrange_desk.__version__.encode())
+        for name in _MODULES:
+            try:
+                digest.update(Path(importlib.import_module(name).__file__).read_bytes())
+            except (OSError, TypeError):  # no source beside the code (a frozen build): its version says it
+                digest.update(name.encode())
+        _CODE.append(digest.digest())
+    return _CODE[0]
 
 
 def split(key: str | None) -> tuple[str | None, str | None]:
