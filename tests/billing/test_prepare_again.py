@@ -143,3 +143,18 @@ def test_another_version_of_the_billing_code_builds_every_draft_again(november, 
     with built(monkeypatch) as families:
         invoicing.prepare(desk, DEC)
     assert sorted(families) == sorted([november["martin"], november["sansqf"], november["tardif"]])
+
+
+def test_a_quotient_entered_for_one_family_rebuilds_that_familys_draft_only(november, monkeypatch):
+    from gandrange_desk.models import QuotientRecord
+
+    desk = november["desk"]
+    _december(november)
+    with desk.unit_of_work() as s:  # from December: its own price changes, no other family's
+        s.add(QuotientRecord(family_id=november["sansqf"], value=650, valid_from=date(2026, 12, 1)))
+    with built(monkeypatch) as families:
+        again = invoicing.prepare(desk, DEC)
+    assert families == [november["sansqf"]]
+    rewritten = _drafts_as_written(desk)
+    fresh, fresh_drafts = _afresh(desk)
+    assert _summary(fresh) == _summary(again) and fresh_drafts == rewritten

@@ -103,21 +103,25 @@ class Fingerprints:
     def __init__(self, s: Session, units: dict, quotients, rules, unit_ids: list[int]):
         self.s, self.unit_ids = s, unit_ids
         self._common = self._common_digest(units, quotients, rules)
-        self.common = self._common  # what every month's drafts depend on too (`draft_keys`)
         self.issued = issued_tag(s)
 
     def _common_digest(self, units: dict, quotients, rules) -> bytes:
         connection = self.s.connection()
-        digest = hashlib.sha256()
-        digest.update(repr(sorted(units.items())).encode())
-        digest.update(repr(rules).encode())
+        digest, shared = hashlib.sha256(), hashlib.sha256()
+        for part in (repr(sorted(units.items())).encode(), repr(rules).encode()):
+            digest.update(part)
+            shared.update(part)
         digest.update(repr(quotients.fingerprint()).encode())
         # Driver-level reads: plain tuples, whose repr costs a tenth of a Row's.
         for table in (Tariff.__table__, TariffBracket.__table__, Unit.__table__):
-            digest.update(repr(connection.exec_driver_sql(f"SELECT * FROM {table.name} ORDER BY id").fetchall())
-                          .encode())
-        digest.update(repr(connection.exec_driver_sql(
-            "SELECT id, family_id, birth_date, pai FROM child ORDER BY id").fetchall()).encode())
+            part = repr([tuple(r) for r in connection.exec_driver_sql(f"SELECT * FROM {table.name} ORDER BY id")]).encode()
+            digest.update(part)
+            shared.update(part)
+        digest.update(repr([tuple(r) for r in connection.exec_driver_sql(
+            "SELECT id, family_id, birth_date, pai FROM child ORDER BY id")]).encode())
+        # What every draft of a month depends on (`draft_keys`): the same but for every family's
+        # quotients and children, which a family's own draft key holds.
+        self.shared = shared.digest()
         return digest.digest()
 
     def of(self, month: date) -> str:

@@ -1,10 +1,11 @@
 """What a month's draft was built from and what it holds, so that preparing again skips it.
 
-A family's draft depends on its children's cells and marks of the month, its children (name,
-birth date, PAI), its address, first guardian, mandate and pending cancellations, its
-regularisation lines, and on what every draft depends on (tariffs, brackets, units, every
-family's quotients, every child's family, the attendance settings: `checked_months`' common
-part). `inputs_key` hashes all of it from the rows prepare has already read.
+A family's draft depends on its children's cells and marks of the month, its children (family,
+name, birth date, PAI), its address, quotients, first guardian, mandate and pending
+cancellations, its regularisation lines, and on what every draft depends on (tariffs, brackets,
+units and activities, the attendance settings: `checked_months.Fingerprints.shared`, and the
+billing code itself, `code_digest`). `inputs_key` hashes all of it from the rows prepare has
+already read: a quotient entered for one family rebuilds that family's draft only.
 
 A draft's key (`invoice.draft_key`) is that inputs key and the sums of its rows as the database
 holds them once written (billed days and lines: count, prices, surcharges, and per-row hashes

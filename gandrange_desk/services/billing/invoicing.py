@@ -209,8 +209,8 @@ def prepare(desk: Desk, month: date | str, progress: Progress | None = None) -> 
         # A family whose draft's inputs and rows are as the last run left them is not built again
         # (`draft_keys`), provided that run proved the month's drafts and they are still those.
         rows_now = _unchanged_rows(s, month, previous_rows)
-        inputs_of = _family_inputs(fingerprints.common, month, seen, families, first_guardian, mandated,
-                                   pending_da, family_children, regul)
+        inputs_of = _family_inputs(fingerprints.shared, month, seen, families, first_guardian, mandated,
+                                   pending_da, family_children, regul, quotients)
 
         now = desk.now()
         invoice_rows, drafts, keys = [], [], []
@@ -332,10 +332,10 @@ def _unchanged_rows(s: Session, month: date, previous_rows: dict) -> dict[int, s
 
 
 def _family_inputs(common: bytes, month: date, seen, families: dict, first_guardian: dict, mandated: set,
-                   pending_da: dict, family_children: dict, regul: dict):
+                   pending_da: dict, family_children: dict, regul: dict, quotients):
     """family -> the key of everything its draft is built from (`draft_keys`), from the rows
     this run has read: its children's cells (day masks) and marks of the month, its children,
-    family row, first guardian, mandate, pending cancellations and regularisation."""
+    family row and quotients, first guardian, mandate, pending cancellations and regularisation."""
     booked: dict[int, list] = defaultdict(list)
     for (c, u), masks in seen.booked.items():
         booked[c].append((u, *masks))
@@ -352,7 +352,7 @@ def _family_inputs(common: bytes, month: date, seen, families: dict, first_guard
         reg = regul.get(family_id)
         return draft_keys.inputs_key(
             common, month_text, tuple(families[family_id]), first_guardian.get(family_id), family_id in mandated,
-            pending_da.get(family_id, 0),
+            pending_da.get(family_id, 0), quotients.of(family_id),
             [(kid.id, kid.family_id, kid.name, kid.birth_date.isoformat() if kid.birth_date else None, kid.pai,
               sorted(booked.get(kid.id, ())), sorted(marked.get(kid.id, ())), sorted(present.get(kid.id, ())))
              for kid in kids],
