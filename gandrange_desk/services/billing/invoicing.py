@@ -208,9 +208,12 @@ def prepare(desk: Desk, month: date | str, progress: Progress | None = None) -> 
         result.changes.invoices.update(previous.values())  # rewritten below, or gone
         # A family whose draft's inputs and rows are as the last run left them is not built again
         # (`draft_keys`), provided that run proved the month's drafts and they are still those.
-        rows_now = _unchanged_rows(s, month, previous_rows)
         inputs_of = _family_inputs(fingerprints.shared, month, seen, families, first_guardian, mandated,
                                    pending_da, family_children, regul, quotients)
+        key_of = {family_id: inputs_of(family_id) for family_id in family_ids}
+        # The drafts' rows are read back only when some family's inputs are those of its draft.
+        rows_now = _unchanged_rows(s, month, previous_rows) if any(
+            r.draft_key and r.draft_key.startswith(f"{key_of.get(f)}|") for f, r in previous_rows.items()) else None
 
         now = desk.now()
         invoice_rows, drafts, keys = [], [], []
@@ -225,7 +228,7 @@ def prepare(desk: Desk, month: date | str, progress: Progress | None = None) -> 
                     progress.step(done, total, f"Préparation : {done} / {total} familles")
             fam = families[family_id]
             reg = regul.get(family_id)
-            key = inputs_of(family_id)
+            key = key_of[family_id]
             before = previous_rows.get(family_id)
             if rows_now is not None and before is not None and before.draft_key == f"{key}|{rows_now.get(before.id)}":
                 # Unchanged since the last run: the same draft, its row only stamped.
