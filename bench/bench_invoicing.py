@@ -39,11 +39,33 @@ def prepare_month(base) -> dict:
         times.append(time.perf_counter() - started)
         cpu.append(time.process_time() - started_cpu)
     value = statistics.median(times) * 1000
+    # A run after one cell changed: preparing again rebuilds only the drafts whose inputs moved
+    # (`billing.draft_keys`); the runs above after the first change nothing.
+    change_one_cell(desk)
+    started, started_cpu = time.perf_counter(), time.process_time()
+    invoicing.prepare(desk, MONTH)
+    one_ms, one_cpu = time.perf_counter() - started, time.process_time() - started_cpu
     # CPU time too: on a shared, loaded machine wall time mostly measures the neighbours.
     return {"value": round(value, 1), "unit": "ms", "target": "≤ 3000 ms", "ok": value <= 3000,
             "invoices": result.invoices, "regularisations": result.regularisations,
             "runs_ms": [round(t * 1000, 1) for t in times],
-            "cpu_ms": round(statistics.median(cpu) * 1000, 1)}
+            "cpu_ms": round(statistics.median(cpu) * 1000, 1),
+            "runs_cpu_ms": [round(t * 1000, 1) for t in cpu],
+            "one_cell_changed_ms": round(one_ms * 1000, 1), "one_cell_changed_cpu_ms": round(one_cpu * 1000, 1),
+            "note": "1st run builds every draft (the base's drafts have no key); the next ones change nothing"}
+
+
+def change_one_cell(desk) -> None:
+    """One R cell of the month made AF (or back): one family's draft to build again."""
+    from sqlalchemy import case, update
+
+    from gandrange_desk.models import Booking
+
+    with desk.unit_of_work() as s:
+        cell = s.execute(select(Booking.id).where(Booking.day >= MONTH, Booking.day < date(2026, 12, 1),
+                                                  Booking.state.in_(("R", "AF"))).order_by(Booking.id).limit(1)).scalar()
+        s.execute(update(Booking).where(Booking.id == cell)
+                  .values(state=case((Booking.state == "R", "AF"), else_="R")))
 
 
 def _supervisor():

@@ -41,6 +41,9 @@ class Invoice(Versioned, Base):
     billed_address: Mapped[str] = mapped_column(Text, default="")
     pdf: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True, deferred=True)
     sent_at: Mapped[datetime | None] = mapped_column(AwareDateTime(), nullable=True)
+    # A draft's inputs and rows as prepared (`billing.draft_keys`): preparing again skips it while
+    # both are unchanged. None on issued invoices' history and on drafts from before 0013.
+    draft_key: Mapped[str | None] = mapped_column(String(200), nullable=True)
 
     lines: Mapped[list["InvoiceLine"]] = relationship(
         back_populates="invoice", cascade="all, delete-orphan", order_by="InvoiceLine.position"

@@ -12,15 +12,15 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 
-from sqlalchemy import bindparam, delete, insert, select, update
+from sqlalchemy import and_, bindparam, case, delete, func, insert, select, update
 from sqlalchemy.orm import Session
 
 from gandrange_desk import formats
 from gandrange_desk.models import (
-    Activity, BilledDay, CellState, Invoice, InvoiceLine, InvoiceStatus, LineKind, Presence, Unit,
+    Activity, BilledDay, Booking, CellState, Invoice, InvoiceLine, InvoiceStatus, LineKind, Presence, Unit,
 )
 from gandrange_desk.services.attendance.rules import AttendanceRules, Outcome, day_billing
-from gandrange_desk.services.billing import regularisation
+from gandrange_desk.services.billing import draft_keys, regularisation
 from gandrange_desk.services.billing.rows import replace_rows
 
 BILLED_STATES = (CellState.R.value, CellState.AF.value)
@@ -78,55 +78,111 @@ _FREE_WORDS = {
 }
 
 
-def _read_cells(s: Session, month: date, last: date, unit_ids: list[int]) -> list[tuple]:
-    """The month's R, AF and DA cells as plain rows (child, unit, day, state, late): the largest
-    read of the run (160,000 rows at 8,000 families), at driver level so each row costs a tuple,
-    not a Row with its per-column processing (SQLite's days stay strings: see `month_cells`)."""
-    connection = s.connection()
-    mark = "?" if connection.dialect.paramstyle == "qmark" else "%s"
-    states = (CellState.R.value, CellState.AF.value, CellState.DA.value)
-    sql = (f"SELECT child_id, unit_id, day, state, late FROM booking WHERE unit_id IN ({', '.join([mark] * len(unit_ids))}) "
-           f"AND day >= {mark} AND day <= {mark} AND state IN ({mark}, {mark}, {mark})")
-    bounds = (month.isoformat(), last.isoformat()) if connection.dialect.name == "sqlite" else (month, last)
-    return connection.exec_driver_sql(sql, (*unit_ids, *bounds, *states)).fetchall()
+def _read_masks(s: Session, month: date, last: date, unit_ids: list[int]) -> dict[tuple[int, int], list[int]]:
+    """The month's R, AF and DA cells grouped by the database per (child, unit) as day masks:
+    [R, AF, DA, late among R and AF]. The largest read of the run (160,000 cells at 8,000
+    families) reaches Python as 20,000 rows; a cell is unique per (child, unit, day), so a
+    group's sum of day bits is its exact set of days."""
+    state, late = Booking.state, Booking.late
+    bit = regularisation._day_bit(Booking.day, s.get_bind().dialect.name)
+    rows = s.connection().execute(
+        select(Booking.child_id, Booking.unit_id, func.sum(case((state == CellState.R.value, bit), else_=0)),
+               func.sum(case((state == CellState.AF.value, bit), else_=0)),
+               func.sum(case((state == CellState.DA.value, bit), else_=0)),
+               func.sum(case((and_(late.is_(True), state.in_(BILLED_STATES)), bit), else_=0)))
+        .where(Booking.unit_id.in_(unit_ids), Booking.day >= month, Booking.day <= last,
+               state.in_((CellState.R.value, CellState.AF.value, CellState.DA.value)))
+        .group_by(Booking.child_id, Booking.unit_id)).tuples().all()
+    return {(c, u): [int(r or 0), int(af or 0), int(da or 0), int(lates or 0)] for c, u, r, af, da, lates in rows}
+
+
+class MonthCells:
+    """child -> unit -> [(day, state, late, how)] of the days to bill, attendance applied; a
+    child's days are made from the month's masks when asked for (`get`), so that a run which
+    builds few drafts (`draft_keys`) does not make the month's 160,000."""
+
+    def __init__(self, month: date, masks: dict, changed: dict, walk_ins: dict):
+        self.month, self.masks, self.changed, self.walk_ins = month, masks, changed, walk_ins
+        self.units: dict[int, list[int]] = defaultdict(list)  # child -> units with a day to bill
+        for (c, u), (r, af, _da, _late) in masks.items():
+            removed = changed.get((c, u))
+            billed = r | af
+            if removed:
+                billed &= ~sum(1 << n for n, how in removed.items() if how is None)
+            if billed or (c, u) in walk_ins:
+                self.units[c].append(u)
+        for c, u in walk_ins:
+            if (c, u) not in masks:
+                self.units[c].append(u)
+        self._days: dict[int, date] = {}
+        self._made: dict[int, dict[int, list]] = {}
+        self._patterns: dict[tuple, tuple] = {}
+
+    def __contains__(self, child_id) -> bool:
+        return child_id in self.units
+
+    def __iter__(self):
+        return iter(self.units)
+
+    def __len__(self) -> int:
+        return len(self.units)
+
+    def get(self, child_id: int, default=None):
+        found = self._made.get(child_id)
+        if found is None:
+            if child_id not in self.units:
+                return default
+            found = self._made[child_id] = {u: self._days_of(child_id, u) for u in self.units[child_id]}
+        return found
+
+    def __getitem__(self, child_id: int):
+        found = self.get(child_id)
+        if found is None:
+            raise KeyError(child_id)
+        return found
+
+    def _days_of(self, c: int, u: int) -> list:
+        r, af, _da, lates = self.masks.get((c, u), (0, 0, 0, 0))
+        how_of = self.changed.get((c, u))
+        if how_of is None and (c, u) not in self.walk_ins:
+            # Most children share a few weekly patterns: their days (tuples) are made once per pattern.
+            key = (r, af, lates)
+            found = self._patterns.get(key)
+            if found is None:
+                found = self._patterns[key] = tuple(self._made_days(r, af, lates, {}))
+            return found  # read only (`family_draft` iterates it)
+        return self._made_days(r, af, lates, how_of or {}) + self.walk_ins.get((c, u), [])
+
+    def _made_days(self, r: int, af: int, lates: int, how_of: dict) -> list:
+        days, day_of, r_state, af_state = [], self._days, CellState.R.value, CellState.AF.value
+        rest = r | af
+        while rest:
+            low = rest & -rest
+            rest ^= low
+            n = low.bit_length() - 1
+            how = how_of.get(n, AS_BOOKED)
+            if how is None:
+                continue  # not billed once attendance is applied
+            day = day_of.get(n)
+            if day is None:
+                day = day_of[n] = self.month.replace(day=n)
+            days.append((day, r_state if r & low else af_state, bool(lates & low), how))
+        return days
 
 
 def month_cells(s: Session, month: date, last: date, unit_ids: list[int], rules: AttendanceRules):
-    """child -> unit -> [(day, state, late, how)] of the days to bill; child -> unit -> outcome
-    -> [days] of the marked days not billed; child -> its pending cancellations (DA); and the
-    month as `regularisation.compare` reads it (`MonthSeen`), for the draft's proof. One read
-    of the month's cells, two of its marks (see `regularisation._marks`)."""
-    # One pass over the rows, keyed by (child, unit): the day's state is kept as bit masks
-    # (R, AF, DA, and the late ones among R and AF) rather than a dict entry per cell; SQLite's day strings become dates once each.
-    day_of: dict = {}
-    per_pair: dict[tuple[int, int], list] = {}
-    masks: dict[tuple[int, int], list[int]] = {}
+    """child -> unit -> [(day, state, late, how)] of the days to bill (`MonthCells`); child ->
+    unit -> outcome -> [days] of the marked days not billed; child -> its pending cancellations
+    (DA); and the month as `regularisation.compare` reads it (`MonthSeen`), for the draft's
+    proof. One grouped read of the month's cells, two of its marks (see `regularisation._marks`)."""
+    masks = _read_masks(s, month, last, unit_ids)
     pending_da: dict[int, int] = defaultdict(int)
-    r_state, da_state = CellState.R.value, CellState.DA.value
-    for c, u, d, state, late in _read_cells(s, month, last, unit_ids):
-        day = day_of.get(d)
-        if day is None:
-            day = day_of[d] = date.fromisoformat(d) if isinstance(d, str) else d
-        key = (c, u)
-        found = masks.get(key)
-        if found is None:
-            found = masks[key] = [0, 0, 0, 0]
-        if state == da_state:
-            found[2] |= 1 << day.day
-            pending_da[c] += 1
-            continue
-        found[0 if state == r_state else 1] |= 1 << day.day
-        if late:
-            found[3] |= 1 << day.day
-        days = per_pair.get(key)
-        if days is None:
-            days = per_pair[key] = []
-        days.append((day, state, late, AS_BOOKED))
-    cells: dict[int, dict[int, list]] = defaultdict(lambda: defaultdict(list))
-    for (c, u), days in per_pair.items():
-        cells[c][u] = days
+    for (c, _u), (_r, _af, da, _late) in masks.items():
+        if da:
+            pending_da[c] += da.bit_count()
     free: dict[int, dict[int, dict]] = defaultdict(lambda: defaultdict(lambda: defaultdict(list)))
-    changed: dict[tuple, object] = {}
+    changed: dict[tuple, dict] = defaultdict(dict)  # (child, unit) -> day -> None (not billed) or NO_SHOW
+    walk_ins: dict[tuple, list] = defaultdict(list)
     others, present = regularisation._marks(s, month, last + timedelta(days=1), unit_ids)
     nothing = (0, 0, 0, 0)
     marks = [(c, u, d, presence, regularisation.state_of_day(1 << d.day, *masks.get((c, u), nothing)[:3]))
@@ -134,30 +190,20 @@ def month_cells(s: Session, month: date, last: date, unit_ids: list[int], rules:
     for (c, u), days in present.items():
         r, af, da, _late = masks.get((c, u), nothing)
         emptied = days & ~(r | af | da)  # marked present, the cell emptied since: a walk-in
-        marks += [(c, u, month.replace(day=n), Presence.PRESENT.value, None) for n in range(1, 32) if emptied >> n & 1]
+        if emptied:  # seldom: most present days are on a booked cell
+            marks += [(c, u, month.replace(day=n), Presence.PRESENT.value, None) for n in range(1, 32)
+                      if emptied >> n & 1]
     for c, u, d, presence, state in marks:
         found = day_billing(state, presence, rules)
         if found.outcome in _FREE_WORDS:
             free[c][u][found.outcome].append(d)
         if state in BILLED_STATES and not found.billed:
-            changed[(c, u, d)] = None
+            changed[(c, u)][d.day] = None
         elif state in BILLED_STATES and found.outcome == Outcome.NO_SHOW_BILLED:
-            changed[(c, u, d)] = NO_SHOW
+            changed[(c, u)][d.day] = NO_SHOW
         elif found.walk_in:
-            cells[c][u].append((d, WALK_IN, False, WALK_IN))
-    if changed:
-        for (c, u, d), how in changed.items():
-            days = cells[c][u]
-            i = next(i for i, cell in enumerate(days) if cell[0] == d)
-            if how is None:
-                del days[i]
-            else:
-                days[i] = (d, days[i][1], days[i][2], how)
-        for c in {c for c, _u, _d in changed}:
-            for u in [u for u, days in cells[c].items() if not days]:
-                del cells[c][u]
-            if not cells[c]:
-                del cells[c]
+            walk_ins[(c, u)].append((d, WALK_IN, False, WALK_IN))
+    cells = MonthCells(month, masks, dict(changed), dict(walk_ins))
     return cells, free, pending_da, MonthSeen(masks, others, present)
 
 
@@ -275,14 +321,17 @@ _FRESH_DRAFT = dict(number=None, issued_at=None, issued_by=None, issue_date=None
 _CHUNK = 500
 
 
-def write_drafts(s: Session, month: date, invoice_rows: list[dict], drafts: list[Draft],
-                 previous: dict[int, int]) -> list[int]:
-    """The month's drafts written over its `previous` ones (family -> draft id; their lines are
-    already deleted). A family's previous draft keeps its row, rewritten as a new one would be
-    (its version moves on, so an edit begun before fails as if the draft had gone); its lines
-    and billed days are replaced by difference (`rows.replace_rows`): a re-run over a month that barely moved deletes and inserts a few rows, not 170,000 at 8,000 families.
-    Drafts of families with nothing to bill any more are deleted. Returns the drafts' ids, in
-    the order of `invoice_rows`."""
+def write_drafts(s: Session, month: date, invoice_rows: list[dict], drafts: list[Draft | None],
+                 previous: dict[int, int], keys: list[str | None] | None = None) -> list[int]:
+    """The month's drafts written over its `previous` ones (family -> draft id). A family's
+    previous draft keeps its row, rewritten as a new one would be (its version moves on, so an
+    edit begun before fails as if the draft had gone); its lines and billed days are replaced by
+    difference (`rows.replace_rows`): a re-run over a month that barely moved deletes and
+    inserts a few rows, not 170,000 at 8,000 families. A draft given as None was found unchanged
+    (`draft_keys`): its row is stamped like the others, its lines and billed days are not read
+    nor written. `keys` (the inputs key of each built draft, `draft_keys`) are stored with the
+    sums of the rows as written (`invoice.draft_key`). Drafts of families with nothing to bill
+    any more are deleted. Returns the drafts' ids, in the order of `invoice_rows`."""
     table = Invoice.__table__
     billed = {row["family_id"] for row in invoice_rows}
     gone = [invoice_id for family_id, invoice_id in previous.items() if family_id not in billed]
@@ -300,15 +349,29 @@ def write_drafts(s: Session, month: date, invoice_rows: list[dict], drafts: list
         # keep RETURNING in order); ids come back by the (family, month) unique key.
         s.execute(insert(table), new_rows)
     kept = [{**{k: v for k, v in row.items() if k not in ("family_id", "month", "version")},
-             "draft_id": previous[row["family_id"]]} for row in invoice_rows if row["family_id"] in previous]
+             "draft_id": previous[row["family_id"]]} for row, draft in zip(invoice_rows, drafts)
+            if row["family_id"] in previous and draft is not None]
     if kept:
         s.execute(update(table).where(table.c.id == bindparam("draft_id"))
                   .values(version=table.c.version + 1, **_FRESH_DRAFT), kept)
+    unchanged = [(previous[row["family_id"]], row) for row, draft in zip(invoice_rows, drafts) if draft is None]
+    for start in range(0, len(unchanged), _CHUNK):
+        # The same row as a rebuild would write, but for the run's stamp: one statement per chunk.
+        chunk = unchanged[start:start + _CHUNK]
+        stamp = chunk[0][1]
+        s.execute(update(table).where(table.c.id.in_([i for i, _row in chunk]))
+                  .values(version=table.c.version + 1, prepared_at=stamp["prepared_at"],
+                          updated_at=stamp["updated_at"], updated_by=stamp["updated_by"], **_FRESH_DRAFT))
     id_of = dict(s.execute(select(Invoice.family_id, Invoice.id).where(
         Invoice.month == month, Invoice.status == InvoiceStatus.DRAFT)).all())
     all_lines, all_days = [], []
+    rebuilt: list[int] = []  # previous drafts built again
     for row, draft in zip(invoice_rows, drafts):
+        if draft is None:
+            continue
         invoice_id = id_of[row["family_id"]]
+        if row["family_id"] in previous:
+            rebuilt.append(invoice_id)
         for position, line in enumerate(draft.lines):
             all_lines.append((invoice_id, position, line["child_id"], line["child_name"], line["unit_id"],
                               line["kind"], line["label"], line["dates"], line["quantity"],
@@ -316,10 +379,33 @@ def write_drafts(s: Session, month: date, invoice_rows: list[dict], drafts: list
         all_days += [(invoice_id, *record) for record in draft.records]
     # Driver-level, like the billed days: plain values, nothing for the ORM to bind.
     connection = s.connection()
-    replace_rows(connection, "invoice_line", _LINE_COLUMNS, all_lines,
-                 "invoice_id IN (SELECT id FROM invoice WHERE month = ? AND status = ?)" if kept else "",
-                 (month.isoformat() if connection.dialect.name == "sqlite" else month, InvoiceStatus.DRAFT.value))
-    regularisation.replace_billed_days(s, month, all_days, bool(kept))
+    day_values = regularisation._day_values(connection.dialect, all_days)
+    sqlite = connection.dialect.name == "sqlite"
+    if not unchanged:  # every previous draft rebuilt: their rows read in one go
+        where = "invoice_id IN (SELECT id FROM invoice WHERE month = ? AND status = ?)" if kept else ""
+        params = (month.isoformat() if sqlite else month, InvoiceStatus.DRAFT.value)
+        replace_rows(connection, "invoice_line", _LINE_COLUMNS, all_lines, where, params)
+        replace_rows(connection, "billed_day", regularisation._DAY_COLUMNS, day_values, where, params)
+    else:  # only the rebuilt drafts' rows are compared; the unchanged drafts' rows stay as they are
+        for name, columns, values in (("invoice_line", _LINE_COLUMNS, all_lines),
+                                      ("billed_day", regularisation._DAY_COLUMNS, day_values)):
+            per_invoice: dict[int, list] = defaultdict(list)
+            for value in values:
+                per_invoice[value[0]].append(value)
+            for start in range(0, len(rebuilt), _CHUNK):
+                chunk = rebuilt[start:start + _CHUNK]
+                replace_rows(connection, name, columns, [v for i in chunk for v in per_invoice.pop(i, ())],
+                             f"invoice_id IN ({', '.join('?' * len(chunk))})", tuple(chunk))
+            replace_rows(connection, name, columns, [v for rows in per_invoice.values() for v in rows], "", ())
+    if keys is not None:
+        built = {id_of[row["family_id"]]: key for row, draft, key in zip(invoice_rows, drafts, keys)
+                 if draft is not None and key is not None}
+        if built:
+            rows_now = draft_keys.content_of_drafts(connection, month, None if not unchanged else list(built))
+            mark = "?" if connection.dialect.paramstyle == "qmark" else "%s"
+            connection.exec_driver_sql(f"UPDATE invoice SET draft_key = {mark} WHERE id = {mark}",
+                                       [(f"{key}|{rows_now.get(i) or draft_keys.content(None, None)}", i)
+                                        for i, key in built.items()])
     return [id_of[row["family_id"]] for row in invoice_rows]
 
 

@@ -27,15 +27,16 @@ from gandrange_desk import formats
 from gandrange_desk.errors import DeskError, ValidationFailed
 from gandrange_desk.models import (
     Attendance, BilledDay, Booking, Family, Guardian, Invoice, InvoiceStatus, Mandate,
-    MandateState, NumberSequence, PaymentAllocation, PaymentMode, Request, RequestStatus, Role, Structure,
+    MandateState, NumberSequence, PaymentAllocation, PaymentMode, RegularisationCheck, Request, RequestStatus,
+    Role, Structure,
 )
 from gandrange_desk.services.attendance.settings import load_rules
 from gandrange_desk.services.changes import Changes
 from gandrange_desk.services.context import Desk
 from gandrange_desk.services.progress import Progress
-from gandrange_desk.services.billing import checked_months, dates, regularisation
+from gandrange_desk.services.billing import checked_months, dates, draft_keys, regularisation
 from gandrange_desk.services.billing.drafts import (
-    Labels, family_draft, write_drafts, load_units, month_cells, no_cycle_collection, unit_label,
+    Labels, MonthSeen, family_draft, write_drafts, load_units, month_cells, no_cycle_collection, unit_label,
 )
 from gandrange_desk.services.calendar import Calendar
 from gandrange_desk.services.billing.tariffs import PriceBook, QuotientBook
@@ -199,12 +200,24 @@ def prepare(desk: Desk, month: date | str, progress: Progress | None = None) -> 
 
         # The month's previous drafts are rewritten in place (`write_drafts`): a family's draft
         # keeps its row, its lines and billed days that did not change stay.
-        previous = dict(s.execute(select(Invoice.family_id, Invoice.id).where(
-            Invoice.month == month, Invoice.status == InvoiceStatus.DRAFT)).all())
+        previous_rows = {r.family_id: r for r in s.execute(
+            select(Invoice.family_id, Invoice.id, Invoice.draft_key, Invoice.total_cents, Invoice.payment_mode,
+                   Invoice.anomalies, Invoice.billed_name, Invoice.billed_address)
+            .where(Invoice.month == month, Invoice.status == InvoiceStatus.DRAFT)).all()}
+        previous = {family_id: r.id for family_id, r in previous_rows.items()}
         result.changes.invoices.update(previous.values())  # rewritten below, or gone
+        # A family whose draft's inputs and rows are as the last run left them is not built again
+        # (`draft_keys`), provided that run proved the month's drafts and they are still those.
+        inputs_of = _family_inputs(fingerprints.shared, month, seen, families, first_guardian, mandated,
+                                   pending_da, family_children, regul, quotients)
+        key_of = {family_id: inputs_of(family_id) for family_id in family_ids}
+        # The drafts' rows are read back only when some family's inputs are those of its draft.
+        rows_now = _unchanged_rows(s, month, previous_rows) if any(
+            r.draft_key and r.draft_key.startswith(f"{key_of.get(f)}|") for f, r in previous_rows.items()) else None
 
         now = desk.now()
-        invoice_rows, drafts = [], []
+        invoice_rows, drafts, keys = [], [], []
+        skipped_totals = [0, 0, 0]
         pricing = regularisation._Truth(book, quotients)
         labels = Labels(units)
         total = len(family_ids)
@@ -215,6 +228,26 @@ def prepare(desk: Desk, month: date | str, progress: Progress | None = None) -> 
                     progress.step(done, total, f"Préparation : {done} / {total} familles")
             fam = families[family_id]
             reg = regul.get(family_id)
+            key = key_of[family_id]
+            before = previous_rows.get(family_id)
+            if rows_now is not None and before is not None and before.draft_key == f"{key}|{rows_now.get(before.id)}":
+                # Unchanged since the last run: the same draft, its row only stamped.
+                result.unpriced += [a for a in before.anomalies.split("\n") if a.startswith("Pas de tarif")]
+                if reg:
+                    result.regularisations += sum(len(lines) for lines in reg.lines.values())
+                invoice_rows.append(dict(
+                    family_id=family_id, month=month, status=InvoiceStatus.DRAFT.value, prepared_at=now,
+                    total_cents=before.total_cents, payment_mode=before.payment_mode, anomalies=before.anomalies,
+                    billed_name=before.billed_name, billed_address=before.billed_address,
+                    version=1, updated_at=now, updated_by=desk.actor.login,
+                ))
+                drafts.append(None)
+                keys.append(None)
+                for i, x in enumerate(draft_keys.billed_totals(rows_now[before.id])):
+                    skipped_totals[i] += x
+                result.total_cents += before.total_cents
+                result.with_anomalies += bool(before.anomalies)
+                continue
             draft = family_draft(family_id, month, family_children[family_id], cells_by_child, free_by_child, reg,
                                   pricing, labels, rules)
             if draft.anomalies:
@@ -243,6 +276,7 @@ def prepare(desk: Desk, month: date | str, progress: Progress | None = None) -> 
                 version=1, updated_at=now, updated_by=desk.actor.login,
             ))
             drafts.append(draft)
+            keys.append(key)
             result.total_cents += total_cents
             result.with_anomalies += bool(anomalies)
         if progress:
@@ -250,22 +284,84 @@ def prepare(desk: Desk, month: date | str, progress: Progress | None = None) -> 
             progress.step(total, total, "Enregistrement des brouillons…")
         # The drafts bill exactly what the comparison of the month will find once they are
         # issued: proved here, on what this run read, so that the issue records the month as right.
-        records = [record for draft in drafts for record in draft.records]
+        # The unchanged drafts were proved by the last run (the proof holds family by family).
+        built = [draft for draft in drafts if draft is not None]
+        records = [record for draft in built for record in draft.records]
 
         def children_of(ids):
             found = {c: children[c] for c in ids if c in children}
             missing = set(ids) - set(found)
             return found | (regularisation._children(s, missing) if missing else {})
 
-        proved = regularisation.prove_draft(month, seen, records, children_of, units, pricing, labels.unit, rules)
-        ids = write_drafts(s, month, invoice_rows, drafts, previous)
+        month_seen = seen
+        if len(built) < len(drafts):
+            kept_kids = {kid.id for row, draft in zip(invoice_rows, drafts) if draft is None
+                         for kid in family_children[row["family_id"]]}
+            month_seen = MonthSeen({k: v for k, v in seen.booked.items() if k[0] not in kept_kids},
+                                   [m for m in seen.others if m[0] not in kept_kids],
+                                   {k: v for k, v in seen.present.items() if k[0] not in kept_kids})
+        proved = regularisation.prove_draft(month, month_seen, records, children_of, units, pricing, labels.unit,
+                                            rules)
+        ids = write_drafts(s, month, invoice_rows, drafts, previous, keys)
         result.changes.invoices.update(ids)
-        checked_months.record_proof(s, month, inputs if proved else None, ids, checked_months.records_totals(records))
+        totals = [a + b for a, b in zip(skipped_totals, checked_months.records_totals(records))]
+        checked_months.record_proof(s, month, inputs if proved else None, ids, tuple(totals))
         result.invoices = len(invoice_rows)
         desk.audit(s, "invoice.prepare", "invoice_month", None,
                    after={"month": month.isoformat(), "invoices": result.invoices, "total_cents": result.total_cents,
                           "regularisations": result.regularisations, "unpriced": len(result.unpriced)})
     return result
+
+
+def _unchanged_rows(s: Session, month: date, previous_rows: dict) -> dict[int, str] | None:
+    """The previous drafts' rows as they are now (`draft_keys.content_of_drafts`), when the
+    last run proved the month's drafts and they are still the ones it proved; otherwise None:
+    every family is built again."""
+    if not any(r.draft_key for r in previous_rows.values()):
+        return None
+    proof = s.execute(select(RegularisationCheck.fingerprint).where(RegularisationCheck.month == month)).scalar()
+    if proof is None:
+        return None
+    rows_now = draft_keys.content_of_drafts(s.connection(), month)
+    ids = [r.id for r in previous_rows.values()]
+    totals = [0, 0, 0]
+    for invoice_id in ids:
+        rows_now.setdefault(invoice_id, draft_keys.content(None, None))
+        for i, x in enumerate(draft_keys.billed_totals(rows_now[invoice_id])):
+            totals[i] += x
+    if proof[checked_months.INPUTS:] != checked_months.drafts_tag(month, ids, tuple(totals)):
+        return None  # the drafts proved are no longer those: a draft deleted, a row changed
+    return rows_now
+
+
+def _family_inputs(common: bytes, month: date, seen, families: dict, first_guardian: dict, mandated: set,
+                   pending_da: dict, family_children: dict, regul: dict, quotients):
+    """family -> the key of everything its draft is built from (`draft_keys`), from the rows
+    this run has read: its children's cells (day masks) and marks of the month, its children,
+    family row and quotients, first guardian, mandate, pending cancellations and regularisation."""
+    booked: dict[int, list] = defaultdict(list)
+    for (c, u), masks in seen.booked.items():
+        booked[c].append((u, *masks))
+    marked: dict[int, list] = defaultdict(list)
+    for c, u, d, presence in seen.others:
+        marked[c].append((u, d.isoformat(), presence))
+    present: dict[int, list] = defaultdict(list)
+    for (c, u), mask in seen.present.items():
+        present[c].append((u, mask))
+    month_text = month.isoformat()
+
+    def key(family_id: int) -> str:
+        kids = sorted(family_children[family_id], key=lambda k: k.id)
+        reg = regul.get(family_id)
+        return draft_keys.inputs_key(
+            common, month_text, tuple(families[family_id]), first_guardian.get(family_id), family_id in mandated,
+            pending_da.get(family_id, 0), quotients.of(family_id),
+            [(kid.id, kid.family_id, kid.name, kid.birth_date.isoformat() if kid.birth_date else None, kid.pai,
+              sorted(booked.get(kid.id, ())), sorted(marked.get(kid.id, ())), sorted(present.get(kid.id, ())))
+             for kid in kids],
+            (sorted(reg.lines.items()), reg.records, reg.anomalies) if reg else None)
+
+    return key
 
 
 # --------------------------------------------------------------------------- issue

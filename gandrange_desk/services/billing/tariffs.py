@@ -188,6 +188,10 @@ class QuotientBook:
         """Every family's quotients, comparable between two runs (see `billing.checked_months`)."""
         return tuple(sorted((f, tuple(rows)) for f, rows in self._by_family.items()))
 
+    def of(self, family_id: int) -> tuple:
+        """The family's quotients, comparable between two runs (see `billing.draft_keys`)."""
+        return tuple(self._by_family.get(family_id, ()))
+
     def starts(self, family_id: int) -> list[date]:
         """The days a new quotient of the family takes effect."""
         return self._starts.get(family_id, [])

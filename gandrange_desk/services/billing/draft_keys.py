@@ -1,0 +1,132 @@
+"""What a month's draft was built from and what it holds, so that preparing again skips it.
+
+A family's draft depends on its children's cells and marks of the month, its children (family,
+name, birth date, PAI), its address, quotients, first guardian, mandate and pending
+cancellations, its regularisation lines, and on what every draft depends on (tariffs, brackets,
+units and activities, the attendance settings: `checked_months.Fingerprints.shared`, and the
+billing code itself, `code_digest`). `inputs_key` hashes all of it from the rows prepare has
+already read: a quotient entered for one family rebuilds that family's draft only.
+
+A draft's key (`invoice.draft_key`) is that inputs key and the sums of its rows as the database
+holds them once written (billed days and lines: count, prices, surcharges, and per-row hashes
+summed in SQL, `content_of_drafts`). Preparing again skips a family whose inputs key is unchanged and
+whose rows still sum as written: a row edited or deleted by hand since shows, and the family is
+rebuilt. Everything else is built as before; the skip only spares rebuilding what would come out
+the same.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import date
+
+from sqlalchemy import BigInteger, Integer, case, cast, extract, func, select
+from sqlalchemy.engine import Connection
+
+from gandrange_desk.models import BilledDay, Invoice, InvoiceLine, InvoiceStatus
+
+_P = 2_147_483_647
+_DAY_F = (1_103_515_245, 69_069, 40_503, 2_654_435_761 % _P, 1_664_525, 22_695_477, 134_775_813)
+_LINE_F = (1_103_515_245, 69_069, 40_503, 2_654_435_761 % _P, 1_664_525, 22_695_477, 134_775_813,
+           214_013, 16_807)
+_CHUNK = 500
+_STATES = {"R": 1, "AF": 2, "SR": 3, "": 4}
+_KINDS = {"normal": 1, "surcharge": 2, "regularisation": 3}
+
+
+def content(days: list[int] | None, lines: list[int] | None) -> str:
+    days, lines = days or (0, 0, 0, 0), lines or (0, 0)
+    return ",".join(str(int(x)) for x in (*days, *lines))
+
+
+def _sql_terms(columns, factors):
+    # One remainder per row: the products stay below 2^58 (ids and days below 2^26, factors 2^31).
+    total = None
+    for column, f in zip(columns, factors):
+        term = cast(column, BigInteger) * f
+        total = term if total is None else total + term
+    return total % _P
+
+
+def content_of_drafts(connection: Connection, month: date, ids: list[int] | None = None) -> dict[int, str]:
+    """draft id -> `content` of its rows as they are in the database now (two grouped reads):
+    the month's drafts, or those of `ids`."""
+    if ids is not None and len(ids) > _CHUNK:
+        out: dict[int, str] = {}
+        for start in range(0, len(ids), _CHUNK):
+            out.update(content_of_drafts(connection, month, ids[start:start + _CHUNK]))
+        return out
+    drafts = (select(Invoice.id).where(Invoice.month == month, Invoice.status == InvoiceStatus.DRAFT)
+              if ids is None else ids)
+    if connection.dialect.name == "postgresql":
+        day_number = (extract("year", BilledDay.day) * 10000 + extract("month", BilledDay.day) * 100
+                      + extract("day", BilledDay.day))
+    else:
+        day_number = func.replace(BilledDay.day, "-", "")
+    state = case(*[(BilledDay.state == k, v) for k, v in _STATES.items()], else_=func.length(BilledDay.state) + 10)
+    kind = case(*[(InvoiceLine.kind == k, v) for k, v in _KINDS.items()], else_=func.length(InvoiceLine.kind) + 10)
+    days = {}
+    for invoice_id, n, price, sur, digest in connection.execute(
+            select(BilledDay.invoice_id, func.count(), func.sum(BilledDay.price_cents),
+                   func.sum(BilledDay.surcharge_cents),
+                   func.sum(_sql_terms((BilledDay.child_id, BilledDay.unit_id, cast(day_number, Integer), state,
+                                        BilledDay.price_cents, BilledDay.surcharge_cents,
+                                        case((BilledDay.pai.is_(True), 1), else_=0)), _DAY_F)))
+            .where(BilledDay.invoice_id.in_(drafts)).group_by(BilledDay.invoice_id)):
+        days[invoice_id] = [n, price, sur, digest]
+    lines = {}
+    for invoice_id, n, digest in connection.execute(
+            select(InvoiceLine.invoice_id, func.count(),
+                   func.sum(_sql_terms((InvoiceLine.position, func.coalesce(InvoiceLine.child_id, 0),
+                                        func.coalesce(InvoiceLine.unit_id, 0), kind, InvoiceLine.quantity,
+                                        InvoiceLine.unit_price_cents, InvoiceLine.amount_cents,
+                                        func.length(InvoiceLine.label), func.length(InvoiceLine.dates)), _LINE_F)))
+            .where(InvoiceLine.invoice_id.in_(drafts)).group_by(InvoiceLine.invoice_id)):
+        lines[invoice_id] = [n, digest]
+    return {i: content(days.get(i), lines.get(i)) for i in (days.keys() | lines.keys() if ids is None else ids)}
+
+
+def billed_totals(content_text: str) -> tuple[int, int, int]:
+    """(count, prices, surcharges) of a draft's billed days, from its `content`."""
+    n, price, sur, *_ = (int(x) for x in content_text.split(","))
+    return n, price, sur
+
+
+def inputs_key(common: bytes, *parts) -> str:
+    digest = hashlib.sha256(common)
+    digest.update(code_digest())
+    digest.update(repr(parts).encode())
+    return digest.hexdigest()[:40]
+
+
+_CODE: list[bytes] = []
+# The code that makes a draft from its inputs: another version of it (new words, a rule
+# changed) builds every draft again.
+_MODULES = ("gandrange_desk.services.billing.drafts", "gandrange_desk.services.billing.invoicing",
+            "gandrange_desk.services.billing.regularisation", "gandrange_desk.services.billing.tariffs",
+            "gandrange_desk.services.billing.draft_keys", "gandrange_desk.services.attendance.rules",
+            "gandrange_desk.formats")
+
+
+def code_digest() -> bytes:
+    if not _CODE:
+        import importlib
+        from pathlib import Path
+
+        import gandrange_desk
+
+        digest = hashlib.sha256(gandrange_desk.__version__.encode())
+        for name in _MODULES:
+            try:
+                digest.update(Path(importlib.import_module(name).__file__).read_bytes())
+            except (OSError, TypeError):  # no source beside the code (a frozen build): its version says it
+                digest.update(name.encode())
+        _CODE.append(digest.digest())
+    return _CODE[0]
+
+
+def split(key: str | None) -> tuple[str | None, str | None]:
+    if not key or "|" not in key:
+        return None, None
+    inputs, rows = key.split("|", 1)
+    return inputs, rows
