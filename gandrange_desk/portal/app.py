@@ -241,12 +241,7 @@ class Pages:
         if not kids or not acts:
             return self.render(request, "reservations.html", grid=None, kids=kids, acts=acts, problems=[],
                                message=None, legend=bookings.LEGEND)
-        try:
-            child_id = int(params.get("enfant") or kids[0].id)
-            activity_id = int(params.get("activite") or acts[0].id)
-            month = _month(params.get("mois")) or fdesk.today().replace(day=1)
-        except ValueError:
-            raise HTTPException(404, "Page introuvable.") from None
+        child_id, activity_id, month = _grid_choice(params, kids, acts, fdesk)
         if request.method == "POST":
             # Post/Redirect/Get: the answer is a 303 to the grid, so a reload asks nothing again.
             try:
@@ -281,12 +276,7 @@ class Pages:
             acts = bookings.activities(fdesk)
             if not kids or not acts:
                 return kids, acts, None
-            try:
-                child_id = int(params.get("enfant") or kids[0].id)
-                activity_id = int(params.get("activite") or acts[0].id)
-                month = _month(params.get("mois")) or fdesk.today().replace(day=1)
-            except ValueError:
-                raise HTTPException(404, "Page introuvable.") from None
+            child_id, activity_id, month = _grid_choice(params, kids, acts, fdesk)
             try:
                 return kids, acts, bookings.month_grid(fdesk, account.family_id, child_id, activity_id, month)
             except NotFound:
@@ -487,6 +477,18 @@ class Pages:
         if redirect:
             return redirect
         return self.render(request, "compte.html", email=signed[2])
+
+
+def _grid_choice(params, kids, acts, fdesk) -> tuple[int, int, date]:
+    """Mes réservations' child, activity and month: the query's, or the first ones and this
+    month; a malformed one is a page that does not exist."""
+    try:
+        child_id = int(params.get("enfant") or kids[0].id)
+        activity_id = int(params.get("activite") or acts[0].id)
+        month = _month(params.get("mois")) or fdesk.today().replace(day=1)
+    except ValueError:
+        raise HTTPException(404, "Page introuvable.") from None
+    return child_id, activity_id, month
 
 
 def _month(text) -> date | None:
