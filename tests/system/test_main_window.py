@@ -4,6 +4,8 @@ import os
 import subprocess
 import sys
 
+import pytest
+
 from gandrange_desk.ui.main_window import MainWindow
 from tests.ports import closed_port
 
@@ -210,3 +212,38 @@ def test_the_warm_ups_still_start_when_no_paint_comes(qtbot, desk, monkeypatch):
     window.show()
     qtbot.waitUntil(lambda: started == [True], timeout=6000)
     window.removeEventFilter(blocker)
+
+
+def test_a_desk_read_bare_makes_its_engine_after_the_filled_tab_a_part_at_a_time(qtbot, desk, backend, monkeypatch):
+    """On SQLite the first screen is read through the bare driver (`Desk.opening`); SQLAlchemy's
+    parts are imported one per event-loop turn once the filled tab is painted, then the engine
+    is made, then the warm-ups start."""
+    if backend != "sqlite":
+        pytest.skip("PostgreSQL opens its engine before the window, as before")
+    import importlib
+
+    from gandrange_desk.services.context import Desk
+    from gandrange_desk.services.first_reader import open_reader
+    from gandrange_desk.ui import main_window
+
+    events: list[str] = []
+    bare = Desk.opening(lambda: events.append("engine") or desk.engine,
+                        open_reader(desk.engine.url.database), desk.actor)
+    real_import = importlib.import_module
+
+    def recording(name, *a):
+        if name in MainWindow.ENGINE_STEPS:
+            events.append(name)
+        return real_import(name, *a)
+
+    monkeypatch.setattr(main_window.importlib, "import_module", recording)
+    monkeypatch.setattr(MainWindow, "_warm_tabs", lambda self: events.append("warm-up"))
+    window = MainWindow(bare)
+    qtbot.addWidget(window)
+    window.show()
+    qtbot.waitUntil(lambda: bool(window.built_tabs()), timeout=5000)
+    assert events == [] and bare.first_reader() is not None  # filled without the engine
+    assert window.db_label.text() == f"SQLite — {desk.engine.url.database}"
+    qtbot.waitUntil(lambda: "warm-up" in events, timeout=8000)
+    assert events == [*MainWindow.ENGINE_STEPS, "engine", "warm-up"]
+    assert bare.first_reader() is None and bare.engine is desk.engine
