@@ -190,15 +190,19 @@ class _Opening:
     """The engine of a desk opened before SQLAlchemy: made once, by whichever desk asks first."""
 
     def __init__(self, open_engine: Callable[[], "Engine"], reader) -> None:
+        import threading
+
         self.open_engine = open_engine
         self.reader = reader
         self.made: "Engine | None" = None
+        self._lock = threading.Lock()  # a warm-up thread and the window may both ask
 
     def engine(self) -> "Engine":
-        if self.made is None:
-            self.made = self.open_engine()
-            if self.reader is not None:
-                self.reader.close()  # from now on every read goes through the engine
+        with self._lock:
+            if self.made is None:
+                self.made = self.open_engine()
+                if self.reader is not None:
+                    self.reader.close()  # from now on every read goes through the engine
         return self.made
 
 

@@ -260,25 +260,56 @@ class MainWindow(PaintsFirst, QMainWindow):
             status.addPermanentWidget(widget)
         status.showMessage("Ouverture de la base…")  # `attach` clears it
 
-    # SQLAlchemy, imported a part per event-loop turn once the filled first tab is painted when
-    # the first screen was read through the bare driver (`Desk.opening`): the clerk's first key or
-    # click waits for one part (~0.05-0.1 s), not for the whole ~0.3 s. On the main thread, also
-    # in the frozen program (its importer is not thread-safe, tests/system/test_preload.py).
-    ENGINE_STEPS = ("sqlalchemy.util", "sqlalchemy.sql", "sqlalchemy.engine", "sqlalchemy",
+    # SQLAlchemy and the engine, once the filled first tab is painted, when the first screen was
+    # read through the bare driver (`Desk.opening`): ~0.3 s of CPU the clerk must not wait for in
+    # one go. In a thread (the main thread keeps answering: the GIL changes hands every 5 ms), the
+    # window asking every `ENGINE_POLL_MS` whether it is done; in the frozen program, whose
+    # importer is not thread-safe (tests/system/test_preload.py), on the main thread a part per
+    # event-loop turn: the standard library it pulls in first, then SQLAlchemy itself (its
+    # package imports its `sql` and `engine` in one go: that part cannot be split).
+    ENGINE_STEPS = ("asyncio", "importlib.metadata", "typing_extensions", "sqlalchemy",
                     "sqlalchemy.dialects.sqlite")
+    ENGINE_POLL_MS = 30
 
-    def _load_engine(self, then: Callable[[], None], steps: tuple[str, ...] | None = None) -> None:
+    def _load_engine(self, then: Callable[[], None]) -> None:
         desk = self.desk
         if desk is None or desk.first_reader() is None:
             then()
             return
-        steps = self.ENGINE_STEPS if steps is None else steps
+        import sys
+        import threading
+
+        if getattr(sys, "frozen", False):
+            self._engine_step(then, self.ENGINE_STEPS)
+            return
+        failed: list[BaseException] = []
+
+        def make() -> None:
+            try:
+                desk.engine  # noqa: B018 - imports SQLAlchemy, makes the engine, closes the reader
+            except Exception as exc:  # noqa: BLE001 - said by the clerk's next operation
+                failed.append(exc)
+
+        worker = threading.Thread(target=make, name="open-engine", daemon=True)
+        worker.start()
+
+        def done() -> None:
+            if worker.is_alive():
+                QTimer.singleShot(self.ENGINE_POLL_MS, self, done)
+            elif failed:
+                log.error("opening the base's engine after the first screen", exc_info=failed[0])
+            else:
+                then()
+
+        QTimer.singleShot(self.ENGINE_POLL_MS, self, done)
+
+    def _engine_step(self, then: Callable[[], None], steps: tuple[str, ...]) -> None:
         if steps:
             importlib.import_module(steps[0])
-            QTimer.singleShot(0, self, lambda: self._load_engine(then, steps[1:]))
+            QTimer.singleShot(0, self, lambda: self._engine_step(then, steps[1:]))
             return
         try:
-            desk.engine  # noqa: B018 - made here: the engine, its check; the reader closed
+            self.desk.engine  # noqa: B018 - made here: the engine, its check; the reader closed
         except Exception:  # noqa: BLE001 - said by the clerk's next operation, which asks again
             log.exception("opening the base's engine after the first screen")
             return

@@ -3,6 +3,7 @@
 import os
 import subprocess
 import sys
+import threading
 
 import pytest
 
@@ -214,21 +215,18 @@ def test_the_warm_ups_still_start_when_no_paint_comes(qtbot, desk, monkeypatch):
     window.removeEventFilter(blocker)
 
 
-def test_a_desk_read_bare_makes_its_engine_after_the_filled_tab_a_part_at_a_time(qtbot, desk, backend, monkeypatch):
-    """On SQLite the first screen is read through the bare driver (`Desk.opening`); SQLAlchemy's
-    parts are imported one per event-loop turn once the filled tab is painted, then the engine
-    is made, then the warm-ups start."""
-    if backend != "sqlite":
-        pytest.skip("PostgreSQL opens its engine before the window, as before")
+def _bare_window(qtbot, desk, monkeypatch, events):
     import importlib
 
     from gandrange_desk.services.context import Desk
     from gandrange_desk.services.first_reader import open_reader
     from gandrange_desk.ui import main_window
 
-    events: list[str] = []
-    bare = Desk.opening(lambda: events.append("engine") or desk.engine,
-                        open_reader(desk.engine.url.database), desk.actor)
+    def make():
+        events.append("engine" if threading.current_thread() is threading.main_thread() else "engine in a thread")
+        return desk.engine
+
+    bare = Desk.opening(make, open_reader(desk.engine.url.database), desk.actor)
     real_import = importlib.import_module
 
     def recording(name, *a):
@@ -245,5 +243,26 @@ def test_a_desk_read_bare_makes_its_engine_after_the_filled_tab_a_part_at_a_time
     assert events == [] and bare.first_reader() is not None  # filled without the engine
     assert window.db_label.text() == f"SQLite — {desk.engine.url.database}"
     qtbot.waitUntil(lambda: "warm-up" in events, timeout=8000)
-    assert events == [*MainWindow.ENGINE_STEPS, "engine", "warm-up"]
     assert bare.first_reader() is None and bare.engine is desk.engine
+    return window
+
+
+def test_a_desk_read_bare_makes_its_engine_in_a_thread_after_the_filled_tab(qtbot, desk, backend, monkeypatch):
+    """On SQLite the first screen is read through the bare driver (`Desk.opening`); once the
+    filled tab is painted SQLAlchemy is imported and the engine made beside the event loop,
+    then the warm-ups start."""
+    if backend != "sqlite":
+        pytest.skip("PostgreSQL opens its engine before the window, as before")
+    events: list[str] = []
+    _bare_window(qtbot, desk, monkeypatch, events)
+    assert events == ["engine in a thread", "warm-up"]
+
+
+def test_the_frozen_program_makes_the_engine_on_the_main_thread_a_part_at_a_time(qtbot, desk, backend, monkeypatch):
+    """Frozen (its importer is not thread-safe): the parts one per event-loop turn, main thread."""
+    if backend != "sqlite":
+        pytest.skip("PostgreSQL opens its engine before the window, as before")
+    monkeypatch.setattr(sys, "frozen", True, raising=False)
+    events: list[str] = []
+    _bare_window(qtbot, desk, monkeypatch, events)
+    assert events == [*MainWindow.ENGINE_STEPS, "engine", "warm-up"]
