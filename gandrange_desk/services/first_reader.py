@@ -59,12 +59,13 @@ def open_reader(database: str) -> "FirstScreenReader | None":
 class FirstScreenReader:
     """One sqlite3 connection with the engine's pragmas (`db.make_engine`), used read-only: each
     read is its own deferred transaction, rolled back. Closed once the engine is made; a read
-    asked after that (another thread that still held it) opens it again."""
+    asked after that (another thread that still held it) opens it for that read only."""
 
     def __init__(self, database: str) -> None:
         self.database = database
         self._lock = threading.Lock()
         self._conn: sqlite3.Connection | None = None
+        self._closed = False
 
     def _connect(self) -> sqlite3.Connection:
         from gandrange_desk.db import WAIT_NOTICE_AFTER
@@ -88,6 +89,9 @@ class FirstScreenReader:
                 return conn.execute(sql, params).fetchall()
             finally:
                 conn.execute("ROLLBACK")
+                if self._closed:  # a read that raced the engine's opening: nothing left open
+                    conn.close()
+                    self._conn = None
 
     def _run(self, name: str, **given) -> list:
         sql, names, values = STATEMENTS[name]
@@ -95,6 +99,7 @@ class FirstScreenReader:
 
     def close(self) -> None:
         with self._lock:
+            self._closed = True
             if self._conn is not None:
                 self._conn.close()
                 self._conn = None

@@ -92,3 +92,11 @@ def test_only_a_plain_local_sqlite_file_is_read_bare(tmp_path):
     assert sqlite_file(f"sqlite:///{base}?mode=ro", base) is None
     assert make_url(f"sqlite:///{base}").database == str(base)  # the path the engine opens
     assert open_reader(str(base)) is None  # an empty file: no alembic_version, SQLAlchemy opens it
+
+
+def test_a_read_after_the_reader_closed_leaves_nothing_open(desk, demo_file):
+    """A thread that took the reader just before the engine was made still gets its answer."""
+    reader = open_reader(demo_file)
+    reader.close()
+    assert reader.pending() == overview.pending_requests(desk)
+    assert reader._conn is None
