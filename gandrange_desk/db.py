@@ -110,8 +110,13 @@ def postgres_password(url: URL) -> str | None:
 def describe(url: URL) -> str:
     """What the status bar and messages call the database (never the password)."""
     if url.get_backend_name() == "sqlite":
-        return f"SQLite — {url.database or 'mémoire'}"
+        return describe_sqlite(url.database)
     return f"PostgreSQL — {url.username + '@' if url.username else ''}{url.host or 'localhost'}:{url.port or 5432}/{url.database}"
+
+
+def describe_sqlite(database: str | None) -> str:
+    """`describe` of a SQLite file (also said before SQLAlchemy loads: `Desk.opening`)."""
+    return f"SQLite — {database or 'mémoire'}"
 
 
 def make_engine(url: URL | str, *, check: bool = True, **kw) -> Engine:

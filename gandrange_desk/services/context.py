@@ -63,16 +63,57 @@ class Desk:
             self._sessions = sessionmaker(self.engine, expire_on_commit=False)
         return self._sessions
 
+    # Opened before SQLAlchemy (issue 14, start-up third pass): `Desk.opening` makes a desk whose
+    # `engine` is created on first use; until then the first screen is read through `first_reader`
+    # (the stdlib sqlite3 driver, `services.first_screen_sqlite`).
+    _opening: "_Opening | None" = field(init=False, default=None, repr=False, compare=False)
+
+    @classmethod
+    def opening(cls, open_engine: Callable[[], Engine], first_reader, actor: Actor = SYSTEM) -> "Desk":
+        """A desk whose engine is made by `open_engine()` on first use (SQLAlchemy imported then);
+        meanwhile `first_reader` (a `FirstScreenReader`) answers the first screen's reads."""
+        desk = cls.__new__(cls)
+        desk.actor, desk.now, desk._sessions = actor, clock.now, None
+        desk._opening = _Opening(open_engine, first_reader)
+        return desk
+
+    def __getattr__(self, name: str):
+        # Only reached when `engine` is not set yet: a desk made by `Desk.opening`.
+        opening = self.__dict__.get("_opening")
+        if name == "engine" and opening is not None:
+            engine = opening.engine()
+            self.__dict__["engine"] = engine
+            return engine
+        raise AttributeError(name)
+
+    @property
+    def engine_ready(self) -> bool:
+        return "engine" in self.__dict__ or (self._opening is not None and self._opening.made is not None)
+
+    def first_reader(self):
+        """The bare-driver reader of the first screen while the engine is not made yet, else None
+        (the services then read through SQLAlchemy Core as usual)."""
+        if self._opening is None or self.engine_ready:
+            return None
+        return self._opening.reader
+
     def today(self) -> date:
         return self.now().date()
 
     def as_actor(self, actor: Actor) -> "Desk":
+        if self._opening is not None and not self.engine_ready:
+            other = Desk.__new__(Desk)
+            other.actor, other.now, other._sessions = actor, self.now, None
+            other._opening = self._opening  # one engine for both, made once
+            return other
         other = Desk(self.engine, actor, self.now)
         other._sessions = self._sessions  # the same factory (made once, not once per request)
         return other
 
     @property
     def backend(self) -> str:
+        if self.first_reader() is not None:
+            return "sqlite"
         return self.engine.url.get_backend_name()
 
     @contextmanager
@@ -143,6 +184,26 @@ class Desk:
             entity_id=entity_id, family_id=family_id,
             before=audit_text(before), after=audit_text(after),
         ))
+
+
+class _Opening:
+    """The engine of a desk opened before SQLAlchemy: made once, by whichever desk asks first."""
+
+    def __init__(self, open_engine: Callable[[], "Engine"], reader) -> None:
+        import threading
+
+        self.open_engine = open_engine
+        self.reader = reader
+        self.made: "Engine | None" = None
+        self._lock = threading.Lock()  # a warm-up thread and the window may both ask
+
+    def engine(self) -> "Engine":
+        with self._lock:
+            if self.made is None:
+                self.made = self.open_engine()
+                if self.reader is not None:
+                    self.reader.close()  # from now on every read goes through the engine
+        return self.made
 
 
 def audit_text(value) -> str:

@@ -133,9 +133,36 @@ def run_window(db: str | None = None, user: str | None = None) -> int:
 def open_desk(db: str | None):
     """Open the base named by `db` (or configured), check and upgrade its schema: a `Desk`.
 
-    Imports SQLAlchemy and the models; raises `DeskError` in one French sentence."""
-    from gandrange_desk.db import make_engine, resolve_url
+    A plain local SQLite file already at the program's schema is opened through the stdlib
+    driver only (`services.first_reader`): the desk's engine, and SQLAlchemy with it, is made on
+    first use — by the main window once its filled first tab is painted (issue 14, start-up).
+    Anything else (PostgreSQL, a missing file, a base to upgrade) imports SQLAlchemy here.
+    Raises `DeskError` in one French sentence."""
     from gandrange_desk.services.context import Desk
+
+    reader = _first_reader(db)
+    if reader is not None:
+        return Desk.opening(lambda: _open_engine(db), reader)
+    return Desk(_open_engine(db))
+
+
+def _first_reader(db: str | None):
+    """The bare-driver reader of the first screen, or None (see `services.first_reader`)."""
+    if os.environ.get("GANDRANGE_DESK_FIRST_READER") == "0":  # tests: the Core path as before
+        return None
+    from gandrange_desk.db import configured_url, default_sqlite_path
+    from gandrange_desk.services.first_reader import open_reader, sqlite_file
+
+    try:
+        database = sqlite_file(configured_url(db), default_sqlite_path())
+        return open_reader(database) if database else None
+    except Exception:  # noqa: BLE001 - anything unusual: SQLAlchemy opens it and says why
+        return None
+
+
+def _open_engine(db: str | None):
+    """The base's engine, its schema checked and upgraded (SQLAlchemy imported here)."""
+    from gandrange_desk.db import make_engine, resolve_url
     from gandrange_desk.services.system import schema
 
     url = _ask_database_password_if_needed(resolve_url(db))
@@ -143,7 +170,7 @@ def open_desk(db: str | None):
     copy = schema.upgrade_on_start(engine)
     if copy:
         print(f"Base mise à jour ; copie de l'ancienne base : {copy}", file=sys.stderr)
-    return Desk(engine)
+    return engine
 
 
 def _login_first(db: str | None, login: str):
@@ -239,6 +266,7 @@ def _bench_window(app, db: str | None) -> int:
         for name, value in loaded.items():
             print(f"{name}_at_paint={value}")
         # The first tab and the status bar are read on SQLAlchemy Core: the ORM comes after.
+        print(f"sqlalchemy_at_fill={int('sqlalchemy' in sys.modules)}")
         print(f"orm_at_fill={int('sqlalchemy.orm' in sys.modules)}")
         print(f"models_at_fill={int('gandrange_desk.models' in sys.modules)}")
         print(f"rss_mb={_rss_mb():.1f}")

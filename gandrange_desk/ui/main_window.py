@@ -114,10 +114,16 @@ class MainWindow(PaintsFirst, QMainWindow):
             action.setEnabled(True)
         if desk.actor.at_least("admin"):
             self._action(self._tools_menu, "A&nonymiser les familles éligibles…", lambda: importlib.import_module("gandrange_desk.ui.families.anonymise_dialog").open_dialog(self))
-        from gandrange_desk.db import describe
-
         self.statusBar().clearMessage()
-        self.db_label.setText(describe(desk.engine.url))
+        reader = desk.first_reader()
+        if reader is not None:  # the engine comes after the first tab (`_load_engine`)
+            from gandrange_desk.db import describe_sqlite
+
+            self.db_label.setText(describe_sqlite(reader.database))
+        else:
+            from gandrange_desk.db import describe
+
+            self.db_label.setText(describe(desk.engine.url))
         self.user_label.setText(f"{desk.actor.full_name} ({Role.label_of(desk.actor.role)})")
         self.after_first_paint(lambda: self._tab_shown(self.tabs.currentIndex()))
         # Just after the first tab, not before it: the window first, then its counts (and
@@ -254,8 +260,69 @@ class MainWindow(PaintsFirst, QMainWindow):
             status.addPermanentWidget(widget)
         status.showMessage("Ouverture de la base…")  # `attach` clears it
 
+    # SQLAlchemy and the engine, once the filled first tab is painted, when the first screen was
+    # read through the bare driver (`Desk.opening`): ~0.3 s of CPU the clerk must not wait for in
+    # one go. In a thread (the main thread keeps answering: the GIL changes hands every 5 ms), the
+    # window asking every `ENGINE_POLL_MS` whether it is done; in the frozen program, whose
+    # importer is not thread-safe (tests/system/test_preload.py), on the main thread a part per
+    # event-loop turn: the standard library it pulls in first, then SQLAlchemy itself (its
+    # package imports its `sql` and `engine` in one go: that part cannot be split).
+    ENGINE_STEPS = ("asyncio", "importlib.metadata", "typing_extensions", "sqlalchemy",
+                    "sqlalchemy.dialects.sqlite")
+    ENGINE_POLL_MS = 30
+
+    def _load_engine(self, then: Callable[[], None]) -> None:
+        desk = self.desk
+        if desk is None or desk.first_reader() is None:
+            then()
+            return
+        import sys
+        import threading
+
+        if getattr(sys, "frozen", False):
+            self._engine_step(then, self.ENGINE_STEPS)
+            return
+        failed: list[BaseException] = []
+
+        def make() -> None:
+            try:
+                desk.engine  # noqa: B018 - imports SQLAlchemy, makes the engine, closes the reader
+            except Exception as exc:  # noqa: BLE001 - said by the clerk's next operation
+                failed.append(exc)
+
+        worker = threading.Thread(target=make, name="open-engine", daemon=True)
+        worker.start()
+
+        def done() -> None:
+            if worker.is_alive():
+                QTimer.singleShot(self.ENGINE_POLL_MS, self, done)
+            elif failed:
+                log.error("opening the base's engine after the first screen", exc_info=failed[0])
+            else:
+                then()
+
+        QTimer.singleShot(self.ENGINE_POLL_MS, self, done)
+
+    def _engine_step(self, then: Callable[[], None], steps: tuple[str, ...]) -> None:
+        if steps:
+            try:
+                importlib.import_module(steps[0])
+            except ImportError:  # a part this build lacks: SQLAlchemy's own import says what is missing
+                pass
+            QTimer.singleShot(0, self, lambda: self._engine_step(then, steps[1:]))
+            return
+        try:
+            self.desk.engine  # noqa: B018 - made here: the engine, its check; the reader closed
+        except Exception:  # noqa: BLE001 - said by the clerk's next operation, which asks again
+            log.exception("opening the base's engine after the first screen")
+            return
+        QTimer.singleShot(0, self, then)
+
     def _warm_up(self) -> None:
         if self.desk is None:
+            return
+        if self.desk.first_reader() is not None:
+            self._load_engine(self._warm_up)
             return
         self._warmed = True
         self._warm_calendar()

@@ -3,6 +3,9 @@
 import os
 import subprocess
 import sys
+import threading
+
+import pytest
 
 from gandrange_desk.ui.main_window import MainWindow
 from tests.ports import closed_port
@@ -210,3 +213,56 @@ def test_the_warm_ups_still_start_when_no_paint_comes(qtbot, desk, monkeypatch):
     window.show()
     qtbot.waitUntil(lambda: started == [True], timeout=6000)
     window.removeEventFilter(blocker)
+
+
+def _bare_window(qtbot, desk, monkeypatch, events):
+    import importlib
+
+    from gandrange_desk.services.context import Desk
+    from gandrange_desk.services.first_reader import open_reader
+    from gandrange_desk.ui import main_window
+
+    def make():
+        events.append("engine" if threading.current_thread() is threading.main_thread() else "engine in a thread")
+        return desk.engine
+
+    bare = Desk.opening(make, open_reader(desk.engine.url.database), desk.actor)
+    real_import = importlib.import_module
+
+    def recording(name, *a):
+        if name in MainWindow.ENGINE_STEPS:
+            events.append(name)
+        return real_import(name, *a)
+
+    monkeypatch.setattr(main_window.importlib, "import_module", recording)
+    monkeypatch.setattr(MainWindow, "_warm_tabs", lambda self: events.append("warm-up"))
+    window = MainWindow(bare)
+    qtbot.addWidget(window)
+    window.show()
+    qtbot.waitUntil(lambda: bool(window.built_tabs()), timeout=5000)
+    assert events == [] and bare.first_reader() is not None  # filled without the engine
+    assert window.db_label.text() == f"SQLite — {desk.engine.url.database}"
+    qtbot.waitUntil(lambda: "warm-up" in events, timeout=8000)
+    assert bare.first_reader() is None and bare.engine is desk.engine
+    return window
+
+
+def test_a_desk_read_bare_makes_its_engine_in_a_thread_after_the_filled_tab(qtbot, desk, backend, monkeypatch):
+    """On SQLite the first screen is read through the bare driver (`Desk.opening`); once the
+    filled tab is painted SQLAlchemy is imported and the engine made beside the event loop,
+    then the warm-ups start."""
+    if backend != "sqlite":
+        pytest.skip("PostgreSQL opens its engine before the window, as before")
+    events: list[str] = []
+    _bare_window(qtbot, desk, monkeypatch, events)
+    assert events == ["engine in a thread", "warm-up"]
+
+
+def test_the_frozen_program_makes_the_engine_on_the_main_thread_a_part_at_a_time(qtbot, desk, backend, monkeypatch):
+    """Frozen (its importer is not thread-safe): the parts one per event-loop turn, main thread."""
+    if backend != "sqlite":
+        pytest.skip("PostgreSQL opens its engine before the window, as before")
+    monkeypatch.setattr(sys, "frozen", True, raising=False)
+    events: list[str] = []
+    _bare_window(qtbot, desk, monkeypatch, events)
+    assert events == [*MainWindow.ENGINE_STEPS, "engine", "warm-up"]

@@ -14,12 +14,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import String, and_, cast, func, literal, select
-
 from gandrange_desk.roles import InvoiceStatus, PaymentMode, PortalState, RequestStatus
-from gandrange_desk.services.first_screen import child, credit_note, family, invoice, payment_allocation, request
 from gandrange_desk.services.context import Desk
 from gandrange_desk.services.search import normalize
+
+# SQLAlchemy is imported by the functions below, not by this module: on SQLite the first page of
+# the list is read through the bare driver before SQLAlchemy loads (`Desk.first_reader`, issue 14
+# start-up third pass), with the SQL text compiled from `first_page_statement` below.
 
 
 @dataclass(frozen=True)
@@ -53,6 +54,8 @@ def _like_escape(word: str) -> str:
 
 
 def _conditions(text: str, include_archived: bool) -> list:
+    from gandrange_desk.services.first_screen import family
+
     conds = []
     for word in normalize(text).split():
         conds.append(family.c.search_text.like(f"%{_like_escape(word)}%", escape="\\"))
@@ -62,6 +65,8 @@ def _conditions(text: str, include_archived: bool) -> list:
 
 
 def _children_agg(backend: str, column):
+    from sqlalchemy import func, literal
+
     if backend == "postgresql":
         return func.string_agg(column, literal("\x1f"))
     return func.group_concat(column, literal("\x1f"))
@@ -73,6 +78,10 @@ def _row_statement(backend: str):
     Measured on the 2,000-family base: ~15 ms for 300 rows, against ~60 ms for one grouped
     query per figure over an IN list (bench/bench_families.py).
     """
+    from sqlalchemy import String, cast, func, select
+
+    from gandrange_desk.services.first_screen import child, credit_note, family, invoice, payment_allocation, request
+
     issued = (select(func.coalesce(func.sum(invoice.c.total_cents), 0))
               .where(invoice.c.family_id == family.c.id, invoice.c.status == InvoiceStatus.ISSUED).scalar_subquery())
     credited = (select(func.coalesce(func.sum(credit_note.c.total_cents), 0))
@@ -97,35 +106,72 @@ def _names(kids: str | None) -> str:
     return ", ".join(item.split("|", 1)[-1] for item in sorted(kids.split("\x1f")))
 
 
+def first_page_statement(backend: str, limit: int, *, text: str = "", include_archived: bool = False):
+    """The list's rows for a search, `limit` at most, in name order."""
+    from sqlalchemy import Integer, and_, bindparam
+
+    from gandrange_desk.services.first_screen import family
+
+    stmt = _row_statement(backend)
+    conds = _conditions(text, include_archived)
+    if conds:
+        stmt = stmt.where(and_(*conds))
+    # A named bind: the bare driver's copy of this statement passes its page size by this name.
+    return stmt.order_by(family.c.name, family.c.ref).limit(bindparam("page_limit", limit, type_=Integer))
+
+
+def count_statement(*, text: str = "", include_archived: bool = False):
+    """How many families a search matches (asked when the page is full)."""
+    from sqlalchemy import and_, func, select
+
+    from gandrange_desk.services.first_screen import family
+
+    count = select(func.count(family.c.id))
+    conds = _conditions(text, include_archived)
+    if conds:
+        count = count.where(and_(*conds))
+    return count
+
+
 def search(desk: Desk, text: str = "", limit: int = 200, *, include_archived: bool = False) -> SearchResult:
     """Families whose name, children, guardians, ref, e-mail or phone contain every typed word."""
-    conds = _conditions(text, include_archived)
-    with desk.read_core() as s:  # Core only: the first tab is filled before the ORM loads
-        stmt = _row_statement(desk.backend)
-        if conds:
-            stmt = stmt.where(and_(*conds))
-        found = s.execute(stmt.order_by(family.c.name, family.c.ref).limit(limit)).all()
-        if len(found) < limit:
-            total = len(found)
-        else:
-            count = select(func.count(family.c.id))
-            if conds:
-                count = count.where(and_(*conds))
-            total = s.execute(count).scalar_one()
-    rows = [FamilyRow(
-        id=r.id, ref=r.ref, name=r.name, children=_names(r.kids), balance_cents=int(r.balance or 0),
-        payment_mode=r.payment_mode,
-        payment_mode_label=PaymentMode.label_of(r.payment_mode),
-        portal_state=r.portal_state,
-        portal_state_label=PortalState.label_of(r.portal_state),
-        pending_requests=int(r.pending or 0), acknowledgement_missing=not r.acknowledgement_returned,
-        archived=r.archived,
-    ) for r in found]
-    return SearchResult(rows, total)
+    reader = desk.first_reader()
+    if reader is not None and not normalize(text).split() and not include_archived:
+        # The window's first page, before SQLAlchemy loads: the same statement's SQLite text.
+        found = reader.families_page(limit)
+        total = len(found) if len(found) < limit else reader.families_count()
+    else:
+        with desk.read_core() as s:  # Core only: the first tab is filled before the ORM loads
+            found = s.execute(first_page_statement(desk.backend, limit, text=text,
+                                                   include_archived=include_archived)).all()
+            if len(found) < limit:
+                total = len(found)
+            else:
+                total = s.execute(count_statement(text=text, include_archived=include_archived)).scalar_one()
+    return SearchResult([_family_row(r) for r in found], total)
+
+
+def _family_row(r) -> FamilyRow:
+    """A row of `first_page_statement`, from SQLAlchemy or from the bare driver (by position:
+    both give the statement's columns in its order; booleans come as 0/1 from sqlite3)."""
+    fid, ref, name, payment_mode, portal_state, acknowledged, archived, kids, balance, pending = r
+    return FamilyRow(
+        id=fid, ref=ref, name=name, children=_names(kids), balance_cents=int(balance or 0),
+        payment_mode=payment_mode,
+        payment_mode_label=PaymentMode.label_of(payment_mode),
+        portal_state=portal_state,
+        portal_state_label=PortalState.label_of(portal_state),
+        pending_requests=int(pending or 0), acknowledgement_missing=not acknowledged,
+        archived=bool(archived),
+    )
 
 
 def balances(session, ids: list[int]) -> dict[int, int]:
     """Issued invoices − credit notes − payments allocated to them, in cents, per family."""
+    from sqlalchemy import func, select
+
+    from gandrange_desk.services.first_screen import credit_note, invoice, payment_allocation
+
     if not ids:
         return {}
     out: dict[int, int] = {i: 0 for i in ids}
@@ -151,6 +197,10 @@ def balances(session, ids: list[int]) -> dict[int, int]:
 
 
 def pending_counts(session, ids: list[int]) -> dict[int, int]:
+    from sqlalchemy import func, select
+
+    from gandrange_desk.services.first_screen import request
+
     if not ids:
         return {}
     rows = session.execute(

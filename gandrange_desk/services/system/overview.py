@@ -8,11 +8,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import func, select
-
 from gandrange_desk.roles import OutboxStatus, RequestStatus
 from gandrange_desk.services.context import Desk
-from gandrange_desk.services.first_screen import family, outbox_message, request, structure
+
+# SQLAlchemy is imported by the statements' functions: on SQLite these counts are read through the
+# bare driver before it loads (`Desk.first_reader`), with the SQL text compiled from them.
 
 # The e-mails the status bar counts as waiting (the sender will still try them).
 WAITING_STATUSES = (OutboxStatus.PENDING, OutboxStatus.SENDING, OutboxStatus.TEMP_FAILED)
@@ -28,37 +28,74 @@ class Overview:
     holiday_subdivision: str = "57"
 
 
-def _pending(conn) -> int:
-    return conn.execute(
-        select(func.count(request.c.id)).where(request.c.status == RequestStatus.PENDING)
-    ).scalar_one()
+def structure_statement():
+    from sqlalchemy import select
+
+    from gandrange_desk.services.first_screen import structure
+
+    return (select(structure.c.name, structure.c.school_zone, structure.c.holiday_subdivision)
+            .order_by(structure.c.id).limit(1))
+
+
+def families_statement():
+    from sqlalchemy import func, select
+
+    from gandrange_desk.services.first_screen import family
+
+    return select(func.count(family.c.id)).where(family.c.archived.is_(False))
+
+
+def pending_statement():
+    from sqlalchemy import func, select
+
+    from gandrange_desk.services.first_screen import request
+
+    return select(func.count(request.c.id)).where(request.c.status == RequestStatus.PENDING)
+
+
+def outbox_statement():
+    from sqlalchemy import func, select
+
+    from gandrange_desk.services.first_screen import outbox_message
+
+    return (select(outbox_message.c.status, func.count())
+            .where(outbox_message.c.status != OutboxStatus.SENT)
+            .group_by(outbox_message.c.status))
 
 
 def overview(desk: Desk) -> Overview:
-    with desk.read_core() as conn:
-        row = conn.execute(select(structure.c.name, structure.c.school_zone, structure.c.holiday_subdivision)
-                           .order_by(structure.c.id).limit(1)).first()
-        families = conn.execute(
-            select(func.count(family.c.id)).where(family.c.archived.is_(False))).scalar_one()
-        pending = _pending(conn)
+    reader = desk.first_reader()
+    if reader is not None:  # before SQLAlchemy loads: the same statements' SQLite text
+        row, families, pending = reader.structure(), reader.families_active(), reader.pending()
+    else:
+        with desk.read_core() as conn:
+            row = conn.execute(structure_statement()).first()
+            families = conn.execute(families_statement()).scalar_one()
+            pending = conn.execute(pending_statement()).scalar_one()
     if row is None:
         return Overview(False, "", families, pending)
-    return Overview(True, row.name or "", families, pending, row.school_zone or "B",
-                    "57" if row.holiday_subdivision is None else row.holiday_subdivision)
+    name, school_zone, subdivision = row
+    return Overview(True, name or "", families, pending, school_zone or "B",
+                    "57" if subdivision is None else subdivision)
 
 
 def pending_requests(desk: Desk) -> int:
     """The status bar's count of pending requests alone (after an operation): one count on
     the status index, nothing read that an operation on cells cannot change."""
+    reader = desk.first_reader()
+    if reader is not None:
+        return reader.pending()
     with desk.read_core() as conn:
-        return _pending(conn)
+        return conn.execute(pending_statement()).scalar_one()
 
 
 def outbox_counts(desk: Desk) -> tuple[int, int]:
     """(waiting, failed): what the status bar shows as "n courriels en attente / n en échec"."""
-    with desk.read_core() as conn:
-        rows = dict(conn.execute(select(outbox_message.c.status, func.count())
-                                 .where(outbox_message.c.status != OutboxStatus.SENT)
-                                 .group_by(outbox_message.c.status)).all())
+    reader = desk.first_reader()
+    if reader is not None:
+        rows = dict(reader.outbox())
+    else:
+        with desk.read_core() as conn:
+            rows = dict(conn.execute(outbox_statement()).all())
     waiting = sum(rows.get(str(st), 0) for st in WAITING_STATUSES)
     return waiting, rows.get(str(OutboxStatus.FAILED), 0)

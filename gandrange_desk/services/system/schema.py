@@ -4,15 +4,21 @@ from __future__ import annotations
 
 from datetime import datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from sqlalchemy import inspect, text
-from sqlalchemy.engine import Engine
+if TYPE_CHECKING:
+    from sqlalchemy.engine import Engine
+
+# SQLAlchemy is imported by the functions: `HEAD` and `VERSION_SQL` are read before it loads
+# (services.first_reader checks a SQLite base with the bare driver, issue 14 start-up).
 
 MIGRATIONS = Path(__file__).resolve().parents[2] / "migrations"
 
 # The newest revision in migrations/versions. Checking a database against it needs no Alembic
 # import, which saves a quarter of a second on every start; tests/test_schema.py keeps it true.
 HEAD = "0013"
+# The base's revision: the Core check below and the bare driver's (services.first_reader) run it.
+VERSION_SQL = "SELECT version_num FROM alembic_version"
 
 
 def alembic_config(connection=None):
@@ -32,11 +38,13 @@ def head_revision() -> str:
 
 
 def current_revision(engine: Engine) -> str | None:
+    from sqlalchemy import inspect, text
+
     # Read-only: the start-up check never takes the write lock, so it never waits behind a writer.
     with engine.connect().execution_options(read_only=True) as conn:
         if not inspect(conn).has_table("alembic_version"):
             return None
-        return conn.execute(text("SELECT version_num FROM alembic_version")).scalar()
+        return conn.execute(text(VERSION_SQL)).scalar()
 
 
 def needs_upgrade(engine: Engine) -> bool:
