@@ -3,7 +3,6 @@ hands back is the row of its own cell (what Ctrl+Z and the history rely on)."""
 
 from __future__ import annotations
 
-import builtins
 from datetime import date, timedelta
 
 import pytest
@@ -69,19 +68,29 @@ def test_mixed_requests_in_one_batch_keep_their_own_rows(desk, world, inserts):
         assert (rows[rid].child_id, rows[rid].unit_id, rows[rid].day, rows[rid].kind) == cell + ("cancellation",)
 
 
-def test_ids_sqlite_would_give_out_of_order_are_written_again_one_by_one(desk, world, inserts, backend,
-                                                                        monkeypatch):
-    """If SQLite ever numbered a multi-row INSERT's rows out of VALUES order, the check sees
-    it: the rows are removed and written one INSERT each, every id still its own cell's."""
+def test_a_taken_id_refuses_the_whole_rectangle_and_writes_nothing(desk, world, backend, monkeypatch):
+    """On SQLite the writer numbers the new requests itself (max + 1, …, under the unit of
+    work's write lock). Were an id ever taken meanwhile, the key refuses it and nothing of the
+    rectangle is written: no request, no cell, no id handed back that is another row's."""
     if backend != "sqlite":
-        pytest.skip("the multi-row path with ids matched back is SQLite's")
-    monkeypatch.setattr(writer, "sorted", lambda rows: builtins.sorted(rows, reverse=True), raising=False)
-    rectangle = _rectangle(world)
-    result = cells.book_cells(desk, rectangle)
-    assert len(inserts) == 1 + len(rectangle)
+        pytest.skip("the ids are given on SQLite; PostgreSQL's sequence gives them")
+    from sqlalchemy import func
+    from sqlalchemy.exc import IntegrityError
+
+    from gandrange_desk.models import Booking
+
+    first = cells.book_cells(desk, [(world["child"], world["repas"], _open_days(1)[0])])
+    stale = select(func.max(Request.__table__.c.id) - 1)  # as if read before another workstation wrote
+    monkeypatch.setattr(writer, "_sqlite_max_request_id", lambda: stale)
+    with pytest.raises(IntegrityError):
+        cells.book_cells(desk, _rectangle(world)[1:])
+    with desk.read() as s:
+        assert [r.id for r in s.execute(select(Request)).scalars()] == first.request_ids
+        assert s.execute(select(func.count()).select_from(Booking)).scalar() == 1
+    monkeypatch.undo()
+    result = cells.book_cells(desk, _rectangle(world)[1:])  # and the next one goes through
     with desk.read() as s:
         stored = {r.id: (r.child_id, r.unit_id, r.day) for r in s.execute(select(Request)).scalars()}
-    assert len(stored) == len(rectangle)
     assert [stored[rid] for rid in result.request_ids] == list(result.changed)
 
 
