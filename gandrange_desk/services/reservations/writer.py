@@ -15,6 +15,7 @@ import json
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime
+from operator import itemgetter
 
 from sqlalchemy import delete, func, insert, select, update
 from sqlalchemy.orm import Session
@@ -163,7 +164,7 @@ class CellWriter:
             request.id = rid
             request.values["id"] = rid
             rows.append(request.values)
-        self.s.execute(insert(table), rows)
+        _sqlite_executemany(self.s, table, rows)
 
     def _write_cells(self) -> None:
         table = Booking.__table__
@@ -188,7 +189,9 @@ class CellWriter:
                 values["late"] = late
             for start in range(0, len(ids), CHUNK):
                 self.s.execute(update(table).where(table.c.id.in_(ids[start:start + CHUNK])).values(**values))
-        if inserts:
+        if inserts and self.s.get_bind().dialect.name == "sqlite":
+            _sqlite_executemany(self.s, table, inserts)
+        elif inserts:  # PostgreSQL: SQLAlchemy's insertmanyvalues, a few multi-row statements
             self.s.execute(insert(table), inserts)
 
     @staticmethod
@@ -196,22 +199,22 @@ class CellWriter:
         """Compile the INSERTs a click and a rectangle run into `engine`'s statement cache,
         without running them (nothing written, no lock taken): SQLAlchemy compiles a statement
         the first time it runs, ~7 ms of the clerk's first click, and makes its bind processors
-        at its first run. Best effort: a SQLAlchemy
-        without this private hook only loses the head start."""
+        at its first run. On SQLite, the driver's INSERTs' plans (`_insert_plan`) instead.
+        Best effort: a SQLAlchemy without this private hook only loses the head start."""
         from sqlalchemy.sql import compiler
 
         dialect = engine.dialect
         linting = dialect.compiler_linting | compiler.WARN_LINTING
         requests, bookings = Request.__table__, Booking.__table__
-        if dialect.name == "sqlite":  # the ids given (see `_insert_requests_sqlite`)
-            request_insert = insert(requests)
-            request_keys = sorted(c.name for c in requests.c)
-        else:
-            request_insert = insert(requests).returning(requests.c.id, sort_by_parameter_order=True)
-            request_keys = sorted(c.name for c in requests.c if c.name != "id")
-        booking_keys = sorted(("child_id", "unit_id", "day", "state", "late", "updated_at", "updated_by"))
+        booking_keys = tuple(sorted(("child_id", "unit_id", "day", "state", "late", "updated_at", "updated_by")))
+        if dialect.name == "sqlite":  # the driver's executemany (see `_sqlite_executemany`)
+            _insert_plan(requests, tuple(sorted(c.name for c in requests.c)), dialect)
+            _insert_plan(bookings, booking_keys, dialect)
+            return
+        request_insert = insert(requests).returning(requests.c.id, sort_by_parameter_order=True)
+        request_keys = sorted(c.name for c in requests.c if c.name != "id")
         try:
-            for stmt, keys in ((request_insert, request_keys), (insert(bookings), booking_keys)):
+            for stmt, keys in ((request_insert, request_keys), (insert(bookings), list(booking_keys))):
                 for many in (False, True):
                     compiled = stmt._compile_w_cache(dialect=dialect, compiled_cache=engine._compiled_cache,
                                                      column_keys=keys, for_executemany=many,
@@ -228,6 +231,48 @@ class CellWriter:
                  "family_id": family_id, "before": before, "after": after}
                 for action, request, family_id, before, after in self.audits]
         self.s.execute(insert(AuditEntry.__table__), rows)
+
+
+_plain_inserts: dict = {}
+
+
+def _sqlite_executemany(s: Session, table, rows: list[dict]) -> None:
+    """`rows` (dicts with the same keys) INSERTed in one executemany of the driver, with the
+    statement SQLAlchemy compiles for them and each column's own bind processor.
+
+    What `Session.execute(insert(table), rows)` does for them, without its two passes per row
+    (every parameter of the compiled statement gathered into a dict, then converted and put
+    in order): the most of a 1,000-cell rectangle's SQLAlchemy time after the rules (bench/
+    README, issue 14 rectangle third pass). Same SQL, same stored values (checked by
+    tests/reservations/test_writer_bulk.py), the same connection and transaction; the
+    engine's cursor events still see the statement."""
+    sql, values_of, processors = _insert_plan(table, tuple(sorted(rows[0])), s.get_bind().dialect)
+    params = []
+    for row in rows:
+        values = list(values_of(row))
+        for i, process in processors:
+            values[i] = process(values[i])
+        params.append(tuple(values))
+    s.connection().exec_driver_sql(sql, params)
+
+
+def _insert_plan(table, keys: tuple, dialect) -> tuple:
+    """(SQL, the row's values in the statement's order, [(position, bind processor)]), built
+    once per table, keys and dialect."""
+    plan = _plain_inserts.get((table.name, keys, dialect.name))
+    if plan is None:
+        compiled = insert(table).compile(dialect=dialect, column_keys=list(keys))
+        order = [compiled.binds[name].key for name in compiled.positiontup]
+        processors = [(i, p) for i, key in enumerate(order)
+                      if (p := _processor(table.c[key].type, dialect)) is not None]
+        plan = _plain_inserts[(table.name, keys, dialect.name)] = (compiled.string, itemgetter(*order), processors)
+    return plan
+
+
+def _processor(type_, dialect):
+    """The column type's bind processor as SQLAlchemy runs it on `dialect` (the dialect's own
+    type: SQLite's DATETIME writes its microseconds, the generic one would not)."""
+    return type_.dialect_impl(dialect).bind_processor(dialect)
 
 
 _max_request_id: list = []
