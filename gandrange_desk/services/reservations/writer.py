@@ -246,9 +246,12 @@ def _sqlite_executemany(s: Session, table, rows: list[dict]) -> None:
     README, issue 14 rectangle third pass). Same SQL, same stored values (checked by
     tests/reservations/test_writer_bulk.py), the same connection and transaction; the
     engine's cursor events still see the statement."""
-    sql, values_of, processors = _insert_plan(table, tuple(sorted(rows[0])), s.get_bind().dialect)
+    keys = tuple(sorted(rows[0]))
+    sql, values_of, processors = _insert_plan(table, keys, s.get_bind().dialect)
     params = []
     for row in rows:
+        if len(row) != len(keys):  # a key more would be dropped silently; one missing raises
+            raise ValueError(f"{table.name}: rows with different columns in one INSERT")
         values = list(values_of(row))
         for i, process in processors:
             values[i] = process(values[i])
