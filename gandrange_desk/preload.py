@@ -11,6 +11,7 @@ painted: a pause while the clerk reads the first screen rather than on the first
 
 from __future__ import annotations
 
+import gc
 import importlib
 import os
 import sys
@@ -20,6 +21,19 @@ import threading
 # they decide through): ~50 ms of CPU from bytecode, ~130 ms from source, that the tab's first
 # opening no longer pays once the window has loaded them in the background.
 AFTER_PAINT = ("gandrange_desk.ui.reservations.tab",)
+
+
+def freeze_heap() -> None:
+    """What the program has built by the end of its warm-ups (modules, classes, SQLAlchemy's
+    tables and compiled statements, the first tab) lives until it exits: moved out of reach of
+    Python's cycle collector, whose full passes otherwise walk all of it again. Those passes
+    come when enough new objects have piled up — a 1,000-cell rectangle's rows often tip
+    it — and cost 70-85 ms of the clerk's action at 2,000 families (bench/README, issue 14
+    rectangle third pass). Objects made later are collected as before. Only the young
+    generations are swept first: a full pass here would hold the GIL as long as the one avoided
+    (a few start-up cycles left over stay in memory, once)."""
+    gc.collect(1)
+    gc.freeze()
 
 
 def warm_modules(names=AFTER_PAINT, then=None) -> threading.Thread | None:

@@ -24,7 +24,7 @@ class Booking(Base):
     __tablename__ = "booking"
     __table_args__ = (
         UniqueConstraint("child_id", "unit_id", "day"),
-        Index("ix_booking_unit_day", "unit_id", "day"),
+        # Every read by unit and day (no (unit, day) index of its own: this one's prefix, 0014).
         # Covers the grid's places-used count per unit and day (no table lookups on SQLite), and
         # the monthly run's reads of a month's cells (child and late flag included).
         Index("ix_booking_unit_day_state", "unit_id", "day", "state", "child_id", "late"),
@@ -81,7 +81,8 @@ class Request(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     kind: Mapped[str] = mapped_column(String(20))
     source: Mapped[str] = mapped_column(String(20), default=RequestSource.PORTAL)
-    ref: Mapped[str | None] = mapped_column(String(40), nullable=True, index=True)
+    # Shown, never searched (the feed's refs are deduplicated on feed_entry.ref): no index (0014).
+    ref: Mapped[str | None] = mapped_column(String(40), nullable=True)
     family_id: Mapped[int | None] = mapped_column(
         ForeignKey("family.id", ondelete="CASCADE"), nullable=True
     )

@@ -348,9 +348,9 @@ class MainWindow(PaintsFirst, QMainWindow):
 
             # Not once the tab is open: it has read all that itself, and the clerk's first
             # clicks must not share the CPU with a warm-up.
-            if any(type(w).__name__ == "ReservationsTab" for w in self.built_tabs()):
-                return
-            warm_grid(self.desk, self.desk.today())
+            if not any(type(w).__name__ == "ReservationsTab" for w in self.built_tabs()):
+                warm_grid(self.desk, self.desk.today())
+            preload.freeze_heap()
 
         self._warming = preload.warm_modules(then=warm_grid)
 

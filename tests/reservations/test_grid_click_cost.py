@@ -192,7 +192,8 @@ def test_a_rectangle_sends_the_same_statements_whatever_its_cells(desk, engine, 
     assert len(small.changed) + len(small.skipped) == 16
     assert len(big.changed) + len(big.skipped) == 14 * 31 and len(big.changed) >= 200
     assert set(big.changed.values()) == {"R"} and all(r.startswith("jour fermé") for r in big.skipped.values())
-    assert len(big_sql) == len(small_sql) <= 12, big_sql
+    # 13 on SQLite: the highest request id is read under the write lock (the ids are given).
+    assert len(big_sql) == len(small_sql) <= 13, big_sql
     assert [s[:20] for s in big_sql] == [s[:20] for s in small_sql]
     # Booked again: every cell refused for its state, nothing written, the same reads.
     with pytest.raises(cells.BookingRefused):

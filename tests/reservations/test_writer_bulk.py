@@ -3,11 +3,10 @@ hands back is the row of its own cell (what Ctrl+Z and the history rely on)."""
 
 from __future__ import annotations
 
-import builtins
 from datetime import date, timedelta
 
 import pytest
-from sqlalchemy import event, select
+from sqlalchemy import event, select, text
 
 from gandrange_desk.models import Request, RequestSource, RequestStatus
 from gandrange_desk.services.reservations import cells, writer
@@ -69,30 +68,44 @@ def test_mixed_requests_in_one_batch_keep_their_own_rows(desk, world, inserts):
         assert (rows[rid].child_id, rows[rid].unit_id, rows[rid].day, rows[rid].kind) == cell + ("cancellation",)
 
 
-def test_ids_sqlite_would_give_out_of_order_are_written_again_one_by_one(desk, world, inserts, backend,
-                                                                        monkeypatch):
-    """If SQLite ever numbered a multi-row INSERT's rows out of VALUES order, the check sees
-    it: the rows are removed and written one INSERT each, every id still its own cell's."""
+def test_a_taken_id_refuses_the_whole_rectangle_and_writes_nothing(desk, world, backend, monkeypatch):
+    """On SQLite the writer numbers the new requests itself (max + 1, …, under the unit of
+    work's write lock). Were an id ever taken meanwhile, the key refuses it and nothing of the
+    rectangle is written: no request, no cell, no id handed back that is another row's."""
     if backend != "sqlite":
-        pytest.skip("the multi-row path with ids matched back is SQLite's")
-    monkeypatch.setattr(writer, "sorted", lambda rows: builtins.sorted(rows, reverse=True), raising=False)
-    rectangle = _rectangle(world)
-    result = cells.book_cells(desk, rectangle)
-    assert len(inserts) == 1 + len(rectangle)
+        pytest.skip("the ids are given on SQLite; PostgreSQL's sequence gives them")
+    from sqlalchemy import func
+    from sqlalchemy.exc import IntegrityError
+
+    from gandrange_desk.models import Booking
+
+    first = cells.book_cells(desk, [(world["child"], world["repas"], _open_days(1)[0])])
+    stale = select(func.max(Request.__table__.c.id) - 1)  # as if read before another workstation wrote
+    monkeypatch.setattr(writer, "_sqlite_max_request_id", lambda: stale)
+    with pytest.raises(IntegrityError):
+        cells.book_cells(desk, _rectangle(world)[1:])
+    with desk.read() as s:
+        assert [r.id for r in s.execute(select(Request)).scalars()] == first.request_ids
+        assert s.execute(select(func.count()).select_from(Booking)).scalar() == 1
+    monkeypatch.undo()
+    result = cells.book_cells(desk, _rectangle(world)[1:])  # and the next one goes through
     with desk.read() as s:
         stored = {r.id: (r.child_id, r.unit_id, r.day) for r in s.execute(select(Request)).scalars()}
-    assert len(stored) == len(rectangle)
     assert [stored[rid] for rid in result.request_ids] == list(result.changed)
 
 
-def test_warmed_writer_runs_its_first_inserts_from_the_statement_cache(desk, world):
+def test_warmed_writer_runs_its_first_inserts_from_the_statement_cache(desk, world, backend):
     """The grid warms the writer while the clerk looks: the first click's INSERTs are not
-    compiled then (and the warming itself writes nothing)."""
+    compiled then (and the warming itself writes nothing). On SQLite they run through the
+    driver with the plans the warming made."""
     from sqlalchemy.engine.interfaces import CacheStats
 
+    writer._plain_inserts.clear()
     writer.CellWriter.warm(desk.engine)
     with desk.read() as s:
         assert s.execute(select(Request)).first() is None
+    plans = set(writer._plain_inserts)
+    assert len(plans) == (2 if backend == "sqlite" else 0)
     hits: list[tuple[str, object]] = []
 
     def after(conn, cursor, statement, parameters, context, executemany):
@@ -106,4 +119,38 @@ def test_warmed_writer_runs_its_first_inserts_from_the_statement_cache(desk, wor
     finally:
         event.remove(desk.engine, "after_cursor_execute", after)
     assert {name for name, _ in hits} == {"INSERT INTO request", "INSERT INTO booking"}
-    assert all(hit == CacheStats.CACHE_HIT for _, hit in hits), hits
+    if backend == "sqlite":
+        assert set(writer._plain_inserts) == plans  # nothing built at the clicks
+    else:
+        assert all(hit == CacheStats.CACHE_HIT for _, hit in hits), hits
+
+
+def test_the_driver_inserts_store_what_sqlalchemy_would(desk, world, backend, monkeypatch):
+    """SQLite's INSERTs go through the driver with the columns' own bind processors: every
+    stored value, and its SQLite type, is what `Session.execute(insert(table), rows)` writes
+    (the instants with their microseconds, the days as ISO text, the flags as integers)."""
+    if backend != "sqlite":
+        pytest.skip("PostgreSQL keeps SQLAlchemy's insertmanyvalues")
+    from sqlalchemy import insert
+
+    def stored(first_id):
+        with desk.read() as s:
+            columns = [c.name for c in Request.__table__.c if c.name != "id"]
+            req = s.execute(text(f"SELECT {', '.join(f'{c}, typeof({c})' for c in columns)} FROM request "
+                                 "WHERE id >= :first ORDER BY id"), {"first": first_id}).all()
+            booking = s.execute(text("SELECT child_id, unit_id, day, typeof(day), state, late, typeof(late), "
+                                     "updated_at, typeof(updated_at), updated_by FROM booking "
+                                     "WHERE day >= :day ORDER BY child_id, unit_id, day"),
+                                {"day": _open_days(1)[0]}).all()
+        return req, booking
+
+    days = _open_days(9)
+    ours = cells.book_cells(desk, [(world["child"], world["repas"], d) for d in days])
+    rows = stored(min(ours.request_ids))
+    cells.undo(desk, ours)
+    with desk.unit_of_work() as s:  # the cells blank again, the requests gone: the same rows again
+        s.execute(text("DELETE FROM request"))
+        s.execute(text("DELETE FROM booking"))
+    monkeypatch.setattr(writer, "_sqlite_executemany", lambda s, table, rows: s.execute(insert(table), rows))
+    theirs = cells.book_cells(desk, [(world["child"], world["repas"], d) for d in days])
+    assert stored(min(theirs.request_ids)) == rows

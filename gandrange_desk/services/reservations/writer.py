@@ -15,8 +15,9 @@ import json
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime
+from operator import itemgetter
 
-from sqlalchemy import String, delete, insert, select, type_coerce, update
+from sqlalchemy import delete, func, insert, select, update
 from sqlalchemy.orm import Session
 
 from gandrange_desk.clock import to_paris
@@ -135,8 +136,8 @@ class CellWriter:
                               "rien n'a été enregistré, actualisez la file.")
 
     def _insert_requests(self) -> None:
-        if self.s.get_bind().dialect.name == "sqlite" and self._insert_requests_sqlite():
-            return
+        if self.s.get_bind().dialect.name == "sqlite":
+            return self._insert_requests_sqlite()
         # PostgreSQL: SQLAlchemy batches the rows and sorts RETURNING back into parameter order
         # (its SERIAL key is a sentinel it trusts).
         table = Request.__table__
@@ -147,29 +148,23 @@ class CellWriter:
             for request, rid in zip(chunk, ids):
                 request.id = rid
 
-    def _insert_requests_sqlite(self) -> bool:
-        """All the new requests in multi-row INSERTs (1,000 rows a statement), ids matched back.
+    def _insert_requests_sqlite(self) -> None:
+        """All the new requests in one executemany, their ids given by us: max(id) + 1, + 2, …
 
-        SQLAlchemy does not trust SQLite's RETURNING order, so asked for parameter order it
-        falls back to one INSERT per row (~0.2 ms each: most of a 1,000-cell rectangle). SQLite
-        gives a rowid key max(rowid) + 1 as it inserts each row, in VALUES order, under the
-        write lock the unit of work holds: the ids sorted ascending follow the parameters.
-        Each row's cell and kind come back with it and are checked; on any mismatch the rows
-        are deleted again and written one by one (False)."""
+        A unit of work on SQLite begins IMMEDIATE: it holds the database's write lock from its
+        first statement to its commit, so no other connection adds a request in between, and
+        these are the ids SQLite itself would give (its rowid key is max(rowid) + 1). Should
+        that ever not hold, the primary key refuses a taken id and the whole unit of work rolls
+        back: an id is never wrong silently. Asking SQLite for the ids instead (INSERT …
+        RETURNING, then matching the rows back) cost about twice the INSERT itself."""
         table = Request.__table__
-        returned = sorted(self.s.execute(_sqlite_request_insert(), [r.values for r in self.new]).all())
-        # The day comes back as SQLite stores it (ISO text): converting 1,000 of them back to
-        # dates cost more than the INSERT's own rows.
-        wanted = [(v.get("kind"), v.get("child_id"), v.get("unit_id"), _iso(v.get("day")), v.get("to_state"),
-                   v.get("status")) for v in (r.values for r in self.new)]
-        if len(returned) == len(wanted) and all(tuple(row[1:]) == w for row, w in zip(returned, wanted)):
-            for request, row in zip(self.new, returned):
-                request.id = row[0]
-            return True
-        ids = [row[0] for row in returned]
-        for start in range(0, len(ids), CHUNK):
-            self.s.execute(delete(table).where(table.c.id.in_(ids[start:start + CHUNK])))
-        return False
+        top = self.s.execute(_sqlite_max_request_id()).scalar() or 0
+        rows = []
+        for rid, request in enumerate(self.new, top + 1):
+            request.id = rid
+            request.values["id"] = rid
+            rows.append(request.values)
+        _sqlite_executemany(self.s, table, rows)
 
     def _write_cells(self) -> None:
         table = Booking.__table__
@@ -194,7 +189,9 @@ class CellWriter:
                 values["late"] = late
             for start in range(0, len(ids), CHUNK):
                 self.s.execute(update(table).where(table.c.id.in_(ids[start:start + CHUNK])).values(**values))
-        if inserts:
+        if inserts and self.s.get_bind().dialect.name == "sqlite":
+            _sqlite_executemany(self.s, table, inserts)
+        elif inserts:  # PostgreSQL: SQLAlchemy's insertmanyvalues, a few multi-row statements
             self.s.execute(insert(table), inserts)
 
     @staticmethod
@@ -202,21 +199,22 @@ class CellWriter:
         """Compile the INSERTs a click and a rectangle run into `engine`'s statement cache,
         without running them (nothing written, no lock taken): SQLAlchemy compiles a statement
         the first time it runs, ~7 ms of the clerk's first click, and makes its bind processors
-        at its first run. Best effort: a SQLAlchemy
-        without this private hook only loses the head start."""
+        at its first run. On SQLite, the driver's INSERTs' plans (`_insert_plan`) instead.
+        Best effort: a SQLAlchemy without this private hook only loses the head start."""
         from sqlalchemy.sql import compiler
 
         dialect = engine.dialect
         linting = dialect.compiler_linting | compiler.WARN_LINTING
         requests, bookings = Request.__table__, Booking.__table__
-        if dialect.name == "sqlite":
-            request_insert = _sqlite_request_insert()
-        else:
-            request_insert = insert(requests).returning(requests.c.id, sort_by_parameter_order=True)
+        booking_keys = tuple(sorted(("child_id", "unit_id", "day", "state", "late", "updated_at", "updated_by")))
+        if dialect.name == "sqlite":  # the driver's executemany (see `_sqlite_executemany`)
+            _insert_plan(requests, tuple(sorted(c.name for c in requests.c)), dialect)
+            _insert_plan(bookings, booking_keys, dialect)
+            return
+        request_insert = insert(requests).returning(requests.c.id, sort_by_parameter_order=True)
         request_keys = sorted(c.name for c in requests.c if c.name != "id")
-        booking_keys = sorted(("child_id", "unit_id", "day", "state", "late", "updated_at", "updated_by"))
         try:
-            for stmt, keys in ((request_insert, request_keys), (insert(bookings), booking_keys)):
+            for stmt, keys in ((request_insert, request_keys), (insert(bookings), list(booking_keys))):
                 for many in (False, True):
                     compiled = stmt._compile_w_cache(dialect=dialect, compiled_cache=engine._compiled_cache,
                                                      column_keys=keys, for_executemany=many,
@@ -235,22 +233,59 @@ class CellWriter:
         self.s.execute(insert(AuditEntry.__table__), rows)
 
 
-_request_insert: list = []
+_plain_inserts: dict = {}
 
 
-def _sqlite_request_insert():
-    """SQLite's multi-row INSERT of requests, returning each row's id and what identifies it
-    (its day as stored, not converted back to a date); built once."""
-    if not _request_insert:
-        table = Request.__table__
-        _request_insert.append(insert(table).returning(
-            table.c.id, table.c.kind, table.c.child_id, table.c.unit_id, type_coerce(table.c.day, String),
-            table.c.to_state, table.c.status))
-    return _request_insert[0]
+def _sqlite_executemany(s: Session, table, rows: list[dict]) -> None:
+    """`rows` (dicts with the same keys) INSERTed in one executemany of the driver, with the
+    statement SQLAlchemy compiles for them and each column's own bind processor.
+
+    What `Session.execute(insert(table), rows)` does for them, without its two passes per row
+    (every parameter of the compiled statement gathered into a dict, then converted and put
+    in order): the most of a 1,000-cell rectangle's SQLAlchemy time after the rules (bench/
+    README, issue 14 rectangle third pass). Same SQL, same stored values (checked by
+    tests/reservations/test_writer_bulk.py), the same connection and transaction; the
+    engine's cursor events still see the statement."""
+    keys = tuple(sorted(rows[0]))
+    sql, values_of, processors = _insert_plan(table, keys, s.get_bind().dialect)
+    params = []
+    for row in rows:
+        if len(row) != len(keys):  # a key more would be dropped silently; one missing raises
+            raise ValueError(f"{table.name}: rows with different columns in one INSERT")
+        values = list(values_of(row))
+        for i, process in processors:
+            values[i] = process(values[i])
+        params.append(tuple(values))
+    s.connection().exec_driver_sql(sql, params)
 
 
-def _iso(day) -> str | None:
-    return None if day is None else day.isoformat()
+def _insert_plan(table, keys: tuple, dialect) -> tuple:
+    """(SQL, the row's values in the statement's order, [(position, bind processor)]), built
+    once per table, keys and dialect."""
+    plan = _plain_inserts.get((table.name, keys, dialect.name))
+    if plan is None:
+        compiled = insert(table).compile(dialect=dialect, column_keys=list(keys))
+        order = [compiled.binds[name].key for name in compiled.positiontup]
+        processors = [(i, p) for i, key in enumerate(order)
+                      if (p := _processor(table.c[key].type, dialect)) is not None]
+        plan = _plain_inserts[(table.name, keys, dialect.name)] = (compiled.string, itemgetter(*order), processors)
+    return plan
+
+
+def _processor(type_, dialect):
+    """The column type's bind processor as SQLAlchemy runs it on `dialect` (the dialect's own
+    type: SQLite's DATETIME writes its microseconds, the generic one would not)."""
+    return type_.dialect_impl(dialect).bind_processor(dialect)
+
+
+_max_request_id: list = []
+
+
+def _sqlite_max_request_id():
+    """The highest request id, read under the unit of work's write lock; built once."""
+    if not _max_request_id:
+        _max_request_id.append(select(func.max(Request.__table__.c.id)))
+    return _max_request_id[0]
 
 
 __all__ = ["CellWriter", "NewRequest", "audit_text"]
