@@ -119,12 +119,10 @@ def run_window(db: str | None = None, user: str | None = None) -> int:
 
     window = MainWindow(desk)  # painted first, its first tab filled just after
     window.show()
-    from PySide6.QtCore import QTimer
-
-    from gandrange_desk.ui.setup.holidays import warn_if_uncovered
+    from gandrange_desk.ui.setup.holidays import warn_if_uncovered_later
 
     # Said once the window is up: a school year the holiday data does not cover.
-    window.after_first_paint(lambda: QTimer.singleShot(0, lambda: warn_if_uncovered(desk, window)))
+    warn_if_uncovered_later(desk, window)
     status = app.exec()
     _backup_on_close(desk)
     return status

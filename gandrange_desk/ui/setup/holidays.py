@@ -110,12 +110,53 @@ def warn_if_uncovered(desk, parent=None) -> str:
         text = sh.check_in_use(desk)
     except DeskError:
         return ""
+    _ask(desk, text, parent)
+    return text
+
+
+def warn_if_uncovered_later(desk, window) -> None:
+    """`warn_if_uncovered` once the window's filled first tab is on screen, its data read off the
+    main thread: the school holidays' CSV (~0.1 s of CPU) and two reads would otherwise hold the
+    filled list back from its paint (issue 14, the start-up after « Se connecter »). The frozen
+    program's importer is not thread-safe: there the check runs on the main thread, after that
+    paint all the same."""
+    import sys
+    import threading
+
+    from PySide6.QtCore import QTimer
+
+    if getattr(sys, "frozen", False):
+        window.after_first_paint(lambda: window.after_next_paint(lambda: warn_if_uncovered(desk, window)))
+        return
+    found: dict[str, str] = {}
+
+    def check() -> None:
+        try:
+            found["text"] = sh.check_in_use(desk)
+        except Exception:  # noqa: BLE001 - a start-up courtesy: the holidays window says it all
+            found["text"] = ""
+
+    def start() -> None:
+        worker = threading.Thread(target=check, name="holidays-check", daemon=True)
+        worker.start()
+
+        def ask() -> None:
+            if worker.is_alive():
+                QTimer.singleShot(50, window, ask)
+            elif window.isVisible():
+                _ask(desk, found.get("text", ""), window)
+
+        QTimer.singleShot(50, window, ask)
+
+    window.after_first_paint(lambda: window.after_next_paint(start))
+
+
+def _ask(desk, text: str, parent) -> None:
     if not text:
-        return ""
+        return
     box = QMessageBox(QMessageBox.Warning, TITLE, text, parent=parent)
     enter = box.addButton("Saisir les vacances…", QMessageBox.AcceptRole)
     box.addButton("Plus tard", QMessageBox.RejectRole)
     box.exec()
     if box.clickedButton() is enter:
         HolidaysDialog(desk, parent).exec()
-    return text
