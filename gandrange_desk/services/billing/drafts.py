@@ -20,7 +20,7 @@ from gandrange_desk.models import (
     Activity, BilledDay, Booking, CellState, Invoice, InvoiceLine, InvoiceStatus, LineKind, Presence, Unit,
 )
 from gandrange_desk.services.attendance.rules import AttendanceRules, Outcome, day_billing
-from gandrange_desk.services.billing import draft_keys, regularisation
+from gandrange_desk.services.billing import regularisation
 from gandrange_desk.services.billing.rows import replace_rows
 
 BILLED_STATES = (CellState.R.value, CellState.AF.value)
@@ -322,16 +322,16 @@ _CHUNK = 500
 
 
 def write_drafts(s: Session, month: date, invoice_rows: list[dict], drafts: list[Draft | None],
-                 previous: dict[int, int], keys: list[str | None] | None = None) -> list[int]:
+                 previous: dict[int, int]) -> list[int]:
     """The month's drafts written over its `previous` ones (family -> draft id). A family's
     previous draft keeps its row, rewritten as a new one would be (its version moves on, so an
     edit begun before fails as if the draft had gone); its lines and billed days are replaced by
     difference (`rows.replace_rows`): a re-run over a month that barely moved deletes and
     inserts a few rows, not 170,000 at 8,000 families. A draft given as None was found unchanged
     (`draft_keys`): its row is stamped like the others, its lines and billed days are not read
-    nor written. `keys` (the inputs key of each built draft, `draft_keys`) are stored with the
-    sums of the rows as written (`invoice.draft_key`, in the row's own insert or update). Drafts
-    of families with nothing to bill any more are deleted. Returns the drafts' ids, in the order of `invoice_rows`."""
+    nor written. A built draft's row carries its key (`invoice.draft_key`: its inputs and the sums
+    of the rows written here, `draft_keys`). Drafts of families with nothing to bill any more
+    are deleted. Returns the drafts' ids, in the order of `invoice_rows`."""
     table = Invoice.__table__
     billed = {row["family_id"] for row in invoice_rows}
     gone = [invoice_id for family_id, invoice_id in previous.items() if family_id not in billed]
@@ -343,13 +343,6 @@ def write_drafts(s: Session, month: date, invoice_rows: list[dict], drafts: list
         s.execute(delete(table).where(table.c.id.in_(chunk)))
     if not invoice_rows:
         return []
-    if keys is not None:
-        # The key's rows part from the values about to be written (`draft_keys.content_of_rows`):
-        # the sums the next run reads back, without reading 170,000 billed days back now.
-        for row, draft, key in zip(invoice_rows, drafts, keys):
-            if draft is not None:
-                row["draft_key"] = (None if key is None else
-                                    f"{key}|{draft_keys.content_of_rows(draft.records, draft.lines)}")
     new_rows = [row for row in invoice_rows if row["family_id"] not in previous]
     if new_rows:
         # Core executemany without RETURNING (SQLite would fall back to one INSERT per row to
