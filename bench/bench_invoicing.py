@@ -45,6 +45,7 @@ def prepare_month(base) -> dict:
     started, started_cpu = time.perf_counter(), time.process_time()
     invoicing.prepare(desk, MONTH)
     one_ms, one_cpu = time.perf_counter() - started, time.process_time() - started_cpu
+    first_ms, first_cpu = first_prepare(desk)
     # CPU time too: on a shared, loaded machine wall time mostly measures the neighbours.
     return {"value": round(value, 1), "unit": "ms", "target": "≤ 3000 ms", "ok": value <= 3000,
             "invoices": result.invoices, "regularisations": result.regularisations,
@@ -52,7 +53,29 @@ def prepare_month(base) -> dict:
             "cpu_ms": round(statistics.median(cpu) * 1000, 1),
             "runs_cpu_ms": [round(t * 1000, 1) for t in cpu],
             "one_cell_changed_ms": round(one_ms * 1000, 1), "one_cell_changed_cpu_ms": round(one_cpu * 1000, 1),
-            "note": "1st run builds every draft (the base's drafts have no key); the next ones change nothing"}
+            "first_prepare_ms": first_ms, "first_prepare_cpu_ms": first_cpu,
+            "note": "1st run builds every draft (the base's drafts have no key); the next ones change nothing; "
+                    "first_prepare_*: the month's drafts deleted, then prepared (median of 2)"}
+
+
+def first_prepare(desk, runs: int = 2) -> tuple[float, float]:
+    """A month's first prepare (every draft built and written): the month's drafts deleted, then
+    prepared, `runs` times; the medians (wall, CPU) in ms."""
+    from gandrange_desk.models import BilledDay, Invoice, InvoiceLine
+    from gandrange_desk.services.billing import invoicing
+
+    wall, cpu = [], []
+    for _ in range(runs):
+        with desk.unit_of_work() as s:
+            drafts = select(Invoice.id).where(Invoice.month == MONTH, Invoice.status == "draft")
+            s.execute(delete(BilledDay).where(BilledDay.invoice_id.in_(drafts)))
+            s.execute(delete(InvoiceLine).where(InvoiceLine.invoice_id.in_(drafts)))
+            s.execute(delete(Invoice).where(Invoice.id.in_(drafts)))
+        started, started_cpu = time.perf_counter(), time.process_time()
+        invoicing.prepare(desk, MONTH)
+        wall.append(time.perf_counter() - started)
+        cpu.append(time.process_time() - started_cpu)
+    return round(statistics.median(wall) * 1000, 1), round(statistics.median(cpu) * 1000, 1)
 
 
 def change_one_cell(desk) -> None:

@@ -158,3 +158,50 @@ def test_a_quotient_entered_for_one_family_rebuilds_that_familys_draft_only(nove
     rewritten = _drafts_as_written(desk)
     fresh, fresh_drafts = _afresh(desk)
     assert _summary(fresh) == _summary(again) and fresh_drafts == rewritten
+
+
+def test_a_first_prepare_keeps_its_rows_sums_as_the_database_reads_them_back(november, monkeypatch):
+    """A month prepared over no drafts stores each draft's row sums computed from the values it
+    writes (`draft_keys.content_of_rows`), not read back: they are the ones the next run reads
+    from the database, so preparing again builds nothing."""
+    from gandrange_desk.services.billing import draft_keys
+
+    desk = november["desk"]
+    _december(november)
+    _afresh(desk)
+    with desk.read() as s:
+        keys = dict(s.execute(select(Invoice.id, Invoice.draft_key).where(Invoice.month == DEC)).all())
+        rows_now = draft_keys.content_of_drafts(s.connection(), DEC)
+    assert len(keys) == 3 and {i: draft_keys.split(k)[1] for i, k in keys.items()} == rows_now
+    with built(monkeypatch) as families, writes(desk) as written:
+        invoicing.prepare(desk, DEC)
+    assert families == [] and written == []
+
+
+def test_the_rows_sums_from_values_are_the_databases_for_odd_rows_too(november):
+    """Negative amounts (SQL's `%` keeps the sign), a state or kind outside the usual ones, a
+    line without child: the sums made from the values equal those the database makes."""
+    from gandrange_desk.services.billing import draft_keys
+
+    desk = november["desk"]
+    _december(november)
+    with desk.unit_of_work() as s:
+        invoice_id = s.execute(select(Invoice.id).where(Invoice.month == DEC).order_by(Invoice.id).limit(1)).scalar()
+        s.execute(update(BilledDay).where(BilledDay.invoice_id == invoice_id)
+                  .values(price_cents=-1_234_567, surcharge_cents=-89, state="XYZ", pai=True))
+        s.execute(update(InvoiceLine).where(InvoiceLine.invoice_id == invoice_id)
+                  .values(child_id=None, kind="autre", unit_price_cents=-999_999, amount_cents=-1_999_998,
+                          label="Régularisation — été", dates=""))
+    with desk.read() as s:
+        records = s.execute(select(BilledDay.family_id, BilledDay.child_id, BilledDay.unit_id, BilledDay.day,
+                                   BilledDay.state, BilledDay.price_cents, BilledDay.surcharge_cents, BilledDay.pai)
+                            .where(BilledDay.invoice_id == invoice_id)).tuples().all()
+        lines = [dict(row._mapping) for row in s.execute(
+            select(InvoiceLine.child_id, InvoiceLine.unit_id, InvoiceLine.kind, InvoiceLine.quantity,
+                   InvoiceLine.unit_price_cents, InvoiceLine.amount_cents, InvoiceLine.label, InvoiceLine.dates)
+            .where(InvoiceLine.invoice_id == invoice_id).order_by(InvoiceLine.position))]
+        positions = s.execute(select(InvoiceLine.position).where(InvoiceLine.invoice_id == invoice_id)
+                              .order_by(InvoiceLine.position)).scalars().all()
+        from_database = draft_keys.content_of_drafts(s.connection(), DEC, [invoice_id])[invoice_id]
+    assert records and lines and positions == list(range(len(lines)))
+    assert draft_keys.content_of_rows(records, lines) == from_database

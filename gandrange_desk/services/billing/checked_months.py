@@ -92,11 +92,6 @@ def drafts_tag(month: date, invoice_ids, billed_days: tuple[int, int, int]) -> s
     return _tag("drafts", month.isoformat(), len(ids), sum(ids), sum(i * i for i in ids), tuple(billed_days))
 
 
-def records_totals(records) -> tuple[int, int, int]:
-    """`drafts_tag`'s billed days from a prepare's records (`regularisation.Record`)."""
-    return len(records), sum(r[5] for r in records), sum(r[6] for r in records)
-
-
 class Fingerprints:
     """The fingerprint of each invoiced month's comparison, as `regularisation.compute` reads it."""
 

@@ -9,7 +9,8 @@ already read: a quotient entered for one family rebuilds that family's draft onl
 
 A draft's key (`invoice.draft_key`) is that inputs key and the sums of its rows as the database
 holds them once written (billed days and lines: count, prices, surcharges, and per-row hashes
-summed in SQL, `content_of_drafts`). Preparing again skips a family whose inputs key is unchanged and
+summed in SQL, `content_of_drafts`; when written, the same sums from the values written,
+`content_of_rows`). Preparing again skips a family whose inputs key is unchanged and
 whose rows still sum as written: a row edited or deleted by hand since shows, and the family is
 rebuilt. Everything else is built as before; the skip only spares rebuilding what would come out
 the same.
@@ -84,6 +85,44 @@ def content_of_drafts(connection: Connection, month: date, ids: list[int] | None
             .where(InvoiceLine.invoice_id.in_(drafts)).group_by(InvoiceLine.invoice_id)):
         lines[invoice_id] = [n, digest]
     return {i: content(days.get(i), lines.get(i)) for i in (days.keys() | lines.keys() if ids is None else ids)}
+
+
+def _truncated_mod(value: int) -> int:
+    # SQL's `%` keeps the dividend's sign (SQLite and PostgreSQL alike); Python's follows the divisor.
+    return value % _P if value >= 0 else -(-value % _P)
+
+
+def content_of_rows(records, lines) -> str:
+    """`content` of a draft's rows from the values written: its records (`regularisation.Record`:
+    family, child, unit, day, state, price, surcharge, PAI) and its lines (`drafts._line` dicts, in
+    position order). The same sums, term for term, as `content_of_drafts` reads back once they are
+    in the database (written as given: `rows.replace_rows`), without reading them back."""
+    f0, f1, f2, f3, f4, f5, f6 = _DAY_F
+    states, day_terms = _STATES, _DAY_TERMS
+    n = price = sur = digest = 0
+    for _family, child, unit, day, state, cents, extra, pai in records:
+        term = day_terms.get(day)
+        if term is None:
+            term = day_terms[day] = (day.year * 10000 + day.month * 100 + day.day) * f2
+        code = states.get(state)
+        value = (child * f0 + unit * f1 + term + (len(state) + 10 if code is None else code) * f3 + cents * f4
+                 + extra * f5 + (f6 if pai else 0))
+        n += 1
+        price += cents
+        sur += extra
+        digest += value % _P if value >= 0 else _truncated_mod(value)
+    line_digest = 0
+    for position, line in enumerate(lines):
+        kind = _KINDS.get(line["kind"])
+        line_digest += _truncated_mod(sum(
+            x * f for x, f in zip((position, line["child_id"] or 0, line["unit_id"] or 0,
+                                   len(line["kind"]) + 10 if kind is None else kind, line["quantity"],
+                                   line["unit_price_cents"], line["amount_cents"], len(line["label"]),
+                                   len(line["dates"])), _LINE_F)))
+    return content((n, price, sur, digest), (len(lines), line_digest))
+
+
+_DAY_TERMS: dict = {}
 
 
 def billed_totals(content_text: str) -> tuple[int, int, int]:

@@ -20,7 +20,7 @@ from gandrange_desk.models import (
     Activity, BilledDay, Booking, CellState, Invoice, InvoiceLine, InvoiceStatus, LineKind, Presence, Unit,
 )
 from gandrange_desk.services.attendance.rules import AttendanceRules, Outcome, day_billing
-from gandrange_desk.services.billing import draft_keys, regularisation
+from gandrange_desk.services.billing import regularisation
 from gandrange_desk.services.billing.rows import replace_rows
 
 BILLED_STATES = (CellState.R.value, CellState.AF.value)
@@ -322,16 +322,16 @@ _CHUNK = 500
 
 
 def write_drafts(s: Session, month: date, invoice_rows: list[dict], drafts: list[Draft | None],
-                 previous: dict[int, int], keys: list[str | None] | None = None) -> list[int]:
+                 previous: dict[int, int]) -> list[int]:
     """The month's drafts written over its `previous` ones (family -> draft id). A family's
     previous draft keeps its row, rewritten as a new one would be (its version moves on, so an
     edit begun before fails as if the draft had gone); its lines and billed days are replaced by
     difference (`rows.replace_rows`): a re-run over a month that barely moved deletes and
     inserts a few rows, not 170,000 at 8,000 families. A draft given as None was found unchanged
     (`draft_keys`): its row is stamped like the others, its lines and billed days are not read
-    nor written. `keys` (the inputs key of each built draft, `draft_keys`) are stored with the
-    sums of the rows as written (`invoice.draft_key`). Drafts of families with nothing to bill
-    any more are deleted. Returns the drafts' ids, in the order of `invoice_rows`."""
+    nor written. A built draft's row carries its key (`invoice.draft_key`: its inputs and the sums
+    of the rows written here, `draft_keys`). Drafts of families with nothing to bill any more
+    are deleted. Returns the drafts' ids, in the order of `invoice_rows`."""
     table = Invoice.__table__
     billed = {row["family_id"] for row in invoice_rows}
     gone = [invoice_id for family_id, invoice_id in previous.items() if family_id not in billed]
@@ -397,15 +397,6 @@ def write_drafts(s: Session, month: date, invoice_rows: list[dict], drafts: list
                 replace_rows(connection, name, columns, [v for i in chunk for v in per_invoice.pop(i, ())],
                              f"invoice_id IN ({', '.join('?' * len(chunk))})", tuple(chunk))
             replace_rows(connection, name, columns, [v for rows in per_invoice.values() for v in rows], "", ())
-    if keys is not None:
-        built = {id_of[row["family_id"]]: key for row, draft, key in zip(invoice_rows, drafts, keys)
-                 if draft is not None and key is not None}
-        if built:
-            rows_now = draft_keys.content_of_drafts(connection, month, None if not unchanged else list(built))
-            mark = "?" if connection.dialect.paramstyle == "qmark" else "%s"
-            connection.exec_driver_sql(f"UPDATE invoice SET draft_key = {mark} WHERE id = {mark}",
-                                       [(f"{key}|{rows_now.get(i) or draft_keys.content(None, None)}", i)
-                                        for i, key in built.items()])
     return [id_of[row["family_id"]] for row in invoice_rows]
 
 

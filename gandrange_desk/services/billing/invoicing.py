@@ -216,8 +216,8 @@ def prepare(desk: Desk, month: date | str, progress: Progress | None = None) -> 
             r.draft_key and r.draft_key.startswith(f"{key_of.get(f)}|") for f, r in previous_rows.items()) else None
 
         now = desk.now()
-        invoice_rows, drafts, keys = [], [], []
-        skipped_totals = [0, 0, 0]
+        invoice_rows, drafts = [], []
+        billed_totals = [0, 0, 0]  # the drafts' billed days: count, prices, surcharges (the proof's tag)
         pricing = regularisation._Truth(book, quotients)
         labels = Labels(units)
         total = len(family_ids)
@@ -242,9 +242,8 @@ def prepare(desk: Desk, month: date | str, progress: Progress | None = None) -> 
                     version=1, updated_at=now, updated_by=desk.actor.login,
                 ))
                 drafts.append(None)
-                keys.append(None)
                 for i, x in enumerate(draft_keys.billed_totals(rows_now[before.id])):
-                    skipped_totals[i] += x
+                    billed_totals[i] += x
                 result.total_cents += before.total_cents
                 result.with_anomalies += bool(before.anomalies)
                 continue
@@ -268,15 +267,19 @@ def prepare(desk: Desk, month: date | str, progress: Progress | None = None) -> 
                 anomalies.append(f"{formats.count(n, 'demande', 'demandes')} d'annulation en attente "
                                  f"(non {formats.plural(n, 'facturée', 'facturées')}).")
             total_cents = sum(line["amount_cents"] for line in draft.lines)
+            # Its key: its inputs, and the sums of its rows as the next run reads them back once
+            # written, made here from the values to write (`draft_keys.content_of_rows`).
+            rows = draft_keys.content_of_rows(draft.records, draft.lines)
+            for i, x in enumerate(draft_keys.billed_totals(rows)):
+                billed_totals[i] += x
             invoice_rows.append(dict(
                 family_id=family_id, month=month, status=InvoiceStatus.DRAFT.value, prepared_at=now,
                 total_cents=total_cents, payment_mode=fam.payment_mode, anomalies="\n".join(anomalies),
                 billed_name=first_guardian.get(family_id) or f"Famille {fam.name}",
                 billed_address="\n".join(x for x in (fam.street, f"{fam.postcode} {fam.city}".strip()) if x),
-                version=1, updated_at=now, updated_by=desk.actor.login,
+                version=1, updated_at=now, updated_by=desk.actor.login, draft_key=f"{key}|{rows}",
             ))
             drafts.append(draft)
-            keys.append(key)
             result.total_cents += total_cents
             result.with_anomalies += bool(anomalies)
         if progress:
@@ -302,10 +305,9 @@ def prepare(desk: Desk, month: date | str, progress: Progress | None = None) -> 
                                    {k: v for k, v in seen.present.items() if k[0] not in kept_kids})
         proved = regularisation.prove_draft(month, month_seen, records, children_of, units, pricing, labels.unit,
                                             rules)
-        ids = write_drafts(s, month, invoice_rows, drafts, previous, keys)
+        ids = write_drafts(s, month, invoice_rows, drafts, previous)
         result.changes.invoices.update(ids)
-        totals = [a + b for a, b in zip(skipped_totals, checked_months.records_totals(records))]
-        checked_months.record_proof(s, month, inputs if proved else None, ids, tuple(totals))
+        checked_months.record_proof(s, month, inputs if proved else None, ids, tuple(billed_totals))
         result.invoices = len(invoice_rows)
         desk.audit(s, "invoice.prepare", "invoice_month", None,
                    after={"month": month.isoformat(), "invoices": result.invoices, "total_cents": result.total_cents,

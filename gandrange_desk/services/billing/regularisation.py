@@ -107,8 +107,9 @@ def replace_billed_days(s: Session, month: date, rows: list[tuple], previous: bo
     drafts were there before (`previous`), their rows are compared with the new ones, as the
     driver gives them back: only the rows that differ are deleted and inserted, which leaves
     the table as a full replacement would (row ids aside; no reader orders billed days by id).
-    Every billed-day row costs its three indexes to write and again to delete: 1.5 s of CPU
-    for a re-run at 8,000 families, against a tenth of that to read them."""
+    Every billed-day row costs its indexes to write and again to delete (a draft's, not current,
+    only the invoice index since migration 0015): 1.5 s of CPU for a re-run at 8,000 families
+    with the three, against a tenth of that to read them."""
     connection = s.connection()
     values = _day_values(connection.dialect, rows)
     if not previous:
