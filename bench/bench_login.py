@@ -64,20 +64,18 @@ def startup_login_ms(base) -> dict:
                     "dialog's first paint; base_ready_ms: the base opened and checked behind it"}
 
 
-def login_enter_ms_1500(base) -> dict:
-    r = _measure(base)
-    return {"value": round(_med(r["enter_1500"]), 1), "unit": "ms", "target": "reference",
-            "runs_ms": [round(v) for v in r["enter_1500"]],
-            "note": "« Se connecter » clicked 1.5 s after the dialog appeared, to the main window painted "
-                    "with its Familles list filled (password check included)"}
+def _enter(typing: int, note: str):
+    def figure(base) -> dict:
+        runs = _measure(base)[f"enter_{typing}"]
+        return {"value": round(_med(runs), 1), "unit": "ms", "target": "reference",
+                "runs_ms": [round(v) for v in runs], "note": note}
+    return figure
 
 
-def login_enter_ms_0(base) -> dict:
-    r = _measure(base)
-    return {"value": round(_med(r["enter_0"]), 1), "unit": "ms", "target": "reference",
-            "runs_ms": [round(v) for v in r["enter_0"]],
-            "note": "the password given the moment the dialog is painted: the click waits for the base to "
-                    "open, then as above"}
+login_enter_ms_1500 = _enter(1500, "« Se connecter » clicked 1.5 s after the dialog appeared, to the main window "
+                                   "painted with its Familles list filled (password check included)")
+login_enter_ms_0 = _enter(0, "the password given the moment the dialog is painted (a key pressed then waits for "
+                             "the event loop): the click waits for the base to open, then as above")
 
 
 FIGURES = {"startup_login_ms": startup_login_ms, "login_enter_ms_1500": login_enter_ms_1500,
