@@ -205,3 +205,33 @@ def test_the_rows_sums_from_values_are_the_databases_for_odd_rows_too(november):
         from_database = draft_keys.content_of_drafts(s.connection(), DEC, [invoice_id])[invoice_id]
     assert records and lines and positions == list(range(len(lines)))
     assert draft_keys.content_of_rows(records, lines) == from_database
+
+
+def test_the_cycle_collector_resumes_as_it_was_once_the_run_is_over(november, monkeypatch):
+    """A prepare pauses Python's cycle collector while it builds the drafts (a million small
+    tuples at 8,000 families) and resumes it, as it was, after its own objects are freed: a
+    collection at the resume would walk them all for nothing."""
+    import gc
+
+    desk = november["desk"]
+    _december(november)
+    paused_in_run: list[bool] = []
+    real = invoicing.family_draft
+
+    def spy(*args, **kwargs):
+        paused_in_run.append(not gc.isenabled())
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(invoicing, "family_draft", spy)
+    was = gc.isenabled()
+    try:
+        gc.enable()
+        result, _rows = _afresh(desk)  # every draft built
+        assert result.invoices and paused_in_run and all(paused_in_run)
+        assert gc.isenabled()
+        gc.disable()
+        invoicing.prepare(desk, DEC)
+        assert not gc.isenabled()  # a caller that had it off keeps it off
+    finally:
+        if was:
+            gc.enable()

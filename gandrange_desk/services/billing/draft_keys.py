@@ -112,13 +112,14 @@ def content_of_rows(records, lines) -> str:
         sur += extra
         digest += value % _P if value >= 0 else _truncated_mod(value)
     line_digest = 0
+    g0, g1, g2, g3, g4, g5, g6, g7, g8 = _LINE_F  # written out: a generator per line cost 0.05 s
     for position, line in enumerate(lines):
         kind = _KINDS.get(line["kind"])
-        line_digest += _truncated_mod(sum(
-            x * f for x, f in zip((position, line["child_id"] or 0, line["unit_id"] or 0,
-                                   len(line["kind"]) + 10 if kind is None else kind, line["quantity"],
-                                   line["unit_price_cents"], line["amount_cents"], len(line["label"]),
-                                   len(line["dates"])), _LINE_F)))
+        value = (position * g0 + (line["child_id"] or 0) * g1 + (line["unit_id"] or 0) * g2
+                 + (len(line["kind"]) + 10 if kind is None else kind) * g3 + line["quantity"] * g4
+                 + line["unit_price_cents"] * g5 + line["amount_cents"] * g6 + len(line["label"]) * g7
+                 + len(line["dates"]) * g8)
+        line_digest += value % _P if value >= 0 else _truncated_mod(value)
     return content((n, price, sur, digest), (len(lines), line_digest))
 
 

@@ -153,10 +153,16 @@ def _month_issued(s: Session, month: date) -> bool:
 def prepare(desk: Desk, month: date | str, progress: Progress | None = None) -> PrepareResult:
     """Drafts of every family with billable cells (or regularisations) in `month`."""
     desk.require(Role.AGENT, "Préparer les factures")
-    month = month_start(month)
+    # The cycle collector resumes once the run's million tuples are freed with its frame
+    # (`no_cycle_collection`).
+    with no_cycle_collection():
+        return _prepare(desk, month_start(month), progress)
+
+
+def _prepare(desk: Desk, month: date, progress: Progress | None) -> PrepareResult:
     last = month_end(month)
     result = PrepareResult(month)
-    with no_cycle_collection(), desk.unit_of_work() as s:
+    with desk.unit_of_work() as s:
         if _month_issued(s, month):
             raise DeskError(f"Les factures {formats.of_month(month)} sont déjà émises : les "
                             "changements de ce mois iront en régularisation sur la facture suivante.")
