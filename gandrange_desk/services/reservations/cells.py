@@ -66,7 +66,7 @@ class CellsResult:
 
 
 def _unique(cells: Iterable[Cell]) -> list[Cell]:
-    cells = sorted(set(cells), key=lambda c: (c[0], c[1], c[2]))
+    cells = sorted(set(cells))  # (child, unit, day): the tuples' own order, compared in C
     if not cells:
         raise BookingRefused(NO_CELL)
     return cells

@@ -208,14 +208,14 @@ def override_reason_required(count: int, billing: str) -> ValidationFailed:
 # --- what the rules know ------------------------------------------------------------------
 
 
-@dataclass
+@dataclass(slots=True)
 class ChildInfo:
     name: str
     family_id: int
     archived: bool
 
 
-@dataclass
+@dataclass(slots=True)
 class CellInfo:
     """A cell as the batch sees it: as stored at load, then as planned."""
 
@@ -226,7 +226,7 @@ class CellInfo:
     late: bool
 
 
-@dataclass
+@dataclass(slots=True)
 class PendingInfo:
     """The pending request of a cell: a stored row (`id`) or one planned in this batch."""
 
@@ -303,6 +303,10 @@ class Rules:
         self.used_at_load: Counter = Counter()
         self._places_loaded: set[tuple[int, date]] = set()
         self._late_cache: dict[tuple[str, int, date, datetime], bool] = {}
+        # unit -> its capacity, its activity: asked per cell (places left, the deadlines), read
+        # here once rather than through the ORM's attribute machinery 1,000 times a rectangle.
+        self._capacity: dict[int, int | None] = {}
+        self._activity_of: dict[int, Activity] = {}
         # (unit, day) -> why it is closed ("" when open): a rectangle asks it per cell, the
         # calendar answers the same for every child of the column.
         self._closed_cache: dict[tuple[int, date], str] = {}
@@ -314,27 +318,31 @@ class Rules:
         cells = [c for c in dict.fromkeys(cells) if c not in self.cells]
         if not cells:
             return self
-        self._load_children({c[0] for c in cells})
-        self._load_units({c[1] for c in cells})
-        for bid, cid, uid, day, state, late in self._stored_cells(cells):
+        children, units, days = (set(column) for column in zip(*cells))  # in C: a rectangle is 1,000 cells
+        self._load_children(children)
+        self._load_units(units)
+        for bid, cid, uid, day, state, late in self._stored_cells(cells, children, units, days):
             state = CellState(state)
             self.cells[(cid, uid, day)] = CellInfo(bid, state, bool(late), state, bool(late))
+        known = self.cells
         for cell in cells:
-            self.cells.setdefault(cell, CellInfo(None, None, False, None, False))
-        self._load_issued({date(y, m, 1) for y, m in {(c[2].year, c[2].month) for c in cells}})
+            if cell not in known:
+                known[cell] = CellInfo(None, None, False, None, False)
+        self._load_issued({date(d.year, d.month, 1) for d in days})
         if pending:
             self._load_pending([c for c in cells if self.cells[c].state in PENDING_STATES])
         if places:
             self.load_places({(c[1], c[2]) for c in cells})
         return self
 
-    def _stored_cells(self, cells: list[Cell]) -> Iterator[tuple]:
+    def _stored_cells(self, cells: list[Cell], children: set[int], units: set[int],
+                      days: set[date]) -> Iterator[tuple]:
         """The booking rows of `cells`. A rectangle of the grid (or a click) is read as the box
         of its children × units × days, one cached statement with its lists bound, the rows
         outside it dropped; scattered cells (a period, a portal feed) through the VALUES
         join, which probes once per cell but is a new SQL text each time (~10 ms to build and
         compile for 1,000 cells, 15× the box's read)."""
-        box = _box(cells)
+        box = _box(cells, children, units, days)
         if box is not None:
             wanted = set(cells)
             index = cell_index(self.s) if self.s.get_bind().dialect.name == "sqlite" else None
@@ -385,10 +393,14 @@ class Rules:
             return
         for unit in self.s.execute(_statements().units, {"ids": ids}).scalars():
             self.units[unit.id] = unit
+            self._capacity[unit.id] = unit.capacity
         wanted = {u.activity_id for u in self.units.values()} - set(self.activities)
         if wanted:
             for activity in self.s.execute(_statements().activities, {"ids": sorted(wanted)}).scalars():
                 self.activities[activity.id] = activity
+        for unit_id in ids:
+            if unit_id in self.units:
+                self._activity_of[unit_id] = self.activities[self.units[unit_id].activity_id]
 
     def _load_issued(self, months: set[date]) -> None:
         # A month is issued as a whole (every draft at once, then preparing it is refused), so
@@ -434,34 +446,39 @@ class Rules:
                           unit.name if unit else f"Unité {unit_id}", day)
 
     def activity(self, unit_id: int) -> Activity:
-        return self.activities[self.units[unit_id].activity_id]
+        return self._activity_of[unit_id]
 
     def state(self, cell: Cell) -> CellState | None:
         return self.cells[cell].state
 
     def places_left(self, unit_id: int, day: date) -> int | None:
-        capacity = self.units[unit_id].capacity
+        capacity = self._capacity[unit_id]
         return None if capacity is None else capacity - self.used[(unit_id, day)]
 
     def late_booking(self, cell: Cell, at: datetime) -> bool:
-        activity = self.activity(cell[1])
-        return self._late("b", activity, cell[2], at, activity.booking_deadline_days,
-                          activity.booking_deadline_time)
+        found = self._late_cache.get(("b", cell[1], cell[2], at))
+        if found is None:
+            activity = self.activity(cell[1])
+            found = self._late("b", cell[1], cell[2], at, activity.booking_deadline_days,
+                               activity.booking_deadline_time)
+        return found
 
     def late_cancellation(self, cell: Cell, at: datetime) -> bool:
-        activity = self.activity(cell[1])
-        return self._late("c", activity, cell[2], at, activity.cancellation_deadline_days,
-                          activity.cancellation_deadline_time)
+        found = self._late_cache.get(("c", cell[1], cell[2], at))
+        if found is None:
+            activity = self.activity(cell[1])
+            found = self._late("c", cell[1], cell[2], at, activity.cancellation_deadline_days,
+                               activity.cancellation_deadline_time)
+        return found
 
     def proposed_billing(self, cell: Cell, at: datetime) -> str:
         """A cancellation asked in time is excusée, a late one facturée (the office may override)."""
         return Billing.BILLED if self.late_cancellation(cell, at) else Billing.EXCUSED
 
-    def _late(self, which, activity, day, at, days, hhmm) -> bool:
-        key = (which, activity.id, day, at)
-        found = self._late_cache.get(key)
-        if found is None:
-            found = self._late_cache[key] = self.cal.is_late(at, day, days, hhmm)
+    def _late(self, which, unit_id, day, at, days, hhmm) -> bool:
+        """The calendar's answer, asked once per (deadline, unit, day, instant) of the batch:
+        a rectangle's cells share their column's."""
+        found = self._late_cache[(which, unit_id, day, at)] = self.cal.is_late(at, day, days, hhmm)
         return found
 
     def check(self, cell: Cell, action: Action, *, family_id: int | None = None,
@@ -565,12 +582,14 @@ def places_used(s: Session, keys: set[tuple[int, date]], units: dict[int, Unit])
     return used
 
 
-def _box(cells: list[Cell]) -> dict | None:
-    """The parameters of the box around `cells` (children, units, first and last day), when
-    it holds not many more cells than they are: a rectangle of the grid, a click."""
-    children = {c[0] for c in cells}
-    units = {c[1] for c in cells}
-    first, last = min(c[2] for c in cells), max(c[2] for c in cells)
+def _box(cells: list[Cell], children: set[int] | None = None, units: set[int] | None = None,
+         days: set[date] | None = None) -> dict | None:
+    """The parameters of the box around `cells` (children, units, first and last day: the
+    sets of their columns, when the caller has them), when it holds not many more cells than
+    they are: a rectangle of the grid, a click."""
+    if children is None:
+        children, units, days = (set(column) for column in zip(*cells))
+    first, last = min(days), max(days)
     if len(children) > 900 or len(children) * len(units) * ((last - first).days + 1) > 2 * len(cells) + 31:
         return None
     return {"children": sorted(children), "units": sorted(units), "first": first, "last": last}
