@@ -116,18 +116,17 @@ class GridView(QTableView):
         left = spans[0][0]
         right = spans[-1][0] + spans[-1][1]
         self._paint_selection(painter, spans, first_row, last_row, y0, row_h, closed)
-        painter.setPen(GRID_LINE)
+        # Lines as 1-pixel fills: a pen's line is rasterised pixel by pixel (~6 µs for a row's
+        # width), a solid fill is a span (~1 µs); the pixels are the same.
         for i in range(last_row - first_row + 1):
-            y = y0 + (i + 1) * row_h - 1
-            painter.drawLine(left, y, right, y)
+            painter.fillRect(left, y0 + (i + 1) * row_h - 1, right - left + 1, 1, GRID_LINE)
         for x, w, c in spans:
-            painter.drawLine(x + w - 1, y0, x + w - 1, y0 + height)
-        painter.setPen(DAY_LINE)
+            painter.fillRect(x + w - 1, y0, 1, height + 1, GRID_LINE)
         first_of_day = {}
         for x, w, c in spans:
             first_of_day.setdefault(columns[c][0], x)
             if columns[c][1] == 0:
-                painter.drawLine(x, y0, x, y0 + height)
+                painter.fillRect(x, y0, 1, height + 1, DAY_LINE)
         if self.today is not None and self.today in g.days:
             x = first_of_day.get(g.days.index(self.today))
             if x is not None:
@@ -229,13 +228,11 @@ class NamesView(QTableView):
             painter.setFont(bold_texts.font)
             for yy, mark in marks:
                 bold_texts.draw(painter, x, yy, w, row_h, mark)
-        painter.setPen(GRID_LINE)
         right = xs[-1][0] + xs[-1][1]
         for i in range(last_row - first_row + 1):
-            yy = y0 + (i + 1) * row_h - 1
-            painter.drawLine(0, yy, right, yy)
+            painter.fillRect(0, y0 + (i + 1) * row_h - 1, right + 1, 1, GRID_LINE)
         for x, w in xs:
-            painter.drawLine(x + w - 1, y0, x + w - 1, y)
+            painter.fillRect(x + w - 1, y0, 1, y - y0 + 1, GRID_LINE)
         painter.end()
 
 
