@@ -17,10 +17,12 @@ ELIDE = Qt.TextElideMode.ElideRight
 
 
 class StaticTexts:
-    def __init__(self, font: QFont, limit: int = 20_000):
+    def __init__(self, font: QFont, limit: int = 1_000):
         self.font = QFont(font)
         self.metrics = QFontMetrics(self.font)
-        self.limit = limit  # a month of 8,000 families shows ~7,000 names: kept, never grown past
+        # ~1.8 KB a laid-out name: the 7,000 names of a month at 8,000 families would hold
+        # ~13 MB. A screen shows ~30 rows; past the limit the texts are laid out again.
+        self.limit = limit
         self._texts: dict[tuple[str, int], tuple[QStaticText, float, float]] = {}
 
     def _entry(self, text: str, width: int) -> tuple[QStaticText, float, float]:
