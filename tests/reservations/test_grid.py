@@ -382,3 +382,32 @@ def test_a_click_repaints_its_cell_not_the_grid(qtbot, tab, desk, world):
     seen.clear()
     tab.apply_changes(Changes(cells={(kid, world["repas"], day)}))
     assert seen == [] and index.data() == "R"
+
+
+def test_a_name_too_long_for_its_column_ends_in_an_ellipsis_inside_it(qtbot, desk, world):
+    """The names are painted from laid-out texts kept between paints: a name wider than the
+    « Enfant » column is cut with « … » in it, and never runs into the « Classe » column."""
+    from PySide6.QtGui import QColor
+
+    make_family(desk, "Wolfeschlegelsteinhausenbergerdorff-Martinez",
+                children=[{"first_name": "Maximilien-Alexandre", "class_name": "CE2"}])
+    widget = ReservationsTab(desk)
+    qtbot.addWidget(widget)
+    widget.resize(1400, 850)
+    widget.show()
+    widget.set_month(MARCH)
+    names = widget.names
+    image = names.viewport().grab().toImage()
+    texts = names._texts
+    assert texts is not None  # kept from that paint
+    long = "WOLFESCHLEGELSTEINHAUSENBERGERDORFF-MARTINEZ Maximilien-Alexandre"
+    row = [widget.model.index(r, 0).data() for r in range(widget.model.rowCount())].index(long)
+    width = names.columnWidth(0) - 6
+    static = texts[0]._entry(long, width)[0]
+    assert static.text().endswith("…") and texts[0].metrics.horizontalAdvance(static.text()) <= width
+    y = names.rowViewportPosition(row) + names.rowHeight(row) // 2
+    class_x = names.columnViewportPosition(1)
+    white = QColor("#FFFFFF").rgb()
+    assert all(image.pixel(x, y) == white for x in range(class_x + 1, class_x + 8))
+    # The short names are drawn whole.
+    assert texts[0]._entry("BERNARD Hugo", width)[0].text() == "BERNARD Hugo"

@@ -211,3 +211,21 @@ def test_the_warm_up_reads_and_writes_nothing(desk, engine, world):
         event.remove(engine, "before_cursor_execute", listener)
     assert statements and all(sql.lstrip().upper().startswith(("SELECT", "PRAGMA", "BEGIN", "ROLLBACK", "SET"))
                               for sql in statements)
+
+
+def test_rows_read_over_several_statements_are_the_whole_months(desk, world, monkeypatch):
+    """More children than one statement's id list (1,024 in production; 4 here): the rows come
+    in several statements — padded id lists on SQLite, one id array on PostgreSQL — and every
+    child's cells are those of the one-query read, each in its own row."""
+    from gandrange_desk.services.reservations import grid_paged, reads
+
+    monkeypatch.setattr(grid_paged, "BUCKETS", (2, 4))
+    monkeypatch.setattr(grid_paged, "_compiled", {})
+    expected = whole(desk, MARCH)
+    choices = reads.grid_choices(desk)
+    frame = reads.month_grid_frame(desk, choices.calendar, MARCH, expected.activity_id, [])
+    rows = list(range(len(frame.child_ids)))[::-1]  # not in the frame's order either
+    states = reads.month_grid_rows(desk, frame, rows)
+    got = {frame.child_ids[row]: bytes(states[row]) for row in rows}
+    assert got == {cid: bytes(s) for cid, s in zip(expected.child_ids, expected.states)}
+    assert any(R in s for s in got.values()) and len(got) == len(NAMES)

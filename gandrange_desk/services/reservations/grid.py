@@ -18,6 +18,7 @@ from sqlalchemy import (
     union_all,
 )
 
+from gandrange_desk.errors import NotFound
 from gandrange_desk.models import Activity, Booking, CellState, Child, School, Unit
 
 from gandrange_desk.services.calendar import Calendar
@@ -142,14 +143,23 @@ def grid_setup(s, cal: Calendar, month: date, activity_id: int, unit_ids: list[i
     columns and closed days; what both the whole read (`load_grid`) and the paged one
     (`grid_paged.grid_frame`) start from."""
     month = month.replace(day=1)
-    activity = s.get(Activity, activity_id)
-    units = [u for u in s.execute(select(Unit).where(Unit.activity_id == activity_id)
-                                  .order_by(Unit.position, Unit.id)).scalars()
-             if not unit_ids or u.id in unit_ids]
+    # One Core read of the activity and its units: every opening of a month starts here, and
+    # the ORM's two loads (an entity each, in a fresh session) cost more than the read.
+    rows = s.execute(select(Activity.name, Activity.opens, Activity.weekdays, Unit.id, Unit.name,
+                            Unit.capacity)
+                     .outerjoin(Unit, Unit.activity_id == Activity.id)
+                     .where(Activity.id == activity_id)
+                     .order_by(Unit.position, Unit.id)).all()
+    if not rows:
+        raise NotFound("Activité introuvable : elle a peut-être été supprimée sur un autre poste.")
+    name, opens, weekdays = rows[0][:3]
+    activity = Activity(opens=opens, weekdays=weekdays)  # transient: what the calendar reads
+    units = [UnitInfo(uid, uname, short_name(uname), capacity) for *_a, uid, uname, capacity in rows
+             if uid is not None and (not unit_ids or uid in unit_ids)]
     days = month_days(month)
     data = GridData(
-        month=month, activity_id=activity_id, activity_name=activity.name,
-        units=[UnitInfo(u.id, u.name, short_name(u.name), u.capacity) for u in units],
+        month=month, activity_id=activity_id, activity_name=name,
+        units=units,
         days=days, columns=[(d, u) for d in range(len(days)) for u in range(len(units))],
         closed=[], used=[0] * (len(days) * len(units)),
     )

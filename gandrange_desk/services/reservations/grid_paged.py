@@ -15,7 +15,8 @@ from __future__ import annotations
 
 from datetime import date
 
-from sqlalchemy import Integer, bindparam, func, literal_column, select
+from sqlalchemy import Integer, any_, bindparam, func, literal_column, select
+from sqlalchemy.dialects.postgresql import ARRAY
 
 from gandrange_desk.models import Booking, Child
 from gandrange_desk.services.calendar import Calendar
@@ -29,12 +30,14 @@ from gandrange_desk.services.reservations.grid import (
 BUCKETS = (16, 64, 128, 256, 1024)
 
 _compiled: dict[tuple, tuple[str, tuple | None, dict]] = {}
+_DAY_PARAMS = ("first", "last")  # the statements' only date parameters
+_id_names: dict[int, tuple[str, ...]] = {}  # size -> ("c0", …): the id parameters' names
 
 
 def _run(s, key: tuple, build, values: dict, rewrite=None) -> list[tuple]:
     """`build()`'s statement compiled once per (dialect, key) and run on the driver's cursor,
     without SQLAlchemy's per-row processing (see `grid.fetch_grid_rows`); `rewrite(sql)` edits
-    the compiled text once (a SQLite index hint)."""
+    the compiled text once (a SQLite index hint). Dates go in `first` and `last` only."""
     conn = s.connection()
     dialect = conn.dialect
     found = _compiled.get((dialect.name, *key))
@@ -48,8 +51,10 @@ def _run(s, key: tuple, build, values: dict, rewrite=None) -> list[tuple]:
     params = dict(constants)
     params.update(values)
     if dialect.name == "sqlite":  # SQLite stores dates as ISO text; psycopg adapts dates itself
-        params = {k: (v.isoformat() if isinstance(v, date) else v) for k, v in params.items()}
-    args = tuple(params[name] for name in positions) if positions is not None else params
+        for name in _DAY_PARAMS:
+            if name in params:
+                params[name] = params[name].isoformat()
+    args = tuple(map(params.__getitem__, positions)) if positions is not None else params
     cursor = conn.connection.driver_connection.cursor()
     try:
         cursor.execute(sql, args)
@@ -82,12 +87,18 @@ def _used_stmt(n_units: int):
 
 
 
-def _cells_stmt(n_units: int, n_children: int, keep_off_unit_index: bool = False):
+def _cells_stmt(n_units: int, n_children: int | None, keep_off_unit_index: bool = False):
     # Without the index's name (never seen: it is the unique constraint's), `unit_id + 0` keeps
     # SQLite off the (unit, day) indexes for a screenful of children.
     unit = Booking.unit_id + literal_column("0", Integer) if keep_off_unit_index else Booking.unit_id
+    if n_children is None:
+        # PostgreSQL: the ids as one array. psycopg parses a query's placeholders again on
+        # every run once it has more than 50 of them (its cache's limit): ~0.1 ms a chunk.
+        children = Booking.child_id == any_(bindparam("ids", type_=ARRAY(Integer)))
+    else:
+        children = Booking.child_id.in_([bindparam(f"c{i}") for i in range(n_children)])
     return (select(Booking.child_id, Booking.unit_id, Booking.day, Booking.state)
-            .where(Booking.child_id.in_([bindparam(f"c{i}") for i in range(n_children)]),
+            .where(children,
                    unit.in_(_units(n_units)), Booking.day >= bindparam("first"),
                    Booking.day <= bindparam("last")))
 
@@ -143,27 +154,36 @@ def grid_rows(s, data: GridData, rows: list[int]) -> dict[int, bytearray]:
         return {row: bytearray(len(data.columns)) for row in rows}
     n = len(data.units)
     width = len(data.columns)
-    unit_pos = {u.id: i for i, u in enumerate(data.units)}
+    sqlite = s.connection().dialect.name == "sqlite"
+    # unit id → the day as the driver gives it (ISO text on SQLite, a date on PostgreSQL) →
+    # its column: two lookups a cell, no parsing.
+    column_of = {u.id: {(day.isoformat() if sqlite else day): d * n + i for d, day in enumerate(data.days)}
+                 for i, u in enumerate(data.units)}
     unit_values = {f"u{i}": u.id for i, u in enumerate(data.units)}
     first, last = data.days[0], data.days[-1]
     out = {row: bytearray(width) for row in rows}
     by_child = {data.child_ids[row]: out[row] for row in rows}
     ids = list(by_child)
     code_of = CODE_OF
-    index = cell_index(s) if s.connection().dialect.name == "sqlite" else None
+    index = cell_index(s) if sqlite else None
     rewrite = (lambda sql: sql.replace("FROM booking", f'FROM booking INDEXED BY "{index}"', 1)) \
         if index else None
     start = 0
     while start < len(ids):
         part = ids[start:start + BUCKETS[-1]]
         start += len(part)
-        size = next(b for b in BUCKETS if b >= len(part))
-        values = {f"c{i}": part[min(i, len(part) - 1)] for i in range(size)}
+        if sqlite:
+            size = next(b for b in BUCKETS if b >= len(part))
+            names = _id_names.get(size) or _id_names.setdefault(size, tuple(f"c{i}" for i in range(size)))
+            values = dict(zip(names, part + [part[-1]] * (size - len(part))))
+            off = index is None and size <= 64
+            key = ("cells", n, size, index, off)
+            build = (lambda size=size, off=off: _cells_stmt(n, size, off))
+        else:
+            values, key, build = {"ids": part}, ("cells", n, "array"), (lambda: _cells_stmt(n, None))
         values.update(unit_values, first=first, last=last)
-        off = index is None and size <= 64 and s.connection().dialect.name == "sqlite"
-        rows = _run(s, ("cells", n, size, index, off), lambda: _cells_stmt(n, size, off), values, rewrite)
-        for child_id, unit_id, day, state in rows:
-            by_child[child_id][(_day_of(day) - 1) * n + unit_pos[unit_id]] = code_of[state]
+        for child_id, unit_id, day, state in _run(s, key, build, values, rewrite):
+            by_child[child_id][column_of[unit_id][day]] = code_of[state]
     return out
 
 

@@ -9,10 +9,11 @@ free (red when none), so unit columns can stay narrow and more days fit on the s
 from __future__ import annotations
 
 from PySide6.QtCore import QRect, QSize, Qt
-from PySide6.QtGui import QColor, QFont, QFontMetrics, QPainter
+from PySide6.QtGui import QColor, QFont, QPainter
 from PySide6.QtWidgets import QHeaderView
 
 from gandrange_desk import formats
+from gandrange_desk.ui.common.static_text import StaticTexts
 
 from .grid_model import FIXED
 
@@ -34,6 +35,8 @@ class DayHeader(QHeaderView):
         self.small.setPointSizeF(max(7.5, self.font().pointSizeF() - 1))
         self.bold = QFont(self.small)
         self.bold.setBold(True)
+        self.small_texts = StaticTexts(self.small)
+        self.bold_texts = StaticTexts(self.bold)
 
     def sizeHint(self) -> QSize:  # noqa: N802 - Qt API
         # The height is fixed by the tab: Qt's own hint would read headerData of every section
@@ -50,56 +53,63 @@ class DayHeader(QHeaderView):
         height = self.viewport().height()
         band = height // 3
         painter.fillRect(event.rect(), BAND_FILL)
+        small, bold = self.small_texts, self.bold_texts
         spans: dict[int, list[tuple[int, int]]] = {}  # day index -> (x, w) of its shown columns
-        metrics = QFontMetrics(self.small)
+        open_days: set[int] = set()  # day indexes with a column open
+        left_edge, right_edge = event.rect().left(), event.rect().right()
+        places = []  # (x, w, left) of the shown columns with a capacity
         for col in range(FIXED, model.columnCount()):
             if self.isSectionHidden(col):
                 continue
             x, w = self.sectionViewportPosition(col), self.sectionSize(col)
-            if x + w < event.rect().left() or x > event.rect().right():
+            if x + w < left_edge or x > right_edge:
                 continue
             c = col - FIXED
             day_index, unit_index = g.columns[c]
             spans.setdefault(day_index, []).append((x, w))
-            unit = g.units[unit_index]
-            painter.setPen(LINE)
-            painter.drawLine(x + w - 1, band, x + w - 1, height)
+            painter.fillRect(x + w - 1, band, 1, height - band + 1, LINE)  # a line, as a fill (grid_view)
             if g.closed[c]:
                 continue
-            painter.setFont(self.small)
+            open_days.add(day_index)
+            unit = g.units[unit_index]
+            painter.setFont(small.font)
             painter.setPen(INK)
-            painter.drawText(QRect(x, band, w, band), Qt.AlignCenter,
-                             metrics.elidedText(unit.short, Qt.ElideRight, w - 2))
+            small.draw(painter, x + 1, band, w - 2, band, unit.short, centred=False) \
+                if small.width(unit.short) > w - 2 else small.draw(painter, x, band, w, band, unit.short)
             if unit.capacity is not None:
-                left = unit.capacity - g.used[c]
-                painter.setPen(FULL_INK if left <= 0 else INK)
-                painter.setFont(self.bold if left <= 0 else self.small)
-                painter.drawText(QRect(x, 2 * band, w, height - 2 * band), Qt.AlignCenter, str(left))
+                places.append((x, w, unit.capacity - g.used[c]))
+        for x, w, left in places:
+            texts = bold if left <= 0 else small
+            painter.setPen(FULL_INK if left <= 0 else INK)
+            painter.setFont(texts.font)
+            texts.draw(painter, x, 2 * band, w, height - 2 * band, str(left))
         for day_index, parts in spans.items():
             day = g.days[day_index]
             left = min(x for x, _ in parts)
             right = max(x + w for x, w in parts)
-            rect = QRect(left, 0, right - left, band)
             is_today = day == self.today
             if is_today:
                 painter.fillRect(QRect(left, 0, right - left, height), QColor(30, 90, 200, 40))
-                painter.fillRect(rect, TODAY_FILL)
-            painter.setFont(self.bold if is_today else self.small)
+                painter.fillRect(QRect(left, 0, right - left, band), TODAY_FILL)
+            texts = bold if is_today else small
+            painter.setFont(texts.font)
             painter.setPen(TODAY_INK if is_today else INK)
             label = f"{formats.WEEKDAYS_SHORT_FR[day.weekday()][:2]} {day.day}"
-            if QFontMetrics(painter.font()).horizontalAdvance(label) > right - left - 2:
+            if texts.width(label) > right - left - 2:
                 label = str(day.day)
-            painter.drawText(rect, Qt.AlignCenter, label)
-            if all(g.closed[c] for c, (d, _u) in enumerate(g.columns) if d == day_index):
+            texts.draw(painter, left, 0, right - left, band, label)
+            if day_index not in open_days and self._closed_all_day(g, day_index):
                 painter.setPen(CLOSED_INK)
-                painter.setFont(self.small)
-                painter.drawText(QRect(left, band, right - left, height - band), Qt.AlignCenter, "—")
-            painter.setPen(DAY_LINE)
-            painter.drawLine(left, 0, left, height)
-        painter.setPen(LINE)
-        painter.drawLine(0, band, self.viewport().width(), band)
-        painter.drawLine(0, height - 1, self.viewport().width(), height - 1)
+                painter.setFont(small.font)
+                small.draw(painter, left, band, right - left, height - band, "—")
+            painter.fillRect(left, 0, 1, height + 1, DAY_LINE)
+        painter.fillRect(0, band, self.viewport().width() + 1, 1, LINE)
+        painter.fillRect(0, height - 1, self.viewport().width() + 1, 1, LINE)
         painter.end()
+
+    @staticmethod
+    def _closed_all_day(g, day_index: int) -> bool:
+        return all(g.closed[c] for c, (d, _u) in enumerate(g.columns) if d == day_index)
 
 
 __all__ = ["DayHeader"]

@@ -8,9 +8,13 @@ The delegate (grid_delegate) keeps the same colours for anything painted outside
 
 from __future__ import annotations
 
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import QEvent, Qt, Signal
 from PySide6.QtGui import QPainter, QPen, QPixmap
 from PySide6.QtWidgets import QTableView
+
+from gandrange_desk.ui.common.static_text import StaticTexts
+
+CENTER = int(Qt.AlignCenter.value)
 
 from .grid_delegate import (
     CLOSED_FILL, COLOURS, DAY_LINE, FOCUS, GRID_LINE, HATCH, MARK_INK, SELECTION, TEXT_INK, UNREAD_FILL,
@@ -18,8 +22,6 @@ from .grid_delegate import (
 )
 from .grid_model import CODE_TEXT, FIXED, MARK_COL, UNREAD
 
-CENTER = int(Qt.AlignCenter.value)
-LEFT = int((Qt.AlignVCenter | Qt.AlignLeft).value)
 
 
 def _visible_span(view, rect, count_rows: int, count_cols: int):
@@ -114,18 +116,17 @@ class GridView(QTableView):
         left = spans[0][0]
         right = spans[-1][0] + spans[-1][1]
         self._paint_selection(painter, spans, first_row, last_row, y0, row_h, closed)
-        painter.setPen(GRID_LINE)
+        # Lines as 1-pixel fills: a pen's line is rasterised pixel by pixel (~6 µs for a row's
+        # width), a solid fill is a span (~1 µs); the pixels are the same.
         for i in range(last_row - first_row + 1):
-            y = y0 + (i + 1) * row_h - 1
-            painter.drawLine(left, y, right, y)
+            painter.fillRect(left, y0 + (i + 1) * row_h - 1, right - left + 1, 1, GRID_LINE)
         for x, w, c in spans:
-            painter.drawLine(x + w - 1, y0, x + w - 1, y0 + height)
-        painter.setPen(DAY_LINE)
+            painter.fillRect(x + w - 1, y0, 1, height + 1, GRID_LINE)
         first_of_day = {}
         for x, w, c in spans:
             first_of_day.setdefault(columns[c][0], x)
             if columns[c][1] == 0:
-                painter.drawLine(x, y0, x, y0 + height)
+                painter.fillRect(x, y0, 1, height + 1, DAY_LINE)
         if self.today is not None and self.today in g.days:
             x = first_of_day.get(g.days.index(self.today))
             if x is not None:
@@ -177,6 +178,15 @@ class GridView(QTableView):
 class NamesView(QTableView):
     """The frozen columns: child, class, health mark, month total."""
 
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self._texts: tuple[StaticTexts, StaticTexts] | None = None  # normal, bold
+
+    def changeEvent(self, event) -> None:  # noqa: N802 - Qt API
+        if event.type() == QEvent.FontChange:
+            self._texts = None
+        super().changeEvent(event)
+
     def paintEvent(self, event) -> None:
         model = self.model()
         g = getattr(model, "grid", None)
@@ -184,6 +194,11 @@ class NamesView(QTableView):
         if g is None or rows == 0:
             super().paintEvent(event)
             return
+        if self._texts is None:
+            bold = self.font()
+            bold.setBold(True)
+            self._texts = (StaticTexts(self.font()), StaticTexts(bold))
+        texts, bold_texts = self._texts
         painter = QPainter(self.viewport())
         rect = event.rect()
         painter.fillRect(rect, WHITE)
@@ -191,34 +206,33 @@ class NamesView(QTableView):
         row_h = self.verticalHeader().defaultSectionSize()
         y0 = self.rowViewportPosition(first_row)
         xs = [(self.columnViewportPosition(c), self.columnWidth(c)) for c in range(FIXED)]
-        bold = self.font()
-        bold.setBold(True)
-        normal = self.font()
         visible = model.visible
+        painter.setFont(texts.font)
+        painter.setPen(TEXT_INK)
+        marks = []
         y = y0
+        name_x, name_w = xs[0]
+        class_x, class_w = xs[1]
+        total_x, total_w = xs[3]
         for r in range(first_row, last_row + 1):
             i = visible[r]
-            painter.setPen(TEXT_INK)
-            x, w = xs[0]
-            painter.drawText(x + 4, y, w - 6, row_h, LEFT, g.names[i])
-            x, w = xs[1]
-            painter.drawText(x, y, w, row_h, CENTER, g.classes[i])
-            x, w = xs[3]
-            painter.drawText(x, y, w, row_h, CENTER, str(g.total(i)) if g.row_loaded(i) else UNREAD)
+            texts.draw(painter, name_x + 4, y, name_w - 6, row_h, g.names[i], centred=False)
+            texts.draw(painter, class_x, y, class_w, row_h, g.classes[i])
+            texts.draw(painter, total_x, y, total_w, row_h, str(g.total(i)) if g.row_loaded(i) else UNREAD)
             if g.marks[i]:
-                x, w = xs[MARK_COL]
-                painter.setPen(MARK_INK)
-                painter.setFont(bold)
-                painter.drawText(x, y, w, row_h, CENTER, g.marks[i])
-                painter.setFont(normal)
+                marks.append((y, g.marks[i]))
             y += row_h
-        painter.setPen(GRID_LINE)
+        if marks:
+            x, w = xs[MARK_COL]
+            painter.setPen(MARK_INK)
+            painter.setFont(bold_texts.font)
+            for yy, mark in marks:
+                bold_texts.draw(painter, x, yy, w, row_h, mark)
         right = xs[-1][0] + xs[-1][1]
         for i in range(last_row - first_row + 1):
-            yy = y0 + (i + 1) * row_h - 1
-            painter.drawLine(0, yy, right, yy)
+            painter.fillRect(0, y0 + (i + 1) * row_h - 1, right + 1, 1, GRID_LINE)
         for x, w in xs:
-            painter.drawLine(x + w - 1, y0, x + w - 1, y)
+            painter.fillRect(x + w - 1, y0, 1, y - y0 + 1, GRID_LINE)
         painter.end()
 
 
