@@ -457,19 +457,19 @@ class Rules:
 
     def late_booking(self, cell: Cell, at: datetime) -> bool:
         found = self._late_cache.get(("b", cell[1], cell[2], at))
-        if found is None:
-            activity = self.activity(cell[1])
-            found = self._late("b", cell[1], cell[2], at, activity.booking_deadline_days,
-                               activity.booking_deadline_time)
-        return found
+        return self._deadline_passed("b", cell, at) if found is None else found
 
     def late_cancellation(self, cell: Cell, at: datetime) -> bool:
         found = self._late_cache.get(("c", cell[1], cell[2], at))
-        if found is None:
-            activity = self.activity(cell[1])
-            found = self._late("c", cell[1], cell[2], at, activity.cancellation_deadline_days,
-                               activity.cancellation_deadline_time)
-        return found
+        return self._deadline_passed("c", cell, at) if found is None else found
+
+    def _deadline_passed(self, which: str, cell: Cell, at: datetime) -> bool:
+        activity = self.activity(cell[1])
+        if which == "b":
+            days, hhmm = activity.booking_deadline_days, activity.booking_deadline_time
+        else:
+            days, hhmm = activity.cancellation_deadline_days, activity.cancellation_deadline_time
+        return self._late(which, cell[1], cell[2], at, days, hhmm)
 
     def proposed_billing(self, cell: Cell, at: datetime) -> str:
         """A cancellation asked in time is excusée, a late one facturée (the office may override)."""
