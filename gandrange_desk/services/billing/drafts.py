@@ -17,10 +17,10 @@ from sqlalchemy.orm import Session
 
 from gandrange_desk import formats
 from gandrange_desk.models import (
-    Activity, BilledDay, Booking, CellState, Invoice, InvoiceLine, InvoiceStatus, LineKind, Presence, Unit,
+    Activity, Booking, CellState, DraftDay, Invoice, InvoiceLine, InvoiceStatus, LineKind, Presence, Unit,
 )
 from gandrange_desk.services.attendance.rules import AttendanceRules, Outcome, day_billing
-from gandrange_desk.services.billing import regularisation
+from gandrange_desk.services.billing import draft_days, regularisation
 from gandrange_desk.services.billing.rows import replace_rows
 
 BILLED_STATES = (CellState.R.value, CellState.AF.value)
@@ -65,6 +65,7 @@ class Draft:
 
     lines: list[dict] = field(default_factory=list)
     records: list[tuple] = field(default_factory=list)  # regularisation.Record
+    day_rows: list[tuple] = field(default_factory=list)  # the records as written (`draft_days.compact`)
     anomalies: list[str] = field(default_factory=list)
     no_quotient_days: int = 0
     free_lines: int = 0  # lines of days not billed, at 0 €: alone, they make no invoice
@@ -341,7 +342,7 @@ def write_drafts(s: Session, month: date, invoice_rows: list[dict], drafts: list
     for start in range(0, len(gone), _CHUNK):
         chunk = gone[start:start + _CHUNK]
         # Core deletes: the session holds none of these rows, so nothing to fetch back.
-        s.execute(delete(BilledDay.__table__).where(BilledDay.invoice_id.in_(chunk)))
+        s.execute(delete(DraftDay.__table__).where(DraftDay.invoice_id.in_(chunk)))
         s.execute(delete(InvoiceLine.__table__).where(InvoiceLine.invoice_id.in_(chunk)))
         s.execute(delete(table).where(table.c.id.in_(chunk)))
     if not invoice_rows:
@@ -381,24 +382,17 @@ def write_drafts(s: Session, month: date, invoice_rows: list[dict], drafts: list
             all_lines.append((invoice_id, position, line["child_id"], line["child_name"], line["unit_id"],
                               line["kind"], line["label"], line["dates"], line["quantity"],
                               line["unit_price_cents"], line["amount_cents"]))
-        # As the driver stores and reads them back (`regularisation._day_values`), made here in
-        # one go rather than through one tuple per row more.
-        if sqlite:
-            iso = _ISO
-            day_values += [(invoice_id, f, c, u, iso[d], st, p, sur, 1 if pai else 0, 0)
-                           for f, c, u, d, st, p, sur, pai in draft.records]
-        else:
-            day_values += [(invoice_id, f, c, u, d, st, p, sur, bool(pai), False)
-                           for f, c, u, d, st, p, sur, pai in draft.records]
+        # Compact (`draft_days`), as the driver stores and reads them back.
+        day_values += draft_days.values(connection.dialect.name, invoice_id, draft.day_rows)
     # Driver-level, like the billed days: plain values, nothing for the ORM to bind.
     if not unchanged:  # every previous draft rebuilt: their rows read in one go
         where = "invoice_id IN (SELECT id FROM invoice WHERE month = ? AND status = ?)" if kept else ""
         params = (month.isoformat() if sqlite else month, InvoiceStatus.DRAFT.value)
         replace_rows(connection, "invoice_line", _LINE_COLUMNS, all_lines, where, params)
-        replace_rows(connection, "billed_day", regularisation._DAY_COLUMNS, day_values, where, params)
+        replace_rows(connection, "draft_day", draft_days.COLUMNS, day_values, where, params)
     else:  # only the rebuilt drafts' rows are compared; the unchanged drafts' rows stay as they are
         for name, columns, values in (("invoice_line", _LINE_COLUMNS, all_lines),
-                                      ("billed_day", regularisation._DAY_COLUMNS, day_values)):
+                                      ("draft_day", draft_days.COLUMNS, day_values)):
             per_invoice: dict[int, list] = defaultdict(list)
             for value in values:
                 per_invoice[value[0]].append(value)

@@ -33,8 +33,7 @@ from gandrange_desk.models import (
 )
 from gandrange_desk.services.attendance.rules import AttendanceRules, Outcome, day_billing
 from gandrange_desk.services.attendance.settings import load_rules
-from gandrange_desk.services.billing import checked_months
-from gandrange_desk.services.billing.rows import replace_rows
+from gandrange_desk.services.billing import checked_months, draft_days
 from gandrange_desk.services.billing.tariffs import PriceBook, QuotientBook
 
 Cell = tuple[int, int, date]
@@ -69,61 +68,10 @@ def issued_months(s: Session, before: date) -> list[date]:
         Invoice.status == InvoiceStatus.ISSUED, Invoice.month < before)).scalars())
 
 
-_DAY_COLUMNS = ("invoice_id", "family_id", "child_id", "unit_id", "day", "state", "price_cents", "surcharge_cents",
-                "pai", "current")
-
-
-def _day_values(dialect, rows: list[tuple]) -> list[tuple]:
-    """Rows as the driver stores and reads them back (SQLite: ISO days, 0/1 flags)."""
-    if dialect.name == "sqlite":
-        iso: dict = {}
-        out = []
-        for i, f, c, u, d, st, p, sur, pai in rows:
-            day = iso.get(d)
-            if day is None:
-                day = iso[d] = d.isoformat()
-            out.append((i, f, c, u, day, st, p, sur, 1 if pai else 0, 0))
-        return out
-    return [(*row[:8], bool(row[8]), False) for row in rows]
-
-
-def insert_billed_days(s: Session, rows: list[tuple]) -> None:
-    """A month's billed days (tens of thousands) in one driver-level executemany: binding them
-    through the ORM's parameter processing costs twice the insert itself. A row is (invoice,
-    family, child, unit, day, state, price, surcharge, pai), as `Record` plus its invoice."""
-    if rows:
-        connection = s.connection()
-        _insert_values(connection, _day_values(connection.dialect, rows))
-
-
-def _insert_values(connection, values: list[tuple]) -> None:
-    if values:
-        marks = ", ".join(["?" if connection.dialect.paramstyle == "qmark" else "%s"] * len(_DAY_COLUMNS))
-        connection.exec_driver_sql(f"INSERT INTO billed_day ({', '.join(_DAY_COLUMNS)}) VALUES ({marks})", values)
-
-
-def replace_billed_days(s: Session, month: date, rows: list[tuple], previous: bool) -> None:
-    """The billed days of `month`'s drafts become `rows` (as `insert_billed_days`). When the
-    drafts were there before (`previous`), their rows are compared with the new ones, as the
-    driver gives them back: only the rows that differ are deleted and inserted, which leaves
-    the table as a full replacement would (row ids aside; no reader orders billed days by id).
-    Every billed-day row costs its indexes to write and again to delete (a draft's, not current,
-    only the invoice index since migration 0015): 1.5 s of CPU for a re-run at 8,000 families
-    with the three, against a tenth of that to read them."""
-    connection = s.connection()
-    values = _day_values(connection.dialect, rows)
-    if not previous:
-        _insert_values(connection, values)
-        return
-    sqlite = connection.dialect.name == "sqlite"
-    replace_rows(connection, "billed_day", _DAY_COLUMNS, values,
-                 "invoice_id IN (SELECT id FROM invoice WHERE month = ? AND status = ?)",
-                 (month.isoformat() if sqlite else month, InvoiceStatus.DRAFT.value))
-
-
 def make_current(s: Session, month: date) -> None:
     """Issuing `month`: its records become what was billed; the days it regularised stop being
     what earlier invoices billed."""
+    draft_days.issue(s.connection(), month)  # its days one per row, as the comparison reads them
     mine, old = aliased(BilledDay), aliased(BilledDay)
     issued_now = select(Invoice.id).where(Invoice.month == month, Invoice.status == InvoiceStatus.ISSUED)
     # Driven from the few regularised days of the new invoices (invoice index, then the cell
@@ -607,5 +555,5 @@ def _children(s: Session, ids: set[int]) -> dict[int, ChildRow]:
     return out
 
 
-__all__ = ["FamilyRegularisation", "compare", "compute", "insert_billed_days", "replace_billed_days", "issued_months", "make_current",
+__all__ = ["FamilyRegularisation", "compare", "compute", "issued_months", "make_current",
            "month_truth", "prove_draft"]
