@@ -36,14 +36,14 @@ class _DayInfo(dict):
         return found
 
 
-_DAY = _DayInfo()
+DAY_INFO = _DayInfo()
 
 
 def compact(records) -> list[tuple]:
     """A draft's records (family, child, unit, day, state, price, surcharge, PAI) as compact rows
     (family, child, unit, month, days, state, price, surcharge, PAI), in the order first met. A
     cell met twice in one group (no draft is built so) goes to a row of its own: nothing is lost."""
-    info = _DAY
+    info = DAY_INFO
     masks: dict[tuple, int] = {}
     again = []
     for f, c, u, d, st, p, sur, pai in records:

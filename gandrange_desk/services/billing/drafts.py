@@ -64,8 +64,8 @@ class Draft:
     """One family's draft as it is built: its lines, what it bills per day, its anomalies."""
 
     lines: list[dict] = field(default_factory=list)
-    records: list[tuple] = field(default_factory=list)  # regularisation.Record
-    day_rows: list[tuple] = field(default_factory=list)  # the records as written (`draft_days.compact`)
+    # What it bills per child, unit and day, as written (`draft_days`: days as a mask per state, price...).
+    day_rows: list[tuple] = field(default_factory=list)
     anomalies: list[str] = field(default_factory=list)
     no_quotient_days: int = 0
     free_lines: int = 0  # lines of days not billed, at 0 €: alone, they make no invoice
@@ -265,7 +265,7 @@ def family_draft(family_id, month, kids, cells_by_child, free_by_child, reg, pri
     # Sibling rank: eldest child billed this month first.
     billed_kids = sorted((k for k in kids if k.id in cells_by_child), key=lambda k: (k.birth_date, k.id))
     rank = {k.id: i + 1 for i, k in enumerate(billed_kids)}
-    records = draft.records
+    day_rows, day_info, again = draft.day_rows, draft_days.DAY_INFO, []
     for kid in sorted(kids, key=lambda k: (rank.get(k.id, 99), k.birth_date, k.id)):
         kid_rank = rank.get(kid.id, 1)
         groups: dict[tuple, list[date]] = defaultdict(list)
@@ -274,6 +274,9 @@ def family_draft(family_id, month, kids, cells_by_child, free_by_child, reg, pri
             # Almost always one price for the whole month: looked up once, not once per day.
             stable = pricing.stable_price(family_id, unit_id, month, kid_rank, kid.pai)
             late_fee = pricing.stable_surcharge(unit_id, month) if stable is not None else None
+            # What each day bills, written compactly (`draft_days`): the days of one state,
+            # price, surcharge and PAI as one mask.
+            masks: dict[tuple, int] = {}
             for day, state, late, how in cells:
                 price = stable or pricing.price(family_id, unit_id, day, month, kid_rank, kid.pai)
                 if price is None:
@@ -294,7 +297,15 @@ def family_draft(family_id, month, kids, cells_by_child, free_by_child, reg, pri
                         surcharges[(unit_id, "", extra)].append(day)
                 else:
                     extra = 0
-                records.append((family_id, kid.id, unit_id, day, state, cents, extra, price.pai))
+                first, bit = day_info[day]
+                key = (first, state, cents, extra, price.pai)
+                mask = masks.get(key, 0)
+                if mask & bit:  # the same day twice (no month's cells are so): a row of its own
+                    again.append((family_id, kid.id, unit_id, day, state, cents, extra, price.pai))
+                else:
+                    masks[key] = mask | bit
+            day_rows += [(family_id, kid.id, unit_id, first, days, state, cents, extra, pai)
+                         for (first, state, cents, extra, pai), days in masks.items()]
         for (unit_id, how, cents, pai, noq, srank), days in sorted(
                 groups.items(), key=lambda kv: (labels.order(kv[0][0]), _HOW_ORDER.get(kv[0][1], 9), min(kv[1]))):
             label = labels.line(unit_id, how if how != CellState.R else AS_BOOKED, len(days), pai, srank, noq)
@@ -311,8 +322,10 @@ def family_draft(family_id, month, kids, cells_by_child, free_by_child, reg, pri
                 draft.free_lines += 1
         if reg:
             draft.lines += reg.lines.get(kid.id, [])
+    if again:
+        day_rows += draft_days.compact(again)
     if reg:
-        records += reg.records
+        day_rows += draft_days.compact(reg.records)
         draft.anomalies += reg.anomalies
     return draft
 

@@ -275,7 +275,6 @@ def _prepare(desk: Desk, month: date, progress: Progress | None) -> PrepareResul
             total_cents = sum(line["amount_cents"] for line in draft.lines)
             # Its key: its inputs, and the sums of its rows as the next run reads them back once
             # written, made here from the values to write (`draft_keys.content_of_rows`).
-            draft.day_rows = draft_days.compact(draft.records)
             rows = draft_keys.content_of_rows(draft.day_rows, draft.lines)
             for i, x in enumerate(draft_keys.billed_totals(rows)):
                 billed_totals[i] += x
@@ -296,7 +295,7 @@ def _prepare(desk: Desk, month: date, progress: Progress | None) -> PrepareResul
         # issued: proved here, on what this run read, so that the issue records the month as right.
         # The unchanged drafts were proved by the last run (the proof holds family by family).
         built = [draft for draft in drafts if draft is not None]
-        records = [record for draft in built for record in draft.records]
+        day_rows = [row for draft in built for row in draft.day_rows]
 
         def children_of(ids):
             found = {c: children[c] for c in ids if c in children}
@@ -310,7 +309,7 @@ def _prepare(desk: Desk, month: date, progress: Progress | None) -> PrepareResul
             month_seen = MonthSeen({k: v for k, v in seen.booked.items() if k[0] not in kept_kids},
                                    [m for m in seen.others if m[0] not in kept_kids],
                                    {k: v for k, v in seen.present.items() if k[0] not in kept_kids})
-        proved = regularisation.prove_draft(month, month_seen, records, children_of, units, pricing, labels.unit,
+        proved = regularisation.prove_draft(month, month_seen, day_rows, children_of, units, pricing, labels.unit,
                                             rules)
         ids = write_drafts(s, month, invoice_rows, drafts, previous)
         result.changes.invoices.update(ids)

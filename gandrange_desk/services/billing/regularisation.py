@@ -352,29 +352,25 @@ def compare(truth: dict, billed: dict, children_of, cells_of, units: dict, price
     return _judge(judge, children, units, rank, prices, label_of, rules, touched)
 
 
-def prove_draft(m: date, seen, records, children_of, units: dict, prices: "_Truth", label_of,
+def prove_draft(m: date, seen, day_rows, children_of, units: dict, prices: "_Truth", label_of,
                 rules: AttendanceRules) -> bool:
     """Whether the comparison of month `m`, once its drafts are issued, would find nothing to
     regularise: `compare` itself, run on the month's cells and marks as prepare read them
-    (`drafts.MonthSeen`) against the drafts' own records as what was billed, each grouped as
-    the database groups them for an issued month. Issuing then records the month as right
-    (`checked_months`), so the next prepare does not compare it in full."""
-    nxt = _next(m)
+    (`drafts.MonthSeen`) against the drafts' own days as what was billed (their compact rows,
+    `draft_days`), each grouped as the database groups them for an issued month. Issuing then
+    records the month as right (`checked_months`), so the next prepare does not compare it in full."""
     truth: dict[tuple, list] = {}
     month_truth(m, seen.booked, seen.others, seen.present, rules, truth)
     groups: dict[tuple, list] = {}
-    last_key, g = None, None
-    for _family, c, u, d, st, price, surcharge, pai in records:
-        if d < m or d >= nxt:
+    for _family, c, u, first, days, st, price, surcharge, pai in day_rows:
+        if first != m:
             continue  # a regularisation of an earlier month
-        if (c, u) != last_key:  # a draft's records come (child, unit) after (child, unit)
-            last_key = (c, u)
-            g = groups.get((m, c, u))
-            if g is None:  # days, surcharged days, low, high, pai, low surcharge, high surcharge, walk-ins
-                g = groups[(m, c, u)] = [0, 0, None, None, 0, None, None, 0]
+        g = groups.get((m, c, u))
+        if g is None:  # days, surcharged days, low, high, pai, low surcharge, high surcharge, walk-ins
+            g = groups[(m, c, u)] = [0, 0, None, None, 0, None, None, 0]
+        # A row's mask is the sum of its days' bits: the database's sum over one row per day.
         if st != "":
-            bit = 1 << d.day
-            g[0] += bit
+            g[0] += days
             if g[2] is None or price < g[2]:
                 g[2] = price
             if g[3] is None or price > g[3]:
@@ -382,13 +378,13 @@ def prove_draft(m: date, seen, records, children_of, units: dict, prices: "_Trut
             if pai:
                 g[4] = 1
             if surcharge != 0:
-                g[1] += bit
+                g[1] += days
                 if g[5] is None or surcharge < g[5]:
                     g[5] = surcharge
                 if g[6] is None or surcharge > g[6]:
                     g[6] = surcharge
         if st == WALK_IN:
-            g[7] += 1
+            g[7] += days.bit_count()
     billed = {key: tuple(g) for key, g in groups.items()}
     present_value = Presence.PRESENT.value
 
@@ -398,9 +394,9 @@ def prove_draft(m: date, seen, records, children_of, units: dict, prices: "_Trut
             if (c, u) in pairs:
                 marks[(c, u)][d] = presence
         old: dict[tuple[int, int], dict] = defaultdict(dict)
-        for _family, c, u, d, st, price, surcharge, pai in records:
-            if (c, u) in pairs and month <= d < nxt:
-                old[(c, u)][d] = (st, price, surcharge, bool(pai))
+        for _family, c, u, d, st, price, surcharge, pai in draft_days.expand(
+                row for row in day_rows if row[3] == month and (row[1], row[2]) in pairs):
+            old[(c, u)][d] = (st, price, surcharge, bool(pai))
         judge: dict[Cell, tuple] = {}
         for c, u in pairs:
             marked = marks[(c, u)]
