@@ -12,8 +12,8 @@ holds them once written (billed days and lines: count, prices, surcharges, and p
 summed, `content_of_drafts`; when written, the same sums from the values written,
 `content_of_rows`; the billed days' by the one function `draft_days.sums`). Preparing again
 skips a family whose inputs key is unchanged and whose rows still sum as written: a row edited or
-deleted by hand since shows, and the family is rebuilt. Everything else is built as before; the skip only spares rebuilding what would come out
-the same.
+deleted by hand since shows, and the family is rebuilt. Everything else is built as before; the
+skip only spares rebuilding what would come out the same.
 """
 
 from __future__ import annotations

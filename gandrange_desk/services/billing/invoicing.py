@@ -494,8 +494,9 @@ def _refuse_stale(s: Session, month: date, drafts: list[Invoice]) -> None:
                 .where(Invoice.status == InvoiceStatus.ISSUED, Invoice.month != month, Invoice.issued_at > prepared,
                        BilledDay.day >= first, BilledDay.day < month)).tuples():
             if (child_id, unit_id, day) in earlier:
-                raise DeskError(f"Les factures {formats.of_month(other)} ont été émises depuis la préparation : "
-                                "relancez « Préparer » (les régularisations en dépendent), vérifiez, puis émettez.")
+                raise DeskError(f"Les factures {formats.of_month(other)} ont été émises depuis la "
+                                "préparation : relancez « Préparer » (les régularisations en dépendent), "
+                                "vérifiez, puis émettez.")
     # Found through the rows written since (indexes on updated_at and decided_at); the day range
     # is kept out of the (unit, day) index's reach, which SQLite would otherwise walk whole.
     booked_day, asked_day = func.coalesce(Booking.day, Booking.day), func.coalesce(Request.day, Request.day)
