@@ -61,14 +61,14 @@ def prepare_month(base) -> dict:
 def first_prepare(desk, runs: int = 2) -> tuple[float, float]:
     """A month's first prepare (every draft built and written): the month's drafts deleted, then
     prepared, `runs` times; the medians (wall, CPU) in ms."""
-    from gandrange_desk.models import BilledDay, Invoice, InvoiceLine
+    from gandrange_desk.models import DraftDay, Invoice, InvoiceLine
     from gandrange_desk.services.billing import invoicing
 
     wall, cpu = [], []
     for _ in range(runs):
         with desk.unit_of_work() as s:
             drafts = select(Invoice.id).where(Invoice.month == MONTH, Invoice.status == "draft")
-            s.execute(delete(BilledDay).where(BilledDay.invoice_id.in_(drafts)))
+            s.execute(delete(DraftDay).where(DraftDay.invoice_id.in_(drafts)))
             s.execute(delete(InvoiceLine).where(InvoiceLine.invoice_id.in_(drafts)))
             s.execute(delete(Invoice).where(Invoice.id.in_(drafts)))
         started, started_cpu = time.perf_counter(), time.process_time()
@@ -211,7 +211,7 @@ def _docs_of(desk, ids):
 
 def issue_vs_bare(base) -> dict:
     from gandrange_desk.db import make_engine
-    from gandrange_desk.models import BilledDay, Invoice, InvoiceLine
+    from gandrange_desk.models import DraftDay, Invoice, InvoiceLine
     from gandrange_desk.services.billing import invoicing
     from gandrange_desk.services.context import Desk
     from gandrange_desk.services.pdf.invoice import render_invoices
@@ -227,7 +227,7 @@ def issue_vs_bare(base) -> dict:
                              .order_by(Invoice.id).limit(ISSUE_N)).scalars().all()
             drop = select(Invoice.id).where(Invoice.month == MONTH, Invoice.status == "draft",
                                             Invoice.id.not_in(keep))
-            s.execute(delete(BilledDay).where(BilledDay.invoice_id.in_(drop)))
+            s.execute(delete(DraftDay).where(DraftDay.invoice_id.in_(drop)))
             s.execute(delete(InvoiceLine).where(InvoiceLine.invoice_id.in_(drop)))
             s.execute(delete(Invoice).where(Invoice.id.in_(drop)))
         started, started_cpu = time.perf_counter(), time.process_time()

@@ -87,7 +87,7 @@ def issue_figure(path: str, tmp: Path) -> dict:
     shared machine the wall time mostly measures the neighbours."""
     from sqlalchemy import delete, select
 
-    from gandrange_desk.models import BilledDay, Invoice, InvoiceLine
+    from gandrange_desk.models import DraftDay, Invoice, InvoiceLine
     from gandrange_desk.services.billing import invoicing
     from gandrange_desk.services.pdf.invoice import render_invoices
 
@@ -100,7 +100,7 @@ def issue_figure(path: str, tmp: Path) -> dict:
                              .order_by(Invoice.id).limit(ISSUE_N)).scalars().all()
             drop = select(Invoice.id).where(Invoice.month == MONTH, Invoice.status == "draft",
                                             Invoice.id.not_in(keep))
-            s.execute(delete(BilledDay).where(BilledDay.invoice_id.in_(drop)))
+            s.execute(delete(DraftDay).where(DraftDay.invoice_id.in_(drop)))
             s.execute(delete(InvoiceLine).where(InvoiceLine.invoice_id.in_(drop)))
             s.execute(delete(Invoice).where(Invoice.id.in_(drop)))
         started, started_cpu = time.perf_counter(), time.process_time()

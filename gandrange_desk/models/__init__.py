@@ -28,6 +28,7 @@ from .booking import (
 from .billing import (
     SEPA_REASON_CODES,
     BilledDay,
+    DraftDay,
     CreditNote,
     CreditNoteLine,
     Invoice,

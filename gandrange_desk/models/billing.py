@@ -5,7 +5,8 @@ from __future__ import annotations
 from datetime import date, datetime
 
 from sqlalchemy import (
-    Boolean, Date, ForeignKey, Index, Integer, LargeBinary, String, Text, UniqueConstraint, event, inspect, select, text,
+    BigInteger, Boolean, Date, ForeignKey, Index, Integer, LargeBinary, String, Text, UniqueConstraint, event, inspect,
+    select, text,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 from sqlalchemy.orm.util import identity_key
@@ -107,6 +108,28 @@ class BilledDay(Base):
     # The PAI price applied: a child's PAI has no history, so a billed day keeps the one it had.
     pai: Mapped[bool] = mapped_column(Boolean, default=False)
     current: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class DraftDay(Base):
+    """What a draft will bill, compactly: one row per child, unit, month, state, price, surcharge
+    and PAI, its days as a bit mask (bit n: day n of `month`). A month's drafts bill 170,000 days
+    at 8,000 families, ~25,000 rows here: writing one row per day was a fifth of a month's first
+    prepare. Issuing a draft writes its days one per row into `billed_day`, what the comparison
+    of invoiced months reads (`billing.draft_days`), and drops these rows."""
+
+    __tablename__ = "draft_day"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    invoice_id: Mapped[int] = mapped_column(ForeignKey("invoice.id", ondelete="CASCADE"), index=True)
+    family_id: Mapped[int] = mapped_column(Integer)
+    child_id: Mapped[int] = mapped_column(Integer)
+    unit_id: Mapped[int] = mapped_column(Integer)
+    month: Mapped[date] = mapped_column(Date)  # first day of the days' month
+    days: Mapped[int] = mapped_column(BigInteger)  # bits 1..31: 2^31 is past PostgreSQL's integer
+    state: Mapped[str] = mapped_column(String(4), default="")
+    price_cents: Mapped[int] = mapped_column(Integer, default=0)
+    surcharge_cents: Mapped[int] = mapped_column(Integer, default=0)
+    pai: Mapped[bool] = mapped_column(Boolean, default=False)
 
 
 class RegularisationCheck(Base):

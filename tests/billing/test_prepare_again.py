@@ -10,8 +10,8 @@ from datetime import date
 import pytest
 from sqlalchemy import delete, event, select, update
 
-from gandrange_desk.models import BilledDay, Invoice, InvoiceLine
-from gandrange_desk.services.billing import invoicing
+from gandrange_desk.models import DraftDay, Invoice, InvoiceLine
+from gandrange_desk.services.billing import draft_days, invoicing
 from tests.billing.test_invoicing import NOV_DAYS
 from tests.billing.test_regularisation import DEC, clock_jan, november  # noqa: F401 - fixture
 from tests.billing.test_regularisation_checked import _drafts_as_written
@@ -27,7 +27,7 @@ def writes(desk):
 
     def note(_conn, _cursor, statement, *_args):
         text = " ".join(statement.split()).lower()
-        if text.startswith(("insert", "update", "delete")) and ("billed_day" in text or "invoice_line" in text):
+        if text.startswith(("insert", "update", "delete")) and ("draft_day" in text or "invoice_line" in text):
             seen.append(text)
 
     event.listen(desk.engine, "before_cursor_execute", note)
@@ -66,7 +66,7 @@ def _afresh(desk):
     """The same month prepared over no drafts at all."""
     with desk.unit_of_work() as s:
         drafts = select(Invoice.id).where(Invoice.month == DEC, Invoice.status == "draft")
-        s.execute(delete(BilledDay).where(BilledDay.invoice_id.in_(drafts)))
+        s.execute(delete(DraftDay).where(DraftDay.invoice_id.in_(drafts)))
         s.execute(delete(InvoiceLine).where(InvoiceLine.invoice_id.in_(drafts)))
         s.execute(delete(Invoice).where(Invoice.id.in_(drafts)))
     result = invoicing.prepare(desk, DEC)
@@ -107,8 +107,9 @@ def test_one_changed_cell_rebuilds_exactly_that_familys_draft(november, monkeypa
     assert families == [november["sansqf"]]
     assert written  # its new day and line
     with desk.read() as s:
-        days = s.execute(select(BilledDay.invoice_id, BilledDay.day).where(
-            BilledDay.child_id == november["sansqf_child"], BilledDay.day >= DEC)).all()
+        found = draft_days.read(s.connection(), list(draft_of.values()))
+    days = [(i, d) for i, rows in found.items() for _f, c, _u, d, *_ in draft_days.expand(rows)
+            if c == november["sansqf_child"] and d >= DEC]
     assert sorted(days) == [(draft_of[november["sansqf"]], date(2026, 12, d)) for d in (2, 3)]
     rewritten = _drafts_as_written(desk)
     fresh, fresh_drafts = _afresh(desk)
@@ -121,7 +122,7 @@ def test_a_draft_row_changed_by_hand_is_rebuilt_even_when_its_totals_are_the_sam
     with desk.read() as s:
         draft_of = dict(s.execute(select(Invoice.family_id, Invoice.id).where(Invoice.month == DEC)).all())
     with desk.unit_of_work() as s:  # the state of a billed day, its price kept: same count and sums
-        s.execute(update(BilledDay).where(BilledDay.invoice_id == draft_of[november["tardif"]])
+        s.execute(update(DraftDay).where(DraftDay.invoice_id == draft_of[november["tardif"]])
                   .values(state="AF"))
         s.execute(update(InvoiceLine).where(InvoiceLine.invoice_id == draft_of[november["martin"]],
                                             InvoiceLine.position == 0).values(quantity=InvoiceLine.quantity + 1))
@@ -187,15 +188,16 @@ def test_the_rows_sums_from_values_are_the_databases_for_odd_rows_too(november):
     _december(november)
     with desk.unit_of_work() as s:
         invoice_id = s.execute(select(Invoice.id).where(Invoice.month == DEC).order_by(Invoice.id).limit(1)).scalar()
-        s.execute(update(BilledDay).where(BilledDay.invoice_id == invoice_id)
+        s.execute(update(DraftDay).where(DraftDay.invoice_id == invoice_id)
                   .values(price_cents=-1_234_567, surcharge_cents=-89, state="XYZ", pai=True))
         s.execute(update(InvoiceLine).where(InvoiceLine.invoice_id == invoice_id)
                   .values(child_id=None, kind="autre", unit_price_cents=-999_999, amount_cents=-1_999_998,
                           label="Régularisation — été", dates=""))
     with desk.read() as s:
-        records = s.execute(select(BilledDay.family_id, BilledDay.child_id, BilledDay.unit_id, BilledDay.day,
-                                   BilledDay.state, BilledDay.price_cents, BilledDay.surcharge_cents, BilledDay.pai)
-                            .where(BilledDay.invoice_id == invoice_id)).tuples().all()
+        # Through the ORM's types (dates, booleans), as the values are made before they are written.
+        records = s.execute(select(DraftDay.family_id, DraftDay.child_id, DraftDay.unit_id, DraftDay.month,
+                                   DraftDay.days, DraftDay.state, DraftDay.price_cents, DraftDay.surcharge_cents,
+                                   DraftDay.pai).where(DraftDay.invoice_id == invoice_id)).tuples().all()
         lines = [dict(row._mapping) for row in s.execute(
             select(InvoiceLine.child_id, InvoiceLine.unit_id, InvoiceLine.kind, InvoiceLine.quantity,
                    InvoiceLine.unit_price_cents, InvoiceLine.amount_cents, InvoiceLine.label, InvoiceLine.dates)

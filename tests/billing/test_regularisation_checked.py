@@ -9,8 +9,8 @@ from datetime import date
 import pytest
 from sqlalchemy import delete, event, select, update
 
-from gandrange_desk.models import BilledDay, Booking, Invoice, InvoiceLine, QuotientRecord, RegularisationCheck
-from gandrange_desk.services.billing import invoicing
+from gandrange_desk.models import Booking, DraftDay, Invoice, InvoiceLine, QuotientRecord, RegularisationCheck
+from gandrange_desk.services.billing import draft_days, invoicing
 from gandrange_desk.services.reservations import cells
 from tests.billing.test_invoicing import NOV, NOV_DAYS, lines_of
 from tests.billing.test_regularisation import DEC, clock_jan, got, november  # noqa: F401 - fixture
@@ -117,7 +117,7 @@ def test_drafts_changed_after_prepare_are_not_recorded_right(desk, clock):
     invoicing.prepare(desk, NOV)
     with desk.unit_of_work() as s:
         gone = s.execute(select(Invoice.id).where(Invoice.family_id == other.id)).scalar_one()
-        s.execute(delete(BilledDay).where(BilledDay.invoice_id == gone))
+        s.execute(delete(DraftDay).where(DraftDay.invoice_id == gone))
         s.execute(delete(InvoiceLine).where(InvoiceLine.invoice_id == gone))
         s.execute(delete(Invoice).where(Invoice.id == gone))
     invoicing.issue(desk, NOV)
@@ -133,8 +133,8 @@ def test_a_draft_billed_day_edited_by_hand_is_not_recorded_right(desk, clock):
     repas, family, child = _small_november(desk, clock)
     invoicing.prepare(desk, NOV)
     with desk.unit_of_work() as s:
-        s.execute(update(BilledDay).where(BilledDay.child_id == child, BilledDay.day == NOV_DAYS[1])
-                  .values(price_cents=1))
+        # The draft's days of the month are one row (one price): all of them edited.
+        s.execute(update(DraftDay).where(DraftDay.child_id == child, DraftDay.month == NOV).values(price_cents=1))
     invoicing.issue(desk, NOV)
     assert checked(desk) == []
     clock_jan(desk)
@@ -254,10 +254,8 @@ def _drafts_as_written(desk):
         invoices = sorted(s.execute(select(Invoice.family_id, Invoice.total_cents, Invoice.anomalies, Invoice.number,
                                            Invoice.issued_at, Invoice.prepared_at)
                                     .where(Invoice.id.in_(drafts))).tuples())
-        days = sorted(s.execute(select(BilledDay.family_id, BilledDay.child_id, BilledDay.unit_id, BilledDay.day,
-                                       BilledDay.state, BilledDay.price_cents, BilledDay.surcharge_cents,
-                                       BilledDay.pai, BilledDay.current)
-                                .where(BilledDay.invoice_id.in_(drafts))).tuples())
+        ids = list(s.execute(drafts).scalars())
+        days = sorted(day for rows in draft_days.read(s.connection(), ids).values() for day in draft_days.expand(rows))
         lines = sorted(s.execute(select(Invoice.family_id, InvoiceLine.position, InvoiceLine.label, InvoiceLine.dates,
                                         InvoiceLine.amount_cents)
                                  .join(Invoice, Invoice.id == InvoiceLine.invoice_id)
@@ -279,9 +277,9 @@ def test_preparing_again_rewrites_the_drafts_as_a_full_replacement_would(novembe
     # Between the two runs: a draft's billed day edited and another deleted by hand, a cell
     # of an issued month booked (a regularisation), a family's only December cell deleted.
     with desk.unit_of_work() as s:
-        s.execute(update(BilledDay).where(BilledDay.invoice_id == first[november["martin"]],
-                                          BilledDay.day == date(2026, 12, 2)).values(price_cents=999))
-        s.execute(delete(BilledDay).where(BilledDay.invoice_id == first[november["sansqf"]]))
+        s.execute(update(DraftDay).where(DraftDay.invoice_id == first[november["martin"]],
+                                         DraftDay.month == DEC).values(price_cents=999))
+        s.execute(delete(DraftDay).where(DraftDay.invoice_id == first[november["sansqf"]]))
         s.execute(delete(Booking).where(Booking.child_id == tardif_child, Booking.day == date(2026, 12, 1)))
     make_booking(desk, lea, repas, NOV_DAYS[8])
     again = invoicing.prepare(desk, DEC)
@@ -296,7 +294,7 @@ def test_preparing_again_rewrites_the_drafts_as_a_full_replacement_would(novembe
     assert (999,) not in {(d[5],) for d in rewritten[1]}
     with desk.unit_of_work() as s:  # the same run over no drafts at all
         drafts = select(Invoice.id).where(Invoice.month == DEC, Invoice.status == "draft")
-        s.execute(delete(BilledDay).where(BilledDay.invoice_id.in_(drafts)))
+        s.execute(delete(DraftDay).where(DraftDay.invoice_id.in_(drafts)))
         s.execute(delete(InvoiceLine).where(InvoiceLine.invoice_id.in_(drafts)))
         s.execute(delete(Invoice).where(Invoice.id.in_(drafts)))
     afresh = invoicing.prepare(desk, DEC)

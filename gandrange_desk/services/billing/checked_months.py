@@ -40,6 +40,7 @@ from gandrange_desk.models import (
     Attendance, BilledDay, Booking, Invoice, InvoiceStatus, Presence, RegularisationCheck, Tariff,
     TariffBracket, Unit,
 )
+from gandrange_desk.services.billing import draft_days
 
 # Each row adds (id * A + code * B) mod P: a changed, added or removed row moves the sum, and two
 # changes cancelling out would need ids and codes in an exact arithmetic relation (the second
@@ -174,11 +175,11 @@ def before_issue(s: Session, month: date, draft_ids: list[int]) -> BeforeIssue:
     """Read in the issue's transaction before any draft changes."""
     already = s.execute(select(Invoice.id).where(Invoice.month == month, Invoice.status == InvoiceStatus.ISSUED)
                         .limit(1)).first()
-    days = s.execute(select(func.count(), func.coalesce(func.sum(BilledDay.price_cents), 0),
-                            func.coalesce(func.sum(BilledDay.surcharge_cents), 0))
-                     .where(BilledDay.invoice_id.in_(select(Invoice.id).where(
-                         Invoice.month == month, Invoice.status == InvoiceStatus.DRAFT)))).one()
-    return BeforeIssue(issued_tag(s), None if already else drafts_tag(month, draft_ids, tuple(int(x) for x in days)))
+    days = [0, 0, 0]
+    for rows in draft_days.read_month(s.connection(), month).values():
+        for i, x in enumerate(draft_days.sums(rows)[:3]):
+            days[i] += x
+    return BeforeIssue(issued_tag(s), None if already else drafts_tag(month, draft_ids, tuple(days)))
 
 
 def after_issue(s: Session, month: date, before: BeforeIssue) -> None:

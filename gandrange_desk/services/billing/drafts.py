@@ -17,10 +17,10 @@ from sqlalchemy.orm import Session
 
 from gandrange_desk import formats
 from gandrange_desk.models import (
-    Activity, BilledDay, Booking, CellState, Invoice, InvoiceLine, InvoiceStatus, LineKind, Presence, Unit,
+    Activity, Booking, CellState, DraftDay, Invoice, InvoiceLine, InvoiceStatus, LineKind, Presence, Unit,
 )
 from gandrange_desk.services.attendance.rules import AttendanceRules, Outcome, day_billing
-from gandrange_desk.services.billing import regularisation
+from gandrange_desk.services.billing import draft_days, regularisation
 from gandrange_desk.services.billing.rows import replace_rows
 
 BILLED_STATES = (CellState.R.value, CellState.AF.value)
@@ -64,7 +64,8 @@ class Draft:
     """One family's draft as it is built: its lines, what it bills per day, its anomalies."""
 
     lines: list[dict] = field(default_factory=list)
-    records: list[tuple] = field(default_factory=list)  # regularisation.Record
+    # What it bills per child, unit and day, as written (`draft_days`: days as a mask per state, price...).
+    day_rows: list[tuple] = field(default_factory=list)
     anomalies: list[str] = field(default_factory=list)
     no_quotient_days: int = 0
     free_lines: int = 0  # lines of days not billed, at 0 €: alone, they make no invoice
@@ -264,7 +265,7 @@ def family_draft(family_id, month, kids, cells_by_child, free_by_child, reg, pri
     # Sibling rank: eldest child billed this month first.
     billed_kids = sorted((k for k in kids if k.id in cells_by_child), key=lambda k: (k.birth_date, k.id))
     rank = {k.id: i + 1 for i, k in enumerate(billed_kids)}
-    records = draft.records
+    day_rows, day_info, again = draft.day_rows, draft_days.DAY_INFO, []
     for kid in sorted(kids, key=lambda k: (rank.get(k.id, 99), k.birth_date, k.id)):
         kid_rank = rank.get(kid.id, 1)
         groups: dict[tuple, list[date]] = defaultdict(list)
@@ -273,6 +274,9 @@ def family_draft(family_id, month, kids, cells_by_child, free_by_child, reg, pri
             # Almost always one price for the whole month: looked up once, not once per day.
             stable = pricing.stable_price(family_id, unit_id, month, kid_rank, kid.pai)
             late_fee = pricing.stable_surcharge(unit_id, month) if stable is not None else None
+            # What each day bills, written compactly (`draft_days`): the days of one state,
+            # price, surcharge and PAI as one mask.
+            masks: dict[tuple, int] = {}
             for day, state, late, how in cells:
                 price = stable or pricing.price(family_id, unit_id, day, month, kid_rank, kid.pai)
                 if price is None:
@@ -293,7 +297,15 @@ def family_draft(family_id, month, kids, cells_by_child, free_by_child, reg, pri
                         surcharges[(unit_id, "", extra)].append(day)
                 else:
                     extra = 0
-                records.append((family_id, kid.id, unit_id, day, state, cents, extra, price.pai))
+                first, bit = day_info[day]
+                key = (first, state, cents, extra, price.pai)
+                mask = masks.get(key, 0)
+                if mask & bit:  # the same day twice (no month's cells are so): a row of its own
+                    again.append((family_id, kid.id, unit_id, day, state, cents, extra, price.pai))
+                else:
+                    masks[key] = mask | bit
+            day_rows += [(family_id, kid.id, unit_id, first, days, state, cents, extra, pai)
+                         for (first, state, cents, extra, pai), days in masks.items()]
         for (unit_id, how, cents, pai, noq, srank), days in sorted(
                 groups.items(), key=lambda kv: (labels.order(kv[0][0]), _HOW_ORDER.get(kv[0][1], 9), min(kv[1]))):
             label = labels.line(unit_id, how if how != CellState.R else AS_BOOKED, len(days), pai, srank, noq)
@@ -310,8 +322,10 @@ def family_draft(family_id, month, kids, cells_by_child, free_by_child, reg, pri
                 draft.free_lines += 1
         if reg:
             draft.lines += reg.lines.get(kid.id, [])
+    if again:
+        day_rows += draft_days.compact(again)
     if reg:
-        records += reg.records
+        day_rows += draft_days.compact(reg.records)
         draft.anomalies += reg.anomalies
     return draft
 
@@ -341,7 +355,7 @@ def write_drafts(s: Session, month: date, invoice_rows: list[dict], drafts: list
     for start in range(0, len(gone), _CHUNK):
         chunk = gone[start:start + _CHUNK]
         # Core deletes: the session holds none of these rows, so nothing to fetch back.
-        s.execute(delete(BilledDay.__table__).where(BilledDay.invoice_id.in_(chunk)))
+        s.execute(delete(DraftDay.__table__).where(DraftDay.invoice_id.in_(chunk)))
         s.execute(delete(InvoiceLine.__table__).where(InvoiceLine.invoice_id.in_(chunk)))
         s.execute(delete(table).where(table.c.id.in_(chunk)))
     if not invoice_rows:
@@ -381,24 +395,17 @@ def write_drafts(s: Session, month: date, invoice_rows: list[dict], drafts: list
             all_lines.append((invoice_id, position, line["child_id"], line["child_name"], line["unit_id"],
                               line["kind"], line["label"], line["dates"], line["quantity"],
                               line["unit_price_cents"], line["amount_cents"]))
-        # As the driver stores and reads them back (`regularisation._day_values`), made here in
-        # one go rather than through one tuple per row more.
-        if sqlite:
-            iso = _ISO
-            day_values += [(invoice_id, f, c, u, iso[d], st, p, sur, 1 if pai else 0, 0)
-                           for f, c, u, d, st, p, sur, pai in draft.records]
-        else:
-            day_values += [(invoice_id, f, c, u, d, st, p, sur, bool(pai), False)
-                           for f, c, u, d, st, p, sur, pai in draft.records]
+        # Compact (`draft_days`), as the driver stores and reads them back.
+        day_values += draft_days.values(connection.dialect.name, invoice_id, draft.day_rows)
     # Driver-level, like the billed days: plain values, nothing for the ORM to bind.
     if not unchanged:  # every previous draft rebuilt: their rows read in one go
         where = "invoice_id IN (SELECT id FROM invoice WHERE month = ? AND status = ?)" if kept else ""
         params = (month.isoformat() if sqlite else month, InvoiceStatus.DRAFT.value)
         replace_rows(connection, "invoice_line", _LINE_COLUMNS, all_lines, where, params)
-        replace_rows(connection, "billed_day", regularisation._DAY_COLUMNS, day_values, where, params)
+        replace_rows(connection, "draft_day", draft_days.COLUMNS, day_values, where, params)
     else:  # only the rebuilt drafts' rows are compared; the unchanged drafts' rows stay as they are
         for name, columns, values in (("invoice_line", _LINE_COLUMNS, all_lines),
-                                      ("billed_day", regularisation._DAY_COLUMNS, day_values)):
+                                      ("draft_day", draft_days.COLUMNS, day_values)):
             per_invoice: dict[int, list] = defaultdict(list)
             for value in values:
                 per_invoice[value[0]].append(value)

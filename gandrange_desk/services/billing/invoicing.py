@@ -20,8 +20,8 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 
-from sqlalchemy import and_, func, select, update
-from sqlalchemy.orm import Session, aliased, selectinload
+from sqlalchemy import func, select, update
+from sqlalchemy.orm import Session, selectinload
 
 from gandrange_desk import formats
 from gandrange_desk.errors import DeskError, ValidationFailed
@@ -34,7 +34,7 @@ from gandrange_desk.services.attendance.settings import load_rules
 from gandrange_desk.services.changes import Changes
 from gandrange_desk.services.context import Desk
 from gandrange_desk.services.progress import Progress
-from gandrange_desk.services.billing import checked_months, dates, draft_keys, regularisation
+from gandrange_desk.services.billing import checked_months, dates, draft_days, draft_keys, regularisation
 from gandrange_desk.services.billing.drafts import (
     Labels, MonthSeen, family_draft, write_drafts, load_units, month_cells, no_cycle_collection, unit_label,
 )
@@ -275,7 +275,7 @@ def _prepare(desk: Desk, month: date, progress: Progress | None) -> PrepareResul
             total_cents = sum(line["amount_cents"] for line in draft.lines)
             # Its key: its inputs, and the sums of its rows as the next run reads them back once
             # written, made here from the values to write (`draft_keys.content_of_rows`).
-            rows = draft_keys.content_of_rows(draft.records, draft.lines)
+            rows = draft_keys.content_of_rows(draft.day_rows, draft.lines)
             for i, x in enumerate(draft_keys.billed_totals(rows)):
                 billed_totals[i] += x
             invoice_rows.append(dict(
@@ -295,7 +295,7 @@ def _prepare(desk: Desk, month: date, progress: Progress | None) -> PrepareResul
         # issued: proved here, on what this run read, so that the issue records the month as right.
         # The unchanged drafts were proved by the last run (the proof holds family by family).
         built = [draft for draft in drafts if draft is not None]
-        records = [record for draft in built for record in draft.records]
+        day_rows = [row for draft in built for row in draft.day_rows]
 
         def children_of(ids):
             found = {c: children[c] for c in ids if c in children}
@@ -309,7 +309,7 @@ def _prepare(desk: Desk, month: date, progress: Progress | None) -> PrepareResul
             month_seen = MonthSeen({k: v for k, v in seen.booked.items() if k[0] not in kept_kids},
                                    [m for m in seen.others if m[0] not in kept_kids],
                                    {k: v for k, v in seen.present.items() if k[0] not in kept_kids})
-        proved = regularisation.prove_draft(month, month_seen, records, children_of, units, pricing, labels.unit,
+        proved = regularisation.prove_draft(month, month_seen, day_rows, children_of, units, pricing, labels.unit,
                                             rules)
         ids = write_drafts(s, month, invoice_rows, drafts, previous)
         result.changes.invoices.update(ids)
@@ -483,18 +483,20 @@ def _refuse_stale(s: Session, month: date, drafts: list[Invoice]) -> None:
     if prepared is None:
         return
     # The same earlier day regularised by an invoice of another month issued since: this draft
-    # would bill the difference a second time.
-    mine, theirs, other_invoice = aliased(BilledDay), aliased(BilledDay), aliased(Invoice)
-    other = s.execute(
-        select(other_invoice.month).select_from(mine)
-        .join(theirs, and_(theirs.child_id == mine.child_id, theirs.unit_id == mine.unit_id, theirs.day == mine.day))
-        .join(other_invoice, other_invoice.id == theirs.invoice_id)
-        .where(mine.invoice_id.in_([d.id for d in drafts]), mine.day < month,
-               other_invoice.status == InvoiceStatus.ISSUED, other_invoice.month != month,
-               other_invoice.issued_at > prepared).limit(1)).scalar()
-    if other is not None:
-        raise DeskError(f"Les factures {formats.of_month(other)} ont été émises depuis la préparation : "
-                        "relancez « Préparer » (les régularisations en dépendent), vérifiez, puis émettez.")
+    # would bill the difference a second time. Read from the drafts' few days of earlier months,
+    # then the days of the invoices issued since (usually none).
+    earlier = draft_days.earlier_cells(s.connection(), [d.id for d in drafts], month)
+    if earlier:
+        first = min(d for _c, _u, d in earlier)
+        for child_id, unit_id, day, other in s.execute(
+                select(BilledDay.child_id, BilledDay.unit_id, BilledDay.day, Invoice.month)
+                .join(Invoice, Invoice.id == BilledDay.invoice_id)
+                .where(Invoice.status == InvoiceStatus.ISSUED, Invoice.month != month, Invoice.issued_at > prepared,
+                       BilledDay.day >= first, BilledDay.day < month)).tuples():
+            if (child_id, unit_id, day) in earlier:
+                raise DeskError(f"Les factures {formats.of_month(other)} ont été émises depuis la "
+                                "préparation : relancez « Préparer » (les régularisations en dépendent), "
+                                "vérifiez, puis émettez.")
     # Found through the rows written since (indexes on updated_at and decided_at); the day range
     # is kept out of the (unit, day) index's reach, which SQLite would otherwise walk whole.
     booked_day, asked_day = func.coalesce(Booking.day, Booking.day), func.coalesce(Request.day, Request.day)

@@ -33,8 +33,7 @@ from gandrange_desk.models import (
 )
 from gandrange_desk.services.attendance.rules import AttendanceRules, Outcome, day_billing
 from gandrange_desk.services.attendance.settings import load_rules
-from gandrange_desk.services.billing import checked_months
-from gandrange_desk.services.billing.rows import replace_rows
+from gandrange_desk.services.billing import checked_months, draft_days
 from gandrange_desk.services.billing.tariffs import PriceBook, QuotientBook
 
 Cell = tuple[int, int, date]
@@ -69,61 +68,10 @@ def issued_months(s: Session, before: date) -> list[date]:
         Invoice.status == InvoiceStatus.ISSUED, Invoice.month < before)).scalars())
 
 
-_DAY_COLUMNS = ("invoice_id", "family_id", "child_id", "unit_id", "day", "state", "price_cents", "surcharge_cents",
-                "pai", "current")
-
-
-def _day_values(dialect, rows: list[tuple]) -> list[tuple]:
-    """Rows as the driver stores and reads them back (SQLite: ISO days, 0/1 flags)."""
-    if dialect.name == "sqlite":
-        iso: dict = {}
-        out = []
-        for i, f, c, u, d, st, p, sur, pai in rows:
-            day = iso.get(d)
-            if day is None:
-                day = iso[d] = d.isoformat()
-            out.append((i, f, c, u, day, st, p, sur, 1 if pai else 0, 0))
-        return out
-    return [(*row[:8], bool(row[8]), False) for row in rows]
-
-
-def insert_billed_days(s: Session, rows: list[tuple]) -> None:
-    """A month's billed days (tens of thousands) in one driver-level executemany: binding them
-    through the ORM's parameter processing costs twice the insert itself. A row is (invoice,
-    family, child, unit, day, state, price, surcharge, pai), as `Record` plus its invoice."""
-    if rows:
-        connection = s.connection()
-        _insert_values(connection, _day_values(connection.dialect, rows))
-
-
-def _insert_values(connection, values: list[tuple]) -> None:
-    if values:
-        marks = ", ".join(["?" if connection.dialect.paramstyle == "qmark" else "%s"] * len(_DAY_COLUMNS))
-        connection.exec_driver_sql(f"INSERT INTO billed_day ({', '.join(_DAY_COLUMNS)}) VALUES ({marks})", values)
-
-
-def replace_billed_days(s: Session, month: date, rows: list[tuple], previous: bool) -> None:
-    """The billed days of `month`'s drafts become `rows` (as `insert_billed_days`). When the
-    drafts were there before (`previous`), their rows are compared with the new ones, as the
-    driver gives them back: only the rows that differ are deleted and inserted, which leaves
-    the table as a full replacement would (row ids aside; no reader orders billed days by id).
-    Every billed-day row costs its indexes to write and again to delete (a draft's, not current,
-    only the invoice index since migration 0015): 1.5 s of CPU for a re-run at 8,000 families
-    with the three, against a tenth of that to read them."""
-    connection = s.connection()
-    values = _day_values(connection.dialect, rows)
-    if not previous:
-        _insert_values(connection, values)
-        return
-    sqlite = connection.dialect.name == "sqlite"
-    replace_rows(connection, "billed_day", _DAY_COLUMNS, values,
-                 "invoice_id IN (SELECT id FROM invoice WHERE month = ? AND status = ?)",
-                 (month.isoformat() if sqlite else month, InvoiceStatus.DRAFT.value))
-
-
 def make_current(s: Session, month: date) -> None:
     """Issuing `month`: its records become what was billed; the days it regularised stop being
     what earlier invoices billed."""
+    draft_days.issue(s.connection(), month)  # its days one per row, as the comparison reads them
     mine, old = aliased(BilledDay), aliased(BilledDay)
     issued_now = select(Invoice.id).where(Invoice.month == month, Invoice.status == InvoiceStatus.ISSUED)
     # Driven from the few regularised days of the new invoices (invoice index, then the cell
@@ -404,29 +352,25 @@ def compare(truth: dict, billed: dict, children_of, cells_of, units: dict, price
     return _judge(judge, children, units, rank, prices, label_of, rules, touched)
 
 
-def prove_draft(m: date, seen, records, children_of, units: dict, prices: "_Truth", label_of,
+def prove_draft(m: date, seen, day_rows, children_of, units: dict, prices: "_Truth", label_of,
                 rules: AttendanceRules) -> bool:
     """Whether the comparison of month `m`, once its drafts are issued, would find nothing to
     regularise: `compare` itself, run on the month's cells and marks as prepare read them
-    (`drafts.MonthSeen`) against the drafts' own records as what was billed, each grouped as
-    the database groups them for an issued month. Issuing then records the month as right
-    (`checked_months`), so the next prepare does not compare it in full."""
-    nxt = _next(m)
+    (`drafts.MonthSeen`) against the drafts' own days as what was billed (their compact rows,
+    `draft_days`), each grouped as the database groups them for an issued month. Issuing then
+    records the month as right (`checked_months`), so the next prepare does not compare it in full."""
     truth: dict[tuple, list] = {}
     month_truth(m, seen.booked, seen.others, seen.present, rules, truth)
     groups: dict[tuple, list] = {}
-    last_key, g = None, None
-    for _family, c, u, d, st, price, surcharge, pai in records:
-        if d < m or d >= nxt:
+    for _family, c, u, first, days, st, price, surcharge, pai in day_rows:
+        if first != m:
             continue  # a regularisation of an earlier month
-        if (c, u) != last_key:  # a draft's records come (child, unit) after (child, unit)
-            last_key = (c, u)
-            g = groups.get((m, c, u))
-            if g is None:  # days, surcharged days, low, high, pai, low surcharge, high surcharge, walk-ins
-                g = groups[(m, c, u)] = [0, 0, None, None, 0, None, None, 0]
+        g = groups.get((m, c, u))
+        if g is None:  # days, surcharged days, low, high, pai, low surcharge, high surcharge, walk-ins
+            g = groups[(m, c, u)] = [0, 0, None, None, 0, None, None, 0]
+        # A row's mask is the sum of its days' bits: the database's sum over one row per day.
         if st != "":
-            bit = 1 << d.day
-            g[0] += bit
+            g[0] += days
             if g[2] is None or price < g[2]:
                 g[2] = price
             if g[3] is None or price > g[3]:
@@ -434,13 +378,13 @@ def prove_draft(m: date, seen, records, children_of, units: dict, prices: "_Trut
             if pai:
                 g[4] = 1
             if surcharge != 0:
-                g[1] += bit
+                g[1] += days
                 if g[5] is None or surcharge < g[5]:
                     g[5] = surcharge
                 if g[6] is None or surcharge > g[6]:
                     g[6] = surcharge
         if st == WALK_IN:
-            g[7] += 1
+            g[7] += days.bit_count()
     billed = {key: tuple(g) for key, g in groups.items()}
     present_value = Presence.PRESENT.value
 
@@ -450,9 +394,9 @@ def prove_draft(m: date, seen, records, children_of, units: dict, prices: "_Trut
             if (c, u) in pairs:
                 marks[(c, u)][d] = presence
         old: dict[tuple[int, int], dict] = defaultdict(dict)
-        for _family, c, u, d, st, price, surcharge, pai in records:
-            if (c, u) in pairs and month <= d < nxt:
-                old[(c, u)][d] = (st, price, surcharge, bool(pai))
+        for _family, c, u, d, st, price, surcharge, pai in draft_days.expand(
+                row for row in day_rows if row[3] == month and (row[1], row[2]) in pairs):
+            old[(c, u)][d] = (st, price, surcharge, bool(pai))
         judge: dict[Cell, tuple] = {}
         for c, u in pairs:
             marked = marks[(c, u)]
@@ -607,5 +551,5 @@ def _children(s: Session, ids: set[int]) -> dict[int, ChildRow]:
     return out
 
 
-__all__ = ["FamilyRegularisation", "compare", "compute", "insert_billed_days", "replace_billed_days", "issued_months", "make_current",
+__all__ = ["FamilyRegularisation", "compare", "compute", "issued_months", "make_current",
            "month_truth", "prove_draft"]
