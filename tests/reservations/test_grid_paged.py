@@ -45,6 +45,7 @@ def paged(monkeypatch):
     monkeypatch.setattr(GridLoader, "_screen_rows", lambda self: 3)
     monkeypatch.setattr("gandrange_desk.ui.reservations.grid_loader.FIRST_ROWS", 3)
     monkeypatch.setattr("gandrange_desk.ui.reservations.grid_loader.CHUNK", 4)
+    monkeypatch.setattr("gandrange_desk.ui.reservations.grid_loader.WHOLE_AT_ONCE", 0)
 
 
 def make_tab(qtbot, desk, month=MARCH):
@@ -229,3 +230,23 @@ def test_rows_read_over_several_statements_are_the_whole_months(desk, world, mon
     got = {frame.child_ids[row]: bytes(states[row]) for row in rows}
     assert got == {cid: bytes(s) for cid, s in zip(expected.child_ids, expected.states)}
     assert any(R in s for s in got.values()) and len(got) == len(NAMES)
+
+
+def test_a_small_month_is_read_whole_with_its_first_screen(qtbot, desk, world, monkeypatch):
+    """Up to WHOLE_AT_ONCE children, the first read takes every row: the whole month is on
+    screen at the first paint, in one read of the cells, with nothing left to load."""
+    from gandrange_desk.services.reservations import reads
+
+    monkeypatch.setattr(GridLoader, "_screen_rows", lambda self: 3)
+    monkeypatch.setattr("gandrange_desk.ui.reservations.grid_loader.FIRST_ROWS", 3)
+    monkeypatch.setattr("gandrange_desk.ui.reservations.grid_loader.WHOLE_AT_ONCE", len(NAMES))
+    asked = []
+    real = reads.month_grid_rows
+    monkeypatch.setattr(reads, "month_grid_rows", lambda desk, data, rows: asked.append(len(rows)) or real(desk, data, rows))
+    tab = make_tab(qtbot, desk)
+    tab.show()
+    expected = whole(desk, MARCH)
+    assert asked == [len(NAMES)]
+    assert not tab.loader.loading and tab.model.grid.loaded is None
+    assert "Chargement" not in tab.counts.text()
+    assert shown_states(tab) == {cid: bytes(expected.states[row]) for row, cid in enumerate(expected.child_ids)}
